@@ -1,0 +1,80 @@
+/**
+ * Renders every cdk8s chart of the platform into files: `k8s/<env>/<service>/<kind>-<name>.yaml`
+ * (one object per file, so a diff names what changed), `k8s/<env>/apps/` and `k8s/<env>/bootstrap/`.
+ */
+import { App, Chart } from 'cdk8s';
+import { stringify } from 'yaml';
+import { PLATFORM_ENV, type Platform } from '../config';
+import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
+import type { GroupKind } from './lib/argocd';
+import { servicesOf } from './registry';
+
+/** A Kubernetes object as rendered. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** Renders the Kubernetes side of the platform; returns file path (under `dist/`) -> content. */
+export function renderKubernetes(platform: Platform): Map<string, string> {
+  const app = new App();
+  const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
+  const folders: [string, Chart][] = [];
+  const rendered: RenderedService[] = [];
+  let projectsChart: Chart | undefined;
+
+  for (const env of envs) {
+    for (const service of servicesOf(env, platform)) {
+      const chart = new Chart(app, `${env}-${service.name}`, { disableResourceNameHashes: true });
+      service.build(chart, platform);
+      const objects = chart.toJson() as KubeObject[];
+      const helm = service.helm?.(platform);
+      rendered.push({
+        env,
+        service,
+        namespaces: [service.namespace, ...objects.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))],
+        clusterResources: [...objects.filter((o) => !o.metadata.namespace).map(groupKind), ...(helm?.clusterResources ?? [])],
+        helmRepos: helm ? [helm.repoURL] : [],
+        hasManifests: objects.length > 0,
+      });
+      folders.push([`k8s/${env}/${service.name}`, chart]);
+      if (env === PLATFORM_ENV && service.name === 'argocd') projectsChart = chart;
+    }
+  }
+  if (!projectsChart) throw new Error('the platform must include the argocd service: it holds the AppProjects');
+
+  for (const [env, charts] of buildAppOfApps(app, platform, envs, rendered, projectsChart)) {
+    folders.push([`k8s/${env}/apps`, charts.apps], [`k8s/${env}/bootstrap`, charts.bootstrap]);
+  }
+
+  const errors = app.node.findAll().flatMap((construct) => construct.node.validate().map((e) => `${construct.node.path}: ${e}`));
+  if (errors.length) throw new Error(`the rendered charts are invalid:\n  ${errors.join('\n  ')}`);
+
+  const files = new Map<string, string>();
+  for (const [folder, chart] of folders) {
+    for (const object of chart.toJson() as KubeObject[]) {
+      const path = `${folder}/${fileNameOf(object)}`;
+      if (files.has(path)) {
+        throw new Error(`${path}: two objects render to the same file (${object.kind} ${object.metadata.name}); give them distinct names`);
+      }
+      files.set(path, toYaml(object));
+    }
+  }
+  return files;
+}
+
+function groupKind(object: KubeObject): GroupKind {
+  const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
+  return { group, kind: object.kind };
+}
+
+export function fileNameOf(object: KubeObject): string {
+  return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
+}
+
+/** YAML as committed: no line folding, so a changed value is one changed line. */
+export function toYaml(object: unknown): string {
+  return stringify(object, { lineWidth: 0, minContentWidth: 0 });
+}

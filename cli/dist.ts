@@ -1,0 +1,96 @@
+/**
+ * Writing `dist/`: render into a staging folder beside it, verify, then swap it in with two
+ * renames. A failed or killed render leaves `dist/` as it was; stale files disappear because the
+ * whole folder is replaced. If a process dies between the two renames, the next run puts the
+ * previous `dist/` back before doing anything else.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import type { RenderedFiles } from './render';
+
+const STAGING_PREFIX = '.synth-staging-';
+
+function previousDirOf(distDir: string): string {
+  return join(dirname(distDir), `.dist-previous-${basename(distDir)}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Undo what an interrupted earlier run left behind. */
+export function recoverInterruptedSwap(distDir: string): void {
+  const previous = previousDirOf(distDir);
+  if (existsSync(previous)) {
+    if (existsSync(distDir)) rmSync(previous, { recursive: true, force: true });
+    else renameSync(previous, distDir);
+  }
+  const parent = dirname(distDir);
+  if (!existsSync(parent)) return;
+  for (const entry of readdirSync(parent)) {
+    if (!entry.startsWith(STAGING_PREFIX)) continue;
+    const pid = Number(entry.slice(STAGING_PREFIX.length).split('-')[0]);
+    if (!processAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+/** Writes the files into a fresh staging folder next to `distDir` and returns its path. */
+export function writeStaging(files: RenderedFiles, distDir: string): string {
+  const parent = dirname(distDir);
+  mkdirSync(parent, { recursive: true });
+  const staging = join(parent, `${STAGING_PREFIX}${process.pid}-${basename(distDir)}`);
+  rmSync(staging, { recursive: true, force: true });
+  for (const [path, text] of files) {
+    const target = join(staging, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+  }
+  mkdirSync(staging, { recursive: true });
+  return staging;
+}
+
+/** Replaces `distDir` with `staging`. */
+export function swapIn(staging: string, distDir: string): void {
+  const previous = previousDirOf(distDir);
+  if (existsSync(distDir)) {
+    renameSync(distDir, previous);
+    renameSync(staging, distDir);
+    rmSync(previous, { recursive: true, force: true });
+  } else {
+    renameSync(staging, distDir);
+  }
+}
+
+/** Every file below `dir`, relative to it, with its content. */
+export function readTree(dir: string): RenderedFiles {
+  const files: RenderedFiles = new Map();
+  if (!existsSync(dir)) return files;
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current).sort()) {
+      const full = join(current, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else files.set(relative(dir, full).split('\\').join('/'), readFileSync(full, 'utf8'));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** The paths that differ between two file sets, each marked added (+), removed (-) or changed (~). */
+export function diffTrees(expected: RenderedFiles, actual: RenderedFiles): string[] {
+  const lines: string[] = [];
+  const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  for (const path of paths) {
+    const want = expected.get(path);
+    const have = actual.get(path);
+    if (have === undefined) lines.push(`+ ${path} (missing from the committed dist/)`);
+    else if (want === undefined) lines.push(`- ${path} (stale: a fresh render no longer produces it)`);
+    else if (want !== have) lines.push(`~ ${path}`);
+  }
+  return lines;
+}

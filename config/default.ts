@@ -1,0 +1,69 @@
+/**
+ * The seed platform: what `npm run synth` renders when no `--config` is given.
+ * `npm run synth -- --print-config` prints it as YAML to start your own from.
+ */
+import type { Platform } from './schema';
+
+export const defaultPlatform: Platform = {
+  domain: 'lumetium.com',
+  git: {
+    repoURL: 'https://git.lumetium.com/platform/platform.git',
+    targetRevision: 'main',
+  },
+  acmeEmail: 'ops@lumetium.com',
+  mesh: {
+    cidr: '100.64.0.0/10',
+    interface: 'tailscale0',
+    headscaleHost: 'headscale.lumetium.com',
+  },
+  gateway: {
+    region: 'eu-central-1',
+    instanceType: 't3.small',
+    vpcCidr: '10.20.0.0/16',
+    subnetCidr: '10.20.1.0/24',
+    meshAddress: '100.64.0.1',
+    stateBucket: 'lumetium-platform-tfstate',
+  },
+  cluster: {
+    lanCidr: '192.168.10.0/24',
+    podCidr: '10.42.0.0/16',
+    serviceCidr: '10.43.0.0/16',
+    loadBalancerPool: '192.168.10.240/28',
+    ingressAddress: '192.168.10.240',
+  },
+  nodes: {
+    'k3s-master': { role: 'server', meshAddress: '100.64.0.10', lanAddress: '192.168.10.10' },
+    'k3s-worker-01': { role: 'agent', meshAddress: '100.64.0.11', lanAddress: '192.168.10.11' },
+    'k3s-worker-02': { role: 'agent', meshAddress: '100.64.0.12', lanAddress: '192.168.10.12' },
+  },
+  ceph: {
+    clusterId: '5e3c7a90-1f2b-4c8d-9a6e-2b7f0d4c1e88',
+    monitors: ['192.168.10.21:6789', '192.168.10.22:6789', '192.168.10.23:6789'],
+    rbdPool: 'kubernetes',
+    capacityGiB: 230,
+    rgw: { endpoint: 'http://192.168.10.21:7480', bucket: 'velero-backups' },
+  },
+  services: {
+    argocd: { node: 'k3s-worker-01', host: 'argocd.lumetium.com' },
+    gitlab: { node: 'k3s-worker-01', host: 'git.lumetium.com' },
+    gitaly: { node: 'k3s-worker-02' },
+    postgresql: { node: 'k3s-worker-01' },
+    redis: { node: 'k3s-worker-01' },
+    jenkins: { node: 'k3s-worker-02', host: 'ci.lumetium.com' },
+    harbor: { node: 'k3s-worker-02', host: 'registry.lumetium.com' },
+    prometheus: { node: 'k3s-master' },
+    alertmanager: { node: 'k3s-master' },
+    grafana: { node: 'k3s-master', host: 'grafana.lumetium.com' },
+    loki: { node: 'k3s-master' },
+    vault: { node: 'k3s-master', host: 'vault.lumetium.com' },
+  },
+  backups: {
+    schedule: '0 3 * * *',
+    retentionDays: 30,
+  },
+  environments: {
+    dev: { certificateIssuer: 'letsencrypt-staging' },
+    staging: { certificateIssuer: 'letsencrypt-staging' },
+    prod: { certificateIssuer: 'letsencrypt-prod' },
+  },
+};

@@ -1,0 +1,313 @@
+/**
+ * The platform model: one typed tree that every layer (cdk8s charts, cdktf stacks, gateway and
+ * node files) is rendered from. The zod schema is the single definition; the TypeScript types are
+ * inferred from it. Every object is strict: an unknown key is an error, never a silent default.
+ *
+ * Field-level rules live on the fields; rules that relate two fields (hosts under the domain,
+ * duplicate hosts, overlapping networks, placement on existing nodes) live in `crossFieldRules`.
+ */
+import { z } from 'zod';
+import { isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** Five-field cron as Kubernetes CronJobs and Velero schedules accept it (or a @-macro). */
+const CRON_FIELD = /^(\*|\d+|\d+-\d+|\*\/\d+|\d+-\d+\/\d+)(,(\d+|\d+-\d+))*$/;
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+const dnsLabel = (what: string) =>
+  z.string().regex(DNS_LABEL, {
+    error: `must be a DNS label (lowercase letters, digits and '-', at most 63 characters), e.g. "${what}"`,
+  });
+
+const fqdn = z.string().regex(FQDN, {
+  error: 'must be a fully qualified domain name in lowercase, e.g. "example.com"',
+});
+
+const ipv4 = z.string().refine(isIpv4, { error: 'must be an IPv4 address, e.g. "100.64.0.1"' });
+
+const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
+  error: 'must be an IPv4 CIDR with the host bits clear, e.g. "10.0.0.0/16"',
+});
+
+const addressRange = z.string().refine((value) => parseAddressRange(value) !== undefined, {
+  error: 'must be an IPv4 CIDR ("192.168.10.240/28") or an inclusive range ("192.168.10.240-192.168.10.250")',
+});
+
+const cron = z.string().refine(
+  (value) => CRON_MACROS.includes(value) || (value.split(' ').length === 5 && value.split(' ').every((f) => CRON_FIELD.test(f))),
+  { error: 'must be a five-field cron expression such as "0 3 * * *" (03:00 every day) or a macro such as "@daily"' },
+);
+
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, {
+  error: 'must be an https:// URL, e.g. "https://git.example.com/platform/platform.git"',
+});
+
+const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[a-z]{2,63}$/, { error: 'must be an e-mail address, e.g. "ops@example.com"' });
+
+/** Where the rendered manifests are pulled from by Argo CD. */
+const GitSchema = z.strictObject({
+  /** The repository that holds this project, with `dist/` committed. */
+  repoURL: httpsUrl,
+  /** The branch Argo CD follows. */
+  targetRevision: z.string().regex(/^[A-Za-z0-9._/-]+$/, { error: 'must be a branch or tag name, e.g. "main"' }),
+});
+
+const NodeSchema = z.strictObject({
+  /** k3s role: exactly one `server` (the control plane), the others `agent`. */
+  role: z.enum(['server', 'agent'], { error: 'must be "server" or "agent"' }),
+  /** The node's address on the Headscale mesh (`tailscale0`); k3s and flannel use it. */
+  meshAddress: ipv4,
+  /** The node's address on its local network, where MetalLB answers ARP. */
+  lanAddress: ipv4,
+});
+
+const MeshSchema = z.strictObject({
+  /** The Headscale IPv4 prefix (Tailscale's CGNAT range by default). */
+  cidr,
+  /** The interface the mesh client creates; flannel runs over it. */
+  interface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: 'must be a network interface name, e.g. "tailscale0"' }),
+  /** The public name of the Headscale control server on the gateway. */
+  headscaleHost: fqdn,
+});
+
+const GatewaySchema = z.strictObject({
+  /** AWS region of the gateway. */
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region, e.g. "eu-central-1"' }),
+  /** EC2 instance type. */
+  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type, e.g. "t3.small"' }),
+  vpcCidr: cidr,
+  /** The gateway's public subnet; must lie inside `vpcCidr`. */
+  subnetCidr: cidr,
+  /** The gateway's address on the mesh. */
+  meshAddress: ipv4,
+  /** The S3 bucket that holds Terraform state for every stack. */
+  stateBucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
+    error: 'must be an S3 bucket name without dots (3-63 lowercase letters, digits and "-")',
+  }),
+});
+
+const ClusterSchema = z.strictObject({
+  /** The local network the nodes sit on (MetalLB's L2 segment). */
+  lanCidr: cidr,
+  /** k3s `cluster-cidr`. */
+  podCidr: cidr,
+  /** k3s `service-cidr`. */
+  serviceCidr: cidr,
+  /** The addresses MetalLB may hand out; inside `lanCidr`, clear of every node address. */
+  loadBalancerPool: addressRange,
+  /** The fixed MetalLB address of the ingress controller, inside the pool; HAProxy targets it. */
+  ingressAddress: ipv4,
+});
+
+const CephSchema = z.strictObject({
+  /** The Ceph cluster fsid. */
+  clusterId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
+    error: 'must be the Ceph fsid (a UUID), as printed by `ceph fsid`',
+  }),
+  /** Monitor endpoints, `address:port`. */
+  monitors: z
+    .array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}:\d{1,5}$/, { error: 'must be "address:port", e.g. "192.168.10.21:6789"' }))
+    .min(1, { error: 'must list at least one monitor' }),
+  /** The RBD pool for Kubernetes volumes. */
+  rbdPool: dnsLabel('kubernetes'),
+  /** Raw capacity of the external cluster, for the inventory and capacity alerts. */
+  capacityGiB: z.number().int().positive({ error: 'must be a positive whole number of GiB' }),
+  /** The RADOS Gateway (S3) endpoint and bucket that hold backups. */
+  rgw: z.strictObject({
+    endpoint: z.string().regex(/^https?:\/\/[^\s/]+$/, { error: 'must be an http(s) URL without a path, e.g. "http://192.168.10.21:7480"' }),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name without dots' }),
+  }),
+});
+
+/** A platform service: where it runs and, if public, its host name. */
+const ServiceSchema = z.strictObject({
+  /** The node it is placed on (a key of `nodes`). */
+  node: z.string(),
+  /** Its public host name (under `domain`); absent for internal services. */
+  host: z.string().optional(),
+});
+
+/** The platform services of the seed, by name. Fixed keys: a typo is an error. */
+export const SERVICE_NAMES = [
+  'argocd',
+  'gitlab',
+  'gitaly',
+  'postgresql',
+  'redis',
+  'jenkins',
+  'harbor',
+  'prometheus',
+  'alertmanager',
+  'grafana',
+  'loki',
+  'vault',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const ServicesSchema = z.strictObject(
+  Object.fromEntries(SERVICE_NAMES.map((name) => [name, ServiceSchema])) as Record<ServiceName, typeof ServiceSchema>,
+);
+
+const BackupsSchema = z.strictObject({
+  /** When the daily backup runs (cron, cluster time zone UTC). */
+  schedule: cron,
+  /** How long each backup is kept. */
+  retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }),
+});
+
+const EnvironmentSchema = z.strictObject({
+  /** The cert-manager ClusterIssuer for this environment's hosts. */
+  certificateIssuer: z.enum(['letsencrypt-staging', 'letsencrypt-prod'], {
+    error: 'must be "letsencrypt-staging" or "letsencrypt-prod"',
+  }),
+});
+
+/** `platform` is the folder of the shared platform services; environments are for the user's apps. */
+export const PLATFORM_ENV = 'platform';
+
+export const PlatformSchema = z
+  .strictObject({
+    /** The public DNS zone every host lives under. */
+    domain: fqdn,
+    git: GitSchema,
+    /** Contact for Let's Encrypt (expiry notices). */
+    acmeEmail: email,
+    mesh: MeshSchema,
+    gateway: GatewaySchema,
+    cluster: ClusterSchema,
+    nodes: z
+      .record(dnsLabel('k3s-worker-01'), NodeSchema)
+      .refine((nodes) => Object.keys(nodes).length > 0, { error: 'must declare at least one node' }),
+    ceph: CephSchema,
+    services: ServicesSchema,
+    backups: BackupsSchema,
+    environments: z
+      .record(
+        dnsLabel('staging').refine((name) => name !== PLATFORM_ENV, {
+          error: `"${PLATFORM_ENV}" is reserved for the shared platform services; choose another environment name`,
+        }),
+        EnvironmentSchema,
+      )
+      .refine((envs) => Object.keys(envs).length > 0, { error: 'must declare at least one environment' }),
+  })
+  .superRefine(crossFieldRules);
+
+export type Platform = z.infer<typeof PlatformSchema>;
+export type PlatformNode = Platform['nodes'][string];
+export type PlatformService = Platform['services'][ServiceName];
+export type Environment = Platform['environments'][string];
+
+type Ctx = z.RefinementCtx;
+type Model = Omit<Platform, never>;
+
+function issue(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: 'custom', path, message });
+}
+
+/** Rules that relate two or more fields; each names the path to change. */
+function crossFieldRules(model: Model, ctx: Ctx): void {
+  checkHosts(model, ctx);
+  checkNodes(model, ctx);
+  checkNetworks(model, ctx);
+}
+
+function checkHosts(model: Model, ctx: Ctx): void {
+  const seen = new Map<string, string>();
+  const claim = (host: string, path: (string | number)[]) => {
+    const previous = seen.get(host);
+    if (previous) {
+      issue(ctx, path, `host is already used by ${previous}; every public host must be unique`);
+    } else {
+      seen.set(host, path.join('.'));
+    }
+  };
+  const underDomain = (host: string) => FQDN.test(host) && host.endsWith(`.${model.domain}`);
+
+  if (!underDomain(model.mesh.headscaleHost)) {
+    issue(ctx, ['mesh', 'headscaleHost'], `must be a fully qualified domain name under ${model.domain}, e.g. "headscale.${model.domain}"`);
+  }
+  claim(model.mesh.headscaleHost, ['mesh', 'headscaleHost']);
+
+  for (const name of SERVICE_NAMES) {
+    const host = model.services[name].host;
+    if (host === undefined) continue;
+    if (!underDomain(host)) {
+      issue(ctx, ['services', name, 'host'], `must be a fully qualified domain name under ${model.domain}, e.g. "${name}.${model.domain}"`);
+      continue;
+    }
+    claim(host, ['services', name, 'host']);
+  }
+}
+
+function checkNodes(model: Model, ctx: Ctx): void {
+  const nodeNames = Object.keys(model.nodes);
+  const servers = nodeNames.filter((name) => model.nodes[name].role === 'server');
+  if (servers.length === 0) {
+    issue(ctx, ['nodes'], 'no node has role "server"; make exactly one node the k3s control plane');
+  }
+  for (const extra of servers.slice(1)) {
+    issue(ctx, ['nodes', extra, 'role'], `${servers[0]} is already the k3s server (control plane); use "agent"`);
+  }
+  for (const name of SERVICE_NAMES) {
+    const node = model.services[name].node;
+    if (!(node in model.nodes)) {
+      issue(ctx, ['services', name, 'node'], `no such node; place the service on one of: ${nodeNames.join(', ')}`);
+    }
+  }
+}
+
+function checkNetworks(model: Model, ctx: Ctx): void {
+  const nets: [string[], string][] = [
+    [['mesh', 'cidr'], model.mesh.cidr],
+    [['gateway', 'vpcCidr'], model.gateway.vpcCidr],
+    [['cluster', 'lanCidr'], model.cluster.lanCidr],
+    [['cluster', 'podCidr'], model.cluster.podCidr],
+    [['cluster', 'serviceCidr'], model.cluster.serviceCidr],
+  ];
+  const parsed = nets.map(([path, value]) => [path, parseCidr(value)] as const);
+  for (let i = 0; i < parsed.length; i++) {
+    for (let j = i + 1; j < parsed.length; j++) {
+      const [pathA, a] = parsed[i];
+      const [pathB, b] = parsed[j];
+      if (a && b && rangesOverlap(a, b)) {
+        issue(ctx, pathB, `overlaps ${pathA.join('.')} (${nets[i][1]}); the networks must be disjoint`);
+      }
+    }
+  }
+
+  const vpc = parseCidr(model.gateway.vpcCidr);
+  const subnet = parseCidr(model.gateway.subnetCidr);
+  if (vpc && subnet && !(subnet.first >= vpc.first && subnet.last <= vpc.last)) {
+    issue(ctx, ['gateway', 'subnetCidr'], `must lie inside gateway.vpcCidr (${model.gateway.vpcCidr})`);
+  }
+
+  const mesh = parseCidr(model.mesh.cidr);
+  const lan = parseCidr(model.cluster.lanCidr);
+  const pool = parseAddressRange(model.cluster.loadBalancerPool);
+  const addresses = new Map<string, string>();
+  const useAddress = (address: string, path: string[]) => {
+    const previous = addresses.get(address);
+    if (previous) issue(ctx, path, `address is already used by ${previous}; addresses must be unique`);
+    else addresses.set(address, path.join('.'));
+  };
+  const within = (range: Ipv4Range | undefined, address: string, path: string[], what: string) => {
+    if (range && isIpv4(address) && !rangeContains(range, address)) issue(ctx, path, `must lie inside ${what}`);
+  };
+
+  within(mesh, model.gateway.meshAddress, ['gateway', 'meshAddress'], `mesh.cidr (${model.mesh.cidr})`);
+  useAddress(model.gateway.meshAddress, ['gateway', 'meshAddress']);
+  for (const [name, node] of Object.entries(model.nodes)) {
+    within(mesh, node.meshAddress, ['nodes', name, 'meshAddress'], `mesh.cidr (${model.mesh.cidr})`);
+    within(lan, node.lanAddress, ['nodes', name, 'lanAddress'], `cluster.lanCidr (${model.cluster.lanCidr})`);
+    useAddress(node.meshAddress, ['nodes', name, 'meshAddress']);
+    useAddress(node.lanAddress, ['nodes', name, 'lanAddress']);
+    if (pool && isIpv4(node.lanAddress) && rangeContains(pool, node.lanAddress)) {
+      issue(ctx, ['cluster', 'loadBalancerPool'], `overlaps the address of node ${name} (${node.lanAddress}); MetalLB would hand out a node's own address`);
+    }
+  }
+  if (lan && pool && !(pool.first >= lan.first && pool.last <= lan.last)) {
+    issue(ctx, ['cluster', 'loadBalancerPool'], `must lie inside cluster.lanCidr (${model.cluster.lanCidr}), where MetalLB answers ARP`);
+  }
+  within(pool, model.cluster.ingressAddress, ['cluster', 'ingressAddress'], `cluster.loadBalancerPool (${model.cluster.loadBalancerPool})`);
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { kubeObjects, defaultRender } from '../../support/render';
+
+const objects = () => kubeObjects(defaultRender());
+const at = (prefix: string) => objects().filter(({ path }) => path.startsWith(prefix));
+
+describe('the app-of-apps', () => {
+  it('has, per environment, a bootstrap root that points at the apps folder of that environment', () => {
+    for (const env of ['platform', 'dev', 'staging', 'prod']) {
+      const roots = at(`k8s/${env}/bootstrap/`).filter(({ object }) => object.kind === 'Application');
+      expect(roots.map(({ object }) => object.metadata.name)).toEqual([`${env}-root`]);
+      const spec = roots[0].object.spec as { source: { path: string; repoURL: string; targetRevision: string }; project: string };
+      expect(spec.source.path).toBe(`dist/k8s/${env}/apps`);
+      expect(spec.source.repoURL).toBe('https://git.lumetium.com/platform/platform.git');
+      expect(spec.source.targetRevision).toBe('main');
+      // Roots write Applications into argocd: only the platform project may.
+      expect(spec.project).toBe('platform');
+    }
+  });
+
+  it('manages each root from its own apps folder too, identical to the bootstrap copy', () => {
+    const files = defaultRender();
+    for (const env of ['platform', 'dev', 'staging', 'prod']) {
+      expect(files.get(`k8s/${env}/apps/application-${env}-root.yaml`)).toBe(files.get(`k8s/${env}/bootstrap/application-${env}-root.yaml`));
+    }
+  });
+
+  it('bootstraps the platform project before the first root needs it', () => {
+    const files = defaultRender();
+    expect(files.get('k8s/platform/bootstrap/appproject-platform.yaml')).toBe(files.get('k8s/platform/argocd/appproject-platform.yaml'));
+  });
+
+  it('gives every platform service a child Application pointing at its folder', () => {
+    const children = at('k8s/platform/apps/').filter(({ object }) => object.kind === 'Application' && !object.metadata.name.endsWith('-root'));
+    expect(children.map(({ object }) => object.metadata.name)).toContain('argocd');
+    for (const { object } of children) {
+      const spec = object.spec as { project: string; source?: { path: string }; sources?: { path?: string }[] };
+      expect(spec.project).toBe('platform');
+      const paths = spec.source ? [spec.source.path] : (spec.sources ?? []).flatMap((s) => (s.path ? [s.path] : []));
+      expect(paths).toEqual([`dist/k8s/platform/${object.metadata.name}`]);
+    }
+  });
+
+  it('renders the default project locked and uses it nowhere', () => {
+    const locked = objects().find(({ object }) => object.kind === 'AppProject' && object.metadata.name === 'default');
+    expect(locked?.path).toBe('k8s/platform/argocd/appproject-default.yaml');
+    for (const { object } of objects().filter(({ object }) => object.kind === 'Application')) {
+      expect((object.spec as { project: string }).project).not.toBe('default');
+    }
+  });
+
+  it('keeps tenant projects out of the argocd namespace and off cluster-scoped kinds', () => {
+    for (const env of ['dev', 'staging', 'prod']) {
+      const project = objects().find(({ object }) => object.kind === 'AppProject' && object.metadata.name === env)?.object;
+      const spec = project?.spec as { destinations: { namespace: string }[]; clusterResourceWhitelist: unknown[]; sourceRepos: string[] };
+      expect(spec.destinations.map((d) => d.namespace)).not.toContain('argocd');
+      expect(spec.clusterResourceWhitelist).toEqual([]);
+      expect(spec.sourceRepos).toEqual(['https://git.lumetium.com/platform/platform.git']);
+    }
+  });
+
+  it('matches the snapshot of the platform folders', () => {
+    const files = defaultRender();
+    const gitops = Object.fromEntries([...files].filter(([path]) => /^k8s\/[^/]+\/(apps|bootstrap|argocd)\//.test(path)));
+    expect(gitops).toMatchSnapshot();
+  });
+});

@@ -1,0 +1,105 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  ConfigError,
+  defaultPlatform,
+  loadDefaultPlatform,
+  loadPlatformFile,
+  platformToYaml,
+  validatePlatform,
+} from '../../config';
+import { applyPatch } from '../support/patch';
+import { ROOT } from '../support/render';
+
+const INVALID = join(ROOT, 'test/fixtures/invalid');
+
+function problemsOf(input: unknown): readonly string[] {
+  try {
+    validatePlatform(input, 'fixture');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('the platform model', () => {
+  it('accepts the seed platform', () => {
+    // GIVEN the default model WHEN it is validated THEN it is the seed described in the design
+    const platform = loadDefaultPlatform();
+    expect(platform.domain).toBe('lumetium.com');
+    expect(Object.keys(platform.nodes)).toEqual(['k3s-master', 'k3s-worker-01', 'k3s-worker-02']);
+    expect(Object.values(platform.services).flatMap((s) => (s.host ? [s.host.split('.')[0]] : [])).sort()).toEqual(
+      ['argocd', 'ci', 'git', 'grafana', 'registry', 'vault'],
+    );
+    expect(Object.keys(platform.environments)).toEqual(['dev', 'staging', 'prod']);
+    expect(platform.backups.retentionDays).toBe(30);
+    expect(platform.ceph.monitors).toHaveLength(3);
+  });
+
+  it('places the seed services as the design says', () => {
+    const { services } = loadDefaultPlatform();
+    const on = (node: string) => Object.entries(services).filter(([, s]) => s.node === node).map(([name]) => name).sort();
+    expect(on('k3s-master')).toEqual(['alertmanager', 'grafana', 'loki', 'prometheus', 'vault']);
+    expect(on('k3s-worker-01')).toEqual(['argocd', 'gitlab', 'postgresql', 'redis']);
+    expect(on('k3s-worker-02')).toEqual(['gitaly', 'harbor', 'jenkins']);
+  });
+
+  it('round-trips through the printed YAML', () => {
+    // GIVEN the printed default WHEN it is parsed and validated THEN it is the same model
+    const printed = platformToYaml(loadDefaultPlatform());
+    expect(validatePlatform(parse(printed))).toEqual(loadDefaultPlatform());
+  });
+
+  it('accepts another valid platform from a file', () => {
+    const platform = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    expect(platform.domain).toBe('example.net');
+    expect(Object.keys(platform.nodes)).toEqual(['solo']);
+  });
+
+  it('fails when the file does not exist, naming the file', () => {
+    expect(() => loadPlatformFile('/nonexistent/platform.yaml')).toThrow(
+      '/nonexistent/platform.yaml: the platform model is invalid (1 problem):\n  (file): cannot be read (ENOENT); pass an existing YAML or JSON file to --config',
+    );
+  });
+
+  it('fails when the file is not YAML', () => {
+    expect(() => loadPlatformFile(join(ROOT, 'tsconfig.json'))).not.toThrow(/not valid/);
+    expect(() => loadPlatformFile(join(ROOT, 'README.md'))).toThrow(ConfigError);
+  });
+
+  it('reports every problem at once, not only the first', () => {
+    const input = applyPatch(defaultPlatform, {
+      services: { grafana: { host: 'grafana' }, redis: { node: 'nowhere' } },
+      backups: { retentionDays: 0 },
+    });
+    expect(problemsOf(input)).toEqual([
+      'backups.retentionDays: 0: must be at least 1 day',
+      'services.grafana.host: "grafana": must be a fully qualified domain name under lumetium.com, e.g. "grafana.lumetium.com"',
+      'services.redis.node: "nowhere": no such node; place the service on one of: k3s-master, k3s-worker-01, k3s-worker-02',
+    ]);
+  });
+
+  it('fails cleanly when whole branches have the wrong shape', () => {
+    // Cross-field rules must not crash on a tree that is broken at the root of a branch.
+    const input = applyPatch(defaultPlatform, { nodes: 'k3s-master', services: [], cluster: null });
+    expect(problemsOf(input)).toEqual([
+      'cluster: (missing): required; add it (a mapping (key: value))',
+      'nodes: "k3s-master": must be a mapping (key: value), not a string',
+      'services: []: must be a mapping (key: value), not a list',
+    ]);
+  });
+
+  describe('fails with the exact message for each invalid fixture', () => {
+    const fixtures = readdirSync(INVALID).filter((f) => f.endsWith('.yaml')).sort();
+    it('has fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(10));
+    for (const fixture of fixtures) {
+      it(`fails when ${fixture.replace(/\.yaml$/, '').replace(/-/g, ' ')}`, () => {
+        const { patch, expect: expected } = parse(readFileSync(join(INVALID, fixture), 'utf8')) as { patch: unknown; expect: string[] };
+        expect(problemsOf(applyPatch(defaultPlatform, patch))).toEqual(expected);
+      });
+    }
+  });
+});

@@ -1,0 +1,155 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTree, recoverInterruptedSwap } from '../cli/dist';
+import { ROOT, runEntry } from './support/render';
+
+const work = mkdtempSync(join(tmpdir(), 'platform-main-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const SINGLE_NODE = join(ROOT, 'test/fixtures/valid/single-node.yaml');
+
+function synthInto(dir: string, args: string[] = []) {
+  const result = runEntry('main.ts', ['--out', dir, ...args]);
+  expect(result.status, result.stderr).toBe(0);
+  return readTree(dir);
+}
+
+describe('npm run synth', () => {
+  const baseline = join(work, 'baseline');
+  const reference = synthInto(baseline);
+
+  it('renders the default platform', () => {
+    expect(reference.size).toBeGreaterThan(10);
+    expect(reference.has('terraform/state/cdk.tf.json')).toBe(true);
+    expect(reference.has('k8s/platform/bootstrap/application-platform-root.yaml')).toBe(true);
+  });
+
+  it('gives byte-identical output across two processes', () => {
+    expect(synthInto(join(work, 'second'))).toEqual(reference);
+  });
+
+  it('renders the printed default config to exactly the default render', () => {
+    const printed = runEntry('main.ts', ['--print-config']);
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).toMatch(/^domain: lumetium.com\n/);
+    const file = join(work, 'printed.yaml');
+    writeFileSync(file, printed.stdout);
+    expect(synthInto(join(work, 'from-printed'), ['--config', file])).toEqual(reference);
+  });
+
+  it('removes stale files: the folder is replaced, not merged', () => {
+    const dir = join(work, 'stale');
+    synthInto(dir);
+    writeFileSync(join(dir, 'k8s/platform/argocd/leftover.yaml'), 'kind: Leftover\n');
+    expect(synthInto(dir)).toEqual(reference);
+  });
+
+  it('fails when the config is invalid, lists the problems and leaves dist/ untouched', () => {
+    const dir = join(work, 'bad-config');
+    synthInto(dir);
+    const bad = join(work, 'bad.yaml');
+    writeFileSync(bad, runEntry('main.ts', ['--print-config']).stdout.replace('host: grafana.lumetium.com', 'host: grafana').replace('retentionDays: 30', 'retentionDays: 0'));
+    const result = runEntry('main.ts', ['--out', dir, '--config', bad]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `${bad}: the platform model is invalid (2 problems):\n` +
+        '  backups.retentionDays: 0: must be at least 1 day\n' +
+        '  services.grafana.host: "grafana": must be a fully qualified domain name under lumetium.com, e.g. "grafana.lumetium.com"\n',
+    );
+    expect(readTree(dir)).toEqual(reference);
+  });
+
+  it('fails on an unknown flag with the usage', () => {
+    const result = runEntry('main.ts', ['--conifg', 'x.yaml']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Unknown option '--conifg'");
+    expect(result.stderr).toContain('usage: npm run synth');
+  });
+
+  it('fails on an exception without touching dist/', () => {
+    const dir = join(work, 'exception');
+    synthInto(dir);
+    const result = runEntry('main.ts', [], { CDKTF_OUTDIR: join(dir, 'not-terraform') });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^synth failed; dist\/ was not changed: CDKTF_OUTDIR: .*must end in \/terraform/);
+    expect(readTree(dir)).toEqual(reference);
+  });
+
+  it('leaves dist/ either fully old or fully new when the process is killed at any moment', async () => {
+    const dir = join(work, 'killed');
+    const other = readTree(join(work, 'other'));
+    const otherRender = other.size ? other : synthInto(join(work, 'other'), ['--config', SINGLE_NODE]);
+    const outcomes: string[] = [];
+    for (const delay of [50, 150, 250, 350, 450, 550, 650, 750, 900, Infinity]) {
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(baseline, dir, { recursive: true });
+      const child = spawn(process.execPath, ['cli/launch.mjs', 'main.ts', '--out', dir, '--config', SINGLE_NODE], { cwd: ROOT, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      if (delay !== Infinity) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        child.kill('SIGKILL');
+      }
+      await exited;
+      // What the next run does first: finish or undo an interrupted swap.
+      recoverInterruptedSwap(dir);
+      const tree = readTree(dir);
+      const state = JSON.stringify([...tree]) === JSON.stringify([...reference]) ? 'old' : JSON.stringify([...tree]) === JSON.stringify([...otherRender]) ? 'new' : 'partial';
+      expect(state, `killed after ${delay} ms`).not.toBe('partial');
+      outcomes.push(state);
+    }
+    // The first kill lands before the swap; the last run is not killed and completes.
+    expect(outcomes[0]).toBe('old');
+    expect(outcomes.at(-1)).toBe('new');
+  });
+});
+
+describe('npm run check', () => {
+  it('passes when dist/ matches a fresh render', () => {
+    const dir = join(work, 'check-ok');
+    synthInto(dir);
+    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    expect(result.status, result.stderr).toBe(0);
+  });
+
+  it('fails and lists changed, stale and missing files', () => {
+    const dir = join(work, 'check-drift');
+    synthInto(dir);
+    writeFileSync(join(dir, 'terraform/state/cdk.tf.json'), '{}\n');
+    writeFileSync(join(dir, 'k8s/platform/argocd/stale.yaml'), 'kind: Stale\n');
+    rmSync(join(dir, 'k8s/dev/apps/application-dev-root.yaml'));
+    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('differs from a fresh render (3 files)');
+    expect(result.stderr).toContain('+ k8s/dev/apps/application-dev-root.yaml (missing from the committed dist/)');
+    expect(result.stderr).toContain('- k8s/platform/argocd/stale.yaml (stale: a fresh render no longer produces it)');
+    expect(result.stderr).toContain('~ terraform/state/cdk.tf.json');
+  });
+
+  it('matches the committed dist/ of this repository', () => {
+    const result = runEntry('main.ts', ['--check']);
+    expect(result.status, result.stderr).toBe(0);
+  });
+});
+
+describe('the ecosystem CLIs', () => {
+  const env = { ...process.env, CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: '1', FORCE_COLOR: '0' };
+
+  it('cdk8s synth (through cdk8s.yaml) writes the same files as npm run synth', () => {
+    const dir = join(work, 'cdk8s-cli');
+    const result = spawnSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['synth', '--output', dir], { cwd: ROOT, encoding: 'utf8', env });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readTree(dir)).toEqual(readTree(join(work, 'baseline')));
+  });
+
+  it('cdktf synth (through cdktf.json) writes the same files as npm run synth', () => {
+    const dir = join(work, 'cdktf-cli');
+    const result = spawnSync(join(ROOT, 'node_modules/.bin/cdktf'), ['synth', '--output', join(dir, 'terraform')], { cwd: ROOT, encoding: 'utf8', env });
+    expect(result.status, result.stderr + result.stdout).toBe(0);
+    expect(result.stdout).toContain('Generated Terraform code for the stacks: state');
+    expect(readTree(dir)).toEqual(readTree(join(work, 'baseline')));
+    expect(existsSync(join(dir, 'terraform/stacks'))).toBe(false);
+  });
+});

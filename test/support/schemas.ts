@@ -1,0 +1,89 @@
+/**
+ * Schema validation of rendered objects, offline: core kinds against kubernetes-models (the
+ * Kubernetes OpenAPI schemas), custom resources against the upstream CRDs' openAPIV3Schema.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+import type { KubeObject } from '../../charts/render';
+
+interface Crd {
+  kind: string;
+  spec: {
+    group: string;
+    names: { kind: string };
+    versions: { name: string; served: boolean; schema?: { openAPIV3Schema: object } }[];
+  };
+}
+
+/**
+ * CRD patterns are Go regular expressions; the only Go-only syntax they use is the inline `(?i)`
+ * flag, which becomes JavaScript's `i` flag for the whole pattern (slightly more permissive).
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string) =>
+    pattern.includes('(?i)') ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`) : new RegExp(pattern, flags),
+  { code: 'new RegExp' },
+);
+
+/** `group/version/Kind` -> validator, for every served version of every CRD below `dir`. */
+export function loadCrdValidators(dir: string): Map<string, ValidateFunction> {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
+  const validators = new Map<string, ValidateFunction>();
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current).sort()) {
+      const full = join(current, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (entry.endsWith('.yaml')) {
+        const crd = parse(readFileSync(full, 'utf8')) as Crd;
+        if (crd?.kind !== 'CustomResourceDefinition') continue;
+        for (const version of crd.spec.versions) {
+          if (!version.served || !version.schema) continue;
+          // Compiled on first use: the Argo CD schemas are large and most kinds are never used.
+          const schema = version.schema.openAPIV3Schema;
+          let compiled: ValidateFunction | undefined;
+          const lazy = ((data: unknown) => {
+            compiled ??= ajv.compile(schema);
+            const valid = compiled(data);
+            lazy.errors = compiled.errors;
+            return valid;
+          }) as ValidateFunction;
+          validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, lazy);
+        }
+      }
+    }
+  };
+  walk(dir);
+  return validators;
+}
+
+/** Validates a core Kubernetes kind; returns the problem, or undefined when valid or unknown. */
+export async function validateCoreObject(object: KubeObject): Promise<string | undefined | 'unknown-kind'> {
+  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
+  const modulePath = `kubernetes-models/${group ? `${group}/` : ''}${version}/${object.kind}`;
+  let Model: new (data: unknown) => { validate(): void };
+  try {
+    Model = ((await import(modulePath)) as { [kind: string]: typeof Model })[object.kind];
+  } catch {
+    return 'unknown-kind';
+  }
+  try {
+    new Model(object).validate();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Validates any rendered object: CRD kinds by their schema, core kinds by kubernetes-models. */
+export async function validateObject(object: KubeObject, crds: Map<string, ValidateFunction>): Promise<string | undefined> {
+  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
+  const crd = crds.get(`${group}/${version}/${object.kind}`);
+  if (crd) {
+    return crd(object) ? undefined : (crd.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+  }
+  const core = await validateCoreObject(object);
+  if (core === 'unknown-kind') return `no schema for ${object.apiVersion} ${object.kind}: add its CRD to the schemas or use a served API`;
+  return core;
+}
