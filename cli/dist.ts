@@ -10,6 +10,33 @@ import type { RenderedFiles } from './render';
 
 const STAGING_PREFIX = '.synth-staging-';
 
+/**
+ * Files Terraform writes into a stack's folder when an operator runs it there: provider plugins,
+ * the lock file, local state. They are not rendered, so a swap must not delete them: they are
+ * carried over from the previous dist/ into the new one (and git ignores them).
+ */
+const OPERATOR_FILES = ['.terraform', '.terraform.lock.hcl', 'terraform.tfstate', 'terraform.tfstate.backup', '.terraform.tfstate.lock.info'];
+
+function isOperatorFile(relativePath: string): boolean {
+  const parts = relativePath.split('/');
+  return parts[0] === 'terraform' && parts.length >= 3 && OPERATOR_FILES.includes(parts[2]);
+}
+
+/** Moves the operator's Terraform files of `from` into `to` where `to` has none yet. */
+function carryOverOperatorFiles(from: string, to: string): void {
+  const terraform = join(from, 'terraform');
+  if (!existsSync(terraform)) return;
+  for (const stack of readdirSync(terraform)) {
+    for (const name of OPERATOR_FILES) {
+      const source = join(terraform, stack, name);
+      const target = join(to, 'terraform', stack, name);
+      if (!existsSync(source) || existsSync(target)) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(source, target);
+    }
+  }
+}
+
 function previousDirOf(distDir: string): string {
   return join(dirname(distDir), `.dist-previous-${basename(distDir)}`);
 }
@@ -27,8 +54,12 @@ function processAlive(pid: number): boolean {
 export function recoverInterruptedSwap(distDir: string): void {
   const previous = previousDirOf(distDir);
   if (existsSync(previous)) {
-    if (existsSync(distDir)) rmSync(previous, { recursive: true, force: true });
-    else renameSync(previous, distDir);
+    if (existsSync(distDir)) {
+      carryOverOperatorFiles(previous, distDir);
+      rmSync(previous, { recursive: true, force: true });
+    } else {
+      renameSync(previous, distDir);
+    }
   }
   const parent = dirname(distDir);
   if (!existsSync(parent)) return;
@@ -60,19 +91,21 @@ export function swapIn(staging: string, distDir: string): void {
   if (existsSync(distDir)) {
     renameSync(distDir, previous);
     renameSync(staging, distDir);
+    carryOverOperatorFiles(previous, distDir);
     rmSync(previous, { recursive: true, force: true });
   } else {
     renameSync(staging, distDir);
   }
 }
 
-/** Every file below `dir`, relative to it, with its content. */
+/** Every rendered file below `dir` (not the operator's Terraform files), relative to it, with its content. */
 export function readTree(dir: string): RenderedFiles {
   const files: RenderedFiles = new Map();
   if (!existsSync(dir)) return files;
   const walk = (current: string) => {
     for (const entry of readdirSync(current).sort()) {
       const full = join(current, entry);
+      if (isOperatorFile(relative(dir, full).split('\\').join('/'))) continue;
       if (statSync(full).isDirectory()) walk(full);
       else files.set(relative(dir, full).split('\\').join('/'), readFileSync(full, 'utf8'));
     }

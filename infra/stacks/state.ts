@@ -1,4 +1,4 @@
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
@@ -21,6 +21,9 @@ import { defaultTags } from '../lib/tags';
 export class StateStack extends TerraformStack {
   constructor(scope: Construct, id: string, platform: Platform) {
     super(scope, id);
+    // Relative, so the render does not depend on where the project is checked out. The file is
+    // the operator's: `npm run synth` carries it over when it replaces dist/ (cli/dist.ts).
+    new LocalBackend(this, { path: 'terraform.tfstate' });
     new AwsProvider(this, 'aws', { region: platform.gateway.region, defaultTags: [{ tags: defaultTags(id) }] });
 
     const key = new KmsKey(this, 'key', {

@@ -51,6 +51,10 @@ describe('the whole render', () => {
     for (const [path, text] of again) expect(text, path).toBe(defaultRender().get(path));
   });
 
+  it('does not depend on where the project is checked out', () => {
+    for (const [path, text] of defaultRender()) expect(text, path).not.toContain(ROOT);
+  });
+
   it('puts every namespaced object in an explicit namespace that is not default', () => {
     for (const { path, object } of kubeObjects(defaultRender())) {
       if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass', 'ClusterIssuer'].includes(object.kind)) continue;

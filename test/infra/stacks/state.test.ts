@@ -44,7 +44,7 @@ describe('the state stack', () => {
   });
 
   it('keeps its own state locally (it creates the bucket the others use)', () => {
-    expect(json.terraform.backend).toBeUndefined();
+    expect(json.terraform.backend).toEqual({ local: { path: 'terraform.tfstate' } });
   });
 
   it('matches the snapshot', () => {
