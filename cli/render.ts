@@ -8,9 +8,15 @@ import { renderTerraform } from '../infra/render';
 
 export type RenderedFiles = Map<string, string>;
 
+/** Each renderer owns a part of dist/ (its paths start with its folder). */
+const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
+  renderKubernetes, // k8s/
+  renderTerraform, // terraform/
+];
+
 export function renderPlatform(platform: Platform): RenderedFiles {
   const files: RenderedFiles = new Map();
-  for (const part of [renderKubernetes(platform), renderTerraform(platform)]) {
+  for (const part of RENDERERS.map((render) => render(platform))) {
     for (const [path, text] of part) {
       if (files.has(path)) throw new Error(`${path}: rendered twice; two renderers claim the same file`);
       files.set(path, text);
