@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './load';
 export { defaultPlatform } from './default';
+export { byCodePoint } from './order';

@@ -16,6 +16,7 @@ import {
   type AppProjectSpecClusterResourceWhitelist,
   type AppProjectSpecDestinations,
 } from '../../imports/argocd-appproject-argoproj.io';
+import { byCodePoint } from '../../config/order';
 import { standardLabels } from './labels';
 
 /** The namespace Argo CD runs in and watches for Applications and AppProjects. */
@@ -162,7 +163,7 @@ export class PlatformProject extends Construct {
     }
     this.name = props.name;
     const sorted = <T>(items: readonly T[], key: (item: T) => string) =>
-      [...items].sort((a, b) => key(a).localeCompare(key(b))).filter((item, i, all) => i === 0 || key(all[i - 1]) !== key(item));
+      [...items].sort((a, b) => byCodePoint(key(a), key(b))).filter((item, i, all) => i === 0 || key(all[i - 1]) !== key(item));
 
     const destinations: AppProjectSpecDestinations[] = sorted(props.namespaces, (n) => n).map((namespace) => ({
       server: IN_CLUSTER,

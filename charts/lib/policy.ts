@@ -9,13 +9,15 @@
  *
  * Rule ids are those of ../shared/POLICY-RULES.md (K8S-SEC-01, TF-SG-03, ...).
  */
+import { byCodePoint } from '../../config/order';
+
 export const POLICY_EXCEPTIONS_ANNOTATION = 'policy.platform-synthesizer.io/exceptions';
 
 const RULE_ID = /^[A-Z0-9]+(-[A-Z0-9]+)+$/;
 
 /** `{ 'K8S-SEC-01': 'why' }` -> the annotation; rule ids sorted, so the output is stable. */
 export function policyExceptions(reasons: Readonly<Record<string, string>>): Record<string, string> {
-  const entries = Object.entries(reasons).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(reasons).sort(([a], [b]) => byCodePoint(a, b));
   if (entries.length === 0) throw new Error('policyExceptions: name at least one rule id and its reason');
   for (const [rule, reason] of entries) {
     if (!RULE_ID.test(rule)) throw new Error(`policyExceptions: "${rule}" is not a rule id such as "K8S-SEC-01"`);

@@ -1,0 +1,177 @@
+/**
+ * The allow list of policy exceptions. An object may waive a rule only if (1) it declares the
+ * waiver where it is built (charts/lib/policy.ts annotation, visible in dist/), (2) a profile
+ * below grants that rule to that kind of object, and (3) the object stays as narrow as the
+ * profile says upstream needs. Anything else is a violation of its own.
+ *
+ * Profiles come from POLICY-RULES.md section 3 (what upstream actually renders).
+ */
+import type { KubeObject } from '../charts/render';
+import { parsePolicyExceptions } from '../charts/lib/policy';
+import { allContainers, workloadOf, type Workload } from './k8s/workloads';
+import { refOf, type RenderedObject, type Violation } from './types';
+
+export interface ExceptionProfile {
+  /** What it is, for the listing. */
+  readonly component: string;
+  /** Which objects it covers. */
+  matches(object: KubeObject): boolean;
+  /** The rules it may waive. */
+  readonly rules: readonly string[];
+  /** What must still hold; each string is a problem. */
+  narrow(object: KubeObject, workload: Workload | undefined): string[];
+}
+
+const appName = (o: KubeObject) => (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
+const psaEnforce = (o: KubeObject) => (o.metadata.labels as Record<string, string> | undefined)?.['pod-security.kubernetes.io/enforce'];
+
+/** Host paths a profile may mount, each read-only unless it says otherwise. */
+function hostPathsWithin(workload: Workload | undefined, allowed: Record<string, { writable?: boolean }>): string[] {
+  if (!workload) return ['is not a workload'];
+  const problems: string[] = [];
+  const volumes = new Map((workload.pod.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath!.path]));
+  for (const [name, path] of volumes) {
+    const rule = allowed[path];
+    if (!rule) {
+      problems.push(`mounts hostPath ${path}; only ${Object.keys(allowed).join(', ')} are allowed`);
+      continue;
+    }
+    for (const c of allContainers(workload.pod)) {
+      for (const mount of c.volumeMounts ?? []) {
+        if (mount.name === name && !mount.readOnly && !rule.writable) problems.push(`container ${c.name} mounts ${path} writable; mount it readOnly: true`);
+      }
+    }
+  }
+  return problems;
+}
+
+function noPrivilege(workload: Workload | undefined): string[] {
+  if (!workload) return [];
+  const problems: string[] = [];
+  for (const c of allContainers(workload.pod)) {
+    if (c.securityContext?.privileged) problems.push(`container ${c.name} is privileged`);
+    const added = c.securityContext?.capabilities?.add ?? [];
+    if (added.length) problems.push(`container ${c.name} adds capabilities ${added.join(', ')}`);
+  }
+  return problems;
+}
+
+/** A namespace whose Pod Security level may be lower than restricted, and why. */
+function namespaceProfile(component: string, names: readonly string[], level: 'privileged' | 'baseline'): ExceptionProfile {
+  return {
+    component,
+    matches: (o) => o.kind === 'Namespace' && names.includes(o.metadata.name),
+    rules: ['K8S-SEC-11'],
+    narrow: (o) => {
+      const labels = (o.metadata.labels as Record<string, string>) ?? {};
+      const problems: string[] = [];
+      if (psaEnforce(o) !== level) problems.push(`enforces ${psaEnforce(o)}; this namespace may go down to ${level} and no further`);
+      for (const mode of ['audit', 'warn']) {
+        if (labels[`pod-security.kubernetes.io/${mode}`] !== 'restricted') problems.push(`should still ${mode} at restricted, so every weakening shows`);
+      }
+      return problems;
+    },
+  };
+}
+
+export const PROFILES: readonly ExceptionProfile[] = [
+  {
+    component: 'node-exporter (host metrics)',
+    matches: (o) => o.kind === 'DaemonSet' && appName(o) === 'node-exporter',
+    rules: ['K8S-SEC-01', 'K8S-SEC-08'],
+    narrow: (_o, w) => [
+      ...(w?.pod.hostIPC ? ['sets hostIPC; only hostNetwork and hostPID are needed'] : []),
+      ...hostPathsWithin(w, { '/proc': {}, '/sys': {}, '/': {} }),
+      ...noPrivilege(w),
+    ],
+  },
+  {
+    component: 'log shipper (reads node and pod logs)',
+    matches: (o) => o.kind === 'DaemonSet' && ['promtail', 'fluent-bit', 'alloy', 'vector', 'log-shipper'].includes(appName(o) ?? ''),
+    rules: ['K8S-SEC-08'],
+    narrow: (_o, w) => [
+      ...(w?.pod.hostNetwork || w?.pod.hostPID || w?.pod.hostIPC ? ['uses a host namespace; it only reads files'] : []),
+      ...hostPathsWithin(w, { '/var/log': {}, '/var/log/pods': {}, '/var/log/journal': {}, '/run/log/journal': {}, '/etc/machine-id': {} }),
+      ...noPrivilege(w),
+    ],
+  },
+  {
+    component: 'Kaniko build pod (Jenkins agent)',
+    matches: (o) => ['Pod', 'Job'].includes(o.kind) && appName(o) === 'kaniko',
+    rules: ['K8S-SEC-04', 'K8S-SEC-05', 'K8S-SEC-07'],
+    narrow: (_o, w) => [
+      ...(w?.pod.hostNetwork || w?.pod.hostPID || w?.pod.hostIPC ? ['uses a host namespace; Kaniko needs none'] : []),
+      ...((w?.pod.volumes ?? []).some((v) => v.hostPath) ? ['mounts a hostPath; Kaniko needs none (never the docker socket)'] : []),
+      ...noPrivilege(w),
+      ...(w && !allContainers(w.pod).every((c) => (c.securityContext?.seccompProfile?.type ?? w.pod.securityContext?.seccompProfile?.type) === 'RuntimeDefault')
+        ? ['does not run with seccomp RuntimeDefault; Kaniko does not need it disabled']
+        : []),
+    ],
+  },
+  namespaceProfile('MetalLB (speaker needs hostNetwork and NET_RAW)', ['metallb-system'], 'privileged'),
+  namespaceProfile('ceph-csi RBD (node plugin mounts volumes on the host)', ['ceph-csi-rbd', 'ceph-csi'], 'privileged'),
+  namespaceProfile('Velero node agent (reads volumes from the kubelet)', ['velero'], 'privileged'),
+  namespaceProfile('node-exporter (host namespaces and read-only host mounts)', ['node-exporter'], 'privileged'),
+  namespaceProfile('log shipper (read-only host log mounts)', ['logging'], 'privileged'),
+  namespaceProfile('Kaniko builds (root inside the build container)', ['builds', 'jenkins-builds'], 'baseline'),
+];
+
+export interface DeclaredException {
+  readonly ref: string;
+  readonly rule: string;
+  readonly reason: string;
+  readonly component?: string;
+}
+
+/** Every exception declared in the render, with the profile that grants it (if any). */
+export function declaredExceptions(objects: readonly RenderedObject[]): DeclaredException[] {
+  return objects.flatMap(({ object }) =>
+    [...parsePolicyExceptions(object.metadata.annotations as Record<string, string> | undefined)].map(([rule, reason]) => ({
+      ref: refOf(object),
+      rule,
+      reason,
+      component: PROFILES.find((p) => p.matches(object) && p.rules.includes(rule))?.component,
+    })),
+  );
+}
+
+/**
+ * Applies the declared exceptions to raw violations: waived ones are dropped; exceptions the
+ * allow list does not grant, that are broader than upstream needs, or that waive nothing are
+ * reported (POLICY-EXC-01/02/03).
+ */
+export function applyExceptions(objects: readonly RenderedObject[], raw: readonly Violation[]): Violation[] {
+  const result: Violation[] = [];
+  const byRef = new Map(objects.map((r) => [refOf(r.object), r]));
+  const waived = new Set<string>();
+  for (const violation of raw) {
+    const rendered = byRef.get(violation.ref);
+    const declared = rendered ? parsePolicyExceptions(rendered.object.metadata.annotations as Record<string, string> | undefined) : new Map();
+    const profile = rendered && PROFILES.find((p) => p.matches(rendered.object) && p.rules.includes(violation.rule));
+    if (declared.has(violation.rule) && profile) {
+      waived.add(`${violation.ref} ${violation.rule}`);
+      continue;
+    }
+    result.push(violation);
+  }
+  for (const declared of declaredExceptions(objects)) {
+    if (!declared.component) {
+      result.push({ rule: 'POLICY-EXC-01', ref: declared.ref, message: `declares an exception to ${declared.rule} that the allow list (policy/exceptions.ts) does not grant to this object; meet the rule instead` });
+      continue;
+    }
+    if (!waived.has(`${declared.ref} ${declared.rule}`)) {
+      result.push({ rule: 'POLICY-EXC-03', ref: declared.ref, message: `declares an exception to ${declared.rule} it does not need; remove it` });
+    }
+  }
+  for (const { object } of objects) {
+    const declared = parsePolicyExceptions(object.metadata.annotations as Record<string, string> | undefined);
+    if (!declared.size) continue;
+    const workload = workloadOf({ path: '', object });
+    for (const profile of PROFILES.filter((p) => p.matches(object) && p.rules.some((r) => declared.has(r)))) {
+      for (const problem of profile.narrow(object, workload)) {
+        result.push({ rule: 'POLICY-EXC-02', ref: refOf(object), message: `exception for ${profile.component} is broader than upstream needs: ${problem}` });
+      }
+    }
+  }
+  return result;
+}

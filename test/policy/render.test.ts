@@ -1,0 +1,35 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderPlatform } from '../../cli/render';
+import { loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { checkPolicy, formatViolation, policyInput } from '../../policy';
+import { defaultRender, ROOT } from '../support/render';
+
+describe('the policy gates over the whole render', () => {
+  it('find no violation in the default platform', () => {
+    expect(checkPolicy(policyInput(defaultRender(), loadDefaultPlatform())).map(formatViolation)).toEqual([]);
+  });
+
+  it('find no violation in another valid platform', () => {
+    const platform = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    expect(checkPolicy(policyInput(renderPlatform(platform), platform)).map(formatViolation)).toEqual([]);
+  });
+
+  it('npm run policy passes on the committed dist/ and fails (exit 1, one line per violation) on a broken one', () => {
+    const ok = spawnSync(process.execPath, ['cli/launch.mjs', 'policy/cli.ts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^no policy violations \(\d+ Kubernetes objects, \d+ Terraform stacks, \d+ files checked\)\n$/);
+
+    const bad = spawnSync(process.execPath, ['cli/launch.mjs', 'policy/cli.ts', '--dir', join(ROOT, 'test/fixtures/policy-broken-dist')], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('K8S-SECRET-02  Secret/demo/leaked  is a Secret with data in Git');
+    expect(bad.stderr).toMatch(/^\d+ policy violations? \(/);
+  });
+
+  it('npm run policy -- --exceptions lists every declared exception', () => {
+    const listed = spawnSync(process.execPath, ['cli/launch.mjs', 'policy/cli.ts', '--exceptions'], { cwd: ROOT, encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(/\d+ declared exceptions?\n$/);
+  });
+});
