@@ -95,6 +95,27 @@ describe('policy exceptions', () => {
     ]);
   });
 
+  it('keeps the log shipper to read-only log mounts and off host namespaces', () => {
+    const objects = nodeExporter();
+    const ds = daemonSet(objects);
+    ds.metadata.labels['app.kubernetes.io/name'] = 'log-shipper';
+    ds.metadata.annotations = policyExceptions({ 'K8S-SEC-08': 'reads node and pod logs from the host, read-only' });
+    const pod = ds.spec.template.spec;
+    delete pod.hostNetwork;
+    delete pod.hostPID;
+    pod.volumes = [{ name: 'logs', hostPath: { path: '/var/log' } }];
+    pod.containers[0].volumeMounts = [{ name: 'logs', mountPath: '/var/log', readOnly: true }];
+    const withoutNamespace = objects.filter((o) => o.kind !== 'Namespace');
+    expect(k8sViolations(withoutNamespace)).toEqual([]);
+    pod.containers[0].volumeMounts[0].readOnly = false;
+    pod.hostNetwork = true;
+    expect(k8sViolations(withoutNamespace)).toEqual([
+      'K8S-SEC-01  DaemonSet/node-exporter/node-exporter  pod sets hostNetwork: true; remove it (the pod shares the node\'s namespace)',
+      'POLICY-EXC-02  DaemonSet/node-exporter/node-exporter  exception for log shipper (reads node and pod logs) is broader than upstream needs: container app mounts /var/log writable; mount it readOnly: true',
+      'POLICY-EXC-02  DaemonSet/node-exporter/node-exporter  exception for log shipper (reads node and pod logs) is broader than upstream needs: uses a host namespace; it only reads files',
+    ]);
+  });
+
   it('keeps the Kaniko build pod unprivileged, off the host and under seccomp', () => {
     const objects = clone(compliantObjects()) as any[];
     const pod = objects.find((o) => o.kind === 'Deployment');
