@@ -1,0 +1,64 @@
+/**
+ * `npm run diff`: what a fresh render would change, per service, field by field.
+ *
+ *   npm run diff                         fresh render vs the committed dist/
+ *   npm run diff -- --rev main~1         fresh render vs dist/ at a Git revision
+ *   npm run diff -- --config FILE        render FILE instead of the default model
+ *
+ * Exit code: 0 nothing changed, 1 something changed, 2 the comparison failed.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadDefaultPlatform, loadPlatformFile } from '../config';
+import { readTree } from './dist';
+import { renderPlatform, type RenderedFiles } from './render';
+import { formatDiff, semanticDiff } from './semantic-diff';
+
+function projectRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return start;
+  }
+}
+
+/** dist/ as it is at a Git revision (without touching the work tree). */
+function distAtRevision(root: string, rev: string): RenderedFiles {
+  const scratch = mkdtempSync(join(tmpdir(), 'platform-diff-'));
+  try {
+    const archive = execFileSync('git', ['archive', '--format=tar', rev, 'dist'], { cwd: root, maxBuffer: 512 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('tar', ['-x', '-C', scratch], { input: archive });
+    return readTree(join(scratch, 'dist'));
+  } catch (error) {
+    const detail = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim().split('\n')[0];
+    throw new Error(`--rev ${rev}: cannot read dist/ at that revision (${detail}); name a commit, branch or tag that has dist/`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, rev: { type: 'string' }, dir: { type: 'string' } }, strict: true });
+  const root = projectRoot(dirname(fileURLToPath(import.meta.url)));
+  const platform = values.config ? loadPlatformFile(values.config) : loadDefaultPlatform();
+  const before = values.rev ? distAtRevision(root, values.rev) : readTree(values.dir ?? join(root, 'dist'));
+  const after = renderPlatform(platform);
+  const groups = semanticDiff(before, after);
+  const against = values.rev ? `dist/ at ${values.rev}` : 'the committed dist/';
+  if (!groups.length) {
+    console.log(`no changes: a fresh render equals ${against}`);
+    return 0;
+  }
+  console.log(`a fresh render changes ${groups.length} part${groups.length === 1 ? '' : 's'} of ${against}:\n${formatDiff(groups)}`);
+  return 1;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : `diff failed: ${(error as Error).message}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diffValues, formatDiff, semanticDiff } from '../../cli/semantic-diff';
+import { defaultRender, ROOT } from '../support/render';
+
+describe('the semantic diff', () => {
+  it('reports nothing for identical renders', () => {
+    expect(semanticDiff(defaultRender(), new Map(defaultRender()))).toEqual([]);
+  });
+
+  it('shows a known change as exactly that change', () => {
+    // GIVEN the render with one Application's target revision changed and one project removed
+    const after = new Map(defaultRender());
+    const app = 'k8s/platform/apps/application-argocd.yaml';
+    after.set(app, after.get(app)!.replace('targetRevision: main', 'targetRevision: release-1'));
+    after.delete('k8s/platform/argocd/appproject-dev.yaml');
+    // WHEN compared THEN exactly those two changes show, grouped by service folder
+    expect(formatDiff(semanticDiff(defaultRender(), after))).toBe(
+      [
+        'k8s/platform/apps: 0 added, 0 removed, 1 changed',
+        '  ~ Application argocd/argocd',
+        '      spec.source.targetRevision: main -> release-1',
+        'k8s/platform/argocd: 0 added, 1 removed, 0 changed',
+        '  - AppProject argocd/dev',
+      ].join('\n'),
+    );
+  });
+
+  it('matches named list items by name, not position', () => {
+    const before = { containers: [{ name: 'a', image: 'x:1' }, { name: 'b', image: 'y:1' }] };
+    const after = { containers: [{ name: 'b', image: 'y:2' }, { name: 'a', image: 'x:1' }] };
+    expect(diffValues(before, after)).toEqual([{ path: 'containers[b].image', before: 'y:1', after: 'y:2' }]);
+  });
+
+  it('reports Terraform resources by type and name, ignoring cdktf metadata', () => {
+    const before = new Map([['terraform/s/cdk.tf.json', JSON.stringify({ resource: { aws_instance: { gw: { '//': { path: 'a' }, instance_type: 't3.small' } } } })]]);
+    const after = new Map([['terraform/s/cdk.tf.json', JSON.stringify({ resource: { aws_instance: { gw: { '//': { path: 'b' }, instance_type: 't3.medium' } } } })]]);
+    expect(formatDiff(semanticDiff(before, after))).toBe(
+      ['terraform/s: 0 added, 0 removed, 1 changed', '  ~ aws_instance.gw', '      instance_type: t3.small -> t3.medium'].join('\n'),
+    );
+  });
+
+  it('reports changed lines of configuration files', () => {
+    const before = new Map([['gateway/haproxy.cfg', 'global\n  maxconn 2000\n']]);
+    const after = new Map([['gateway/haproxy.cfg', 'global\n  maxconn 4000\n']]);
+    expect(formatDiff(semanticDiff(before, after))).toBe(
+      ['gateway: 0 added, 0 removed, 1 changed', '  ~ haproxy.cfg', '      - maxconn 2000', '      + maxconn 4000'].join('\n'),
+    );
+  });
+
+  it('npm run diff exits 0 when nothing changed and 1 (with the summary) when something did', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, ['cli/launch.mjs', 'cli/diff.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const same = run([]);
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout).toBe('no changes: a fresh render equals the committed dist/\n');
+
+    const dir = join(mkdtempSync(join(tmpdir(), 'platform-diff-test-')), 'dist');
+    cpSync(join(ROOT, 'dist'), dir, { recursive: true });
+    const file = join(dir, 'k8s/platform/apps/application-argocd.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('targetRevision: main', 'targetRevision: old'));
+    const changed = run(['--dir', dir]);
+    expect(changed.status).toBe(1);
+    expect(changed.stdout).toContain('k8s/platform/apps: 0 added, 0 removed, 1 changed\n  ~ Application argocd/argocd\n      spec.source.targetRevision: old -> main\n');
+  });
+
+  it('npm run diff -- --rev compares with dist/ at a Git revision, and fails clearly on a bad one', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, ['cli/launch.mjs', 'cli/diff.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const head = run(['--rev', 'HEAD']);
+    expect([0, 1], head.stderr).toContain(head.status);
+    expect(head.stdout).toMatch(/dist\/ at HEAD/);
+    const bad = run(['--rev', 'no-such-revision']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^diff failed: --rev no-such-revision: cannot read dist\/ at that revision/);
+  });
+});
