@@ -158,8 +158,16 @@ export function renderCloudInit(platform: Platform): string {
     ],
     runcmd: [[SETUP_SCRIPT]],
   };
-  return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+  const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+  const bytes = Buffer.byteLength(text);
+  if (bytes > EC2_USER_DATA_LIMIT) {
+    throw new Error(`gateway/cloud-init.yaml: ${bytes} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} bytes of user data; declare fewer public hosts or shorten the rendered files`);
+  }
+  return text;
 }
+
+/** @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
+const EC2_USER_DATA_LIMIT = 16384;
 
 /** The scripts the user data runs, by path (for shellcheck in the tests). */
 export function cloudInitScripts(platform: Platform): Map<string, string> {
