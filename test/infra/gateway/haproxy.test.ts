@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { renderHaproxyConfig } from '../../../infra/gateway/haproxy';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
+import { sectionOf } from '../../support/haproxy';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 
@@ -20,18 +21,6 @@ function haproxyCheck(name: string, text: string) {
 }
 
 const haveHaproxy = () => requireValidator('haproxy', hasCommand('haproxy'), 'apt-get install haproxy');
-
-/** The directive lines of one section (`frontend https`, `backend ingress_http`, ...), comments dropped. */
-export function sectionOf(config: string, header: string): string[] {
-  const lines = config.split('\n');
-  const start = lines.indexOf(header);
-  if (start < 0) throw new Error(`no section "${header}"`);
-  const end = lines.findIndex((line, i) => i > start && line !== '' && !line.startsWith(' ') && !line.startsWith('#'));
-  return lines
-    .slice(start + 1, end < 0 ? undefined : end)
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
-}
 
 describe('haproxy.cfg', () => {
   const platform = loadDefaultPlatform();
