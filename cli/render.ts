@@ -4,6 +4,7 @@
  */
 import { renderKubernetes } from '../charts/render';
 import type { Platform } from '../config';
+import { renderGateway } from '../infra/gateway/render';
 import { renderTerraform } from '../infra/render';
 
 export type RenderedFiles = Map<string, string>;
@@ -12,6 +13,7 @@ export type RenderedFiles = Map<string, string>;
 const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
   renderKubernetes, // k8s/
   renderTerraform, // terraform/
+  renderGateway, // gateway/
 ];
 
 export function renderPlatform(platform: Platform): RenderedFiles {

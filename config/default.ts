@@ -15,6 +15,10 @@ export const defaultPlatform: Platform = {
     cidr: '100.64.0.0/10',
     interface: 'tailscale0',
     headscaleHost: 'headscale.lumetium.com',
+    baseDomain: 'mesh.lumetium.com',
+    admins: ['ops'],
+    // The control plane node is always up; any node on the LAN could route to the MetalLB pool.
+    subnetRouter: 'k3s-master',
   },
   gateway: {
     region: 'eu-central-1',
@@ -23,6 +27,8 @@ export const defaultPlatform: Platform = {
     subnetCidr: '10.20.1.0/24',
     meshAddress: '100.64.0.1',
     stateBucket: 'lumetium-platform-tfstate',
+    // Debian's own AWS account publishes the official Debian AMIs.
+    ami: { owner: '136693071363', name: 'debian-12-amd64-*' },
   },
   cluster: {
     lanCidr: '192.168.10.0/24',

@@ -7,7 +7,7 @@
  * duplicate hosts, overlapping networks, placement on existing nodes) live in `crossFieldRules`.
  */
 import { z } from 'zod';
-import { isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
+import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -62,29 +62,61 @@ const NodeSchema = z.strictObject({
   lanAddress: ipv4,
 });
 
+/** A Headscale (mesh) user name; the ACL policy writes it as `name@`. */
+const meshUser = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+  error: 'must be a Headscale user name (lowercase letters, digits, ".", "_" and "-"), e.g. "ops"',
+});
+
 const MeshSchema = z.strictObject({
-  /** The Headscale IPv4 prefix (Tailscale's CGNAT range by default). */
+  /** The Headscale IPv4 prefix; must lie inside Tailscale's 100.64.0.0/10 (Headscale refuses others). */
   cidr,
   /** The interface the mesh client creates; flannel runs over it. */
   interface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: 'must be a network interface name, e.g. "tailscale0"' }),
-  /** The public name of the Headscale control server on the gateway. */
+  /** The public name of the Headscale control server on the gateway (DNS-only in Cloudflare). */
   headscaleHost: fqdn,
+  /**
+   * MagicDNS base domain: mesh devices are `<hostname>.<baseDomain>` inside the mesh. Headscale
+   * requires that `headscaleHost` is not under it.
+   * @see https://headscale.net/stable/ref/dns/
+   */
+  baseDomain: fqdn,
+  /** Headscale users who administer the platform: their devices reach everything on the mesh. */
+  admins: z.array(meshUser).min(1, { error: 'must name at least one admin user' }),
+  /**
+   * The node (a key of `nodes`) that advertises the MetalLB pool as a Headscale subnet route, so
+   * the gateway reaches the ingress controller's address over the mesh.
+   */
+  subnetRouter: z.string(),
+});
+
+/** The gateway's machine image: looked up by owner and name (newest match) when first created. */
+const AmiSchema = z.strictObject({
+  /** The AWS account that publishes the image (Debian's own account by default). */
+  owner: z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id, e.g. "136693071363" (Debian)' }),
+  /** A name filter (`*` wildcards), e.g. "debian-12-amd64-*". */
+  name: z.string().regex(/^[A-Za-z0-9*?._-]+$/, { error: 'must be an AMI name filter such as "debian-12-amd64-*"' }),
 });
 
 const GatewaySchema = z.strictObject({
   /** AWS region of the gateway. */
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region, e.g. "eu-central-1"' }),
-  /** EC2 instance type. */
+  /** EC2 instance type (x86_64: the pinned Headscale package is amd64). */
   instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type, e.g. "t3.small"' }),
   vpcCidr: cidr,
   /** The gateway's public subnet; must lie inside `vpcCidr`. */
   subnetCidr: cidr,
-  /** The gateway's address on the mesh. */
+  /**
+   * The gateway's address on the mesh: the first address of `mesh.cidr`, because the gateway is
+   * the first device its own Headscale registers (sequential allocation).
+   */
   meshAddress: ipv4,
   /** The S3 bucket that holds Terraform state for every stack. */
   stateBucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
     error: 'must be an S3 bucket name without dots (3-63 lowercase letters, digits and "-")',
   }),
+  ami: AmiSchema,
+  /** The Cloudflare zone that holds the public records. @default - `domain` */
+  cloudflareZone: fqdn.optional(),
 });
 
 const ClusterSchema = z.strictObject({
@@ -210,6 +242,8 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkHosts(model, ctx);
   checkNodes(model, ctx);
   checkNetworks(model, ctx);
+  checkMesh(model, ctx);
+  checkGateway(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -310,4 +344,52 @@ function checkNetworks(model: Model, ctx: Ctx): void {
     issue(ctx, ['cluster', 'loadBalancerPool'], `must lie inside cluster.lanCidr (${model.cluster.lanCidr}), where MetalLB answers ARP`);
   }
   within(pool, model.cluster.ingressAddress, ['cluster', 'ingressAddress'], `cluster.loadBalancerPool (${model.cluster.loadBalancerPool})`);
+}
+
+/** Tailscale clients accept only addresses inside 100.64.0.0/10 (CGNAT), and Headscale warns otherwise. */
+const TAILSCALE_CGNAT = parseCidr('100.64.0.0/10')!;
+
+function checkMesh(model: Model, ctx: Ctx): void {
+  const mesh = parseCidr(model.mesh.cidr);
+  if (mesh && !(mesh.first >= TAILSCALE_CGNAT.first && mesh.last <= TAILSCALE_CGNAT.last)) {
+    issue(ctx, ['mesh', 'cidr'], 'must lie inside 100.64.0.0/10, the only IPv4 range Tailscale clients accept, e.g. "100.64.0.0/10"');
+  }
+  if (mesh && isIpv4(model.gateway.meshAddress) && ipv4ToInt(model.gateway.meshAddress) !== mesh.first + 1) {
+    issue(
+      ctx,
+      ['gateway', 'meshAddress'],
+      `must be the first address of mesh.cidr (${intToIpv4(mesh.first + 1)}): the gateway is the first device its Headscale registers`,
+    );
+  }
+  const host = model.mesh.headscaleHost;
+  const base = model.mesh.baseDomain;
+  if (host === base || host.endsWith(`.${base}`)) {
+    issue(ctx, ['mesh', 'baseDomain'], `must not contain mesh.headscaleHost (${host}): Headscale refuses it; use e.g. "mesh.${model.domain}"`);
+  }
+  if (!(model.mesh.subnetRouter in model.nodes)) {
+    issue(ctx, ['mesh', 'subnetRouter'], `no such node; choose the node that advertises the MetalLB pool among: ${Object.keys(model.nodes).join(', ')}`);
+  }
+}
+
+/**
+ * AWS Graviton families: `a1` and every family whose generation digit is followed by `g`
+ * (t4g, m7g, c7gn, r8g, ...). The gateway must be x86_64: the pinned Headscale package is amd64.
+ */
+export function isArmInstanceType(instanceType: string): boolean {
+  const family = instanceType.split('.')[0];
+  return family === 'a1' || /^[a-z]+\d+g/.test(family);
+}
+
+function checkGateway(model: Model, ctx: Ctx): void {
+  if (isArmInstanceType(model.gateway.instanceType)) {
+    issue(
+      ctx,
+      ['gateway', 'instanceType'],
+      'is an arm64 (Graviton) type; the gateway installs the amd64 Headscale package pinned in config/versions.ts, so choose an x86_64 type such as "t3.small"',
+    );
+  }
+  const zone = model.gateway.cloudflareZone;
+  if (zone !== undefined && model.domain !== zone && !model.domain.endsWith(`.${zone}`)) {
+    issue(ctx, ['gateway', 'cloudflareZone'], `must be domain (${model.domain}) or a parent of it: every public host gets its record in this zone`);
+  }
 }

@@ -27,4 +27,31 @@ export interface DownloadVersion {
   readonly sha256: string;
 }
 
-export const GATEWAY_DOWNLOADS = {} as const satisfies Record<string, DownloadVersion>;
+// --- gateway (edge issue): downloads verified by SHA-256 before they are installed --------------
+// The checksums are the published ones (each release's checksums.txt / the vendor's .sha256):
+// cloud-init compares them with `sha256sum --check` and stops the boot on a mismatch. Bump the
+// version, the URL and the checksum together.
+export const GATEWAY_DOWNLOADS = {
+  /** Headscale's official Debian package (amd64), from its GitHub release. */
+  headscale: {
+    // renovate: datasource=github-releases depName=juanfont/headscale
+    version: '0.29.4',
+    url: 'https://github.com/juanfont/headscale/releases/download/v0.29.4/headscale_0.29.4_linux_amd64.deb',
+    sha256: '1f65364716ae1fcc3845b1a65a47583469022e9c6f194dfdfeb25403f89f0841',
+  },
+  /** The Tailscale client (static build, amd64): the gateway joins its own mesh to reach the cluster. */
+  tailscale: {
+    // renovate: datasource=github-releases depName=tailscale/tailscale
+    version: '1.102.4',
+    url: 'https://pkgs.tailscale.com/stable/tailscale_1.102.4_amd64.tgz',
+    sha256: '50748df1045e60b5b695f19f4c56b0da36c019948b440fb456b6584a50f0d8b9',
+  },
+} as const satisfies Record<string, DownloadVersion>;
+
+/** Debian packages the gateway installs, `name -> exact version` (Debian 12 "bookworm"). */
+export const GATEWAY_PACKAGES = {
+  // renovate: datasource=deb depName=haproxy registryUrl=https://deb.debian.org/debian-security?suite=bookworm-security&components=main&binaryArch=amd64
+  haproxy: '2.6.12-1+deb12u4',
+} as const satisfies Record<string, string>;
+// --- end of the gateway block -------------------------------------------------------------------
+

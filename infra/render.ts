@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import type { Platform } from '../config';
+import { DnsStack } from './stacks/dns';
+import { GatewayStack } from './stacks/gateway';
 import { StateStack } from './stacks/state';
 
 /** Stack names, in the order they are applied. */
-export const STACKS = ['state'] as const;
+export const STACKS = ['state', 'gateway', 'dns'] as const;
 
 interface CdktfManifest {
   version: string;
@@ -22,6 +24,8 @@ export function renderTerraform(platform: Platform): Map<string, string> {
   try {
     const app = new App({ outdir, skipBackendValidation: false, hclOutput: false });
     new StateStack(app, 'state', platform);
+    new GatewayStack(app, 'gateway', platform);
+    new DnsStack(app, 'dns', platform);
     app.synth();
 
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as CdktfManifest;

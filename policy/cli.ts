@@ -36,7 +36,7 @@ function main(argv: string[]): number {
   const input = policyInput(files, platform);
 
   if (values.exceptions) {
-    const declared = declaredExceptions(input.objects);
+    const declared = declaredExceptions(input.objects, input.stacks);
     for (const e of declared) console.log(`${e.rule}  ${e.ref}  ${e.reason}  [${e.component ?? 'NOT GRANTED by policy/exceptions.ts'}]`);
     console.log(`${declared.length} declared exception${declared.length === 1 ? '' : 's'}`);
     return 0;

@@ -7,9 +7,10 @@
  * Profiles come from POLICY-RULES.md section 3 (what upstream actually renders).
  */
 import type { KubeObject } from '../charts/render';
-import { parsePolicyExceptions } from '../charts/lib/policy';
+import { parsePolicyExceptions, POLICY_EXCEPTIONS_ANNOTATION } from '../charts/lib/policy';
 import { allContainers, workloadOf, type Workload } from './k8s/workloads';
-import { refOf, type RenderedObject, type Violation } from './types';
+import { resources, tfRef, type TfResource } from './terraform/json';
+import { refOf, type RenderedObject, type RenderedStack, type Violation } from './types';
 
 export interface ExceptionProfile {
   /** What it is, for the listing. */
@@ -116,6 +117,72 @@ export const PROFILES: readonly ExceptionProfile[] = [
   namespaceProfile('Kaniko builds (root inside the build container)', ['builds', 'jenkins-builds'], 'baseline'),
 ];
 
+/**
+ * Terraform resources declare exceptions under their `"//"` key (infra/lib/policy.ts), in the
+ * annotation's format. Only the gateway's egress rules may waive TF-SG-03, and only port by port.
+ */
+export interface TerraformExceptionProfile {
+  readonly component: string;
+  matches(resource: TfResource): boolean;
+  readonly rules: readonly string[];
+  narrow(resource: TfResource): string[];
+}
+
+export const TERRAFORM_PROFILES: readonly TerraformExceptionProfile[] = [
+  {
+    component: 'gateway egress to the internet (package mirrors, ACME, NATed mesh peers)',
+    matches: (r) => r.type === 'aws_vpc_security_group_egress_rule' || (r.type === 'aws_security_group_rule' && r.body.type === 'egress'),
+    rules: ['TF-SG-03'],
+    narrow: (r) => {
+      const protocol = String(r.body.ip_protocol ?? r.body.protocol ?? '');
+      const from = Number(r.body.from_port ?? 0);
+      const to = Number(r.body.to_port ?? 65535);
+      if (protocol === '-1' || protocol === 'all') return ['allows every protocol; name tcp or udp and the ports'];
+      if (from <= 1 && to >= 65535) return ['allows every port; list the ports the gateway needs'];
+      return [];
+    },
+  },
+];
+
+/** Something that can declare exceptions: a Kubernetes object or a Terraform resource. */
+interface Subject {
+  readonly ref: string;
+  readonly declared: Map<string, string>;
+  /** The component whose profile grants `rule` to this subject, if any. */
+  grant(rule: string): string | undefined;
+  /** Problems that make the granted exceptions broader than upstream needs. */
+  narrowness(): { component: string; problem: string }[];
+}
+
+function subjects(objects: readonly RenderedObject[], stacks: readonly RenderedStack[]): Subject[] {
+  const kube: Subject[] = objects.map(({ object }) => {
+    const declared = parsePolicyExceptions(object.metadata.annotations as Record<string, string> | undefined);
+    const profiles = PROFILES.filter((p) => p.matches(object));
+    return {
+      ref: refOf(object),
+      declared,
+      grant: (rule) => profiles.find((p) => p.rules.includes(rule))?.component,
+      narrowness: () =>
+        profiles
+          .filter((p) => p.rules.some((r) => declared.has(r)))
+          .flatMap((p) => p.narrow(object, workloadOf({ path: '', object })).map((problem) => ({ component: p.component, problem }))),
+    };
+  });
+  const terraform: Subject[] = resources(stacks).map((resource) => {
+    const meta = resource.body['//'] as Record<string, string> | undefined;
+    const declared = parsePolicyExceptions({ [POLICY_EXCEPTIONS_ANNOTATION]: meta?.policy_exceptions ?? '' });
+    const profiles = TERRAFORM_PROFILES.filter((p) => p.matches(resource));
+    return {
+      ref: tfRef(resource),
+      declared,
+      grant: (rule) => profiles.find((p) => p.rules.includes(rule))?.component,
+      narrowness: () =>
+        profiles.filter((p) => p.rules.some((r) => declared.has(r))).flatMap((p) => p.narrow(resource).map((problem) => ({ component: p.component, problem }))),
+    };
+  });
+  return [...kube, ...terraform];
+}
+
 export interface DeclaredException {
   readonly ref: string;
   readonly rule: string;
@@ -124,14 +191,9 @@ export interface DeclaredException {
 }
 
 /** Every exception declared in the render, with the profile that grants it (if any). */
-export function declaredExceptions(objects: readonly RenderedObject[]): DeclaredException[] {
-  return objects.flatMap(({ object }) =>
-    [...parsePolicyExceptions(object.metadata.annotations as Record<string, string> | undefined)].map(([rule, reason]) => ({
-      ref: refOf(object),
-      rule,
-      reason,
-      component: PROFILES.find((p) => p.matches(object) && p.rules.includes(rule))?.component,
-    })),
+export function declaredExceptions(objects: readonly RenderedObject[], stacks: readonly RenderedStack[] = []): DeclaredException[] {
+  return subjects(objects, stacks).flatMap((subject) =>
+    [...subject.declared].map(([rule, reason]) => ({ ref: subject.ref, rule, reason, component: subject.grant(rule) })),
   );
 }
 
@@ -140,37 +202,29 @@ export function declaredExceptions(objects: readonly RenderedObject[]): Declared
  * allow list does not grant, that are broader than upstream needs, or that waive nothing are
  * reported (POLICY-EXC-01/02/03).
  */
-export function applyExceptions(objects: readonly RenderedObject[], raw: readonly Violation[]): Violation[] {
+export function applyExceptions(objects: readonly RenderedObject[], stacks: readonly RenderedStack[], raw: readonly Violation[]): Violation[] {
+  const all = subjects(objects, stacks);
+  const byRef = new Map(all.map((subject) => [subject.ref, subject]));
   const result: Violation[] = [];
-  const byRef = new Map(objects.map((r) => [refOf(r.object), r]));
   const waived = new Set<string>();
   for (const violation of raw) {
-    const rendered = byRef.get(violation.ref);
-    const declared = rendered ? parsePolicyExceptions(rendered.object.metadata.annotations as Record<string, string> | undefined) : new Map();
-    const profile = rendered && PROFILES.find((p) => p.matches(rendered.object) && p.rules.includes(violation.rule));
-    if (declared.has(violation.rule) && profile) {
+    const subject = byRef.get(violation.ref);
+    if (subject?.declared.has(violation.rule) && subject.grant(violation.rule)) {
       waived.add(`${violation.ref} ${violation.rule}`);
       continue;
     }
     result.push(violation);
   }
-  for (const declared of declaredExceptions(objects)) {
-    if (!declared.component) {
-      result.push({ rule: 'POLICY-EXC-01', ref: declared.ref, message: `declares an exception to ${declared.rule} that the allow list (policy/exceptions.ts) does not grant to this object; meet the rule instead` });
-      continue;
-    }
-    if (!waived.has(`${declared.ref} ${declared.rule}`)) {
-      result.push({ rule: 'POLICY-EXC-03', ref: declared.ref, message: `declares an exception to ${declared.rule} it does not need; remove it` });
-    }
-  }
-  for (const { object } of objects) {
-    const declared = parsePolicyExceptions(object.metadata.annotations as Record<string, string> | undefined);
-    if (!declared.size) continue;
-    const workload = workloadOf({ path: '', object });
-    for (const profile of PROFILES.filter((p) => p.matches(object) && p.rules.some((r) => declared.has(r)))) {
-      for (const problem of profile.narrow(object, workload)) {
-        result.push({ rule: 'POLICY-EXC-02', ref: refOf(object), message: `exception for ${profile.component} is broader than upstream needs: ${problem}` });
+  for (const subject of all) {
+    for (const rule of subject.declared.keys()) {
+      if (!subject.grant(rule)) {
+        result.push({ rule: 'POLICY-EXC-01', ref: subject.ref, message: `declares an exception to ${rule} that the allow list (policy/exceptions.ts) does not grant to this object; meet the rule instead` });
+      } else if (!waived.has(`${subject.ref} ${rule}`)) {
+        result.push({ rule: 'POLICY-EXC-03', ref: subject.ref, message: `declares an exception to ${rule} it does not need; remove it` });
       }
+    }
+    for (const { component, problem } of subject.narrowness()) {
+      result.push({ rule: 'POLICY-EXC-02', ref: subject.ref, message: `exception for ${component} is broader than upstream needs: ${problem}` });
     }
   }
   return result;

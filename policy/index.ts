@@ -30,7 +30,7 @@ export function policyInput(files: ReadonlyMap<string, string>, platform: Platfo
 
 export function checkPolicy(input: PolicyInput): Violation[] {
   const raw = RULES.flatMap((rule) => rule(input));
-  const unique = new Map(applyExceptions(input.objects, raw).map((v) => [`${v.rule}\t${v.ref}\t${v.message}`, v]));
+  const unique = new Map(applyExceptions(input.objects, input.stacks, raw).map((v) => [`${v.rule}\t${v.ref}\t${v.message}`, v]));
   return [...unique.values()].sort((a, b) => byCodePoint(a.ref, b.ref) || byCodePoint(a.rule, b.rule) || byCodePoint(a.message, b.message));
 }
 

@@ -136,6 +136,8 @@ export function awsRules(input: PolicyInput): Violation[] {
       if (fromWorld && allPorts) push(owner, 'TF-SG-02', 'ingress from the internet on all ports; open only the ports the gateway serves');
     } else if (fromWorld && allPorts) {
       push(owner, 'TF-SG-03', 'egress to the internet on all ports; list the ports the gateway needs');
+    } else if (fromWorld) {
+      push(owner, 'TF-SG-03', `egress to the internet on ${rule.protocol}/${rule.from}-${rule.to}; narrow the destination, or declare why it cannot be (policy exception)`);
     }
   }
   for (const sg of resources(input.stacks, 'aws_security_group')) {
@@ -166,14 +168,17 @@ export function awsRules(input: PolicyInput): Violation[] {
     }
     for (const s of statements.filter((st) => (st.Effect ?? 'Allow') === 'Allow')) {
       if (trust) {
+        const instanceRole = resources([owner.stack], 'aws_iam_instance_profile').some((p) => referenced(owner.stack, p.body.role, 'aws_iam_role')?.name === owner.name);
         const principal = s.Principal as Record<string, unknown> | Record<string, unknown>[] | string | undefined;
         const entries: [string, unknown][] = (Array.isArray(principal) ? principal : [principal]).flatMap((p): [string, unknown][] =>
           typeof p === 'object' && p ? Object.entries(p) : [['*', p]],
         );
         for (const [type, ids] of entries) {
           const values = list(ids as string | string[]);
-          if (type !== 'Service' || values.some((v) => v !== 'ec2.amazonaws.com')) {
-            push(owner, 'TF-IAM-05', `trusts ${type} ${values.join(', ')}; an instance role trusts only Service ec2.amazonaws.com`);
+          if (type !== 'Service') {
+            push(owner, 'TF-IAM-05', `trusts ${type} ${values.join(', ')}; trust only the AWS service that assumes the role`);
+          } else if (instanceRole && values.some((v) => v !== 'ec2.amazonaws.com')) {
+            push(owner, 'TF-IAM-05', `is an instance role but trusts ${values.join(', ')}; an instance role trusts only Service ec2.amazonaws.com`);
           }
         }
         continue;

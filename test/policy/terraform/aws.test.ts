@@ -17,7 +17,7 @@ function gateway(): TerraformJson {
           description: 'The gateway: HTTPS in, limited egress',
           vpc_id: '${aws_vpc.vpc.id}',
           ingress: [{ description: 'HTTPS from the internet', protocol: 'tcp', from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'] }],
-          egress: [{ description: 'HTTPS out', protocol: 'tcp', from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'] }],
+          egress: [{ description: 'HTTPS to the mesh', protocol: 'tcp', from_port: 443, to_port: 443, cidr_blocks: ['100.64.0.0/10'] }],
         },
       },
       aws_iam_role: { gateway: { assume_role_policy: trust } },
@@ -41,7 +41,7 @@ function gateway(): TerraformJson {
   };
 }
 
-const aws = (json: TerraformJson) => violationsOf([], { stacks: { gateway: json } }).filter((v) => v.startsWith('TF-'));
+const aws = (json: TerraformJson) => violationsOf([], { stacks: { gateway: json } }).filter((v) => v.startsWith('TF-') || v.startsWith('POLICY-'));
 const REF = 'aws_instance/gateway/gateway';
 
 describe('AWS rules', () => {
@@ -92,6 +92,22 @@ describe('AWS rules', () => {
     expect(aws(json)).toEqual(['TF-SG-03  aws_security_group/gateway/gateway  egress to the internet on all ports; list the ports the gateway needs']);
   });
 
+  it('TF-SG-03 fails on egress to the world unless a narrow, declared exception covers that rule', () => {
+    const json = gateway();
+    json.resource!.aws_vpc_security_group_egress_rule = {
+      https: { description: 'HTTPS to mirrors', ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0', security_group_id: '${aws_security_group.gateway.id}' },
+    };
+    expect(aws(json)).toEqual([
+      'TF-SG-03  aws_vpc_security_group_egress_rule/gateway/https  egress to the internet on tcp/443-443; narrow the destination, or declare why it cannot be (policy exception)',
+    ]);
+    (json.resource!.aws_vpc_security_group_egress_rule.https as any)['//'] = { policy_exceptions: 'TF-SG-03: package mirrors and ACME live at addresses not known in advance' };
+    expect(aws(json)).toEqual([]);
+    Object.assign(json.resource!.aws_vpc_security_group_egress_rule.https, { ip_protocol: '-1', from_port: undefined, to_port: undefined });
+    expect(aws(json)).toEqual([
+      'POLICY-EXC-02  aws_vpc_security_group_egress_rule/gateway/https  exception for gateway egress to the internet (package mirrors, ACME, NATed mesh peers) is broader than upstream needs: allows every protocol; name tcp or udp and the ports',
+    ]);
+  });
+
   it('TF-SG-05 fails when the VPC has no empty default security group', () => {
     const json = gateway();
     (json.resource!.aws_default_security_group.default as any).ingress = [{ description: 'x', protocol: '-1', from_port: 0, to_port: 0, self: true }];
@@ -113,7 +129,7 @@ describe('AWS rules', () => {
     });
     (json.resource!.aws_iam_role.gateway as any).assume_role_policy = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }] });
     expect(aws(json)).toEqual([
-      'TF-IAM-05  aws_iam_role/gateway/gateway  trusts AWS *; an instance role trusts only Service ec2.amazonaws.com',
+      'TF-IAM-05  aws_iam_role/gateway/gateway  trusts AWS *; trust only the AWS service that assumes the role',
       'TF-IAM-01  aws_iam_role_policy/gateway/gateway  allows "s3:*"; list exact actions',
       'TF-IAM-02  aws_iam_role_policy/gateway/gateway  allows s3:*, iam:PassRole, s3:GetObject on every resource; scope Resource to ARNs',
       'TF-IAM-03  aws_iam_role_policy/gateway/gateway  allows iam:PassRole; the gateway never passes roles',

@@ -1,0 +1,178 @@
+/**
+ * `dist/gateway/cloud-init.yaml`: the gateway instance's user data, exactly (the gateway stack
+ * passes this text to the instance). On the first boot it installs HAProxy (Debian package,
+ * pinned), Headscale (its official .deb) and the Tailscale client (pinned, both verified by
+ * SHA-256 before anything is installed), puts Headscale's and Tailscale's state on the persistent
+ * state volume, writes the rendered configuration and starts the services; then a retrying unit
+ * joins the gateway to its own mesh once DNS and Headscale's certificate exist.
+ *
+ * No secret is in here: the gateway's pre-auth key is created on the gateway by its own Headscale.
+ * Terraform reads `${...}` and `%{...}` in strings as templates, so the scripts never use them.
+ * @see https://cloudinit.readthedocs.io/en/22.4.2/reference/modules.html
+ */
+import { stringify } from 'yaml';
+import type { Platform } from '../../config';
+import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../config/versions';
+import { renderHaproxyConfig } from './haproxy';
+import { HEADSCALE_PATHS, renderHeadscaleConfig, renderHeadscalePolicy } from './headscale';
+import { MESH_TAGS } from './model';
+
+/** Where the persistent state volume is mounted; Headscale's and Tailscale's state are bind-mounted from it. */
+export const STATE_MOUNT = '/var/lib/platform-gateway';
+/** The filesystem label that marks the state volume (formatted once, on the first boot that sees it empty). */
+export const STATE_LABEL = 'gateway-state';
+
+const SETUP_SCRIPT = '/usr/local/sbin/platform-gateway-setup';
+const JOIN_SCRIPT = '/usr/local/sbin/platform-mesh-join';
+const JOIN_UNIT = 'platform-mesh-join.service';
+
+function setupScript(): string {
+  const { headscale, tailscale } = GATEWAY_DOWNLOADS;
+  return `#!/bin/bash
+# Rendered by the platform synthesizer. Runs once, on the first boot of a gateway instance.
+set -euo pipefail
+
+# 1. The persistent state volume. Terraform attaches it once the instance runs, so wait for it.
+root_disk=$(lsblk -ndo PKNAME "$(findmnt -no SOURCE /)")
+data_disk=""
+for _ in $(seq 1 90); do
+  for link in /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol*; do
+    case "$link" in *-part*|*_[0-9]) continue ;; esac
+    [ -e "$link" ] || continue
+    disk=$(readlink -f "$link")
+    if [ "$(basename "$disk")" != "$root_disk" ]; then data_disk=$disk; fi
+  done
+  if [ -n "$data_disk" ]; then break; fi
+  sleep 10
+done
+if [ -z "$data_disk" ]; then
+  echo "platform-gateway-setup: the state volume is not attached after 15 minutes" >&2
+  exit 1
+fi
+# Format only an empty volume: a replaced gateway keeps Headscale's database and keys.
+if ! blkid "$data_disk" >/dev/null; then
+  mkfs.ext4 -q -L ${STATE_LABEL} "$data_disk"
+fi
+mkdir -p ${STATE_MOUNT}
+if ! grep -q "^LABEL=${STATE_LABEL} " /etc/fstab; then
+  echo "LABEL=${STATE_LABEL} ${STATE_MOUNT} ext4 defaults,nofail 0 2" >> /etc/fstab
+fi
+mountpoint -q ${STATE_MOUNT} || mount ${STATE_MOUNT}
+for service in headscale tailscale; do
+  mkdir -p "${STATE_MOUNT}/$service" "/var/lib/$service"
+  if ! grep -q " /var/lib/$service none bind" /etc/fstab; then
+    echo "${STATE_MOUNT}/$service /var/lib/$service none bind,nofail,x-systemd.requires-mounts-for=${STATE_MOUNT} 0 0" >> /etc/fstab
+  fi
+  mountpoint -q "/var/lib/$service" || mount "/var/lib/$service"
+done
+
+# 2. Pinned downloads, checked before anything is installed.
+fetch() {
+  curl --fail --silent --show-error --location --retry 5 --output "$2" "$1"
+  echo "$3  $2" | sha256sum --check --strict --quiet -
+}
+work=$(mktemp -d)
+fetch ${headscale.url} "$work/headscale.deb" ${headscale.sha256}
+fetch ${tailscale.url} "$work/tailscale.tgz" ${tailscale.sha256}
+
+# Headscale ${headscale.version}: keep the rendered /etc/headscale/config.yaml (written before the package).
+apt-get install --yes --no-install-recommends -o Dpkg::Options::=--force-confold "$work/headscale.deb"
+chown -R headscale:headscale /var/lib/headscale
+
+# Tailscale ${tailscale.version}: the static build and the systemd unit it ships.
+mkdir -p "$work/tailscale"
+tar -xzf "$work/tailscale.tgz" -C "$work/tailscale" --strip-components=1
+install -m 0755 "$work/tailscale/tailscaled" /usr/sbin/tailscaled
+install -m 0755 "$work/tailscale/tailscale" /usr/bin/tailscale
+install -m 0644 "$work/tailscale/systemd/tailscaled.service" /etc/systemd/system/tailscaled.service
+install -m 0644 "$work/tailscale/systemd/tailscaled.defaults" /etc/default/tailscaled
+rm -rf "$work"
+
+# 3. HAProxy comes from the packages module; refuse to run anything but the pinned version.
+installed=$(dpkg-query --showformat='$''{Version}' --show haproxy)
+if [ "$installed" != "${GATEWAY_PACKAGES.haproxy}" ]; then
+  echo "platform-gateway-setup: haproxy $installed is installed, ${GATEWAY_PACKAGES.haproxy} is pinned" >&2
+  exit 1
+fi
+
+# 4. Start the services; the mesh join retries until DNS and Headscale's certificate exist.
+systemctl daemon-reload
+systemctl enable --now headscale.service tailscaled.service
+systemctl enable haproxy.service
+systemctl restart haproxy.service
+systemctl enable ${JOIN_UNIT}
+systemctl start --no-block ${JOIN_UNIT}
+`;
+}
+
+function joinScript(platform: Platform): string {
+  return `#!/bin/bash
+# Rendered by the platform synthesizer. Joins the gateway to its own Headscale (first boot; a
+# replaced gateway finds its node key on the state volume and is already logged in).
+set -euo pipefail
+if tailscale status --peers=false >/dev/null 2>&1; then
+  exit 0
+fi
+# A single-use key, valid for minutes, created locally: no secret ever leaves the gateway.
+key=$(headscale preauthkeys create --tags ${MESH_TAGS.gateway} --expiration 10m --output json \\
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+tailscale up --login-server=https://${platform.mesh.headscaleHost} --auth-key="$key" \\
+  --hostname=gateway --advertise-tags=${MESH_TAGS.gateway} --accept-routes --ssh --accept-dns=false
+`;
+}
+
+const JOIN_UNIT_TEXT = `# Rendered by the platform synthesizer.
+[Unit]
+Description=Join the gateway to its own Headscale mesh
+Wants=network-online.target
+After=network-online.target headscale.service tailscaled.service
+
+[Service]
+Type=oneshot
+ExecStart=${JOIN_SCRIPT}
+# Until the dns stack is applied and Headscale has its certificate, joining fails: try again.
+Restart=on-failure
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+export function renderCloudInit(platform: Platform): string {
+  const config = {
+    package_update: true,
+    // Security updates at first boot; unattended-upgrades keeps applying them afterwards.
+    package_upgrade: true,
+    packages: [['haproxy', GATEWAY_PACKAGES.haproxy], 'curl', 'ca-certificates', 'python3'],
+    // Amazon Time Sync, a link-local service: no NTP egress through the security group.
+    ntp: { enabled: true, ntp_client: 'chrony', servers: ['169.254.169.123'] },
+    ssh_pwauth: false,
+    disable_root: true,
+    write_files: [
+      { path: '/etc/haproxy/haproxy.cfg', owner: 'root:root', permissions: '0644', content: renderHaproxyConfig(platform) },
+      { path: HEADSCALE_PATHS.config, owner: 'root:root', permissions: '0644', content: renderHeadscaleConfig(platform) },
+      { path: HEADSCALE_PATHS.policy, owner: 'root:root', permissions: '0644', content: renderHeadscalePolicy(platform) },
+      { path: `/etc/systemd/system/${JOIN_UNIT}`, owner: 'root:root', permissions: '0644', content: JOIN_UNIT_TEXT },
+      { path: JOIN_SCRIPT, owner: 'root:root', permissions: '0755', content: joinScript(platform) },
+      { path: SETUP_SCRIPT, owner: 'root:root', permissions: '0755', content: setupScript() },
+    ],
+    runcmd: [[SETUP_SCRIPT]],
+  };
+  const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+  const bytes = Buffer.byteLength(text);
+  if (bytes > EC2_USER_DATA_LIMIT) {
+    throw new Error(`gateway/cloud-init.yaml: ${bytes} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} bytes of user data; declare fewer public hosts or shorten the rendered files`);
+  }
+  return text;
+}
+
+/** @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
+const EC2_USER_DATA_LIMIT = 16384;
+
+/** The scripts the user data runs, by path (for shellcheck in the tests). */
+export function cloudInitScripts(platform: Platform): Map<string, string> {
+  return new Map([
+    [SETUP_SCRIPT, setupScript()],
+    [JOIN_SCRIPT, joinScript(platform)],
+  ]);
+}

@@ -1,0 +1,163 @@
+/**
+ * Headscale on the gateway: `dist/gateway/headscale/config.yaml` and its ACL policy
+ * `dist/gateway/headscale/acl.hujson`.
+ *
+ * Headscale terminates its own TLS on loopback with a Let's Encrypt certificate (TLS-ALPN-01:
+ * the validation arrives on 443, which HAProxy passes through by SNI), and runs the embedded DERP
+ * relay (STUN on UDP 3478) so no third-party relay carries the platform's traffic. State (SQLite,
+ * the Noise and DERP private keys, the certificate cache) lives in /var/lib/headscale, which is
+ * the gateway's persistent state volume; the keys are generated at first start, never in Git.
+ * @see https://headscale.net/stable/ref/configuration/
+ */
+import { stringify } from 'yaml';
+import type { Platform } from '../../config';
+import { GATEWAY_PORTS, MESH_TAGS, poolCidrs } from './model';
+
+export const HEADSCALE_PATHS = {
+  config: '/etc/headscale/config.yaml',
+  policy: '/etc/headscale/acl.hujson',
+  state: '/var/lib/headscale',
+} as const;
+
+const HEADER = '# Rendered by the platform synthesizer from the platform model (config/): do not edit on the gateway.\n';
+
+export function renderHeadscaleConfig(platform: Platform): string {
+  const { mesh } = platform;
+  const state = HEADSCALE_PATHS.state;
+  const config = {
+    server_url: `https://${mesh.headscaleHost}`,
+    listen_addr: `127.0.0.1:${GATEWAY_PORTS.headscale}`,
+    metrics_listen_addr: `127.0.0.1:${GATEWAY_PORTS.headscaleMetrics}`,
+    grpc_listen_addr: `127.0.0.1:${GATEWAY_PORTS.headscaleGrpc}`,
+    grpc_allow_insecure: false,
+    noise: { private_key_path: `${state}/noise_private.key` },
+    // Sequential allocation: the gateway registers first and gets the first address.
+    prefixes: { v4: mesh.cidr, allocation: 'sequential' },
+    derp: {
+      server: {
+        enabled: true,
+        region_id: 999,
+        region_code: 'platform',
+        region_name: 'Platform gateway',
+        verify_clients: true,
+        stun_listen_addr: `0.0.0.0:${GATEWAY_PORTS.stun}`,
+        private_key_path: `${state}/derp_server_private.key`,
+        automatically_add_embedded_derp_region: true,
+      },
+      // Only our own relay: no third-party DERP servers see the mesh's metadata.
+      urls: [],
+      paths: [],
+      auto_update_enabled: false,
+      update_frequency: '24h',
+    },
+    // Versions are pinned and bumped through Git; the gateway does not phone home.
+    disable_check_updates: true,
+    database: {
+      type: 'sqlite',
+      sqlite: { path: `${state}/db.sqlite`, write_ahead_log: true },
+    },
+    acme_url: 'https://acme-v02.api.letsencrypt.org/directory',
+    acme_email: platform.acmeEmail,
+    tls_letsencrypt_hostname: mesh.headscaleHost,
+    tls_letsencrypt_cache_dir: `${state}/cache`,
+    tls_letsencrypt_challenge_type: 'TLS-ALPN-01',
+    log: { format: 'text', level: 'info' },
+    policy: { mode: 'file', path: HEADSCALE_PATHS.policy },
+    dns: {
+      magic_dns: true,
+      base_domain: mesh.baseDomain,
+      // The k3s nodes keep their own resolvers: MagicDNS adds mesh names without taking over DNS.
+      override_local_dns: false,
+      nameservers: { global: [], split: {} },
+      search_domains: [],
+      extra_records: [],
+    },
+    unix_socket: '/var/run/headscale/headscale.sock',
+    unix_socket_permission: '0770',
+    logtail: { enabled: false },
+    randomize_client_port: false,
+  };
+  return HEADER + stringify(config, { lineWidth: 0 });
+}
+
+/** One rule of a Tailscale/Headscale policy. */
+export interface AclRule {
+  readonly action: 'accept';
+  readonly src: readonly string[];
+  readonly proto?: 'tcp' | 'udp';
+  readonly dst: readonly string[];
+}
+
+export interface SshRule {
+  readonly action: 'accept';
+  readonly src: readonly string[];
+  readonly dst: readonly string[];
+  readonly users: readonly string[];
+}
+
+/** The policy as data: what `acl.hujson` holds, without its comments. */
+export interface HeadscalePolicy {
+  readonly groups: Record<string, string[]>;
+  readonly tagOwners: Record<string, string[]>;
+  readonly hosts: Record<string, string>;
+  readonly autoApprovers: { readonly routes: Record<string, string[]> };
+  readonly acls: readonly AclRule[];
+  readonly ssh: readonly SshRule[];
+}
+
+const ADMINS = 'group:admins';
+
+/**
+ * Who reaches what on the mesh; everything not accepted here is denied:
+ * - admins (their own devices) reach every mesh device and the routed MetalLB pool;
+ * - the gateway reaches only the ingress controller's address on 80 and 443 (what HAProxy forwards);
+ * - cluster nodes reach each other on every port (k3s, flannel and kubelet run over the mesh);
+ * - cluster nodes reach the gateway's metrics port (Prometheus scrapes HAProxy).
+ */
+export function headscalePolicy(platform: Platform): { policy: HeadscalePolicy; comments: string[] } {
+  const pool = poolCidrs(platform);
+  const ingress = `${platform.cluster.ingressAddress}/32`;
+  const rules: [string, AclRule][] = [
+    ['Admins reach every mesh device and the routed MetalLB pool.', { action: 'accept', src: [ADMINS], dst: ['*:*', ...pool.map((cidr) => `${cidr}:*`)] }],
+    [
+      'The gateway reaches only the ingress controller, on the ports HAProxy forwards.',
+      { action: 'accept', src: [MESH_TAGS.gateway], proto: 'tcp', dst: [`ingress:${GATEWAY_PORTS.http},${GATEWAY_PORTS.https}`] },
+    ],
+    ['Cluster nodes reach each other (k3s API, kubelet, flannel over the mesh).', { action: 'accept', src: [MESH_TAGS.node], dst: [`${MESH_TAGS.node}:*`] }],
+    ['Prometheus (on the cluster) scrapes HAProxy on the gateway.', { action: 'accept', src: [MESH_TAGS.node], proto: 'tcp', dst: [`${MESH_TAGS.gateway}:${GATEWAY_PORTS.metrics}`] }],
+  ];
+  const policy: HeadscalePolicy = {
+    groups: { [ADMINS]: platform.mesh.admins.map((user) => `${user}@`) },
+    // Only admins may put the platform's tags on a device (through tagged pre-auth keys).
+    tagOwners: Object.fromEntries(Object.values(MESH_TAGS).map((tag) => [tag, [ADMINS]])),
+    hosts: { ingress },
+    // The subnet router's advertised pool is approved without a manual step; no other route is.
+    autoApprovers: { routes: Object.fromEntries(pool.map((cidr) => [cidr, [MESH_TAGS.subnetRouter]])) },
+    acls: rules.map(([, rule]) => rule),
+    // Administration of the gateway and nodes: Tailscale SSH over the mesh, no port 22 on the internet.
+    ssh: [{ action: 'accept', src: [ADMINS], dst: [MESH_TAGS.gateway, MESH_TAGS.node], users: ['root', 'autogroup:nonroot'] }],
+  };
+  return { policy, comments: rules.map(([comment]) => comment) };
+}
+
+/** The policy as HuJSON (JSON with comments), each rule preceded by why it exists. */
+export function renderHeadscalePolicy(platform: Platform): string {
+  const { policy, comments } = headscalePolicy(platform);
+  const json = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+  const acls = policy.acls.map((rule, i) => `    // ${comments[i]}\n    ${JSON.stringify(rule)}`).join(',\n');
+  return [
+    '// Rendered by the platform synthesizer from the platform model (config/): do not edit on the gateway.',
+    '// Headscale ACL policy: every connection not accepted below is denied.',
+    '{',
+    `  "groups": ${json(policy.groups)},`,
+    `  "tagOwners": ${json(policy.tagOwners)},`,
+    `  "hosts": ${json(policy.hosts)},`,
+    `  "autoApprovers": ${json(policy.autoApprovers)},`,
+    '  "acls": [',
+    acls,
+    '  ],',
+    `  "ssh": ${json(policy.ssh)}`,
+    '}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * What the gateway's files and stacks derive from the model, computed in one place so DNS records,
+ * HAProxy routes, the Headscale policy and the security group cannot disagree.
+ */
+import { SERVICE_NAMES, type Platform, type ServiceName } from '../../config';
+import { intToIpv4, parseAddressRange } from '../../config/net';
+
+/** A public host of the platform and the service it belongs to. */
+export interface PublicHost {
+  readonly service: ServiceName;
+  readonly host: string;
+}
+
+/** Every service host the model declares, in the model's service order. */
+export function publicHosts(platform: Platform): PublicHost[] {
+  return SERVICE_NAMES.flatMap((service) => {
+    const host = platform.services[service].host;
+    return host ? [{ service, host }] : [];
+  });
+}
+
+/** The Cloudflare zone the records live in. */
+export function cloudflareZone(platform: Platform): string {
+  return platform.gateway.cloudflareZone ?? platform.domain;
+}
+
+/** Ports the gateway serves or uses; the security group, HAProxy and Headscale read them here. */
+export const GATEWAY_PORTS = {
+  https: 443,
+  http: 80,
+  /** STUN of Headscale's embedded DERP server (UDP). */
+  stun: 3478,
+  /** tailscaled's WireGuard port (UDP), for direct connections from mesh peers. */
+  wireguard: 41641,
+  /** HAProxy's Prometheus exporter and stats page, on the gateway's mesh address only. */
+  metrics: 8405,
+  /** Headscale's own TLS listener on loopback; HAProxy passes the Headscale SNI through to it. */
+  headscale: 8443,
+  /** Headscale's metrics on loopback. */
+  headscaleMetrics: 9090,
+  /** Headscale's gRPC API on loopback (the CLI uses the unix socket). */
+  headscaleGrpc: 50443,
+} as const;
+
+/** Mesh (Headscale) tags of the platform's devices. */
+export const MESH_TAGS = {
+  gateway: 'tag:gateway',
+  node: 'tag:k3s',
+  subnetRouter: 'tag:ingress-router',
+} as const;
+
+/**
+ * The MetalLB pool as the smallest list of CIDRs that covers it exactly (a pool may be a range
+ * such as 192.168.10.240-192.168.10.250); these are the routes the subnet router advertises.
+ */
+export function poolCidrs(platform: Platform): string[] {
+  const range = parseAddressRange(platform.cluster.loadBalancerPool);
+  if (!range) throw new Error(`cluster.loadBalancerPool: "${platform.cluster.loadBalancerPool}": is not a CIDR or range`);
+  const cidrs: string[] = [];
+  let first = range.first;
+  while (first <= range.last) {
+    let size = 1;
+    // Grow the block while it stays aligned and inside the range.
+    while (first % (size * 2) === 0 && first + size * 2 - 1 <= range.last) size *= 2;
+    cidrs.push(`${intToIpv4(first)}/${32 - Math.log2(size)}`);
+    first += size;
+  }
+  return cidrs;
+}
