@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
+import type { NetworkPlan } from './lib/network';
 import { servicesOf } from './registry';
 
 /** A Kubernetes object as rendered. */
@@ -25,10 +26,15 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
   const rendered: RenderedService[] = [];
   let projectsChart: Chart | undefined;
 
+  // Every declared connection of the render: each namespace renders its half of each.
+  const plan: NetworkPlan = {
+    connections: envs.flatMap((env) => servicesOf(env, platform).flatMap((service) => service.connections?.(platform) ?? [])),
+  };
+
   for (const env of envs) {
     for (const service of servicesOf(env, platform)) {
       const chart = new Chart(app, `${env}-${service.name}`, { disableResourceNameHashes: true });
-      service.build(chart, platform);
+      service.build(chart, platform, plan);
       const objects = chart.toJson() as KubeObject[];
       const helm = service.helm?.(platform);
       rendered.push({
