@@ -4,6 +4,7 @@
  */
 import { renderKubernetes } from '../charts/render';
 import type { Platform } from '../config';
+import { renderNodes } from '../infra/nodes/render';
 import { renderTerraform } from '../infra/render';
 
 export type RenderedFiles = Map<string, string>;
@@ -12,6 +13,7 @@ export type RenderedFiles = Map<string, string>;
 const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
   renderKubernetes, // k8s/
   renderTerraform, // terraform/
+  renderNodes, // nodes/
 ];
 
 export function renderPlatform(platform: Platform): RenderedFiles {
