@@ -15,10 +15,13 @@ import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 const web: Workload = { namespace: 'shop', name: 'web', ports: { http: 8080 } };
 const db: Workload = { namespace: 'data', name: 'db', ports: { postgres: 5432 } };
 
-function render(namespace: string, workloads: Workload[], connections: Connection[]): KubeObject[] {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Rendered = KubeObject & { spec: any; metadata: KubeObject['metadata'] & { annotations: Record<string, string> } };
+
+function render(namespace: string, workloads: Workload[], connections: Connection[]): Rendered[] {
   const chart = new Chart(Testing.app(), 'test');
   new NamespacePolicies(chart, 'p', { namespace, workloads, plan: { connections } });
-  return Testing.synth(chart) as KubeObject[];
+  return Testing.synth(chart) as Rendered[];
 }
 
 describe('NamespacePolicies', () => {

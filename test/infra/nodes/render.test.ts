@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -64,6 +65,13 @@ describe('the k3s node configs', () => {
     const solo = parse(single.get('nodes/solo/config.yaml')!);
     expect(solo['token-file']).toBe('/var/lib/rancher/join-token');
     expect(solo['tls-san']).toEqual(['solo', '100.100.0.2', '10.10.0.2', 'k8s.example.net']);
+  });
+
+  it('keeps the README runbook on the pinned k3s release', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const versions = [...readme.matchAll(/INSTALL_K3S_VERSION=(\S+)/g)].map((m) => m[1]);
+    expect(versions.length).toBeGreaterThan(0);
+    expect(new Set(versions)).toEqual(new Set([K3S_VERSION]));
   });
 
   it('matches the snapshot', () => {
