@@ -6,10 +6,11 @@
  *
  * @see https://cert-manager.io/docs/configuration/acme/dns01/cloudflare/
  */
-import type { Chart } from 'cdk8s';
+import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
-import { ClusterIssuer } from '../../imports/cert-manager-clusterissuer-cert-manager.io';
+// Types only: the generated ClusterIssuer class is 400 kB of code that every render would load.
+import type { ClusterIssuerSpec } from '../../imports/cert-manager-clusterissuer-cert-manager.io';
 import { PROD_ISSUER, STAGING_ISSUER } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -103,27 +104,30 @@ export const certManagerConfig: ServiceDefinition = {
   syncWave: 1,
   build(chart: Chart, platform: Platform) {
     for (const name of [STAGING_ISSUER, PROD_ISSUER] as const) {
-      new ClusterIssuer(chart, name, {
-        metadata: { name, labels: standardLabels(name, 'cluster-issuer') },
-        spec: {
-          acme: {
-            server: ACME_SERVERS[name],
-            email: platform.acmeEmail,
-            // The ACME account key, one per issuer; cert-manager creates it in its own namespace.
-            privateKeySecretRef: { name: `${name}-account-key` },
-            solvers: [
-              {
-                selector: { dnsZones: [platform.domain] },
-                dns01: {
-                  cloudflare: {
-                    // A scoped API token (Zone:DNS:Edit, Zone:Zone:Read), never the global key.
-                    apiTokenSecretRef: { name: CLOUDFLARE_TOKEN_SECRET.name, key: CLOUDFLARE_TOKEN_SECRET.key },
-                  },
+      const spec: ClusterIssuerSpec = {
+        acme: {
+          server: ACME_SERVERS[name],
+          email: platform.acmeEmail,
+          // The ACME account key, one per issuer; cert-manager creates it in its own namespace.
+          privateKeySecretRef: { name: `${name}-account-key` },
+          solvers: [
+            {
+              selector: { dnsZones: [platform.domain] },
+              dns01: {
+                cloudflare: {
+                  // A scoped API token (Zone:DNS:Edit, Zone:Zone:Read), never the global key.
+                  apiTokenSecretRef: { name: CLOUDFLARE_TOKEN_SECRET.name, key: CLOUDFLARE_TOKEN_SECRET.key },
                 },
               },
-            ],
-          },
+            },
+          ],
         },
+      };
+      new ApiObject(chart, name, {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'ClusterIssuer',
+        metadata: { name, labels: standardLabels(name, 'cluster-issuer') },
+        spec,
       });
     }
   },

@@ -7,11 +7,12 @@
  *
  * @see https://metallb.io/configuration/
  */
-import type { Chart } from 'cdk8s';
+import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
-import { IpAddressPool } from '../../imports/metallb-ipaddresspool-metallb.io';
-import { L2Advertisement } from '../../imports/metallb-l2advertisement-metallb.io';
+// Types only: the render path loads no generated classes it does not need.
+import type { IpAddressPoolSpec } from '../../imports/metallb-ipaddresspool-metallb.io';
+import type { L2AdvertisementSpec } from '../../imports/metallb-l2advertisement-metallb.io';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import {
@@ -77,19 +78,25 @@ export const metallbConfig: ServiceDefinition = {
   namespace: METALLB_NAMESPACE,
   syncWave: 1,
   build(chart: Chart, platform: Platform) {
-    new IpAddressPool(chart, 'pool', {
+    const pool: IpAddressPoolSpec = {
+      addresses: [platform.cluster.loadBalancerPool],
+      // Nothing gets an address unless it asks for one (the ingress controller asks for
+      // cluster.ingressAddress): a stray LoadBalancer Service stays pending instead of public.
+      autoAssign: false,
+      avoidBuggyIPs: true,
+    };
+    new ApiObject(chart, 'pool', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
       metadata: { name: POOL_NAME, namespace: METALLB_NAMESPACE, labels: standardLabels(POOL_NAME, 'address-pool') },
-      spec: {
-        addresses: [platform.cluster.loadBalancerPool],
-        // Nothing gets an address unless it asks for one (the ingress controller asks for
-        // cluster.ingressAddress): a stray LoadBalancer Service stays pending instead of public.
-        autoAssign: false,
-        avoidBuggyIPs: true,
-      },
+      spec: pool,
     });
-    new L2Advertisement(chart, 'l2', {
+    const l2: L2AdvertisementSpec = { ipAddressPools: [POOL_NAME] };
+    new ApiObject(chart, 'l2', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
       metadata: { name: POOL_NAME, namespace: METALLB_NAMESPACE, labels: standardLabels(POOL_NAME, 'l2-advertisement') },
-      spec: { ipAddressPools: [POOL_NAME] },
+      spec: l2,
     });
   },
 };
