@@ -23,6 +23,9 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
   const app = new App();
   const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
   const folders: [string, Chart][] = [];
+  // Objects of each service chart, resolved once (cdk8s' resolve is a large part of a render);
+  // the argocd chart is resolved again at the end because the app-of-apps adds the AppProjects.
+  const resolved = new Map<Chart, KubeObject[]>();
   const rendered: RenderedService[] = [];
   let projectsChart: Chart | undefined;
 
@@ -36,6 +39,7 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
       const chart = new Chart(app, `${env}-${service.name}`, { disableResourceNameHashes: true });
       service.build(chart, platform, plan);
       const objects = chart.toJson() as KubeObject[];
+      resolved.set(chart, objects);
       const helm = service.helm?.(platform);
       rendered.push({
         env,
@@ -60,7 +64,8 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
 
   const files = new Map<string, string>();
   for (const [folder, chart] of folders) {
-    for (const object of chart.toJson() as KubeObject[]) {
+    const objects = chart === projectsChart ? (chart.toJson() as KubeObject[]) : (resolved.get(chart) ?? (chart.toJson() as KubeObject[]));
+    for (const object of objects) {
       const path = `${folder}/${fileNameOf(object)}`;
       if (files.has(path)) {
         throw new Error(`${path}: two objects render to the same file (${object.kind} ${object.metadata.name}); give them distinct names`);
