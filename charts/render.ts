@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
+import type { NetworkPlan } from './lib/network';
 import { servicesOf } from './registry';
 
 /** A Kubernetes object as rendered. */
@@ -22,14 +23,23 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
   const app = new App();
   const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
   const folders: [string, Chart][] = [];
+  // Objects of each service chart, resolved once (cdk8s' resolve is a large part of a render);
+  // the argocd chart is resolved again at the end because the app-of-apps adds the AppProjects.
+  const resolved = new Map<Chart, KubeObject[]>();
   const rendered: RenderedService[] = [];
   let projectsChart: Chart | undefined;
+
+  // Every declared connection of the render: each namespace renders its half of each.
+  const plan: NetworkPlan = {
+    connections: envs.flatMap((env) => servicesOf(env, platform).flatMap((service) => service.connections?.(platform) ?? [])),
+  };
 
   for (const env of envs) {
     for (const service of servicesOf(env, platform)) {
       const chart = new Chart(app, `${env}-${service.name}`, { disableResourceNameHashes: true });
-      service.build(chart, platform);
+      service.build(chart, platform, plan);
       const objects = chart.toJson() as KubeObject[];
+      resolved.set(chart, objects);
       const helm = service.helm?.(platform);
       rendered.push({
         env,
@@ -54,7 +64,8 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
 
   const files = new Map<string, string>();
   for (const [folder, chart] of folders) {
-    for (const object of chart.toJson() as KubeObject[]) {
+    const objects = chart === projectsChart ? (chart.toJson() as KubeObject[]) : (resolved.get(chart) ?? (chart.toJson() as KubeObject[]));
+    for (const object of objects) {
       const path = `${folder}/${fileNameOf(object)}`;
       if (files.has(path)) {
         throw new Error(`${path}: two objects render to the same file (${object.kind} ${object.metadata.name}); give them distinct names`);

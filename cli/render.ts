@@ -5,6 +5,7 @@
 import { renderKubernetes } from '../charts/render';
 import type { Platform } from '../config';
 import { renderGateway } from '../infra/gateway/render';
+import { renderNodes } from '../infra/nodes/render';
 import { renderTerraform } from '../infra/render';
 
 export type RenderedFiles = Map<string, string>;
@@ -14,6 +15,7 @@ const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
   renderKubernetes, // k8s/
   renderTerraform, // terraform/
   renderGateway, // gateway/
+  renderNodes, // nodes/
 ];
 
 export function renderPlatform(platform: Platform): RenderedFiles {

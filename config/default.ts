@@ -67,6 +67,16 @@ export const defaultPlatform: Platform = {
     schedule: '0 3 * * *',
     retentionDays: 30,
   },
+  k3s: {
+    tokenFile: '/etc/rancher/k3s/token',
+    tlsSans: [],
+  },
+  certManager: {
+    recursiveNameservers: ['1.1.1.1:53', '1.0.0.1:53'],
+  },
+  argocd: {
+    adminEnabled: true,
+  },
   environments: {
     dev: { certificateIssuer: 'letsencrypt-staging' },
     staging: { certificateIssuer: 'letsencrypt-staging' },

@@ -195,6 +195,47 @@ const EnvironmentSchema = z.strictObject({
   }),
 });
 
+// ---- cluster core (issue 4): k3s node configs, cert-manager, Argo CD's own settings ----
+
+/** How the k3s nodes are installed and joined (rendered into `dist/nodes/<node>/config.yaml`). */
+const K3sSchema = z.strictObject({
+  /**
+   * Where the join token lives on every node. k3s reads it from this file (`token-file`), so the
+   * token itself never appears in a rendered file; the runbook says how to put it there.
+   */
+  tokenFile: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, {
+    error: 'must be an absolute path on the nodes, e.g. "/etc/rancher/k3s/token"',
+  }),
+  /**
+   * Extra names or addresses the API server certificate must carry, beyond the server's own
+   * name and its mesh and LAN addresses (which are always included).
+   */
+  tlsSans: z.array(
+    z.string().refine((value) => isIpv4(value) || FQDN.test(value), {
+      error: 'must be an IPv4 address or a fully qualified domain name, e.g. "k3s.example.com"',
+    }),
+  ),
+});
+
+const CertManagerSchema = z.strictObject({
+  /**
+   * The resolvers cert-manager asks when it checks that a DNS-01 TXT record has propagated
+   * (`--dns01-recursive-nameservers`, used exclusively). cert-manager may reach port 53 of these
+   * addresses and nothing else, so keep the list short.
+   */
+  recursiveNameservers: z
+    .array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}:\d{1,5}$/, { error: 'must be "address:port", e.g. "1.1.1.1:53"' }))
+    .min(1, { error: 'must list at least one resolver, e.g. "1.1.1.1:53"' }),
+});
+
+const ArgocdSchema = z.strictObject({
+  /**
+   * Whether Argo CD's built-in `admin` account may log in (`admin.enabled` in argocd-cm). Keep it
+   * true to bootstrap; set it to false once SSO (or a named local account) exists.
+   */
+  adminEnabled: z.boolean({ error: 'must be true or false' }),
+});
+
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */
 export const PLATFORM_ENV = 'platform';
 
@@ -214,6 +255,9 @@ export const PlatformSchema = z
     ceph: CephSchema,
     services: ServicesSchema,
     backups: BackupsSchema,
+    k3s: K3sSchema,
+    certManager: CertManagerSchema,
+    argocd: ArgocdSchema,
     environments: z
       .record(
         dnsLabel('staging').refine((name) => name !== PLATFORM_ENV, {

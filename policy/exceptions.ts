@@ -24,7 +24,6 @@ export interface ExceptionProfile {
 }
 
 const appName = (o: KubeObject) => (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
-const psaEnforce = (o: KubeObject) => (o.metadata.labels as Record<string, string> | undefined)?.['pod-security.kubernetes.io/enforce'];
 
 /** Host paths a profile may mount, each read-only unless it says otherwise. */
 function hostPathsWithin(workload: Workload | undefined, allowed: Record<string, { writable?: boolean }>): string[] {
@@ -64,13 +63,15 @@ function namespaceProfile(component: string, names: readonly string[], level: 'p
     matches: (o) => o.kind === 'Namespace' && names.includes(o.metadata.name),
     rules: ['K8S-SEC-11'],
     narrow: (o) => {
+      // Levels from least to most permissive; the namespace may go down to `level` and no further.
+      // audit and warn follow enforce (upstream labels all three alike; restricted warnings on
+      // every sync of a known-privileged workload would only teach people to ignore them).
+      const order = ['restricted', 'baseline', 'privileged'];
       const labels = (o.metadata.labels as Record<string, string>) ?? {};
-      const problems: string[] = [];
-      if (psaEnforce(o) !== level) problems.push(`enforces ${psaEnforce(o)}; this namespace may go down to ${level} and no further`);
-      for (const mode of ['audit', 'warn']) {
-        if (labels[`pod-security.kubernetes.io/${mode}`] !== 'restricted') problems.push(`should still ${mode} at restricted, so every weakening shows`);
-      }
-      return problems;
+      return ['enforce', 'audit', 'warn'].flatMap((mode) => {
+        const value = labels[`pod-security.kubernetes.io/${mode}`] ?? 'privileged';
+        return order.indexOf(value) > order.indexOf(level) ? [`${mode}s ${value}; this namespace may go down to ${level} and no further`] : [];
+      });
     },
   };
 }

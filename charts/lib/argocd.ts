@@ -88,7 +88,7 @@ export class PlatformApplication extends Construct {
     if (!props.directory && !props.helm) {
       throw new Error(`application ${props.name}: needs a directory of rendered manifests, a Helm chart, or both`);
     }
-    if (props.helm && !/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(props.helm.version)) {
+    if (props.helm && !/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(props.helm.version)) {
       throw new Error(`application ${props.name}: helm chart ${props.helm.chart} version "${props.helm.version}" is not an exact version; pin it, e.g. "1.2.3"`);
     }
     this.name = props.name;

@@ -1,6 +1,7 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import type { GroupKind, HelmChartSource } from './argocd';
+import type { Connection, NetworkPlan } from './network';
 
 /**
  * One service of the platform: a folder of rendered manifests under `dist/k8s/<env>/<name>/`,
@@ -21,6 +22,11 @@ export interface ServiceDefinition {
     /** Cluster-scoped kinds the chart creates, for the AppProject allow list. */
     readonly clusterResources: readonly GroupKind[];
   };
-  /** Adds the service's own objects to its chart. */
-  build(chart: Chart, platform: Platform): void;
+  /**
+   * The network connections its workloads need, as client or server (see charts/lib/network.ts).
+   * All services' connections form the render's NetworkPlan. @default - none
+   */
+  connections?(platform: Platform): readonly Connection[];
+  /** Adds the service's own objects to its chart; `plan` holds every connection of the render. */
+  build(chart: Chart, platform: Platform, plan: NetworkPlan): void;
 }

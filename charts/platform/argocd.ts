@@ -1,16 +1,150 @@
 import type { Chart } from 'cdk8s';
+import type { Platform } from '../../config';
+import { CHARTS } from '../../config/versions';
 import { ARGOCD_NAMESPACE, LockedDefaultProject } from '../lib/argocd';
+import { TlsIngress, issuerFor } from '../lib/ingress';
+import { PlatformNamespace } from '../lib/namespace';
+import {
+  INTERNET,
+  connect,
+  dnsAccess,
+  exposedThroughIngress,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type NetworkPlan,
+  type Workload,
+} from '../lib/network';
+import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
+import { PLATFORM_ENV } from '../../config';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
 
 /**
- * Argo CD's own configuration as GitOps: the locked `default` project here; the platform's
- * AppProjects are added to the same folder by the app-of-apps, which knows every destination.
+ * Argo CD manages itself: the pinned argo-cd chart is the Helm source of this service's
+ * Application, and this folder holds Argo CD's own GitOps objects (the locked `default` project,
+ * the AppProjects the app-of-apps adds, the namespace and its NetworkPolicies, the Ingress).
+ *
+ * argocd-cm: reconcile every 180 s with no jitter (Argo CD 3.x defaults to 120 s plus up to 60 s
+ * jitter; the platform promises exactly 3 minutes), the Application health check restored so a
+ * child Application in a later sync wave waits for the earlier ones to be Healthy, and the admin
+ * login switched by the model (`argocd.adminEnabled`). The server speaks plain HTTP behind the
+ * NGINX Ingress Controller, which terminates TLS (docs/decisions/0005-cluster-core-operators.md).
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/health/#argocd-app
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-cm-yaml/
  */
+
+/** The Helm release name; with the chart's default `nameOverride: argocd` it names every object `argocd-*`. */
+export const ARGOCD_RELEASE = 'argocd';
+
+const workload = (name: string, ports: Record<string, number>, extra: Partial<Workload> = {}): Workload => ({
+  namespace: ARGOCD_NAMESPACE,
+  name,
+  ports,
+  ...extra,
+});
+
+export const SERVER = workload('argocd-server', { http: 8080, metrics: 8083 });
+export const REPO_SERVER = workload('argocd-repo-server', { grpc: 8081, metrics: 8084 });
+export const CONTROLLER = workload('argocd-application-controller', { metrics: 8082 });
+export const APPLICATIONSET = workload('argocd-applicationset-controller', { metrics: 8080 });
+export const REDIS = workload('argocd-redis', { redis: 6379 }, { sendsNothing: true });
+/** The chart's hook Job that creates Redis' password Secret. */
+export const REDIS_SECRET_INIT = workload('argocd-redis-secret-init', {}, { receivesNothing: true });
+export const ARGOCD_WORKLOADS = [SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET, REDIS, REDIS_SECRET_INIT];
+
+/** The argocd-server Service port the Ingress targets (plain HTTP, `server.insecure`). */
+export const SERVER_SERVICE = { name: 'argocd-server', port: 80 } as const;
+
+/**
+ * Restores the health assessment of Applications (removed from Argo CD's defaults in 1.8), so an
+ * app-of-apps waits for each sync wave of child Applications to be Healthy before the next.
+ */
+export const APPLICATION_HEALTH_LUA = `hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil and obj.status.health ~= nil then
+  hs.status = obj.status.health.status
+  if obj.status.health.message ~= nil then
+    hs.message = obj.status.health.message
+  end
+end
+return hs
+`;
+
+function hostOf(platform: Platform): string {
+  const host = platform.services.argocd.host;
+  if (!host) throw new Error('services.argocd.host: (missing): Argo CD needs a public host for its UI and API, e.g. "argocd.example.com"');
+  return host;
+}
+
 export const argocd: ServiceDefinition = {
   name: 'argocd',
   namespace: ARGOCD_NAMESPACE,
   syncWave: -5,
-  build(chart: Chart) {
+  helm: (platform: Platform) => ({
+    ...CHARTS.argocd,
+    releaseName: ARGOCD_RELEASE,
+    values: {
+      global: {
+        domain: hostOf(platform),
+        nodeSelector: nodeSelectorFor(platform, 'argocd'),
+        // The platform's own NetworkPolicies (rendered in this folder) govern the namespace.
+        networkPolicy: { create: false },
+      },
+      crds: { install: true, keep: true },
+      configs: {
+        cm: {
+          'admin.enabled': String(platform.argocd.adminEnabled),
+          'timeout.reconciliation': '180s',
+          'timeout.reconciliation.jitter': '0s',
+          'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA,
+          'exec.enabled': 'false',
+        },
+        params: {
+          // TLS ends at the NGINX Ingress Controller; inside the cluster only the controller may
+          // reach the server (NetworkPolicy).
+          'server.insecure': true,
+          'server.tls.minversion': '1.2',
+        },
+      },
+      // No SSO yet (dex) and no notifications: fewer workloads, fewer connections.
+      dex: { enabled: false },
+      notifications: { enabled: false },
+      server: { ingress: { enabled: false }, metrics: { enabled: true }, resources: resources('50m', '128Mi', '500m', '256Mi') },
+      repoServer: { metrics: { enabled: true }, resources: resources('100m', '256Mi', '1', '1Gi') },
+      controller: { metrics: { enabled: true }, resources: resources('250m', '512Mi', '2', '2Gi') },
+      applicationSet: { metrics: { enabled: true }, resources: resources('25m', '64Mi', '200m', '256Mi') },
+      redis: { resources: resources('25m', '64Mi', '200m', '256Mi') },
+    },
+    clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+  }),
+  connections: (platform: Platform): Connection[] => [
+    ...ARGOCD_WORKLOADS.filter((w) => w !== REDIS).flatMap((w) => [dnsAccess(w), ...kubeApiAccess(w, platform)]),
+    exposedThroughIngress(SERVER, 'http'),
+    connect({ workload: SERVER }, REPO_SERVER, ['grpc'], 'manifests for the UI and API'),
+    connect({ workload: CONTROLLER }, REPO_SERVER, ['grpc'], 'manifest generation'),
+    connect({ workload: APPLICATIONSET }, REPO_SERVER, ['grpc'], 'generators'),
+    ...[SERVER, REPO_SERVER, CONTROLLER].map((w) => connect({ workload: w }, REDIS, ['redis'], 'cache')),
+    {
+      from: { workload: REPO_SERVER },
+      to: { network: INTERNET },
+      ports: [{ port: 443 }],
+      purpose: 'Git repository and Helm chart repositories (HTTPS)',
+    },
+    ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
+  ],
+  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
     new LockedDefaultProject(chart, 'default-project');
+    new PlatformNamespace(chart, 'namespace', { name: ARGOCD_NAMESPACE, workloads: ARGOCD_WORKLOADS, plan });
+    new TlsIngress(chart, 'ingress', {
+      name: 'argocd-server',
+      namespace: ARGOCD_NAMESPACE,
+      host: hostOf(platform),
+      serviceName: SERVER_SERVICE.name,
+      servicePort: SERVER_SERVICE.port,
+      issuer: issuerFor(platform, PLATFORM_ENV),
+    });
   },
 };

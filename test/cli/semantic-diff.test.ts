@@ -14,14 +14,14 @@ describe('the semantic diff', () => {
   it('shows a known change as exactly that change', () => {
     // GIVEN the render with one Application's target revision changed and one project removed
     const after = new Map(defaultRender());
-    const app = 'k8s/platform/apps/application-argocd.yaml';
+    const app = 'k8s/platform/apps/application-platform-root.yaml';
     after.set(app, after.get(app)!.replace('targetRevision: main', 'targetRevision: release-1'));
     after.delete('k8s/platform/argocd/appproject-dev.yaml');
     // WHEN compared THEN exactly those two changes show, grouped by service folder
     expect(formatDiff(semanticDiff(defaultRender(), after))).toBe(
       [
         'k8s/platform/apps: 0 added, 0 removed, 1 changed',
-        '  ~ Application argocd/argocd',
+        '  ~ Application argocd/platform-root',
         '      spec.source.targetRevision: main -> release-1',
         'k8s/platform/argocd: 0 added, 1 removed, 0 changed',
         '  - AppProject argocd/dev',
@@ -59,11 +59,11 @@ describe('the semantic diff', () => {
 
     const dir = join(mkdtempSync(join(tmpdir(), 'platform-diff-test-')), 'dist');
     cpSync(join(ROOT, 'dist'), dir, { recursive: true });
-    const file = join(dir, 'k8s/platform/apps/application-argocd.yaml');
+    const file = join(dir, 'k8s/platform/apps/application-platform-root.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('targetRevision: main', 'targetRevision: old'));
     const changed = run(['--dir', dir]);
     expect(changed.status).toBe(1);
-    expect(changed.stdout).toContain('k8s/platform/apps: 0 added, 0 removed, 1 changed\n  ~ Application argocd/argocd\n      spec.source.targetRevision: old -> main\n');
+    expect(changed.stdout).toContain('k8s/platform/apps: 0 added, 0 removed, 1 changed\n  ~ Application argocd/platform-root\n      spec.source.targetRevision: old -> main\n');
   });
 
   it('npm run diff -- --rev compares with dist/ at a Git revision, and fails clearly on a bad one', () => {

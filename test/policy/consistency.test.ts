@@ -24,7 +24,7 @@ describe('cross-layer consistency', () => {
   it('knows which layers the current render has', () => {
     const input = policyInput(defaultRender(), loadDefaultPlatform());
     // Pinned: when a layer lands (Ingress, DNS, HAProxy, mesh ACL), add it here.
-    expect(activeLayers(input)).toEqual(['dns', 'haproxy', 'mesh-acl']);
+    expect(activeLayers(input)).toEqual(['ingress', 'dns', 'haproxy', 'mesh-acl']);
   });
 
   it('passes when DNS has exactly the model hosts', () => {

@@ -67,11 +67,13 @@ describe('policy exceptions', () => {
     ]);
   });
 
-  it('POLICY-EXC-02 fails when an exception namespace enforces less than its profile allows, or stops auditing restricted', () => {
-    const objects = nodeExporter();
-    (objects[0].metadata.labels as Record<string, string>)['pod-security.kubernetes.io/warn'] = 'privileged';
+  it('POLICY-EXC-02 fails when an exception namespace goes below the level its profile allows', () => {
+    const objects = clone(compliantObjects());
+    objects[0] = namespace('builds', 'privileged');
+    objects[0].metadata.annotations = policyExceptions({ 'K8S-SEC-11': 'Kaniko runs as root inside its build container' });
+    for (const o of objects.slice(1)) o.metadata.namespace = 'builds';
     expect(k8sViolations(objects)).toEqual([
-      'POLICY-EXC-02  Namespace/-/node-exporter  exception for node-exporter (host namespaces and read-only host mounts) is broader than upstream needs: should still warn at restricted, so every weakening shows',
+      'POLICY-EXC-02  Namespace/-/builds  exception for Kaniko builds (root inside the build container) is broader than upstream needs: enforces privileged; this namespace may go down to baseline and no further',
     ]);
   });
 

@@ -76,10 +76,33 @@ export async function validateCoreObject(object: KubeObject): Promise<string | u
   }
 }
 
+/**
+ * Kinds whose CRD file is not among ../shared/crds, with a schema written here from the upstream
+ * API type (strict where it matters: required fields, enums, no unknown top-level keys).
+ * VolumeSnapshotClass: kubernetes-csi/external-snapshotter client/apis/volumesnapshot/v1/types.go.
+ */
+const EXTRA_SCHEMAS: Record<string, object> = {
+  'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': {
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata', 'driver', 'deletionPolicy'],
+    additionalProperties: false,
+    properties: {
+      apiVersion: { const: 'snapshot.storage.k8s.io/v1' },
+      kind: { const: 'VolumeSnapshotClass' },
+      metadata: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, namespace: false } },
+      driver: { type: 'string', minLength: 1 },
+      deletionPolicy: { enum: ['Delete', 'Retain'] },
+      parameters: { type: 'object', additionalProperties: { type: 'string' } },
+    },
+  },
+};
+const extraAjv = new Ajv({ strict: false, allErrors: true });
+const extraValidators = new Map(Object.entries(EXTRA_SCHEMAS).map(([key, schema]) => [key, extraAjv.compile(schema)]));
+
 /** Validates any rendered object: CRD kinds by their schema, core kinds by kubernetes-models. */
 export async function validateObject(object: KubeObject, crds: Map<string, ValidateFunction>): Promise<string | undefined> {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-  const crd = crds.get(`${group}/${version}/${object.kind}`);
+  const crd = crds.get(`${group}/${version}/${object.kind}`) ?? extraValidators.get(`${group}/${version}/${object.kind}`);
   if (crd) {
     return crd(object) ? undefined : (crd.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
   }

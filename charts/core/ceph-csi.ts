@@ -1,0 +1,179 @@
+/**
+ * Ceph RBD volumes through CSI, on the external Ceph cluster of `ceph`:
+ *  - `snapshot-controller` (wave 0): the VolumeSnapshot CRDs and controller, which k3s does not
+ *    ship; ceph-csi's snapshotter sidecar and the VolumeSnapshotClass need them;
+ *  - `ceph-csi` (wave 1): the official ceph-csi-rbd chart (provisioner and node plugin);
+ *  - `ceph-csi-config` (wave 2): our default StorageClass `ceph-rbd` and VolumeSnapshotClass.
+ * The Ceph user's key is a Secret created by hand (README runbook), never rendered.
+ *
+ * @see https://github.com/ceph/ceph-csi/blob/devel/docs/deploy-rbd.md
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import type { Platform } from '../../config';
+import { CHARTS } from '../../config/versions';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import {
+  dnsAccess,
+  hosts,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type NetworkPlan,
+  type Workload,
+} from '../lib/network';
+import type { ServiceDefinition } from '../lib/service';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, RESTRICTED_CONTAINER, resources } from './kinds';
+
+export const CEPH_CSI_NAMESPACE = 'ceph-csi';
+export const SNAPSHOT_NAMESPACE = 'snapshot-controller';
+export const STORAGE_CLASS = 'ceph-rbd';
+export const CSI_DRIVER_NAME = 'rbd.csi.ceph.com';
+/** The Secret (created by hand, see the README) with the Ceph client's `userID` and `userKey`. */
+export const CEPH_SECRET = 'csi-rbd-secret';
+
+/** ceph-csi's chart labels pods `component: provisioner|nodeplugin`, not the recommended labels. */
+export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'provisioner', selectorLabel: 'component', ports: { metrics: 8080 } };
+/** Runs on the host network (policies are moot for it) but is still selected, for completeness. */
+export const NODEPLUGIN: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'nodeplugin', selectorLabel: 'component', ports: { metrics: 8080 } };
+export const SNAPSHOT_CONTROLLER: Workload = { namespace: SNAPSHOT_NAMESPACE, name: 'snapshot-controller', ports: { http: 8080 } };
+
+/** Ceph's monitor ports (msgr2, msgr1) and the OSD/MGR port range. */
+const CEPH_PORTS = [{ port: 3300 }, { port: 6789 }, { port: 6800, endPort: 7300 }];
+
+/** The Ceph hosts: the monitor addresses (the seed's three Ceph nodes also run the OSDs). */
+function cephHosts(platform: Platform) {
+  return hosts('ceph cluster', platform.ceph.monitors.map((monitor) => monitor.split(':')[0]));
+}
+
+export const snapshotController: ServiceDefinition = {
+  name: 'snapshot-controller',
+  namespace: SNAPSHOT_NAMESPACE,
+  syncWave: 0,
+  helm: () => ({
+    ...CHARTS.snapshotController,
+    values: {
+      controller: {
+        replicaCount: 2,
+        podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: RESTRICTED_CONTAINER,
+        resources: resources('10m', '32Mi', '200m', '128Mi'),
+      },
+      // external-snapshotter 8 validates snapshots with CEL rules in the CRDs; the separate
+      // validation webhook is obsolete and would be one more API-server callback to open.
+      webhook: { enabled: false },
+    },
+    clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+  }),
+  connections: (platform: Platform): Connection[] => [
+    dnsAccess(SNAPSHOT_CONTROLLER),
+    ...kubeApiAccess(SNAPSHOT_CONTROLLER, platform),
+    scrapedBy(SNAPSHOT_CONTROLLER, 'http'),
+  ],
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', { name: SNAPSHOT_NAMESPACE, workloads: [SNAPSHOT_CONTROLLER], plan });
+  },
+};
+
+export const cephCsi: ServiceDefinition = {
+  name: 'ceph-csi',
+  namespace: CEPH_CSI_NAMESPACE,
+  // After snapshot-controller: the provisioner's snapshotter sidecar needs the snapshot CRDs.
+  syncWave: 1,
+  helm: (platform: Platform) => ({
+    ...CHARTS.cephCsiRbd,
+    values: {
+      csiConfig: [{ clusterID: platform.ceph.clusterId, monitors: [...platform.ceph.monitors] }],
+      // Ours are rendered in ceph-csi-config; the credentials are created by hand.
+      storageClass: { create: false },
+      secret: { create: false },
+      driverName: CSI_DRIVER_NAME,
+      // k3s keeps the kubelet's default root directory.
+      kubeletDir: '/var/lib/kubelet',
+      logLevel: 1,
+      provisioner: {
+        // Upstream runs three with hard anti-affinity per node: never more than there are nodes.
+        replicaCount: Math.min(3, Object.keys(platform.nodes).length),
+        provisioner: { resources: resources('25m', '64Mi', '500m', '256Mi') },
+        attacher: { resources: resources('10m', '32Mi', '200m', '128Mi') },
+        resizer: { resources: resources('10m', '32Mi', '200m', '128Mi') },
+        snapshotter: { resources: resources('10m', '32Mi', '200m', '128Mi') },
+      },
+      nodeplugin: {
+        registrar: { resources: resources('10m', '32Mi', '100m', '64Mi') },
+        plugin: { resources: resources('50m', '128Mi', '1', '1Gi') },
+      },
+    },
+    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CSI_DRIVER],
+  }),
+  connections: (platform: Platform): Connection[] =>
+    [PROVISIONER, NODEPLUGIN].flatMap((workload) => [
+      dnsAccess(workload),
+      ...kubeApiAccess(workload, platform),
+      { from: { workload }, to: { network: cephHosts(platform) }, ports: CEPH_PORTS, purpose: 'Ceph monitors and OSDs' },
+      scrapedBy(workload),
+    ]),
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', {
+      name: CEPH_CSI_NAMESPACE,
+      podSecurity: 'privileged',
+      exceptionReason:
+        'the ceph-csi RBD node plugin maps block devices: privileged containers, hostNetwork, hostPID and host paths (/dev, /sys, kubelet dirs), and the provisioner mounts /dev, /sys and /lib/modules',
+      workloads: [PROVISIONER, NODEPLUGIN],
+      plan,
+    });
+  },
+};
+
+export const cephCsiConfig: ServiceDefinition = {
+  name: 'ceph-csi-config',
+  namespace: CEPH_CSI_NAMESPACE,
+  syncWave: 2,
+  build(chart: Chart, platform: Platform) {
+    const secretParameters = (prefix: string) => ({
+      [`csi.storage.k8s.io/${prefix}-secret-name`]: CEPH_SECRET,
+      [`csi.storage.k8s.io/${prefix}-secret-namespace`]: CEPH_CSI_NAMESPACE,
+    });
+    new ApiObject(chart, 'storage-class', {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: {
+        name: STORAGE_CLASS,
+        labels: standardLabels(STORAGE_CLASS, 'storage-class'),
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      },
+      provisioner: CSI_DRIVER_NAME,
+      parameters: {
+        clusterID: platform.ceph.clusterId,
+        pool: platform.ceph.rbdPool,
+        imageFeatures: 'layering',
+        'csi.storage.k8s.io/fstype': 'ext4',
+        ...secretParameters('provisioner'),
+        ...secretParameters('controller-expand'),
+        ...secretParameters('node-stage'),
+      },
+      reclaimPolicy: 'Delete',
+      allowVolumeExpansion: true,
+      // RBD images are network volumes: binding waits for the pod, so the volume is created for
+      // the node the scheduler picks (the node the model places the service on).
+      volumeBindingMode: 'WaitForFirstConsumer',
+      mountOptions: ['discard'],
+    });
+    new ApiObject(chart, 'snapshot-class', {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: {
+        name: STORAGE_CLASS,
+        labels: {
+          ...standardLabels(STORAGE_CLASS, 'volume-snapshot-class'),
+          // Velero's CSI support picks the class with this label for the driver's volumes.
+          'velero.io/csi-volumesnapshot-class': 'true',
+        },
+        annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+      },
+      driver: CSI_DRIVER_NAME,
+      deletionPolicy: 'Delete',
+      parameters: { clusterID: platform.ceph.clusterId, ...secretParameters('snapshotter') },
+    });
+  },
+};

@@ -1,0 +1,102 @@
+/**
+ * MetalLB in L2 mode: hands out the LoadBalancer addresses of `cluster.loadBalancerPool` on the
+ * LAN. Two Applications: `metallb` (the official chart with its CRDs, sync wave 0) and
+ * `metallb-config` (our IPAddressPool and L2Advertisement, wave 1), so the custom resources are
+ * applied only once the CRDs and the validating webhook are up (the restored Application health
+ * check makes the later wave wait for the earlier one to be Healthy).
+ *
+ * @see https://metallb.io/configuration/
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import type { Platform } from '../../config';
+import { CHARTS } from '../../config/versions';
+// Types only: the render path loads no generated classes it does not need.
+import type { IpAddressPoolSpec } from '../../imports/metallb-ipaddresspool-metallb.io';
+import type { L2AdvertisementSpec } from '../../imports/metallb-l2advertisement-metallb.io';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import {
+  apiServerCallers,
+  connect,
+  dnsAccess,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type NetworkPlan,
+  type Workload,
+} from '../lib/network';
+import type { ServiceDefinition } from '../lib/service';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from './kinds';
+
+export const METALLB_NAMESPACE = 'metallb-system';
+/** The one pool: every LoadBalancer address of the platform. */
+export const POOL_NAME = 'platform';
+
+/**
+ * The chart labels controller and speaker `app.kubernetes.io/name: metallb` alike; the speaker
+ * runs on the host network, where NetworkPolicies do not apply, so one policy covers both.
+ */
+export const METALLB: Workload = { namespace: METALLB_NAMESPACE, name: 'metallb', ports: { metrics: 7472, webhook: 9443 } };
+
+export const metallb: ServiceDefinition = {
+  name: 'metallb',
+  namespace: METALLB_NAMESPACE,
+  syncWave: 0,
+  helm: () => ({
+    ...CHARTS.metallb,
+    values: {
+      crds: { enabled: true },
+      controller: { resources: resources('25m', '64Mi', '200m', '128Mi') },
+      speaker: {
+        // Native L2 announcements; no BGP, so no FRR sidecars.
+        frr: { enabled: false },
+        resources: resources('25m', '64Mi', '200m', '128Mi'),
+      },
+    },
+    clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
+  }),
+  connections: (platform: Platform): Connection[] => [
+    dnsAccess(METALLB),
+    ...kubeApiAccess(METALLB, platform),
+    connect({ network: apiServerCallers(platform) }, METALLB, ['webhook'], 'admission webhook (IPAddressPool, L2Advertisement)'),
+    scrapedBy(METALLB),
+  ],
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', {
+      name: METALLB_NAMESPACE,
+      podSecurity: 'privileged',
+      exceptionReason:
+        'the MetalLB speaker DaemonSet needs hostNetwork and adds NET_RAW to answer ARP (upstream labels metallb-system privileged), and only MetalLB runs here',
+      workloads: [METALLB],
+      plan,
+    });
+  },
+};
+
+export const metallbConfig: ServiceDefinition = {
+  name: 'metallb-config',
+  namespace: METALLB_NAMESPACE,
+  syncWave: 1,
+  build(chart: Chart, platform: Platform) {
+    const pool: IpAddressPoolSpec = {
+      addresses: [platform.cluster.loadBalancerPool],
+      // Nothing gets an address unless it asks for one (the ingress controller asks for
+      // cluster.ingressAddress): a stray LoadBalancer Service stays pending instead of public.
+      autoAssign: false,
+      avoidBuggyIPs: true,
+    };
+    new ApiObject(chart, 'pool', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: POOL_NAME, namespace: METALLB_NAMESPACE, labels: standardLabels(POOL_NAME, 'address-pool') },
+      spec: pool,
+    });
+    const l2: L2AdvertisementSpec = { ipAddressPools: [POOL_NAME] };
+    new ApiObject(chart, 'l2', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: POOL_NAME, namespace: METALLB_NAMESPACE, labels: standardLabels(POOL_NAME, 'l2-advertisement') },
+      spec: l2,
+    });
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * A public host served by the NGINX Ingress Controller, with TLS from cert-manager: the issuer
+ * annotation makes cert-manager's ingress-shim request the certificate into `secretName`.
+ *
+ * @see https://cert-manager.io/docs/usage/ingress/
+ * @see https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/basic-configuration/
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PLATFORM_ENV, type Platform } from '../../config';
+import { standardLabels } from './labels';
+
+/** The IngressClass the NGINX Ingress Controller serves. */
+export const INGRESS_CLASS = 'nginx';
+export const PROD_ISSUER = 'letsencrypt-prod';
+export const STAGING_ISSUER = 'letsencrypt-staging';
+
+/** Platform services and the prod environment get trusted certificates; the rest staging ones. */
+export function issuerFor(platform: Platform, env: string): string {
+  if (env === PLATFORM_ENV) return PROD_ISSUER;
+  const environment = platform.environments[env];
+  if (!environment) throw new Error(`environments.${env}: no such environment`);
+  return environment.certificateIssuer;
+}
+
+export interface TlsIngressProps {
+  readonly name: string;
+  readonly namespace: string;
+  /** The public host (from the model). */
+  readonly host: string;
+  /** The backend Service and its port number. */
+  readonly serviceName: string;
+  readonly servicePort: number;
+  /** The ClusterIssuer (see `issuerFor`). */
+  readonly issuer: string;
+}
+
+export class TlsIngress extends Construct {
+  /** The Secret cert-manager writes the certificate into. */
+  readonly secretName: string;
+
+  constructor(scope: Construct, id: string, props: TlsIngressProps) {
+    super(scope, id);
+    this.secretName = `${props.name}-tls`;
+    new ApiObject(this, 'Resource', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: props.name,
+        namespace: props.namespace,
+        labels: standardLabels(props.name, 'ingress'),
+        annotations: { 'cert-manager.io/cluster-issuer': props.issuer },
+      },
+      spec: {
+        ingressClassName: INGRESS_CLASS,
+        tls: [{ hosts: [props.host], secretName: this.secretName }],
+        rules: [
+          {
+            host: props.host,
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name: props.serviceName, port: { number: props.servicePort } } } },
+              ],
+            },
+          },
+        ],
+      },
+    });
+  }
+}

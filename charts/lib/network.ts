@@ -1,0 +1,294 @@
+/**
+ * Network isolation as declared connections. Every namespace we render is default-deny for
+ * ingress and egress; what may talk to what is a list of `Connection`s (from, to, ports, why).
+ * One declared connection yields both halves: the egress rule in the client's namespace and the
+ * ingress rule in the server's namespace, so the two sides cannot disagree. Services declare their
+ * connections (`ServiceDefinition.connections`); the render collects all of them into one
+ * `NetworkPlan`, and each namespace renders the policies of its own workloads from it.
+ *
+ * Later services plug in the same way: Prometheus declares nothing new for the targets (they
+ * already declare `scrapedBy`), it only lists its workload so its egress side is rendered; an app
+ * declares `connect(app, postgres, ...)` and gets its egress and PostgreSQL's ingress.
+ *
+ * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/
+ * @see docs/decisions/0003-namespaces-and-network-policies.md
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { Platform } from '../../config';
+import { parseCidr, intToIpv4 } from '../../config/net';
+import { standardLabels } from './labels';
+
+/** The label our NetworkPolicies select pods by, unless a chart's pods lack it. */
+export const NAME_LABEL = 'app.kubernetes.io/name';
+/** The label Kubernetes puts on every namespace (1.22+): selects a namespace by its name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+/** Annotation on each rendered policy listing the connections it allows, for the reviewer. */
+export const CONNECTIONS_ANNOTATION = 'platform-synthesizer.io/connections';
+
+/** The pods of one workload: one namespace, one selecting label. */
+export interface Workload {
+  readonly namespace: string;
+  /** The value of the selecting label. */
+  readonly name: string;
+  /**
+   * The label that selects its pods (upstream charts that predate the recommended labels, e.g.
+   * ceph-csi's `component`). @default 'app.kubernetes.io/name'
+   */
+  readonly selectorLabel?: string;
+  /** Its container ports by name: connections name them, the evaluator resolves them. */
+  readonly ports?: Readonly<Record<string, number>>;
+  /**
+   * The pods accept no connection at all (a Job that only calls out): its policy denies every
+   * ingress instead of failing the render for want of an ingress rule. @default false
+   */
+  readonly receivesNothing?: boolean;
+  /** The pods open no connection at all (a cache such as Redis): every egress is denied. @default false */
+  readonly sendsNothing?: boolean;
+}
+
+/** Addresses outside the pod network: the internet, the mesh, LAN hosts, the nodes. */
+export interface Network {
+  /** Shown in the policy annotation and in errors, e.g. "internet" or "ceph monitors". */
+  readonly name: string;
+  readonly cidrs: readonly { readonly cidr: string; readonly except?: readonly string[] }[];
+}
+
+export type Peer = { readonly workload: Workload } | { readonly network: Network };
+
+export interface PortRange {
+  readonly port: number;
+  /** Last port of a range (NetworkPolicy `endPort`, Kubernetes 1.25+). @default - a single port */
+  readonly endPort?: number;
+  /** @default 'TCP' */
+  readonly protocol?: 'TCP' | 'UDP';
+}
+
+/** One allowed flow: `from` opens connections to `to` on `ports`. */
+export interface Connection {
+  readonly from: Peer;
+  readonly to: Peer;
+  readonly ports: readonly PortRange[];
+  /** Why the flow exists; rendered next to the rule it produces. */
+  readonly purpose: string;
+}
+
+/** Every connection of a render; each namespace renders its own half of each. */
+export interface NetworkPlan {
+  readonly connections: readonly Connection[];
+}
+
+const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
+const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
+const sameWorkload = (a: Workload, b: Workload) =>
+  a.namespace === b.namespace && a.name === b.name && selectorLabelOf(a) === selectorLabelOf(b);
+
+export function describePeer(peer: Peer): string {
+  return 'workload' in peer ? `${peer.workload.namespace}/${peer.workload.name}` : peer.network.name;
+}
+
+/** A port of a workload by its declared name; fails on a name the workload does not declare. */
+export function portOf(workload: Workload, name: string): number {
+  const port = workload.ports?.[name];
+  if (port === undefined) {
+    throw new Error(`workload ${workload.namespace}/${workload.name}: no port named "${name}"; declared: ${Object.keys(workload.ports ?? {}).join(', ') || '(none)'}`);
+  }
+  return port;
+}
+
+/** `from` may open TCP connections to the named ports of `to`. */
+export function connect(from: Peer, to: Workload, portNames: readonly string[], purpose: string): Connection {
+  return { from, to: { workload: to }, ports: portNames.map((name) => ({ port: portOf(to, name) })), purpose };
+}
+
+// ---- well-known peers -------------------------------------------------------------------
+
+/** CoreDNS as k3s deploys it. */
+export const KUBE_DNS: Workload = { namespace: 'kube-system', name: 'kube-dns', selectorLabel: 'k8s-app', ports: { dns: 53 } };
+
+/**
+ * The Prometheus that scrapes every metrics port. Rendered by the monitoring service (a later
+ * issue), which must use this namespace and name; the targets declare `scrapedBy` today.
+ */
+export const PROMETHEUS: Workload = { namespace: 'monitoring', name: 'prometheus' };
+
+/** The NGINX Ingress Controller (charts/core/nginx-ingress.ts): the only way in from outside. */
+export const INGRESS_CONTROLLER: Workload = {
+  namespace: 'nginx-ingress',
+  name: 'nginx-ingress',
+  ports: { http: 80, https: 443, readiness: 8081, metrics: 9113 },
+};
+
+/** Any address: only for the public entry point. */
+export const ANYWHERE: Network = { name: 'anywhere', cidrs: [{ cidr: '0.0.0.0/0' }] };
+
+/** Private and shared address space, never reached through an "internet" rule. */
+const NON_PUBLIC = ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
+
+/** Public addresses only: whatever the rule allows cannot reach the LAN, the mesh or the cluster. */
+export const INTERNET: Network = { name: 'internet', cidrs: [{ cidr: '0.0.0.0/0', except: NON_PUBLIC }] };
+
+/** Single addresses as a network. */
+export function hosts(name: string, addresses: readonly string[]): Network {
+  return { name, cidrs: [...new Set(addresses)].sort().map((address) => ({ cidr: `${address}/32` })) };
+}
+
+function serverNode(platform: Platform) {
+  const entry = Object.entries(platform.nodes).find(([, node]) => node.role === 'server');
+  if (!entry) throw new Error('nodes: no node has role "server"; the API server address is unknown');
+  return entry[1];
+}
+
+/** The first address of the service network: the `kubernetes` Service's ClusterIP. */
+export function kubernetesServiceIp(platform: Platform): string {
+  const range = parseCidr(platform.cluster.serviceCidr);
+  if (!range) throw new Error(`cluster.serviceCidr: "${platform.cluster.serviceCidr}" is not a CIDR`);
+  return intToIpv4(range.first + 1);
+}
+
+/**
+ * Egress to the Kubernetes API: the ClusterIP of `kubernetes` (443) and, because the policy
+ * controller sees the address after kube-proxy's DNAT, the server node itself (6443).
+ */
+export function kubeApiAccess(from: Workload, platform: Platform): Connection[] {
+  const server = serverNode(platform);
+  return [
+    { from: { workload: from }, to: { network: hosts('kubernetes service', [kubernetesServiceIp(platform)]) }, ports: [{ port: 443 }], purpose: 'Kubernetes API (service address)' },
+    { from: { workload: from }, to: { network: hosts('kubernetes api server', [server.meshAddress, server.lanAddress]) }, ports: [{ port: 6443 }], purpose: 'Kubernetes API (server node, after DNAT)' },
+  ];
+}
+
+/**
+ * Where admission webhook calls come from: the API server runs on the server node's host
+ * network, and flannel gives host-to-pod traffic to other nodes the source address of the
+ * server's pod subnet, so the pod network is included (on the webhook port only).
+ */
+export function apiServerCallers(platform: Platform): Network {
+  const server = serverNode(platform);
+  return {
+    name: 'kubernetes api server',
+    cidrs: [...hosts('', [server.meshAddress, server.lanAddress]).cidrs, { cidr: platform.cluster.podCidr }],
+  };
+}
+
+/** The usual pair every workload needs: DNS through CoreDNS. */
+export function dnsAccess(from: Workload): Connection {
+  return {
+    from: { workload: from },
+    to: { workload: KUBE_DNS },
+    ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }],
+    purpose: 'DNS',
+  };
+}
+
+/** Prometheus scrapes the named metrics port. */
+export function scrapedBy(target: Workload, portName = 'metrics'): Connection {
+  return connect({ workload: PROMETHEUS }, target, [portName], 'metrics scrape');
+}
+
+/** The ingress controller forwards to this backend port (for an Ingress of ours). */
+export function exposedThroughIngress(backend: Workload, portName: string): Connection {
+  return connect({ workload: INGRESS_CONTROLLER }, backend, [portName], `ingress backend (${backend.name})`);
+}
+
+// ---- rendering ----------------------------------------------------------------------------
+
+interface PolicyPeer {
+  podSelector?: { matchLabels: Record<string, string> };
+  namespaceSelector?: { matchLabels: Record<string, string> };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+
+interface PolicyPort {
+  port: number;
+  endPort?: number;
+  protocol: string;
+}
+
+function peersOf(peer: Peer, namespace: string): PolicyPeer[] {
+  if ('network' in peer) {
+    return peer.network.cidrs.map(({ cidr, except }) => ({ ipBlock: { cidr, ...(except?.length ? { except: [...except] } : {}) } }));
+  }
+  const { workload } = peer;
+  const podSelector = { matchLabels: { [selectorLabelOf(workload)]: workload.name } };
+  // Same namespace: a bare podSelector. Another namespace: both selectors in ONE peer (an AND).
+  return workload.namespace === namespace
+    ? [{ podSelector }]
+    : [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: workload.namespace } }, podSelector }];
+}
+
+function portsOf(ports: readonly PortRange[]): PolicyPort[] {
+  return ports.map((p) => ({ port: p.port, ...(p.endPort !== undefined ? { endPort: p.endPort } : {}), protocol: p.protocol ?? 'TCP' }));
+}
+
+export interface NamespacePoliciesProps {
+  readonly namespace: string;
+  /** The workloads running in the namespace; each gets one policy. */
+  readonly workloads: readonly Workload[];
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * The namespace's default deny plus, per workload, one policy (selected by one label, both
+ * policy types) holding exactly the ingress and egress rules of the connections it is part of.
+ */
+export class NamespacePolicies extends Construct {
+  constructor(scope: Construct, id: string, props: NamespacePoliciesProps) {
+    super(scope, id);
+    const { namespace } = props;
+
+    new ApiObject(this, 'default-deny', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny', namespace, labels: standardLabels('default-deny', 'network-policy') },
+      // No rules: every pod of the namespace is isolated in both directions.
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+
+    const local = props.workloads;
+    for (const workload of local) {
+      if (workload.namespace !== namespace) {
+        throw new Error(`namespace ${namespace}: workload ${workload.namespace}/${workload.name} belongs to another namespace`);
+      }
+    }
+    // A connection that names a workload of this namespace that is not declared is a typo.
+    for (const connection of props.plan.connections) {
+      for (const peer of [connection.from, connection.to]) {
+        if (isWorkload(peer) && peer.workload.namespace === namespace && !local.some((w) => sameWorkload(w, peer.workload))) {
+          throw new Error(`namespace ${namespace}: connection "${connection.purpose}" names workload ${peer.workload.name}, which the namespace does not run; declare it or fix the connection`);
+        }
+      }
+    }
+
+    for (const workload of [...local].sort((a, b) => a.name.localeCompare(b.name))) {
+      const incoming = props.plan.connections.filter((c) => isWorkload(c.to) && sameWorkload(c.to.workload, workload));
+      const outgoing = props.plan.connections.filter((c) => isWorkload(c.from) && sameWorkload(c.from.workload, workload));
+      if (incoming.length === 0 && !workload.receivesNothing) {
+        throw new Error(`workload ${namespace}/${workload.name}: no connection reaches it; declare one (e.g. its metrics scrape) or mark it receivesNothing`);
+      }
+      if (outgoing.length === 0 && !workload.sendsNothing) {
+        throw new Error(`workload ${namespace}/${workload.name}: it may connect nowhere (not even DNS); declare its connections or mark it sendsNothing`);
+      }
+      const lines = [
+        ...incoming.map((c) => `from ${describePeer(c.from)}: ${c.purpose}`),
+        ...outgoing.map((c) => `to ${describePeer(c.to)}: ${c.purpose}`),
+      ];
+      new ApiObject(this, `allow-${workload.name}`, {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: {
+          name: `allow-${workload.name}`,
+          namespace,
+          labels: standardLabels(`allow-${workload.name}`, 'network-policy'),
+          annotations: { [CONNECTIONS_ANNOTATION]: lines.join('\n') },
+        },
+        spec: {
+          podSelector: { matchLabels: { [selectorLabelOf(workload)]: workload.name } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: incoming.map((c) => ({ from: peersOf(c.from, namespace), ports: portsOf(c.ports) })),
+          egress: outgoing.map((c) => ({ to: peersOf(c.to, namespace), ports: portsOf(c.ports) })),
+        },
+      });
+    }
+  }
+}

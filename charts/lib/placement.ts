@@ -1,0 +1,26 @@
+/**
+ * Placement: every node carries a label naming it (rendered into its k3s config as `node-label`),
+ * and a service placed on a node by the model (`services.<name>.node`) selects that label. A
+ * label of our own, not `kubernetes.io/hostname`, so renaming a host does not silently move
+ * workloads and the label is visibly part of the rendered node config.
+ *
+ * Volumes follow their pods: the `ceph-rbd` StorageClass binds on first consumer.
+ */
+import type { Platform, ServiceName } from '../../config';
+
+/** The node label that placement selects on. */
+export const NODE_LABEL = 'platform-synthesizer.io/node';
+
+/** The labels a node is registered with. */
+export function nodeLabels(nodeName: string): Record<string, string> {
+  return { [NODE_LABEL]: nodeName };
+}
+
+/** The nodeSelector that keeps a service's pods on the node the model assigns. */
+export function nodeSelectorFor(platform: Platform, service: ServiceName): Record<string, string> {
+  const node = platform.services[service].node;
+  if (!(node in platform.nodes)) {
+    throw new Error(`services.${service}.node: "${node}": no such node; place the service on one of: ${Object.keys(platform.nodes).join(', ')}`);
+  }
+  return { [NODE_LABEL]: node };
+}
