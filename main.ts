@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDefaultPlatform, loadPlatformFile, platformToYaml } from './config';
 import { diffTrees, readTree, recoverInterruptedSwap, swapIn, writeStaging } from './cli/dist';
-import { renderPlatform } from './cli/render';
+import { renderWithObjects } from './cli/render';
 import { verifyRender } from './cli/verify';
 
 /** The project root: the nearest folder above this file with a package.json (also when bundled). */
@@ -74,8 +74,8 @@ function main(argv: string[]): number {
     return 0;
   }
 
-  const files = renderPlatform(platform);
-  const problems = verifyRender(files);
+  const { files, objects } = renderWithObjects(platform);
+  const problems = verifyRender(files, objects);
   if (problems.length) {
     throw new Error(`the render failed its checks; dist/ was not changed:\n  ${problems.join('\n  ')}`);
   }

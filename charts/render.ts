@@ -18,8 +18,8 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-/** Renders the Kubernetes side of the platform; returns file path (under `dist/`) -> content. */
-export function renderKubernetes(platform: Platform): Map<string, string> {
+/** The Kubernetes objects of the platform by the file they go to (under `dist/`). */
+export function renderKubernetesObjects(platform: Platform): Map<string, KubeObject> {
   const app = new App();
   const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
   const folders: [string, Chart][] = [];
@@ -62,7 +62,7 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
   const errors = app.node.findAll().flatMap((construct) => construct.node.validate().map((e) => `${construct.node.path}: ${e}`));
   if (errors.length) throw new Error(`the rendered charts are invalid:\n  ${errors.join('\n  ')}`);
 
-  const files = new Map<string, string>();
+  const files = new Map<string, KubeObject>();
   for (const [folder, chart] of folders) {
     const objects = chart === projectsChart ? (chart.toJson() as KubeObject[]) : (resolved.get(chart) ?? (chart.toJson() as KubeObject[]));
     for (const object of objects) {
@@ -70,7 +70,7 @@ export function renderKubernetes(platform: Platform): Map<string, string> {
       if (files.has(path)) {
         throw new Error(`${path}: two objects render to the same file (${object.kind} ${object.metadata.name}); give them distinct names`);
       }
-      files.set(path, toYaml(object));
+      files.set(path, object);
     }
   }
   return files;

@@ -2,7 +2,7 @@
  * The whole render, in memory: model -> every file of `dist/` (path relative to `dist/` -> text).
  * Pure: no environment, no file system outside cdktf's own scratch folder, no network.
  */
-import { renderKubernetes } from '../charts/render';
+import { renderKubernetesObjects, toYaml, type KubeObject } from '../charts/render';
 import type { Platform } from '../config';
 import { renderGateway } from '../infra/gateway/render';
 import { renderNodes } from '../infra/nodes/render';
@@ -10,21 +10,31 @@ import { renderTerraform } from '../infra/render';
 
 export type RenderedFiles = Map<string, string>;
 
-/** Each renderer owns a part of dist/ (its paths start with its folder). */
+/** Each renderer owns a part of dist/ (its paths start with its folder); k8s/ is rendered first. */
 const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
-  renderKubernetes, // k8s/
   renderTerraform, // terraform/
   renderGateway, // gateway/
   renderNodes, // nodes/
 ];
 
+/** A render: every file of dist/, and the Kubernetes objects behind the k8s/ files. */
+export interface Render {
+  readonly files: RenderedFiles;
+  readonly objects: ReadonlyMap<string, KubeObject>;
+}
+
 export function renderPlatform(platform: Platform): RenderedFiles {
-  const files: RenderedFiles = new Map();
+  return renderWithObjects(platform).files;
+}
+
+export function renderWithObjects(platform: Platform): Render {
+  const objects = renderKubernetesObjects(platform);
+  const files: RenderedFiles = new Map([...objects].map(([path, object]) => [path, toYaml(object)]));
   for (const part of RENDERERS.map((render) => render(platform))) {
     for (const [path, text] of part) {
       if (files.has(path)) throw new Error(`${path}: rendered twice; two renderers claim the same file`);
       files.set(path, text);
     }
   }
-  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), objects };
 }
