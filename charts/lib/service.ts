@@ -2,6 +2,7 @@ import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import type { GroupKind, HelmChartSource } from './argocd';
 import type { Connection, NetworkPlan } from './network';
+import type { SecretConsumer } from './vault';
 
 /**
  * One service of the platform: a folder of rendered manifests under `dist/k8s/<env>/<name>/`,
@@ -27,6 +28,11 @@ export interface ServiceDefinition {
    * All services' connections form the render's NetworkPlan. @default - none
    */
   connections?(platform: Platform): readonly Connection[];
+  /**
+   * The workloads of this service that read secrets from Vault; the Vault service renders a role
+   * and a policy for each, and the workload's pods carry `vaultAgentAnnotations()`. @default - none
+   */
+  secretConsumers?(platform: Platform): readonly SecretConsumer[];
   /** Adds the service's own objects to its chart; `plan` holds every connection of the render. */
   build(chart: Chart, platform: Platform, plan: NetworkPlan): void;
 }
