@@ -63,8 +63,6 @@ export function vaultAgentAnnotations(consumer: SecretConsumer): Record<string, 
     'vault.hashicorp.com/agent-run-as-user': '100',
     'vault.hashicorp.com/agent-run-as-group': '1000',
     'vault.hashicorp.com/agent-set-security-context': 'true',
-    'vault.hashicorp.com/tls-secret': 'vault-ca',
-    'vault.hashicorp.com/ca-cert': '/vault/tls/ca.crt',
   };
   for (const secret of consumer.secrets) {
     annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`] = secretPath(consumer, secret);
