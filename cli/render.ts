@@ -4,6 +4,7 @@
  */
 import { renderKubernetesObjects, toYaml, type KubeObject } from '../charts/render';
 import type { Platform } from '../config';
+import { renderInventory } from './inventory';
 import { renderGateway } from '../infra/gateway/render';
 import { renderNodes } from '../infra/nodes/render';
 import { renderTerraform } from '../infra/render';
@@ -36,5 +37,7 @@ export function renderWithObjects(platform: Platform): Render {
       files.set(path, text);
     }
   }
+  // Last: the inventory reads everything else of the render.
+  files.set('README.md', renderInventory(platform, files, objects));
   return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), objects };
 }

@@ -1,0 +1,141 @@
+/**
+ * `dist/README.md`, rendered with every run from the model and the render itself: what runs
+ * where (namespace, node, public URL, chart or image with its pinned version, storage, secrets by
+ * name), the environments, the public hosts with their DNS record and HAProxy route, and a
+ * Mermaid diagram of the architecture and the delivery flow. Everything in it is read off the
+ * same render that goes to Git, so it cannot drift from what is deployed.
+ */
+import type { KubeObject } from '../charts/render';
+import { servicesOf } from '../charts/registry';
+import { PLATFORM_ENV, SERVICE_NAMES, type Platform, type ServiceName } from '../config';
+import { byCodePoint } from '../config/order';
+
+interface PodTemplate {
+  spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] };
+}
+
+const isServiceName = (name: string): name is ServiceName => (SERVICE_NAMES as readonly string[]).includes(name);
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const id = (text: string) => text.replace(/[^A-Za-z0-9]/g, '_');
+
+function imagesOf(objects: readonly KubeObject[]): string[] {
+  const images = new Set<string>();
+  for (const object of objects) {
+    const spec = object.spec as { template?: PodTemplate; jobTemplate?: { spec?: { template?: PodTemplate } } } | undefined;
+    const template = spec?.template ?? spec?.jobTemplate?.spec?.template;
+    for (const c of [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])]) if (c.image) images.add(c.image);
+  }
+  return [...images].sort(byCodePoint);
+}
+
+function storageOf(objects: readonly KubeObject[]): string[] {
+  const claims: string[] = [];
+  for (const object of objects) {
+    if (object.kind === 'PersistentVolumeClaim') {
+      const spec = object.spec as { resources?: { requests?: { storage?: string } }; storageClassName?: string };
+      claims.push(`${object.metadata.name} ${spec.resources?.requests?.storage ?? '?'} (${spec.storageClassName ?? 'default'})`);
+    }
+    const templates = (object.spec as { volumeClaimTemplates?: KubeObject[] } | undefined)?.volumeClaimTemplates ?? [];
+    for (const t of templates) {
+      const spec = t.spec as { resources?: { requests?: { storage?: string } }; storageClassName?: string };
+      claims.push(`${t.metadata.name} ${spec.resources?.requests?.storage ?? '?'} (${spec.storageClassName ?? 'default'})`);
+    }
+  }
+  return claims;
+}
+
+interface DnsRecord {
+  name?: string;
+  proxied?: boolean;
+  ttl?: number;
+  type?: string;
+}
+
+export function renderInventory(platform: Platform, files: ReadonlyMap<string, string>, objects: ReadonlyMap<string, KubeObject>): string {
+  const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort(byCodePoint)];
+  const objectsIn = (folder: string) => [...objects].filter(([path]) => path.startsWith(`${folder}/`)).map(([, object]) => object);
+  const lines: string[] = [
+    '<!-- Rendered by `npm run synth` from the platform model; do not edit: change the model or the code. -->',
+    `# The ${platform.domain} platform`,
+    '',
+    `Rendered from the platform model. Argo CD syncs \`k8s/\` from ${platform.git.repoURL} (branch \`${platform.git.targetRevision}\`);`,
+    'Terraform applies `terraform/`; `gateway/` is the gateway\'s user data and `nodes/` the k3s node configs.',
+    '',
+    '## Architecture',
+    '',
+    ...mermaid(platform, envs),
+    '',
+    '## Services',
+    '',
+    '| environment | service | namespace | node | public URL | chart or images (pinned) | storage | secrets (Vault, by name) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const env of envs) {
+    for (const service of servicesOf(env, platform)) {
+      const rendered = objectsIn(`k8s/${env}/${service.name}`);
+      const helm = service.helm?.(platform);
+      const model = isServiceName(service.name) ? platform.services[service.name] : undefined;
+      const software = [...(helm ? [`chart ${helm.chart} ${helm.version}`] : []), ...imagesOf(rendered)].join('<br>') || '(configuration only)';
+      const secrets = (service.secretConsumers?.(platform) ?? []).flatMap((c) => c.secrets.map((s) => `${c.name}/${s.name}`));
+      lines.push(
+        `| ${env} | ${service.name} | ${service.namespace} | ${model?.node ?? 'any'} | ${model?.host ? `https://${model.host}` : ''} | ${cell(software)} | ${cell(storageOf(rendered).join('<br>'))} | ${cell(secrets.join('<br>'))} |`,
+      );
+    }
+  }
+
+  lines.push('', '## Environments', '', '| environment | certificate issuer | root Application |', '|---|---|---|');
+  for (const env of Object.keys(platform.environments).sort(byCodePoint)) {
+    lines.push(`| ${env} | ${platform.environments[env].certificateIssuer} | \`k8s/${env}/bootstrap/\` |`);
+  }
+
+  const dnsStack = files.get('terraform/dns/cdk.tf.json');
+  const records = Object.values((dnsStack ? (JSON.parse(dnsStack) as { resource?: Record<string, Record<string, DnsRecord>> }).resource?.cloudflare_dns_record : undefined) ?? {});
+  const haproxy = files.get('gateway/haproxy.cfg') ?? '';
+  const ingressHosts = new Map<string, string>();
+  for (const object of objects.values()) {
+    if (object.kind !== 'Ingress') continue;
+    for (const rule of (object.spec as { rules?: { host?: string }[] }).rules ?? []) if (rule.host) ingressHosts.set(rule.host, `${object.metadata.namespace}/${object.metadata.name}`);
+  }
+  lines.push('', '## Public hosts', '', '| host | serves | Cloudflare record | HAProxy route | Ingress |', '|---|---|---|---|---|');
+  const hosts: [string, string][] = [
+    ...SERVICE_NAMES.flatMap((name): [string, string][] => (platform.services[name].host ? [[platform.services[name].host!, name]] : [])),
+    [platform.mesh.headscaleHost, 'headscale (mesh control server)'],
+  ];
+  for (const [host, what] of hosts.sort(([a], [b]) => byCodePoint(a, b))) {
+    const record = records.find((r) => r.name === host);
+    const dns = record ? `${record.type} ${record.proxied ? 'proxied' : `DNS-only, ttl ${record.ttl}`}` : 'none';
+    const route = new RegExp(`req\\.ssl_sni -i ${host.replace(/\./g, '\\.')}\\b`).test(haproxy) ? 'SNI passthrough :443' : 'none';
+    lines.push(`| ${host} | ${what} | ${dns} | ${route} | ${ingressHosts.get(host) ?? (what.startsWith('headscale') ? 'on the gateway' : 'not rendered yet')} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function mermaid(platform: Platform, envs: readonly string[]): string[] {
+  const out = ['```mermaid', 'flowchart LR'];
+  out.push('  internet(("Internet"))');
+  out.push('  cloudflare["Cloudflare DNS and proxy"]');
+  out.push(`  subgraph aws["AWS ${platform.gateway.region}"]`);
+  out.push(`    gateway["gateway EC2 ${platform.gateway.instanceType}<br>HAProxy SNI passthrough<br>Headscale ${platform.mesh.headscaleHost}"]`);
+  out.push('  end');
+  out.push('  subgraph cluster["k3s cluster"]');
+  out.push(`    ingress["NGINX ingress ${platform.cluster.ingressAddress} (MetalLB)"]`);
+  for (const [name, node] of Object.entries(platform.nodes).sort(([a], [b]) => byCodePoint(a, b))) {
+    out.push(`    subgraph ${id(`node_${name}`)}["${name} (${node.role}) ${node.meshAddress}"]`);
+    const placed = SERVICE_NAMES.filter((s) => platform.services[s].node === name);
+    for (const service of placed) out.push(`      ${id(`svc_${service}`)}["${service}"]`);
+    out.push('    end');
+  }
+  out.push('  end');
+  out.push('  internet --> cloudflare --> gateway');
+  out.push(`  gateway -- "mesh ${platform.mesh.cidr} (${platform.mesh.interface})" --> ingress`);
+  for (const service of SERVICE_NAMES.filter((s) => platform.services[s].host)) out.push(`  ingress --> ${id(`svc_${service}`)}`);
+  out.push('  ceph[("external Ceph: RBD volumes, RGW backups")]');
+  out.push('  cluster --- ceph');
+  out.push('  subgraph delivery["delivery flow"]');
+  out.push('    direction LR');
+  out.push('    push["git push"] --> gitlab_d["GitLab"] --> jenkins_d["Jenkins"] --> kaniko_d["Kaniko build"] --> harbor_d["Harbor + Trivy"] --> argocd_d["Argo CD"] --> k3s_d["k3s: ' + envs.filter((e) => e !== PLATFORM_ENV).join(', ') + '"]');
+  out.push('  end');
+  out.push('```');
+  return out;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { renderPlatform } from '../../cli/render';
+import { SERVICE_NAMES, loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { servicesOf } from '../../charts/registry';
+import { defaultRender, ROOT } from '../support/render';
+
+const inventory = () => defaultRender().get('README.md')!;
+
+describe('the rendered inventory (dist/README.md)', () => {
+  it('lists every service of every environment with its namespace and pinned chart', () => {
+    const platform = loadDefaultPlatform();
+    for (const env of ['platform', ...Object.keys(platform.environments)]) {
+      for (const service of servicesOf(env, platform)) {
+        const row = inventory().split('\n').find((line) => line.startsWith(`| ${env} | ${service.name} | ${service.namespace} |`));
+        expect(row, `${env}/${service.name}`).toBeDefined();
+        const helm = service.helm?.(platform);
+        if (helm) expect(row).toContain(`chart ${helm.chart} ${helm.version}`);
+      }
+    }
+  });
+
+  it('lists every public host with its Cloudflare record and HAProxy route', () => {
+    const platform = loadDefaultPlatform();
+    for (const name of SERVICE_NAMES) {
+      const host = platform.services[name].host;
+      if (host) expect(inventory()).toContain(`| ${host} | ${name} | A proxied | SNI passthrough :443 |`);
+    }
+    expect(inventory()).toContain(`| ${platform.mesh.headscaleHost} | headscale (mesh control server) | A DNS-only, ttl 300 | SNI passthrough :443 | on the gateway |`);
+  });
+
+  it('places every service of the model on its node in the diagram, and closes every subgraph', () => {
+    const text = inventory();
+    const diagram = text.slice(text.indexOf('```mermaid'), text.indexOf('```', text.indexOf('```mermaid') + 3));
+    expect(diagram.match(/^\s*subgraph /gm)?.length).toBe(diagram.match(/^\s*end$/gm)?.length);
+    const platform = loadDefaultPlatform();
+    for (const name of SERVICE_NAMES) {
+      const node = platform.services[name].node.replace(/-/g, '_');
+      const section = diagram.slice(diagram.indexOf(`subgraph node_${node}[`));
+      expect(section.slice(0, section.indexOf('end')), name).toContain(`svc_${name}["${name}"]`);
+    }
+    expect(diagram).toContain('push["git push"] --> gitlab_d["GitLab"] --> jenkins_d["Jenkins"] --> kaniko_d["Kaniko build"] --> harbor_d["Harbor + Trivy"] --> argocd_d["Argo CD"]');
+  });
+
+  it('follows the model: another platform has its own hosts and nodes', () => {
+    const text = renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'))).get('README.md')!;
+    expect(text).toContain('# The example.net platform');
+    expect(text).toContain('subgraph node_solo["solo (server)');
+    expect(text).not.toContain('lumetium');
+  });
+});
