@@ -9,10 +9,12 @@ import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import type { ServiceDefinition } from './lib/service';
 import { argocd } from './platform/argocd';
+import { vault } from './security/vault';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
- * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after).
+ * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
+ * Vault 3).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -24,6 +26,7 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   snapshotController,
   cephCsi,
   cephCsiConfig,
+  vault,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {
