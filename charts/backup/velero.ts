@@ -8,7 +8,7 @@
  *
  * Volumes are backed up as CSI snapshots of the `ceph-rbd` volumes (the VolumeSnapshotClass is
  * labelled for Velero); the objects and the snapshot records go to the bucket.
- * See docs/decisions/0022-velero-csi-snapshots.md and 0023-velero-credentials-from-vault.md.
+ * See docs/decisions/0022-velero-csi-snapshots.md and 0023-secrets-from-vault-and-by-hand.md.
  *
  * @see https://velero.io/docs/v1.18/
  */
