@@ -19,7 +19,7 @@
  * @see https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations
  */
 import type { Platform } from '../../config';
-import { NAME_LABEL, type Connection, type Workload } from './network';
+import type { Connection, Workload } from './network';
 
 /** Where Vault runs; consumers reach it there (NetworkPolicy) and the agent talks to it. */
 export const VAULT_NAMESPACE = 'vault';
@@ -239,10 +239,4 @@ export function vaultClientConnection(consumer: SecretConsumer): Connection {
     ports: [{ port: VAULT_PORT }],
     purpose: `Vault (secrets of ${consumer.name})`,
   };
-}
-
-/** The selector label of a consumer's pods, for checks that look them up. */
-export function consumerSelector(consumer: SecretConsumer): { label: string; value: string } {
-  const workload = consumerWorkload(consumer);
-  return { label: workload.selectorLabel ?? NAME_LABEL, value: workload.name };
 }
