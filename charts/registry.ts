@@ -7,12 +7,15 @@ import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
+import { velero, veleroConfig } from './backup/velero';
 import type { ServiceDefinition } from './lib/service';
 import { argocd } from './platform/argocd';
+import { vault } from './security/vault';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
- * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after).
+ * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
+ * Vault 3; Velero 4 and its custom resources 5).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -24,6 +27,9 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   snapshotController,
   cephCsi,
   cephCsiConfig,
+  vault,
+  velero,
+  veleroConfig,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {

@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
-import type { NetworkPlan } from './lib/network';
+import type { RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
+import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { servicesOf } from './registry';
 
 /** A Kubernetes object as rendered. */
@@ -16,6 +17,19 @@ export interface KubeObject {
   kind: string;
   metadata: { name: string; namespace?: string; [key: string]: unknown };
   [key: string]: unknown;
+}
+
+/**
+ * What every service builds against: all declared connections, and all Vault consumers with
+ * their connection to Vault (so a consumer is one declaration; both NetworkPolicy halves follow).
+ */
+export function servicePlan(platform: Platform, services: readonly ServiceDefinition[]): ServicePlan {
+  const secretConsumers = services.flatMap((service) => service.secretConsumers?.(platform) ?? []);
+  validateSecretConsumers(secretConsumers);
+  return {
+    connections: [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)],
+    secretConsumers,
+  };
 }
 
 /** The Kubernetes objects of the platform by the file they go to (under `dist/`). */
@@ -29,31 +43,42 @@ export function renderKubernetesObjects(platform: Platform): Map<string, KubeObj
   const rendered: RenderedService[] = [];
   let projectsChart: Chart | undefined;
 
-  // Every declared connection of the render: each namespace renders its half of each.
-  const plan: NetworkPlan = {
-    connections: envs.flatMap((env) => servicesOf(env, platform).flatMap((service) => service.connections?.(platform) ?? [])),
-  };
+  // Every declared connection and Vault consumer of the render: each namespace renders its half
+  // of each connection; Vault renders a role and a policy per consumer.
+  const plan = servicePlan(platform, envs.flatMap((env) => servicesOf(env, platform)));
 
+  const built: { env: string; service: ServiceDefinition; chart: Chart; objects: KubeObject[]; helm: ReturnType<NonNullable<ServiceDefinition['helm']>> | undefined }[] = [];
   for (const env of envs) {
     for (const service of servicesOf(env, platform)) {
       const chart = new Chart(app, `${env}-${service.name}`, { disableResourceNameHashes: true });
       service.build(chart, platform, plan);
-      const objects = chart.toJson() as KubeObject[];
-      resolved.set(chart, objects);
-      const helm = service.helm?.(platform);
-      rendered.push({
-        env,
-        service,
-        namespaces: [service.namespace, ...objects.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))],
-        clusterResources: [...objects.filter((o) => !o.metadata.namespace).map(groupKind), ...(helm?.clusterResources ?? [])],
-        helmRepos: helm ? [helm.repoURL] : [],
-        hasManifests: objects.length > 0,
-      });
+      built.push({ env, service, chart, objects: chart.toJson() as KubeObject[], helm: service.helm?.(platform) });
       folders.push([`k8s/${env}/${service.name}`, chart]);
       if (env === PLATFORM_ENV && service.name === 'argocd') projectsChart = chart;
     }
   }
   if (!projectsChart) throw new Error('the platform must include the argocd service: it holds the AppProjects');
+
+  // Objects derived from the whole render (the backup schedule's namespaces), then resolved again.
+  const summary: RenderSummary = {
+    services: built.map(({ env, service, objects, helm }) => ({ env, service, objects, chartHoldsState: helm?.persistentVolumeClaims === true })),
+  };
+  for (const entry of built.filter(({ service }) => service.afterRender)) {
+    entry.service.afterRender!(entry.chart, platform, summary);
+    entry.objects = entry.chart.toJson() as KubeObject[];
+  }
+
+  for (const { env, service, chart, objects, helm } of built) {
+    resolved.set(chart, objects);
+    rendered.push({
+      env,
+      service,
+      namespaces: [service.namespace, ...objects.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))],
+      clusterResources: [...objects.filter((o) => !o.metadata.namespace).map(groupKind), ...(helm?.clusterResources ?? [])],
+      helmRepos: helm ? [helm.repoURL] : [],
+      hasManifests: objects.length > 0,
+    });
+  }
 
   for (const [env, charts] of buildAppOfApps(app, platform, envs, rendered, projectsChart)) {
     folders.push([`k8s/${env}/apps`, charts.apps], [`k8s/${env}/bootstrap`, charts.bootstrap]);

@@ -66,6 +66,7 @@ export const defaultPlatform: Platform = {
   backups: {
     schedule: '0 3 * * *',
     retentionDays: 30,
+    region: 'default',
   },
   k3s: {
     tokenFile: '/etc/rancher/k3s/token',
@@ -76,6 +77,11 @@ export const defaultPlatform: Platform = {
   },
   argocd: {
     adminEnabled: true,
+  },
+  vault: {
+    storageGiB: 10,
+    tokenTtl: '15m',
+    tokenMaxTtl: '4h',
   },
   environments: {
     dev: { certificateIssuer: 'letsencrypt-staging' },

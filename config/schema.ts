@@ -186,6 +186,12 @@ const BackupsSchema = z.strictObject({
   schedule: cron,
   /** How long each backup is kept. */
   retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }),
+  /**
+   * The S3 region Velero signs its requests to the RADOS Gateway with: the name of the RGW
+   * zonegroup (Ceph's default zonegroup is "default"). Velero's S3 plugin requires one with
+   * path-style addressing.
+   */
+  region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'must be an S3 region name (the RGW zonegroup), e.g. "default"' }),
 });
 
 const EnvironmentSchema = z.strictObject({
@@ -236,6 +242,36 @@ const ArgocdSchema = z.strictObject({
   adminEnabled: z.boolean({ error: 'must be true or false' }),
 });
 
+// ---- secrets and backups (issue 6): Vault ----
+
+/** Upper bounds of the workload tokens' lifetimes (POLICY-RULES VAULT-04: short TTLs). */
+export const VAULT_TOKEN_TTL_LIMIT_MINUTES = 60;
+export const VAULT_TOKEN_MAX_TTL_LIMIT_MINUTES = 24 * 60;
+
+/** A Vault duration in whole minutes or hours, as a role's `token_ttl` takes it ("15m", "4h"). */
+const vaultDuration = z.string().regex(/^[1-9]\d*[mh]$/, { error: 'must be a whole number of minutes or hours, e.g. "15m" or "4h"' });
+
+/** Minutes of a `vaultDuration` ("15m" -> 15, "4h" -> 240). */
+export function durationMinutes(value: string): number {
+  return Number(value.slice(0, -1)) * (value.endsWith('h') ? 60 : 1);
+}
+
+const VaultSchema = z.strictObject({
+  /** Size of Vault's integrated storage (Raft) volume on the `ceph-rbd` StorageClass, in GiB. */
+  storageGiB: z.number().int().min(1, { error: 'must be at least 1 GiB' }).max(1024, { error: 'must be at most 1024 GiB' }),
+  /**
+   * `token_ttl` of every workload's Kubernetes-auth role: how long a login lasts before the agent
+   * renews it. At most 1h.
+   */
+  tokenTtl: vaultDuration.refine((value) => durationMinutes(value) <= VAULT_TOKEN_TTL_LIMIT_MINUTES, {
+    error: 'must be at most 1h (short-lived tokens, POLICY-RULES VAULT-04); the agent renews the token before it expires',
+  }),
+  /** `token_max_ttl`: after this the agent logs in again with a fresh service account token. At most 24h. */
+  tokenMaxTtl: vaultDuration.refine((value) => durationMinutes(value) <= VAULT_TOKEN_MAX_TTL_LIMIT_MINUTES, {
+    error: 'must be at most 24h (POLICY-RULES VAULT-04); the agent logs in again when it is reached',
+  }),
+});
+
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */
 export const PLATFORM_ENV = 'platform';
 
@@ -258,6 +294,7 @@ export const PlatformSchema = z
     k3s: K3sSchema,
     certManager: CertManagerSchema,
     argocd: ArgocdSchema,
+    vault: VaultSchema,
     environments: z
       .record(
         dnsLabel('staging').refine((name) => name !== PLATFORM_ENV, {
@@ -288,6 +325,8 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkNetworks(model, ctx);
   checkMesh(model, ctx);
   checkGateway(model, ctx);
+  checkVault(model, ctx);
+  checkBackups(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -435,5 +474,24 @@ function checkGateway(model: Model, ctx: Ctx): void {
   const zone = model.gateway.cloudflareZone;
   if (zone !== undefined && model.domain !== zone && !model.domain.endsWith(`.${zone}`)) {
     issue(ctx, ['gateway', 'cloudflareZone'], `must be domain (${model.domain}) or a parent of it: every public host gets its record in this zone`);
+  }
+}
+
+function checkVault(model: Model, ctx: Ctx): void {
+  const { tokenTtl, tokenMaxTtl } = model.vault;
+  if (/^[1-9]\d*[mh]$/.test(tokenTtl) && /^[1-9]\d*[mh]$/.test(tokenMaxTtl) && durationMinutes(tokenMaxTtl) < durationMinutes(tokenTtl)) {
+    issue(ctx, ['vault', 'tokenMaxTtl'], `must be at least vault.tokenTtl (${tokenTtl}): a token cannot outlive its own maximum`);
+  }
+}
+
+function checkBackups(model: Model, ctx: Ctx): void {
+  // Velero reaches the RADOS Gateway under default-deny NetworkPolicies, which allow addresses, not names.
+  const host = /^https?:\/\/([^/:]+)(:\d+)?$/.exec(model.ceph.rgw.endpoint)?.[1];
+  if (host !== undefined && !isIpv4(host)) {
+    issue(
+      ctx,
+      ['ceph', 'rgw', 'endpoint'],
+      'must name the RADOS Gateway by its IPv4 address, e.g. "http://192.168.10.21:7480": the backup NetworkPolicy allows addresses, not names',
+    );
   }
 }

@@ -30,11 +30,25 @@ export const CHARTS = {
   // renovate: datasource=helm registryUrl=https://piraeus.io/helm-charts depName=snapshot-controller
   snapshotController: { repoURL: 'https://piraeus.io/helm-charts', chart: 'snapshot-controller', version: '5.0.3' },
   // ---- end cluster core ----
+  // ---- secrets and backups (issue 6) ----
+  // renovate: datasource=helm registryUrl=https://helm.releases.hashicorp.com depName=vault
+  vault: { repoURL: 'https://helm.releases.hashicorp.com', chart: 'vault', version: '0.34.1' }, // Vault server and agent injector (vault-k8s 1.7.6)
+  // renovate: datasource=helm registryUrl=https://vmware-tanzu.github.io/helm-charts depName=velero
+  velero: { repoURL: 'https://vmware-tanzu.github.io/helm-charts', chart: 'velero', version: '12.1.0' }, // Velero v1.18.1, the version of the CRDs imports/ holds
+  // ---- end secrets and backups ----
 } as const satisfies Record<string, ChartVersion>;
 
 /** Container images we render ourselves (not the ones upstream charts bring), `repository:tag`. */
 export const IMAGES = {
   // ---- cluster core (issue 4): none; every core workload comes from a chart pinned above ----
+  // ---- secrets and backups (issue 6) ----
+  // One Vault version for the server, the injected agents and the vault-config Job (its CLI).
+  // renovate: datasource=docker depName=hashicorp/vault
+  vault: 'hashicorp/vault:2.0.4',
+  // Velero's S3 object-store plugin, the line matching Velero 1.18 (plugin 1.14.x).
+  // renovate: datasource=docker depName=velero/velero-plugin-for-aws
+  veleroPluginForAws: 'velero/velero-plugin-for-aws:v1.14.4',
+  // ---- end secrets and backups ----
 } as const satisfies Record<string, string>;
 
 /** The k3s release every node installs (`INSTALL_K3S_VERSION`; see the README's bootstrap runbook). */

@@ -33,6 +33,13 @@ export interface TlsIngressProps {
   readonly servicePort: number;
   /** The ClusterIssuer (see `issuerFor`). */
   readonly issuer: string;
+  /**
+   * How the controller talks to the backend: HTTPS re-encrypts to a backend that serves only TLS
+   * (`nginx.org/ssl-services`).
+   * @default 'HTTP'
+   * @see https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/
+   */
+  readonly backendProtocol?: 'HTTP' | 'HTTPS';
 }
 
 export class TlsIngress extends Construct {
@@ -49,7 +56,10 @@ export class TlsIngress extends Construct {
         name: props.name,
         namespace: props.namespace,
         labels: standardLabels(props.name, 'ingress'),
-        annotations: { 'cert-manager.io/cluster-issuer': props.issuer },
+        annotations: {
+          'cert-manager.io/cluster-issuer': props.issuer,
+          ...(props.backendProtocol === 'HTTPS' ? { 'nginx.org/ssl-services': props.serviceName } : {}),
+        },
       },
       spec: {
         ingressClassName: INGRESS_CLASS,

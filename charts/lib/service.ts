@@ -1,8 +1,30 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
+import type { KubeObject } from '../render';
 import type { GroupKind, HelmChartSource } from './argocd';
 import type { Connection, NetworkPlan } from './network';
 import type { SecretConsumer } from './vault';
+
+/** What every service sees of the whole render when it builds. */
+export interface ServicePlan extends NetworkPlan {
+  /**
+   * Every workload of the render that reads secrets from Vault (see charts/lib/vault.ts).
+   * @default - none (a service built on its own, e.g. in a test)
+   */
+  readonly secretConsumers?: readonly SecretConsumer[];
+}
+
+/** What the services rendered, for the few objects that are derived from all of it. */
+export interface RenderSummary {
+  readonly services: readonly {
+    readonly env: string;
+    readonly service: ServiceDefinition;
+    /** Its own objects (not those `afterRender` adds). */
+    readonly objects: readonly KubeObject[];
+    /** Whether its Helm chart creates PersistentVolumeClaims (see `helm().persistentVolumeClaims`). */
+    readonly chartHoldsState: boolean;
+  }[];
+}
 
 /**
  * One service of the platform: a folder of rendered manifests under `dist/k8s/<env>/<name>/`,
@@ -22,6 +44,12 @@ export interface ServiceDefinition {
   helm?(platform: Platform): HelmChartSource & {
     /** Cluster-scoped kinds the chart creates, for the AppProject allow list. */
     readonly clusterResources: readonly GroupKind[];
+    /**
+     * The chart creates PersistentVolumeClaims in the service's namespace (e.g. a StatefulSet's
+     * volumeClaimTemplates): state the daily backup must cover, invisible in our render.
+     * @default false
+     */
+    readonly persistentVolumeClaims?: boolean;
   };
   /**
    * The network connections its workloads need, as client or server (see charts/lib/network.ts).
@@ -30,9 +58,15 @@ export interface ServiceDefinition {
   connections?(platform: Platform): readonly Connection[];
   /**
    * The workloads of this service that read secrets from Vault; the Vault service renders a role
-   * and a policy for each, and the workload's pods carry `vaultAgentAnnotations()`. @default - none
+   * and a policy for each, the render adds their connection to Vault, and the workload's pods
+   * carry `vaultAgentPod()`. @default - none
    */
   secretConsumers?(platform: Platform): readonly SecretConsumer[];
-  /** Adds the service's own objects to its chart; `plan` holds every connection of the render. */
-  build(chart: Chart, platform: Platform, plan: NetworkPlan): void;
+  /** Adds the service's own objects to its chart; `plan` holds every connection and consumer of the render. */
+  build(chart: Chart, platform: Platform, plan: ServicePlan): void;
+  /**
+   * Adds objects derived from what every service renders (e.g. the backup schedule covers each
+   * namespace that holds state). Called once all services are built. @default - none
+   */
+  afterRender?(chart: Chart, platform: Platform, render: RenderSummary): void;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
 import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { servicePlan } from '../../../charts/render';
 import type { Connection, Peer, Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../../support/network-evaluator';
@@ -14,7 +15,8 @@ import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../.
 const platform = loadDefaultPlatform();
 const objects = kubeObjects(defaultRender()).map(({ object }) => object);
 const evaluator = new NetworkPolicyEvaluator(objects);
-const plan: Connection[] = PLATFORM_SERVICES.flatMap((s) => s.connections?.(platform) ?? []);
+// The render's plan: every declared connection plus each Vault consumer's connection to Vault.
+const plan: Connection[] = [...servicePlan(platform, PLATFORM_SERVICES).connections];
 const renderedNamespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
 
 const label = (w: Workload) => w.selectorLabel ?? 'app.kubernetes.io/name';
@@ -30,6 +32,7 @@ const intruders = [
   newPod('argocd', { 'app.kubernetes.io/name': 'intruder' }),
   newPod('cert-manager', { 'app.kubernetes.io/name': 'intruder' }),
   newPod('dev-apps', { 'app.kubernetes.io/name': 'someapp' }),
+  newPod('vault', { 'app.kubernetes.io/name': 'intruder' }),
 ];
 const outside = ['8.8.8.8', '1.1.1.1', '192.168.10.21', '192.168.10.50', '100.64.0.1', '100.64.0.10', '10.43.0.1'];
 
@@ -70,7 +73,7 @@ describe('network isolation of the rendered platform', () => {
       const deny = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === namespace && o.metadata.name === 'default-deny');
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
-    expect([...renderedNamespaces].sort()).toEqual(['argocd', 'ceph-csi', 'cert-manager', 'metallb-system', 'nginx-ingress', 'snapshot-controller']);
+    expect([...renderedNamespaces].sort()).toEqual(['argocd', 'ceph-csi', 'cert-manager', 'metallb-system', 'nginx-ingress', 'snapshot-controller', 'vault', 'velero']);
   });
 
   it('allows a flow if and only if a declared connection covers it (every pair, every declared port)', () => {
@@ -113,6 +116,12 @@ describe('network isolation of the rendered platform', () => {
       ['the repo server cannot reach Ceph on the LAN', { from: at('argocd/argocd-repo-server'), to: { ip: '192.168.10.21' }, port: 6789 }],
       ['the LAN cannot reach the repo server', { from: { ip: '192.168.10.50' }, to: at('argocd/argocd-repo-server'), port: 8081 }],
       ['Redis opens no connection', { from: at('argocd/argocd-redis'), to: at('kube-system/kube-dns'), port: 53, protocol: 'UDP' }],
+      ['a pod that consumes no secret cannot reach Vault', { from: at('argocd/argocd-server'), to: at('vault/vault'), port: 8200 }],
+      ['an unknown pod in the vault namespace cannot reach Vault', { from: { pod: intruders[3] }, to: at('vault/vault'), port: 8200 }],
+      ['Velero reaches no other LAN host than the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.50' }, port: 7480 }],
+      ['Velero has no internet access', { from: at('velero/velero'), to: { ip: '8.8.8.8' }, port: 443 }],
+      ['Vault has no internet access', { from: at('vault/vault'), to: { ip: '8.8.8.8' }, port: 443 }],
+      ['the Vault configuration Job is reached by nobody', { from: at('vault/vault'), to: at('vault/vault-config'), port: 8200 }],
     ];
     for (const [why, flow] of cases) expect(evaluator.allows(flow), why).toBe(false);
   });
@@ -126,6 +135,13 @@ describe('network isolation of the rendered platform', () => {
       ['the provisioner talks to a Ceph OSD', { from: at('ceph-csi/provisioner'), to: { ip: '192.168.10.21' }, port: 6801 }],
       ['Prometheus scrapes the controller', { from: at('monitoring/prometheus'), to: at('argocd/argocd-application-controller'), port: 8082 }],
       ['the API server calls the MetalLB webhook', { from: { ip: '100.64.0.10' }, to: at('metallb-system/metallb'), port: 9443 }],
+      ['Velero reads its keys from Vault', { from: at('velero/velero'), to: at('vault/vault'), port: 8200 }],
+      ['Velero writes to the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.21' }, port: 7480 }],
+      ['the ingress controller reaches Vault', { from: at('nginx-ingress/nginx-ingress'), to: at('vault/vault'), port: 8200 }],
+      ['Prometheus scrapes Vault', { from: at('monitoring/prometheus'), to: at('vault/vault'), port: 8200 }],
+      ['Prometheus scrapes Velero', { from: at('monitoring/prometheus'), to: at('velero/velero'), port: 8085 }],
+      ['the configuration Job reaches Vault', { from: at('vault/vault-config'), to: at('vault/vault'), port: 8200 }],
+      ['the API server calls the agent injector', { from: { ip: '100.64.0.10' }, to: at('vault/vault-agent-injector'), port: 8080 }],
     ];
     for (const [why, flow] of cases) expect(evaluator.allows(flow), why).toBe(true);
   });

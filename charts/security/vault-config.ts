@@ -1,0 +1,339 @@
+/**
+ * Vault's own configuration as code: every file here is rendered from the model and the declared
+ * secret consumers into the `vault-config` ConfigMap, and applied by the `vault-config` Job (an
+ * Argo CD PostSync hook) and its hourly CronJob, logged in with the `vault-config` role:
+ *  - the Vault server's configuration (integrated Raft storage, TLS listener, telemetry);
+ *  - one read-only policy and one Kubernetes-auth role per consumer;
+ *  - the admin policy and role of the Job itself;
+ *  - `apply.sh` (the Job: KV v2 mount, audit device, auth config, policies, roles, and removal of
+ *    roles and platform policies that are no longer declared), `bootstrap.sh` (run once by hand
+ *    with the root token, README runbook), `load-kv.sh` (prompts for every declared secret)
+ *    and `tls-reloader.sh` (the server's sidecar: SIGHUP on a renewed certificate).
+ *
+ * @see https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#create-update-role
+ * @see https://developer.hashicorp.com/vault/docs/concepts/policies
+ */
+import type { Platform } from '../../config';
+import {
+  KUBERNETES_AUTH_MOUNT,
+  KV_MOUNT,
+  VAULT_AUDIENCE,
+  VAULT_CONFIG_ROLE,
+  VAULT_NAMESPACE,
+  kvPutPath,
+  secretPath,
+  type SecretConsumer,
+} from '../lib/vault';
+
+/** The role (and service account) the vault-config Job logs in with. */
+export const ADMIN_ROLE = VAULT_CONFIG_ROLE;
+/** Policies the platform manages carry this prefix; only those are removed when undeclared. */
+export const MANAGED_POLICY_PREFIX = 'platform-';
+export const ADMIN_POLICY = `${MANAGED_POLICY_PREFIX}vault-config`;
+/** Where the ConfigMap is mounted, in the Job and in the Vault server (for bootstrap.sh). */
+export const CONFIG_DIR = '/vault/platform';
+/** Where the Job's projected service account token (audience `vault`) is mounted. */
+export const JOB_TOKEN_DIR = '/var/run/secrets/vault';
+/** Vault's listener certificate (cert-manager's Secret), as the server and the reloader see it. */
+export const TLS_DIR = '/vault/tls';
+/** The audit device: Vault's own log stream (stdout), collected with the pod's logs. */
+export const AUDIT_DEVICE_PATH = 'stdout';
+/** The admin token lives minutes: the Job needs seconds. */
+const ADMIN_TOKEN_TTL = '5m';
+const ADMIN_TOKEN_MAX_TTL = '15m';
+
+/** The in-cluster API server as Vault, running in the cluster, reaches it for TokenReviews. */
+const KUBERNETES_HOST = 'https://kubernetes.default.svc:443';
+
+/** A Kubernetes-auth role as `vault write auth/kubernetes/role/<name> @role.json` takes it. */
+export interface KubernetesAuthRole {
+  readonly bound_service_account_names: readonly string[];
+  readonly bound_service_account_namespaces: readonly string[];
+  readonly audience: string;
+  readonly alias_name_source: 'serviceaccount_uid';
+  readonly token_policies: readonly string[];
+  readonly token_ttl: string;
+  readonly token_max_ttl: string;
+  /** Tokens work only from pod addresses: a leaked token is useless outside the cluster. */
+  readonly token_bound_cidrs: readonly string[];
+}
+
+export function consumerPolicyName(consumer: SecretConsumer): string {
+  return `${MANAGED_POLICY_PREFIX}${consumer.name}`;
+}
+
+function pathBlock(path: string, capabilities: readonly string[], comment?: string): string {
+  const lines = comment ? [`# ${comment}`] : [];
+  lines.push(`path "${path}" {`, `  capabilities = [${capabilities.map((c) => `"${c}"`).join(', ')}]`, '}');
+  return lines.join('\n');
+}
+
+/**
+ * Read on exactly the entries the consumer declares (no wildcard): nothing of another consumer,
+ * nor an undeclared entry of its own, is readable.
+ */
+export function consumerPolicy(consumer: SecretConsumer): string {
+  const header = `# ${consumerPolicyName(consumer)}: what ${consumer.namespace}/${consumer.serviceAccount} may read (rendered; do not edit in Vault).`;
+  return `${[header, ...consumer.secrets.map((secret) => pathBlock(secretPath(consumer, secret), ['read']))].join('\n\n')}\n`;
+}
+
+/** What apply.sh does, and nothing more. */
+export function adminPolicy(): string {
+  const blocks = [
+    `# ${ADMIN_POLICY}: the vault-config Job applies Vault's configuration from Git (rendered; do not edit in Vault).`,
+    pathBlock('sys/mounts', ['read'], `The KV version 2 engine at ${KV_MOUNT}/.`),
+    pathBlock(`sys/mounts/${KV_MOUNT}`, ['create', 'read', 'update']),
+    pathBlock('sys/auth', ['read'], 'The auth methods (the Kubernetes method itself is enabled by bootstrap.sh).'),
+    pathBlock('sys/audit', ['read', 'sudo'], 'The audit device: listing and enabling audit devices need sudo.'),
+    pathBlock(`sys/audit/${AUDIT_DEVICE_PATH}`, ['create', 'read', 'update', 'sudo']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/config`, ['create', 'read', 'update'], 'The Kubernetes auth method: its configuration and one role per consumer.'),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role`, ['list']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role/*`, ['create', 'read', 'update', 'delete']),
+    pathBlock('sys/policies/acl', ['list'], 'ACL policies: declared ones are written, undeclared platform ones removed.'),
+    pathBlock('sys/policies/acl/*', ['create', 'read', 'update', 'delete']),
+  ];
+  return `${blocks.join('\n\n')}\n`;
+}
+
+function role(serviceAccount: string, namespace: string, policy: string, ttl: string, maxTtl: string, platform: Platform): KubernetesAuthRole {
+  return {
+    bound_service_account_names: [serviceAccount],
+    bound_service_account_namespaces: [namespace],
+    audience: VAULT_AUDIENCE,
+    alias_name_source: 'serviceaccount_uid',
+    token_policies: [policy],
+    token_ttl: ttl,
+    token_max_ttl: maxTtl,
+    token_bound_cidrs: [platform.cluster.podCidr],
+  };
+}
+
+export function consumerRole(consumer: SecretConsumer, platform: Platform): KubernetesAuthRole {
+  return role(consumer.serviceAccount, consumer.namespace, consumerPolicyName(consumer), platform.vault.tokenTtl, platform.vault.tokenMaxTtl, platform);
+}
+
+export function adminRole(platform: Platform): KubernetesAuthRole {
+  return role(ADMIN_ROLE, VAULT_NAMESPACE, ADMIN_POLICY, ADMIN_TOKEN_TTL, ADMIN_TOKEN_MAX_TTL, platform);
+}
+
+/**
+ * The server's configuration: integrated storage (Raft) on its volume, TLS on the listener with
+ * cert-manager's certificate, unauthenticated access to /v1/sys/metrics only, the Kubernetes
+ * service registration (labels the active pod) and Prometheus telemetry.
+ */
+export function serverConfig(): string {
+  return `# Vault server configuration (rendered from charts/security/vault-config.ts).
+ui = true
+# Integrated storage keeps its data in memory-mapped files; mlock is not needed and needs IPC_LOCK.
+disable_mlock = true
+
+listener "tcp" {
+  address         = "0.0.0.0:8200"
+  cluster_address = "0.0.0.0:8201"
+  tls_cert_file   = "${TLS_DIR}/tls.crt"
+  tls_key_file    = "${TLS_DIR}/tls.key"
+  tls_min_version = "tls12"
+
+  # Prometheus scrapes /v1/sys/metrics without a token; every other path needs one.
+  telemetry {
+    unauthenticated_metrics_access = true
+  }
+}
+
+storage "raft" {
+  path = "/vault/data"
+}
+
+service_registration "kubernetes" {}
+
+telemetry {
+  prometheus_retention_time = "30s"
+  disable_hostname          = true
+}
+`;
+}
+
+/** The Job's script: idempotent, safe to run on every sync and every hour. */
+export function applyScript(): string {
+  return `#!/bin/sh
+# Applies Vault's configuration from this folder (the vault-config ConfigMap), idempotently:
+# run by the vault-config Job on every Argo CD sync of vault and hourly by its CronJob, so
+# changes made by hand in Vault are reverted. Rendered by charts/security/vault-config.ts.
+set -eu
+cd "${CONFIG_DIR}"
+
+VAULT_TOKEN=$(vault write -field=token auth/${KUBERNETES_AUTH_MOUNT}/login role=${ADMIN_ROLE} jwt=@${JOB_TOKEN_DIR}/token)
+export VAULT_TOKEN
+
+# The audit device first, so that everything below is audited.
+if ! vault audit list -format=json | grep -q '"${AUDIT_DEVICE_PATH}/"'; then
+  vault audit enable -path=${AUDIT_DEVICE_PATH} file file_path=stdout
+fi
+
+# Every consumer's secrets live in the KV version 2 engine at ${KV_MOUNT}/.
+if vault read -format=json sys/mounts/${KV_MOUNT} >/dev/null 2>&1; then
+  if ! vault read -format=json sys/mounts/${KV_MOUNT} | grep -q '"version": "2"'; then
+    echo "${KV_MOUNT}/ is mounted but is not KV version 2; upgrade it by hand (vault kv enable-versioning ${KV_MOUNT}/)" >&2
+    exit 1
+  fi
+else
+  vault secrets enable -path=${KV_MOUNT} -version=2 kv
+fi
+
+# Vault reviews service account tokens with its own token, against the in-cluster API server.
+vault write auth/${KUBERNETES_AUTH_MOUNT}/config kubernetes_host=${KUBERNETES_HOST} >/dev/null
+
+for file in policy-*.hcl; do
+  name=\${file#policy-}
+  vault policy write "\${name%.hcl}" "$file" >/dev/null
+  echo "policy \${name%.hcl} written"
+done
+
+for file in role-*.json; do
+  name=\${file#role-}
+  vault write "auth/${KUBERNETES_AUTH_MOUNT}/role/\${name%.json}" @"$file" >/dev/null
+  echo "role \${name%.json} written"
+done
+
+# Git is the source of truth: roles and platform policies it no longer declares are removed.
+roles=$(vault list -format=yaml auth/${KUBERNETES_AUTH_MOUNT}/role)
+for name in $(printf '%s\\n' "$roles" | sed -n 's/^- //p'); do
+  if [ ! -f "role-$name.json" ]; then
+    vault delete "auth/${KUBERNETES_AUTH_MOUNT}/role/$name" >/dev/null
+    echo "role $name removed"
+  fi
+done
+policies=$(vault policy list)
+for name in $(printf '%s\\n' "$policies" | grep '^${MANAGED_POLICY_PREFIX}' || true); do
+  if [ ! -f "policy-$name.hcl" ]; then
+    vault policy delete "$name" >/dev/null
+    echo "policy $name removed"
+  fi
+done
+
+vault token revoke -self >/dev/null
+echo "Vault configuration applied"
+`;
+}
+
+/** Run once by hand with the root token, after `vault operator init` and unsealing. */
+export function bootstrapScript(): string {
+  return `#!/bin/sh
+# Vault bootstrap, once, as root, after \`vault operator init\` and unsealing (README runbook):
+#   kubectl -n ${VAULT_NAMESPACE} exec -ti vault-0 -c vault -- sh ${CONFIG_DIR}/bootstrap.sh
+# Enables the audit device, the KV engine and the Kubernetes auth method with the role the
+# vault-config Job logs in with; the Job applies everything else from Git. The root token stays
+# in this pod's token helper for load-kv.sh; revoke it afterwards (vault token revoke -self).
+set -eu
+cd "${CONFIG_DIR}"
+
+echo "Log in with the root token from vault operator init:"
+vault login -no-print
+
+if ! vault audit list -format=json 2>/dev/null | grep -q '"${AUDIT_DEVICE_PATH}/"'; then
+  vault audit enable -path=${AUDIT_DEVICE_PATH} file file_path=stdout
+fi
+if ! vault read sys/mounts/${KV_MOUNT} >/dev/null 2>&1; then
+  vault secrets enable -path=${KV_MOUNT} -version=2 kv
+fi
+if ! vault auth list -format=json | grep -q '"${KUBERNETES_AUTH_MOUNT}/"'; then
+  vault auth enable -path=${KUBERNETES_AUTH_MOUNT} kubernetes
+fi
+vault write auth/${KUBERNETES_AUTH_MOUNT}/config kubernetes_host=${KUBERNETES_HOST}
+vault policy write ${ADMIN_POLICY} policy-${ADMIN_POLICY}.hcl
+vault write auth/${KUBERNETES_AUTH_MOUNT}/role/${ADMIN_ROLE} @role-${ADMIN_ROLE}.json
+
+cat <<'EOF'
+Bootstrap done: the vault-config Job can now log in and apply the rest.
+Next, still logged in as root:
+  sh ${CONFIG_DIR}/load-kv.sh   # prompts for every declared secret
+  vault token revoke -self          # then forget the root token
+EOF
+`;
+}
+
+/** Prompts for every key of every declared secret (hidden input) and writes them to Vault. */
+export function loadSecretsScript(consumers: readonly SecretConsumer[]): string {
+  const calls = [...consumers]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((consumer) => consumer.secrets.map((secret) => `load ${consumer.name} ${kvPutPath(consumer, secret)} ${secret.keys.join(' ')}`));
+  return `#!/bin/sh
+# Writes the declared secrets into Vault, prompting for each value without echoing it. Run with
+# a token that may write them (the root token at bootstrap, README runbook):
+#   kubectl -n ${VAULT_NAMESPACE} exec -ti vault-0 -c vault -- sh ${CONFIG_DIR}/load-kv.sh [consumer]
+# Values travel through a pipe, never through a command line. Rendered from the declared consumers.
+set -eu
+only=\${1:-}
+
+load() {
+  consumer=$1
+  path=$2
+  shift 2
+  if [ -n "$only" ] && [ "$only" != "$consumer" ]; then
+    return 0
+  fi
+  verb='put'
+  for key in "$@"; do
+    printf '%s %s: ' "$path" "$key" >&2
+    if [ -t 0 ]; then stty -echo; fi
+    IFS= read -r value
+    if [ -t 0 ]; then stty echo; fi
+    printf '\\n' >&2
+    printf '%s' "$value" | vault kv "$verb" "$path" "$key=-" >/dev/null
+    verb='patch'
+  done
+  echo "$path written" >&2
+}
+
+${calls.join('\n')}
+`;
+}
+
+/**
+ * The Vault server's sidecar: Vault reads its listener certificate only at start and on SIGHUP,
+ * and cert-manager renews the Secret weeks before it expires. Shares the pod's process namespace.
+ */
+export function tlsReloaderScript(): string {
+  return `#!/bin/sh
+# Sends SIGHUP to the Vault server when cert-manager has renewed its certificate: Vault reads
+# ${TLS_DIR}/tls.crt only at start and on SIGHUP. Rendered by charts/security/vault-config.ts.
+set -eu
+cert=${TLS_DIR}/tls.crt
+checksum() {
+  sha256sum "$cert" | cut -d ' ' -f 1
+}
+last=$(checksum)
+while sleep 60; do
+  touch /tmp/alive
+  now=$(checksum)
+  if [ "$now" = "$last" ]; then
+    continue
+  fi
+  for pid in $(pidof vault); do
+    # Only the server: probes and kubectl exec sessions run \`vault\` too.
+    if tr '\\000' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q ' server '; then
+      kill -HUP "$pid"
+      echo "certificate renewed: sent SIGHUP to the Vault server ($pid)"
+    fi
+  done
+  last=$now
+done
+`;
+}
+
+/** The ConfigMap's files (key = file name). */
+export function configFiles(platform: Platform, consumers: readonly SecretConsumer[]): Record<string, string> {
+  const files: Record<string, string> = {
+    'apply.sh': applyScript(),
+    'bootstrap.sh': bootstrapScript(),
+    'load-kv.sh': loadSecretsScript(consumers),
+    'tls-reloader.sh': tlsReloaderScript(),
+    [`policy-${ADMIN_POLICY}.hcl`]: adminPolicy(),
+    [`role-${ADMIN_ROLE}.json`]: `${JSON.stringify(adminRole(platform), null, 2)}\n`,
+  };
+  for (const consumer of consumers) {
+    files[`policy-${consumerPolicyName(consumer)}.hcl`] = consumerPolicy(consumer);
+    files[`role-${consumer.name}.json`] = `${JSON.stringify(consumerRole(consumer, platform), null, 2)}\n`;
+  }
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,309 @@
+/**
+ * HashiCorp Vault: the official chart (server with integrated Raft storage on a `ceph-rbd`
+ * volume, TLS on its listener, the agent injector), and our own objects: the namespace and its
+ * NetworkPolicies, the listener's certificate, the Ingress on `services.vault.host`, and Vault's
+ * own configuration as code (charts/security/vault-config.ts) with the Job that applies it.
+ *
+ * Sealed on every start: unsealing is a manual step (README runbook). The server's readiness
+ * probe fails while sealed, so Argo CD reports the Application Progressing until someone unseals
+ * it; its liveness probe accepts a sealed server, so Kubernetes does not restart it in a loop.
+ *
+ * @see https://developer.hashicorp.com/vault/docs/platform/k8s/helm/configuration
+ * @see docs/decisions/0020-vault-tls-and-agent-trust.md, 0021-vault-configuration-as-code.md
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import { PLATFORM_ENV, type Platform } from '../../config';
+import { CHARTS, IMAGES } from '../../config/versions';
+// Types only: the render path loads no generated classes it does not need.
+import type { CertificateSpec } from '../../imports/cert-manager-certificate-cert-manager.io';
+import { STORAGE_CLASS } from '../core/ceph-csi';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK, resources } from '../core/kinds';
+import { TlsIngress, issuerFor } from '../lib/ingress';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import {
+  apiServerCallers,
+  connect,
+  dnsAccess,
+  exposedThroughIngress,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type Workload,
+} from '../lib/network';
+import { nodeSelectorFor } from '../lib/placement';
+import type { ServiceDefinition, ServicePlan } from '../lib/service';
+import {
+  VAULT_ADDRESS,
+  VAULT_AGENT_GID,
+  VAULT_AGENT_UID,
+  VAULT_AUDIENCE,
+  VAULT_NAMESPACE,
+  VAULT_PORT,
+  VAULT_SERVER,
+  VAULT_SERVICE,
+  VAULT_TOKEN_EXPIRATION_SECONDS,
+  vaultAgentLabels,
+  vaultTlsServerName,
+} from '../lib/vault';
+import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
+
+/** The Helm release: with the chart's name it names the server `vault` and the Service `vault`. */
+export const VAULT_RELEASE = 'vault';
+
+/** The agent injector's webhook pods (the chart labels them `app.kubernetes.io/name: vault-agent-injector`). */
+export const INJECTOR: Workload = { namespace: VAULT_NAMESPACE, name: 'vault-agent-injector', ports: { webhook: 8080 } };
+/** The Job (and CronJob) that applies Vault's configuration; it calls Vault and nothing calls it. */
+export const CONFIG_JOB: Workload = { namespace: VAULT_NAMESPACE, name: ADMIN_ROLE, receivesNothing: true };
+
+/** The listener's certificate: issued for the public host by the production issuer (DNS-01). */
+export const LISTENER_CERTIFICATE = { name: 'vault-server', secretName: 'vault-server-tls' } as const;
+/** The ConfigMap with Vault's configuration as code (mounted in the Job and in the server). */
+export const CONFIG_MAP = ADMIN_ROLE;
+
+const [VAULT_IMAGE_REPOSITORY, VAULT_IMAGE_TAG] = IMAGES.vault.split(':');
+
+/** Pod and container security contexts, restricted: the image's `vault` user, nothing else. */
+const POD_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: VAULT_AGENT_UID,
+  runAsGroup: VAULT_AGENT_GID,
+  fsGroup: VAULT_AGENT_GID,
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+const CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+} as const;
+
+/**
+ * The server's readiness probe is the chart's `vault status` (fails while sealed); liveness asks
+ * the health endpoint with sealed and uninitialised answering 204, so a sealed server lives on.
+ */
+const LIVENESS_PATH = '/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204';
+
+/** The sidecar that SIGHUPs Vault when cert-manager renews its certificate. */
+function tlsReloader() {
+  return {
+    name: 'tls-reloader',
+    image: IMAGES.vault,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['/bin/sh', `${CONFIG_DIR}/tls-reloader.sh`],
+    securityContext: CONTAINER_SECURITY_CONTEXT,
+    resources: resources('5m', '16Mi', '50m', '32Mi'),
+    volumeMounts: [
+      { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+      { name: 'platform-config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'reloader-tmp', mountPath: '/tmp' },
+    ],
+    readinessProbe: { exec: { command: ['test', '-s', `${TLS_DIR}/tls.crt`] }, periodSeconds: 30 },
+    // The loop touches /tmp/alive every minute; a hung loop stops touching it.
+    livenessProbe: { exec: { command: ['/bin/sh', '-c', 'test -n "$(find /tmp/alive -mmin -5)"'] }, initialDelaySeconds: 180, periodSeconds: 60 },
+  };
+}
+
+export const vault: ServiceDefinition = {
+  name: 'vault',
+  namespace: VAULT_NAMESPACE,
+  // After cert-manager's issuers (its certificate), ceph-csi's StorageClass (its volume) and the
+  // ingress controller; before every consumer of secrets.
+  syncWave: 3,
+  helm: (platform: Platform) => ({
+    ...CHARTS.vault,
+    releaseName: VAULT_RELEASE,
+    values: {
+      global: { tlsDisable: false, serverTelemetry: { prometheusOperator: false } },
+      server: {
+        image: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
+        resources: resources('100m', '256Mi', '1', '512Mi'),
+        nodeSelector: nodeSelectorFor(platform, 'vault'),
+        // One server with integrated storage (Raft): the model places Vault on one node; a
+        // disruption budget for one replica could only block node drains.
+        standalone: { enabled: false },
+        ha: { enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true, config: serverConfig() }, disruptionBudget: { enabled: false } },
+        dataStorage: { enabled: true, size: `${platform.vault.storageGiB}Gi`, storageClass: STORAGE_CLASS },
+        // The audit device writes to stdout (bootstrap.sh, apply.sh): no volume that can fill up.
+        auditStorage: { enabled: false },
+        // The vault CLI inside the pod verifies the certificate's name like every other client.
+        extraEnvironmentVars: { VAULT_TLS_SERVER_NAME: vaultTlsServerName(platform) },
+        volumes: [
+          { name: 'tls', secret: { secretName: LISTENER_CERTIFICATE.secretName } },
+          { name: 'platform-config', configMap: { name: CONFIG_MAP } },
+          { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
+          { name: 'reloader-tmp', emptyDir: { sizeLimit: '1Mi' } },
+        ],
+        volumeMounts: [
+          { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+          { name: 'platform-config', mountPath: CONFIG_DIR, readOnly: true },
+          // The chart's entrypoint writes the rendered configuration to /tmp.
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
+        statefulSet: { securityContext: { pod: POD_SECURITY_CONTEXT, container: CONTAINER_SECURITY_CONTEXT } },
+        livenessProbe: { enabled: true, path: LIVENESS_PATH, initialDelaySeconds: 60 },
+        shareProcessNamespace: true,
+        extraContainers: [tlsReloader()],
+        // Kubernetes auth reviews tokens with Vault's own service account (VAULT-07).
+        authDelegator: { enabled: true },
+        serviceAccount: { create: true, serviceDiscovery: { enabled: true } },
+        // Our Ingress and NetworkPolicies are rendered in this folder.
+        ingress: { enabled: false },
+        networkPolicy: { enabled: false },
+      },
+      injector: {
+        enabled: true,
+        // With failurePolicy Fail, a second replica keeps consumers schedulable during a restart.
+        replicas: Math.min(2, Object.keys(platform.nodes).length),
+        agentImage: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
+        agentDefaults: {
+          cpuRequest: '10m',
+          cpuLimit: '200m',
+          memRequest: '32Mi',
+          memLimit: '128Mi',
+          template: 'map',
+          templateConfig: { exitOnRetryFailure: true },
+        },
+        resources: resources('25m', '64Mi', '250m', '128Mi'),
+        securityContext: {
+          pod: { runAsNonRoot: true, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID, seccompProfile: { type: 'RuntimeDefault' } },
+          container: CONTAINER_SECURITY_CONTEXT,
+        },
+        // Only pods that ask for an agent pass through the webhook, and they are refused while it
+        // is down instead of starting without their secrets.
+        webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, objectSelector: { matchLabels: vaultAgentLabels() } },
+      },
+      ui: { enabled: false },
+      csi: { enabled: false },
+    },
+    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK],
+    persistentVolumeClaims: true,
+  }),
+  connections: (platform: Platform): Connection[] => [
+    dnsAccess(VAULT_SERVER),
+    // TokenReviews of the Kubernetes auth method, and the service registration's pod labels.
+    ...kubeApiAccess(VAULT_SERVER, platform),
+    exposedThroughIngress(VAULT_SERVER, 'https'),
+    scrapedBy(VAULT_SERVER, 'https'),
+    dnsAccess(INJECTOR),
+    ...kubeApiAccess(INJECTOR, platform),
+    connect({ network: apiServerCallers(platform) }, INJECTOR, ['webhook'], 'admission webhook (injects the Vault agent)'),
+    dnsAccess(CONFIG_JOB),
+    connect({ workload: CONFIG_JOB }, VAULT_SERVER, ['https'], "applies Vault's configuration"),
+  ],
+  build(chart: Chart, platform: Platform, plan: ServicePlan) {
+    const host = vaultTlsServerName(platform);
+    new PlatformNamespace(chart, 'namespace', { name: VAULT_NAMESPACE, workloads: [VAULT_SERVER, INJECTOR, CONFIG_JOB], plan });
+
+    const certificate: CertificateSpec = {
+      secretName: LISTENER_CERTIFICATE.secretName,
+      dnsNames: [host],
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuerFor(platform, PLATFORM_ENV) },
+      revisionHistoryLimit: 2,
+    };
+    new ApiObject(chart, 'certificate', {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: LISTENER_CERTIFICATE.name, namespace: VAULT_NAMESPACE, labels: standardLabels(LISTENER_CERTIFICATE.name, 'certificate') },
+      spec: certificate,
+    });
+
+    new TlsIngress(chart, 'ingress', {
+      name: VAULT_SERVICE,
+      namespace: VAULT_NAMESPACE,
+      host,
+      serviceName: VAULT_SERVICE,
+      servicePort: VAULT_PORT,
+      issuer: issuerFor(platform, PLATFORM_ENV),
+      // Vault serves only TLS: the controller re-encrypts to it.
+      backendProtocol: 'HTTPS',
+    });
+
+    new ApiObject(chart, 'config', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: CONFIG_MAP, namespace: VAULT_NAMESPACE, labels: standardLabels(CONFIG_MAP, 'configuration') },
+      data: configFiles(platform, plan.secretConsumers ?? []),
+    });
+
+    new ApiObject(chart, 'config-service-account', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: ADMIN_ROLE, namespace: VAULT_NAMESPACE, labels: standardLabels(ADMIN_ROLE, 'service-account') },
+      // It calls Vault only; its Vault login uses the projected token below, never the API token.
+      automountServiceAccountToken: false,
+    });
+
+    const pod = configPodTemplate(host);
+    new ApiObject(chart, 'config-job', {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: ADMIN_ROLE,
+        namespace: VAULT_NAMESPACE,
+        labels: standardLabels(ADMIN_ROLE, 'config-job'),
+        annotations: {
+          // After every sync of this Application, once Vault is healthy (unsealed).
+          'argocd.argoproj.io/hook': 'PostSync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+        },
+      },
+      spec: { backoffLimit: 2, activeDeadlineSeconds: 300, ttlSecondsAfterFinished: 86400, template: pod },
+    });
+
+    new ApiObject(chart, 'config-cronjob', {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: `${ADMIN_ROLE}-reconcile`, namespace: VAULT_NAMESPACE, labels: standardLabels(`${ADMIN_ROLE}-reconcile`, 'config-job') },
+      spec: {
+        // Hourly, so a change made by hand in Vault is reverted to what Git declares.
+        schedule: '23 * * * *',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: 600,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: { spec: { backoffLimit: 1, activeDeadlineSeconds: 300, template: pod } },
+      },
+    });
+  },
+};
+
+/** The pod that runs apply.sh: the Vault CLI, logged in with the projected token (audience vault). */
+function configPodTemplate(host: string) {
+  return {
+    metadata: { labels: standardLabels(CONFIG_JOB.name, 'config-job') },
+    spec: {
+      serviceAccountName: ADMIN_ROLE,
+      automountServiceAccountToken: false,
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'apply',
+          image: IMAGES.vault,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['/bin/sh', `${CONFIG_DIR}/apply.sh`],
+          env: [
+            { name: 'VAULT_ADDR', value: VAULT_ADDRESS },
+            { name: 'VAULT_TLS_SERVER_NAME', value: host },
+            { name: 'HOME', value: '/tmp' },
+          ],
+          securityContext: CONTAINER_SECURITY_CONTEXT,
+          resources: resources('10m', '64Mi', '500m', '256Mi'),
+          volumeMounts: [
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            { name: 'vault-token', mountPath: JOB_TOKEN_DIR, readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: CONFIG_MAP } },
+        {
+          name: 'vault-token',
+          projected: { sources: [{ serviceAccountToken: { audience: VAULT_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: 'token' } }] },
+        },
+        { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
+      ],
+    },
+  };
+}

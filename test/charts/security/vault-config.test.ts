@@ -1,0 +1,343 @@
+/**
+ * Vault's own configuration, rendered from the model and the declared consumers: the policies
+ * (parsed by the real HCL parser), the roles (POLICY-RULES VAULT-01..06), the isolation between
+ * consumers, and apply.sh run for real against a stand-in Vault CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { servicePlan } from '../../../charts/render';
+import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
+import {
+  ADMIN_POLICY,
+  ADMIN_ROLE,
+  CONFIG_DIR,
+  adminPolicy,
+  consumerPolicy,
+  consumerPolicyName,
+  consumerRole,
+  configFiles,
+  type KubernetesAuthRole,
+} from '../../../charts/security/vault-config';
+import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { hasCommand, requireValidator } from '../../support/validators';
+import { fakeVault, mayRead, parseHcl, type FakeVaultState, type PolicyJson } from '../../support/vault';
+
+const platform = loadDefaultPlatform();
+const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
+const configMap = () => objects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'vault-config');
+const data = (): Record<string, string> => configMap().data;
+const consumers = servicePlan(platform, PLATFORM_SERVICES).secretConsumers!;
+const hcltool = () => requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl');
+
+/** Consumers the observability issue and the user's apps will add, to test isolation among many. */
+const MORE: SecretConsumer[] = [
+  { name: 'grafana', namespace: 'monitoring', serviceAccount: 'grafana', secrets: [{ name: 'admin', keys: ['user', 'password'] }, { name: 'oidc', keys: ['client_secret'] }] },
+  { name: 'grafana-agent', namespace: 'monitoring', serviceAccount: 'grafana-agent', secrets: [{ name: 'admin', keys: ['token'] }] },
+  { name: 'alertmanager', namespace: 'monitoring', serviceAccount: 'alertmanager', secrets: [{ name: 'receivers', keys: ['slack_url'] }] },
+];
+
+describe("Vault's configuration as code", () => {
+  it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
+    expect(consumers.map((c) => c.name)).toEqual(['velero']);
+    expect(Object.keys(data())).toEqual([
+      'apply.sh',
+      'bootstrap.sh',
+      'load-kv.sh',
+      'policy-platform-vault-config.hcl',
+      'policy-platform-velero.hcl',
+      'role-vault-config.json',
+      'role-velero.json',
+      'tls-reloader.sh',
+    ]);
+    expect(configMap().metadata.namespace).toBe('vault');
+  });
+
+  it('renders policies the HCL parser reads as exactly the intended grants', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    expect(parseHcl(data()['policy-platform-velero.hcl'])).toEqual({ path: { 'secret/data/velero/rgw': { capabilities: ['read'] } } });
+    expect(parseHcl(data()[`policy-${ADMIN_POLICY}.hcl`])).toEqual({
+      path: {
+        'sys/mounts': { capabilities: ['read'] },
+        'sys/mounts/secret': { capabilities: ['create', 'read', 'update'] },
+        'sys/auth': { capabilities: ['read'] },
+        'sys/audit': { capabilities: ['read', 'sudo'] },
+        'sys/audit/stdout': { capabilities: ['create', 'read', 'update', 'sudo'] },
+        'auth/kubernetes/config': { capabilities: ['create', 'read', 'update'] },
+        'auth/kubernetes/role': { capabilities: ['list'] },
+        'auth/kubernetes/role/*': { capabilities: ['create', 'read', 'update', 'delete'] },
+        'sys/policies/acl': { capabilities: ['list'] },
+        'sys/policies/acl/*': { capabilities: ['create', 'read', 'update', 'delete'] },
+      },
+    });
+    // Every policy file of the ConfigMap parses, whatever consumers exist.
+    for (const [name, text] of Object.entries(configFiles(platform, [...consumers, ...MORE]))) {
+      if (name.endsWith('.hcl')) expect(() => parseHcl(text), name).not.toThrow();
+    }
+  });
+
+  it('would reject a policy with a syntax error (the parser is not a no-op)', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    expect(() => parseHcl('path "secret/data/x" {\n  capabilities = ["read"\n}\n')).toThrow(/hcltool rejects the file/);
+  });
+
+  it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
+    const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
+    expect(roles.map(([name]) => name)).toEqual(['role-vault-config.json', 'role-velero.json']);
+    for (const [file, text] of roles) {
+      const role = JSON.parse(text) as KubernetesAuthRole;
+      const name = file.slice('role-'.length, -'.json'.length);
+      // VAULT-01/02: exactly one service account and one namespace, no globs.
+      expect(role.bound_service_account_names, file).toHaveLength(1);
+      expect(role.bound_service_account_namespaces, file).toHaveLength(1);
+      for (const value of [...role.bound_service_account_names, ...role.bound_service_account_namespaces]) expect(value, file).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
+      // VAULT-03, VAULT-06.
+      expect(role.audience, file).toBe('vault');
+      expect(role.alias_name_source, file).toBe('serviceaccount_uid');
+      // VAULT-04: at most 1h and 24h.
+      const minutes = (d: string) => Number(d.slice(0, -1)) * (d.endsWith('h') ? 60 : 1);
+      expect(minutes(role.token_ttl), file).toBeLessThanOrEqual(60);
+      expect(minutes(role.token_max_ttl), file).toBeLessThanOrEqual(24 * 60);
+      expect(minutes(role.token_ttl), file).toBeLessThanOrEqual(minutes(role.token_max_ttl));
+      // VAULT-05: its own policy only, never root or default alone.
+      expect(role.token_policies, file).toEqual([name === ADMIN_ROLE ? ADMIN_POLICY : `platform-${name}`]);
+      expect(role.token_bound_cidrs, file).toEqual([platform.cluster.podCidr]);
+    }
+    expect(JSON.parse(data()['role-velero.json'])).toEqual({
+      bound_service_account_names: ['velero'],
+      bound_service_account_namespaces: ['velero'],
+      audience: 'vault',
+      alias_name_source: 'serviceaccount_uid',
+      token_policies: ['platform-velero'],
+      token_ttl: '15m',
+      token_max_ttl: '4h',
+      token_bound_cidrs: ['10.42.0.0/16'],
+    });
+    expect(JSON.parse(data()['role-vault-config.json'])).toMatchObject({ bound_service_account_names: ['vault-config'], bound_service_account_namespaces: ['vault'], token_ttl: '5m', token_max_ttl: '15m' });
+  });
+
+  it('takes token lifetimes and the pod network from the model', () => {
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const velero = consumers[0];
+    expect(consumerRole(velero, single)).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
+  });
+
+  it('gives every declared secret a policy path, a role and an agent injection in its pods', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    for (const consumer of consumers) {
+      const role = JSON.parse(data()[`role-${consumer.name}.json`]) as KubernetesAuthRole;
+      expect(role.bound_service_account_names).toEqual([consumer.serviceAccount]);
+      expect(role.bound_service_account_namespaces).toEqual([consumer.namespace]);
+      const policy = parseHcl(data()[`policy-${consumerPolicyName(consumer)}.hcl`]) as unknown as PolicyJson;
+      const pods = injectedPodsOf(consumer);
+      expect(pods.length, `${consumer.name}: no pod template carries its agent`).toBeGreaterThan(0);
+      for (const pod of pods) {
+        expect(pod.labels[VAULT_AGENT_LABEL], consumer.name).toBe('inject');
+        expect(pod.serviceAccountName, consumer.name).toBe(consumer.serviceAccount);
+        expect(pod.volumes.find((v: any) => v.name === VAULT_TOKEN_VOLUME)?.projected.sources[0].serviceAccountToken, consumer.name).toEqual({ audience: 'vault', expirationSeconds: 600, path: 'token' });
+      }
+      for (const secret of consumer.secrets) {
+        expect(mayRead(policy, secretPath(consumer, secret)), `${consumer.name}/${secret.name}: policy`).toBe(true);
+        for (const pod of pods) expect(pod.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`], `${consumer.name}/${secret.name}`).toBe(secretPath(consumer, secret));
+      }
+    }
+  });
+
+  it('lets no policy read another consumer’s entries, nor an undeclared entry of its own; the admin policy reads none', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    const all = [...consumers, ...MORE];
+    validateSecretConsumers(all);
+    const admin = parseHcl(adminPolicy()) as unknown as PolicyJson;
+    for (const reader of all) {
+      const policy = parseHcl(consumerPolicy(reader)) as unknown as PolicyJson;
+      for (const owner of all) {
+        for (const secret of owner.secrets) {
+          const path = secretPath(owner, secret);
+          expect(mayRead(policy, path), `${reader.name} reading ${path}`).toBe(owner === reader);
+          expect(mayRead(admin, path), `the admin policy reading ${path}`).toBe(false);
+        }
+      }
+      expect(mayRead(policy, `secret/data/${reader.name}/undeclared`), reader.name).toBe(false);
+      expect(mayRead(policy, `secret/metadata/${reader.name}/${reader.secrets[0].name}`), reader.name).toBe(false);
+      expect(Object.keys(policy.path).every((p) => !p.includes('*') && !p.includes('+')), reader.name).toBe(true);
+    }
+  });
+
+  it('would notice a policy that reads across consumers (the check is not a no-op)', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    const wide = parseHcl('path "secret/data/grafana*" {\n  capabilities = ["read"]\n}\n') as unknown as PolicyJson;
+    expect(mayRead(wide, 'secret/data/grafana-agent/admin')).toBe(true);
+    const segment = parseHcl('path "secret/data/+/admin" {\n  capabilities = ["read"]\n}\n') as unknown as PolicyJson;
+    expect(mayRead(segment, 'secret/data/grafana/admin')).toBe(true);
+    expect(mayRead(segment, 'secret/data/grafana/oidc')).toBe(false);
+  });
+
+  it('fails for consumers that would share an identity or break a path', () => {
+    const velero = consumers[0];
+    expect(() => validateSecretConsumers([velero, { ...velero }])).toThrow('vault consumer velero: declared twice; every consumer needs its own name (role, policy and path)');
+    expect(() => validateSecretConsumers([velero, { ...MORE[0], namespace: 'velero', serviceAccount: 'velero' }])).toThrow(
+      'vault consumer grafana: service account velero/velero is already bound to consumer velero; give each consumer its own service account',
+    );
+    expect(() => validateSecretConsumers([{ ...velero, name: ADMIN_ROLE }], [ADMIN_ROLE])).toThrow("vault consumer vault-config: the name is reserved for Vault's own configuration role; choose another");
+    expect(() => validateSecretConsumers([{ ...MORE[0], secrets: [{ name: 'admin', keys: ['pass-word'] }] }])).toThrow(
+      'vault consumer grafana: secret admin: key "pass-word" must be letters, digits and "_" (the template reads .Data.data.<key>)',
+    );
+    expect(() => validateSecretConsumers([{ ...MORE[0], secrets: [{ name: 'Admin', keys: ['x'] }] }])).toThrow(/secret "Admin" must be a DNS label/);
+    expect(() => validateSecretConsumers([{ ...MORE[0], workload: { namespace: 'other', name: 'grafana' } }])).toThrow('vault consumer grafana: its workload runs in other, not in monitoring');
+  });
+
+  it('load-kv.sh prompts for every key of every declared secret', () => {
+    expect(data()['load-kv.sh']).toContain('\nload velero secret/velero/rgw access_key_id secret_access_key\n');
+    expect(configFiles(platform, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
+  });
+
+  it('load-kv.sh writes each value through a pipe, never on a command line', () => {
+    const vault = fakeVault({ audit: [], mounts: {}, auth: [], policies: {}, roles: {}, revoked: 0 });
+    const files = configFiles(platform, MORE);
+    const run = (args: string[], input: string) =>
+      spawnSync('sh', ['-c', files['load-kv.sh'], 'load-kv.sh', ...args], { input, encoding: 'utf8', env: { PATH: vault.path, VAULT_TOKEN: 's.fake-admin-token' } });
+    const result = run(['grafana'], 'admin-user\nadmin pass with spaces\nclient-secret-value\n');
+    expect(result.status, result.stderr).toBe(0);
+    expect(vault.state().kv).toEqual({
+      'secret/grafana/admin': { user: 'admin-user', password: 'admin pass with spaces' },
+      'secret/grafana/oidc': { client_secret: 'client-secret-value' },
+    });
+    expect(vault.calls().join('\n')).not.toMatch(/admin-user|spaces|client-secret-value/);
+    expect(result.stderr).toContain('secret/grafana/admin password: ');
+  });
+
+  it('passes shellcheck: apply.sh, bootstrap.sh, load-kv.sh and tls-reloader.sh', (ctx) => {
+    if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) ctx.skip();
+    for (const name of ['apply.sh', 'bootstrap.sh', 'load-kv.sh', 'tls-reloader.sh']) {
+      const result = spawnSync('shellcheck', ['--shell=sh', '-'], { input: data()[name], encoding: 'utf8' });
+      expect(result.stdout + result.stderr, name).toBe('');
+      expect(result.status, name).toBe(0);
+    }
+  });
+
+  describe('apply.sh, run against a stand-in Vault CLI', () => {
+    /** Vault right after bootstrap.sh: the Kubernetes method, the admin policy and role. */
+    const bootstrapped = (extra: Partial<FakeVaultState> = {}): FakeVaultState => ({
+      audit: ['stdout/'],
+      mounts: { 'secret/': { type: 'kv', version: '2' } },
+      auth: ['kubernetes/'],
+      policies: { [ADMIN_POLICY]: adminPolicy() },
+      roles: { [ADMIN_ROLE]: {} },
+      revoked: 0,
+      ...extra,
+    });
+
+    function apply(state: FakeVaultState, files: Record<string, string> = data()) {
+      const dir = mkdtempSync(join(tmpdir(), 'vault-config-'));
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      const vault = fakeVault(state);
+      // The script's only machine-specific part is the folder the ConfigMap is mounted at.
+      const script = files['apply.sh'].replaceAll(CONFIG_DIR, dir);
+      const run = () => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: vault.path, HOME: dir } });
+      return { vault, run };
+    }
+
+    it('configures a fresh Vault from Git, then changes nothing on the next run', () => {
+      const { vault, run } = apply(bootstrapped({ audit: [], mounts: {} }));
+      const first = run();
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toContain('Vault configuration applied');
+      const state = vault.state();
+      expect(state.audit).toEqual(['stdout/']);
+      expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
+      expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
+      expect(Object.keys(state.policies).sort()).toEqual([ADMIN_POLICY, 'platform-velero']);
+      expect(state.policies['platform-velero']).toBe(data()['policy-platform-velero.hcl']);
+      expect(state.roles).toEqual({ [ADMIN_ROLE]: JSON.parse(data()['role-vault-config.json']), velero: JSON.parse(data()['role-velero.json']) });
+      expect(state.revoked).toBe(1);
+      expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
+
+      const before = vault.calls().length;
+      const second = run();
+      expect(second.status, second.stderr).toBe(0);
+      const again = vault.calls().slice(before);
+      expect(again.filter((c) => /^(audit|secrets) enable|delete/.test(c))).toEqual([]);
+      expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
+    });
+
+    it('removes roles and platform policies Git no longer declares, and leaves hand-made human policies alone', () => {
+      const { vault, run } = apply(
+        bootstrapped({ policies: { [ADMIN_POLICY]: '', 'platform-old-app': '', 'ops-humans': '' }, roles: { [ADMIN_ROLE]: {}, 'old-app': {} } }),
+      );
+      const result = run();
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('role old-app removed');
+      expect(result.stdout).toContain('policy platform-old-app removed');
+      expect(Object.keys(vault.state().roles).sort()).toEqual([ADMIN_ROLE, 'velero']);
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', ADMIN_POLICY, 'platform-velero']);
+    });
+
+    it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {
+      const { vault, run } = apply(bootstrapped({ mounts: { 'secret/': { type: 'kv', version: '1' } } }));
+      const result = run();
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('secret/ is mounted but is not KV version 2');
+      expect(Object.keys(vault.state().roles)).toEqual([ADMIN_ROLE]);
+    });
+
+    it('fails before bootstrap, when it cannot log in', () => {
+      const { vault, run } = apply(bootstrapped({ auth: [], roles: {} }));
+      const result = run();
+      expect(result.status).not.toBe(0);
+      expect(vault.calls()).toEqual(['write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token']);
+    });
+  });
+});
+
+interface PodMeta {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  volumes: any[];
+  serviceAccountName?: string;
+}
+
+/** Depth-first search through chart values for the first node that satisfies `test`. */
+function find(node: unknown, test: (value: any, key?: string) => boolean, key?: string): any {
+  if (test(node, key)) return node;
+  if (node && typeof node === 'object') {
+    for (const [k, value] of Object.entries(node)) {
+      const hit = find(value, test, k);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The pod templates that carry the consumer's agent: rendered pods in its namespace, and the pod
+ * values (wherever the chart keeps them) of an Application that installs into that namespace.
+ */
+function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
+  const found: PodMeta[] = [];
+  const isAnnotations = (v: any) => v && typeof v === 'object' && v['vault.hashicorp.com/role'] === consumer.name;
+  for (const object of kubeObjects(defaultRender()).map(({ object }) => object as any)) {
+    if (object.kind === 'Application' && object.spec.destination.namespace === consumer.namespace) {
+      for (const source of object.spec.sources ?? [object.spec.source]) {
+        const values = source.helm?.valuesObject;
+        const annotations = find(values, isAnnotations);
+        if (!annotations) continue;
+        const account = find(values, (v, k) => k === 'serviceAccount' && find(v, (n, nk) => nk === 'name' && n === consumer.serviceAccount) !== undefined);
+        found.push({
+          labels: find(values, (v) => v && typeof v === 'object' && VAULT_AGENT_LABEL in v) ?? {},
+          annotations,
+          volumes: find(values, (v) => Array.isArray(v) && v.some((e: any) => e?.name === VAULT_TOKEN_VOLUME)) ?? [],
+          serviceAccountName: account ? consumer.serviceAccount : undefined,
+        });
+      }
+    }
+    const template = object.spec?.template ?? object.spec?.jobTemplate?.spec?.template;
+    if (object.metadata.namespace === consumer.namespace && isAnnotations(template?.metadata?.annotations)) {
+      found.push({ labels: template.metadata.labels ?? {}, annotations: template.metadata.annotations, volumes: template.spec.volumes ?? [], serviceAccountName: template.spec.serviceAccountName });
+    }
+  }
+  return found;
+}

@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { CHARTS, IMAGES } from '../../../config/versions';
+import { VAULT_ADDRESS, VAULT_METRICS, VAULT_NAMESPACE, VAULT_PORT, VAULT_SERVICE, vaultTlsServerName } from '../../../charts/lib/vault';
+import { LISTENER_CERTIFICATE, vault } from '../../../charts/security/vault';
+import { serverConfig } from '../../../charts/security/vault-config';
+import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { hasCommand, requireValidator } from '../../support/validators';
+import { parseHcl } from '../../support/vault';
+import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
+
+const platform = loadDefaultPlatform();
+const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
+const find = (kind: string, name: string, namespace = VAULT_NAMESPACE) =>
+  objects().find((o) => o.kind === kind && o.metadata.name === name && (o.metadata.namespace ?? namespace) === namespace);
+const application = () => find('Application', 'vault', 'argocd');
+const chartSource = () => application().spec.sources[0];
+const values = () => chartSource().helm.valuesObject;
+
+describe('Vault', () => {
+  it('installs the pinned official chart in wave 3, after the issuers, the storage class and the ingress controller', () => {
+    expect(chartSource()).toMatchObject({ repoURL: 'https://helm.releases.hashicorp.com', chart: 'vault', targetRevision: CHARTS.vault.version, helm: { releaseName: 'vault' } });
+    expect(CHARTS.vault.version).toBe('0.34.1');
+    expect(application().spec.sources[1].path).toBe('dist/k8s/platform/vault');
+    expect(application().spec.destination.namespace).toBe('vault');
+    const wave = (name: string) => Number(find('Application', name, 'argocd').metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave('vault')).toBe(3);
+    for (const before of ['cert-manager-config', 'ceph-csi-config', 'nginx-ingress']) expect(wave(before), before).toBeLessThan(wave('vault'));
+    expect(wave('velero')).toBeGreaterThan(wave('vault'));
+  });
+
+  it('runs one server with integrated Raft storage on a ceph-rbd volume sized by the model, on the node the model assigns', () => {
+    const server = values().server;
+    expect(server.ha).toMatchObject({ enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true }, disruptionBudget: { enabled: false } });
+    expect(server.standalone).toEqual({ enabled: false });
+    expect(server.dataStorage).toEqual({ enabled: true, size: '10Gi', storageClass: 'ceph-rbd' });
+    expect(server.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
+    expect(server.image).toEqual({ repository: 'hashicorp/vault', tag: IMAGES.vault.split(':')[1] });
+    expect(values().injector.agentImage).toEqual(server.image);
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    expect((vault.helm!(single).values as any).server.dataStorage.size).toBe('5Gi');
+    expect((vault.helm!(single).values as any).injector.replicas).toBe(1);
+    expect(vault.helm!(platform).persistentVolumeClaims).toBe(true);
+  });
+
+  it('configures TLS on the listener, Raft storage and metrics without a token (parsed by the HCL parser)', (ctx) => {
+    if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) ctx.skip();
+    expect(values().global.tlsDisable).toBe(false);
+    const config = parseHcl(values().server.ha.raft.config) as any;
+    expect(values().server.ha.raft.config).toBe(serverConfig());
+    expect(config.listener.tcp).toEqual({
+      address: '0.0.0.0:8200',
+      cluster_address: '0.0.0.0:8201',
+      tls_cert_file: '/vault/tls/tls.crt',
+      tls_key_file: '/vault/tls/tls.key',
+      tls_min_version: 'tls12',
+      telemetry: { unauthenticated_metrics_access: true },
+    });
+    expect(JSON.stringify(config)).not.toContain('tls_disable');
+    expect(config.storage).toEqual({ raft: { path: '/vault/data' } });
+    expect(config.telemetry).toEqual({ prometheus_retention_time: '30s', disable_hostname: true });
+    expect(VAULT_METRICS).toEqual({ scheme: 'https', port: 8200, path: '/v1/sys/metrics', params: { format: ['prometheus'] } });
+  });
+
+  it('serves a cert-manager certificate for its host, mounted where the listener reads it, reloaded when renewed', () => {
+    const certificate = find('Certificate', LISTENER_CERTIFICATE.name);
+    expect(certificate.spec).toEqual({
+      secretName: 'vault-server-tls',
+      dnsNames: ['vault.lumetium.com'],
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'letsencrypt-prod' },
+      revisionHistoryLimit: 2,
+    });
+    const server = values().server;
+    expect(server.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'vault-server-tls' } });
+    expect(server.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/vault/tls', readOnly: true });
+    // In-cluster clients connect to the Service and verify the certificate's name.
+    expect(server.extraEnvironmentVars).toEqual({ VAULT_TLS_SERVER_NAME: 'vault.lumetium.com' });
+    expect(vaultTlsServerName(platform)).toBe('vault.lumetium.com');
+    expect(VAULT_ADDRESS).toBe('https://vault.vault.svc:8200');
+    const reloader = server.extraContainers.find((c: any) => c.name === 'tls-reloader');
+    expect(reloader.command).toEqual(['/bin/sh', '/vault/platform/tls-reloader.sh']);
+    expect(server.shareProcessNamespace).toBe(true);
+  });
+
+  it('runs non-root with a read-only root filesystem, keeps a sealed server alive and reports it unready', () => {
+    const server = values().server;
+    expect(server.statefulSet.securityContext.pod).toEqual({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(server.statefulSet.securityContext.container).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(server.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(server.livenessProbe).toEqual({ enabled: true, path: '/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204', initialDelaySeconds: 60 });
+    expect(server.readinessProbe).toBeUndefined(); // the chart's `vault status`: fails while sealed
+    expect(server.authDelegator).toEqual({ enabled: true });
+    for (const container of server.extraContainers) expect(container.securityContext).toEqual(server.statefulSet.securityContext.container);
+  });
+
+  it('injects agents only into pods that ask for one, and refuses them while the injector is down', () => {
+    const injector = values().injector;
+    expect(injector.enabled).toBe(true);
+    expect(injector.webhook).toEqual({ failurePolicy: 'Fail', timeoutSeconds: 10, objectSelector: { matchLabels: { 'platform-synthesizer.io/vault-agent': 'inject' } } });
+    expect(injector.securityContext.pod).toMatchObject({ runAsNonRoot: true, runAsUser: 100 });
+    expect(injector.replicas).toBe(2);
+  });
+
+  it('serves vault.<domain> through an Ingress with TLS that re-encrypts to the listener', () => {
+    const ingress = find('Ingress', 'vault');
+    expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-prod', 'nginx.org/ssl-services': 'vault' });
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ hosts: ['vault.lumetium.com'], secretName: 'vault-tls' }],
+      rules: [{ host: 'vault.lumetium.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: VAULT_SERVICE, port: { number: VAULT_PORT } } } }] } }],
+    });
+  });
+
+  it('applies its configuration with a PostSync Job and an hourly CronJob, logged in with a projected token for Vault', () => {
+    const job = find('Job', 'vault-config');
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    expect(job.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 300, ttlSecondsAfterFinished: 86400 });
+    const cron = find('CronJob', 'vault-config-reconcile');
+    expect(cron.spec).toMatchObject({ schedule: '23 * * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 600 });
+    expect(cron.spec.jobTemplate.spec.template).toEqual(job.spec.template);
+    const pod = job.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('vault-config');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(find('ServiceAccount', 'vault-config').automountServiceAccountToken).toBe(false);
+    expect(pod.volumes).toContainEqual({ name: 'vault-token', projected: { sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: 600, path: 'token' } }] } });
+    expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'vault-config' } });
+    const [container] = pod.containers;
+    expect(container.image).toBe(IMAGES.vault);
+    expect(container.command).toEqual(['/bin/sh', '/vault/platform/apply.sh']);
+    expect(container.env).toEqual([
+      { name: 'VAULT_ADDR', value: 'https://vault.vault.svc:8200' },
+      { name: 'VAULT_TLS_SERVER_NAME', value: 'vault.lumetium.com' },
+      { name: 'HOME', value: '/tmp' },
+    ]);
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  it('is isolated: reached only by the ingress controller, Prometheus, its configuration Job and the secret consumers', () => {
+    const namespace = find('Namespace', 'vault', undefined);
+    for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
+    const evaluator = new NetworkPolicyEvaluator(objects());
+    const pod = (namespace: string, name: string, ip: string): Endpoint => ({ pod: { namespace, labels: { 'app.kubernetes.io/name': name }, ip } });
+    const server = pod('vault', 'vault', '10.42.1.10');
+    const allowed = [
+      pod('nginx-ingress', 'nginx-ingress', '10.42.1.11'),
+      pod('monitoring', 'prometheus', '10.42.1.12'),
+      pod('vault', 'vault-config', '10.42.1.13'),
+      pod('velero', 'velero', '10.42.1.14'),
+    ];
+    for (const from of allowed) expect(evaluator.allows({ from, to: server, port: 8200 }), JSON.stringify(from)).toBe(true);
+    for (const from of [pod('argocd', 'argocd-server', '10.42.1.15'), pod('vault', 'intruder', '10.42.1.16'), { ip: '192.168.10.50' }]) {
+      expect(evaluator.allows({ from, to: server, port: 8200 }), JSON.stringify(from)).toBe(false);
+    }
+    expect(evaluator.allows({ from: server, to: { ip: '8.8.8.8' }, port: 443 })).toBe(false);
+  });
+
+  it('fails when the model gives Vault no host (its certificate needs one)', () => {
+    const noHost = { ...platform, services: { ...platform.services, vault: { node: 'k3s-master' } } };
+    expect(() => vault.helm!(noHost)).toThrow('services.vault.host: (missing): Vault needs a host under the domain for its UI and its TLS certificate, e.g. "vault.example.com"');
+  });
+
+  it('matches the snapshots of its folder and its Application', () => {
+    const files = defaultRender();
+    const folder = Object.fromEntries([...files].filter(([path]) => path.startsWith('k8s/platform/vault/')).map(([path, text]) => [path, parse(text)]));
+    expect(Object.keys(folder)).toEqual([
+      'k8s/platform/vault/certificate-vault-server.yaml',
+      'k8s/platform/vault/configmap-vault-config.yaml',
+      'k8s/platform/vault/cronjob-vault-config-reconcile.yaml',
+      'k8s/platform/vault/ingress-vault.yaml',
+      'k8s/platform/vault/job-vault-config.yaml',
+      'k8s/platform/vault/namespace-vault.yaml',
+      'k8s/platform/vault/networkpolicy-allow-vault-agent-injector.yaml',
+      'k8s/platform/vault/networkpolicy-allow-vault-config.yaml',
+      'k8s/platform/vault/networkpolicy-allow-vault.yaml',
+      'k8s/platform/vault/networkpolicy-default-deny.yaml',
+      'k8s/platform/vault/serviceaccount-vault-config.yaml',
+    ]);
+    expect(folder).toMatchSnapshot();
+    expect(parse(files.get('k8s/platform/apps/application-vault.yaml')!)).toMatchSnapshot();
+  });
+});

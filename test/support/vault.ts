@@ -1,0 +1,163 @@
+/**
+ * Test helpers for Vault's configuration as code:
+ *  - `parseHcl`: the real HCL parser (Debian's hcltool, python3-pyhcl) turns a rendered file into JSON;
+ *  - `mayRead`: Vault's ACL path matching (a trailing `*` globs a prefix, `+` one segment);
+ *  - `fakeVault`: a stand-in `vault` CLI with in-memory state, to run apply.sh for real.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The capabilities of a policy by path, as hcltool prints a policy file. */
+export interface PolicyJson {
+  path: Record<string, { capabilities: string[] }>;
+}
+
+/** Parses HCL with hcltool; throws with hcltool's message on a syntax error. */
+export function parseHcl(text: string): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'hcl-'));
+  const file = join(dir, 'input.hcl');
+  writeFileSync(file, text);
+  const result = spawnSync('hcltool', [file], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`hcltool rejects the file: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+/** Whether a policy path pattern covers a request path (Vault's `*` suffix and `+` segment globs). */
+export function pathMatches(pattern: string, path: string): boolean {
+  const prefix = pattern.endsWith('*');
+  const patternSegments = (prefix ? pattern.slice(0, -1) : pattern).split('/');
+  const pathSegments = path.split('/');
+  for (let i = 0; i < patternSegments.length; i++) {
+    const expected = patternSegments[i];
+    const actual = pathSegments[i];
+    if (actual === undefined) return false;
+    const last = i === patternSegments.length - 1;
+    if (expected === '+') {
+      if (actual === '') return false;
+      continue;
+    }
+    if (last && prefix) return actual.startsWith(expected);
+    if (expected !== actual) return false;
+  }
+  return prefix || patternSegments.length === pathSegments.length;
+}
+
+/**
+ * Whether any path block of the policy grants `read` on the path. Deliberately generous (the
+ * union of every matching block, `deny` ignored): "may not read" from this is certain.
+ */
+export function mayRead(policy: PolicyJson, path: string): boolean {
+  return Object.entries(policy.path ?? {}).some(([pattern, block]) => pathMatches(pattern, path) && block.capabilities.includes('read'));
+}
+
+export interface FakeVault {
+  /** PATH with the fake `vault` first. */
+  readonly path: string;
+  /** The state the fake keeps between calls. */
+  state(): FakeVaultState;
+  /** Every call: argv joined with spaces. */
+  calls(): string[];
+  setState(state: FakeVaultState): void;
+}
+
+export interface FakeVaultState {
+  audit: string[];
+  mounts: Record<string, { type: string; version: string }>;
+  auth: string[];
+  authConfig?: Record<string, string>;
+  policies: Record<string, string>;
+  roles: Record<string, unknown>;
+  revoked: number;
+  /** KV version 2 entries by the path `vault kv put` takes. */
+  kv?: Record<string, Record<string, string>>;
+}
+
+const TOKEN = 's.fake-admin-token';
+
+/**
+ * A `vault` executable (Node) that answers the subcommands apply.sh uses, keeps its state in a
+ * JSON file, and refuses every call after login that does not carry the token login returned.
+ */
+export function fakeVault(initial: FakeVaultState): FakeVault {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-vault-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const stateFile = join(dir, 'state.json');
+  const logFile = join(dir, 'calls.log');
+  writeFileSync(stateFile, JSON.stringify(initial));
+  writeFileSync(logFile, '');
+  const script = `#!${process.execPath}
+const fs = require('node:fs');
+const args = process.argv.slice(2);
+fs.appendFileSync(${JSON.stringify(logFile)}, args.join(' ') + '\\n');
+const state = JSON.parse(fs.readFileSync(${JSON.stringify(stateFile)}, 'utf8'));
+const save = () => fs.writeFileSync(${JSON.stringify(stateFile)}, JSON.stringify(state));
+const fail = (message, code = 2) => { process.stderr.write(message + '\\n'); process.exit(code); };
+const flags = args.filter((a) => a.startsWith('-'));
+const words = args.filter((a) => !a.startsWith('-'));
+const [command, sub] = words;
+if (command === 'write' && sub === 'auth/kubernetes/login') {
+  if (!flags.includes('-field=token')) fail('login without -field=token');
+  if (!state.auth.includes('kubernetes/')) fail('no handler for route "auth/kubernetes/login"');
+  if (!state.roles['vault-config']) fail('role "vault-config" could not be found', 2);
+  process.stdout.write(${JSON.stringify(TOKEN)});
+  process.exit(0);
+}
+if (process.env.VAULT_TOKEN !== ${JSON.stringify(TOKEN)}) fail('permission denied (no valid VAULT_TOKEN)');
+if (command === 'audit' && sub === 'list') { process.stdout.write(JSON.stringify(Object.fromEntries(state.audit.map((p) => [p, { type: 'file' }])), null, 2)); process.exit(0); }
+if (command === 'audit' && sub === 'enable') {
+  const path = (flags.find((f) => f.startsWith('-path=')) || '').slice(6) + '/';
+  if (state.audit.includes(path)) fail('path already in use at ' + path);
+  state.audit.push(path); save(); process.exit(0);
+}
+if (command === 'read' && sub.startsWith('sys/mounts/')) {
+  const mount = state.mounts[sub.slice('sys/mounts/'.length) + '/'];
+  if (!mount) fail('No value found at ' + sub);
+  process.stdout.write(JSON.stringify({ data: { type: mount.type, options: { version: mount.version } } }, null, 2));
+  process.exit(0);
+}
+if (command === 'secrets' && sub === 'enable') {
+  const path = (flags.find((f) => f.startsWith('-path=')) || '').slice(6) + '/';
+  if (state.mounts[path]) fail('path is already in use at ' + path);
+  state.mounts[path] = { type: words[2], version: (flags.find((f) => f.startsWith('-version=')) || '-version=1').slice(9) };
+  save(); process.exit(0);
+}
+if (command === 'write' && sub === 'auth/kubernetes/config') { state.authConfig = Object.fromEntries(words.slice(2).map((w) => w.split('='))); save(); process.exit(0); }
+if (command === 'policy' && sub === 'write') { state.policies[words[2]] = fs.readFileSync(words[3], 'utf8'); save(); process.exit(0); }
+if (command === 'policy' && sub === 'list') { process.stdout.write(['default', ...Object.keys(state.policies), 'root'].join('\\n') + '\\n'); process.exit(0); }
+if (command === 'policy' && sub === 'delete') { delete state.policies[words[2]]; save(); process.exit(0); }
+if (command === 'write' && sub.startsWith('auth/kubernetes/role/')) {
+  const file = words[2];
+  if (!file || !file.startsWith('@')) fail('role data must come from @file');
+  state.roles[sub.slice('auth/kubernetes/role/'.length)] = JSON.parse(fs.readFileSync(file.slice(1), 'utf8'));
+  save(); process.exit(0);
+}
+if (command === 'list' && sub === 'auth/kubernetes/role') {
+  const names = Object.keys(state.roles).sort();
+  if (names.length === 0) fail('No value found at auth/kubernetes/role');
+  process.stdout.write(names.map((n) => '- ' + n).join('\\n') + '\\n'); process.exit(0);
+}
+if (command === 'delete' && sub.startsWith('auth/kubernetes/role/')) { delete state.roles[sub.slice('auth/kubernetes/role/'.length)]; save(); process.exit(0); }
+if (command === 'token' && sub === 'revoke' && flags.includes('-self')) { state.revoked++; save(); process.exit(0); }
+if (command === 'kv' && (sub === 'put' || sub === 'patch')) {
+  const [path, pair] = [words[2], words[3]];
+  const [key, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+  if (value !== '-') fail('fake vault: values must come from stdin, not the command line');
+  state.kv = state.kv || {};
+  if (sub === 'patch' && !state.kv[path]) fail('No value found at ' + path);
+  state.kv[path] = { ...(sub === 'patch' ? state.kv[path] : {}), [key]: fs.readFileSync(0, 'utf8') };
+  save(); process.exit(0);
+}
+fail('fake vault: unsupported call: ' + args.join(' '), 3);
+`;
+  writeFileSync(join(bin, 'vault'), script);
+  chmodSync(join(bin, 'vault'), 0o755);
+  return {
+    path: `${bin}:${process.env.PATH}`,
+    state: () => JSON.parse(readFileSync(stateFile, 'utf8')) as FakeVaultState,
+    calls: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
+    setState: (state) => writeFileSync(stateFile, JSON.stringify(state)),
+  };
+}
