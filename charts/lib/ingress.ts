@@ -33,6 +33,13 @@ export interface TlsIngressProps {
   readonly servicePort: number;
   /** The ClusterIssuer (see `issuerFor`). */
   readonly issuer: string;
+  /**
+   * Controller settings for this host (`nginx.org/*` annotations of the NGINX Ingress Controller),
+   * e.g. the request body size a registry or a Git server needs.
+   * @default - none
+   * @see https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export class TlsIngress extends Construct {
@@ -49,7 +56,7 @@ export class TlsIngress extends Construct {
         name: props.name,
         namespace: props.namespace,
         labels: standardLabels(props.name, 'ingress'),
-        annotations: { 'cert-manager.io/cluster-issuer': props.issuer },
+        annotations: { ...props.annotations, 'cert-manager.io/cluster-issuer': props.issuer },
       },
       spec: {
         ingressClassName: INGRESS_CLASS,

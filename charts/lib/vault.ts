@@ -3,7 +3,8 @@
  *
  * A service declares its `SecretConsumer`s (ServiceDefinition.secretConsumers). From all of them
  * the Vault service renders one Kubernetes-auth role and one read-only policy per consumer (bound
- * to exactly that service account and namespace, reading only `secret/data/<consumer>/...`), and
+ * to exactly that service account and namespace, reading exactly the `secretPath()` of each of its
+ * secrets: `secret/data/<consumer>/...`, or a shared entry it names with `path`), and
  * the consumer's pods carry the injector annotations `vaultAgentAnnotations()` returns: the agent
  * writes each secret to a file under /vault/secrets/, where the application reads it.
  *
@@ -24,6 +25,12 @@ export interface VaultSecret {
   /** The keys the entry holds (documented for the operator who loads them). */
   readonly keys: readonly string[];
   /**
+   * The full KV v2 data path of an entry shared by several consumers (e.g. Harbor's robot
+   * accounts, read by Harbor's setup Job and by the build pods). Must lie under `secret/data/`.
+   * @default - `secret/data/<consumer>/<name>`
+   */
+  readonly path?: string;
+  /**
    * A Consul template for the file's content. @default - each key on its own line as `key=value`
    * @see https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations#vault-hashicorp-com-agent-inject-template
    */
@@ -42,6 +49,12 @@ export interface SecretConsumer {
 
 /** The KV v2 data path of one secret of a consumer. */
 export function secretPath(consumer: SecretConsumer, secret: VaultSecret): string {
+  if (secret.path !== undefined) {
+    if (!/^secret\/data\/[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)+$/.test(secret.path)) {
+      throw new Error(`vault consumer ${consumer.name}: secret ${secret.name}: path "${secret.path}" must be a KV v2 data path such as "${KV_MOUNT}/data/harbor-robots/ci-push"`);
+    }
+    return secret.path;
+  }
   return `${KV_MOUNT}/data/${consumer.name}/${secret.name}`;
 }
 
