@@ -9,10 +9,16 @@ import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import type { ServiceDefinition } from './lib/service';
 import { argocd } from './platform/argocd';
+import { databases } from './data/databases';
+import { postgresql } from './data/postgresql';
+import { redis } from './data/redis';
+import { harbor } from './registry-harbor/harbor';
+import { gitlab } from './source/gitlab';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
- * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after).
+ * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after;
+ * the databases namespace 10, PostgreSQL and Redis 11, GitLab and Harbor 12).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -24,6 +30,12 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   snapshotController,
   cephCsi,
   cephCsiConfig,
+  // ---- data, source and registry (issue 8 part A) ----
+  databases,
+  postgresql,
+  redis,
+  gitlab,
+  harbor,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {
