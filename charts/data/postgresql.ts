@@ -90,11 +90,12 @@ function identifier(name: string): string {
  * files by psql itself (backticks) and quoted by psql (`:'var'`), so they never appear in a
  * process's arguments or in this file.
  */
-export function initSql(databases: readonly DatabaseOwner[] = DATABASES): string {
+export function initSql(databases: readonly DatabaseOwner[] = DATABASES, secretsDir = '/vault/secrets'): string {
+  const file = (name: string) => `${secretsDir}/${name}`;
   const lines = [
     '-- Rendered by the platform synthesizer (charts/data/postgresql.ts); runs at every start.',
     '\\set ON_ERROR_STOP on',
-    `\\set password \`cat ${vaultFile('superuser')}\``,
+    `\\set password \`cat ${file('superuser')}\``,
     'ALTER ROLE postgres WITH PASSWORD :\'password\';',
     `SELECT 'CREATE ROLE ${EXPORTER_ROLE} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${EXPORTER_ROLE}')\\gexec`,
     `GRANT pg_monitor TO ${EXPORTER_ROLE};`,
@@ -104,7 +105,7 @@ export function initSql(databases: readonly DatabaseOwner[] = DATABASES): string
     const d = identifier(database);
     lines.push(
       `-- ${u}: owns ${d}`,
-      `\\set password \`cat ${vaultFile(u)}\``,
+      `\\set password \`cat ${file(u)}\``,
       `SELECT 'CREATE ROLE ${u}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${u}')\\gexec`,
       `ALTER ROLE ${u} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';`,
       `SELECT 'CREATE DATABASE ${d} OWNER ${u} ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${d}')\\gexec`,
