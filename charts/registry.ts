@@ -11,11 +11,17 @@ import { velero, veleroConfig } from './backup/velero';
 import type { ServiceDefinition } from './lib/service';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
+import { databases } from './data/databases';
+import { postgresql } from './data/postgresql';
+import { redis } from './data/redis';
+import { harbor } from './registry-harbor/harbor';
+import { gitlab } from './source/gitlab';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
- * Vault 3; Velero 4 and its custom resources 5).
+ * Vault 3; Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
+ * Redis 11, GitLab and Harbor 12).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -30,6 +36,12 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   vault,
   velero,
   veleroConfig,
+  // ---- data, source and registry (issue 8 part A) ----
+  databases,
+  postgresql,
+  redis,
+  gitlab,
+  harbor,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {

@@ -9,6 +9,7 @@ import type { KubeObject } from '../charts/render';
 import { servicesOf } from '../charts/registry';
 import { PLATFORM_ENV, SERVICE_NAMES, type Platform, type ServiceName } from '../config';
 import { byCodePoint } from '../config/order';
+import { KV_MOUNT, secretPath } from '../charts/lib/vault';
 
 interface PodTemplate {
   spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] };
@@ -76,7 +77,8 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
       const helm = service.helm?.(platform);
       const model = isServiceName(service.name) ? platform.services[service.name] : undefined;
       const software = [...(helm ? [`chart ${helm.chart} ${helm.version}`] : []), ...imagesOf(rendered)].join('<br>') || '(configuration only)';
-      const secrets = (service.secretConsumers?.(platform) ?? []).flatMap((c) => c.secrets.map((s) => `${c.name}/${s.name}`));
+      // The KV entry each secret is read from (`secret/data/<entry>`), once even if two files come from it.
+      const secrets = [...new Set((service.secretConsumers?.(platform) ?? []).flatMap((c) => c.secrets.map((s) => secretPath(c, s).slice(`${KV_MOUNT}/data/`.length))))];
       lines.push(
         `| ${env} | ${service.name} | ${service.namespace} | ${model?.node ?? 'any'} | ${model?.host ? `https://${model.host}` : ''} | ${cell(software)} | ${cell(storageOf(rendered).join('<br>'))} | ${cell(secrets.join('<br>'))} |`,
       );

@@ -83,6 +83,16 @@ export const defaultPlatform: Platform = {
     tokenTtl: '15m',
     tokenMaxTtl: '4h',
   },
+  postgresql: { storageGiB: 20 },
+  redis: { storageGiB: 5, maxMemoryMiB: 1024 },
+  gitlab: { gitalyStorageGiB: 50, bucketPrefix: 'gitlab' },
+  harbor: {
+    registryStorageGiB: 100,
+    trivyStorageGiB: 5,
+    // The user's application images (one repository per app) live in this project.
+    projects: [{ name: 'apps', public: false }],
+    preventSeverity: 'critical',
+  },
   environments: {
     dev: { certificateIssuer: 'letsencrypt-staging' },
     staging: { certificateIssuer: 'letsencrypt-staging' },

@@ -272,6 +272,70 @@ const VaultSchema = z.strictObject({
   }),
 });
 
+// ---- data, source and registry (issue 8 part A): PostgreSQL, Redis, GitLab, Harbor ----
+
+const storageGiB = (example: number) =>
+  z
+    .number({ error: `must be a whole number of GiB, e.g. ${example}` })
+    .int({ error: `must be a whole number of GiB, e.g. ${example}` })
+    .min(1, { error: 'must be at least 1 GiB' })
+    .max(16384, { error: 'must be at most 16384 GiB (16 TiB); the Ceph pool holds every volume' });
+
+const PostgresqlSchema = z.strictObject({
+  /** The data volume (StorageClass `ceph-rbd`); GitLab's and Harbor's databases share it. */
+  storageGiB: storageGiB(20),
+});
+
+const RedisSchema = z.strictObject({
+  /** The append-only file's volume (StorageClass `ceph-rbd`). */
+  storageGiB: storageGiB(5),
+  /**
+   * Redis' memory limit (`maxmemory`); the container limit is set a quarter above it. Redis never
+   * evicts (GitLab keeps its job queues there): writes fail once it is full, so size it generously.
+   */
+  maxMemoryMiB: z
+    .number({ error: 'must be a whole number of MiB, e.g. 1024' })
+    .int({ error: 'must be a whole number of MiB, e.g. 1024' })
+    .min(64, { error: 'must be at least 64 MiB' })
+    .max(65536, { error: 'must be at most 65536 MiB' }),
+});
+
+const GitlabSchema = z.strictObject({
+  /** Gitaly's repository volume (StorageClass `ceph-rbd`). */
+  gitalyStorageGiB: storageGiB(50),
+  /**
+   * Prefix of the object storage buckets on Ceph RGW (`<prefix>-artifacts`, `-lfs`, `-uploads`,
+   * `-packages`, `-backups`, `-tmp`); create them before the first sync (README runbook).
+   */
+  bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$/, {
+    error: 'must be the start of an S3 bucket name (3-42 lowercase letters, digits and "-"), e.g. "gitlab"',
+  }),
+});
+
+/** A Harbor project: its repositories are scanned on push and pulls are blocked above a severity. */
+const HarborProjectSchema = z.strictObject({
+  /** The project name: images are `<harbor host>/<name>/<repository>:<tag>`. */
+  name: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,253}[a-z0-9])?$/, {
+    error: 'must be a Harbor project name (lowercase letters, digits, ".", "_" and "-"), e.g. "apps"',
+  }),
+  /** Anonymous pulls allowed. Keep false: the cluster pulls with the `robot$cluster-pull` account. */
+  public: z.boolean({ error: 'must be true or false' }),
+});
+
+const HarborSchema = z.strictObject({
+  /** The registry's image storage (StorageClass `ceph-rbd`). */
+  registryStorageGiB: storageGiB(100),
+  /** Trivy's vulnerability database and cache. */
+  trivyStorageGiB: storageGiB(5),
+  /** The projects the setup Job creates; the CI robot pushes to and the cluster robot pulls from all of them. */
+  projects: z.array(HarborProjectSchema).min(1, { error: 'must declare at least one project, e.g. { name: "apps", public: false }' }),
+  /**
+   * Pulls of an image with a vulnerability of this severity or worse are refused
+   * (Harbor's "Prevent vulnerable images from running").
+   */
+  preventSeverity: z.enum(['critical', 'high', 'medium', 'low'], { error: 'must be "critical", "high", "medium" or "low"' }),
+});
+
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */
 export const PLATFORM_ENV = 'platform';
 
@@ -295,6 +359,10 @@ export const PlatformSchema = z
     certManager: CertManagerSchema,
     argocd: ArgocdSchema,
     vault: VaultSchema,
+    postgresql: PostgresqlSchema,
+    redis: RedisSchema,
+    gitlab: GitlabSchema,
+    harbor: HarborSchema,
     environments: z
       .record(
         dnsLabel('staging').refine((name) => name !== PLATFORM_ENV, {
@@ -327,6 +395,7 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkGateway(model, ctx);
   checkVault(model, ctx);
   checkBackups(model, ctx);
+  checkSourceAndRegistry(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -494,4 +563,19 @@ function checkBackups(model: Model, ctx: Ctx): void {
       'must name the RADOS Gateway by its IPv4 address, e.g. "http://192.168.10.21:7480": the backup NetworkPolicy allows addresses, not names',
     );
   }
+}
+
+/** GitLab and Harbor are public by design (git.<domain>, registry.<domain>); Harbor's projects are unique. */
+function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
+  const examples: Record<string, string> = { gitlab: 'git', harbor: 'registry' };
+  for (const name of ['gitlab', 'harbor'] as const) {
+    if (model.services[name].host === undefined) {
+      issue(ctx, ['services', name, 'host'], `${name} is served on a public host; set it, e.g. "${examples[name]}.${model.domain}"`);
+    }
+  }
+  const seen = new Set<string>();
+  model.harbor.projects.forEach((project, index) => {
+    if (seen.has(project.name)) issue(ctx, ['harbor', 'projects', index, 'name'], 'is declared twice; every Harbor project name must be unique');
+    seen.add(project.name);
+  });
 }

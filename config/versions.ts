@@ -36,6 +36,12 @@ export const CHARTS = {
   // renovate: datasource=helm registryUrl=https://vmware-tanzu.github.io/helm-charts depName=velero
   velero: { repoURL: 'https://vmware-tanzu.github.io/helm-charts', chart: 'velero', version: '12.1.0' }, // Velero v1.18.1, the version of the CRDs imports/ holds
   // ---- end secrets and backups ----
+  // ---- source and registry (issue 8 part A): GitLab CE and Harbor ----
+  // renovate: datasource=helm registryUrl=https://charts.gitlab.io depName=gitlab
+  gitlab: { repoURL: 'https://charts.gitlab.io', chart: 'gitlab', version: '9.8.4' }, // GitLab 18.8.4
+  // renovate: datasource=helm registryUrl=https://helm.goharbor.io depName=harbor
+  harbor: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: '1.19.1' }, // Harbor 2.15.1
+  // ---- end source and registry ----
 } as const satisfies Record<string, ChartVersion>;
 
 /** Container images we render ourselves (not the ones upstream charts bring), `repository:tag`. */
@@ -49,6 +55,21 @@ export const IMAGES = {
   // renovate: datasource=docker depName=velero/velero-plugin-for-aws
   veleroPluginForAws: 'velero/velero-plugin-for-aws:v1.14.4',
   // ---- end secrets and backups ----
+  // ---- data and registry (issue 8 part A): PostgreSQL, Redis, their exporters, Harbor's setup Job ----
+  // PostgreSQL 17: GitLab 18 needs 16 or 17 (19 will need 17); Harbor accepts 12 and newer.
+  // renovate: datasource=docker depName=postgres
+  postgres: 'postgres:17.9-bookworm',
+  // renovate: datasource=docker depName=quay.io/prometheuscommunity/postgres-exporter
+  postgresExporter: 'quay.io/prometheuscommunity/postgres-exporter:v0.18.1',
+  // Redis 7.4 (ACL users; GitLab 18 and Harbor 2.15 support Redis 7).
+  // renovate: datasource=docker depName=redis
+  redis: 'redis:7.4.7',
+  // renovate: datasource=docker depName=oliver006/redis_exporter
+  redisExporter: 'oliver006/redis_exporter:v1.88.0',
+  // The Harbor setup Job's interpreter: its script uses the standard library only.
+  // renovate: datasource=docker depName=python
+  harborSetup: 'python:3.13.9-slim-bookworm',
+  // ---- end data and registry ----
 } as const satisfies Record<string, string>;
 
 /** The k3s release every node installs (`INSTALL_K3S_VERSION`; see the README's bootstrap runbook). */

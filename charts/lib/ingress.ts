@@ -40,6 +40,13 @@ export interface TlsIngressProps {
    * @see https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/
    */
   readonly backendProtocol?: 'HTTP' | 'HTTPS';
+  /**
+   * Controller settings for this host (`nginx.org/*` annotations of the NGINX Ingress Controller),
+   * e.g. the request body size a registry or a Git server needs.
+   * @default - none
+   * @see https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export class TlsIngress extends Construct {
@@ -57,6 +64,7 @@ export class TlsIngress extends Construct {
         namespace: props.namespace,
         labels: standardLabels(props.name, 'ingress'),
         annotations: {
+          ...props.annotations,
           'cert-manager.io/cluster-issuer': props.issuer,
           ...(props.backendProtocol === 'HTTPS' ? { 'nginx.org/ssl-services': props.serviceName } : {}),
         },

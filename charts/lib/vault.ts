@@ -79,6 +79,12 @@ export interface VaultSecret {
   /** The keys the entry holds (documented for the operator who loads them). */
   readonly keys: readonly string[];
   /**
+   * The full KV v2 data path of an entry shared by several consumers (e.g. Harbor's robot
+   * accounts, read by Harbor's setup Job and by the build pods). Must lie under `secret/data/`.
+   * @default - `secret/data/<consumer>/<name>`
+   */
+  readonly path?: string;
+  /**
    * A Consul template for the file's content. @default - each key on its own line as `key=value`
    * @see https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations#vault-hashicorp-com-agent-inject-template
    */
@@ -116,13 +122,19 @@ export function secretFile(secret: VaultSecret): string {
 }
 
 /** The KV v2 data path of one secret of a consumer. */
-export function secretPath(consumer: Pick<SecretConsumer, 'name'>, secret: Pick<VaultSecret, 'name'>): string {
+export function secretPath(consumer: Pick<SecretConsumer, 'name'>, secret: Pick<VaultSecret, 'name' | 'path'>): string {
+  if (secret.path !== undefined) {
+    if (!/^secret\/data\/[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)+$/.test(secret.path)) {
+      throw new Error(`vault consumer ${consumer.name}: secret ${secret.name}: path "${secret.path}" must be a KV v2 data path such as "${KV_MOUNT}/data/harbor-robots/ci-push"`);
+    }
+    return secret.path;
+  }
   return `${KV_MOUNT}/data/${consumer.name}/${secret.name}`;
 }
 
 /** The path an operator writes with `vault kv put` (the KV v2 CLI adds `data/` itself). */
 export function kvPutPath(consumer: SecretConsumer, secret: VaultSecret): string {
-  return `${KV_MOUNT}/${consumer.name}/${secret.name}`;
+  return secretPath(consumer, secret).replace(`${KV_MOUNT}/data/`, `${KV_MOUNT}/`);
 }
 
 /** The pods the consumer's role serves. */

@@ -254,9 +254,13 @@ EOF
 
 /** Prompts for every key of every declared secret (hidden input) and writes them to Vault. */
 export function loadSecretsScript(consumers: readonly SecretConsumer[]): string {
+  // An entry shared by several consumers (a `path`) is prompted for once, by its first reader.
+  const seen = new Set<string>();
   const calls = [...consumers]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .flatMap((consumer) => consumer.secrets.map((secret) => `load ${consumer.name} ${kvPutPath(consumer, secret)} ${secret.keys.join(' ')}`));
+    .flatMap((consumer) => consumer.secrets.map((secret) => ({ consumer, secret, path: kvPutPath(consumer, secret) })))
+    .filter(({ path }) => !seen.has(path) && seen.add(path) !== undefined)
+    .map(({ consumer, secret, path }) => `load ${consumer.name} ${path} ${secret.keys.join(' ')}`);
   return `#!/bin/sh
 # Writes the declared secrets into Vault, prompting for each value without echoing it. Run with
 # a token that may write them (the root token at bootstrap, README runbook):

@@ -10,7 +10,7 @@ describe('config/versions.ts', () => {
   it('pins every chart and image exactly', () => {
     for (const [name, chart] of Object.entries(CHARTS)) expect(chart.version, name).toMatch(/^v?\d+\.\d+\.\d+$/);
     for (const [name, image] of Object.entries(IMAGES as Record<string, string>)) {
-      expect(image, name).toMatch(/^[a-z0-9./-]+:v?\d+\.\d+\.\d+$/);
+      expect(image, name).toMatch(/^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)*$/);
     }
   });
 

@@ -1,0 +1,350 @@
+/**
+ * PostgreSQL for GitLab and Harbor: one StatefulSet `postgresql` in namespace `databases`, on the
+ * node the model places it (`services.postgresql.node`), its data on a `ceph-rbd` volume.
+ *
+ * Credentials come from Vault through the agent injector, as files, read once at start:
+ *  - `secret/postgresql/superuser` (key `password`): the `postgres` superuser, for an operator
+ *    connecting over the network (local socket connections inside the pod are trusted);
+ *  - `secret/postgresql/<user>` (key `password`): each application user (`gitlab`, `harbor`).
+ * The init container `init` creates the cluster on first start, then (every start) creates the
+ * users and databases that are missing and sets every password from the files: idempotent, so a
+ * password rotated in Vault takes effect at the next restart, and a database added here appears.
+ *
+ * postgres_exporter runs beside it (port 9187) and connects through the pod's local socket as the
+ * `postgres_exporter` role (member of `pg_monitor`), so it needs no password.
+ *
+ * @see https://www.postgresql.org/docs/17/app-initdb.html
+ * @see https://github.com/prometheus-community/postgres_exporter
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import type { Platform } from '../../config';
+import { IMAGES } from '../../config/versions';
+import { STORAGE_CLASS } from '../core/ceph-csi';
+import { resources } from '../core/kinds';
+import { standardLabels } from '../lib/labels';
+import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
+import { nodeSelectorFor } from '../lib/placement';
+import type { ServiceDefinition } from '../lib/service';
+import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
+import { READ_AT_START, rawValueTemplate, vaultAgentAccess, vaultFile } from './vault-access';
+
+export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
+/** The Service clients connect to: `postgresql.databases.svc:5432`. */
+export const POSTGRESQL_HOST = `${POSTGRESQL.name}.${DATABASES_NAMESPACE}.svc`;
+export const POSTGRESQL_PORT = POSTGRESQL.ports!.postgres;
+
+/** An application's own user and database (the user owns the database). */
+export interface DatabaseOwner {
+  readonly user: string;
+  readonly database: string;
+  /** Extensions the application needs but, as a non-superuser, cannot create itself. */
+  readonly extensions: readonly string[];
+}
+
+/**
+ * The databases of the platform. GitLab needs pg_trgm and btree_gist in its database
+ * (https://docs.gitlab.com/install/postgresql_extensions/); Harbor's is `registry`, its default.
+ */
+export const DATABASES: readonly DatabaseOwner[] = [
+  { user: 'gitlab', database: 'gitlabhq_production', extensions: ['btree_gist', 'pg_trgm'] },
+  { user: 'harbor', database: 'registry', extensions: [] },
+];
+
+export function databaseOf(user: string): DatabaseOwner {
+  const owner = DATABASES.find((d) => d.user === user);
+  if (!owner) throw new Error(`postgresql: no database user "${user}"; declared: ${DATABASES.map((d) => d.user).join(', ')}`);
+  return owner;
+}
+
+/** The role the exporter connects as (through the local socket, no password). */
+export const EXPORTER_ROLE = 'postgres_exporter';
+
+/** The image's `postgres` user; the data directory, socket and files belong to it. */
+const POSTGRES_UID = 999;
+const DATA_MOUNT = '/var/lib/postgresql/data';
+/** A subdirectory: initdb wants an empty directory, and a fresh ext4 volume holds lost+found. */
+export const PGDATA = `${DATA_MOUNT}/pgdata`;
+const SOCKET_DIR = '/var/run/postgresql';
+const CONFIG_DIR = '/etc/postgresql';
+const INIT_DIR = '/etc/postgresql-init';
+
+export const POSTGRESQL_CONSUMER: SecretConsumer = {
+  name: 'postgresql',
+  namespace: DATABASES_NAMESPACE,
+  serviceAccount: 'postgresql',
+  secrets: [{ name: 'superuser', keys: ['password'] }, ...DATABASES.map((d) => ({ name: d.user, keys: ['password'] }))].map((secret) => ({
+    ...secret,
+    template: rawValueTemplate(`secret/data/postgresql/${secret.name}`),
+  })),
+};
+
+/** SQL identifiers we generate are plain lowercase names; anything else is a programming error. */
+function identifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`postgresql: "${name}" is not a plain SQL identifier`);
+  return name;
+}
+
+/**
+ * The SQL the init step runs through psql on every start. Passwords are read from the agent's
+ * files by psql itself (backticks) and quoted by psql (`:'var'`), so they never appear in a
+ * process's arguments or in this file.
+ */
+export function initSql(databases: readonly DatabaseOwner[] = DATABASES, secretsDir = '/vault/secrets'): string {
+  const file = (name: string) => `${secretsDir}/${name}`;
+  const lines = [
+    '-- Rendered by the platform synthesizer (charts/data/postgresql.ts); runs at every start.',
+    '\\set ON_ERROR_STOP on',
+    `\\set password \`cat ${file('superuser')}\``,
+    'ALTER ROLE postgres WITH PASSWORD :\'password\';',
+    `SELECT 'CREATE ROLE ${EXPORTER_ROLE} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${EXPORTER_ROLE}')\\gexec`,
+    `GRANT pg_monitor TO ${EXPORTER_ROLE};`,
+  ];
+  for (const { user, database, extensions } of databases) {
+    const u = identifier(user);
+    const d = identifier(database);
+    lines.push(
+      `-- ${u}: owns ${d}`,
+      `\\set password \`cat ${file(u)}\``,
+      `SELECT 'CREATE ROLE ${u}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${u}')\\gexec`,
+      `ALTER ROLE ${u} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';`,
+      `SELECT 'CREATE DATABASE ${d} OWNER ${u} ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${d}')\\gexec`,
+      `ALTER DATABASE ${d} OWNER TO ${u};`,
+      `REVOKE ALL ON DATABASE ${d} FROM PUBLIC;`,
+      `GRANT CONNECT ON DATABASE ${d} TO ${EXPORTER_ROLE};`,
+    );
+    if (extensions.length) {
+      lines.push(`\\connect ${d}`, ...extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${identifier(e)};`), '\\connect postgres');
+    }
+  }
+  lines.push('\\unset password', '');
+  return lines.join('\n');
+}
+
+/**
+ * The init step: initdb on an empty volume (superuser password from its file), then a server on
+ * the local socket only, the SQL above, and a clean stop. `set -eu`: any failure stops the pod.
+ */
+export const INIT_SCRIPT = `#!/bin/sh
+# Rendered by the platform synthesizer (charts/data/postgresql.ts).
+set -eu
+: "\${PGDATA:?PGDATA must be set}"
+: "\${INIT_SQL:=${INIT_DIR}/init.sql}"
+: "\${SUPERUSER_PASSWORD_FILE:=${vaultFile('superuser')}}"
+: "\${POSTGRESQL_CONF:=${CONFIG_DIR}/postgresql.conf}"
+: "\${SOCKET_DIR:=${SOCKET_DIR}}"
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  echo "init: creating the cluster in $PGDATA"
+  initdb --pgdata="$PGDATA" --username=postgres --pwfile="$SUPERUSER_PASSWORD_FILE" \\
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8
+fi
+
+echo "init: creating missing users and databases, setting passwords"
+pg_ctl --pgdata="$PGDATA" --wait --silent \\
+  --options="-c config_file=$POSTGRESQL_CONF -c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start
+trap 'pg_ctl --pgdata="$PGDATA" --wait --silent --mode=fast stop' EXIT
+psql --no-psqlrc --quiet --host="$SOCKET_DIR" --username=postgres --dbname=postgres --file="$INIT_SQL"
+echo "init: done"
+`;
+
+/** postgresql.conf: what differs from the defaults, and why. */
+export function postgresqlConf(): string {
+  return [
+    '# Rendered by the platform synthesizer (charts/data/postgresql.ts).',
+    "listen_addresses = '*'",
+    'port = 5432',
+    `unix_socket_directories = '${SOCKET_DIR}'`,
+    `hba_file = '${CONFIG_DIR}/pg_hba.conf'`,
+    // GitLab (Puma, Sidekiq, migrations) and Harbor (core, jobservice, exporter) share the server.
+    'max_connections = 300',
+    'shared_buffers = 512MB',
+    'effective_cache_size = 1536MB',
+    'password_encryption = scram-sha-256',
+    // Logs go to the container's stderr, where the cluster's log shipper reads them.
+    "log_destination = 'stderr'",
+    'logging_collector = off',
+    'log_min_duration_statement = 2000',
+    'log_connections = off',
+    '',
+  ].join('\n');
+}
+
+/**
+ * pg_hba.conf: the local socket (only this pod's containers reach it: the init step and the
+ * exporter) is trusted, as in the official image; every network connection needs a password.
+ */
+export function pgHbaConf(): string {
+  return [
+    '# Rendered by the platform synthesizer (charts/data/postgresql.ts).',
+    '# TYPE  DATABASE  USER  ADDRESS    METHOD',
+    'local   all       all              trust',
+    'host    all       all   0.0.0.0/0  scram-sha-256',
+    '',
+  ].join('\n');
+}
+
+const RESTRICTED = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+export const postgresql: ServiceDefinition = {
+  name: 'postgresql',
+  namespace: DATABASES_NAMESPACE,
+  syncWave: DATA_SYNC_WAVE,
+  connections: (): Connection[] => [dnsAccess(POSTGRESQL), vaultAgentAccess(POSTGRESQL), scrapedBy(POSTGRESQL)],
+  secretConsumers: () => [POSTGRESQL_CONSUMER],
+  build(chart: Chart, platform: Platform) {
+    const name = POSTGRESQL.name;
+    const namespace = DATABASES_NAMESPACE;
+    const labels = standardLabels(name, 'database');
+    const selector = { 'app.kubernetes.io/name': name };
+
+    new ApiObject(chart, 'service-account', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: POSTGRESQL_CONSUMER.serviceAccount, namespace, labels },
+      // It never calls the Kubernetes API; the Vault agent gets its own projected token.
+      automountServiceAccountToken: false,
+    });
+
+    new ApiObject(chart, 'config', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-config`, namespace, labels },
+      data: { 'postgresql.conf': postgresqlConf(), 'pg_hba.conf': pgHbaConf() },
+    });
+    new ApiObject(chart, 'init', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-init`, namespace, labels },
+      data: { 'init.sh': INIT_SCRIPT, 'init.sql': initSql() },
+    });
+
+    // Headless: clients resolve postgresql.databases.svc to the pod; the StatefulSet's governing Service.
+    new ApiObject(chart, 'service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels },
+      spec: {
+        clusterIP: 'None',
+        selector,
+        ports: [
+          { name: 'postgres', port: POSTGRESQL_PORT, targetPort: 'postgres', protocol: 'TCP' },
+          { name: 'metrics', port: POSTGRESQL.ports!.metrics, targetPort: 'metrics', protocol: 'TCP' },
+        ],
+      },
+    });
+
+    const mounts = {
+      data: { name: 'data', mountPath: DATA_MOUNT },
+      config: { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      init: { name: 'init', mountPath: INIT_DIR, readOnly: true },
+      socket: { name: 'socket', mountPath: SOCKET_DIR },
+      tmp: { name: 'tmp', mountPath: '/tmp' },
+    };
+    const env = [{ name: 'PGDATA', value: PGDATA }];
+
+    new ApiObject(chart, 'statefulset', {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace, labels },
+      spec: {
+        serviceName: name,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        template: {
+          metadata: {
+            labels: { ...labels, ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).labels },
+            annotations: { ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).annotations, ...READ_AT_START },
+          },
+          spec: {
+            serviceAccountName: POSTGRESQL_CONSUMER.serviceAccount,
+            automountServiceAccountToken: false,
+            nodeSelector: nodeSelectorFor(platform, 'postgresql'),
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: POSTGRES_UID,
+              runAsGroup: POSTGRES_UID,
+              fsGroup: POSTGRES_UID,
+              fsGroupChangePolicy: 'OnRootMismatch',
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            // A fast shutdown with a checkpoint can take a while on a busy server.
+            terminationGracePeriodSeconds: 120,
+            initContainers: [
+              {
+                name: 'init',
+                image: IMAGES.postgres,
+                command: ['/bin/sh', `${INIT_DIR}/init.sh`],
+                env,
+                securityContext: RESTRICTED,
+                resources: resources('100m', '256Mi', '1', '1Gi'),
+                volumeMounts: [mounts.data, mounts.config, mounts.init, mounts.socket, mounts.tmp],
+              },
+            ],
+            containers: [
+              {
+                name: 'postgresql',
+                image: IMAGES.postgres,
+                command: ['postgres', '-D', PGDATA, '-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
+                env,
+                ports: [{ name: 'postgres', containerPort: POSTGRESQL_PORT, protocol: 'TCP' }],
+                // Ready once it accepts connections; alive while its port answers.
+                readinessProbe: {
+                  exec: { command: ['pg_isready', '--host', SOCKET_DIR, '--username', 'postgres', '--dbname', 'postgres'] },
+                  periodSeconds: 10,
+                  timeoutSeconds: 5,
+                },
+                livenessProbe: { tcpSocket: { port: 'postgres' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+                startupProbe: { tcpSocket: { port: 'postgres' }, periodSeconds: 10, failureThreshold: 60 },
+                securityContext: RESTRICTED,
+                resources: resources('250m', '1Gi', '2', '2Gi'),
+                volumeMounts: [mounts.data, mounts.config, mounts.socket, mounts.tmp],
+              },
+              {
+                name: 'exporter',
+                image: IMAGES.postgresExporter,
+                env: [
+                  {
+                    name: 'DATA_SOURCE_NAME',
+                    value: `postgresql://${EXPORTER_ROLE}@/postgres?host=${SOCKET_DIR}&sslmode=disable`,
+                  },
+                ],
+                ports: [{ name: 'metrics', containerPort: POSTGRESQL.ports!.metrics, protocol: 'TCP' }],
+                readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
+                livenessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
+                securityContext: RESTRICTED,
+                resources: resources('10m', '32Mi', '200m', '128Mi'),
+                volumeMounts: [mounts.socket],
+              },
+            ],
+            volumes: [
+              ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).volumes,
+              { name: 'config', configMap: { name: `${name}-config` } },
+              { name: 'init', configMap: { name: `${name}-init` } },
+              { name: 'socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+              { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: STORAGE_CLASS,
+              resources: { requests: { storage: `${platform.postgresql.storageGiB}Gi` } },
+            },
+          },
+        ],
+        // Deleting the StatefulSet (or scaling it down) keeps the volume: the data outlives the pod.
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      },
+    });
+  },
+};

@@ -1,0 +1,200 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPlatformFile } from '../../../config';
+import { IMAGES } from '../../../config/versions';
+import { DATABASES, INIT_SCRIPT, POSTGRESQL_CONSUMER, initSql, pgHbaConf, postgresqlConf } from '../../../charts/data/postgresql';
+import { secretPath } from '../../../charts/lib/vault';
+import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
+import { ROOT, defaultRender, kubeObjects } from '../../support/render';
+import { hasCommand, requireValidator } from '../../support/validators';
+
+const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
+const find = (kind: string, name: string, namespace = 'databases') =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+
+describe('PostgreSQL', () => {
+  const statefulSet = () => find('StatefulSet', 'postgresql');
+  const pod = () => statefulSet().spec.template.spec;
+
+  it('is one StatefulSet behind the headless Service postgresql:5432, on the node the model places it', () => {
+    const service = find('Service', 'postgresql');
+    expect(service.spec.clusterIP).toBe('None');
+    expect(service.spec.ports.map((p: any) => [p.name, p.port])).toEqual([['postgres', 5432], ['metrics', 9187]]);
+    expect(statefulSet().spec.serviceName).toBe('postgresql');
+    expect(statefulSet().spec.replicas).toBe(1);
+    expect(pod().nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-01' });
+    expect(pod().containers.map((c: any) => [c.name, c.image])).toEqual([
+      ['postgresql', IMAGES.postgres],
+      ['exporter', IMAGES.postgresExporter],
+    ]);
+    expect(IMAGES.postgres).toBe('postgres:17.9-bookworm');
+  });
+
+  it('keeps its data on a ceph-rbd volume of the model size, kept when the StatefulSet goes', () => {
+    const [claim] = statefulSet().spec.volumeClaimTemplates;
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '20Gi' } } });
+    expect(statefulSet().spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+  });
+
+  it('runs restricted: non-root 999, read-only root, no capabilities, seccomp, no API token', () => {
+    expect(pod().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod().automountServiceAccountToken).toBe(false);
+    for (const c of [...pod().initContainers, ...pod().containers]) {
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
+  it('reads the superuser and each application password from Vault, once, before its init step', () => {
+    const annotations = statefulSet().spec.template.metadata.annotations;
+    expect(annotations['vault.hashicorp.com/role']).toBe('postgresql');
+    expect(annotations['vault.hashicorp.com/agent-init-first']).toBe('true');
+    expect(annotations['vault.hashicorp.com/agent-pre-populate-only']).toBe('true');
+    expect(POSTGRESQL_CONSUMER.secrets.map((s) => secretPath(POSTGRESQL_CONSUMER, s))).toEqual([
+      'secret/data/postgresql/superuser',
+      'secret/data/postgresql/gitlab',
+      'secret/data/postgresql/harbor',
+    ]);
+    expect(annotations['vault.hashicorp.com/agent-inject-template-gitlab']).toBe('{{- with secret "secret/data/postgresql/gitlab" -}}{{ .Data.data.password }}{{- end -}}');
+    // No password anywhere in the pod spec: only file paths.
+    expect(JSON.stringify(pod())).not.toMatch(/PASSWORD/);
+  });
+
+  it('creates exactly the databases GitLab and Harbor need, owned by their users', () => {
+    expect(DATABASES.map((d) => `${d.user}:${d.database}`)).toEqual(['gitlab:gitlabhq_production', 'harbor:registry']);
+    const sql = find('ConfigMap', 'postgresql-init').data['init.sql'];
+    expect(sql).toBe(initSql());
+    expect(sql).toContain("SELECT 'CREATE DATABASE gitlabhq_production OWNER gitlab ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'gitlabhq_production')\\gexec");
+    expect(sql).toContain('CREATE EXTENSION IF NOT EXISTS pg_trgm;');
+    expect(sql).toContain("ALTER ROLE harbor WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';");
+  });
+
+  it('passes shellcheck (init step)', () => {
+    if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) return;
+    const result = spawnSync('shellcheck', ['--shell=sh', '-'], { input: INIT_SCRIPT, encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('admits only GitLab, Harbor (5432) and Prometheus (9187) on the network', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects);
+    let ip = 20;
+    const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ pod: { namespace, labels, ip: `10.42.7.${ip++}` } });
+    const postgres = pod('databases', { 'app.kubernetes.io/name': 'postgresql' });
+    const allowed = (from: Endpoint, port: number) => evaluator.allows({ from, to: postgres, port });
+    for (const app of ['webservice', 'sidekiq', 'toolbox', 'migrations', 'gitlab-exporter']) expect(allowed(pod('gitlab', { app }), 5432), app).toBe(true);
+    for (const component of ['core', 'jobservice', 'exporter']) expect(allowed(pod('harbor', { component }), 5432), component).toBe(true);
+    for (const [namespace, labels] of [
+      ['gitlab', { app: 'gitaly' }],
+      ['harbor', { component: 'nginx' }],
+      ['harbor', { component: 'trivy' }],
+      ['databases', { 'app.kubernetes.io/name': 'redis' }],
+      ['databases', { 'app.kubernetes.io/name': 'intruder' }],
+      ['argocd', { 'app.kubernetes.io/name': 'argocd-server' }],
+      ['monitoring', { 'app.kubernetes.io/name': 'prometheus' }],
+    ] as const) {
+      expect(allowed(pod(namespace, labels), 5432), `${namespace} ${JSON.stringify(labels)}`).toBe(false);
+    }
+    expect(allowed(pod('monitoring', { 'app.kubernetes.io/name': 'prometheus' }), 9187)).toBe(true);
+    expect(allowed(pod('gitlab', { app: 'webservice' }), 9187)).toBe(false);
+    expect(allowed({ ip: '192.168.10.50' }, 5432)).toBe(false);
+  });
+
+  it('follows the model: another platform places and sizes it differently', async () => {
+    const { postgresql } = await import('../../../charts/data/postgresql');
+    const { Testing } = await import('cdk8s');
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const chart = Testing.chart();
+    postgresql.build(chart, single, { connections: [] });
+    const set = Testing.synth(chart).find((o: any) => o.kind === 'StatefulSet') as any;
+    expect(set.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'solo' });
+    expect(set.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
+  });
+});
+
+/** initdb, pg_ctl, postgres and psql of a local PostgreSQL (Debian keeps the server binaries off PATH). */
+function serverBinaries(): string | undefined {
+  if (hasCommand('initdb') && hasCommand('pg_ctl') && hasCommand('psql')) return '';
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base) || !hasCommand('psql')) return undefined;
+  const version = readdirSync(base).sort((a, b) => Number(b) - Number(a)).find((v) => existsSync(join(base, v, 'bin', 'initdb')));
+  return version ? join(base, version, 'bin') : undefined;
+}
+
+describe('PostgreSQL init step against a real server', () => {
+  it('creates the cluster, users and databases, and is idempotent: a second run changes only rotated passwords', () => {
+    const bin = serverBinaries();
+    if (!requireValidator('PostgreSQL server (initdb, pg_ctl, psql)', bin !== undefined, 'apt-get install postgresql')) return;
+    // initdb refuses root: as root, run everything as the postgres user the package creates.
+    const asRoot = userInfo().uid === 0;
+    const owner = asRoot ? spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }) : undefined;
+    const uid = asRoot ? Number(owner!.stdout.trim()) : userInfo().uid;
+    const gid = asRoot ? Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) : userInfo().gid;
+    const dir = mkdtempSync(join(tmpdir(), 'pg-init-'));
+    try {
+      const secrets = join(dir, 'secrets');
+      const socket = join(dir, 'socket');
+      for (const sub of [secrets, socket]) spawnSync('mkdir', ['-p', sub]);
+      const write = (name: string, value: string) => writeFileSync(join(secrets, name), value);
+      write('superuser', 'Super-Secret-1');
+      write('gitlab', "it's a 'quoted' pass");
+      write('harbor', 'harbor-pass-1');
+      const conf = postgresqlConf().replace("hba_file = '/etc/postgresql/pg_hba.conf'", `hba_file = '${join(dir, 'pg_hba.conf')}'`).replace('shared_buffers = 512MB', 'shared_buffers = 32MB');
+      writeFileSync(join(dir, 'postgresql.conf'), conf);
+      writeFileSync(join(dir, 'pg_hba.conf'), pgHbaConf());
+      writeFileSync(join(dir, 'init.sql'), initSql(DATABASES, secrets));
+      writeFileSync(join(dir, 'init.sh'), INIT_SCRIPT);
+      if (asRoot) for (const path of [dir, secrets, socket]) chownSync(path, uid, gid);
+      chmodSync(dir, 0o755);
+      const env = {
+        PATH: `${bin ? `${bin}:` : ''}${process.env.PATH}`,
+        PGDATA: join(dir, 'data', 'pgdata'),
+        INIT_SQL: join(dir, 'init.sql'),
+        SUPERUSER_PASSWORD_FILE: join(secrets, 'superuser'),
+        POSTGRESQL_CONF: join(dir, 'postgresql.conf'),
+        SOCKET_DIR: socket,
+        HOME: dir,
+      };
+      const options: SpawnSyncOptions = { env, encoding: 'utf8', cwd: dir, timeout: 120_000, ...(asRoot ? { uid, gid } : {}) };
+      if (asRoot) spawnSync('install', ['-d', '-o', String(uid), '-g', String(gid), join(dir, 'data')]);
+      const run = () => spawnSync('sh', [join(dir, 'init.sh')], options);
+      const query = (sql: string, db = 'postgres') => {
+        // A log file, so the server does not hold the test's pipes open.
+        const start = spawnSync('pg_ctl', ['--pgdata', env.PGDATA, '--wait', '--silent', `--log=${join(dir, 'server.log')}`, `--options=-c config_file=${env.POSTGRESQL_CONF} -c listen_addresses='' -c unix_socket_directories=${socket}`, 'start'], options);
+        expect(start.status, String(start.stderr)).toBe(0);
+        try {
+          const out = spawnSync('psql', ['--no-psqlrc', '-At', '-h', socket, '-U', 'postgres', '-d', db, '-c', sql], options);
+          expect(out.status, String(out.stderr)).toBe(0);
+          return String(out.stdout).trim();
+        } finally {
+          spawnSync('pg_ctl', ['--pgdata', env.PGDATA, '--wait', '--silent', '--mode=fast', 'stop'], options);
+        }
+      };
+
+      const first = run();
+      expect(first.status, `${first.stdout}\n${first.stderr}`).toBe(0);
+      expect(first.stdout).toContain('init: creating the cluster');
+      expect(query("SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database WHERE datname IN ('gitlabhq_production', 'registry')")).toBe('gitlabhq_production:gitlab,registry:harbor');
+      expect(query("SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension", 'gitlabhq_production')).toBe('btree_gist,pg_trgm,plpgsql');
+      expect(query("SELECT string_agg(rolname || ':' || rolsuper || ':' || (rolpassword LIKE 'SCRAM-SHA-256$%'), ',' ORDER BY rolname) FROM pg_authid WHERE rolname IN ('gitlab', 'harbor', 'postgres')")).toBe('gitlab:false:true,harbor:false:true,postgres:true:true');
+      expect(query("SELECT pg_has_role('postgres_exporter', 'pg_monitor', 'member')")).toBe('t');
+      const hashes = () => query("SELECT string_agg(rolname || '=' || rolpassword, ',' ORDER BY rolname) FROM pg_authid WHERE rolname IN ('gitlab', 'harbor')");
+      const before = hashes();
+
+      // A password rotated in Vault: the next start sets it; everything else stays as it is.
+      write('harbor', 'harbor-pass-2');
+      const second = run();
+      expect(second.status, `${second.stdout}\n${second.stderr}`).toBe(0);
+      expect(second.stdout).not.toContain('creating the cluster');
+      const after = hashes();
+      expect(after.split(',')[0]).not.toBe(before.split(',')[0]); // SCRAM salts differ on every ALTER
+      expect(query("SELECT count(*) FROM pg_database WHERE datname IN ('gitlabhq_production', 'registry')")).toBe('2');
+      // The server the init step started is stopped again (the main container starts its own).
+      expect(existsSync(join(env.PGDATA, 'postmaster.pid'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { HARBOR_ROBOTS, SETUP_CONSUMER, harbor, robotUserName, setupConfig } from '../../../charts/registry-harbor/harbor';
+import { SETUP_SCRIPT } from '../../../charts/registry-harbor/setup-script';
+import { secretPath } from '../../../charts/lib/vault';
+import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
+import { ROOT, defaultRender, kubeObjects } from '../../support/render';
+import { hasCommand, requireValidator } from '../../support/validators';
+
+const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
+const find = (kind: string, name: string, namespace?: string) =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+
+describe('Harbor', () => {
+  const application = () => find('Application', 'harbor', 'argocd');
+  const values = () => application().spec.sources[0].helm.valuesObject;
+
+  it('installs the pinned official chart with Trivy, on our PostgreSQL and Redis', () => {
+    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: '1.19.1', helm: { releaseName: 'harbor' } });
+    expect(values().trivy).toMatchObject({ enabled: true, ignoreUnfixed: false });
+    expect(values().database.external).toEqual({
+      host: 'postgresql.databases.svc',
+      port: '5432',
+      username: 'harbor',
+      coreDatabase: 'registry',
+      existingSecret: 'harbor-database',
+      sslmode: 'disable',
+    });
+    expect(values().redis).toEqual({
+      type: 'external',
+      external: {
+        addr: 'redis.databases.svc:6379',
+        coreDatabaseIndex: '0',
+        jobserviceDatabaseIndex: '1',
+        registryDatabaseIndex: '2',
+        trivyAdapterIndex: '5',
+        username: 'harbor',
+        existingSecret: 'harbor-redis',
+      },
+    });
+    expect(values().database.type).toBe('external');
+  });
+
+  it('stores images and Trivy data on ceph-rbd volumes of the model sizes, on the model node', () => {
+    expect(values().persistence.persistentVolumeClaim).toEqual({
+      registry: { storageClass: 'ceph-rbd', size: '100Gi' },
+      trivy: { storageClass: 'ceph-rbd', size: '5Gi' },
+    });
+    expect(values().persistence.imageChartStorage).toEqual({ type: 'filesystem' });
+    for (const component of ['core', 'jobservice', 'registry', 'trivy', 'portal', 'nginx', 'exporter']) {
+      expect(values()[component].nodeSelector, component).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
+    }
+  });
+
+  it('generates no secret at render time: every chart secret is an existing Secret', () => {
+    const v = values();
+    expect(JSON.stringify(v)).not.toMatch(/harborAdminPassword|"password"|"secret":"[^h]/);
+    expect(v.existingSecretAdminPassword).toBe('harbor-admin');
+    expect(v.existingSecretSecretKey).toBe('harbor-internal');
+    expect(v.core).toMatchObject({ existingSecret: 'harbor-internal', existingXsrfSecret: 'harbor-internal', secretName: 'harbor-core-token' });
+    expect(v.jobservice.existingSecret).toBe('harbor-internal');
+    expect(v.registry).toMatchObject({ existingSecret: 'harbor-internal', credentials: { existingSecret: 'harbor-internal' } });
+    expect(objects.filter((o) => o.kind === 'Secret' && o.metadata.namespace === 'harbor')).toEqual([]);
+  });
+
+  it('serves registry.<domain> through one TLS Ingress to the chart proxy, with no body limit', () => {
+    const ingresses = objects.filter((o) => o.kind === 'Ingress' && o.spec.rules.some((r: any) => r.host === 'registry.lumetium.com'));
+    expect(ingresses).toHaveLength(1);
+    expect(ingresses[0].spec.tls).toEqual([{ hosts: ['registry.lumetium.com'], secretName: 'harbor-tls' }]);
+    expect(ingresses[0].spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'harbor', port: { number: 80 } });
+    expect(ingresses[0].metadata.annotations['nginx.org/client-max-body-size']).toBe('0');
+    expect(values().expose).toEqual({ type: 'clusterIP', tls: { enabled: false }, clusterIP: { name: 'harbor', ports: { httpPort: 80 } } });
+    expect(values().externalURL).toBe('https://registry.lumetium.com');
+  });
+
+  it('renders the projects (scan on push, pulls blocked at the model severity) and the two robots from the model', () => {
+    const config = JSON.parse(find('ConfigMap', 'harbor-setup', 'harbor').data['harbor.json']);
+    expect(config).toEqual(setupConfig(loadDefaultPlatform()));
+    expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical' }]);
+    expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([
+      ['ci-push', '/vault/secrets/ci-push'],
+      ['cluster-pull', '/vault/secrets/cluster-pull'],
+    ]);
+    expect(config.robots[1].permissions).toEqual([{ project: 'apps', access: [{ resource: 'repository', action: 'pull' }] }]);
+    expect(HARBOR_ROBOTS.map(robotUserName)).toEqual(['robot$ci-push', 'robot$cluster-pull']);
+    const single = setupConfig(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
+    expect(single.projects.map((p) => [p.name, p.public, p.severity])).toEqual([['images', false, 'high'], ['mirror', true, 'high']]);
+    expect(single.robots[0].permissions.map((p) => p.project)).toEqual(['images', 'mirror']);
+  });
+
+  it('runs the setup as a PostSync Job with the admin and robot secrets from Vault (robots at harbor-robots/*)', () => {
+    const job = find('Job', 'harbor-setup', 'harbor');
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    const annotations = job.spec.template.metadata.annotations;
+    expect(annotations['vault.hashicorp.com/role']).toBe('harbor-setup');
+    expect(annotations['vault.hashicorp.com/agent-pre-populate-only']).toBe('true');
+    expect(annotations['vault.hashicorp.com/agent-inject-secret-ci-push']).toBe('secret/data/harbor-robots/ci-push');
+    expect(SETUP_CONSUMER.secrets.map((s) => secretPath(SETUP_CONSUMER, s))).toEqual([
+      'secret/data/harbor/admin',
+      'secret/data/harbor-robots/ci-push',
+      'secret/data/harbor-robots/cluster-pull',
+    ]);
+    expect(job.spec.template.spec.containers[0].env).toEqual([
+      { name: 'HARBOR_URL', value: 'http://harbor-core.harbor.svc' },
+      { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+    ]);
+    expect(find('ConfigMap', 'harbor-setup', 'harbor').data['setup.py']).toBe(SETUP_SCRIPT);
+  });
+
+  it('lets the ingress controller reach only the proxy, the setup Job only core, Trivy the internet on 443', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects);
+    let ip = 20;
+    const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ pod: { namespace, labels, ip: `10.42.10.${ip++}` } });
+    const controller = pod('nginx-ingress', { 'app.kubernetes.io/name': 'nginx-ingress' });
+    const component = (name: string) => pod('harbor', { component: name });
+    expect(evaluator.allows({ from: controller, to: component('nginx'), port: 8080 })).toBe(true);
+    expect(evaluator.allows({ from: controller, to: component('core'), port: 8080 })).toBe(false);
+    const setup = pod('harbor', { 'app.kubernetes.io/name': 'harbor-setup' });
+    expect(evaluator.allows({ from: setup, to: component('core'), port: 8080 })).toBe(true);
+    expect(evaluator.allows({ from: setup, to: component('registry'), port: 5000 })).toBe(false);
+    expect(evaluator.allows({ from: setup, to: pod('vault', { 'app.kubernetes.io/name': 'vault' }), port: 8200 })).toBe(true);
+    expect(evaluator.allows({ from: component('trivy'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(true);
+    expect(evaluator.allows({ from: component('core'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(false);
+    expect(evaluator.allows({ from: component('portal'), to: pod('databases', { 'app.kubernetes.io/name': 'postgresql' }), port: 5432 })).toBe(false);
+  });
+
+  it('builds with another model (its own host and node)', () => {
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const v = harbor.helm!(single).values as any;
+    expect(v.externalURL).toBe('https://images.example.net');
+    expect(v.core.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'solo' });
+  });
+});
+
+/** A fake Harbor API: just the endpoints the setup Job calls, with state, recording every call. */
+function fakeHarbor(adminPassword: string) {
+  const calls: string[] = [];
+  const projects = new Map<string, Record<string, string>>();
+  const robots: { id: number; name: string; level: string; description: string; permissions: unknown; secret: string }[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://harbor');
+      const path = url.pathname.replace(/^\/api\/v2\.0/, '');
+      calls.push(`${req.method} ${path}`);
+      const reply = (status: number, payload?: unknown) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(payload === undefined ? '' : JSON.stringify(payload));
+      };
+      if (req.headers.authorization !== `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`) return reply(401, { errors: [{ code: 'UNAUTHORIZED' }] });
+      const json = body ? JSON.parse(body) : undefined;
+      if (req.method === 'GET' && path === '/ping') return res.end('Pong');
+      const project = path.match(/^\/projects\/([^/]+)$/);
+      if (project && req.headers['x-is-resource-name'] !== 'true') return reply(400);
+      if (project && req.method === 'GET') return projects.has(project[1]) ? reply(200, { name: project[1], metadata: projects.get(project[1]) }) : reply(404);
+      if (project && req.method === 'PUT') return projects.set(project[1], json.metadata), reply(200);
+      if (path === '/projects' && req.method === 'POST') return projects.set(json.project_name, json.metadata), reply(201);
+      if (path === '/robots' && req.method === 'GET') return reply(200, robots.map(({ secret: _secret, ...r }) => r));
+      if (path === '/robots' && req.method === 'POST') {
+        const robot = { id: robots.length + 1, name: `robot$${json.name}`, level: json.level, description: json.description, permissions: json.permissions, secret: json.secret };
+        robots.push(robot);
+        return reply(201, { id: robot.id, name: robot.name, secret: robot.secret });
+      }
+      const robot = path.match(/^\/robots\/(\d+)$/);
+      const existing = robot ? robots.find((r) => r.id === Number(robot[1])) : undefined;
+      if (existing && req.method === 'PUT') return Object.assign(existing, { description: json.description, permissions: json.permissions }), reply(200);
+      if (existing && req.method === 'PATCH') return Object.assign(existing, { secret: json.secret }), reply(200);
+      return reply(404);
+    });
+  });
+  return { server, calls, projects, robots };
+}
+
+function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('the Harbor setup Job against a fake Harbor API', () => {
+  it('creates projects and robots once, then updates them in place (idempotent), with the secrets from the files', async () => {
+    if (!requireValidator('python3', hasCommand('python3'), 'apt-get install python3')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'harbor-setup-'));
+    const fake = fakeHarbor('Adm1n-pass');
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    try {
+      const secrets = { admin: 'Adm1n-pass', 'ci-push': 'CiPush-Secret-1', 'cluster-pull': 'Pull-Secret-1' };
+      for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), `${value}\n`);
+      const config = setupConfig(loadDefaultPlatform());
+      const local = {
+        ...config,
+        adminPasswordFile: join(dir, 'admin'),
+        robots: config.robots.map((r) => ({ ...r, secretFile: join(dir, r.name) })),
+      };
+      writeFileSync(join(dir, 'harbor.json'), JSON.stringify(local));
+      writeFileSync(join(dir, 'setup.py'), SETUP_SCRIPT);
+      const env = { HARBOR_URL: `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`, HARBOR_WAIT_SECONDS: '10' };
+
+      const first = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
+      expect(first.stderr).toBe('');
+      expect(first.status).toBe(0);
+      expect(first.stdout).toBe('project apps: created\nrobot ci-push: created\nrobot cluster-pull: created\n');
+      expect(fake.projects.get('apps')).toEqual({ public: 'false', auto_scan: 'true', prevent_vul: 'true', severity: 'critical' });
+      expect(fake.robots.map((r) => [r.name, r.level, r.secret])).toEqual([
+        ['robot$ci-push', 'system', 'CiPush-Secret-1'],
+        ['robot$cluster-pull', 'system', 'Pull-Secret-1'],
+      ]);
+
+      // A second run (the next sync) creates nothing; a secret rotated in Vault is applied.
+      writeFileSync(join(dir, 'cluster-pull'), 'Pull-Secret-2\n');
+      fake.calls.length = 0;
+      const second = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
+      expect(second.status).toBe(0);
+      expect(second.stdout).toBe('project apps: updated\nrobot ci-push: updated\nrobot cluster-pull: updated\n');
+      expect(fake.calls.filter((c) => c.startsWith('POST'))).toEqual([]);
+      expect(fake.robots).toHaveLength(2);
+      expect(fake.robots[1].secret).toBe('Pull-Secret-2');
+
+      // A wrong admin password is a clear failure, not a silent success.
+      writeFileSync(join(dir, 'admin'), 'wrong\n');
+      const failed = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], { ...env, HARBOR_WAIT_SECONDS: '0' });
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toMatch(/^harbor-setup: Harbor did not answer within 0s: GET \/ping: HTTP 401/);
+    } finally {
+      fake.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
