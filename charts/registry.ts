@@ -8,11 +8,19 @@ import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import type { ServiceDefinition } from './lib/service';
+import { alertmanager } from './observability/alertmanager';
+import { grafana } from './observability/grafana';
+import { kubeStateMetrics } from './observability/kube-state-metrics';
+import { logShipper } from './observability/log-shipper';
+import { loki } from './observability/loki';
+import { nodeExporter } from './observability/node-exporter';
+import { prometheus } from './observability/prometheus';
 import { argocd } from './platform/argocd';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
- * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after).
+ * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller after;
+ * observability 3-4: Prometheus with the monitoring namespace and node-exporter, then the rest).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -24,6 +32,14 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   snapshotController,
   cephCsi,
   cephCsiConfig,
+  // ---- observability (issue 7) ----
+  prometheus,
+  alertmanager,
+  grafana,
+  loki,
+  kubeStateMetrics,
+  nodeExporter,
+  logShipper,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {
