@@ -5,7 +5,7 @@
  * the `monitoring` namespace, which Alertmanager, Grafana, Loki and kube-state-metrics share.
  *
  * RBAC is least privilege for what it discovers: list/watch pods only in the namespaces of its
- * pod targets (a Role each), list/watch nodes and read `nodes/metrics` (kubelet and cAdvisor),
+ * pod targets (a RoleBinding each), list/watch nodes and read `nodes/metrics` (kubelet and cAdvisor),
  * read the API server's `/metrics`. No Secrets, no cluster-wide pods.
  *
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/
@@ -108,20 +108,22 @@ export const prometheus: ServiceDefinition = {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
       subjects,
     });
+    // Pod discovery: one ClusterRole holding the rule, granted namespace by namespace (a
+    // RoleBinding to a ClusterRole grants it in that namespace only).
+    const discovery = `${NAME}-discovery`;
+    new ApiObject(chart, 'discovery-role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: discovery, labels: standardLabels(discovery, 'rbac') },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }],
+    });
     for (const target of discoveryNamespaces(plan)) {
-      // One file per object: the namespace is part of the name.
-      const name = `${NAME}-discovery-${target}`;
-      new ApiObject(chart, `role-${target}`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name, namespace: target, labels: standardLabels(name, 'rbac') },
-        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }],
-      });
       new ApiObject(chart, `role-binding-${target}`, {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
-        metadata: { name, namespace: target, labels: standardLabels(name, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        // One file per object: the namespace is part of the name.
+        metadata: { name: `${discovery}-${target}`, namespace: target, labels: standardLabels(discovery, 'rbac') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: discovery },
         subjects,
       });
     }

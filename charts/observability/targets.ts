@@ -4,7 +4,7 @@
  *
  *  - in-cluster workloads: every connection declared with `scrapedBy(workload, port)` (by the
  *    service that runs the workload) becomes one job with Kubernetes pod discovery restricted to
- *    the workload's namespace and label, and a Role that lets Prometheus list pods there. A new
+ *    the workload's namespace and label, and a RoleBinding that lets Prometheus list pods there. A new
  *    service that declares `scrapedBy` is scraped without touching this file;
  *  - targets outside the pod network or owned by other issues, addressed directly: Prometheus
  *    itself, the Kubernetes API server, the kubelets and their cAdvisor (node discovery), CoreDNS,
@@ -87,7 +87,7 @@ export type ScrapeConfig = Record<string, unknown> & { readonly job_name: string
 
 const workloadKey = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`;
 
-/** Workloads scraped at a fixed address rather than discovered (pod discovery would need a Role in a namespace this render may not create). */
+/** Workloads scraped at a fixed address rather than discovered (pod discovery would need a RoleBinding in a namespace this render may not create). */
 const STATIC_WORKLOADS = [VAULT_SERVER, VELERO, COREDNS];
 
 /** Every `scrapedBy` connection of the plan, as pod discovery targets (one job per workload port). */
@@ -121,7 +121,7 @@ export function podTargets(plan: NetworkPlan): PodTarget[] {
   return [...byJob.values()].sort((a, b) => (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
 }
 
-/** The namespaces Prometheus discovers pods in (one Role each). */
+/** The namespaces Prometheus discovers pods in (one RoleBinding each). */
 export function discoveryNamespaces(plan: NetworkPlan): string[] {
   return [...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort();
 }

@@ -132,13 +132,16 @@ describe('Prometheus', () => {
       { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
       { nonResourceURLs: ['/metrics'], verbs: ['get'] },
     ]);
-    const roles = objects().filter((o) => o.kind === 'Role' && o.metadata.name.startsWith('prometheus-discovery-'));
+    expect(find('ClusterRole', 'prometheus-discovery').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+    // Granted per namespace only: RoleBindings, no ClusterRoleBinding for pods.
+    expect(objects().filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'prometheus-discovery')).toEqual([]);
+    const bindings = objects().filter((o) => o.kind === 'RoleBinding' && o.roleRef.name === 'prometheus-discovery');
     const namespaces = new Set(objects().filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
-    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual([...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort());
-    for (const role of roles) {
-      expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
-      expect(namespaces.has(role.metadata.namespace), role.metadata.namespace).toBe(true);
-      expect(find('RoleBinding', role.metadata.name, role.metadata.namespace).subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }]);
+    expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual([...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort());
+    for (const binding of bindings) {
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'prometheus-discovery' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }]);
+      expect(namespaces.has(binding.metadata.namespace), binding.metadata.namespace).toBe(true);
     }
   });
 
