@@ -6,7 +6,7 @@
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { stringify } from 'yaml';
+import { configYaml } from './config-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
@@ -163,7 +163,7 @@ export const alertmanager: ServiceDefinition = {
   secretConsumers: (platform: Platform) => [alertmanagerConsumer(platform)],
   build(chart: Chart, platform: Platform) {
     const ns = MONITORING_NAMESPACE;
-    const config = { 'alertmanager.yml': stringify(alertmanagerConfig(platform), { lineWidth: 0, aliasDuplicateObjects: false }) };
+    const config = { 'alertmanager.yml': configYaml(alertmanagerConfig(platform)) };
     const agent = vaultAgentPod(alertmanagerConsumer(platform));
     serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });

@@ -13,7 +13,7 @@ import { standardLabels } from '../lib/labels';
 import { dnsAccess, kubeApiAccess, scrapedBy, type Connection } from '../lib/network';
 import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
-import { RESTRICTED_CONTAINER_SECURITY, containerPorts, podLabels, resources, restrictedPodSecurity, selectorOf, serviceAccount, workloadService } from './pod';
+import { RESTRICTED_CONTAINER_SECURITY, containerPorts, podLabels, resources, restrictedPodSecurity, selectorOf, serviceAccount } from './pod';
 import { KUBE_STATE_METRICS, MONITORING_NAMESPACE } from './workloads';
 
 const NAME = KUBE_STATE_METRICS.name;
@@ -71,7 +71,7 @@ export const kubeStateMetrics: ServiceDefinition = {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
     });
-    workloadService(chart, 'service', KUBE_STATE_METRICS, ['metrics', 'telemetry']);
+    // No Service: Prometheus discovers the pod itself, and nothing else reads it.
     new ApiObject(chart, 'deployment', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
