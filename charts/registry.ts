@@ -9,6 +9,13 @@ import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import type { ServiceDefinition } from './lib/service';
+import { alertmanager } from './observability/alertmanager';
+import { grafana } from './observability/grafana';
+import { kubeStateMetrics } from './observability/kube-state-metrics';
+import { logShipper } from './observability/log-shipper';
+import { loki } from './observability/loki';
+import { nodeExporter } from './observability/node-exporter';
+import { prometheus } from './observability/prometheus';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { databases } from './data/databases';
@@ -20,7 +27,8 @@ import { gitlab } from './source/gitlab';
 /**
  * The shared platform services, in no particular order: sync waves order them
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
- * Vault 3; Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
+ * Vault 3; observability 3-4 (Prometheus with the monitoring namespace and node-exporter, then
+ * the rest); Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
  * Redis 11, GitLab and Harbor 12).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
@@ -42,6 +50,14 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   redis,
   gitlab,
   harbor,
+  // ---- observability (issue 7) ----
+  prometheus,
+  alertmanager,
+  grafana,
+  loki,
+  kubeStateMetrics,
+  nodeExporter,
+  logShipper,
 ];
 
 export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {

@@ -76,9 +76,15 @@ export function writeStaging(files: RenderedFiles, distDir: string): string {
   mkdirSync(parent, { recursive: true });
   const staging = join(parent, `${STAGING_PREFIX}${process.pid}-${basename(distDir)}`);
   rmSync(staging, { recursive: true, force: true });
+  // Each folder once (a recursive mkdir per file cost a syscall walk per file).
+  const folders = new Set<string>();
   for (const [path, text] of files) {
     const target = join(staging, path);
-    mkdirSync(dirname(target), { recursive: true });
+    const folder = dirname(target);
+    if (!folders.has(folder)) {
+      mkdirSync(folder, { recursive: true });
+      folders.add(folder);
+    }
     writeFileSync(target, text);
   }
   mkdirSync(staging, { recursive: true });

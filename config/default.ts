@@ -93,6 +93,21 @@ export const defaultPlatform: Platform = {
     projects: [{ name: 'apps', public: false }],
     preventSeverity: 'critical',
   },
+  observability: {
+    scrapeInterval: '30s',
+    prometheus: { retentionDays: 15, storageGiB: 50 },
+    loki: { retentionDays: 14, storageGiB: 50 },
+    alerting: {
+      defaultReceiver: 'ops-email',
+      receivers: {
+        'ops-email': { email: { to: 'ops@lumetium.com' } },
+        'ops-chat': { slack: { channel: '#platform-alerts' } },
+      },
+      // Critical alerts also reach the chat; every alert reaches the mailbox.
+      routes: [{ receiver: 'ops-chat', matchers: { severity: 'critical' }, continue: true }],
+      smtp: { smarthost: 'smtp.lumetium.com:587', from: 'alertmanager@lumetium.com', username: 'alertmanager@lumetium.com' },
+    },
+  },
   environments: {
     dev: { certificateIssuer: 'letsencrypt-staging' },
     staging: { certificateIssuer: 'letsencrypt-staging' },

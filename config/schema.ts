@@ -336,6 +336,86 @@ const HarborSchema = z.strictObject({
   preventSeverity: z.enum(['critical', 'high', 'medium', 'low'], { error: 'must be "critical", "high", "medium" or "low"' }),
 });
 
+// ---- observability (issue 7): Prometheus, Alertmanager, Grafana, Loki ----
+
+/** A Prometheus duration as the model accepts it: whole seconds, minutes or hours. */
+const promDuration = z.string().regex(/^[1-9]\d*(s|m|h)$/, { error: 'must be a duration such as "30s", "1m" or "1h"' });
+
+/** A label value matcher: the alert label and the exact value it must have. */
+const alertLabel = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'must be a Prometheus label name, e.g. "severity"' });
+
+/**
+ * Where Alertmanager sends notifications. A receiver holds one or more integrations; credentials
+ * (the SMTP password, the Slack webhook URL, the PagerDuty routing key) are never in the model:
+ * they live in Vault under `secret/alertmanager/<receiver>` and reach Alertmanager as files.
+ * @see https://prometheus.io/docs/alerting/latest/configuration/#receiver
+ */
+const AlertReceiverSchema = z.strictObject({
+  /** E-mail through `observability.alerting.smtp`. */
+  email: z.strictObject({ to: email }).optional(),
+  /** A Slack incoming webhook (URL in Vault, key `url`) posting to this channel. */
+  slack: z.strictObject({
+    channel: z.string().regex(/^#[a-z0-9._-]{1,79}$/, { error: 'must be a Slack channel such as "#platform-alerts"' }),
+  }).optional(),
+  /** PagerDuty Events API v2 (routing key in Vault, key `routing-key`). */
+  pagerduty: z.strictObject({
+    /** What the incident is about in PagerDuty. @default - the alert's summary */
+    description: z.string().min(1).optional(),
+  }).optional(),
+});
+
+/** One branch of the Alertmanager routing tree below the default receiver. */
+const AlertRouteSchema = z.strictObject({
+  /** The receiver (a key of `receivers`) alerts matching this route go to. */
+  receiver: z.string(),
+  /** Labels an alert must carry, all of them, with exactly these values, e.g. `{ severity: critical }`. */
+  matchers: z.record(alertLabel, z.string().min(1, { error: 'must not be empty' })).refine((m) => Object.keys(m).length > 0, {
+    error: 'must name at least one label, e.g. { severity: critical }',
+  }),
+  /** Keep matching the routes after this one (and the default receiver). @default false */
+  continue: z.boolean({ error: 'must be true or false' }).optional(),
+});
+
+const AlertingSchema = z.strictObject({
+  /** The receiver of every alert no route claims (a key of `receivers`). */
+  defaultReceiver: z.string(),
+  receivers: z.record(dnsLabel('ops-email'), AlertReceiverSchema).refine((r) => Object.keys(r).length > 0, {
+    error: 'must declare at least one receiver',
+  }),
+  /** Routes, first match wins (unless `continue`). */
+  routes: z.array(AlertRouteSchema),
+  /**
+   * The mail server for e-mail receivers (required when any receiver sends e-mail). The password
+   * is in Vault (`secret/alertmanager/smtp`, key `password`).
+   */
+  smtp: z
+    .strictObject({
+      /** `host:port` of the submission server; it must be a public address (Alertmanager's egress is to the internet only). */
+      smarthost: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,63}:\d{1,5}$/, { error: 'must be "host:port", e.g. "smtp.example.com:587"' }),
+      from: email,
+      username: z.string().min(1, { error: 'must not be empty' }),
+    })
+    .optional(),
+});
+
+const ObservabilitySchema = z.strictObject({
+  /** How often Prometheus scrapes every target and evaluates the rules. */
+  scrapeInterval: promDuration,
+  prometheus: z.strictObject({
+    /** How long samples are kept (`--storage.tsdb.retention.time`). */
+    retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(365, { error: 'must be at most 365 days' }),
+    /** The `ceph-rbd` volume for the TSDB; retention by size stops at 80% of it. */
+    storageGiB: z.number().int().min(5, { error: 'must be at least 5 GiB' }),
+  }),
+  loki: z.strictObject({
+    /** How long logs are kept (the compactor deletes older chunks). */
+    retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(365, { error: 'must be at most 365 days' }),
+    /** The `ceph-rbd` volume for chunks and the index. */
+    storageGiB: z.number().int().min(5, { error: 'must be at least 5 GiB' }),
+  }),
+  alerting: AlertingSchema,
+});
+
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */
 export const PLATFORM_ENV = 'platform';
 
@@ -363,6 +443,7 @@ export const PlatformSchema = z
     redis: RedisSchema,
     gitlab: GitlabSchema,
     harbor: HarborSchema,
+    observability: ObservabilitySchema,
     environments: z
       .record(
         dnsLabel('staging').refine((name) => name !== PLATFORM_ENV, {
@@ -378,6 +459,8 @@ export type Platform = z.infer<typeof PlatformSchema>;
 export type PlatformNode = Platform['nodes'][string];
 export type PlatformService = Platform['services'][ServiceName];
 export type Environment = Platform['environments'][string];
+export type Observability = Platform['observability'];
+export type AlertReceiver = Observability['alerting']['receivers'][string];
 
 type Ctx = z.RefinementCtx;
 type Model = Omit<Platform, never>;
@@ -396,6 +479,7 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkVault(model, ctx);
   checkBackups(model, ctx);
   checkSourceAndRegistry(model, ctx);
+  checkAlerting(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -578,4 +662,24 @@ function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
     if (seen.has(project.name)) issue(ctx, ['harbor', 'projects', index, 'name'], 'is declared twice; every Harbor project name must be unique');
     seen.add(project.name);
   });
+}
+
+function checkAlerting(model: Model, ctx: Ctx): void {
+  const { alerting } = model.observability;
+  const names = Object.keys(alerting.receivers);
+  const known = (name: string) => alerting.receivers[name] !== undefined;
+  if (!known(alerting.defaultReceiver)) {
+    issue(ctx, ['observability', 'alerting', 'defaultReceiver'], `no such receiver; use one of: ${names.join(', ')}`);
+  }
+  alerting.routes.forEach((route, index) => {
+    if (!known(route.receiver)) issue(ctx, ['observability', 'alerting', 'routes', index, 'receiver'], `no such receiver; use one of: ${names.join(', ')}`);
+  });
+  for (const [name, receiver] of Object.entries(alerting.receivers)) {
+    if (!receiver.email && !receiver.slack && !receiver.pagerduty) {
+      issue(ctx, ['observability', 'alerting', 'receivers', name], 'sends nowhere; give it at least one of email, slack, pagerduty');
+    }
+    if (receiver.email && !alerting.smtp) {
+      issue(ctx, ['observability', 'alerting', 'smtp'], `is missing but receiver ${name} sends e-mail; add smarthost, from and username`);
+    }
+  }
 }

@@ -70,6 +70,22 @@ export const IMAGES = {
   // renovate: datasource=docker depName=python
   harborSetup: 'python:3.13.9-slim-bookworm',
   // ---- end data and registry ----
+  // ---- observability (issue 7): rendered here as plain YAML (charts/observability/) ----
+  // renovate: datasource=docker depName=quay.io/prometheus/prometheus
+  prometheus: 'quay.io/prometheus/prometheus:v3.13.3', // LTS line (supported until July 2027)
+  // renovate: datasource=docker depName=quay.io/prometheus/alertmanager
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.32.0',
+  // renovate: datasource=docker depName=docker.io/grafana/grafana
+  grafana: 'docker.io/grafana/grafana:13.2.0',
+  // renovate: datasource=docker depName=docker.io/grafana/loki
+  loki: 'docker.io/grafana/loki:3.7.3',
+  // renovate: datasource=docker depName=cr.fluentbit.io/fluent/fluent-bit
+  fluentBit: 'cr.fluentbit.io/fluent/fluent-bit:5.0.8',
+  // renovate: datasource=docker depName=quay.io/prometheus/node-exporter
+  nodeExporter: 'quay.io/prometheus/node-exporter:v1.12.0',
+  // renovate: datasource=docker depName=registry.k8s.io/kube-state-metrics/kube-state-metrics
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0',
+  // ---- end observability ----
 } as const satisfies Record<string, string>;
 
 /** The k3s release every node installs (`INSTALL_K3S_VERSION`; see the README's bootstrap runbook). */

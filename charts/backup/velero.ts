@@ -21,7 +21,7 @@ import type { ScheduleSpec } from '../../imports/velero-schedule-velero.io';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
-import { dnsAccess, hosts, kubeApiAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
+import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { secretFile, secretPath, vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
 
@@ -160,7 +160,7 @@ export const velero: ServiceDefinition = {
       dnsAccess(VELERO_SERVER),
       ...kubeApiAccess(VELERO_SERVER, platform),
       { from: { workload: VELERO_SERVER }, to: { network: hosts('ceph rados gateway', [rgw.address]) }, ports: [{ port: rgw.port }], purpose: 'backup storage (RADOS Gateway, S3)' },
-      scrapedBy(VELERO_SERVER),
+      // Prometheus scrapes Velero's metrics Service; the observability targets declare that connection.
     ];
   },
   build(chart: Chart, _platform: Platform, plan: ServicePlan) {

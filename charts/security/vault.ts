@@ -27,7 +27,6 @@ import {
   dnsAccess,
   exposedThroughIngress,
   kubeApiAccess,
-  scrapedBy,
   type Connection,
   type Workload,
 } from '../lib/network';
@@ -183,7 +182,8 @@ export const vault: ServiceDefinition = {
     // TokenReviews of the Kubernetes auth method, and the service registration's pod labels.
     ...kubeApiAccess(VAULT_SERVER, platform),
     exposedThroughIngress(VAULT_SERVER, 'https'),
-    scrapedBy(VAULT_SERVER, 'https'),
+    // Prometheus scrapes Vault through its Service name (TLS verified against it): the
+    // observability targets declare that connection (charts/observability/targets.ts).
     dnsAccess(INJECTOR),
     ...kubeApiAccess(INJECTOR, platform),
     connect({ network: apiServerCallers(platform) }, INJECTOR, ['webhook'], 'admission webhook (injects the Vault agent)'),

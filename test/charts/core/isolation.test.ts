@@ -73,7 +73,9 @@ describe('network isolation of the rendered platform', () => {
       const deny = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === namespace && o.metadata.name === 'default-deny');
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
-    expect([...renderedNamespaces].sort()).toEqual(['argocd', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'metallb-system', 'nginx-ingress', 'snapshot-controller', 'vault', 'velero']);
+    expect([...renderedNamespaces].sort()).toEqual([
+      'argocd', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'vault', 'velero',
+    ]);
   });
 
   it('allows a flow if and only if a declared connection covers it (every pair, every declared port)', () => {

@@ -43,16 +43,20 @@ const MORE: SecretConsumer[] = [
 
 describe("Vault's configuration as code", () => {
   it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
-    expect(consumers.map((c) => c.name)).toEqual(['velero', 'postgresql', 'redis', 'harbor-setup']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', 'velero']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
       'load-kv.sh',
+      'policy-platform-alertmanager.hcl',
+      'policy-platform-grafana.hcl',
       'policy-platform-harbor-setup.hcl',
       'policy-platform-postgresql.hcl',
       'policy-platform-redis.hcl',
       'policy-platform-vault-config.hcl',
       'policy-platform-velero.hcl',
+      'role-alertmanager.json',
+      'role-grafana.json',
       'role-harbor-setup.json',
       'role-postgresql.json',
       'role-redis.json',
@@ -93,7 +97,7 @@ describe("Vault's configuration as code", () => {
 
   it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-harbor-setup.json', 'role-postgresql.json', 'role-redis.json', 'role-vault-config.json', 'role-velero.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-postgresql.json', 'role-redis.json', 'role-vault-config.json', 'role-velero.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);
@@ -155,7 +159,7 @@ describe("Vault's configuration as code", () => {
 
   it('lets no policy read another consumer’s entries, nor an undeclared entry of its own; the admin policy reads none', (ctx) => {
     if (!hcltool()) ctx.skip();
-    const all = [...consumers, ...MORE];
+    const all = [...consumers, ...MORE.filter((extra) => !consumers.some((c) => c.name === extra.name))];
     validateSecretConsumers(all);
     const admin = parseHcl(adminPolicy()) as unknown as PolicyJson;
     for (const reader of all) {
@@ -256,10 +260,10 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
       expect(state.policies['platform-velero']).toBe(data()['policy-platform-velero.hcl']);
       expect(state.roles).toEqual(
-        Object.fromEntries(['harbor-setup', 'postgresql', 'redis', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
+        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
       );
       expect(state.revoked).toBe(1);
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
@@ -280,8 +284,8 @@ describe("Vault's configuration as code", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
-      expect(Object.keys(vault.state().roles).sort()).toEqual(['harbor-setup', 'postgresql', 'redis', ADMIN_ROLE, 'velero'].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', ADMIN_ROLE, 'velero'].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {

@@ -1,0 +1,238 @@
+/**
+ * What Prometheus scrapes, derived from the model and the network plan so the scrape
+ * configuration, the NetworkPolicies and the RBAC cannot disagree:
+ *
+ *  - in-cluster workloads: every connection declared with `scrapedBy(workload, port)` (by the
+ *    service that runs the workload) becomes one job with Kubernetes pod discovery restricted to
+ *    the workload's namespace and label, and a RoleBinding that lets Prometheus list pods there. A new
+ *    service that declares `scrapedBy` is scraped without touching this file;
+ *  - targets outside the pod network or owned by other issues, addressed directly: Prometheus
+ *    itself, the Kubernetes API server, the kubelets and their cAdvisor (node discovery), CoreDNS,
+ *    Vault and Velero (Service names fixed with issue 6), the Ceph managers (`ceph.monitors`
+ *    hosts), HAProxy and Headscale on the gateway (over the mesh).
+ *
+ * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config
+ */
+import type { Platform } from '../../config';
+import { GATEWAY_PORTS } from '../../infra/gateway/model';
+import {
+  KUBE_DNS,
+  PROMETHEUS,
+  dnsAccess,
+  hosts,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type NetworkPlan,
+  type Workload,
+} from '../lib/network';
+import { VAULT_NAMESPACE, VAULT_PORT, VAULT_SERVICE } from '../lib/vault';
+import { ALERTMANAGER, PROMETHEUS_SERVER } from './workloads';
+
+/** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
+const SCRAPE_PURPOSE = scrapedBy({ namespace: '-', name: '-', ports: { metrics: 1 } }).purpose;
+
+/** Where the service-account credentials are mounted in the Prometheus pod. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/**
+ * Where the CA that signed Vault's listener certificate is mounted: the key `ca.crt` of the
+ * Secret `VAULT_CA_SECRET` in the monitoring namespace (see docs/decisions/0026).
+ */
+export const VAULT_CA_DIR = '/etc/prometheus/vault-ca';
+export const VAULT_CA_SECRET = 'vault-ca';
+
+/** Vault's server pods (the chart labels them `app.kubernetes.io/name: vault`); issue 6 owns them. */
+export const VAULT_SERVER: Workload = { namespace: VAULT_NAMESPACE, name: VAULT_SERVICE, ports: { https: VAULT_PORT } };
+/** Velero's server (`app.kubernetes.io/name: velero`), metrics Service `velero` port 8085; issue 6 owns it. */
+export const VELERO: Workload = { namespace: 'velero', name: 'velero', ports: { metrics: 8085 } };
+/** k3s' CoreDNS serves its metrics on 9153 behind the `kube-dns` Service. */
+const COREDNS: Workload = { ...KUBE_DNS, ports: { metrics: 9153 } };
+
+/** Ceph's manager module `prometheus` listens on 9283 on every manager host. */
+export const CEPH_MGR_PORT = 9283;
+/** Ports of the kubelet (its /metrics and cAdvisor's /metrics/cadvisor) and node-exporter on every node. */
+export const KUBELET_PORT = 10250;
+export const NODE_EXPORTER_PORT = 9100;
+/**
+ * Headscale's metrics listener is on the gateway's loopback; HAProxy's metrics frontend (already
+ * reachable from the cluster over the mesh) forwards this path to it. See docs/decisions/0026.
+ */
+export const HEADSCALE_METRICS_PATH = '/headscale/metrics';
+
+/** Per-port scrape settings where a workload does not serve plain HTTP on /metrics. */
+export interface ScrapeSettings {
+  /** @default '/metrics' */
+  readonly path?: string;
+  /** @default 'http' */
+  readonly scheme?: 'http' | 'https';
+}
+
+/** Non-default settings of in-cluster targets, by `namespace/name:port`. */
+export const POD_SCRAPE_SETTINGS: Readonly<Record<string, ScrapeSettings>> = {
+  // Fluent Bit serves Prometheus text on its monitoring API, not on /metrics.
+  'logging/fluent-bit:http': { path: '/api/v2/metrics/prometheus' },
+};
+
+/** An in-cluster scrape target found through Kubernetes pod discovery. */
+export interface PodTarget {
+  readonly job: string;
+  readonly workload: Workload;
+  readonly portName: string;
+  readonly port: number;
+  readonly settings: ScrapeSettings;
+}
+
+/** A scrape job as Prometheus reads it (the subset we render). */
+export type ScrapeConfig = Record<string, unknown> & { readonly job_name: string };
+
+const workloadKey = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`;
+
+/** Workloads scraped at a fixed address rather than discovered (pod discovery would need a RoleBinding in a namespace this render may not create). */
+const STATIC_WORKLOADS = [VAULT_SERVER, VELERO, COREDNS];
+
+/** Every `scrapedBy` connection of the plan, as pod discovery targets (one job per workload port). */
+export function podTargets(plan: NetworkPlan): PodTarget[] {
+  const staticKeys = new Set(STATIC_WORKLOADS.map(workloadKey));
+  const seen = new Map<string, { workload: Workload; port: number }>();
+  for (const c of plan.connections) {
+    if (c.purpose !== SCRAPE_PURPOSE || !('workload' in c.from) || !('workload' in c.to)) continue;
+    if (workloadKey(c.from.workload) !== workloadKey(PROMETHEUS)) continue;
+    const workload = c.to.workload;
+    if (staticKeys.has(workloadKey(workload))) continue;
+    for (const { port } of c.ports) seen.set(`${workloadKey(workload)}:${port}`, { workload, port });
+  }
+  const entries = [...seen.values()];
+  const targets = entries.map(({ workload, port }) => {
+    const portName = Object.entries(workload.ports ?? {}).find(([, p]) => p === port)?.[0] ?? String(port);
+    const scrapedPorts = entries.filter((e) => workloadKey(e.workload) === workloadKey(workload)).length;
+    const job = portName === 'metrics' || scrapedPorts === 1 ? workload.name : `${workload.name}-${portName}`;
+    return { job, workload, portName, port, settings: POD_SCRAPE_SETTINGS[`${workload.namespace}/${workload.name}:${portName}`] ?? {} };
+  });
+  const byJob = new Map<string, PodTarget>();
+  for (const target of targets) {
+    const other = byJob.get(target.job);
+    if (other) {
+      throw new Error(
+        `scrape job "${target.job}" would cover both ${other.workload.namespace}/${other.workload.name} and ${target.workload.namespace}/${target.workload.name}; give the workloads distinct names`,
+      );
+    }
+    byJob.set(target.job, target);
+  }
+  return [...byJob.values()].sort((a, b) => (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
+}
+
+/** The namespaces Prometheus discovers pods in (one RoleBinding each). */
+export function discoveryNamespaces(plan: NetworkPlan): string[] {
+  return [...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort();
+}
+
+/** Keep the running pods' declared metrics port, and label every series with where it came from. */
+function podJob(target: PodTarget): ScrapeConfig {
+  const { workload } = target;
+  return {
+    job_name: target.job,
+    // Exporters such as kube-state-metrics and cert-manager label series with the namespace and pod
+    // they describe; those labels win over the target's own (all targets are platform components).
+    honor_labels: true,
+    ...(target.settings.scheme ? { scheme: target.settings.scheme } : {}),
+    ...(target.settings.path ? { metrics_path: target.settings.path } : {}),
+    kubernetes_sd_configs: [
+      {
+        role: 'pod',
+        namespaces: { names: [workload.namespace] },
+        selectors: [{ role: 'pod', label: `${workload.selectorLabel ?? 'app.kubernetes.io/name'}=${workload.name}` }],
+      },
+    ],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_container_port_number'], regex: String(target.port), action: 'keep' },
+      { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+    ],
+  };
+}
+
+const serviceAccountAuth = {
+  authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` },
+  tls_config: { ca_file: `${SERVICE_ACCOUNT_DIR}/ca.crt` },
+};
+
+/** The kubelet of every node, found through node discovery, over HTTPS with Prometheus' token. */
+function kubeletJob(job: string, path: string): ScrapeConfig {
+  return {
+    job_name: job,
+    scheme: 'https',
+    metrics_path: path,
+    ...serviceAccountAuth,
+    kubernetes_sd_configs: [{ role: 'node' }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_node_address_InternalIP'], regex: '(.+)', replacement: `$1:${KUBELET_PORT}`, target_label: '__address__' },
+      { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' },
+    ],
+  };
+}
+
+function staticJob(job: string, addresses: readonly string[], extra: Record<string, unknown> = {}, labels: Record<string, string> = {}): ScrapeConfig {
+  return { job_name: job, ...extra, static_configs: [{ targets: [...addresses], ...(Object.keys(labels).length ? { labels } : {}) }] };
+}
+
+/** The Ceph manager hosts: the monitor addresses of the model (the managers run beside them). */
+export function cephManagerHosts(platform: Platform): string[] {
+  return [...new Set(platform.ceph.monitors.map((m) => m.split(':')[0]))].sort();
+}
+
+/** Every node's mesh and LAN address (the kubelet and node-exporter answer on the node's own address). */
+function nodeAddresses(platform: Platform): string[] {
+  return Object.values(platform.nodes).flatMap((n) => [n.meshAddress, n.lanAddress]);
+}
+
+/** Scrape jobs of targets addressed directly (not through pod discovery). */
+export function staticJobs(platform: Platform): ScrapeConfig[] {
+  const gateway = `${platform.gateway.meshAddress}:${GATEWAY_PORTS.metrics}`;
+  const host = (w: Workload, port: string) => `${w.name}.${w.namespace}.svc:${w.ports![port]}`;
+  return [
+    staticJob('prometheus', [`localhost:${PROMETHEUS_SERVER.ports!.http}`]),
+    // The API server's own metrics (`/metrics` is a non-resource URL the ClusterRole grants).
+    staticJob('apiserver', ['kubernetes.default.svc:443'], { scheme: 'https', ...serviceAccountAuth }),
+    kubeletJob('kubelet', '/metrics'),
+    kubeletJob('cadvisor', '/metrics/cadvisor'),
+    staticJob('coredns', [host(COREDNS, 'metrics')]),
+    staticJob('vault', [host(VAULT_SERVER, 'https')], {
+      scheme: 'https',
+      metrics_path: '/v1/sys/metrics',
+      params: { format: ['prometheus'] },
+      tls_config: { ca_file: `${VAULT_CA_DIR}/ca.crt` },
+    }),
+    staticJob('velero', [host(VELERO, 'metrics')]),
+    staticJob('ceph-mgr', cephManagerHosts(platform).map((address) => `${address}:${CEPH_MGR_PORT}`)),
+    staticJob('haproxy', [gateway], {}, { instance: 'gateway' }),
+    staticJob('headscale', [gateway], { metrics_path: HEADSCALE_METRICS_PATH }, { instance: 'gateway' }),
+  ];
+}
+
+/** Every scrape job, sorted by name. */
+export function scrapeJobs(platform: Platform, plan: NetworkPlan): ScrapeConfig[] {
+  const jobs = [...staticJobs(platform), ...podTargets(plan).map(podJob)];
+  const names = jobs.map((j) => j.job_name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) throw new Error(`scrape job "${duplicate}" is defined twice; rename one of the workloads`);
+  return jobs.sort((a, b) => (a.job_name < b.job_name ? -1 : a.job_name > b.job_name ? 1 : 0));
+}
+
+/**
+ * Prometheus' own connections: discovery through the API, the static targets, alerts to
+ * Alertmanager. The in-cluster targets declare theirs (`scrapedBy`).
+ */
+export function prometheusConnections(platform: Platform): Connection[] {
+  const from = { workload: PROMETHEUS_SERVER };
+  return [
+    dnsAccess(PROMETHEUS_SERVER),
+    ...kubeApiAccess(PROMETHEUS_SERVER, platform),
+    { from, to: { network: hosts('cluster nodes', nodeAddresses(platform)) }, ports: [{ port: KUBELET_PORT }, { port: NODE_EXPORTER_PORT }], purpose: 'kubelet, cAdvisor and node-exporter (host network)' },
+    { from, to: { network: hosts('ceph managers', cephManagerHosts(platform)) }, ports: [{ port: CEPH_MGR_PORT }], purpose: 'Ceph manager metrics' },
+    { from, to: { network: hosts('gateway (mesh)', [platform.gateway.meshAddress]) }, ports: [{ port: GATEWAY_PORTS.metrics }], purpose: 'HAProxy and Headscale metrics on the gateway' },
+    ...[VAULT_SERVER, VELERO, COREDNS].map((w) => ({ from, to: { workload: w }, ports: Object.values(w.ports!).map((port) => ({ port })), purpose: 'metrics scrape (Service address)' })),
+    { from, to: { workload: ALERTMANAGER }, ports: [{ port: ALERTMANAGER.ports!.http }], purpose: 'alert notifications' },
+  ];
+}

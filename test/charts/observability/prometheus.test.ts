@@ -1,0 +1,196 @@
+/**
+ * Prometheus: what it scrapes (every platform component that exposes metrics), that the network
+ * lets it, the least-privilege RBAC behind its discovery, its storage and retention from the
+ * model, and `promtool check config` on the rendered prometheus.yml with its rules.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { renderPlatform } from '../../../cli/render';
+import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { PROMETHEUS, type Connection, type Workload } from '../../../charts/lib/network';
+import { prometheusConfig, retentionSize } from '../../../charts/observability/prometheus';
+import { podTargets, scrapeJobs, VAULT_SERVER, VELERO } from '../../../charts/observability/targets';
+import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
+import { hasPromtool, promtoolCheckConfig } from '../../support/promtool';
+
+const platform = loadDefaultPlatform();
+const plan = { connections: PLATFORM_SERVICES.flatMap((s) => s.connections?.(platform) ?? []) };
+const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
+const find = (kind: string, name: string, namespace?: string) =>
+  objects().find((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+const configMapData = (files: Map<string, string>, name: string) => (parse(files.get(`k8s/platform/prometheus/configmap-${name}.yaml`)!) as any).data as Record<string, string>;
+const jobs = scrapeJobs(platform, plan);
+const jobNames = jobs.map((j) => j.job_name);
+
+const isScrape = (c: Connection) => 'workload' in c.from && c.from.workload.namespace === PROMETHEUS.namespace && c.from.workload.name === PROMETHEUS.name;
+
+describe('Prometheus', () => {
+  it('scrapes at least 21 targets: every platform component that exposes metrics', () => {
+    expect(jobNames).toEqual([
+      'alertmanager',
+      'apiserver',
+      'argocd-application-controller',
+      'argocd-applicationset-controller',
+      'argocd-repo-server',
+      'argocd-server',
+      'cadvisor',
+      'cainjector',
+      'ceph-mgr',
+      'cert-manager',
+      'core',
+      'coredns',
+      'exporter',
+      'fluent-bit',
+      'gitaly',
+      'gitlab-exporter',
+      'grafana',
+      'haproxy',
+      'headscale',
+      'jobservice',
+      'kube-state-metrics',
+      'kube-state-metrics-telemetry',
+      'kubelet',
+      'loki',
+      'metallb',
+      'nginx-ingress',
+      'node-exporter',
+      'nodeplugin',
+      'postgresql',
+      'prometheus',
+      'provisioner',
+      'redis',
+      'registry',
+      'sidekiq',
+      'snapshot-controller',
+      'vault',
+      'velero',
+      'webhook',
+      'webservice',
+      'webservice-workhorseMetrics',
+    ]);
+    expect(jobNames.length).toBeGreaterThanOrEqual(21);
+  });
+
+  it('fails when a component that exposes metrics is not scraped', () => {
+    // Every metrics port any service declares (scrapedBy) is a job of its own, on that port.
+    const declared = plan.connections.filter((c) => isScrape(c) && c.purpose === 'metrics scrape');
+    expect(declared.length).toBeGreaterThan(15);
+    const targets = podTargets(plan);
+    for (const c of declared) {
+      const w = (c.to as { workload: Workload }).workload;
+      for (const { port } of c.ports) {
+        expect(targets.some((t) => t.workload.namespace === w.namespace && t.workload.name === w.name && t.port === port), `${w.namespace}/${w.name}:${port}`).toBe(true);
+      }
+    }
+    // Every platform service that runs workloads has at least one of them scraped (a new service
+    // that forgets `scrapedBy` fails here).
+    // Vault and Velero are scraped through their Services (static jobs), not by pod discovery.
+    const scrapedNamespaces = new Set([...targets.map((t) => t.workload.namespace), VAULT_SERVER.namespace, VELERO.namespace]);
+    for (const service of PLATFORM_SERVICES) {
+      const own = (service.connections?.(platform) ?? []).flatMap((c) => [c.from, c.to]).filter((p): p is { workload: Workload } => 'workload' in p && p.workload.namespace === service.namespace);
+      if (own.length === 0) continue;
+      expect(scrapedNamespaces.has(service.namespace), `service ${service.name} (${service.namespace}) is not scraped`).toBe(true);
+    }
+    // What runs outside the pod network or comes with other issues.
+    expect(jobNames).toEqual(expect.arrayContaining(['kubelet', 'cadvisor', 'apiserver', 'coredns', 'vault', 'velero', 'ceph-mgr', 'haproxy', 'headscale', 'prometheus']));
+    // The three nodes' exporters: the DaemonSet runs on every node, and node-exporter is scraped per pod.
+    expect(find('DaemonSet', 'node-exporter').spec.template.spec.tolerations).toEqual([{ operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
+  it('addresses the external targets from the model: Ceph managers, the gateway over the mesh, Vault and Velero by Service', () => {
+    const byName = Object.fromEntries(jobs.map((j) => [j.job_name, j as any]));
+    expect(byName['ceph-mgr'].static_configs).toEqual([{ targets: ['192.168.10.21:9283', '192.168.10.22:9283', '192.168.10.23:9283'] }]);
+    expect(byName.haproxy.static_configs).toEqual([{ targets: ['100.64.0.1:8405'], labels: { instance: 'gateway' } }]);
+    expect(byName.headscale).toMatchObject({ metrics_path: '/headscale/metrics', static_configs: [{ targets: ['100.64.0.1:8405'] }] });
+    expect(byName.vault).toMatchObject({
+      scheme: 'https',
+      metrics_path: '/v1/sys/metrics',
+      params: { format: ['prometheus'] },
+      tls_config: { ca_file: '/etc/prometheus/vault-ca/ca.crt' },
+      static_configs: [{ targets: ['vault.vault.svc:8200'] }],
+    });
+    expect(byName.velero.static_configs).toEqual([{ targets: ['velero.velero.svc:8085'] }]);
+    expect(byName.kubelet).toMatchObject({ scheme: 'https', metrics_path: '/metrics', kubernetes_sd_configs: [{ role: 'node' }] });
+    expect(byName.cadvisor.metrics_path).toBe('/metrics/cadvisor');
+    expect(byName['cert-manager'].kubernetes_sd_configs).toEqual([
+      { role: 'pod', namespaces: { names: ['cert-manager'] }, selectors: [{ role: 'pod', label: 'app.kubernetes.io/name=cert-manager' }] },
+    ]);
+    expect(byName.provisioner.kubernetes_sd_configs[0].selectors).toEqual([{ role: 'pod', label: 'component=provisioner' }]);
+    expect(byName['fluent-bit'].metrics_path).toBe('/api/v2/metrics/prometheus');
+  });
+
+  it('may reach every target: the NetworkPolicies allow each scrape and nothing else of Prometheus', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects());
+    const prometheusPod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.1.50' };
+    const podOf = (w: Workload, ip: string) => ({ pod: { namespace: w.namespace, labels: { [w.selectorLabel ?? 'app.kubernetes.io/name']: w.name }, ip } });
+    let n = 60;
+    for (const target of podTargets(plan)) {
+      expect(evaluator.allows({ from: { pod: prometheusPod }, to: podOf(target.workload, `10.42.2.${n++}`), port: target.port }), target.job).toBe(true);
+    }
+    const outside: [string, number][] = [['192.168.10.21', 9283], ['100.64.0.1', 8405], ['100.64.0.10', 10250], ['100.64.0.12', 9100], ['192.168.10.11', 10250]];
+    for (const [ip, port] of outside) expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port }), `${ip}:${port}`).toBe(true);
+    // Not the internet, not the Ceph OSDs, not SSH on the nodes.
+    for (const [ip, port] of [['8.8.8.8', 443], ['192.168.10.21', 6800], ['100.64.0.10', 22]] as [string, number][]) {
+      expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port }), `${ip}:${port}`).toBe(false);
+    }
+  });
+
+  it('discovers with least privilege: pods only in its targets\' namespaces, nodes and their metrics, the API server\'s /metrics', () => {
+    expect(find('ClusterRole', 'prometheus').rules).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+      { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+    ]);
+    expect(find('ClusterRole', 'prometheus-discovery').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+    // Granted per namespace only: RoleBindings, no ClusterRoleBinding for pods.
+    expect(objects().filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'prometheus-discovery')).toEqual([]);
+    const bindings = objects().filter((o) => o.kind === 'RoleBinding' && o.roleRef.name === 'prometheus-discovery');
+    const namespaces = new Set(objects().filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+    expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual([...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort());
+    for (const binding of bindings) {
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'prometheus-discovery' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }]);
+      expect(namespaces.has(binding.metadata.namespace), binding.metadata.namespace).toBe(true);
+    }
+  });
+
+  it('runs as a StatefulSet on ceph-rbd, on its node, with the retention of the model', () => {
+    const sts = find('StatefulSet', 'prometheus');
+    const pod = sts.spec.template.spec;
+    expect(pod.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
+    expect(pod.containers[0].image).toBe('quay.io/prometheus/prometheus:v3.13.3');
+    expect(pod.containers[0].args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=15d', '--storage.tsdb.retention.size=40GB']));
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '50Gi' } } });
+    expect(find('Service', 'prometheus', 'monitoring').spec.clusterIP).toBe('None');
+    expect(retentionSize(20)).toBe('16GB');
+    const config = parse(configMapData(defaultRender(), 'prometheus-config')['prometheus.yml']);
+    expect(config.global).toEqual({ scrape_interval: '30s', evaluation_interval: '30s', scrape_timeout: '10s', external_labels: { cluster: 'lumetium.com' } });
+    expect(config.alerting).toEqual({ alertmanagers: [{ static_configs: [{ targets: ['alertmanager.monitoring.svc:9093'] }] }] });
+  });
+
+  it('promtool check config accepts the rendered prometheus.yml and its rules (default and one-node platforms)', (ctx) => {
+    if (!hasPromtool()) ctx.skip();
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    for (const files of [defaultRender(), renderPlatform(single)]) {
+      const result = promtoolCheckConfig(configMapData(files, 'prometheus-config')['prometheus.yml'], configMapData(files, 'prometheus-rules'));
+      expect(result.output).toContain('is valid prometheus config file syntax');
+      expect(result.output).toMatch(/SUCCESS: 9 rule files found/);
+      expect(result.status, result.output).toBe(0);
+    }
+    expect(prometheusConfig(single, plan).global).toMatchObject({ scrape_interval: '1m', scrape_timeout: '10s', external_labels: { cluster: 'example.net' } });
+  });
+
+  it('promtool check config rejects a broken scrape config (the check is not a no-op)', (ctx) => {
+    if (!hasPromtool()) ctx.skip();
+    const result = promtoolCheckConfig('scrape_configs:\n  - job_name: a\n    scrape_interval: often\n', {});
+    expect(result.status).not.toBe(0);
+  });
+
+  it('matches the snapshot of its folder', () => {
+    const folder = Object.fromEntries([...defaultRender()].filter(([p]) => p.startsWith('k8s/platform/prometheus/')).map(([p, t]) => [p, parse(t)]));
+    expect(folder).toMatchSnapshot();
+  });
+});
