@@ -1,11 +1,11 @@
 /**
- * Every rule group Prometheus loads. Services that alert add their group here (the backup
- * alerts of charts/backup/alert-rules.ts join at merge); every group is checked by
+ * Every rule group Prometheus loads. Services that alert add their group here; every group is checked by
  * `promtool check rules`, and every alert must fire in a `promtool test rules` case
  * (test/charts/observability/rules.test.ts).
  */
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
-import type { RuleGroupSource } from './rule-group';
+import { BACKUP_ALERT_RULES } from '../../backup/alert-rules';
+import type { RuleGroup, RuleGroupSource } from './rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [
   targetRules,
@@ -17,4 +17,7 @@ export const RULE_GROUPS: readonly RuleGroupSource[] = [
   vaultRules,
   workloadRules,
   monitoringRules,
+  // The daily backup (issue 6): failed or missing.
+  // Its rules carry severity critical; the backup module types labels more loosely.
+  BACKUP_ALERT_RULES as RuleGroup,
 ];

@@ -130,6 +130,19 @@ const CASES: Record<string, Case> = {
     labels: { job: 'vault', instance: 'vault.vault.svc:8200' },
     quiet: { [sel('vault_core_unsealed', { job: 'vault', instance: 'vault.vault.svc:8200' })]: '1x5' },
   },
+  VeleroBackupFailed: {
+    series: { [sel('velero_backup_last_status', { schedule: 'daily' })]: '0x15' },
+    at: '10m',
+    labels: { schedule: 'daily' },
+    quiet: { [sel('velero_backup_last_status', { schedule: 'daily' })]: '1x15' },
+  },
+  VeleroBackupMissing: {
+    // Velero has never completed a backup: the series is absent.
+    series: {},
+    at: '40m',
+    labels: { schedule: 'daily' },
+    quiet: { [sel('velero_backup_last_successful_timestamp', { schedule: 'daily' })]: '0x50' },
+  },
   PodCrashLooping: {
     series: { [sel('kube_pod_container_status_restarts_total', { job: 'kube-state-metrics', namespace: 'monitoring', pod: 'loki-0', container: 'loki' })]: '0+1x30' },
     at: '25m',
