@@ -27,7 +27,7 @@ import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
-import { READ_AT_START, rawValueTemplate, vaultAgentAccess, vaultFile } from './vault-access';
+import { READ_AT_START, rawValueTemplate, vaultFile } from './vault-access';
 
 export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
 /** The Service clients connect to: `postgresql.databases.svc:5432`. */
@@ -194,7 +194,7 @@ export const postgresql: ServiceDefinition = {
   name: 'postgresql',
   namespace: DATABASES_NAMESPACE,
   syncWave: DATA_SYNC_WAVE,
-  connections: (): Connection[] => [dnsAccess(POSTGRESQL), vaultAgentAccess(POSTGRESQL), scrapedBy(POSTGRESQL)],
+  connections: (): Connection[] => [dnsAccess(POSTGRESQL), scrapedBy(POSTGRESQL)],
   secretConsumers: () => [POSTGRESQL_CONSUMER],
   build(chart: Chart, platform: Platform) {
     const name = POSTGRESQL.name;

@@ -23,7 +23,7 @@ import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
-import { READ_AT_START, vaultAgentAccess, vaultFile } from './vault-access';
+import { READ_AT_START, vaultFile } from './vault-access';
 
 export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };
 /** The Service clients connect to: `redis.databases.svc:6379`. */
@@ -126,7 +126,7 @@ export const redis: ServiceDefinition = {
   name: 'redis',
   namespace: DATABASES_NAMESPACE,
   syncWave: DATA_SYNC_WAVE,
-  connections: (): Connection[] => [dnsAccess(REDIS), vaultAgentAccess(REDIS), scrapedBy(REDIS)],
+  connections: (): Connection[] => [dnsAccess(REDIS), scrapedBy(REDIS)],
   secretConsumers: () => [REDIS_CONSUMER],
   build(chart: Chart, platform: Platform) {
     const name = REDIS.name;

@@ -37,7 +37,7 @@ import { resources } from '../core/kinds';
 import { APPLICATION_SYNC_WAVE } from '../data/common';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
-import { READ_AT_START, rawValueTemplate, vaultAgentAccess, vaultFile } from '../data/vault-access';
+import { READ_AT_START, rawValueTemplate, vaultFile } from '../data/vault-access';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -311,7 +311,6 @@ export const harbor: ServiceDefinition = {
       // Trivy downloads its vulnerability databases (ghcr.io, mirror.gcr.io).
       { from: { workload: TRIVY }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'vulnerability database downloads' },
       connect({ workload: SETUP }, CORE, ['http'], 'configures projects and robot accounts'),
-      vaultAgentAccess(SETUP),
       ...[CORE, JOBSERVICE, REGISTRY, EXPORTER].map((w) => scrapedBy(w)),
     ];
   },
