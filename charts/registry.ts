@@ -3,6 +3,8 @@
  * the user's environments (dev, staging, prod) hold their applications.
  */
 import { PLATFORM_ENV, type Platform } from '../config';
+import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
+import { builds, jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
@@ -24,8 +26,17 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   snapshotController,
   cephCsi,
   cephCsiConfig,
+  jenkins,
+  builds,
 ];
 
-export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {
-  return env === PLATFORM_ENV ? PLATFORM_SERVICES : [];
+/**
+ * The services of one environment: the platform's (plus the apps' namespaces, which the platform
+ * owns), or the user's apps in that environment.
+ */
+export function servicesOf(env: string, platform: Platform): readonly ServiceDefinition[] {
+  if (env !== PLATFORM_ENV) return appServices(env, platform);
+  if (Object.keys(platform.apps).length === 0) return PLATFORM_SERVICES;
+  checkAppNames(platform, PLATFORM_SERVICES);
+  return [...PLATFORM_SERVICES, ...appNamespaceServices(platform)];
 }
