@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
-import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { servicesOf } from '../../../charts/registry';
+import { PLATFORM_ENV } from '../../../config';
 import type { Connection, Peer, Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../../support/network-evaluator';
@@ -14,7 +15,8 @@ import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../.
 const platform = loadDefaultPlatform();
 const objects = kubeObjects(defaultRender()).map(({ object }) => object);
 const evaluator = new NetworkPolicyEvaluator(objects);
-const plan: Connection[] = PLATFORM_SERVICES.flatMap((s) => s.connections?.(platform) ?? []);
+// Every environment's services: the user's apps declare their connections too (ingress, pipeline).
+const plan: Connection[] = [PLATFORM_ENV, ...Object.keys(platform.environments)].flatMap((env) => servicesOf(env, platform).flatMap((s) => s.connections?.(platform) ?? []));
 const renderedNamespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
 
 const label = (w: Workload) => w.selectorLabel ?? 'app.kubernetes.io/name';
@@ -70,7 +72,19 @@ describe('network isolation of the rendered platform', () => {
       const deny = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === namespace && o.metadata.name === 'default-deny');
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
-    expect([...renderedNamespaces].sort()).toEqual(['argocd', 'ceph-csi', 'cert-manager', 'metallb-system', 'nginx-ingress', 'snapshot-controller']);
+    expect([...renderedNamespaces].sort()).toEqual([
+      'argocd',
+      'builds',
+      'ceph-csi',
+      'cert-manager',
+      'hello-dev',
+      'hello-prod',
+      'hello-staging',
+      'jenkins',
+      'metallb-system',
+      'nginx-ingress',
+      'snapshot-controller',
+    ]);
   });
 
   it('allows a flow if and only if a declared connection covers it (every pair, every declared port)', () => {
