@@ -124,9 +124,15 @@ function hostAliases(platform: Platform, hosts: readonly string[]) {
 
 // ---- the build pods (the Kubernetes cloud's pod templates) ---------------------------------
 
-const AGENT_TMP = [
+/**
+ * Writable scratch of the build pods' restricted containers (their root filesystems are
+ * read-only): one emptyDir each, mounted whole (an emptyDir's own directory is writable by any
+ * user; a sub-path directory kubelet creates would belong to root).
+ */
+const AGENT_SCRATCH = [
   { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
-  { name: 'home', emptyDir: { sizeLimit: '2Gi' } },
+  { name: 'jenkins-home', emptyDir: { sizeLimit: '1Gi' } },
+  { name: 'node-home', emptyDir: { sizeLimit: '2Gi' } },
 ];
 
 function jnlpContainer() {
@@ -137,12 +143,12 @@ function jnlpContainer() {
     resources: containerResources('100m', '256Mi', '1', '512Mi'),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
-      { name: 'home', mountPath: '/home/jenkins', subPath: 'jenkins' },
+      { name: 'jenkins-home', mountPath: '/home/jenkins' },
     ],
   };
 }
 
-function toolsContainer(extraMounts: Record<string, unknown>[] = []) {
+function toolsContainer() {
   return {
     name: 'tools',
     image: IMAGES.pipelineTools,
@@ -152,7 +158,10 @@ function toolsContainer(extraMounts: Record<string, unknown>[] = []) {
     env: [{ name: 'HOME', value: '/home/node' }],
     securityContext: restrictedContainer(NODE_UID),
     resources: containerResources('250m', '512Mi', '2', '2Gi'),
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'home', mountPath: '/home/node', subPath: 'node' }, ...extraMounts],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'node-home', mountPath: '/home/node' },
+    ],
   };
 }
 
@@ -201,7 +210,7 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
         },
         toolsContainer(),
       ],
-      volumes: [...AGENT_TMP, vaultTokenVolume()],
+      volumes: [...AGENT_SCRATCH, vaultTokenVolume()],
     },
   };
 }
@@ -220,7 +229,7 @@ export function deployAgentPod(platform: Platform): Record<string, unknown> {
       hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'the pipeline pushes to this repository on GitLab')]),
       securityContext: restrictedPod(JENKINS_UID),
       containers: [jnlpContainer(), toolsContainer()],
-      volumes: AGENT_TMP,
+      volumes: AGENT_SCRATCH,
     },
   };
 }
