@@ -3,6 +3,8 @@
  * the user's environments (dev, staging, prod) hold their applications.
  */
 import { PLATFORM_ENV, type Platform } from '../config';
+import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
+import { builds, jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
@@ -58,8 +60,28 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   kubeStateMetrics,
   nodeExporter,
   logShipper,
+  // ---- delivery (issue 8 part B) ----
+  jenkins,
+  builds,
 ];
 
-export function servicesOf(env: string, _platform: Platform): readonly ServiceDefinition[] {
-  return env === PLATFORM_ENV ? PLATFORM_SERVICES : [];
+/**
+ * The services of one environment: the platform's (plus the apps' namespaces, which the platform
+ * owns), or the user's apps in that environment.
+ */
+export function servicesOf(env: string, platform: Platform): readonly ServiceDefinition[] {
+  if (env !== PLATFORM_ENV) return appServices(env, platform);
+  if (Object.keys(platform.apps).length === 0) return PLATFORM_SERVICES;
+  checkAppNames(platform, PLATFORM_SERVICES);
+  return [...PLATFORM_SERVICES, ...appNamespaceServices(platform)];
+}
+
+/** The folders of `dist/k8s/` the render writes: the platform's first, then the model's environments. */
+export function renderedEnvironments(platform: Platform): string[] {
+  return [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
+}
+
+/** Every service of the render, in every environment: what the network plan and Vault's consumers come from. */
+export function allServices(platform: Platform): ServiceDefinition[] {
+  return renderedEnvironments(platform).flatMap((env) => servicesOf(env, platform));
 }

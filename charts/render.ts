@@ -9,7 +9,7 @@ import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
-import { servicesOf } from './registry';
+import { allServices, renderedEnvironments, servicesOf } from './registry';
 
 /** A Kubernetes object as rendered. */
 export interface KubeObject {
@@ -35,7 +35,7 @@ export function servicePlan(platform: Platform, services: readonly ServiceDefini
 /** The Kubernetes objects of the platform by the file they go to (under `dist/`). */
 export function renderKubernetesObjects(platform: Platform): Map<string, KubeObject> {
   const app = new App();
-  const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort()];
+  const envs = renderedEnvironments(platform);
   const folders: [string, Chart][] = [];
   // Objects of each service chart, resolved once (cdk8s' resolve is a large part of a render);
   // the argocd chart is resolved again at the end because the app-of-apps adds the AppProjects.
@@ -45,7 +45,7 @@ export function renderKubernetesObjects(platform: Platform): Map<string, KubeObj
 
   // Every declared connection and Vault consumer of the render: each namespace renders its half
   // of each connection; Vault renders a role and a policy per consumer.
-  const plan = servicePlan(platform, envs.flatMap((env) => servicesOf(env, platform)));
+  const plan = servicePlan(platform, allServices(platform));
 
   const built: { env: string; service: ServiceDefinition; chart: Chart; objects: KubeObject[]; helm: ReturnType<NonNullable<ServiceDefinition['helm']>> | undefined }[] = [];
   for (const env of envs) {

@@ -76,11 +76,12 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
       const rendered = objectsIn(`k8s/${env}/${service.name}`);
       const helm = service.helm?.(platform);
       const model = isServiceName(service.name) ? platform.services[service.name] : undefined;
+      const host = model?.host ?? (env !== PLATFORM_ENV ? platform.apps[service.name]?.environments[env]?.host : undefined);
       const software = [...(helm ? [`chart ${helm.chart} ${helm.version}`] : []), ...imagesOf(rendered)].join('<br>') || '(configuration only)';
       // The KV entry each secret is read from (`secret/data/<entry>`), once even if two files come from it.
       const secrets = [...new Set((service.secretConsumers?.(platform) ?? []).flatMap((c) => c.secrets.map((s) => secretPath(c, s).slice(`${KV_MOUNT}/data/`.length))))];
       lines.push(
-        `| ${env} | ${service.name} | ${service.namespace} | ${model?.node ?? 'any'} | ${model?.host ? `https://${model.host}` : ''} | ${cell(software)} | ${cell(storageOf(rendered).join('<br>'))} | ${cell(secrets.join('<br>'))} |`,
+        `| ${env} | ${service.name} | ${service.namespace} | ${model?.node ?? 'any'} | ${host ? `https://${host}` : ''} | ${cell(software)} | ${cell(storageOf(rendered).join('<br>'))} | ${cell(secrets.join('<br>'))} |`,
       );
     }
   }
@@ -101,6 +102,9 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
   lines.push('', '## Public hosts', '', '| host | serves | Cloudflare record | HAProxy route | Ingress |', '|---|---|---|---|---|');
   const hosts: [string, string][] = [
     ...SERVICE_NAMES.flatMap((name): [string, string][] => (platform.services[name].host ? [[platform.services[name].host!, name]] : [])),
+    ...Object.entries(platform.apps).flatMap(([app, spec]) =>
+      Object.entries(spec.environments).map(([env, deployment]): [string, string] => [deployment.host, `app ${app} (${env})`]),
+    ),
     [platform.mesh.headscaleHost, 'headscale (mesh control server)'],
   ];
   for (const [host, what] of hosts.sort(([a], [b]) => byCodePoint(a, b))) {

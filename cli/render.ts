@@ -2,6 +2,7 @@
  * The whole render, in memory: model -> every file of `dist/` (path relative to `dist/` -> text).
  * Pure: no environment, no file system outside cdktf's own scratch folder, no network.
  */
+import { renderPipelines } from '../charts/build/pipeline';
 import { renderKubernetesObjects, toYaml, type KubeObject } from '../charts/render';
 import type { Platform } from '../config';
 import { renderInventory } from './inventory';
@@ -16,6 +17,7 @@ const RENDERERS: readonly ((platform: Platform) => Map<string, string>)[] = [
   renderTerraform, // terraform/
   renderGateway, // gateway/
   renderNodes, // nodes/
+  renderPipelines, // pipelines/ (each app's Jenkinsfile)
 ];
 
 /** A render: every file of dist/, and the Kubernetes objects behind the k8s/ files. */

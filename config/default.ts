@@ -2,6 +2,7 @@
  * The seed platform: what `npm run synth` renders when no `--config` is given.
  * `npm run synth -- --print-config` prints it as YAML to start your own from.
  */
+import { imageTagOf } from './app-images';
 import type { Platform } from './schema';
 
 export const defaultPlatform: Platform = {
@@ -112,5 +113,38 @@ export const defaultPlatform: Platform = {
     dev: { certificateIssuer: 'letsencrypt-staging' },
     staging: { certificateIssuer: 'letsencrypt-staging' },
     prod: { certificateIssuer: 'letsencrypt-prod' },
+  },
+  // An example app, so the delivery flow is visible in dist/: replace it with your own (its
+  // repository and first image appear once the pipeline has run; see the README's runbook).
+  // Image tags come from config/app-images.json, which the pipeline edits (npm run set-image).
+  apps: {
+    hello: {
+      repository: 'apps/hello',
+      image: 'apps/hello',
+      port: 8080,
+      health: { readinessPath: '/ready', livenessPath: '/healthz' },
+      secrets: [{ name: 'config', keys: ['GREETING'] }],
+      smokeTest: 'curl --fail --silent --show-error --max-time 10 "$APP_URL/healthz"',
+      environments: {
+        dev: {
+          host: 'hello-dev.lumetium.com',
+          tag: imageTagOf('hello', 'dev'),
+          replicas: 1,
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } },
+        },
+        staging: {
+          host: 'hello-staging.lumetium.com',
+          tag: imageTagOf('hello', 'staging'),
+          replicas: 1,
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } },
+        },
+        prod: {
+          host: 'hello.lumetium.com',
+          tag: imageTagOf('hello', 'prod'),
+          replicas: 2,
+          resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+        },
+      },
+    },
   },
 };

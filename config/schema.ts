@@ -416,6 +416,107 @@ const ObservabilitySchema = z.strictObject({
   alerting: AlertingSchema,
 });
 
+// ---- the user's apps and their delivery (issue 8, part B) ----
+
+/**
+ * An OCI image tag (the distribution spec's grammar). The pipeline tags every build with the full
+ * commit SHA; `latest` is refused because it moves under a running deployment.
+ */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const imageTagSchema = z
+  .string()
+  .regex(IMAGE_TAG, {
+    error: 'must be an image tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"), e.g. the commit SHA the pipeline built',
+  })
+  .refine((tag) => tag !== 'latest', { error: '"latest" moves under a running deployment; use the immutable commit SHA the pipeline built' });
+
+/** `registry/path:tag` with an explicit, non-`latest` tag (optionally `@sha256:` digest). */
+const pinnedImage = z
+  .string()
+  .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?$/, {
+    error: 'must be an image with registry and an exact tag, e.g. "ghcr.io/osscontainertools/kaniko:v1.28.5-debug"',
+  })
+  .refine((image) => !/:latest(@|$)/.test(image), { error: 'must not use the "latest" tag; pin an exact version' });
+
+const cpuQuantity = z.string().regex(/^([1-9]\d*m|\d+(\.\d{1,3})?)$/, { error: 'must be a CPU quantity such as "100m" or "0.5"' });
+const memoryQuantity = z.string().regex(/^[1-9]\d*(Ki|Mi|Gi|Ti)$/, { error: 'must be a memory quantity in binary units such as "128Mi" or "1Gi"' });
+
+/** Requests and limits of one container, as Kubernetes quantities. */
+const ResourcesSchema = z.strictObject({
+  requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+  limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+});
+
+/** One app in one environment: where it is served, what runs, how much of it. */
+const AppEnvironmentSchema = z.strictObject({
+  /**
+   * Its public host, under `domain`, unique across the model. Prefer one label below the zone
+   * (`hello-dev.example.com`): Cloudflare's Universal SSL covers only first-level names of
+   * proxied records.
+   */
+  host: z.string(),
+  /**
+   * The image tag deployed: the commit SHA the pipeline built and scanned. The pipeline changes it
+   * with `npm run set-image`; in the default model the tags live in config/app-images.json.
+   */
+  tag: imageTagSchema,
+  /** Pods of the app in this environment (two or more get a PodDisruptionBudget and spread over nodes). */
+  replicas: z.number().int().min(1, { error: 'must be at least 1' }).max(10, { error: 'must be at most 10' }),
+  resources: ResourcesSchema,
+});
+
+/** A secret the app reads from Vault: `secret/data/<app>-<env>/<name>`, the file /vault/secrets/<name>. */
+const AppSecretSchema = z.strictObject({
+  name: dnsLabel('config'),
+  /** The keys of the entry; the file holds one `KEY=value` line per key. */
+  keys: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name, e.g. "API_KEY"' }))
+    .min(1, { error: 'must list at least one key' }),
+});
+
+const httpPath = z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, { error: 'must be an absolute HTTP path, e.g. "/healthz"' });
+
+/**
+ * One of the user's applications, deployed to every environment of the model from its own GitLab
+ * repository through the delivery pipeline (GitLab -> Jenkins -> Kaniko -> Harbor -> Argo CD).
+ * The repository holds a Dockerfile with a `test` stage (the pipeline's test step) whose last
+ * stage is the app; the image runs as a non-root user with a read-only root filesystem (writable
+ * /tmp) and serves HTTP on `port`.
+ */
+const AppSchema = z.strictObject({
+  /** The GitLab project (`group/name`) with the app's code and Dockerfile. */
+  repository: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)+$/, { error: 'must be a GitLab project path "group/name", e.g. "apps/hello"' }),
+  /** The Harbor repository (`project/name`) the pipeline pushes the image to. */
+  image: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, { error: 'must be a Harbor repository "project/name", e.g. "apps/hello"' }),
+  /** The HTTP port the app listens on (unprivileged: the app runs as a non-root user). */
+  port: z.number().int().min(1024, { error: 'must be 1024 or more: the app runs as a non-root user' }).max(65535, { error: 'must be at most 65535' }),
+  /** Readiness and liveness endpoints; they must differ (a liveness check should not wait for dependencies). */
+  health: z.strictObject({ readinessPath: httpPath, livenessPath: httpPath }),
+  /** Secrets from Vault, each rendered into a file by the Vault agent. */
+  secrets: z.array(AppSecretSchema),
+  /**
+   * The app's smoke tests: a shell command the pipeline runs in the app's checkout after every
+   * deployment, with APP_URL (the environment's in-cluster address), APP_HOST and APP_ENV set.
+   */
+  smokeTest: z.string().regex(/^[^\n]+$/, { error: 'must be a one-line shell command, e.g. "./smoke-test.sh"' }),
+  /**
+   * Every environment of the model. The pipeline deploys in the order of the model's
+   * `environments`: the first automatically, each next one after a manual approval.
+   */
+  environments: z.record(dnsLabel('dev'), AppEnvironmentSchema),
+});
+
+/** Settings of the build pipeline shared by every app. */
+const DeliverySchema = z.strictObject({
+  /**
+   * The Kaniko executor image of the build pods; a `-debug` variant, because Jenkins runs its
+   * steps through the image's shell (/busybox/sh). The original project is archived; see
+   * docs/decisions/0040-kaniko-status.md.
+   * @default - IMAGES.kaniko of config/versions.ts
+   */
+  kanikoImage: pinnedImage.optional(),
+});
+
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */
 export const PLATFORM_ENV = 'platform';
 
@@ -452,6 +553,10 @@ export const PlatformSchema = z
         EnvironmentSchema,
       )
       .refine((envs) => Object.keys(envs).length > 0, { error: 'must declare at least one environment' }),
+    /** The user's applications by name (a DNS label); each is deployed to every environment. */
+    apps: z.record(dnsLabel('hello'), AppSchema),
+    /** @default - the pinned images of config/versions.ts */
+    delivery: DeliverySchema.optional(),
   })
   .superRefine(crossFieldRules);
 
@@ -461,6 +566,8 @@ export type PlatformService = Platform['services'][ServiceName];
 export type Environment = Platform['environments'][string];
 export type Observability = Platform['observability'];
 export type AlertReceiver = Observability['alerting']['receivers'][string];
+export type App = Platform['apps'][string];
+export type AppEnvironment = App['environments'][string];
 
 type Ctx = z.RefinementCtx;
 type Model = Omit<Platform, never>;
@@ -480,6 +587,7 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkBackups(model, ctx);
   checkSourceAndRegistry(model, ctx);
   checkAlerting(model, ctx);
+  checkApps(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -507,6 +615,17 @@ function checkHosts(model: Model, ctx: Ctx): void {
       continue;
     }
     claim(host, ['services', name, 'host']);
+  }
+
+  for (const [app, spec] of Object.entries(model.apps ?? {})) {
+    for (const [env, deployment] of Object.entries(spec.environments ?? {})) {
+      const path = ['apps', app, 'environments', env, 'host'];
+      if (!underDomain(deployment.host)) {
+        issue(ctx, path, `must be a fully qualified domain name under ${model.domain}, e.g. "${app}-${env}.${model.domain}"`);
+        continue;
+      }
+      claim(deployment.host, path);
+    }
   }
 }
 
@@ -681,5 +800,70 @@ function checkAlerting(model: Model, ctx: Ctx): void {
     if (receiver.email && !alerting.smtp) {
       issue(ctx, ['observability', 'alerting', 'smtp'], `is missing but receiver ${name} sends e-mail; add smarthost, from and username`);
     }
+  }
+}
+
+/** App names that would collide with the folders every environment already has (dist/k8s/<env>/...). */
+const RESERVED_APP_NAMES = ['apps', 'bootstrap'];
+
+function cpuMillis(quantity: string): number {
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000;
+}
+
+function memoryBytes(quantity: string): number {
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  return Number(quantity.slice(0, -2)) * (units[quantity.slice(-2)] ?? NaN);
+}
+
+/** The namespace (and Application, and Vault consumer) of an app in one environment. */
+export function appNamespace(app: string, env: string): string {
+  return `${app}-${env}`;
+}
+
+function checkApps(model: Model, ctx: Ctx): void {
+  const apps = Object.entries(model.apps ?? {});
+  if (apps.length === 0) return;
+  const envNames = Object.keys(model.environments ?? {});
+  // GitLab's and Harbor's hosts, which the pipeline needs, are required by checkSourceAndRegistry.
+
+  const namespaces = new Map<string, string>();
+  for (const [app, spec] of apps) {
+    if (RESERVED_APP_NAMES.includes(app)) {
+      issue(ctx, ['apps', app], `"${app}" is reserved: dist/k8s/<env>/${app}/ holds every environment's ${app === 'apps' ? 'Applications' : 'root Application'}; rename the app`);
+    }
+    const declared = Object.keys(spec.environments ?? {});
+    for (const env of envNames.filter((name) => !declared.includes(name))) {
+      issue(ctx, ['apps', app, 'environments', env], `required: the app runs in every environment of the model (${envNames.join(', ')}); declare its host, tag, replicas and resources`);
+    }
+    for (const env of declared) {
+      if (!envNames.includes(env)) {
+        issue(ctx, ['apps', app, 'environments', env], `no such environment; the model declares: ${envNames.join(', ')}`);
+        continue;
+      }
+      const namespace = appNamespace(app, env);
+      if (!DNS_LABEL.test(namespace)) {
+        issue(ctx, ['apps', app], `its namespace in ${env}, "${namespace}", is longer than 63 characters; shorten the app name`);
+      }
+      const previous = namespaces.get(namespace);
+      if (previous) issue(ctx, ['apps', app], `its namespace in ${env}, "${namespace}", is also ${previous}'s; rename one of the apps`);
+      else namespaces.set(namespace, `app ${app} in ${env}`);
+
+      const resources = spec.environments[env].resources;
+      const path = ['apps', app, 'environments', env, 'resources', 'requests'];
+      if (resources && cpuMillis(resources.requests.cpu) > cpuMillis(resources.limits.cpu)) {
+        issue(ctx, [...path, 'cpu'], `exceeds limits.cpu (${resources.limits.cpu}); a request must fit in its limit`);
+      }
+      if (resources && memoryBytes(resources.requests.memory) > memoryBytes(resources.limits.memory)) {
+        issue(ctx, [...path, 'memory'], `exceeds limits.memory (${resources.limits.memory}); a request must fit in its limit`);
+      }
+    }
+    if (spec.health && spec.health.readinessPath === spec.health.livenessPath) {
+      issue(ctx, ['apps', app, 'health', 'livenessPath'], 'must differ from readinessPath: a liveness check that waits for dependencies restarts pods that are only unready');
+    }
+    const secretNames = new Set<string>();
+    (spec.secrets ?? []).forEach((secret, index) => {
+      if (secretNames.has(secret.name)) issue(ctx, ['apps', app, 'secrets', index, 'name'], 'is already declared; secret names are unique per app');
+      secretNames.add(secret.name);
+    });
   }
 }

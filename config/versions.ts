@@ -86,7 +86,46 @@ export const IMAGES = {
   // renovate: datasource=docker depName=registry.k8s.io/kube-state-metrics/kube-state-metrics
   kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0',
   // ---- end observability ----
+  // ---- delivery (issue 8, part B): Jenkins, its build agents and the pipeline's tools ----
+  // renovate: datasource=docker depName=docker.io/jenkins/jenkins
+  jenkins: 'docker.io/jenkins/jenkins:2.580.1-lts-jdk21',
+  // renovate: datasource=docker depName=docker.io/jenkins/inbound-agent
+  jenkinsAgent: 'docker.io/jenkins/inbound-agent:3391.va_37fa_a_305d6d-4-jdk21',
+  // Kaniko's original repository (GoogleContainerTools) is archived; this is the maintained
+  // community fork (docs/decisions/0040-kaniko-status.md). A -debug variant: Jenkins needs a shell.
+  // renovate: datasource=docker depName=ghcr.io/osscontainertools/kaniko
+  kaniko: 'ghcr.io/osscontainertools/kaniko:v1.28.5-debug',
+  // Node with git and curl: the pipeline's scan check, rollout wait, smoke tests and set-image.
+  // renovate: datasource=docker depName=docker.io/library/node
+  pipelineTools: 'docker.io/library/node:24.21.0-bookworm',
+  // ---- end delivery ----
 } as const satisfies Record<string, string>;
+
+// ---- delivery (issue 8, part B): the Jenkins controller's plugins ---------------------------
+/**
+ * The plugins the Jenkins controller installs before it starts (jenkins-plugin-cli, with
+ * `--latest false`: their dependencies resolve to the minimum versions these require, so a start
+ * a month later installs the same set). `name -> exact version`.
+ */
+export const JENKINS_PLUGINS = {
+  // renovate: datasource=jenkins-plugins depName=configuration-as-code
+  'configuration-as-code': '2131.vb_a_13ed96f755',
+  // renovate: datasource=jenkins-plugins depName=job-dsl
+  'job-dsl': '3732.v9a_c49a_61a_313',
+  // renovate: datasource=jenkins-plugins depName=kubernetes
+  kubernetes: '4557.ve746270f672f',
+  // renovate: datasource=jenkins-plugins depName=workflow-aggregator
+  'workflow-aggregator': '608.v67378e9d3db_1',
+  // renovate: datasource=jenkins-plugins depName=git
+  git: '5.10.1',
+  // renovate: datasource=jenkins-plugins depName=gitlab-plugin
+  'gitlab-plugin': '1.2154.v00193eff6f9a_',
+  // renovate: datasource=jenkins-plugins depName=credentials-binding
+  'credentials-binding': '728.v902a_273b_8947',
+  // renovate: datasource=jenkins-plugins depName=prometheus
+  prometheus: '860.v532442b_44e9a_',
+} as const satisfies Record<string, string>;
+// ---- end of the delivery block ----------------------------------------------------------------
 
 /** The k3s release every node installs (`INSTALL_K3S_VERSION`; see the README's bootstrap runbook). */
 // renovate: datasource=github-releases depName=k3s-io/k3s

@@ -46,7 +46,12 @@ export function consistencyRules(input: PolicyInput): Violation[] {
   const report = (host: string, message: string) => violations.push({ rule: 'CONSISTENCY-01', ref: hostRef(host), message });
 
   const serviceHosts = new Map(SERVICE_NAMES.flatMap((name) => (platform.services[name].host ? [[platform.services[name].host!, name] as const] : [])));
-  const declared = new Set([...serviceHosts.keys(), platform.mesh.headscaleHost]);
+  // App hosts: one per app and environment; the Ingress lives in k8s/<env>/<app>/.
+  const appHosts = new Map(
+    Object.entries(platform.apps ?? {}).flatMap(([app, spec]) => Object.entries(spec.environments).map(([env, d]) => [d.host, { app, env }] as const)),
+  );
+  const publicHosts = [...serviceHosts.keys(), ...appHosts.keys()];
+  const declared = new Set([...publicHosts, platform.mesh.headscaleHost]);
   const renderedServices = new Set([...input.files.keys()].flatMap((p) => (p.startsWith(`k8s/${PLATFORM_ENV}/`) ? [p.split('/')[2]] : [])));
 
   const ingresses = input.objects.filter(({ object }) => object.kind === 'Ingress').map(({ object }) => object);
@@ -68,6 +73,11 @@ export function consistencyRules(input: PolicyInput): Violation[] {
       const count = ingressHosts.get(host) ?? 0;
       if (renderedServices.has(service) && count !== 1) report(host, `${count} Ingresses serve it; service ${service} needs exactly one`);
     }
+    for (const [host, { app, env }] of appHosts) {
+      const count = ingressHosts.get(host) ?? 0;
+      const rendered = [...input.files.keys()].some((p) => p.startsWith(`k8s/${env}/${app}/`));
+      if (rendered && count !== 1) report(host, `${count} Ingresses serve it; app ${app} in ${env} needs exactly one`);
+    }
   }
 
   const records = dnsRecordNames(input);
@@ -80,14 +90,14 @@ export function consistencyRules(input: PolicyInput): Violation[] {
 
   const haproxy = input.files.get(HAPROXY_CFG) ?? '';
   if (layers.has('haproxy')) {
-    for (const host of serviceHosts.keys()) {
+    for (const host of publicHosts) {
       if (!new RegExp(`(^|[\\s,])${host.replace(/\./g, '\\.')}($|[\\s,])`, 'm').test(haproxy)) report(host, 'HAProxy has no route for it; route its SNI to the ingress controller');
     }
   }
 
   const acl = ACL_FILES.map((f) => input.files.get(f)).find(Boolean) ?? '';
-  if (layers.has('mesh-acl') && serviceHosts.size && !acl.includes(platform.cluster.ingressAddress)) {
-    for (const host of serviceHosts.keys()) report(host, `the mesh ACL does not let the gateway reach the ingress address ${platform.cluster.ingressAddress}`);
+  if (layers.has('mesh-acl') && publicHosts.length && !acl.includes(platform.cluster.ingressAddress)) {
+    for (const host of publicHosts) report(host, `the mesh ACL does not let the gateway reach the ingress address ${platform.cluster.ingressAddress}`);
   }
 
   // Nothing may serve a host the model does not declare. App hosts (issue: the user's apps) are

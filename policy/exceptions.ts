@@ -110,6 +110,16 @@ export const PROFILES: readonly ExceptionProfile[] = [
         : []),
     ],
   },
+  {
+    component: 'Jenkins kubernetes plugin (runs pipeline steps in build containers through exec)',
+    matches: (o) => o.kind === 'Role' && ['builds', 'jenkins-builds'].includes(o.metadata.namespace ?? ''),
+    rules: ['K8S-RBAC-02'],
+    narrow: (o) =>
+      ((o.rules as { resources?: string[]; verbs?: string[] }[] | undefined) ?? []).flatMap((rule) => [
+        ...((rule.resources ?? []).includes('pods/attach') || (rule.resources ?? []).includes('*') ? ['grants pods/attach or "*"; exec is all the plugin needs'] : []),
+        ...((rule.resources ?? []).includes('pods/exec') && (rule.verbs ?? []).some((v) => !['create', 'get'].includes(v)) ? ['grants pods/exec verbs beyond create and get'] : []),
+      ]),
+  },
   namespaceProfile('MetalLB (speaker needs hostNetwork and NET_RAW)', ['metallb-system'], 'privileged'),
   namespaceProfile('ceph-csi RBD (node plugin mounts volumes on the host)', ['ceph-csi-rbd', 'ceph-csi'], 'privileged'),
   namespaceProfile('Velero node agent (reads volumes from the kubelet)', ['velero'], 'privileged'),

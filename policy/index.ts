@@ -18,10 +18,32 @@ import type { PolicyInput, Rule, TerraformJson, Violation } from './types';
 
 export const RULES: readonly Rule[] = [podRules, accessRules, networkRules, argoRules, awsRules, cloudflareRules, secretScan, consistencyRules];
 
+/**
+ * Pods that a rendered controller creates at run time from a rendered template: the Jenkins
+ * kubernetes plugin's pod templates in a JCasC ConfigMap (jenkins.yaml). Each becomes a Pod
+ * object named after its template, so every rule (pods, exceptions, NetworkPolicy coverage,
+ * service accounts) checks the build pods exactly as Jenkins will create them.
+ */
+export function podTemplatePods(path: string, object: KubeObject): { path: string; object: KubeObject }[] {
+  if (object.kind !== 'ConfigMap') return [];
+  const casc = (object.data as Record<string, string> | undefined)?.['jenkins.yaml'];
+  if (!casc) return [];
+  const clouds = ((parse(casc) as { jenkins?: { clouds?: { kubernetes?: { namespace?: string; templates?: { name: string; namespace?: string; yaml?: string }[] } }[] } })?.jenkins?.clouds ?? []);
+  return clouds.flatMap((cloud) =>
+    (cloud.kubernetes?.templates ?? []).flatMap((template) => {
+      if (!template.yaml) return [];
+      const pod = parse(template.yaml) as KubeObject;
+      const namespace = template.namespace ?? cloud.kubernetes?.namespace ?? object.metadata.namespace;
+      return [{ path: `${path}#${template.name}`, object: { ...pod, kind: 'Pod', metadata: { ...(pod.metadata ?? {}), name: template.name, namespace } } as KubeObject }];
+    }),
+  );
+}
+
 export function policyInput(files: ReadonlyMap<string, string>, platform: Platform): PolicyInput {
   const objects = [...files]
     .filter(([path]) => path.startsWith('k8s/') && path.endsWith('.yaml'))
-    .map(([path, text]) => ({ path, object: parse(text) as KubeObject }));
+    .map(([path, text]) => ({ path, object: parse(text) as KubeObject }))
+    .flatMap((rendered) => [rendered, ...podTemplatePods(rendered.path, rendered.object)]);
   const stacks = [...files]
     .filter(([path]) => /^terraform\/[^/]+\/cdk\.tf\.json$/.test(path))
     .map(([path, text]) => ({ name: path.split('/')[1], path, json: JSON.parse(text) as TerraformJson }));

@@ -71,6 +71,8 @@ export interface ScrapeSettings {
 export const POD_SCRAPE_SETTINGS: Readonly<Record<string, ScrapeSettings>> = {
   // Fluent Bit serves Prometheus text on its monitoring API, not on /metrics.
   'logging/fluent-bit:http': { path: '/api/v2/metrics/prometheus' },
+  // Jenkins' Prometheus plugin serves under its own URL (the plugin's default `prometheus`).
+  'jenkins/jenkins:http': { path: '/prometheus/' },
 };
 
 /** An in-cluster scrape target found through Kubernetes pod discovery. */

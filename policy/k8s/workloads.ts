@@ -73,7 +73,9 @@ export function workloadOf(rendered: RenderedObject): Workload | undefined {
   const spec = object.spec as Record<string, any> | undefined;
   if (!spec) return undefined;
   if (object.kind === 'Pod') {
-    return { rendered, object, pod: spec as PodSpec, podLabels: (object.metadata.labels as Record<string, string>) ?? {}, runsToCompletion: false };
+    // A pod that is never restarted (a build pod) runs to completion, as a Job's pods do.
+    const runsToCompletion = spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure';
+    return { rendered, object, pod: spec as PodSpec, podLabels: (object.metadata.labels as Record<string, string>) ?? {}, runsToCompletion };
   }
   if (TEMPLATE_KINDS.has(object.kind)) {
     return {

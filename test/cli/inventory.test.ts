@@ -29,6 +29,16 @@ describe('the rendered inventory (dist/README.md)', () => {
     expect(inventory()).toContain(`| ${platform.mesh.headscaleHost} | headscale (mesh control server) | A DNS-only, ttl 300 | SNI passthrough :443 | on the gateway |`);
   });
 
+  it("lists every app's host per environment, served by the app's Ingress, and the app's URL in its row", () => {
+    const platform = loadDefaultPlatform();
+    for (const [app, spec] of Object.entries(platform.apps)) {
+      for (const [env, deployment] of Object.entries(spec.environments)) {
+        expect(inventory()).toContain(`| ${deployment.host} | app ${app} (${env}) | A proxied | SNI passthrough :443 | ${app}-${env}/${app} |`);
+        expect(inventory()).toContain(`| ${env} | ${app} | ${app}-${env} | any | https://${deployment.host} | registry.lumetium.com/${spec.image}:${deployment.tag} |`);
+      }
+    }
+  });
+
   it('places every service of the model on its node in the diagram, and closes every subgraph', () => {
     const text = inventory();
     const diagram = text.slice(text.indexOf('```mermaid'), text.indexOf('```', text.indexOf('```mermaid') + 3));

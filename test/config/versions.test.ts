@@ -10,7 +10,8 @@ describe('config/versions.ts', () => {
   it('pins every chart and image exactly', () => {
     for (const [name, chart] of Object.entries(CHARTS)) expect(chart.version, name).toMatch(/^v?\d+\.\d+\.\d+$/);
     for (const [name, image] of Object.entries(IMAGES as Record<string, string>)) {
-      expect(image, name).toMatch(/^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)*$/);
+      // A release (`v1.2.3`, `1.2`) or a Jenkins component build (`3391.va_37fa_a_305d6d-4`), with suffixes.
+      expect(image, name).toMatch(/^[a-z0-9./_-]+:(v?\d+\.\d+(\.\d+)?|\d+\.v[a-z0-9_]+)(-[a-z0-9.]+)*$/);
     }
   });
 

@@ -17,7 +17,7 @@ const ingress = (host: string, name = 'x'): KubeObject => ({
   spec: { ingressClassName: 'nginx', tls: [{ hosts: [host], secretName: 'tls' }], rules: [{ host }] },
 });
 const record = (name: string) => ({ name, type: 'A', content: '${var.ip}', proxied: true, ttl: 1 });
-const HOSTS = ['argocd', 'ci', 'git', 'grafana', 'registry', 'vault', 'headscale'].map((h) => `${h}.lumetium.com`);
+const HOSTS = ['argocd', 'ci', 'git', 'grafana', 'registry', 'vault', 'hello-dev', 'hello-staging', 'hello', 'headscale'].map((h) => `${h}.lumetium.com`);
 const allRecords = () => Object.fromEntries(HOSTS.map((h) => [h.split('.')[0], record(h)]));
 
 describe('cross-layer consistency', () => {
@@ -50,6 +50,13 @@ describe('cross-layer consistency', () => {
     ]);
   });
 
+  it('requires exactly one Ingress for an app host once the app is rendered', () => {
+    const files = { 'k8s/dev/hello/serviceaccount-hello.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: hello\n  namespace: hello-dev\n' };
+    expect(consistency([issuer, ingress('hello-dev.lumetium.com'), ingress('hello-dev.lumetium.com', 'y')], { files })).toEqual([
+      'CONSISTENCY-01  Host/-/hello-dev.lumetium.com  2 Ingresses serve it; app hello in dev needs exactly one',
+    ]);
+  });
+
   it('fails when an Ingress has no known issuer, and when a rendered service has two Ingresses', () => {
     const files = { 'k8s/platform/grafana/serviceaccount-grafana.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: grafana\n  namespace: grafana\n' };
     const unknownIssuer = ingress('grafana.lumetium.com');
@@ -62,7 +69,7 @@ describe('cross-layer consistency', () => {
 
   it('fails when the mesh ACL does not let the gateway reach the ingress address', () => {
     const found = consistency([], { files: { 'gateway/headscale/acl.hujson': '{"acls": []}\n' } });
-    expect(found).toHaveLength(6);
+    expect(found).toHaveLength(9);
     expect(found[0]).toBe('CONSISTENCY-01  Host/-/argocd.lumetium.com  the mesh ACL does not let the gateway reach the ingress address 192.168.10.240');
   });
 });

@@ -96,7 +96,7 @@ describe('Velero', () => {
       schedule: '0 3 * * *',
       useOwnerReferencesInBackup: false,
       template: {
-        includedNamespaces: ['databases', 'gitlab', 'harbor', 'monitoring', 'vault'],
+        includedNamespaces: ['databases', 'gitlab', 'harbor', 'jenkins', 'monitoring', 'vault'],
         storageLocation: 'default',
         ttl: '720h0m0s',
         snapshotVolumes: true,

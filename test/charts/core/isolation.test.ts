@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
-import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { allServices } from '../../../charts/registry';
 import { servicePlan } from '../../../charts/render';
 import type { Connection, Peer, Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';
@@ -15,8 +15,9 @@ import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../.
 const platform = loadDefaultPlatform();
 const objects = kubeObjects(defaultRender()).map(({ object }) => object);
 const evaluator = new NetworkPolicyEvaluator(objects);
-// The render's plan: every declared connection plus each Vault consumer's connection to Vault.
-const plan: Connection[] = [...servicePlan(platform, PLATFORM_SERVICES).connections];
+// The render's plan over every environment: each declared connection (the user's apps declare
+// theirs too) plus each Vault consumer's connection to Vault.
+const plan: Connection[] = [...servicePlan(platform, allServices(platform)).connections];
 const renderedNamespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
 
 const label = (w: Workload) => w.selectorLabel ?? 'app.kubernetes.io/name';
@@ -74,7 +75,8 @@ describe('network isolation of the rendered platform', () => {
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
     expect([...renderedNamespaces].sort()).toEqual([
-      'argocd', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'vault', 'velero',
+      'argocd', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'logging',
+      'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'vault', 'velero',
     ]);
   });
 

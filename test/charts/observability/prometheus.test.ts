@@ -49,6 +49,7 @@ describe('Prometheus', () => {
       'grafana',
       'haproxy',
       'headscale',
+      'jenkins',
       'jobservice',
       'kube-state-metrics',
       'kube-state-metrics-telemetry',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { servicePlan } from '../../../charts/render';
-import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { allServices } from '../../../charts/registry';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
 import {
   ADMIN_POLICY,
@@ -25,13 +25,16 @@ import {
 } from '../../../charts/security/vault-config';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
+import { podTemplatePods } from '../../../policy';
 import { fakeVault, mayRead, parseHcl, type FakeVaultState, type PolicyJson } from '../../support/vault';
 
 const platform = loadDefaultPlatform();
 const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
 const configMap = () => objects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'vault-config');
 const data = (): Record<string, string> => configMap().data;
-const consumers = servicePlan(platform, PLATFORM_SERVICES).secretConsumers!;
+const consumers = servicePlan(platform, allServices(platform)).secretConsumers!;
+/** The delivery's consumers in the default model: the example app in each environment, Jenkins and its build pods. */
+const APP_AND_BUILD_CONSUMERS = ['hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko'];
 const hcltool = () => requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl');
 
 /** Consumers the observability issue and the user's apps will add, to test isolation among many. */
@@ -43,7 +46,7 @@ const MORE: SecretConsumer[] = [
 
 describe("Vault's configuration as code", () => {
   it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
-    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', 'velero']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'redis', 'velero']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
@@ -51,6 +54,11 @@ describe("Vault's configuration as code", () => {
       'policy-platform-alertmanager.hcl',
       'policy-platform-grafana.hcl',
       'policy-platform-harbor-setup.hcl',
+      'policy-platform-hello-dev.hcl',
+      'policy-platform-hello-prod.hcl',
+      'policy-platform-hello-staging.hcl',
+      'policy-platform-jenkins.hcl',
+      'policy-platform-kaniko.hcl',
       'policy-platform-postgresql.hcl',
       'policy-platform-redis.hcl',
       'policy-platform-vault-config.hcl',
@@ -58,6 +66,11 @@ describe("Vault's configuration as code", () => {
       'role-alertmanager.json',
       'role-grafana.json',
       'role-harbor-setup.json',
+      'role-hello-dev.json',
+      'role-hello-prod.json',
+      'role-hello-staging.json',
+      'role-jenkins.json',
+      'role-kaniko.json',
       'role-postgresql.json',
       'role-redis.json',
       'role-vault-config.json',
@@ -97,7 +110,7 @@ describe("Vault's configuration as code", () => {
 
   it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-postgresql.json', 'role-redis.json', 'role-vault-config.json', 'role-velero.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql.json', 'role-redis.json', 'role-vault-config.json', 'role-velero.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);
@@ -167,7 +180,10 @@ describe("Vault's configuration as code", () => {
       for (const owner of all) {
         for (const secret of owner.secrets) {
           const path = secretPath(owner, secret);
-          expect(mayRead(policy, path), `${reader.name} reading ${path}`).toBe(owner === reader);
+          // Exactly what the reader declares: its own entries and the shared ones it names (a Harbor robot's).
+          const declared = reader.secrets.some((own) => secretPath(reader, own) === path);
+          expect(mayRead(policy, path), `${reader.name} reading ${path}`).toBe(declared);
+          if (owner === reader) expect(declared, path).toBe(true);
           expect(mayRead(admin, path), `the admin policy reading ${path}`).toBe(false);
         }
       }
@@ -260,10 +276,10 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
       expect(state.policies['platform-velero']).toBe(data()['policy-platform-velero.hcl']);
       expect(state.roles).toEqual(
-        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
+        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'redis', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
       );
       expect(state.revoked).toBe(1);
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
@@ -284,8 +300,8 @@ describe("Vault's configuration as code", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
-      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'postgresql', 'redis', ADMIN_ROLE, 'velero'].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'redis', ADMIN_ROLE, 'velero'].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {
@@ -331,7 +347,9 @@ function find(node: unknown, test: (value: any, key?: string) => boolean, key?: 
 function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
   const found: PodMeta[] = [];
   const isAnnotations = (v: any) => v && typeof v === 'object' && v['vault.hashicorp.com/role'] === consumer.name;
-  for (const object of kubeObjects(defaultRender()).map(({ object }) => object as any)) {
+  // Rendered objects, and the pods Jenkins creates from the pod templates of its JCasC ConfigMap.
+  const rendered = kubeObjects(defaultRender()).flatMap(({ path, object }) => [object, ...podTemplatePods(path, object).map((pod) => pod.object)]);
+  for (const object of rendered as any[]) {
     if (object.kind === 'Application' && object.spec.destination.namespace === consumer.namespace) {
       for (const source of object.spec.sources ?? [object.spec.source]) {
         const values = source.helm?.valuesObject;
@@ -346,7 +364,7 @@ function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
         });
       }
     }
-    const template = object.spec?.template ?? object.spec?.jobTemplate?.spec?.template;
+    const template = object.kind === 'Pod' ? object : (object.spec?.template ?? object.spec?.jobTemplate?.spec?.template);
     if (object.metadata.namespace === consumer.namespace && isAnnotations(template?.metadata?.annotations)) {
       found.push({ labels: template.metadata.labels ?? {}, annotations: template.metadata.annotations, volumes: template.spec.volumes ?? [], serviceAccountName: template.spec.serviceAccountName });
     }

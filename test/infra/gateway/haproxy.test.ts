@@ -59,6 +59,9 @@ describe('haproxy.cfg', () => {
       'acl public_host req.ssl_sni -i registry.lumetium.com',
       'acl public_host req.ssl_sni -i grafana.lumetium.com',
       'acl public_host req.ssl_sni -i vault.lumetium.com',
+      'acl public_host req.ssl_sni -i hello-dev.lumetium.com',
+      'acl public_host req.ssl_sni -i hello-staging.lumetium.com',
+      'acl public_host req.ssl_sni -i hello.lumetium.com',
     ]);
     expect(https).toContain('acl headscale_host req.ssl_sni -i headscale.lumetium.com');
     expect(https.filter((l) => l.startsWith('use_backend'))).toEqual(['use_backend ingress_https if public_host', 'use_backend headscale if headscale_host']);

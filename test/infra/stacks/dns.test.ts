@@ -33,7 +33,17 @@ describe('the dns stack', () => {
 
   it('proxies every public host of the model, with automatic TTL, to the gateway', () => {
     const proxied = Object.values(records).filter((r) => r.proxied === true);
-    expect(proxied.map((r) => r.name).sort()).toEqual(['argocd.lumetium.com', 'ci.lumetium.com', 'git.lumetium.com', 'grafana.lumetium.com', 'registry.lumetium.com', 'vault.lumetium.com']);
+    expect(proxied.map((r) => r.name).sort()).toEqual([
+      'argocd.lumetium.com',
+      'ci.lumetium.com',
+      'git.lumetium.com',
+      'grafana.lumetium.com',
+      'hello-dev.lumetium.com',
+      'hello-staging.lumetium.com',
+      'hello.lumetium.com',
+      'registry.lumetium.com',
+      'vault.lumetium.com',
+    ]);
     for (const record of proxied) {
       expect(record).toMatchObject({ type: 'A', ttl: 1, content: GATEWAY_IP, zone_id: '${data.cloudflare_zone.zone.zone_id}' });
     }
@@ -67,6 +77,7 @@ describe('the dns stack', () => {
         gateway: { cloudflareZone: 'lumetium.com' },
         mesh: { headscaleHost: 'headscale.platform.lumetium.com', baseDomain: 'mesh.platform.lumetium.com' },
         services: Object.fromEntries(Object.entries(defaultPlatform.services).map(([name, s]) => [name, s.host ? { host: s.host.replace('lumetium.com', 'platform.lumetium.com') } : {}])),
+        apps: { hello: { environments: Object.fromEntries(Object.entries(defaultPlatform.apps.hello.environments).map(([env, e]) => [env, { host: e.host.replace('lumetium.com', 'platform.lumetium.com') }])) } },
       }),
     );
     const other = synthDns(platform);

@@ -1,0 +1,272 @@
+/**
+ * The user's applications (the model's `apps`), each in every environment:
+ *
+ *  - `<app>` in `dist/k8s/<env>/<app>/` (Application `<app>-<env>` in the environment's AppProject,
+ *    which may deploy only the apps' namespaces and no cluster-scoped kind): its ServiceAccount,
+ *    Deployment (image from Harbor at the environment's tag), Service, TLS Ingress with the
+ *    environment's issuer, a PodDisruptionBudget when it runs two or more replicas, and its Vault
+ *    consumer (`<app>-<env>`: role and policy come from the Vault service);
+ *  - `<app>-<env>-namespace` in `dist/k8s/platform/`: the app's namespace in that environment
+ *    (Pod Security restricted, default deny, the NetworkPolicies of its declared connections) and
+ *    the read access the pipeline's deploy pods need to wait for a rollout. Namespaces and network
+ *    isolation belong to the platform: a tenant Application cannot widen them.
+ *
+ * @see docs/decisions/0044-apps-across-environments.md
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import { appNamespace, PLATFORM_ENV, type App, type Platform } from '../../config';
+import { DEPLOY_AGENT, BUILDS_NAMESPACE } from '../build/names';
+import { containerResources, restrictedContainer, restrictedPod } from '../build/pod-security';
+import { TlsIngress, issuerFor } from '../lib/ingress';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import { NAME_LABEL, connect, dnsAccess, exposedThroughIngress, type Connection, type NetworkPlan, type Workload } from '../lib/network';
+import type { ServiceDefinition } from '../lib/service';
+import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
+
+/** The app's container; the pipeline waits for this container's image. */
+export const APP_CONTAINER = 'app';
+/** The port of the app's Service (the container listens on `apps.<app>.port`). */
+export const APP_SERVICE_PORT = 80;
+/** Apps run as this non-root user and group (kube-score asks for 10000 or more). */
+export const APP_UID = 10001;
+/** The Role in each app namespace that lets the pipeline's deploy pods read the app's Deployment. */
+export const ROLLOUT_READER = 'rollout-reader';
+
+function appOf(platform: Platform, app: string): App {
+  const spec = platform.apps[app];
+  if (!spec) throw new Error(`apps.${app}: no such app; the model declares: ${Object.keys(platform.apps).join(', ') || '(none)'}`);
+  return spec;
+}
+
+/** The pods of an app in one environment. */
+export function appWorkload(platform: Platform, app: string, env: string): Workload {
+  return { namespace: appNamespace(app, env), name: app, ports: { http: appOf(platform, app).port } };
+}
+
+/** The address the pipeline's smoke tests call: the environment's Service, inside the cluster. */
+export function appInClusterUrl(app: string, env: string): string {
+  return `http://${app}.${appNamespace(app, env)}.svc.cluster.local`;
+}
+
+/** The image repository of an app in Harbor, without a tag. */
+export function appImageRepository(platform: Platform, app: string): string {
+  const registry = platform.services.harbor.host;
+  if (!registry) throw new Error(`services.harbor.host: (missing): apps pull their images from Harbor; give it a public host, e.g. "registry.${platform.domain}"`);
+  return `${registry}/${appOf(platform, app).image}`;
+}
+
+/** The image an environment runs: Harbor repository at the environment's tag. */
+export function appImage(platform: Platform, app: string, env: string): string {
+  const deployment = appOf(platform, app).environments[env];
+  if (!deployment) throw new Error(`apps.${app}.environments.${env}: no such environment of the app`);
+  return `${appImageRepository(platform, app)}:${deployment.tag}`;
+}
+
+/** The app's Vault consumer in an environment (`secret/data/<app>-<env>/<secret>`), if it reads secrets. */
+export function appSecretConsumer(platform: Platform, app: string, env: string): SecretConsumer | undefined {
+  const spec = appOf(platform, app);
+  if (spec.secrets.length === 0) return undefined;
+  return {
+    name: appNamespace(app, env),
+    namespace: appNamespace(app, env),
+    serviceAccount: app,
+    workload: { namespace: appNamespace(app, env), name: app },
+    secrets: spec.secrets.map((secret) => ({ name: secret.name, keys: [...secret.keys] })),
+  };
+}
+
+/** The app in one environment: the objects of the tenant's Application. */
+export function appService(app: string, env: string): ServiceDefinition {
+  const namespace = appNamespace(app, env);
+  return {
+    name: app,
+    namespace,
+    syncWave: 0,
+    connections: (platform: Platform): Connection[] => {
+      const workload = appWorkload(platform, app, env);
+      return [
+        exposedThroughIngress(workload, 'http'),
+        connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
+        dnsAccess(workload),
+        // Its connection to Vault comes with its secret consumer (charts/render.ts).
+      ];
+    },
+    secretConsumers: (platform: Platform) => {
+      const consumer = appSecretConsumer(platform, app, env);
+      return consumer ? [consumer] : [];
+    },
+    build(chart: Chart, platform: Platform) {
+      const spec = appOf(platform, app);
+      const deployment = spec.environments[env];
+      if (!deployment) throw new Error(`apps.${app}.environments: misses ${env}; declare every environment of the model`);
+      const labels = standardLabels(app, 'app');
+      const selector = { [NAME_LABEL]: app };
+      const consumer = appSecretConsumer(platform, app, env);
+      const vault = consumer ? vaultAgentPod(consumer, platform) : undefined;
+
+      new ApiObject(chart, 'service-account', {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: app, namespace, labels: standardLabels(app, 'service-account') },
+        automountServiceAccountToken: false,
+      });
+
+      const spread = deployment.replicas > 1;
+      new ApiObject(chart, 'deployment', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: app, namespace, labels },
+        spec: {
+          replicas: deployment.replicas,
+          revisionHistoryLimit: 5,
+          // A stuck rollout fails the pipeline's wait (ProgressDeadlineExceeded) after 10 minutes.
+          progressDeadlineSeconds: 600,
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels: { ...labels, ...vault?.labels }, ...(vault ? { annotations: vault.annotations } : {}) },
+            spec: {
+              serviceAccountName: app,
+              automountServiceAccountToken: false,
+              securityContext: restrictedPod(APP_UID),
+              ...(spread
+                ? {
+                    // Replicas on different nodes when there are nodes to spare.
+                    topologySpreadConstraints: [
+                      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+                    ],
+                  }
+                : {}),
+              containers: [
+                {
+                  name: APP_CONTAINER,
+                  image: appImage(platform, app, env),
+                  imagePullPolicy: 'Always',
+                  env: [
+                    { name: 'APP_ENV', value: env },
+                    { name: 'PORT', value: String(spec.port) },
+                  ],
+                  ports: [{ name: 'http', containerPort: spec.port }],
+                  readinessProbe: { httpGet: { path: spec.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+                  livenessProbe: { httpGet: { path: spec.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                  securityContext: restrictedContainer(),
+                  resources: containerResources(
+                    deployment.resources.requests.cpu,
+                    deployment.resources.requests.memory,
+                    deployment.resources.limits.cpu,
+                    deployment.resources.limits.memory,
+                  ),
+                  volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                },
+              ],
+              volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...(vault?.volumes ?? [])],
+            },
+          },
+        },
+      });
+
+      if (spread) {
+        new ApiObject(chart, 'disruption-budget', {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: app, namespace, labels: standardLabels(app, 'disruption-budget') },
+          spec: { minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selector } },
+        });
+      }
+
+      new ApiObject(chart, 'service', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: app, namespace, labels: standardLabels(app, 'service') },
+        spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: 'http' }] },
+      });
+
+      new TlsIngress(chart, 'ingress', {
+        name: app,
+        namespace,
+        host: deployment.host,
+        serviceName: app,
+        servicePort: APP_SERVICE_PORT,
+        issuer: issuerFor(platform, env),
+      });
+    },
+  };
+}
+
+/** Namespaces Kubernetes itself owns; an app namespace must not take one. */
+const KUBERNETES_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+/** The platform service that owns an app's namespace in one environment (folder and Application name). */
+export function appNamespaceServiceName(app: string, env: string): string {
+  return `${appNamespace(app, env)}-namespace`;
+}
+
+/**
+ * Fails on an app whose names collide with the platform's: its namespace with a platform
+ * namespace, its Application (`<app>-<env>`) with a platform Application or a root.
+ */
+export function checkAppNames(platform: Platform, platformServices: readonly ServiceDefinition[]): void {
+  const envs = Object.keys(platform.environments);
+  const apps = Object.keys(platform.apps);
+  // The first owner of a name is the one named (a namespace before an Application of that name).
+  const taken = new Map<string, string>();
+  const claim = (name: string, owner: string) => {
+    if (!taken.has(name)) taken.set(name, owner);
+  };
+  for (const ns of KUBERNETES_NAMESPACES) claim(ns, 'a namespace of Kubernetes itself');
+  for (const s of platformServices) claim(s.namespace, `the namespace of platform service ${s.name}`);
+  for (const s of platformServices) claim(s.name, `the Application of platform service ${s.name}`);
+  for (const app of apps) for (const env of envs) claim(appNamespaceServiceName(app, env), `the Application of app ${app}'s namespace in ${env}`);
+  for (const env of [PLATFORM_ENV, ...envs]) claim(`${env}-root`, `the root Application of ${env}`);
+  for (const app of apps) {
+    for (const env of envs) {
+      const name = appNamespace(app, env);
+      const owner = taken.get(name);
+      if (owner) throw new Error(`apps.${app}: its namespace and Application in ${env}, "${name}", is also ${owner}; rename the app`);
+    }
+  }
+}
+
+/**
+ * The platform's part of an app in one environment: its namespace (Pod Security restricted,
+ * default deny, the NetworkPolicies of its connections) and the pipeline's read access to the
+ * app's Deployment. One service per namespace: a folder holds one namespace's objects.
+ */
+export function appNamespaceService(app: string, env: string): ServiceDefinition {
+  const namespace = appNamespace(app, env);
+  return {
+    name: appNamespaceServiceName(app, env),
+    namespace,
+    // Before the environments' Applications need it (those retry until the namespace exists).
+    syncWave: 3,
+    build(chart: Chart, platform: Platform, plan: NetworkPlan) {
+      new PlatformNamespace(chart, 'namespace', { name: namespace, workloads: [appWorkload(platform, app, env)], plan });
+      new ApiObject(chart, 'rollout-reader', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+        // Only this app's Deployment, only read: the pipeline waits until it runs the new image.
+        rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [app], verbs: ['get'] }],
+      });
+      new ApiObject(chart, 'rollout-reader-binding', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLLOUT_READER },
+        subjects: [{ kind: 'ServiceAccount', name: DEPLOY_AGENT.name, namespace: BUILDS_NAMESPACE }],
+      });
+    },
+  };
+}
+
+/** The platform services of every app namespace (apps, then environments, in the model's order). */
+export function appNamespaceServices(platform: Platform): ServiceDefinition[] {
+  return Object.keys(platform.apps).flatMap((app) => Object.keys(platform.environments).map((env) => appNamespaceService(app, env)));
+}
+
+/** The environment's app services, in the model's app order. */
+export function appServices(env: string, platform: Platform): ServiceDefinition[] {
+  if (!(env in platform.environments)) return [];
+  return Object.keys(platform.apps).map((app) => appService(app, env));
+}

@@ -1,0 +1,603 @@
+/**
+ * Jenkins, rendered by our own constructs (docs/decisions/0041-jenkins-rendered-here.md):
+ *
+ *  - the controller StatefulSet (pinned image, `jenkins` namespace, placed per
+ *    `services.jenkins.node`, JENKINS_HOME on `ceph-rbd`); an init container installs the plugins
+ *    pinned in config/versions.ts into an emptyDir, so every start runs exactly that set;
+ *  - Configuration as Code (JCasC) rendered from the model into a ConfigMap: the local admin, the
+ *    GitLab connection, credentials read from the files the Vault agent writes (into /run/secrets,
+ *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with two pod
+ *    templates in the `builds` namespace, and one pipeline job per app, triggered by GitLab's
+ *    webhook and loading its Jenkinsfile from this repository (dist/pipelines/<app>/Jenkinsfile);
+ *  - the `builds` namespace at Pod Security `baseline` (a declared K8S-SEC-11 exception: Kaniko
+ *    runs as root) where the build pods run: `kaniko` (jnlp, Kaniko, tools; registry credentials
+ *    from Vault at /kaniko/.docker/config.json) and `deploy-agent` (jnlp, tools; restricted);
+ *  - least-privilege RBAC: the controller may manage pods in `builds` only.
+ *
+ * Build pods reach GitLab and Harbor through the cluster's ingress controller (hostAliases to
+ * `cluster.ingressAddress`) rather than through Cloudflare, which would cap image layer uploads.
+ *
+ * @see https://github.com/jenkinsci/configuration-as-code-plugin
+ * @see https://plugins.jenkins.io/kubernetes/
+ */
+import { createHash } from 'node:crypto';
+import { ApiObject, type Chart } from 'cdk8s';
+import { stringify } from 'yaml';
+import { PLATFORM_ENV, type Platform } from '../../config';
+import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
+import { STORAGE_CLASS } from '../core/ceph-csi';
+import { TlsIngress, issuerFor } from '../lib/ingress';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import {
+  INGRESS_CONTROLLER,
+  INTERNET,
+  NAME_LABEL,
+  connect,
+  dnsAccess,
+  exposedThroughIngress,
+  kubeApiAccess,
+  scrapedBy,
+  type Connection,
+  type NetworkPlan,
+} from '../lib/network';
+import { nodeSelectorFor } from '../lib/placement';
+import { policyExceptions } from '../lib/policy';
+import type { ServiceDefinition } from '../lib/service';
+import { KV_MOUNT, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { HARBOR_ROBOTS } from '../registry-harbor/harbor';
+import {
+  BUILDS_NAMESPACE,
+  CREDENTIALS,
+  DEPLOY_AGENT,
+  GITLAB_CONNECTION,
+  JENKINS,
+  JENKINS_NAMESPACE,
+  KANIKO_AGENT,
+  PIPELINE_BRANCH,
+  pipelinePath,
+} from './names';
+import { KANIKO_CONTAINER_SECURITY, containerResources, restrictedContainer, restrictedPod } from './pod-security';
+
+/** The in-cluster URL the agents connect to (WebSocket over the HTTP port). */
+export const JENKINS_IN_CLUSTER_URL = `http://jenkins.${JENKINS_NAMESPACE}.svc.cluster.local:8080/`;
+/** The ConfigMap with jenkins.yaml (JCasC) and plugins.txt. */
+export const CONFIG_MAP = 'jenkins-config';
+export const CONFIG_HASH_ANNOTATION = 'platform-synthesizer.io/config-hash';
+
+const JENKINS_UID = 1000; // the `jenkins` user of the official controller and inbound-agent images
+const NODE_UID = 1000; // the `node` user of the official Node image
+const JENKINS_HOME = '/var/jenkins_home';
+const CASC_DIR = '/var/jenkins_config';
+/** Where JCasC looks up `${name}` as a file by default (its Docker and Kubernetes secret sources). */
+const JCASC_SECRETS_DIR = '/run/secrets';
+
+/** A Vault entry holding one value (key `value`), rendered as the bare value: JCasC reads the file whole. */
+function singleValue(consumer: string, name: string): VaultSecret {
+  return {
+    name,
+    keys: ['value'],
+    template: `{{- with secret "${KV_MOUNT}/data/${consumer}/${name}" -}}{{ .Data.data.value }}{{- end -}}`,
+  };
+}
+
+/** Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables. */
+export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-username', 'gitlab-password', 'gitlab-webhook-token'] as const;
+
+export const JENKINS_CONSUMER: SecretConsumer = {
+  name: 'jenkins',
+  namespace: JENKINS_NAMESPACE,
+  serviceAccount: 'jenkins',
+  secrets: JENKINS_SECRETS.map((name) => singleValue('jenkins', name)),
+};
+
+/** The CI push robot (Harbor's setup Job creates it with the secret it reads from the same entry). */
+const CI_PUSH_ROBOT = HARBOR_ROBOTS.find((robot) => robot.name === 'ci-push')!;
+export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBOT.vaultPath } as const;
+
+/** Kaniko's registry credentials: the Vault agent renders Docker's config.json from the CI robot. */
+export function harborPushConsumer(platform: Platform): SecretConsumer {
+  const registry = requiredHost(platform, 'harbor', 'the build pods push images to Harbor');
+  const consumer: SecretConsumer = { name: 'kaniko', namespace: BUILDS_NAMESPACE, serviceAccount: 'kaniko', workload: KANIKO_AGENT, secrets: [] };
+  const secret: VaultSecret = { name: HARBOR_PUSH_SECRET.name, keys: ['username', 'password'], path: HARBOR_PUSH_SECRET.path };
+  const path = secretPath(consumer, secret);
+  return {
+    ...consumer,
+    secrets: [
+      {
+        ...secret,
+        template: `{{- with secret "${path}" -}}{"auths":{"${registry}":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}`,
+      },
+    ],
+  };
+}
+
+function requiredHost(platform: Platform, service: 'jenkins' | 'gitlab' | 'harbor', why: string): string {
+  const host = platform.services[service].host;
+  if (!host) throw new Error(`services.${service}.host: (missing): ${why}; give it a public host, e.g. "${service}.${platform.domain}"`);
+  return host;
+}
+
+/** Git and registry through the ingress controller inside the cluster, not around through Cloudflare. */
+function hostAliases(platform: Platform, hosts: readonly string[]) {
+  return [{ ip: platform.cluster.ingressAddress, hostnames: [...hosts] }];
+}
+
+// ---- the build pods (the Kubernetes cloud's pod templates) ---------------------------------
+
+/**
+ * Writable scratch of the build pods' restricted containers (their root filesystems are
+ * read-only): one emptyDir each, mounted whole (an emptyDir's own directory is writable by any
+ * user; a sub-path directory kubelet creates would belong to root).
+ */
+const AGENT_SCRATCH = [
+  { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+  { name: 'jenkins-home', emptyDir: { sizeLimit: '1Gi' } },
+  { name: 'node-home', emptyDir: { sizeLimit: '2Gi' } },
+];
+
+function jnlpContainer() {
+  return {
+    name: 'jnlp',
+    image: IMAGES.jenkinsAgent,
+    securityContext: restrictedContainer(JENKINS_UID),
+    resources: containerResources('100m', '256Mi', '1', '512Mi'),
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'jenkins-home', mountPath: '/home/jenkins' },
+    ],
+  };
+}
+
+function toolsContainer() {
+  return {
+    name: 'tools',
+    image: IMAGES.pipelineTools,
+    // Kept alive for the steps Jenkins runs in it.
+    command: ['sleep'],
+    args: ['infinity'],
+    env: [{ name: 'HOME', value: '/home/node' }],
+    securityContext: restrictedContainer(NODE_UID),
+    resources: containerResources('250m', '512Mi', '2', '2Gi'),
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'node-home', mountPath: '/home/node' },
+    ],
+  };
+}
+
+/** The pod of the `kaniko` template: checkout, test and build with Kaniko, push, scan check. */
+export function kanikoPod(platform: Platform): Record<string, unknown> {
+  const consumer = harborPushConsumer(platform);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      labels: { ...standardLabels(KANIKO_AGENT.name, 'build-agent'), ...vaultAgentLabels() },
+      annotations: {
+        ...vaultAgentAnnotations(consumer, platform),
+        // A build pod lives minutes: fetch the credentials once, no agent sidecar.
+        'vault.hashicorp.com/agent-pre-populate-only': 'true',
+        // Docker's config.json where Kaniko reads it, and only into the containers that push or query Harbor.
+        [`vault.hashicorp.com/secret-volume-path-${HARBOR_PUSH_SECRET.name}`]: '/kaniko/.docker',
+        [`vault.hashicorp.com/agent-inject-file-${HARBOR_PUSH_SECRET.name}`]: 'config.json',
+        'vault.hashicorp.com/agent-inject-containers': 'kaniko,tools',
+        ...policyExceptions({
+          'K8S-SEC-04': 'Kaniko runs as root and unpacks image filesystems with the runtime default capabilities (it adds none and drops NET_RAW)',
+          'K8S-SEC-05': 'Kaniko builds an image by unpacking it into its own root filesystem, which needs root inside the container',
+          'K8S-SEC-07': 'Kaniko writes the image it builds into its own root filesystem',
+        }),
+      },
+    },
+    spec: {
+      // A build pod runs once (the plugin sets this too; explicit, so reviewers and checks see it).
+      restartPolicy: 'Never',
+      serviceAccountName: 'kaniko',
+      automountServiceAccountToken: false,
+      hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins clones from GitLab'), requiredHost(platform, 'harbor', 'the build pods push to Harbor')]),
+      // Pod level: seccomp only. Root is Kaniko's alone; the other containers set their own user.
+      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        jnlpContainer(),
+        {
+          name: 'kaniko',
+          image: platform.delivery?.kanikoImage ?? IMAGES.kaniko,
+          // Kept alive for the steps Jenkins runs in it (the -debug image's busybox).
+          command: ['/busybox/cat'],
+          tty: true,
+          securityContext: KANIKO_CONTAINER_SECURITY,
+          resources: containerResources('500m', '1Gi', '2', '4Gi'),
+        },
+        toolsContainer(),
+      ],
+      volumes: [...AGENT_SCRATCH, vaultTokenVolume()],
+    },
+  };
+}
+
+/** The pod of the `deploy-agent` template: set the image tag in Git, wait for the rollout, smoke tests. */
+export function deployAgentPod(platform: Platform): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { labels: standardLabels(DEPLOY_AGENT.name, 'build-agent') },
+    spec: {
+      restartPolicy: 'Never',
+      serviceAccountName: DEPLOY_AGENT.name,
+      // It reads its app's Deployment (Roles in the app namespaces) to wait for the rollout.
+      automountServiceAccountToken: true,
+      hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'the pipeline pushes to this repository on GitLab')]),
+      securityContext: restrictedPod(JENKINS_UID),
+      containers: [jnlpContainer(), toolsContainer()],
+      volumes: AGENT_SCRATCH,
+    },
+  };
+}
+
+/** The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for). */
+export function agentPodTemplates(platform: Platform): Record<string, Record<string, unknown>> {
+  return { [KANIKO_AGENT.name]: kanikoPod(platform), [DEPLOY_AGENT.name]: deployAgentPod(platform) };
+}
+
+// ---- Configuration as Code ---------------------------------------------------------------
+
+/** The Job DSL script of an app's pipeline job: GitLab push trigger, Jenkinsfile from this repository. */
+export function pipelineJobDsl(platform: Platform, app: string): string {
+  const spec = platform.apps[app];
+  if (!spec) throw new Error(`apps.${app}: no such app`);
+  return [
+    `pipelineJob('${app}') {`,
+    `  description('Delivery of ${spec.repository}: build, scan, deploy to ${Object.keys(spec.environments).join(', ')}. Rendered from the platform model; the pipeline is ${pipelinePath(app)}.')`,
+    '  properties {',
+    '    pipelineTriggers {',
+    '      triggers {',
+    '        gitlab {',
+    '          triggerOnPush(true)',
+    '          triggerOnMergeRequest(false)',
+    '          triggerOnNoteRequest(false)',
+    "          branchFilterType('NameBasedFilter')",
+    `          includeBranchesSpec('${PIPELINE_BRANCH}')`,
+    // Resolved by JCasC from the file the Vault agent writes; GitLab sends it as X-Gitlab-Token.
+    "          secretToken('${gitlab-webhook-token}')",
+    '        }',
+    '      }',
+    '    }',
+    '  }',
+    '  definition {',
+    '    cpsScm {',
+    '      scm {',
+    '        git {',
+    '          remote {',
+    `            url('${platform.git.repoURL}')`,
+    `            credentials('${CREDENTIALS.git}')`,
+    '          }',
+    `          branch('*/${platform.git.targetRevision}')`,
+    '        }',
+    '      }',
+    `      scriptPath('${pipelinePath(app)}')`,
+    '      lightweight(true)',
+    '    }',
+    '  }',
+    '}',
+  ].join('\n');
+}
+
+/** jenkins.yaml: what Configuration as Code applies at every start. */
+export function jenkinsCasc(platform: Platform): Record<string, unknown> {
+  const host = requiredHost(platform, 'jenkins', 'Jenkins needs a public host for its UI and GitLab webhooks');
+  const gitlab = requiredHost(platform, 'gitlab', 'Jenkins connects to GitLab');
+  const templates = Object.entries(agentPodTemplates(platform)).map(([name, pod]) => ({
+    name,
+    label: name,
+    namespace: BUILDS_NAMESPACE,
+    yaml: stringify(pod, { lineWidth: 0 }),
+    yamlMergeStrategy: 'override',
+    showRawYaml: true,
+  }));
+  return {
+    jenkins: {
+      systemMessage: `Jenkins of ${platform.domain}, configured as code from the platform repository (dist/k8s/platform/jenkins): changes made here are lost at the next start.`,
+      numExecutors: 0,
+      mode: 'EXCLUSIVE',
+      // Agents connect over WebSocket through the HTTP port; no TCP agent port is opened.
+      slaveAgentPort: -1,
+      securityRealm: {
+        local: { allowsSignup: false, users: [{ id: 'admin', name: 'Platform administrator', password: '${admin-password}' }] },
+      },
+      authorizationStrategy: { loggedInUsersCanDoAnything: { allowAnonymousRead: false } },
+      crumbIssuer: { standard: { excludeClientIPFromCrumb: true } },
+      clouds: [
+        {
+          kubernetes: {
+            name: 'kubernetes',
+            namespace: BUILDS_NAMESPACE,
+            jenkinsUrl: JENKINS_IN_CLUSTER_URL,
+            webSocket: true,
+            containerCapStr: '10',
+            maxRequestsPerHostStr: '32',
+            templates,
+          },
+        },
+      ],
+    },
+    security: { apiToken: { creationOfLegacyTokenEnabled: false, tokenGenerationOnCreationEnabled: false, usageStatisticsEnabled: false } },
+    credentials: {
+      system: {
+        domainCredentials: [
+          {
+            credentials: [
+              {
+                gitLabApiTokenImpl: {
+                  scope: 'SYSTEM',
+                  id: CREDENTIALS.gitlabApi,
+                  apiToken: '${gitlab-api-token}',
+                  description: 'GitLab API token (scope api) of the Jenkins user: commit statuses',
+                },
+              },
+              {
+                usernamePassword: {
+                  scope: 'GLOBAL',
+                  id: CREDENTIALS.git,
+                  username: '${gitlab-username}',
+                  password: '${gitlab-password}',
+                  description: 'GitLab user and token (read_repository, write_repository): clones the apps, pushes image tags to the platform repository',
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+    unclassified: {
+      location: { url: `https://${host}/`, adminAddress: platform.acmeEmail },
+      gitLabConnectionConfig: {
+        connections: [
+          {
+            name: GITLAB_CONNECTION,
+            url: `https://${gitlab}`,
+            apiTokenId: CREDENTIALS.gitlabApi,
+            clientBuilderId: 'autodetect',
+            connectionTimeout: 10,
+            readTimeout: 10,
+            ignoreCertificateErrors: false,
+          },
+        ],
+      },
+    },
+    jobs: Object.keys(platform.apps).map((app) => ({ script: pipelineJobDsl(platform, app) })),
+  };
+}
+
+/** plugins.txt for jenkins-plugin-cli: `name:version`, one a line. */
+export function pluginsTxt(): string {
+  return `${Object.entries(JENKINS_PLUGINS)
+    .map(([name, version]) => `${name}:${version}`)
+    .join('\n')}\n`;
+}
+
+// ---- the service ---------------------------------------------------------------------------
+
+export const jenkins: ServiceDefinition = {
+  name: 'jenkins',
+  namespace: JENKINS_NAMESPACE,
+  // After the cluster core: it needs the ingress controller, certificates and ceph-rbd volumes.
+  syncWave: 3,
+  connections: (platform: Platform): Connection[] => [
+    dnsAccess(JENKINS),
+    ...kubeApiAccess(JENKINS, platform),
+    exposedThroughIngress(JENKINS, 'http'),
+    scrapedBy(JENKINS, 'http'),
+    {
+      from: { workload: JENKINS },
+      to: { network: INTERNET },
+      ports: [{ port: 443 }],
+      purpose: 'plugin downloads at start (update center and its mirrors)',
+    },
+    connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles) through the ingress controller'),
+    ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
+      dnsAccess(agent),
+      connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),
+      connect({ workload: agent }, INGRESS_CONTROLLER, ['https'], 'GitLab and Harbor through the ingress controller'),
+      {
+        from: { workload: agent },
+        to: { network: INTERNET },
+        ports: [{ port: 443 }],
+        purpose: agent === KANIKO_AGENT ? 'base images from public registries' : 'npm registry (npm ci of the platform repository)',
+      },
+    ]),
+    ...kubeApiAccess(DEPLOY_AGENT, platform),
+  ],
+  secretConsumers: (platform: Platform) => [JENKINS_CONSUMER, harborPushConsumer(platform)],
+  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', { name: JENKINS_NAMESPACE, workloads: [JENKINS], plan });
+    new ApiObject(chart, 'service-account', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'service-account') },
+      // The controller calls the Kubernetes API (the cloud starts and watches build pods).
+      automountServiceAccountToken: true,
+    });
+
+    const configData = { 'jenkins.yaml': stringify(jenkinsCasc(platform), { lineWidth: 0 }), 'plugins.txt': pluginsTxt() };
+    new ApiObject(chart, 'config', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: CONFIG_MAP, namespace: JENKINS_NAMESPACE, labels: standardLabels(CONFIG_MAP, 'configuration') },
+      data: configData,
+    });
+
+    const selector = { [NAME_LABEL]: JENKINS.name };
+    const port = JENKINS.ports!.http;
+    new ApiObject(chart, 'service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'service') },
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port, targetPort: 'http' }] },
+    });
+    new ApiObject(chart, 'headless-service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'jenkins-headless', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins-headless', 'service') },
+      spec: { clusterIP: 'None', selector, ports: [{ name: 'http', port, targetPort: 'http' }] },
+    });
+
+    const configHash = createHash('sha256').update(configData['jenkins.yaml']).update(configData['plugins.txt']).digest('hex').slice(0, 16);
+    new ApiObject(chart, 'statefulset', {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'controller') },
+      spec: {
+        serviceName: 'jenkins-headless',
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: {
+            labels: { ...standardLabels('jenkins', 'controller'), ...vaultAgentLabels() },
+            annotations: {
+              ...vaultAgentAnnotations(JENKINS_CONSUMER, platform),
+              // JCasC resolves ${name} from the file /run/secrets/name (its file secret source):
+              // the agent writes Jenkins' secrets there.
+              'vault.hashicorp.com/secret-volume-path': JCASC_SECRETS_DIR,
+              // JCasC and the plugin list are read at start: a change restarts the controller.
+              [CONFIG_HASH_ANNOTATION]: configHash,
+            },
+          },
+          spec: {
+            serviceAccountName: 'jenkins',
+            automountServiceAccountToken: true,
+            nodeSelector: nodeSelectorFor(platform, 'jenkins'),
+            hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins connects to GitLab')]),
+            securityContext: { ...restrictedPod(JENKINS_UID), fsGroupChangePolicy: 'OnRootMismatch' },
+            initContainers: [
+              {
+                name: 'install-plugins',
+                image: IMAGES.jenkins,
+                // The plugins of config/versions.ts; their dependencies at the minimum versions they
+                // require (--latest false), so a start next month installs the same set.
+                command: ['jenkins-plugin-cli'],
+                args: [
+                  '--war', '/usr/share/jenkins/jenkins.war',
+                  '--plugin-file', `${CASC_DIR}/plugins.txt`,
+                  '--plugin-download-directory', '/var/jenkins_plugins',
+                  '--latest', 'false',
+                  '--verbose',
+                ],
+                securityContext: restrictedContainer(),
+                resources: containerResources('250m', '512Mi', '1', '1Gi'),
+                volumeMounts: [
+                  { name: 'jenkins-home', mountPath: JENKINS_HOME },
+                  { name: 'plugins', mountPath: '/var/jenkins_plugins' },
+                  { name: 'config', mountPath: CASC_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            containers: [
+              {
+                name: 'jenkins',
+                image: IMAGES.jenkins,
+                env: [
+                  { name: 'JAVA_OPTS', value: '-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=60' },
+                  { name: 'CASC_JENKINS_CONFIG', value: `${CASC_DIR}/jenkins.yaml` },
+                ],
+                ports: [{ name: 'http', containerPort: port }],
+                // Loading ~100 plugins takes minutes on the first start.
+                startupProbe: { httpGet: { path: '/login', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+                readinessProbe: { httpGet: { path: '/login', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 5 },
+                securityContext: restrictedContainer(),
+                resources: containerResources('500m', '2Gi', '2', '4Gi'),
+                volumeMounts: [
+                  { name: 'jenkins-home', mountPath: JENKINS_HOME },
+                  // Exactly the installed set at every start: no plugin survives from an earlier one.
+                  { name: 'plugins', mountPath: `${JENKINS_HOME}/plugins` },
+                  { name: 'config', mountPath: CASC_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'plugins', emptyDir: { sizeLimit: '2Gi' } },
+              { name: 'config', configMap: { name: CONFIG_MAP } },
+              { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
+              vaultTokenVolume(),
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'jenkins-home' },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: '20Gi' } } },
+          },
+        ],
+      },
+    });
+
+    new TlsIngress(chart, 'ingress', {
+      name: 'jenkins',
+      namespace: JENKINS_NAMESPACE,
+      host: requiredHost(platform, 'jenkins', 'Jenkins needs a public host for its UI and GitLab webhooks'),
+      serviceName: 'jenkins',
+      servicePort: port,
+      issuer: issuerFor(platform, PLATFORM_ENV),
+    });
+  },
+};
+
+/**
+ * The namespace of the build pods, their ServiceAccounts, and what the controller may do there
+ * (the only namespace where it may: the kubernetes plugin starts, watches and execs into pods).
+ */
+export const builds: ServiceDefinition = {
+  name: BUILDS_NAMESPACE,
+  namespace: BUILDS_NAMESPACE,
+  syncWave: 3,
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', {
+      name: BUILDS_NAMESPACE,
+      podSecurity: 'baseline',
+      exceptionReason: 'Kaniko build pods run as root with a writable root filesystem (never privileged, no host mounts)',
+      workloads: [KANIKO_AGENT, DEPLOY_AGENT],
+      plan,
+    });
+
+    const serviceAccount = (id: string, name: string, automount: boolean) =>
+      new ApiObject(chart, id, {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name, namespace: BUILDS_NAMESPACE, labels: standardLabels(name, 'service-account') },
+        automountServiceAccountToken: automount,
+      });
+    serviceAccount('kaniko-service-account', KANIKO_AGENT.name, false);
+    // Reads the apps' Deployments (Roles in their namespaces) to wait for a rollout.
+    serviceAccount('deploy-agent-service-account', DEPLOY_AGENT.name, true);
+
+    new ApiObject(chart, 'agents-role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: {
+        name: 'jenkins-agents',
+        namespace: BUILDS_NAMESPACE,
+        labels: standardLabels('jenkins-agents', 'rbac'),
+        annotations: policyExceptions({
+          'K8S-RBAC-02': 'the kubernetes plugin runs pipeline steps in the build containers through pods/exec, in the builds namespace only',
+        }),
+      },
+      // The kubernetes plugin's documented minimum (src/main/kubernetes/service-account.yml),
+      // narrowed: exec only creates (and upgrades with get), no secrets.
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+        { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+      ],
+    });
+    new ApiObject(chart, 'agents-role-binding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'jenkins-agents', namespace: BUILDS_NAMESPACE, labels: standardLabels('jenkins-agents', 'rbac') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'jenkins-agents' },
+      subjects: [{ kind: 'ServiceAccount', name: 'jenkins', namespace: JENKINS_NAMESPACE }],
+    });
+  },
+};

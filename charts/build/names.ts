@@ -1,0 +1,34 @@
+/**
+ * Names the delivery pieces share: Jenkins' JCasC, the build pods, the rendered Jenkinsfiles and
+ * the apps' namespaces all refer to them, so they are defined once.
+ */
+import type { Workload } from '../lib/network';
+
+export const JENKINS_NAMESPACE = 'jenkins';
+/** Where Jenkins starts its build pods: Pod Security baseline, a declared exception. */
+export const BUILDS_NAMESPACE = 'builds';
+
+/** The controller: UI, webhooks and the agents' WebSocket connections on one HTTP port. */
+export const JENKINS: Workload = { namespace: JENKINS_NAMESPACE, name: 'jenkins', ports: { http: 8080 } };
+/** Build pods with Kaniko (pod template and Jenkins label `kaniko`); they open connections and accept none. */
+export const KANIKO_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'kaniko', receivesNothing: true };
+/** Deploy pods (pod template and label `deploy-agent`): set the tag in Git, wait for the rollout, smoke tests. */
+export const DEPLOY_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'deploy-agent', receivesNothing: true };
+
+/** The name of the GitLab connection (gitlab-plugin) the jobs report commit statuses through. */
+export const GITLAB_CONNECTION = 'gitlab';
+/** Jenkins credential ids, as the JCasC defines them and the Jenkinsfiles use them. */
+export const CREDENTIALS = { gitlabApi: 'gitlab-api-token', git: 'gitlab-git' } as const;
+
+/** The branch of an app's repository whose pushes start its pipeline. */
+export const PIPELINE_BRANCH = 'main';
+
+/** Where an app's rendered Jenkinsfile lives in this repository (outside every Application path). */
+export function pipelinePath(app: string): string {
+  return `dist/${pipelineFile(app)}`;
+}
+
+/** The same, relative to dist/ (the renderer's key). */
+export function pipelineFile(app: string): string {
+  return `pipelines/${app}/Jenkinsfile`;
+}

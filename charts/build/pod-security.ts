@@ -1,0 +1,48 @@
+/**
+ * Container security settings of the delivery workloads, in one place: every container is
+ * restricted (POLICY-RULES 2.1) except Kaniko's, whose deviations are the ones POLICY-RULES
+ * section 3 allows and `policy/exceptions.ts` grants (root, writable root filesystem, the
+ * runtime's default capabilities), and nothing more: never privileged, no host mounts, no host
+ * namespaces, no added capabilities, seccomp RuntimeDefault.
+ */
+
+/** The pod-level settings of a pod whose every container runs as `uid`. */
+export function restrictedPod(uid: number): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    fsGroup: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** A container that cannot escalate, holds no capability and cannot write its root filesystem. */
+export function restrictedContainer(uid?: number): Record<string, unknown> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    ...(uid === undefined ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid }),
+  };
+}
+
+/**
+ * Kaniko's container: root (it unpacks the image it builds into its own root filesystem), with
+ * the runtime's default capabilities minus NET_RAW, and otherwise locked: not privileged, no
+ * privilege escalation, seccomp RuntimeDefault (Kaniko's README: it "does not require seccomp
+ * and AppArmor to be disabled").
+ */
+export const KANIKO_CONTAINER_SECURITY = {
+  runAsUser: 0,
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: false,
+  capabilities: { drop: ['NET_RAW'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01). */
+export function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string) {
+  return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
+}

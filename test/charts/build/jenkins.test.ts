@@ -1,0 +1,322 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { KubeObject } from '../../../charts/render';
+import { agentPodTemplates, harborPushConsumer, jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt } from '../../../charts/build/jenkins';
+import { BUILDS_NAMESPACE, DEPLOY_AGENT, JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
+import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS } from '../../../charts/lib/vault';
+import { declaredExceptions } from '../../../policy/exceptions';
+import { renderPlatform } from '../../../cli/render';
+import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
+import { IMAGES, JENKINS_PLUGINS } from '../../../config/versions';
+import { applyPatch } from '../../support/patch';
+import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
+import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/network-evaluator';
+import { violationsOf } from '../../policy/fixtures';
+
+const platform = loadDefaultPlatform();
+const objects = () => kubeObjects(defaultRender());
+const find = (kind: string, namespace: string, name: string) =>
+  objects().find(({ object }) => object.kind === kind && object.metadata.namespace === namespace && object.metadata.name === name)?.object as any;
+const statefulSet = () => find('StatefulSet', 'jenkins', 'jenkins');
+const casc = () => parse(find('ConfigMap', 'jenkins', 'jenkins-config').data['jenkins.yaml']);
+const templates = () => casc().jenkins.clouds[0].kubernetes.templates as { name: string; namespace: string; label: string; yaml: string }[];
+const templatePod = (name: string) => parse(templates().find((t) => t.name === name)!.yaml);
+
+/** A pod template as the Job it amounts to (a pod that runs once), in the builds namespace. */
+function asJob(name: string, pod: any): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: BUILDS_NAMESPACE, labels: pod.metadata.labels, annotations: pod.metadata.annotations },
+    spec: { ttlSecondsAfterFinished: 600, template: { metadata: { labels: pod.metadata.labels, annotations: pod.metadata.annotations }, spec: pod.spec } },
+  };
+}
+
+describe('the Jenkins controller', () => {
+  it('runs the pinned image on the node the model assigns, with JENKINS_HOME on ceph-rbd', () => {
+    const spec = statefulSet().spec;
+    expect(spec.template.spec.containers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
+    expect(spec.template.spec.initContainers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
+    expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
+    expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '20Gi' } } });
+    expect(spec.serviceName).toBe('jenkins-headless');
+    expect(find('Service', 'jenkins', 'jenkins-headless').spec.clusterIP).toBe('None');
+  });
+
+  it('installs exactly the plugins pinned in config/versions.ts, their dependencies at the minimum versions', () => {
+    const init = statefulSet().spec.template.spec.initContainers[0];
+    expect(init.command).toEqual(['jenkins-plugin-cli']);
+    expect(init.args.join(' ')).toContain('--plugin-file /var/jenkins_config/plugins.txt --plugin-download-directory /var/jenkins_plugins --latest false');
+    const plugins = find('ConfigMap', 'jenkins', 'jenkins-config').data['plugins.txt'] as string;
+    expect(plugins).toBe(pluginsTxt());
+    expect(plugins.trim().split('\n')).toEqual(Object.entries(JENKINS_PLUGINS).map(([name, version]) => `${name}:${version}`));
+    for (const version of Object.values(JENKINS_PLUGINS)) expect(version).toMatch(/^\d[\w.-]*$/);
+    // The same emptyDir: filled by the init container, read by Jenkins as JENKINS_HOME/plugins.
+    const jenkinsMounts = statefulSet().spec.template.spec.containers[0].volumeMounts;
+    expect(jenkinsMounts).toContainEqual({ name: 'plugins', mountPath: '/var/jenkins_home/plugins' });
+    expect(init.volumeMounts).toContainEqual({ name: 'plugins', mountPath: '/var/jenkins_plugins' });
+    expect(statefulSet().spec.template.spec.volumes).toContainEqual({ name: 'plugins', emptyDir: { sizeLimit: '2Gi' } });
+  });
+
+  it('restarts when its configuration changes, and only then', () => {
+    const hash = (p: typeof platform) =>
+      (renderPlatform(p).get('k8s/platform/jenkins/statefulset-jenkins.yaml')!.match(/config-hash: (\w+)/) ?? [])[1];
+    const withTag = validatePlatform(applyPatch(platform, { apps: { hello: { environments: { dev: { tag: 'a1b2c3' } } } } }));
+    const withApp = validatePlatform(applyPatch(platform, { apps: { hello: { repository: 'apps/hello-world' } } }));
+    expect(hash(withTag)).toBe(hash(platform));
+    expect(hash(withApp)).not.toBe(hash(platform));
+  });
+
+  it('is restricted, non-root and probes login for readiness, the port for liveness', () => {
+    const pod = statefulSet().spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of [...pod.containers, ...pod.initContainers]) {
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    }
+    const [controller] = pod.containers;
+    expect(controller.readinessProbe.httpGet).toEqual({ path: '/login', port: 'http' });
+    expect(controller.livenessProbe.tcpSocket).toEqual({ port: 'http' });
+    expect(controller.startupProbe.failureThreshold * controller.startupProbe.periodSeconds).toBe(600);
+  });
+
+  it('serves ci.<domain> through a TLS Ingress with the production issuer', () => {
+    const ingress = find('Ingress', 'jenkins', 'jenkins');
+    expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' });
+    expect(ingress.spec.tls).toEqual([{ hosts: ['ci.lumetium.com'], secretName: 'jenkins-tls' }]);
+    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'jenkins', port: { number: 8080 } });
+  });
+
+  it('reads its credentials from files the Vault agent writes, never from Git', () => {
+    const template = statefulSet().spec.template;
+    expect(template.metadata.annotations['vault.hashicorp.com/role']).toBe('jenkins');
+    expect(template.metadata.annotations['vault.hashicorp.com/secret-volume-path']).toBe('/run/secrets');
+    expect(template.metadata.annotations['vault.hashicorp.com/agent-service-account-token-volume-name']).toBe('vault-token');
+    expect(template.spec.volumes).toContainEqual({
+      name: 'vault-token',
+      projected: { sources: [{ serviceAccountToken: { audience: VAULT_TOKEN_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: 'token' } }] },
+    });
+    // Every ${variable} JCasC resolves is a file the agent renders, and every such file is used.
+    const text = find('ConfigMap', 'jenkins', 'jenkins-config').data['jenkins.yaml'] as string;
+    const variables = [...new Set([...text.matchAll(/(?<!\^)\$\{([a-z0-9-]+)\}/g)].map((m) => m[1]))].sort();
+    expect(variables).toEqual(JENKINS_CONSUMER.secrets.map((s) => s.name).sort());
+    for (const secret of JENKINS_CONSUMER.secrets) {
+      expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(`secret/data/jenkins/${secret.name}`);
+      // The bare value: JCasC reads the file whole.
+      expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ .Data.data.value }}{{- end -}}`);
+    }
+    expect(jenkins.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
+  });
+
+  it('may manage pods in the builds namespace only, and nothing cluster-wide', () => {
+    const role = find('Role', BUILDS_NAMESPACE, 'jenkins-agents');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+    ]);
+    expect(role.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-RBAC-02: /);
+    expect(find('RoleBinding', BUILDS_NAMESPACE, 'jenkins-agents').subjects).toEqual([{ kind: 'ServiceAccount', name: 'jenkins', namespace: 'jenkins' }]);
+    const bindingsOfJenkins = objects().filter(({ object }) =>
+      ['RoleBinding', 'ClusterRoleBinding'].includes(object.kind) && ((object.subjects as { name: string; namespace: string }[]) ?? []).some((s) => s.name === 'jenkins' && s.namespace === 'jenkins'),
+    );
+    expect(bindingsOfJenkins.map(({ object }) => `${object.kind}/${object.metadata.namespace}`)).toEqual(['RoleBinding/builds']);
+  });
+
+  it('puts the builds namespace at Pod Security baseline, as a declared exception', () => {
+    const namespace = objects().find(({ object }) => object.kind === 'Namespace' && object.metadata.name === BUILDS_NAMESPACE)?.object as any;
+    for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('baseline');
+    expect(namespace.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-SEC-11: Kaniko build pods run as root/);
+  });
+
+  it('fails when the model gives Jenkins no host', () => {
+    const noHost = { ...platform, services: { ...platform.services, jenkins: { node: 'k3s-worker-02' } } };
+    expect(() => jenkinsCasc(noHost)).toThrow('services.jenkins.host: (missing): Jenkins needs a public host for its UI and GitLab webhooks; give it a public host, e.g. "jenkins.lumetium.com"');
+  });
+});
+
+describe('Configuration as Code', () => {
+  it('connects to GitLab and defines one pipeline job per app, triggered by pushes to main', () => {
+    const config = casc();
+    expect(config.unclassified.gitLabConnectionConfig.connections).toEqual([
+      { name: 'gitlab', url: 'https://git.lumetium.com', apiTokenId: 'gitlab-api-token', clientBuilderId: 'autodetect', connectionTimeout: 10, readTimeout: 10, ignoreCertificateErrors: false },
+    ]);
+    expect(config.unclassified.location.url).toBe('https://ci.lumetium.com/');
+    expect(config.jobs).toHaveLength(Object.keys(platform.apps).length);
+    const script = config.jobs[0].script as string;
+    expect(script).toMatch(/^pipelineJob\('hello'\) \{/);
+    expect(script).toContain("includeBranchesSpec('main')");
+    expect(script).toContain("secretToken('${gitlab-webhook-token}')");
+    expect(script).toContain("url('https://git.lumetium.com/platform/platform.git')");
+    expect(script).toContain("branch('*/main')");
+    // The job loads the Jenkinsfile this render writes.
+    const scriptPath = /scriptPath\('([^']+)'\)/.exec(script)![1];
+    expect(scriptPath).toBe(pipelinePath('hello'));
+    expect(defaultRender().has(scriptPath.replace(/^dist\//, ''))).toBe(true);
+    // Balanced Job DSL (no Groovy parser here: at least the braces and parentheses pair up).
+    expect(script.split('{').length).toBe(script.split('}').length);
+    expect(script.split('(').length).toBe(script.split(')').length);
+  });
+
+  it('has no executors on the controller, no TCP agent port, and no anonymous access', () => {
+    const { jenkins: root } = casc();
+    expect(root.numExecutors).toBe(0);
+    expect(root.slaveAgentPort).toBe(-1);
+    expect(root.authorizationStrategy).toEqual({ loggedInUsersCanDoAnything: { allowAnonymousRead: false } });
+    expect(root.securityRealm.local.allowsSignup).toBe(false);
+  });
+
+  it('runs the build pods in the builds namespace, connecting back over WebSocket', () => {
+    const cloud = casc().jenkins.clouds[0].kubernetes;
+    expect(cloud).toMatchObject({ name: 'kubernetes', namespace: BUILDS_NAMESPACE, webSocket: true, jenkinsUrl: 'http://jenkins.jenkins.svc.cluster.local:8080/' });
+    expect(templates().map((t) => [t.name, t.label, t.namespace])).toEqual([
+      [KANIKO_AGENT.name, KANIKO_AGENT.name, BUILDS_NAMESPACE],
+      [DEPLOY_AGENT.name, DEPLOY_AGENT.name, BUILDS_NAMESPACE],
+    ]);
+  });
+});
+
+describe('the Kaniko build pod', () => {
+  const pod = () => templatePod(KANIKO_AGENT.name);
+  const kaniko = () => pod().spec.containers.find((c: any) => c.name === 'kaniko');
+
+  it('runs the pinned Kaniko image of the model, or the pinned default', () => {
+    expect(kaniko().image).toBe(IMAGES.kaniko);
+    expect(IMAGES.kaniko).toMatch(/^ghcr\.io\/osscontainertools\/kaniko:v\d+\.\d+\.\d+-debug$/);
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const singleKaniko = parse((jenkinsCasc(single) as any).jenkins.clouds[0].kubernetes.templates[0].yaml).spec.containers.find((c: any) => c.name === 'kaniko');
+    expect(singleKaniko.image).toBe('ghcr.io/osscontainertools/kaniko:v1.28.4-debug');
+  });
+
+  it('is never privileged, mounts nothing of the host, shares no host namespace and keeps seccomp', () => {
+    const spec = pod().spec;
+    expect(JSON.stringify(spec)).not.toMatch(/hostPath|docker\.sock|hostNetwork|hostPID|hostIPC|privileged":true/);
+    expect(kaniko().securityContext).toEqual({
+      runAsUser: 0,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: false,
+      capabilities: { drop: ['NET_RAW'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of spec.containers.filter((c: any) => c.name !== 'kaniko')) {
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+    }
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.restartPolicy).toBe('Never');
+  });
+
+  it('gets the registry credentials from Vault as /kaniko/.docker/config.json, in the containers that push', () => {
+    const annotations = pod().metadata.annotations;
+    expect(annotations).toMatchObject({
+      'vault.hashicorp.com/role': 'kaniko',
+      'vault.hashicorp.com/agent-inject-secret-ci-push': 'secret/data/harbor-robots/ci-push',
+      'vault.hashicorp.com/secret-volume-path-ci-push': '/kaniko/.docker',
+      'vault.hashicorp.com/agent-inject-file-ci-push': 'config.json',
+      'vault.hashicorp.com/agent-inject-containers': 'kaniko,tools',
+      'vault.hashicorp.com/agent-pre-populate-only': 'true',
+    });
+    expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
+      '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
+    );
+    expect(harborPushConsumer(platform).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    // No credential is an environment variable of any container.
+    for (const c of pod().spec.containers) expect(JSON.stringify(c.env ?? [])).not.toMatch(/password|token|auth/i);
+  });
+
+  it('reaches GitLab and Harbor through the ingress controller, not through Cloudflare', () => {
+    expect(pod().spec.hostAliases).toEqual([{ ip: '192.168.10.240', hostnames: ['git.lumetium.com', 'registry.lumetium.com'] }]);
+    expect(templatePod(DEPLOY_AGENT.name).spec.hostAliases).toEqual([{ ip: '192.168.10.240', hostnames: ['git.lumetium.com'] }]);
+  });
+
+  it('declares exactly the exceptions Kaniko needs, and the policy engine grants them', () => {
+    const job = asJob(KANIKO_AGENT.name, pod());
+    const granted = declaredExceptions([{ path: 'x', object: job }]).map((e) => `${e.rule} ${e.component}`);
+    expect(granted).toEqual([
+      'K8S-SEC-04 Kaniko build pod (Jenkins agent)',
+      'K8S-SEC-05 Kaniko build pod (Jenkins agent)',
+      'K8S-SEC-07 Kaniko build pod (Jenkins agent)',
+    ]);
+  });
+});
+
+describe('the build pods under the policy engine', () => {
+  // The build pods are created by Jenkins at run time; checked here as the Jobs they amount to,
+  // with the rendered builds namespace, service accounts, NetworkPolicies and the apps' Roles.
+  const rendered = () =>
+    objects()
+      .filter(({ path }) => path.startsWith('k8s/platform/builds/') || /^k8s\/platform\/hello-[a-z]+-namespace\/rolebinding-/.test(path) || /^k8s\/platform\/hello-[a-z]+-namespace\/role-/.test(path))
+      .map(({ object }) => object);
+  const violationsOfPods = (pods: KubeObject[]) => violationsOf([...rendered(), ...pods]).filter((v) => / (Job|Pod)\/builds\//.test(v));
+
+  it('pass every rule, Kaniko with its granted exceptions', () => {
+    expect(violationsOfPods(Object.entries(agentPodTemplates(platform)).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
+  });
+
+  it('would fail if Kaniko were privileged or mounted the docker socket (the check is not a no-op)', () => {
+    const pod = structuredClone(agentPodTemplates(platform)[KANIKO_AGENT.name]) as any;
+    pod.spec.containers[1].securityContext.privileged = true;
+    pod.spec.volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
+    expect(violationsOfPods([asJob(KANIKO_AGENT.name, pod)])).toEqual([
+      'K8S-SEC-02  Job/builds/kaniko  container kaniko is privileged; remove securityContext.privileged',
+      'K8S-SEC-08  Job/builds/kaniko  volume docker mounts the container runtime socket /var/run/docker.sock; never do this (it is root on the node)',
+      'POLICY-EXC-02  Job/builds/kaniko  exception for Kaniko build pod (Jenkins agent) is broader than upstream needs: container kaniko is privileged',
+      'POLICY-EXC-02  Job/builds/kaniko  exception for Kaniko build pod (Jenkins agent) is broader than upstream needs: mounts a hostPath; Kaniko needs none (never the docker socket)',
+    ]);
+  });
+
+  it('are valid Pod specifications', async () => {
+    for (const [name, pod] of Object.entries(agentPodTemplates(platform))) {
+      expect(await validateCoreObject({ ...(pod as KubeObject), metadata: { ...(pod as any).metadata, name, namespace: BUILDS_NAMESPACE } }), name).toBeUndefined();
+    }
+  });
+});
+
+describe('network isolation of Jenkins and the build pods', () => {
+  const evaluator = new NetworkPolicyEvaluator(objects().map(({ object }) => object));
+  let ip = 0;
+  const pod = (namespace: string, name: string): Endpoint => ({ pod: { namespace, labels: { 'app.kubernetes.io/name': name }, ip: `10.42.9.${++ip}` } as Pod });
+  const jenkinsPod = pod(JENKINS.namespace, JENKINS.name);
+  const kanikoPod = pod(BUILDS_NAMESPACE, KANIKO_AGENT.name);
+  const deployPod = pod(BUILDS_NAMESPACE, DEPLOY_AGENT.name);
+  const ingress = pod('nginx-ingress', 'nginx-ingress');
+  const app = pod('hello-dev', 'hello');
+  const vault = pod('vault', 'vault');
+  const intruder = pod(BUILDS_NAMESPACE, 'intruder');
+
+  it('lets the build pods reach what a build needs and nothing else', () => {
+    const allowed: [string, Endpoint, Endpoint, number][] = [
+      ['agent -> controller (WebSocket)', kanikoPod, jenkinsPod, 8080],
+      ['push to Harbor through the ingress controller', kanikoPod, ingress, 443],
+      ['base images from the internet', kanikoPod, { ip: '34.120.1.1' }, 443],
+      ['registry credentials from Vault', kanikoPod, vault, 8200],
+      ['smoke tests of the app', deployPod, app, 8080],
+      ['rollout wait through the Kubernetes API', deployPod, { ip: '10.43.0.1' }, 443],
+      ['the ingress controller serves the UI and the webhooks', ingress, jenkinsPod, 8080],
+    ];
+    for (const [why, from, to, port] of allowed) expect(evaluator.allows({ from, to, port }), why).toBe(true);
+    const denied: [string, Endpoint, Endpoint, number][] = [
+      ['a build cannot call the app', kanikoPod, app, 8080],
+      ['a build cannot reach the LAN', kanikoPod, { ip: '192.168.10.21' }, 6789],
+      ['a build speaks no plain HTTP to the internet', kanikoPod, { ip: '34.120.1.1' }, 80],
+      ['nothing reaches a build pod', jenkinsPod, kanikoPod, 8080],
+      ['an unknown pod in builds reaches nothing', intruder, jenkinsPod, 8080],
+      ['the controller cannot call the app', jenkinsPod, app, 8080],
+      ['the deploy pod cannot read Vault', deployPod, vault, 8200],
+      ['the internet cannot reach Jenkins around the ingress controller', { ip: '34.120.1.1' }, jenkinsPod, 8080],
+    ];
+    for (const [why, from, to, port] of denied) expect(evaluator.allows({ from, to, port }), why).toBe(false);
+  });
+});
+
+describe('snapshots', () => {
+  it('match for the configuration as code and the controller', () => {
+    // The single-node model: its tags are its own, so a deployment of the seed app changes nothing here.
+    const files = renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
+    expect(parse(files.get('k8s/platform/jenkins/configmap-jenkins-config.yaml')!)).toMatchSnapshot();
+    expect(parse(files.get('k8s/platform/jenkins/statefulset-jenkins.yaml')!)).toMatchSnapshot();
+  });
+});

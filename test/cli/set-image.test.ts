@@ -1,0 +1,155 @@
+/**
+ * `npm run set-image`, end to end, in a copy of this project (it writes the model file and dist/,
+ * so it never runs on the repository itself): the tag changes in exactly one environment's
+ * manifests and nowhere else, the model file changes in exactly that value, a fresh render agrees
+ * with the result, and bad input changes nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTree } from '../../cli/dist';
+import { semanticDiff, type GroupChange } from '../../cli/semantic-diff';
+import { APP_IMAGE_TAGS_FILE } from '../../config/app-images';
+import { ROOT } from '../support/render';
+
+const work = mkdtempSync(join(tmpdir(), 'set-image-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A copy of the project's sources (not dist/, not the render cache) with the shared node_modules. */
+function copyProject(name: string): string {
+  const project = join(work, name);
+  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports']) {
+    cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
+  }
+  symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(project, 'node_modules'));
+  return project;
+}
+
+function run(project: string, entry: string, args: string[]) {
+  return spawnSync(process.execPath, ['cli/launch.mjs', entry, ...args], { cwd: project, encoding: 'utf8' });
+}
+
+const SHA = '3f9c2d1e4b5a6c7d8e9f0a1b2c3d4e5f6a7b8c9d';
+
+/** Asserts that a diff of dist/ is exactly: the env's Deployment image, and the inventory's row of it. */
+function expectOnlyTheTag(changes: GroupChange[], env: string, app: string, image: string, before: string, after: string) {
+  expect(changes.map((g) => g.group)).toEqual(['(top)', `k8s/${env}/${app}`]);
+  const [inventory, manifests] = changes;
+  expect(manifests.changes).toEqual([
+    {
+      kind: 'changed',
+      object: `Deployment ${app}-${env}/${app}`,
+      fields: [{ path: `spec.template.spec.containers[app].image`, before: `${image}:${before}`, after: `${image}:${after}` }],
+    },
+  ]);
+  // dist/README.md (the inventory) lists what runs: its row of that app in that environment, and only it.
+  expect(inventory.changes).toHaveLength(1);
+  const [removed, added] = inventory.changes[0].fields;
+  expect(inventory.changes[0].fields).toHaveLength(2);
+  expect(removed.before).toMatch(new RegExp(`^\\| ${env} \\| ${app} \\| ${app}-${env} \\|`));
+  expect(added.after).toBe((removed.before as string).replace(`${image}:${before}`, `${image}:${after}`));
+}
+
+describe('npm run set-image on the default model', () => {
+  const project = copyProject('default');
+  const rendered = run(project, 'main.ts', []);
+  const dist = join(project, 'dist');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+  const initialTags = JSON.parse(readFileSync(tagsFile, 'utf8'));
+
+  it('sets the tag of one environment: exactly that Deployment changes, in dist/ and in config/app-images.json', () => {
+    expect(rendered.status, rendered.stderr).toBe(0);
+    const before = readTree(dist);
+    const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'staging', '--tag', SHA]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe(`hello in staging: ${initialTags.hello.staging} -> ${SHA}`);
+
+    expectOnlyTheTag(semanticDiff(before, readTree(dist)), 'staging', 'hello', 'registry.lumetium.com/apps/hello', initialTags.hello.staging, SHA);
+    expect(JSON.parse(readFileSync(tagsFile, 'utf8'))).toEqual({ ...initialTags, hello: { ...initialTags.hello, staging: SHA } });
+    // The result is what a fresh render of the edited model produces (config/default.ts reads the file).
+    const check = run(project, 'main.ts', ['--check']);
+    expect(check.status, check.stderr).toBe(0);
+  });
+
+  it('is idempotent: the same tag again changes nothing', () => {
+    const before = readTree(dist);
+    const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'staging', '--tag', SHA]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`hello in staging already runs ${SHA}; nothing changed\n`);
+    expect(readTree(dist)).toEqual(before);
+  });
+
+  it('refuses a bad app, environment or tag with a clear message and changes nothing', () => {
+    const before = readTree(dist);
+    const tags = readFileSync(tagsFile, 'utf8');
+    const cases: [string[], string][] = [
+      [['--app', 'shop', '--env', 'dev', '--tag', SHA], '--app "shop": no such app in the default model; choose one of: hello\n'],
+      [['--app', 'hello', '--env', 'qa', '--tag', SHA], '--env "qa": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      [['--app', 'hello', '--env', 'dev', '--tag', 'latest'], '--tag "latest": "latest" moves under a running deployment; use the immutable commit SHA the pipeline built\n'],
+      [
+        ['--app', 'hello', '--env', 'dev', '--tag', 'a b'],
+        '--tag "a b": must be an image tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"), e.g. the commit SHA the pipeline built\n',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = run(project, 'cli/set-image.ts', args);
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stderr).toBe(message);
+      expect(result.stdout).toBe('');
+    }
+    const usage = run(project, 'cli/set-image.ts', ['--app', 'hello']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/^missing --env, --tag\nusage: npm run set-image/);
+    expect(readFileSync(tagsFile, 'utf8')).toBe(tags);
+    expect(readTree(dist)).toEqual(before);
+  });
+
+  it('refuses when config/default.ts stops reading a tag from config/app-images.json (editing the file would do nothing)', () => {
+    const broken = copyProject('hard-coded');
+    const defaults = join(broken, 'config/default.ts');
+    writeFileSync(defaults, readFileSync(defaults, 'utf8').replace("tag: imageTagOf('hello', 'prod')", "tag: '0.0.1'"));
+    const result = run(broken, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--out', join(broken, 'dist')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      "config/default.ts: apps.hello.environments.prod.tag is not read from config/app-images.json; use imageTagOf('hello', 'prod') so set-image can change it\n",
+    );
+  });
+});
+
+describe('npm run set-image -- --config FILE', () => {
+  const file = join(work, 'platform.yaml');
+  const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
+  writeFileSync(file, original);
+  const dist = join(work, 'single-dist');
+  const rendered = spawnSync(process.execPath, ['cli/launch.mjs', 'main.ts', '--config', file, '--out', dist], { cwd: ROOT, encoding: 'utf8' });
+
+  it('changes only the tag in the file, keeping its comments and layout, and only that environment in dist/', () => {
+    expect(rendered.status, rendered.stderr).toBe(0);
+    const before = readTree(dist);
+    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'prod', '--tag', SHA, '--out', dist], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const edited = readFileSync(file, 'utf8').split('\n');
+    const lines = original.split('\n');
+    const changed = lines.flatMap((line, i) => (line === edited[i] ? [] : [i]));
+    expect(edited).toHaveLength(lines.length);
+    expect(changed).toHaveLength(1);
+    expect(edited[changed[0]]).toBe(lines[changed[0]].replace(/tag: \S+/, `tag: ${SHA}`));
+    expectOnlyTheTag(semanticDiff(before, readTree(dist)), 'prod', 'shop', 'images.example.net/team/storefront', '9b2e4c1d7a3f5e6b8c0d2f4a6b8c0e2f4a6b8c0d', SHA);
+  });
+
+  it('refuses an environment the app does not have, naming the file, and leaves it as it was', () => {
+    const text = readFileSync(file, 'utf8');
+    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'dev', '--tag', SHA, '--out', dist], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('--env "dev": app shop has no such environment; choose one of: staging, prod\n');
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
