@@ -1,8 +1,8 @@
 /**
  * The user's applications (the model's `apps`), each in every environment:
  *
- *  - `<app>` in `dist/k8s/<env>/<app>/` (Application `<app>-<env>` in the environment's AppProject,
- *    which may deploy only the apps' namespaces and no cluster-scoped kind): its ServiceAccount,
+ *  - `<app>` in `dist/k8s/<env>/<app>/` (Application `<app>-<env>` in its own AppProject `<app>-<env>`,
+ *    which may deploy only into that namespace and no cluster-scoped kind): its ServiceAccount,
  *    Deployment (image from Harbor at the environment's tag), Service, TLS Ingress with the
  *    environment's issuer, a PodDisruptionBudget when it runs two or more replicas, and its Vault
  *    consumer (`<app>-<env>`: role and policy come from the Vault service);

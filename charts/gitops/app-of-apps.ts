@@ -46,8 +46,14 @@ export function appsPath(env: string): string {
   return `dist/k8s/${env}/apps`;
 }
 
-export function projectName(env: string): string {
-  return env;
+/**
+ * The AppProject of a service: `platform` for every platform service (and every root); each app
+ * gets its own project per environment, named like its Application and namespace (`<app>-<env>`),
+ * so an app's Application may deploy only into that app's namespace in that environment, and
+ * Argo CD's RBAC can grant a team dev without prod (docs/decisions/0002).
+ */
+export function projectName(env: string, service?: string): string {
+  return env === PLATFORM_ENV || service === undefined ? env : applicationName(env, service);
 }
 
 export function rootName(env: string): string {
@@ -80,19 +86,24 @@ export function buildAppOfApps(
   for (const env of envs) {
     const services = rendered.filter((r) => r.env === env);
     const isPlatform = env === PLATFORM_ENV;
-    const namespaces = services.flatMap((s) => s.namespaces);
-    const projectProps = {
-      name: projectName(env),
-      description: isPlatform
-        ? 'The shared platform services and Argo CD itself, including every root Application.'
-        : `The ${env} environment's applications; no access to Argo CD's namespace.`,
-      sourceRepos: [gitRepo, ...services.flatMap((s) => s.helmRepos)],
+    const projectOf = (members: readonly RenderedService[], name: string, description: string) => ({
+      name,
+      description,
+      sourceRepos: [gitRepo, ...members.flatMap((s) => s.helmRepos)],
       // Roots of every environment live in the platform project: they write Applications into
       // the argocd namespace, which no tenant project may touch.
-      namespaces: isPlatform ? [...ROOT_NAMESPACES, ...namespaces] : namespaces,
-      clusterResources: services.flatMap((s) => s.clusterResources),
-    };
-    new PlatformProject(projectsChart, `project-${env}`, projectProps);
+      namespaces: [...(isPlatform ? ROOT_NAMESPACES : []), ...members.flatMap((s) => s.namespaces)],
+      clusterResources: members.flatMap((s) => s.clusterResources),
+    });
+    const projectProps = projectOf(services, projectName(env), 'The shared platform services and Argo CD itself, including every root Application.');
+    if (isPlatform) {
+      new PlatformProject(projectsChart, `project-${env}`, projectProps);
+    } else {
+      for (const member of services) {
+        const name = projectName(env, member.service.name);
+        new PlatformProject(projectsChart, `project-${name}`, projectOf([member], name, `${member.service.name} in ${env}: its namespace only; no access to Argo CD's namespace.`));
+      }
+    }
 
     const apps = new Chart(scope, `${env}-apps`);
     const bootstrap = new Chart(scope, `${env}-bootstrap`);
@@ -115,7 +126,7 @@ export function buildAppOfApps(
       const helm = service.helm?.(platform);
       new PlatformApplication(apps, service.name, {
         name: applicationName(env, service.name),
-        project: projectName(env),
+        project: projectName(env, service.name),
         destinationNamespace: service.namespace,
         directory: hasManifests
           ? { repoURL: gitRepo, targetRevision: platform.git.targetRevision, path: servicePath(env, service.name) }

@@ -16,7 +16,7 @@ describe('the semantic diff', () => {
     const after = new Map(defaultRender());
     const app = 'k8s/platform/apps/application-platform-root.yaml';
     after.set(app, after.get(app)!.replace('targetRevision: main', 'targetRevision: release-1'));
-    after.delete('k8s/platform/argocd/appproject-dev.yaml');
+    after.delete('k8s/platform/argocd/appproject-hello-dev.yaml');
     // WHEN compared THEN exactly those two changes show, grouped by service folder
     expect(formatDiff(semanticDiff(defaultRender(), after))).toBe(
       [
@@ -24,7 +24,7 @@ describe('the semantic diff', () => {
         '  ~ Application argocd/platform-root',
         '      spec.source.targetRevision: main -> release-1',
         'k8s/platform/argocd: 0 added, 1 removed, 0 changed',
-        '  - AppProject argocd/dev',
+        '  - AppProject argocd/hello-dev',
       ].join('\n'),
     );
   });

@@ -25,14 +25,14 @@ describe('Argo CD rules', () => {
 
   it('ARGO-02/03/04/05 fail on wildcards, missing namespaces and a second project in argocd', () => {
     const objects = clone(argoObjects());
-    const dev = objects.find((o) => o.kind === 'AppProject' && o.metadata.name === 'dev') as any;
+    const dev = objects.find((o) => o.kind === 'AppProject' && o.metadata.name === 'hello-dev') as any;
     dev.spec.sourceRepos = ['https://git.lumetium.com/*'];
     dev.spec.destinations = [{ server: '*', namespace: 'argocd' }];
     dev.spec.clusterResourceWhitelist = [{ group: '*', kind: '*' }];
     const found = argo(objects);
-    expect(found).toContain('ARGO-02  AppProject/argocd/dev  sourceRepos has "https://git.lumetium.com/*"; list exact repository URLs');
-    expect(found).toContain('ARGO-03  AppProject/argocd/dev  destination {"server":"*","namespace":"argocd"} uses a wildcard; list exact namespaces on https://kubernetes.default.svc');
-    expect(found).toContain('ARGO-04  AppProject/argocd/dev  clusterResourceWhitelist has */*; list the exact cluster-scoped kinds');
-    expect(found).toContain('ARGO-05  AppProject/argocd/dev  projects dev, platform may all deploy into argocd; only the one that manages Argo CD may');
+    expect(found).toContain('ARGO-02  AppProject/argocd/hello-dev  sourceRepos has "https://git.lumetium.com/*"; list exact repository URLs');
+    expect(found).toContain('ARGO-03  AppProject/argocd/hello-dev  destination {"server":"*","namespace":"argocd"} uses a wildcard; list exact namespaces on https://kubernetes.default.svc');
+    expect(found).toContain('ARGO-04  AppProject/argocd/hello-dev  clusterResourceWhitelist has */*; list the exact cluster-scoped kinds');
+    expect(found).toContain('ARGO-05  AppProject/argocd/hello-dev  projects hello-dev, platform may all deploy into argocd; only the one that manages Argo CD may');
   });
 });

@@ -90,13 +90,13 @@ describe("the user's apps", () => {
     }
   });
 
-  it('is deployed by an Application per environment, in a project that may deploy only its namespaces', () => {
+  it('is deployed by an Application per environment, in its own project that may deploy only its namespace there', () => {
     for (const env of ENVS) {
       const application = at(`k8s/${env}/apps/application-hello-${env}.yaml`);
-      expect(application.spec.project).toBe(env);
+      expect(application.spec.project).toBe(`hello-${env}`);
       expect(application.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: `hello-${env}` });
       expect(application.spec.source.path).toBe(`dist/k8s/${env}/hello`);
-      const project = at(`k8s/platform/argocd/appproject-${env}.yaml`);
+      const project = at(`k8s/platform/argocd/appproject-hello-${env}.yaml`);
       expect(project.spec.destinations).toEqual([{ server: 'https://kubernetes.default.svc', namespace: `hello-${env}` }]);
       expect(project.spec.clusterResourceWhitelist).toEqual([]);
       // The namespace (a cluster-scoped kind) is the platform's: the tenant project cannot create one.

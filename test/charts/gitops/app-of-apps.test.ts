@@ -49,11 +49,13 @@ describe('the app-of-apps', () => {
     }
   });
 
-  it('keeps tenant projects out of the argocd namespace and off cluster-scoped kinds', () => {
+  it('gives each app in each environment its own project: its namespace only, no cluster-scoped kind', () => {
+    const projects = objects().filter(({ object }) => object.kind === 'AppProject').map(({ object }) => object.metadata.name);
+    expect([...new Set(projects)].sort()).toEqual(['default', 'hello-dev', 'hello-prod', 'hello-staging', 'platform']);
     for (const env of ['dev', 'staging', 'prod']) {
-      const project = objects().find(({ object }) => object.kind === 'AppProject' && object.metadata.name === env)?.object;
+      const project = objects().find(({ object }) => object.kind === 'AppProject' && object.metadata.name === `hello-${env}`)?.object;
       const spec = project?.spec as { destinations: { namespace: string }[]; clusterResourceWhitelist: unknown[]; sourceRepos: string[] };
-      expect(spec.destinations.map((d) => d.namespace)).not.toContain('argocd');
+      expect(spec.destinations.map((d) => d.namespace)).toEqual([`hello-${env}`]);
       expect(spec.clusterResourceWhitelist).toEqual([]);
       expect(spec.sourceRepos).toEqual(['https://git.lumetium.com/platform/platform.git']);
     }
