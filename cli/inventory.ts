@@ -53,7 +53,8 @@ interface DnsRecord {
 }
 
 export function renderInventory(platform: Platform, files: ReadonlyMap<string, string>, objects: ReadonlyMap<string, KubeObject>): string {
-  const envs = [PLATFORM_ENV, ...Object.keys(platform.environments).sort(byCodePoint)];
+  // The model's order: the order the pipeline promotes through (dev, then staging, then prod).
+  const envs = [PLATFORM_ENV, ...Object.keys(platform.environments)];
   const objectsIn = (folder: string) => [...objects].filter(([path]) => path.startsWith(`${folder}/`)).map(([, object]) => object);
   const lines: string[] = [
     '<!-- Rendered by `npm run synth` from the platform model; do not edit: change the model or the code. -->',
@@ -86,9 +87,19 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
     }
   }
 
-  lines.push('', '## Environments', '', '| environment | certificate issuer | root Application |', '|---|---|---|');
-  for (const env of Object.keys(platform.environments).sort(byCodePoint)) {
-    lines.push(`| ${env} | ${platform.environments[env].certificateIssuer} | \`k8s/${env}/bootstrap/\` |`);
+  lines.push(
+    '',
+    '## Environments',
+    '',
+    'In the order the pipeline promotes through; each app runs in every environment, in its own namespace and Argo CD project `<app>-<env>`.',
+    '',
+    '| environment | certificate issuer | apps | root Application |',
+    '|---|---|---|---|',
+  );
+  for (const env of Object.keys(platform.environments)) {
+    // Names only: each app's image and tag are in its row of the services table.
+    const apps = Object.keys(platform.apps).sort(byCodePoint);
+    lines.push(`| ${env} | ${platform.environments[env].certificateIssuer} | ${apps.join(', ') || '(none)'} | \`k8s/${env}/bootstrap/\` |`);
   }
 
   const dnsStack = files.get('terraform/dns/cdk.tf.json');

@@ -39,6 +39,16 @@ describe('the rendered inventory (dist/README.md)', () => {
     }
   });
 
+  it('lists the environments in the order the pipeline promotes through, with their apps', () => {
+    const rows = inventory().split('\n').filter((line) => /^\| (dev|staging|prod) \| letsencrypt-/.test(line));
+    expect(rows).toEqual([
+      '| dev | letsencrypt-staging | hello | `k8s/dev/bootstrap/` |',
+      '| staging | letsencrypt-staging | hello | `k8s/staging/bootstrap/` |',
+      '| prod | letsencrypt-prod | hello | `k8s/prod/bootstrap/` |',
+    ]);
+    expect(inventory()).toContain('"k3s: dev, staging, prod"');
+  });
+
   it('places every service of the model on its node in the diagram, and closes every subgraph', () => {
     const text = inventory();
     const diagram = text.slice(text.indexOf('```mermaid'), text.indexOf('```', text.indexOf('```mermaid') + 3));
