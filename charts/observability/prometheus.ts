@@ -35,7 +35,7 @@ import {
 } from './pod';
 import { RULE_GROUPS } from './rules';
 import { resolveRuleGroups, type RuleGroup, type RuleGroupSource } from './rules/rule-group';
-import { VAULT_CA_DIR, VAULT_CA_SECRET, discoveryNamespaces, prometheusConnections, scrapeJobs } from './targets';
+import { discoveryNamespaces, prometheusConnections, scrapeJobs } from './targets';
 import { ALERTMANAGER, MONITORING_NAMESPACE, MONITORING_WORKLOADS, PROMETHEUS_SERVER, serviceHost } from './workloads';
 
 const NAME = PROMETHEUS_SERVER.name;
@@ -177,7 +177,6 @@ export const prometheus: ServiceDefinition = {
                 volumeMounts: [
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   { name: 'rules', mountPath: RULES_DIR, readOnly: true },
-                  { name: 'vault-ca', mountPath: VAULT_CA_DIR, readOnly: true },
                   { name: 'data', mountPath: DATA_DIR },
                 ],
               },
@@ -185,8 +184,6 @@ export const prometheus: ServiceDefinition = {
             volumes: [
               { name: 'config', configMap: { name: `${NAME}-config` } },
               { name: 'rules', configMap: { name: `${NAME}-rules` } },
-              // The CA of Vault's listener; optional so Prometheus starts before it exists (docs/decisions/0026).
-              { name: 'vault-ca', secret: { secretName: VAULT_CA_SECRET, optional: true, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
             ],
           },
         },

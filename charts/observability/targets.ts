@@ -14,7 +14,7 @@
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config
  */
 import type { Platform } from '../../config';
-import { GATEWAY_PORTS } from '../../infra/gateway/model';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH } from '../../infra/gateway/model';
 import {
   KUBE_DNS,
   PROMETHEUS,
@@ -26,7 +26,7 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { VAULT_NAMESPACE, VAULT_PORT, VAULT_SERVICE } from '../lib/vault';
+import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
 import { ALERTMANAGER, PROMETHEUS_SERVER } from './workloads';
 
 /** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
@@ -34,15 +34,6 @@ const SCRAPE_PURPOSE = scrapedBy({ namespace: '-', name: '-', ports: { metrics: 
 
 /** Where the service-account credentials are mounted in the Prometheus pod. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-/**
- * Where the CA that signed Vault's listener certificate is mounted: the key `ca.crt` of the
- * Secret `VAULT_CA_SECRET` in the monitoring namespace (see docs/decisions/0026).
- */
-export const VAULT_CA_DIR = '/etc/prometheus/vault-ca';
-export const VAULT_CA_SECRET = 'vault-ca';
-
-/** Vault's server pods (the chart labels them `app.kubernetes.io/name: vault`); issue 6 owns them. */
-export const VAULT_SERVER: Workload = { namespace: VAULT_NAMESPACE, name: VAULT_SERVICE, ports: { https: VAULT_PORT } };
 /** Velero's server (`app.kubernetes.io/name: velero`), metrics Service `velero` port 8085; issue 6 owns it. */
 export const VELERO: Workload = { namespace: 'velero', name: 'velero', ports: { metrics: 8085 } };
 /** k3s' CoreDNS serves its metrics on 9153 behind the `kube-dns` Service. */
@@ -53,11 +44,6 @@ export const CEPH_MGR_PORT = 9283;
 /** Ports of the kubelet (its /metrics and cAdvisor's /metrics/cadvisor) and node-exporter on every node. */
 export const KUBELET_PORT = 10250;
 export const NODE_EXPORTER_PORT = 9100;
-/**
- * Headscale's metrics listener is on the gateway's loopback; HAProxy's metrics frontend (already
- * reachable from the cluster over the mesh) forwards this path to it. See docs/decisions/0026.
- */
-export const HEADSCALE_METRICS_PATH = '/headscale/metrics';
 
 /** Per-port scrape settings where a workload does not serve plain HTTP on /metrics. */
 export interface ScrapeSettings {
@@ -200,11 +186,13 @@ export function staticJobs(platform: Platform): ScrapeConfig[] {
     kubeletJob('kubelet', '/metrics'),
     kubeletJob('cadvisor', '/metrics/cadvisor'),
     staticJob('coredns', [host(COREDNS, 'metrics')]),
+    // Vault's listener serves a Let's Encrypt certificate for its public host: verified against
+    // the image's CA bundle, by that name (the address is the in-cluster Service).
     staticJob('vault', [host(VAULT_SERVER, 'https')], {
-      scheme: 'https',
-      metrics_path: '/v1/sys/metrics',
-      params: { format: ['prometheus'] },
-      tls_config: { ca_file: `${VAULT_CA_DIR}/ca.crt` },
+      scheme: VAULT_METRICS.scheme,
+      metrics_path: VAULT_METRICS.path,
+      params: VAULT_METRICS.params,
+      tls_config: { server_name: vaultTlsServerName(platform) },
     }),
     staticJob('velero', [host(VELERO, 'metrics')]),
     staticJob('ceph-mgr', cephManagerHosts(platform).map((address) => `${address}:${CEPH_MGR_PORT}`)),

@@ -13,7 +13,7 @@
  */
 import type { Platform } from '../../config';
 import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
-import { GATEWAY_PORTS, publicHosts } from './model';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, publicHosts } from './model';
 
 /** Connection limits sized for a small instance (t3.small: 2 GiB); each connection costs ~35 KiB. */
 const MAX_CONNECTIONS = { global: 20000, https: 15000, http: 4000, metrics: 100 } as const;
@@ -90,6 +90,8 @@ export function renderHaproxyConfig(platform: Platform): string {
     '    option httplog',
     '    option dontlog-normal',
     '    http-request use-service prometheus-exporter if { path /metrics }',
+    // Headscale serves its metrics on loopback only; this path reaches them from the mesh.
+    `    use_backend headscale_metrics if { path ${HEADSCALE_METRICS_PATH} }`,
     '    stats enable',
     '    stats uri /stats',
     '    stats refresh 30s',
@@ -106,6 +108,11 @@ export function renderHaproxyConfig(platform: Platform): string {
     '# Headscale terminates its own TLS (Let\'s Encrypt through TLS-ALPN-01, which arrives here).',
     'backend headscale',
     `    server headscale 127.0.0.1:${GATEWAY_PORTS.headscale} check`,
+    '',
+    'backend headscale_metrics',
+    '    mode http',
+    '    http-request set-path /metrics',
+    `    server headscale 127.0.0.1:${GATEWAY_PORTS.headscaleMetrics}`,
   ];
   return `${lines.join('\n')}\n`;
 }

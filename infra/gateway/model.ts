@@ -52,6 +52,12 @@ export const GATEWAY_PORTS = {
   headscaleGrpc: 50443,
 } as const;
 
+/**
+ * The path of HAProxy's metrics frontend that serves Headscale's metrics (Headscale listens on
+ * loopback only): Prometheus scrapes `<mesh address>:<metrics port><path>`.
+ */
+export const HEADSCALE_METRICS_PATH = '/headscale/metrics';
+
 /** Mesh (Headscale) tags of the platform's devices. */
 export const MESH_TAGS = {
   gateway: 'tag:gateway',

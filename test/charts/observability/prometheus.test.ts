@@ -11,7 +11,8 @@ import { renderPlatform } from '../../../cli/render';
 import { PLATFORM_SERVICES } from '../../../charts/registry';
 import { PROMETHEUS, type Connection, type Workload } from '../../../charts/lib/network';
 import { prometheusConfig, retentionSize } from '../../../charts/observability/prometheus';
-import { podTargets, scrapeJobs, VAULT_SERVER, VELERO } from '../../../charts/observability/targets';
+import { podTargets, scrapeJobs, VELERO } from '../../../charts/observability/targets';
+import { VAULT_SERVER } from '../../../charts/lib/vault';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 import { hasPromtool, promtoolCheckConfig } from '../../support/promtool';
@@ -110,7 +111,7 @@ describe('Prometheus', () => {
       scheme: 'https',
       metrics_path: '/v1/sys/metrics',
       params: { format: ['prometheus'] },
-      tls_config: { ca_file: '/etc/prometheus/vault-ca/ca.crt' },
+      tls_config: { server_name: 'vault.lumetium.com' },
       static_configs: [{ targets: ['vault.vault.svc:8200'] }],
     });
     expect(byName.velero.static_configs).toEqual([{ targets: ['velero.velero.svc:8085'] }]);

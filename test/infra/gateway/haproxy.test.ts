@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { renderHaproxyConfig } from '../../../infra/gateway/haproxy';
+import { renderHeadscaleConfig } from '../../../infra/gateway/headscale';
+import { scrapeJobs } from '../../../charts/observability/targets';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
 import { sectionOf } from '../../support/haproxy';
 import { ROOT } from '../../support/render';
@@ -99,6 +101,17 @@ describe('haproxy.cfg', () => {
     expect(metrics).toContain('bind 100.64.0.1:8405 transparent');
     expect(metrics).toContain('http-request use-service prometheus-exporter if { path /metrics }');
     expect(config.match(/^\s+bind .*/gm)).toEqual(['    bind :443', '    bind :80', '    bind 100.64.0.1:8405 transparent']);
+  });
+
+  it("forwards the path Prometheus scrapes for Headscale to Headscale's loopback metrics listener, as /metrics", () => {
+    const metrics = sectionOf(config, 'frontend metrics');
+    expect(metrics).toContain('use_backend headscale_metrics if { path /headscale/metrics }');
+    expect(sectionOf(config, 'backend headscale_metrics')).toEqual(['mode http', 'http-request set-path /metrics', 'server headscale 127.0.0.1:9090']);
+    // The same path and port as Prometheus' headscale job, and Headscale listens where the backend points.
+    const job = scrapeJobs(platform, { connections: [] }).find((j) => j.job_name === 'headscale') as unknown as { metrics_path: string; static_configs: { targets: string[] }[] };
+    expect(job.metrics_path).toBe('/headscale/metrics');
+    expect(job.static_configs[0].targets).toEqual([`${platform.gateway.meshAddress}:8405`]);
+    expect(renderHeadscaleConfig(platform)).toContain('metrics_listen_addr: 127.0.0.1:9090');
   });
 
   it('sets timeouts, limits, health checks and offline-safe address resolution', () => {
