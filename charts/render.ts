@@ -4,6 +4,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import { stringify } from 'yaml';
+import { manifestYaml } from './lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
@@ -112,5 +113,13 @@ export function fileNameOf(object: KubeObject): string {
 
 /** YAML as committed: no line folding, so a changed value is one changed line. */
 export function toYaml(object: unknown): string {
+  // The fast writer covers what manifests hold; the library writes the rest, identically.
+  return (isMapping(object) ? manifestYaml(object) : undefined) ?? libraryYaml(object);
+}
+
+/** The `yaml` library's text for `object`, as `toYaml` writes it. */
+export function libraryYaml(object: unknown): string {
   return stringify(object, { lineWidth: 0, minContentWidth: 0 });
 }
+
+const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,0 +1,61 @@
+/**
+ * The fast manifest writer writes exactly the bytes the `yaml` library writes, for every object
+ * of the render, and declines (so the library writes it) whatever it does not cover.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { libraryYaml, renderKubernetesObjects, toYaml } from '../../../charts/render';
+import { manifestYaml } from '../../../charts/lib/manifest-yaml';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { ROOT } from '../../support/render';
+
+const TRICKY: unknown[] = [
+  '', 'plain', 'with space', 'true', 'True', 'FALSE', 'null', 'Null', '~', '1', '-1', '+1', '007', '1.5', '.5', '1.', '1e3', '0x1f', '0o17', '.inf', '-.Inf', '.nan',
+  '-', '?', '- a', '? a', '-a', 'a: b', 'a:b', 'a:', 'a #b', 'a#b', '#c', ' lead', 'trail ', '\tx', '@x', '`x', '%x', '!x', '&x', '*x', '|x', '>x', ',x', '{a}', '[a]',
+  '"q"', "it's", 'he said "hi"', `both ' and "`, '---', '--- x', '...', 'ünïcode', 'a\u2028b', 'x\u0001', 'https://host:8443/path?q=1#frag', 'k=v,k2=v2',
+  'a\nb', 'a\nb\n', 'a\n\nb\n', 'a\n', '\n', ' a\nb', 'a\nb\n\n', 'a \n', 'a\n  \nb\n', 'a\n ', '---\nx\n', 'x\n---\ny\n', '  indented\nmore\n', '{{ x }}\n{{- y -}}\n',
+  0, -3, 42, 1.5, -0.25, 1e21, 1e-7, 123456789012345678, Number.NaN, Number.POSITIVE_INFINITY, true, false, null,
+  [], {}, [[1]], [[]], [{}], [{ a: 1, b: [2, { c: 'd' }] }], { '1': 'a' }, { true: 1 }, { 'a b': 1 }, { '': 1 }, { 'app.kubernetes.io/name': 'x' }, ['x\ny\n', 'z'], { k: ['a\nb\n'] },
+  [{ script: 'set -e\necho hi\n', name: 'x' }], { deep: { deeper: { list: [{ a: { b: ['c'] } }] } } },
+];
+
+describe('the manifest writer', () => {
+  it('writes every object of the default render, byte for byte as the library does', () => {
+    const objects = renderKubernetesObjects(loadDefaultPlatform());
+    expect(objects.size).toBeGreaterThan(200);
+    for (const [path, object] of objects) {
+      const fast = manifestYaml(object as unknown as Record<string, unknown>);
+      expect(fast, `${path}: outside the writer's subset`).toBeDefined();
+      expect(fast, path).toBe(libraryYaml(object));
+    }
+  });
+
+  it('writes every object of another model the same way', () => {
+    const objects = renderKubernetesObjects(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
+    for (const [path, object] of objects) expect(toYaml(object), path).toBe(libraryYaml(object));
+  });
+
+  it('writes each tricky value as the library does, or declines it (and toYaml then uses the library)', () => {
+    let written = 0;
+    for (const value of TRICKY) {
+      const document = { value };
+      const fast = manifestYaml(document);
+      const library = libraryYaml(document);
+      if (fast !== undefined) {
+        written++;
+        expect(fast, JSON.stringify(value)).toBe(library);
+        expect(parse(fast), JSON.stringify(value)).toEqual(document);
+      }
+      expect(toYaml(document), JSON.stringify(value)).toBe(library);
+    }
+    // Most of them are the writer's own work, not the fallback's.
+    expect(written).toBeGreaterThan(TRICKY.length * 0.7);
+  });
+
+  it('declines what only a quoted or indicated scalar can hold, and nested sequences', () => {
+    for (const value of ['x\u0001', 'a \n', ' a\nb', 'a\nb\n\n', 1e21, Number.NaN, [[1]], '---\nx\n']) {
+      expect(manifestYaml({ value }), JSON.stringify(value)).toBeUndefined();
+    }
+  });
+});
