@@ -42,7 +42,5 @@ export const KANIKO_CONTAINER_SECURITY = {
   seccompProfile: { type: 'RuntimeDefault' },
 } as const;
 
-/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01). */
-export function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string) {
-  return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
-}
+/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/core/kinds.ts. */
+export { resources as containerResources } from '../core/kinds';
