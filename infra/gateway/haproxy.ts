@@ -112,7 +112,7 @@ export function renderHaproxyConfig(platform: Platform): string {
     'backend headscale_metrics',
     '    mode http',
     '    http-request set-path /metrics',
-    `    server headscale 127.0.0.1:${GATEWAY_PORTS.headscaleMetrics}`,
+    `    server headscale 127.0.0.1:${GATEWAY_PORTS.headscaleMetrics} check`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -106,7 +106,7 @@ describe('haproxy.cfg', () => {
   it("forwards the path Prometheus scrapes for Headscale to Headscale's loopback metrics listener, as /metrics", () => {
     const metrics = sectionOf(config, 'frontend metrics');
     expect(metrics).toContain('use_backend headscale_metrics if { path /headscale/metrics }');
-    expect(sectionOf(config, 'backend headscale_metrics')).toEqual(['mode http', 'http-request set-path /metrics', 'server headscale 127.0.0.1:9090']);
+    expect(sectionOf(config, 'backend headscale_metrics')).toEqual(['mode http', 'http-request set-path /metrics', 'server headscale 127.0.0.1:9090 check']);
     // The same path and port as Prometheus' headscale job, and Headscale listens where the backend points.
     const job = scrapeJobs(platform, { connections: [] }).find((j) => j.job_name === 'headscale') as unknown as { metrics_path: string; static_configs: { targets: string[] }[] };
     expect(job.metrics_path).toBe('/headscale/metrics');
