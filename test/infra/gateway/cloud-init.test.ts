@@ -94,6 +94,13 @@ describe('the gateway cloud-init user data', () => {
     expect(join).toContain('headscale preauthkeys create --tags tag:gateway --expiration 10m');
   });
 
+  it('writes every file root-owned (cloud-init\'s default) and only the scripts executable', () => {
+    for (const file of userData.write_files) {
+      expect(file.owner, file.path).toBeUndefined();
+      expect(file.permissions, file.path).toBe(file.path.startsWith('/usr/local/sbin/') ? '0755' : undefined);
+    }
+  });
+
   it('passes shellcheck', (ctx) => {
     if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) ctx.skip();
     for (const [path, script] of cloudInitScripts(platform)) {
