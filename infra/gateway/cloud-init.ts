@@ -174,6 +174,7 @@ const JOIN_UNIT_TEXT = `# Rendered by the platform synthesizer.
 Description=Join the gateway to its own Headscale mesh, then let the first admin join
 Wants=network-online.target
 After=network-online.target headscale.service tailscaled.service
+RequiresMountsFor=${STATE_MOUNT}
 
 [Service]
 Type=oneshot

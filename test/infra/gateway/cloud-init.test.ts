@@ -91,6 +91,8 @@ describe('the gateway cloud-init user data', () => {
     expect(setup.content).toContain('systemctl restart haproxy.service');
     const unit = written.get('/etc/systemd/system/platform-mesh-join.service')!.content;
     expect(unit.match(/^ExecStart=.*/gm)).toEqual(['ExecStart=/usr/local/sbin/platform-mesh-join']);
+    // The script keeps its mark on the state volume: never run it before the volume is mounted.
+    expect(unit).toContain(`RequiresMountsFor=${STATE_MOUNT}\n`);
     expect(unit).toContain('Restart=on-failure\nRestartSec=30\n');
     expect(unit).toContain('WantedBy=multi-user.target');
   });
