@@ -15,7 +15,7 @@ import type { Platform } from '../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../config/versions';
 import { renderHaproxyConfig } from './haproxy';
 import { HEADSCALE_PATHS, renderHeadscaleConfig, renderHeadscalePolicy } from './headscale';
-import { MESH_TAGS } from './model';
+import { awsDnsSuffix, FIRST_ADMIN_KEY_EXPIRATION, FIRST_ADMIN_KEY_PARAMETER, MESH_TAGS } from './model';
 
 /** Where the persistent state volume is mounted; Headscale's and Tailscale's state are bind-mounted from it. */
 export const STATE_MOUNT = '/var/lib/platform-gateway';
@@ -25,6 +25,8 @@ export const STATE_LABEL = 'gateway-state';
 const SETUP_SCRIPT = '/usr/local/sbin/platform-gateway-setup';
 const JOIN_SCRIPT = '/usr/local/sbin/platform-mesh-join';
 const JOIN_UNIT = 'platform-mesh-join.service';
+/** The ID of the key the first-admin step stored last, beside Headscale's database on the state volume. */
+const FIRST_ADMIN_MARK = `${STATE_MOUNT}/first-admin-key-id`;
 
 function setupScript(): string {
   const { headscale, tailscale } = GATEWAY_DOWNLOADS;
@@ -105,27 +107,74 @@ systemctl start --no-block ${JOIN_UNIT}
 `;
 }
 
+/**
+ * The mesh join, on every boot (a retrying unit). First the gateway joins its own Headscale, with
+ * a single-use tagged key it creates locally; a replaced gateway finds its node key on the state
+ * volume and is already logged in. Then the first admin (decision 45): the Headscale users of
+ * `mesh.admins` are created, and while none of them owns a registered device, one single-use key
+ * of the first admin waits in SSM Parameter Store for the admin to read with their AWS credentials.
+ * The mark (the ID of the key stored last) lives beside Headscale's database on the state volume,
+ * so a reboot or a replacement stores no second key while the first is unused and valid.
+ *
+ * Headscale 0.28+ (pinned: 0.29): `preauthkeys create --user` takes the user's numeric ID; a key
+ * without tags registers a device the user owns, so the policy's `group:admins` applies to it;
+ * tagged devices carry tags and no admin. The CLI prints Go's JSON of its API types: empty fields
+ * omitted, `null` for an empty list. The IMDSv2 credentials and the key reach curl through pipes,
+ * never on a command line, and curl (7.75+, Debian 12 has 7.88) signs the request (`--aws-sigv4`).
+ * `KeyId` names the AWS managed key, which SSM may use for any principal of the account: the
+ * role needs `ssm:PutParameter` only. A key that could not be stored is deleted again.
+ * @see https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
+ * @see https://headscale.net/stable/ref/registration/
+ */
 function joinScript(platform: Platform): string {
+  const { admins, headscaleHost } = platform.mesh;
+  const { region } = platform.gateway;
+  const body = `{"Name":"${FIRST_ADMIN_KEY_PARAMETER}","Type":"SecureString","KeyId":"alias/aws/ssm","Overwrite":True,"Value":d["key"]}`;
   return `#!/bin/bash
-# Rendered by the platform synthesizer. Joins the gateway to its own Headscale (first boot; a
-# replaced gateway finds its node key on the state volume and is already logged in).
+# Rendered by the platform synthesizer. Joins the gateway to its own Headscale, then lets the first
+# admin join: see README, "The gateway", and docs/decisions/0045-first-admin-joins-the-mesh.md.
 set -euo pipefail
-if tailscale status --peers=false >/dev/null 2>&1; then
-  exit 0
+py() { python3 -c "import json,sys,time;d=json.load(sys.stdin) or [];a=sys.argv[2:];print($1)" "$@"; }
+hs() { headscale "$@" --output json; }
+if ! tailscale status --peers=false >/dev/null 2>&1; then
+  # A single-use key, valid for minutes, created locally: no secret ever leaves the gateway.
+  k=$(hs preauthkeys create --tags ${MESH_TAGS.gateway} --expiration 10m | py 'd["key"]')
+  tailscale up --login-server=https://${headscaleHost} --auth-key="$k" \\
+    --hostname=gateway --advertise-tags=${MESH_TAGS.gateway} --accept-routes --ssh --accept-dns=false
 fi
-# A single-use key, valid for minutes, created locally: no secret ever leaves the gateway.
-key=$(headscale preauthkeys create --tags ${MESH_TAGS.gateway} --expiration 10m --output json \\
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
-tailscale up --login-server=https://${platform.mesh.headscaleHost} --auth-key="$key" \\
-  --hostname=gateway --advertise-tags=${MESH_TAGS.gateway} --accept-routes --ssh --accept-dns=false
+# The users of mesh.admins; until one of them owns a device (untagged), a key of ${admins[0]} in SSM.
+new=$(hs users list | py '" ".join(n for n in a if n not in [u["name"] for u in d])' ${admins.join(' ')})
+for u in $new; do hs users create "$u" >/dev/null; done
+n=$(hs nodes list | py 'sum((n.get("user") or {}).get("name") in a and not n.get("tags") for n in d)' ${admins.join(' ')})
+[ "$n" = 0 ] || exit 0
+m=${FIRST_ADMIN_MARK}
+if [ -s $m ]; then
+  n=$(hs preauthkeys list | py 'sum(str(k["id"])==a[0] and not k.get("used") and k["expiration"]["seconds"]>time.time() for k in d)' "$(cat $m)")
+  [ "$n" = 0 ] || exit 0
+fi
+i=http://169.254.169.254/latest/
+h="X-aws-ec2-metadata-token: $(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$i"api/token)"
+c=$(curl -sSf -H "$h" "$i"meta-data/iam/security-credentials/)
+c=$(curl -sSf -H "$h" "$i"meta-data/iam/security-credentials/"$c")
+u=$(hs users list | py '[u["id"] for u in d if u["name"]==a[0]][0]' ${admins[0]})
+k=$(hs preauthkeys create --user "$u" --expiration ${FIRST_ADMIN_KEY_EXPIRATION})
+if ! py 'json.dumps(${body})' <<<"$k" | curl -sS --fail-with-body --aws-sigv4 aws:amz:${region}:ssm \\
+  -K <(py '"user = \\"%(AccessKeyId)s:%(SecretAccessKey)s\\"\\nheader = \\"x-amz-security-token: %(Token)s\\"" % d' <<<"$c") \\
+  -H 'X-Amz-Target: AmazonSSM.PutParameter' -H 'Content-Type: application/x-amz-json-1.1' \\
+  --data-binary @- https://ssm.${region}.${awsDnsSuffix(region)}/; then
+  hs preauthkeys delete --id "$(py 'd["id"]' <<<"$k")" >/dev/null
+  exit 1
+fi
+py 'd["id"]' <<<"$k" >$m
 `;
 }
 
 const JOIN_UNIT_TEXT = `# Rendered by the platform synthesizer.
 [Unit]
-Description=Join the gateway to its own Headscale mesh
+Description=Join the gateway to its own Headscale mesh, then let the first admin join
 Wants=network-online.target
 After=network-online.target headscale.service tailscaled.service
+RequiresMountsFor=${STATE_MOUNT}
 
 [Service]
 Type=oneshot
@@ -148,17 +197,19 @@ export function renderCloudInit(platform: Platform): string {
     ntp: { enabled: true, ntp_client: 'chrony', servers: ['169.254.169.123'] },
     ssh_pwauth: false,
     disable_root: true,
+    // Owner root:root and mode 0644 are cloud-init's defaults: only other modes are written out.
     write_files: [
-      { path: '/etc/haproxy/haproxy.cfg', owner: 'root:root', permissions: '0644', content: renderHaproxyConfig(platform) },
-      { path: HEADSCALE_PATHS.config, owner: 'root:root', permissions: '0644', content: renderHeadscaleConfig(platform) },
-      { path: HEADSCALE_PATHS.policy, owner: 'root:root', permissions: '0644', content: renderHeadscalePolicy(platform) },
-      { path: `/etc/systemd/system/${JOIN_UNIT}`, owner: 'root:root', permissions: '0644', content: JOIN_UNIT_TEXT },
-      { path: JOIN_SCRIPT, owner: 'root:root', permissions: '0755', content: joinScript(platform) },
-      { path: SETUP_SCRIPT, owner: 'root:root', permissions: '0755', content: setupScript() },
+      { path: '/etc/haproxy/haproxy.cfg', content: renderHaproxyConfig(platform) },
+      { path: HEADSCALE_PATHS.config, content: renderHeadscaleConfig(platform) },
+      { path: HEADSCALE_PATHS.policy, content: renderHeadscalePolicy(platform) },
+      { path: `/etc/systemd/system/${JOIN_UNIT}`, content: JOIN_UNIT_TEXT },
+      { path: JOIN_SCRIPT, permissions: '0755', content: joinScript(platform) },
+      { path: SETUP_SCRIPT, permissions: '0755', content: setupScript() },
     ],
     runcmd: [[SETUP_SCRIPT]],
   };
-  const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+  // Sequences not indented under their key: two bytes less on every line of the rendered files.
+  const text = `#cloud-config\n${stringify(config, { lineWidth: 0, indentSeq: false })}`;
   const bytes = Buffer.byteLength(text);
   if (bytes > EC2_USER_DATA_LIMIT) {
     throw new Error(`gateway/cloud-init.yaml: ${bytes} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} bytes of user data; declare fewer public hosts or shorten the rendered files`);

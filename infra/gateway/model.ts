@@ -83,3 +83,18 @@ export function poolCidrs(platform: Platform): string[] {
   }
   return cidrs;
 }
+
+/**
+ * The SSM Parameter Store parameter (SecureString, AWS managed key `alias/aws/ssm`) where the
+ * gateway keeps the first admin's single-use pre-auth key while no admin device is registered
+ * (decision 45). The gateway's role may write exactly this parameter; the admin reads it.
+ */
+export const FIRST_ADMIN_KEY_PARAMETER = '/platform-gateway/headscale/first-admin-key';
+
+/** How long the first admin's key stays valid after the gateway stored it (Headscale duration). */
+export const FIRST_ADMIN_KEY_EXPIRATION = '24h';
+
+/** The DNS suffix of AWS endpoints in a region: China's regions have their own. */
+export function awsDnsSuffix(region: string): string {
+  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+}

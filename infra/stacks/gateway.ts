@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DefaultSecurityGroup } from '@cdktf/provider-aws/lib/default-security-group';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
@@ -25,7 +26,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import type { Platform } from '../../config';
 import { renderCloudInit } from '../gateway/cloud-init';
-import { GATEWAY_PORTS } from '../gateway/model';
+import { FIRST_ADMIN_KEY_PARAMETER, GATEWAY_PORTS } from '../gateway/model';
 import { useStateBucket } from '../lib/backend';
 import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
 import { declarePolicyExceptions } from '../lib/policy';
@@ -203,13 +204,30 @@ export class GatewayStack extends TerraformStack {
       });
     }
 
-    // --- identity: a role that may do nothing (no SSM: administration is over the mesh) --------
+    // --- identity: a role that may store the first admin's key and nothing else -----------------
+    // No SSM agent and no Session Manager: administration is Tailscale SSH over the mesh. The only
+    // AWS call the gateway makes is writing the first admin's pre-auth key (decision 45).
     const role = new IamRole(this, 'role', {
       name: 'platform-gateway',
-      description: 'The platform gateway instance: it needs no AWS API, so no policy is attached',
+      description: 'The platform gateway instance: it may only write its first admin\'s mesh key to one SSM parameter (no SSM agent)',
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    });
+    const partition = new DataAwsPartition(this, 'partition');
+    new IamRolePolicy(this, 'role-policy', {
+      role: role.id,
+      name: 'store-first-admin-key',
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'ssm:PutParameter',
+            Resource: `arn:${partition.partition}:ssm:${gateway.region}:${account.accountId}:parameter${FIRST_ADMIN_KEY_PARAMETER}`,
+          },
+        ],
       }),
     });
     const profile = new IamInstanceProfile(this, 'instance-profile', { name: 'platform-gateway', role: role.name });

@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../../config/versions';
-import { cloudInitScripts, renderCloudInit } from '../../../infra/gateway/cloud-init';
+import type { Platform } from '../../../config';
+import { cloudInitScripts, renderCloudInit, STATE_MOUNT } from '../../../infra/gateway/cloud-init';
+import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
 import { renderGateway } from '../../../infra/gateway/render';
+import { fakeGateway, type FakeGateway, type FakeGatewayState } from '../../support/gateway';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 
@@ -87,11 +90,18 @@ describe('the gateway cloud-init user data', () => {
     expect(setup.content).toContain('systemctl enable --now headscale.service tailscaled.service');
     expect(setup.content).toContain('systemctl restart haproxy.service');
     const unit = written.get('/etc/systemd/system/platform-mesh-join.service')!.content;
-    expect(unit).toContain('Restart=on-failure');
-    const join = written.get('/usr/local/sbin/platform-mesh-join')!.content;
-    expect(join).toContain('--login-server=https://headscale.lumetium.com');
-    expect(join).toContain('--advertise-tags=tag:gateway');
-    expect(join).toContain('headscale preauthkeys create --tags tag:gateway --expiration 10m');
+    expect(unit.match(/^ExecStart=.*/gm)).toEqual(['ExecStart=/usr/local/sbin/platform-mesh-join']);
+    // The script keeps its mark on the state volume: never run it before the volume is mounted.
+    expect(unit).toContain(`RequiresMountsFor=${STATE_MOUNT}\n`);
+    expect(unit).toContain('Restart=on-failure\nRestartSec=30\n');
+    expect(unit).toContain('WantedBy=multi-user.target');
+  });
+
+  it('writes every file root-owned (cloud-init\'s default) and only the scripts executable', () => {
+    for (const file of userData.write_files) {
+      expect(file.owner, file.path).toBeUndefined();
+      expect(file.permissions, file.path).toBe(file.path.startsWith('/usr/local/sbin/') ? '0755' : undefined);
+    }
   });
 
   it('passes shellcheck', (ctx) => {
@@ -124,5 +134,233 @@ describe('the gateway cloud-init user data', () => {
 
   it('matches the snapshot', () => {
     expect(text).toMatchSnapshot();
+  });
+});
+
+/** The gateway as it is after its own join: its tagged node and the used key it joined with. */
+function joined(extra: Partial<FakeGatewayState> = {}): FakeGatewayState {
+  return {
+    users: [],
+    nodes: [{ id: 1, name: 'gateway', tags: ['tag:gateway'] }],
+    keys: [{ id: 2, key: 'hskey-auth-000000000000-used', aclTags: ['tag:gateway'], used: true, expiration: Math.floor(Date.now() / 1000) - 60 }],
+    nextId: 10,
+    loggedIn: true,
+    ...extra,
+  };
+}
+
+describe('the mesh join script, run against stand-ins for headscale, tailscale, IMDS and SSM', () => {
+  const platform = loadDefaultPlatform();
+  const endpoint = 'https://ssm.eu-central-1.amazonaws.com/';
+  const MARK = 'first-admin-key-id';
+  const fakes: FakeGateway[] = [];
+  afterAll(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()));
+  });
+
+  /** The script of a platform, with the state volume in the fake's folder. */
+  function scriptFor(gateway: FakeGateway, model: Platform = platform): string {
+    const script = cloudInitScripts(model).get('/usr/local/sbin/platform-mesh-join')!;
+    expect(script.split(STATE_MOUNT)).toHaveLength(2);
+    return script.replaceAll(STATE_MOUNT, gateway.dir);
+  }
+
+  async function start(state: FakeGatewayState, ctx: { skip: () => void }): Promise<FakeGateway> {
+    if (!requireValidator('curl', hasCommand('curl'), 'apt-get install curl')) ctx.skip();
+    if (!requireValidator('python3', hasCommand('python3'), 'apt-get install python3')) ctx.skip();
+    const fake = await fakeGateway(state, { endpoint, region: 'eu-central-1' });
+    fakes.push(fake);
+    return fake;
+  }
+
+  /** Calls with the per-run values (the IMDS token, the pipe curl reads its config from) named. */
+  const normalized = (gateway: FakeGateway, from = 0) =>
+    gateway
+      .calls()
+      .slice(from)
+      .map((call) => call.replace(/X-aws-ec2-metadata-token: \S+/, 'X-aws-ec2-metadata-token: <token>').replace(/\/dev\/fd\/\d+/, '/dev/fd/<pipe>'));
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const IMDS_CALLS = [
+    'curl -sSf -X PUT -H X-aws-ec2-metadata-token-ttl-seconds: 60 http://169.254.169.254/latest/api/token',
+    'curl -sSf -H X-aws-ec2-metadata-token: <token> http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    'curl -sSf -H X-aws-ec2-metadata-token: <token> http://169.254.169.254/latest/meta-data/iam/security-credentials/platform-gateway',
+  ];
+  const SSM_CALL =
+    'curl -sS --fail-with-body --aws-sigv4 aws:amz:eu-central-1:ssm -K /dev/fd/<pipe> -H X-Amz-Target: AmazonSSM.PutParameter -H Content-Type: application/x-amz-json-1.1 --data-binary @- https://ssm.eu-central-1.amazonaws.com/';
+
+  it('on a fresh mesh: creates the admin user and one single-use key of it, stored as a SecureString with a valid signature', async (ctx) => {
+    const gateway = await start(joined(), ctx);
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status, result.stderr).toBe(0);
+
+    const state = gateway.state();
+    expect(state.users).toEqual([{ id: 10, name: 'ops' }]);
+    const [key, ...others] = state.keys.filter((k) => k.user?.name === 'ops');
+    expect(others).toEqual([]);
+    // Owned by the user, untagged: the device it registers is ops' own, so group:admins applies.
+    expect(key).toMatchObject({ user: { id: 10, name: 'ops' }, aclTags: [], used: false });
+    expect(key.expiration).toBeGreaterThan(now() + 24 * 3600 - 120);
+    expect(key.expiration).toBeLessThanOrEqual(now() + 24 * 3600);
+    expect(FIRST_ADMIN_KEY_PARAMETER).toBe('/platform-gateway/headscale/first-admin-key');
+    expect([...gateway.parameters]).toEqual([[FIRST_ADMIN_KEY_PARAMETER, { value: key.key, type: 'SecureString', keyId: 'alias/aws/ssm', version: 1 }]]);
+    // The Parameter Store stand-in checked the request like AWS: SigV4 with the role's session credentials.
+    expect(gateway.ssmRequests.map((r) => [r.target, r.problems])).toEqual([['AmazonSSM.PutParameter', []]]);
+    expect(readFileSync(join(gateway.dir, MARK), 'utf8')).toBe(`${key.id}\n`);
+
+    expect(normalized(gateway)).toEqual([
+      'tailscale status --peers=false',
+      'headscale users list --output json',
+      'headscale users create ops --output json',
+      'headscale nodes list --output json',
+      ...IMDS_CALLS,
+      'headscale users list --output json',
+      'headscale preauthkeys create --user 10 --expiration 24h --output json',
+      SSM_CALL,
+    ]);
+    // Neither the key nor the role's secrets were on a command line or in the output (the journal).
+    const { secretAccessKey, sessionToken } = gateway.credentials;
+    for (const secret of [key.key, secretAccessKey, sessionToken]) {
+      expect(gateway.calls().join('\n')).not.toContain(secret);
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
+    expect(gateway.curlConfigs()).toEqual([`user = "${gateway.credentials.accessKeyId}:${secretAccessKey}"\nheader = "x-amz-security-token: ${sessionToken}"\n`]);
+  });
+
+  it('with the key already stored (unused and valid): changes nothing, on every further boot', async (ctx) => {
+    const gateway = await start(joined(), ctx);
+    expect((await gateway.run(scriptFor(gateway))).status).toBe(0);
+    const before = gateway.calls().length;
+    const stored = gateway.state();
+
+    for (let boot = 0; boot < 2; boot++) {
+      const result = await gateway.run(scriptFor(gateway));
+      expect(result.status, result.stderr).toBe(0);
+    }
+    expect(normalized(gateway, before)).toEqual(
+      Array(2).fill(['tailscale status --peers=false', 'headscale users list --output json', 'headscale nodes list --output json', 'headscale preauthkeys list --output json']).flat(),
+    );
+    expect(gateway.state()).toEqual(stored);
+    expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.version).toBe(1);
+  });
+
+  it('with an admin device registered: creates the missing admin users, and no key', async (ctx) => {
+    const admins = { ...platform, mesh: { ...platform.mesh, admins: ['ops', 'alice'] } };
+    const ops = { id: 3, name: 'ops' };
+    const gateway = await start(joined({ users: [ops], nodes: [...joined().nodes, { id: 4, name: 'ops-laptop', user: ops }] }), ctx);
+    const result = await gateway.run(scriptFor(gateway, admins));
+    expect(result.status, result.stderr).toBe(0);
+    expect(gateway.state().users).toEqual([ops, { id: 10, name: 'alice' }]);
+    expect(normalized(gateway)).toEqual([
+      'tailscale status --peers=false',
+      'headscale users list --output json',
+      'headscale users create alice --output json',
+      'headscale nodes list --output json',
+    ]);
+    expect(gateway.parameters.size).toBe(0);
+    expect(existsSync(join(gateway.dir, MARK))).toBe(false);
+  });
+
+  it('counts only untagged devices as an admin\'s: a tagged node created by an admin still leaves the first admin without one', async (ctx) => {
+    const ops = { id: 3, name: 'ops' };
+    const gateway = await start(joined({ users: [ops], nodes: [...joined().nodes, { id: 4, name: 'k3s-master', user: ops, tags: ['tag:k3s'] }] }), ctx);
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status, result.stderr).toBe(0);
+    expect(normalized(gateway)).toContain('headscale preauthkeys create --user 3 --expiration 24h --output json');
+    expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.value).toBe(gateway.state().keys.find((k) => k.user?.id === 3)?.key);
+  });
+
+  it('replaces a stored key that expired unused, or was used by a device since deleted', async (ctx) => {
+    const gateway = await start(joined(), ctx);
+    expect((await gateway.run(scriptFor(gateway))).status).toBe(0);
+    for (const change of ['expired', 'used'] as const) {
+      const state = gateway.state();
+      const id = Number(readFileSync(join(gateway.dir, MARK), 'utf8'));
+      const stored = state.keys.find((k) => k.id === id)!;
+      if (change === 'expired') stored.expiration = now() - 1;
+      else stored.used = true;
+      gateway.setState(state);
+
+      const result = await gateway.run(scriptFor(gateway));
+      expect(result.status, result.stderr).toBe(0);
+      const fresh = gateway.state().keys.filter((k) => k.user?.name === 'ops' && !k.used && k.expiration > now());
+      expect(fresh).toHaveLength(1);
+      expect(fresh[0].id).not.toBe(id);
+      expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.value).toBe(fresh[0].key);
+      expect(readFileSync(join(gateway.dir, MARK), 'utf8')).toBe(`${fresh[0].id}\n`);
+    }
+    expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.version).toBe(3);
+  });
+
+  it('fails when SSM refuses the key, deletes the key it could not store, and tells why without the key', async (ctx) => {
+    const gateway = await start(joined(), ctx);
+    gateway.denyPutParameter = true;
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain('AccessDeniedException');
+    expect(result.stdout + result.stderr).toContain('ssm:PutParameter');
+    const created = gateway.calls().find((c) => c.startsWith('headscale preauthkeys create --user'));
+    expect(created).toBeDefined();
+    expect(gateway.state().keys.filter((k) => k.user)).toEqual([]);
+    expect(normalized(gateway).at(-1)).toMatch(/^headscale preauthkeys delete --id \d+ --output json$/);
+    expect(existsSync(join(gateway.dir, MARK))).toBe(false);
+
+    // The unit retries: once the role may write the parameter, the next run stores a key.
+    gateway.denyPutParameter = false;
+    expect((await gateway.run(scriptFor(gateway))).status).toBe(0);
+    expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.version).toBe(1);
+  });
+
+  it('on the first boot joins the gateway itself first, as tag:gateway with a ten-minute key', async (ctx) => {
+    const gateway = await start({ users: [], nodes: [], keys: [], nextId: 1, loggedIn: false }, ctx);
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status, result.stderr).toBe(0);
+    const calls = normalized(gateway);
+    expect(calls.slice(0, 3)).toEqual([
+      'tailscale status --peers=false',
+      'headscale preauthkeys create --tags tag:gateway --expiration 10m --output json',
+      expect.stringMatching(
+        /^tailscale up --login-server=https:\/\/headscale\.lumetium\.com --auth-key=hskey-auth-\S+ --hostname=gateway --advertise-tags=tag:gateway --accept-routes --ssh --accept-dns=false$/,
+      ),
+    ]);
+    const state = gateway.state();
+    expect(state.loggedIn).toBe(true);
+    expect(state.nodes).toEqual([{ id: 2, name: 'gateway', tags: ['tag:gateway'] }]);
+    // Then the first admin's key, as on a mesh the gateway had joined before.
+    expect(gateway.parameters.get(FIRST_ADMIN_KEY_PARAMETER)?.value).toBe(state.keys.find((k) => k.user?.name === 'ops')?.key);
+  });
+
+  it('fails without creating anything while Headscale does not answer (the unit retries)', async (ctx) => {
+    const gateway = await start(joined({ headscaleDown: true }), ctx);
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('connecting to headscale');
+    expect(normalized(gateway)).toEqual(['tailscale status --peers=false', 'headscale users list --output json']);
+    expect(gateway.parameters.size).toBe(0);
+  });
+
+  it('passes the user ID, not the name, to preauthkeys create (the pinned CLI refuses a name)', async (ctx) => {
+    const gateway = await start(joined({ users: [{ id: 7, name: 'ci' }], nextId: 12 }), ctx);
+    expect((await gateway.run('headscale preauthkeys create --user ops --expiration 24h --output json')).stderr).toContain('invalid argument "ops" for "-u, --user" flag');
+    const result = await gateway.run(scriptFor(gateway));
+    expect(result.status, result.stderr).toBe(0);
+    expect(normalized(gateway)).toContain('headscale preauthkeys create --user 12 --expiration 24h --output json');
+  });
+});
+
+describe('the README runbook for the first admin', () => {
+  const platform = loadDefaultPlatform();
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const gateway = readme.slice(readme.indexOf('### The gateway'), readme.indexOf('\n## ', readme.indexOf('### The gateway')));
+
+  it('reads the parameter the gateway writes, joins the default model\'s Headscale and deletes the parameter', () => {
+    expect(gateway).toContain(`aws ssm get-parameter --name ${FIRST_ADMIN_KEY_PARAMETER} --with-decryption --query Parameter.Value --output text`);
+    expect(gateway).toContain(`tailscale up --login-server=https://${platform.mesh.headscaleHost} --auth-key=`);
+    expect(gateway).toContain(`aws ssm delete-parameter --name ${FIRST_ADMIN_KEY_PARAMETER}`);
+    expect(gateway).toContain(`--region ${platform.gateway.region}`);
+  });
+
+  it('no longer asks for headscale commands before an admin is on the mesh', () => {
+    expect(gateway).not.toContain('headscale users create');
   });
 });

@@ -6,10 +6,13 @@ import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { loadDefaultPlatform } from '../../../config';
-import { renderCloudInit } from '../../../infra/gateway/cloud-init';
+import { cloudInitScripts, renderCloudInit } from '../../../infra/gateway/cloud-init';
+import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
 import { renderTerraform } from '../../../infra/render';
 import { GatewayStack } from '../../../infra/stacks/gateway';
+import type { TerraformJson } from '../../../policy/types';
+import { violationsOf } from '../../policy/fixtures';
 
 type Block = Record<string, unknown>;
 interface TfJson {
@@ -144,15 +147,52 @@ describe('the gateway stack', () => {
     expect(instance.lifecycle).toEqual({ ignore_changes: ['ami'] });
   });
 
-  it('gives the instance a role that trusts only EC2 and may do nothing', () => {
+  it('gives the instance a role that trusts only EC2 and may write exactly the first admin\'s key parameter', () => {
     const role = json.resource.aws_iam_role.role;
     expect(JSON.parse(role.assume_role_policy as string)).toEqual({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
     });
     expect(json.resource.aws_iam_instance_profile['instance-profile'].role).toBe('${aws_iam_role.role.name}');
-    const attached = [...Object.values(json.resource.aws_iam_role_policy ?? {}), ...Object.values(json.resource.aws_iam_role_policy_attachment ?? {})];
-    expect(attached.map((p) => p.role)).toEqual(['${aws_iam_role.flow-log-role.id}']);
+    expect(role.description).toMatch(/no SSM agent/);
+    // One inline policy, one statement: this action on this ARN, nothing else; no managed policy.
+    const attached = [...Object.entries(json.resource.aws_iam_role_policy ?? {}), ...Object.entries(json.resource.aws_iam_role_policy_attachment ?? {})];
+    expect(attached.map(([id, p]) => [id, p.role])).toEqual([
+      ['flow-log-policy', '${aws_iam_role.flow-log-role.id}'],
+      ['role-policy', '${aws_iam_role.role.id}'],
+    ]);
+    expect(JSON.parse(json.resource.aws_iam_role_policy['role-policy'].policy as string)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'ssm:PutParameter',
+          Resource: 'arn:${data.aws_partition.partition.partition}:ssm:eu-central-1:${data.aws_caller_identity.account.account_id}:parameter/platform-gateway/headscale/first-admin-key',
+        },
+      ],
+    });
+    // The parameter the script writes, in the region it signs for.
+    expect(FIRST_ADMIN_KEY_PARAMETER).toBe('/platform-gateway/headscale/first-admin-key');
+    const script = cloudInitScripts(platform).get('/usr/local/sbin/platform-mesh-join')!;
+    expect(script).toContain(`"Name":"${FIRST_ADMIN_KEY_PARAMETER}"`);
+    expect(script).toContain('--aws-sigv4 aws:amz:eu-central-1:ssm');
+    expect(json.data.aws_partition.partition).toBeDefined();
+    expect(json.data.aws_caller_identity.account).toBeDefined();
+  });
+
+  it('would fail the policy gates if the role\'s statement were widened (the gates see the real render)', () => {
+    const rendered = JSON.parse(renderTerraform(platform).get('terraform/gateway/cdk.tf.json')!) as TfJson;
+    const violations = (statement: Record<string, unknown>) => {
+      const stack = structuredClone(rendered);
+      stack.resource.aws_iam_role_policy['role-policy'].policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', ...statement }] });
+      return violationsOf([], { stacks: { gateway: stack as unknown as TerraformJson } }).filter((v) => v.includes('role-policy'));
+    };
+    const arn = JSON.parse(rendered.resource.aws_iam_role_policy['role-policy'].policy as string).Statement[0].Resource as string;
+    expect(violations({ Action: 'ssm:PutParameter', Resource: arn })).toEqual([]);
+    expect(violations({ Action: 'ssm:*', Resource: arn })).toEqual(['TF-IAM-01  aws_iam_role_policy/gateway/role-policy  allows "ssm:*"; list exact actions']);
+    expect(violations({ Action: 'ssm:PutParameter', Resource: '*' })).toEqual([
+      'TF-IAM-02  aws_iam_role_policy/gateway/role-policy  allows ssm:PutParameter on every resource; scope Resource to ARNs',
+    ]);
   });
 
   it('keeps the gateway\'s state on an encrypted volume that survives the instance', () => {
