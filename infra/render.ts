@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import type { Platform } from '../config';
+import { stackFolder } from './lib/layout';
 import { DnsStack } from './stacks/dns';
 import { GatewayStack } from './stacks/gateway';
 import { StateStack } from './stacks/state';
@@ -33,7 +34,7 @@ export function renderTerraform(platform: Platform): Map<string, string> {
     for (const name of Object.keys(manifest.stacks).sort()) {
       const stack = manifest.stacks[name];
       const json = readFileSync(join(outdir, stack.synthesizedStackPath), 'utf8');
-      files.set(`terraform/${name}/cdk.tf.json`, json.endsWith('\n') ? json : `${json}\n`);
+      files.set(`${stackFolder(name)}/cdk.tf.json`, json.endsWith('\n') ? json : `${json}\n`);
       stack.synthesizedStackPath = `${name}/cdk.tf.json`;
       stack.workingDirectory = name;
       delete stack.stackMetadataPath;

@@ -1,15 +1,17 @@
 /**
- * `dist/gateway/cloud-init.yaml`: the gateway instance's user data, exactly (the gateway stack
- * passes this text to the instance). On the first boot it installs HAProxy (Debian package,
- * pinned), Headscale (its official .deb) and the Tailscale client (pinned, both verified by
- * SHA-256 before anything is installed), puts Headscale's and Tailscale's state on the persistent
- * state volume, writes the rendered configuration and starts the services; then a retrying unit
- * joins the gateway to its own mesh once DNS and Headscale's certificate exist.
+ * `dist/gateway/cloud-init.yaml`: the gateway instance's user data. The gateway stack reads this
+ * file with Terraform's `file()` and hands it to EC2 gzip-compressed (`base64gzip`, decision 47);
+ * cloud-init recognises gzip and boots from exactly this text. On the first boot it installs
+ * HAProxy (Debian package, pinned), Headscale (its official .deb) and the Tailscale client
+ * (pinned, both verified by SHA-256 before anything is installed), puts Headscale's and
+ * Tailscale's state on the persistent state volume, writes the rendered configuration and starts
+ * the services; then a retrying unit joins the gateway to its own mesh once DNS and Headscale's
+ * certificate exist.
  *
  * No secret is in here: the gateway's pre-auth key is created on the gateway by its own Headscale.
- * Terraform reads `${...}` and `%{...}` in strings as templates, so the scripts never use them.
  * @see https://cloudinit.readthedocs.io/en/22.4.2/reference/modules.html
  */
+import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import type { Platform } from '../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../config/versions';
@@ -210,15 +212,41 @@ export function renderCloudInit(platform: Platform): string {
   };
   // Sequences not indented under their key: two bytes less on every line of the rendered files.
   const text = `#cloud-config\n${stringify(config, { lineWidth: 0, indentSeq: false })}`;
-  const bytes = Buffer.byteLength(text);
-  if (bytes > EC2_USER_DATA_LIMIT) {
-    throw new Error(`gateway/cloud-init.yaml: ${bytes} bytes: EC2 accepts at most ${EC2_USER_DATA_LIMIT} bytes of user data; declare fewer public hosts or shorten the rendered files`);
+  const compressed = compressedUserDataBytes(text);
+  if (compressed > USER_DATA_BUDGET) {
+    throw new Error(
+      `${CLOUD_INIT_FILE}: ${compressed} bytes gzip-compressed (${Buffer.byteLength(text)} raw), more than ${USER_DATA_BUDGET}: EC2 accepts at most ${EC2_USER_DATA_LIMIT} bytes of user data and Terraform's gzip may come out up to ${USER_DATA_SAFETY_MARGIN * 100}% larger than this estimate; declare fewer public hosts or shorten the rendered files`,
+    );
   }
   return text;
 }
 
-/** @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
-const EC2_USER_DATA_LIMIT = 16384;
+/** The user data file, relative to `dist/`: the gateway stack reads it from there. */
+export const CLOUD_INIT_FILE = 'gateway/cloud-init.yaml';
+
+/**
+ * EC2 accepts at most 16 KiB of user data, counted before base64: the gzip-compressed bytes,
+ * since the stack hands EC2 `base64gzip(file(...))`.
+ * @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html
+ */
+export const EC2_USER_DATA_LIMIT = 16384;
+
+/**
+ * Terraform compresses the file at plan time with Go's compress/gzip; the render can only
+ * estimate that with Node's zlib. Go 1.23 (Terraform 1.11) produced 5,313 bytes where zlib
+ * produced 5,309 for the seed, but Go 1.27 rewrote its encoder and made some inputs up to 36%
+ * larger (golang/go#81024). The estimate may therefore use at most 1 / 1.4 of the limit; the
+ * stack's precondition checks Terraform's real bytes at plan time, before anything is replaced.
+ */
+export const USER_DATA_SAFETY_MARGIN = 0.4;
+
+/** The most gzip bytes (Node's estimate) the render accepts: 11,702. */
+export const USER_DATA_BUDGET = Math.floor(EC2_USER_DATA_LIMIT / (1 + USER_DATA_SAFETY_MARGIN));
+
+/** Node's estimate of what EC2 receives: the text gzip-compressed at the default level (6, as Terraform's). */
+export function compressedUserDataBytes(text: string): number {
+  return gzipSync(text).length;
+}
 
 /** The scripts the user data runs, by path (for shellcheck in the tests). */
 export function cloudInitScripts(platform: Platform): Map<string, string> {

@@ -1,4 +1,4 @@
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { DataResource, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
@@ -25,14 +25,21 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import type { Platform } from '../../config';
-import { renderCloudInit } from '../gateway/cloud-init';
+import { CLOUD_INIT_FILE, EC2_USER_DATA_LIMIT } from '../gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER, GATEWAY_PORTS } from '../gateway/model';
 import { useStateBucket } from '../lib/backend';
 import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
+import { pathFromStack } from '../lib/layout';
 import { declarePolicyExceptions } from '../lib/policy';
 import { defaultTags } from '../lib/tags';
 
 const ANYWHERE = '0.0.0.0/0';
+
+/**
+ * The longest base64 text whose bytes surely fit EC2's user data limit: every 4 characters carry
+ * at most 3 bytes, so 21,844 characters are at most 16,383 bytes.
+ */
+const USER_DATA_BASE64_LIMIT = 4 * Math.floor(EC2_USER_DATA_LIMIT / 3);
 
 /** One security group rule: the gateway opens exactly these and nothing else. */
 interface GatewayRule {
@@ -99,9 +106,10 @@ export function gatewayEgressRules(): GatewayRule[] {
 
 /**
  * The platform's only public entry: an EC2 instance in its own VPC that runs HAProxy, Headscale
- * and the Tailscale client, configured entirely by the rendered cloud-init user data.
+ * and the Tailscale client, configured entirely by the rendered cloud-init user data
+ * (`dist/gateway/cloud-init.yaml`, which Terraform reads and gzip-compresses at plan time).
  *
- * The instance is immutable: a change of its user data replaces it (`terraform apply` does). Its
+ * The instance is immutable: a change of that file replaces it (`terraform apply` does). Its
  * state (Headscale's database and keys, the gateway's own node key) lives on a separate encrypted
  * volume that survives replacement, and its public address is an Elastic IP that stays. A newer
  * Debian image does not replace it by itself (`ignore_changes = [ami]`); replace it deliberately
@@ -243,6 +251,12 @@ export class GatewayStack extends TerraformStack {
         { name: 'root-device-type', values: ['ebs'] },
       ],
     });
+    // The user data is the rendered file, read and gzip-compressed by Terraform at plan time, so
+    // EC2's 16 KiB limit counts compressed bytes and cdk.tf.json does not repeat the text
+    // (decision 47). The trigger holds the file's SHA-256: a new hash replaces the instance.
+    const cloudInitPath = pathFromStack(id, CLOUD_INIT_FILE);
+    const cloudInit = new DataResource(this, 'cloud-init', { triggersReplace: { sha256: `\${filesha256("${cloudInitPath}")}` } });
+    const userData = `base64gzip(file("${cloudInitPath}"))`;
     const instance = new Instance(this, 'gateway', {
       ami: image.id,
       instanceType: gateway.instanceType,
@@ -254,10 +268,23 @@ export class GatewayStack extends TerraformStack {
       ebsOptimized: true,
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
       rootBlockDevice: { volumeType: 'gp3', volumeSize: 10, encrypted: true, deleteOnTermination: true },
-      userData: renderCloudInit(platform),
-      userDataReplaceOnChange: true,
+      userDataBase64: `\${${userData}}`,
       tags: name('instance'),
-      lifecycle: { ignoreChanges: ['ami'] },
+      lifecycle: {
+        // The compressed bytes are not compared (another Terraform build may compress the same
+        // text differently); the file's SHA-256 is, through the trigger. A replacement takes the
+        // current user data: ignore_changes does not apply to a new instance.
+        ignoreChanges: ['ami', 'user_data_base64'],
+        replaceTriggeredBy: [`${cloudInit.terraformResourceType}.${cloudInit.friendlyUniqueId}.id`],
+        // Terraform's own bytes, checked at plan time: a file that grew too large fails the plan
+        // before the running gateway is destroyed, not the launch after it.
+        precondition: [
+          {
+            condition: `\${length(${userData}) <= ${USER_DATA_BASE64_LIMIT}}`,
+            errorMessage: `${CLOUD_INIT_FILE} is more than EC2's ${EC2_USER_DATA_LIMIT} bytes of user data once compressed: declare fewer public hosts, render again and review the diff.`,
+          },
+        ],
+      },
     });
 
     // Headscale's database and keys, and the gateway's node key: they outlive every instance.

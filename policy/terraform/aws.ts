@@ -1,4 +1,6 @@
 /** AWS rules over the rendered Terraform JSON (POLICY-RULES.md 2.9). */
+import { posix } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { PolicyInput, Violation } from '../types';
 import { blocks, dataSources, referenced, resources, satellites, tfRef, type Block, type TfResource } from './json';
 
@@ -84,6 +86,24 @@ function statementsOf(stack: TfResource['stack'], value: unknown): Statement[] |
   }
 }
 
+/** `file("${path.module}/<path>")`: a file the stack reads at plan time, relative to its own folder. */
+const FILE_IN_MODULE = /\bfile\("\$\{path\.module\}\/([^"]+)"\)/g;
+
+/**
+ * What an instance's user data argument puts on the instance, as text to scan: each rendered file
+ * a `file()` reads (path relative to dist/; no text when the render has no such file), or the
+ * literal value (base64 decoded, and gunzipped when it is gzip, for `user_data_base64`).
+ */
+function userDataTexts(instance: TfResource, key: string, files: ReadonlyMap<string, string>): { source: string; text?: string }[] {
+  const value = instance.body[key];
+  if (typeof value !== 'string') return [];
+  const read = [...value.matchAll(FILE_IN_MODULE)].map((match) => posix.join(posix.dirname(instance.stack.path), match[1]));
+  if (read.length) return read.map((path) => ({ source: path, text: files.get(path) }));
+  if (key !== 'user_data_base64' || value.includes('${')) return [{ source: key, text: value }];
+  const bytes = Buffer.from(value, 'base64');
+  return [{ source: key, text: (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8') }];
+}
+
 /** Actions that cannot be scoped to a resource ARN (AWS "*" resource is required for them). */
 const UNSCOPABLE = [/^ec2:Describe/, /^ssm:UpdateInstanceInformation$/, /^ssmmessages:/, /^ec2messages:/, /^cloudwatch:PutMetricData$/, /^logs:DescribeLogGroups$/, /^sts:GetCallerIdentity$/];
 
@@ -106,10 +126,15 @@ export function awsRules(input: PolicyInput): Violation[] {
     if (!b.iam_instance_profile) push(instance, 'TF-EC2-06', 'has no instance profile; attach a least-privilege role');
     if (b.associate_public_ip_address === true) push(instance, 'TF-EC2-07', 'gets a public IP at launch; set associate_public_ip_address = false and use an Elastic IP');
     for (const key of ['user_data', 'user_data_base64']) {
-      const text = typeof b[key] === 'string' ? (b[key] as string) : '';
-      if (AWS_KEY_ID.test(text)) push(instance, 'TF-EC2-05', `${key} contains an AWS access key id; fetch credentials at boot from the instance role`);
-      const token = FORTY_CHAR_TOKEN.exec(text);
-      if (token) push(instance, 'TF-EC2-05', `${key} contains a secret-looking 40-character string "${token[0].slice(0, 6)}..."; fetch secrets at boot instead of inlining them`);
+      for (const { source, text } of userDataTexts(instance, key, input.files)) {
+        if (text === undefined) {
+          push(instance, 'TF-EC2-05', `${key} reads ${source}, which is not a file of the render; the policy cannot check what the instance boots with`);
+          continue;
+        }
+        if (AWS_KEY_ID.test(text)) push(instance, 'TF-EC2-05', `${source} contains an AWS access key id; fetch credentials at boot from the instance role`);
+        const token = FORTY_CHAR_TOKEN.exec(text);
+        if (token) push(instance, 'TF-EC2-05', `${source} contains a secret-looking 40-character string "${token[0].slice(0, 6)}..."; fetch secrets at boot instead of inlining them`);
+      }
     }
   }
   for (const volume of resources(input.stacks, 'aws_ebs_volume')) {

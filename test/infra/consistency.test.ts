@@ -3,7 +3,7 @@
  * are exactly the Cloudflare records (plus Headscale's), exactly the HAProxy routes on 443 and 80,
  * and the Headscale policy lets the gateway reach exactly what HAProxy forwards to.
  */
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderPlatform } from '../../cli/render';
@@ -73,7 +73,15 @@ describe.each(platforms)('the edge of %s', (_, platform) => {
     expect(sectionOf(haproxy, 'backend headscale')).toEqual([`server headscale ${headscale.listen_addr} check`]);
   });
 
-  it('gives the instance exactly the committed cloud-init as user data', () => {
-    expect(gateway.resource.aws_instance.gateway.user_data).toBe(files.get('gateway/cloud-init.yaml'));
+  it('gives the instance exactly the committed cloud-init as user data: every file the stack reads is that file of the render', () => {
+    const instance = gateway.resource.aws_instance.gateway;
+    expect(instance.user_data).toBeUndefined();
+    const stack = JSON.stringify(gateway);
+    // From the stack's folder (terraform -chdir=dist/terraform/gateway: path.module) to a file of dist/.
+    const read = [...stack.matchAll(/file(?:sha256)?\(\\"\$\{path\.module\}\/([^"\\]+)\\"\)/g)].map((m) => posix.join('terraform/gateway', m[1]));
+    expect(read).toHaveLength(3); // the user data, the replacement trigger, the size precondition
+    expect(new Set(read)).toEqual(new Set(['gateway/cloud-init.yaml']));
+    expect(files.has('gateway/cloud-init.yaml')).toBe(true);
+    expect(String(instance.user_data_base64)).toContain('file(');
   });
 });

@@ -2,13 +2,22 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../../config/versions';
 import type { Platform } from '../../../config';
-import { cloudInitScripts, renderCloudInit, STATE_MOUNT } from '../../../infra/gateway/cloud-init';
-import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
+import {
+  cloudInitScripts,
+  compressedUserDataBytes,
+  EC2_USER_DATA_LIMIT,
+  renderCloudInit,
+  STATE_MOUNT,
+  USER_DATA_BUDGET,
+  USER_DATA_SAFETY_MARGIN,
+} from '../../../infra/gateway/cloud-init';
+import { FIRST_ADMIN_KEY_PARAMETER, publicHosts } from '../../../infra/gateway/model';
 import { renderGateway } from '../../../infra/gateway/render';
 import { fakeGateway, type FakeGateway, type FakeGatewayState } from '../../support/gateway';
 import { ROOT } from '../../support/render';
@@ -115,17 +124,46 @@ describe('the gateway cloud-init user data', () => {
     }
   });
 
-  it('contains no secret, no key-like token and no Terraform template sequence', () => {
+  it('contains no secret and no key-like token', () => {
     expect(text).not.toMatch(SECRET_LIKE);
     expect(text).not.toMatch(/AKIA[0-9A-Z]{16}|PRIVATE KEY|authkey=|tskey-|hskey-/);
-    // Terraform would read these as templates in the instance's user_data.
-    expect(text).not.toMatch(/\$\{|%\{/);
     // The check itself finds what it must (a git SHA-1 would be flagged).
     expect('rev: 0123456789abcdef0123456789abcdef01234567\n').toMatch(SECRET_LIKE);
   });
 
-  it('fits EC2\'s 16 KiB user data limit', () => {
-    expect(Buffer.byteLength(text)).toBeLessThan(16384);
+  it('is read by cloud-init from gzip-compressed user data, byte for byte (Debian\'s cloud-init)', (ctx) => {
+    if (!requireValidator('cloud-init', hasCommand('cloud-init'), 'apt-get install cloud-init')) ctx.skip();
+    // cloud-init's own user data processing, in the Python its command runs with: what EC2 hands
+    // the instance (the gzip bytes) must come out as this cloud-config, unchanged.
+    const python = readFileSync(spawnSync('sh', ['-c', 'command -v cloud-init'], { encoding: 'utf8' }).stdout.trim(), 'utf8').split('\n')[0].replace(/^#!\s*/, '').split(' ')[0];
+    const program = [
+      'import json, sys, tempfile',
+      'from cloudinit.helpers import Paths',
+      'from cloudinit.user_data import UserDataProcessor',
+      'd = tempfile.mkdtemp()',
+      "message = UserDataProcessor(Paths({'cloud_dir': d, 'run_dir': d})).process(sys.stdin.buffer.read())",
+      'parts = [p for p in message.walk() if not p.is_multipart()]',
+      "print(json.dumps([[p.get_content_type(), p.get_payload(decode=True).decode('utf-8')] for p in parts]))",
+    ].join('\n');
+    const run = (input: Buffer) => {
+      const result = spawnSync(python, ['-c', program], { input, encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as [string, string][];
+    };
+    expect(run(gzipSync(text))).toEqual([['text/cloud-config', text]]);
+    // Not a no-op: bytes that are neither gzip nor a known format are not a cloud-config.
+    expect(run(Buffer.from(text.replace('#cloud-config', '#not-config')))[0][0]).not.toBe('text/cloud-config');
+  });
+
+  it('fits EC2\'s 16 KiB once compressed, with room for Terraform\'s gzip to differ from the estimate', () => {
+    const compressed = compressedUserDataBytes(text);
+    expect(compressed).toBe(gzipSync(text, { level: 6 }).length);
+    // The raw text alone would use nearly all of EC2's limit; compressed it uses about a third.
+    expect(Buffer.byteLength(text)).toBeGreaterThan(15000);
+    expect(compressed).toBeLessThan(Buffer.byteLength(text) * 0.4);
+    expect(compressed).toBeLessThanOrEqual(USER_DATA_BUDGET);
+    expect(compressed * (1 + USER_DATA_SAFETY_MARGIN)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT);
+    expect(USER_DATA_BUDGET).toBe(11702);
   });
 
   it('keeps time with Amazon Time Sync (no NTP egress needed)', () => {
@@ -134,6 +172,45 @@ describe('the gateway cloud-init user data', () => {
 
   it('matches the snapshot', () => {
     expect(text).toMatchSnapshot();
+  });
+});
+
+/** The default model with `count` more apps, each public in every environment (three hosts). */
+function withApps(count: number, name: (i: number) => string): Platform {
+  const base = loadDefaultPlatform();
+  const hello = base.apps.hello;
+  const apps = { ...base.apps };
+  for (let i = 1; i <= count; i++) {
+    const app = name(i);
+    apps[app] = {
+      ...hello,
+      repository: `apps/${app}`,
+      image: `apps/${app}`,
+      environments: Object.fromEntries(
+        Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
+      ),
+    };
+  }
+  return validatePlatform({ ...base, apps });
+}
+
+describe('the user data size check', () => {
+  const seed = loadDefaultPlatform();
+
+  it('renders ten more apps in three environments (30 more hosts), which no longer fit uncompressed', () => {
+    const platform = withApps(10, (i) => `shop${i}`);
+    expect(publicHosts(platform).length - publicHosts(seed).length).toBe(30);
+    const text = renderCloudInit(platform);
+    for (const { host } of publicHosts(platform)) expect(text).toContain(`req.ssl_sni -i ${host}\n`);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(EC2_USER_DATA_LIMIT);
+    expect(compressedUserDataBytes(text)).toBeLessThan(USER_DATA_BUDGET * 0.6);
+  });
+
+  it('fails when the model is absurdly large, with the compressed size, the limit and what to change', () => {
+    const platform = withApps(250, (i) => `service${i}`);
+    expect(() => renderCloudInit(platform)).toThrow(
+      /^gateway\/cloud-init\.yaml: \d+ bytes gzip-compressed \(\d+ raw\), more than 11702: EC2 accepts at most 16384 bytes of user data and Terraform's gzip may come out up to 40% larger than this estimate; declare fewer public hosts or shorten the rendered files$/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Testing, type App } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
@@ -6,11 +7,13 @@ import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { loadDefaultPlatform } from '../../../config';
+import { renderPlatform } from '../../../cli/render';
 import { cloudInitScripts, renderCloudInit } from '../../../infra/gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
 import { renderTerraform } from '../../../infra/render';
 import { GatewayStack } from '../../../infra/stacks/gateway';
+import { checkPolicy, formatViolation, policyInput } from '../../../policy';
 import type { TerraformJson } from '../../../policy/types';
 import { violationsOf } from '../../policy/fixtures';
 
@@ -141,10 +144,49 @@ describe('the gateway stack', () => {
     ).toBe(true);
   });
 
-  it('boots from the rendered cloud-init, and is replaced when it changes but not when Debian publishes an image', () => {
-    expect(instance.user_data).toBe(renderCloudInit(platform));
-    expect(instance.user_data_replace_on_change).toBe(true);
-    expect(instance.lifecycle).toEqual({ ignore_changes: ['ami'] });
+  const cloudInitPath = '${path.module}/../../gateway/cloud-init.yaml';
+
+  it('boots from the rendered cloud-init file, gzip-compressed by Terraform, and carries none of its text', () => {
+    expect(instance.user_data_base64).toBe(`\${base64gzip(file("${cloudInitPath}"))}`);
+    expect(instance.user_data).toBeUndefined();
+    // terraform -chdir=dist/terraform/gateway: path.module is that folder, and the path leads to dist/gateway/cloud-init.yaml.
+    expect(posix.join('terraform/gateway', cloudInitPath.replace('${path.module}/', ''))).toBe('gateway/cloud-init.yaml');
+    const cloudInit = renderCloudInit(platform);
+    expect(text).not.toContain('#cloud-config');
+    for (const line of cloudInit.split('\n').filter((l) => l.length > 40)) expect(text).not.toContain(JSON.stringify(line).slice(1, -1));
+  });
+
+  it('is replaced when the file\'s content changes (its SHA-256), not when Terraform compresses it differently or Debian publishes an image', () => {
+    expect(json.resource.terraform_data['cloud-init']).toEqual({ triggers_replace: { sha256: `\${filesha256("${cloudInitPath}")}` } });
+    expect(instance.user_data_replace_on_change).toBeUndefined();
+    expect(instance.lifecycle).toEqual({
+      ignore_changes: ['ami', 'user_data_base64'],
+      replace_triggered_by: ['terraform_data.cloud-init.id'],
+      precondition: [
+        {
+          condition: `\${length(base64gzip(file("${cloudInitPath}"))) <= 21844}`,
+          error_message: 'gateway/cloud-init.yaml is more than EC2\'s 16384 bytes of user data once compressed: declare fewer public hosts, render again and review the diff.',
+        },
+      ],
+    });
+  });
+
+  it('would fail the policy gates if the cloud-init it reads carried a key-like token, or if it read a file the render lacks', () => {
+    const files = renderPlatform(platform);
+    const tf = (changed: Map<string, string>) =>
+      checkPolicy(policyInput(changed, platform))
+        .map(formatViolation)
+        .filter((v) => v.startsWith('TF-EC2-05'));
+    expect(tf(files)).toEqual([]);
+    const leaked = new Map(files).set('gateway/cloud-init.yaml', `${files.get('gateway/cloud-init.yaml')}# token: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`);
+    expect(tf(leaked)).toEqual([
+      'TF-EC2-05  aws_instance/gateway/gateway  gateway/cloud-init.yaml contains a secret-looking 40-character string "wJalrX..."; fetch secrets at boot instead of inlining them',
+    ]);
+    const missing = new Map(files);
+    missing.delete('gateway/cloud-init.yaml');
+    expect(tf(missing)).toEqual([
+      'TF-EC2-05  aws_instance/gateway/gateway  user_data_base64 reads gateway/cloud-init.yaml, which is not a file of the render; the policy cannot check what the instance boots with',
+    ]);
   });
 
   it('gives the instance a role that trusts only EC2 and may write exactly the first admin\'s key parameter', () => {

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { TerraformJson } from '../../../policy/types';
 import { clone, violationsOf } from '../fixtures';
@@ -64,6 +65,46 @@ describe('AWS rules', () => {
       expect(aws(json)).toEqual([`${rule}  ${REF}  ${message}`]);
     });
   }
+
+  describe('TF-EC2-05 reads the user data the instance boots with', () => {
+    const TOKEN = 'token: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n';
+    const CLEAN = '#cloud-config\npackages: [haproxy]\n';
+    const fromFile = (files: Record<string, string>, path = '${path.module}/../../gateway/cloud-init.yaml') => {
+      const json = gateway();
+      const instance = json.resource!.aws_instance.gateway as Record<string, unknown>;
+      delete instance.user_data;
+      instance.user_data_base64 = `\${base64gzip(file("${path}"))}`;
+      return violationsOf([], { stacks: { gateway: json }, files }).filter((v) => v.startsWith('TF-EC2-05'));
+    };
+
+    it('passes when the file the stack reads (relative to its folder) is clean', () => {
+      expect(fromFile({ 'gateway/cloud-init.yaml': CLEAN })).toEqual([]);
+    });
+
+    it('fails when the rendered file the stack reads holds a key-like token', () => {
+      expect(fromFile({ 'gateway/cloud-init.yaml': CLEAN + TOKEN })).toEqual([
+        `TF-EC2-05  ${REF}  gateway/cloud-init.yaml contains a secret-looking 40-character string "wJalrX..."; fetch secrets at boot instead of inlining them`,
+      ]);
+      // The path is resolved from the stack's folder: the same name elsewhere is another file.
+      expect(fromFile({ 'gateway/cloud-init.yaml': CLEAN + TOKEN, 'terraform/gateway/cloud-init.yaml': CLEAN }, '${path.module}/cloud-init.yaml')).toEqual([]);
+    });
+
+    it('fails when the stack reads a file the render does not hold', () => {
+      expect(fromFile({ 'gateway/cloud-init.yaml': CLEAN }, '${path.module}/../gateway/cloud-init.yaml')).toEqual([
+        `TF-EC2-05  ${REF}  user_data_base64 reads terraform/gateway/cloud-init.yaml, which is not a file of the render; the policy cannot check what the instance boots with`,
+      ]);
+    });
+
+    it('fails on a token inside literal base64 user data, gzip-compressed or not', () => {
+      for (const bytes of [gzipSync(CLEAN + TOKEN), Buffer.from(CLEAN + TOKEN)]) {
+        const json = gateway();
+        const instance = json.resource!.aws_instance.gateway as Record<string, unknown>;
+        delete instance.user_data;
+        instance.user_data_base64 = bytes.toString('base64');
+        expect(aws(json)).toEqual([`TF-EC2-05  ${REF}  user_data_base64 contains a secret-looking 40-character string "wJalrX..."; fetch secrets at boot instead of inlining them`]);
+      }
+    });
+  });
 
   it('TF-EC2-08 fails when the AMI lookup names no owner', () => {
     const json = gateway();
