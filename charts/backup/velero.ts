@@ -24,6 +24,7 @@ import { PlatformNamespace } from '../lib/namespace';
 import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { secretFile, secretPath, vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const VELERO_NAMESPACE = 'velero';
 /** The Helm release: names the Deployment, its ServiceAccount and the metrics Service `velero`. */
@@ -92,11 +93,7 @@ export function statefulNamespaces(render: RenderSummary): string[] {
   return [...namespaces].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-const CONTAINER_SECURITY_CONTEXT = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-} as const;
+const CONTAINER_SECURITY_CONTEXT = RESTRICTED_CONTAINER_SECURITY;
 
 export const velero: ServiceDefinition = {
   name: 'velero',

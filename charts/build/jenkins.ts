@@ -290,7 +290,7 @@ export function jenkinsCasc(platform: Platform): Record<string, unknown> {
     name,
     label: name,
     namespace: BUILDS_NAMESPACE,
-    yaml: stringify(pod, { lineWidth: 0 }),
+    yaml: stringify(pod, { lineWidth: 0, aliasDuplicateObjects: false }),
     yamlMergeStrategy: 'override',
     showRawYaml: true,
   }));
@@ -418,7 +418,7 @@ export const jenkins: ServiceDefinition = {
       automountServiceAccountToken: true,
     });
 
-    const configData = { 'jenkins.yaml': stringify(jenkinsCasc(platform), { lineWidth: 0 }), 'plugins.txt': pluginsTxt() };
+    const configData = { 'jenkins.yaml': stringify(jenkinsCasc(platform), { lineWidth: 0, aliasDuplicateObjects: false }), 'plugins.txt': pluginsTxt() };
     new ApiObject(chart, 'config', {
       apiVersion: 'v1',
       kind: 'ConfigMap',

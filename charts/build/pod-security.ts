@@ -6,6 +6,8 @@
  * namespaces, no added capabilities, seccomp RuntimeDefault.
  */
 
+import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+
 /** The pod-level settings of a pod whose every container runs as `uid`. */
 export function restrictedPod(uid: number): Record<string, unknown> {
   return {
@@ -20,9 +22,7 @@ export function restrictedPod(uid: number): Record<string, unknown> {
 /** A container that cannot escalate, holds no capability and cannot write its root filesystem. */
 export function restrictedContainer(uid?: number): Record<string, unknown> {
   return {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
+    ...RESTRICTED_CONTAINER_SECURITY,
     ...(uid === undefined ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid }),
   };
 }

@@ -28,6 +28,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
 import { READ_AT_START, rawValueTemplate, vaultFile } from './vault-access';
+import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
 /** The Service clients connect to: `postgresql.databases.svc:5432`. */
@@ -184,12 +185,6 @@ export function pgHbaConf(): string {
   ].join('\n');
 }
 
-const RESTRICTED = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-};
-
 export const postgresql: ServiceDefinition = {
   name: 'postgresql',
   namespace: DATABASES_NAMESPACE,
@@ -282,7 +277,7 @@ export const postgresql: ServiceDefinition = {
                 image: IMAGES.postgres,
                 command: ['/bin/sh', `${INIT_DIR}/init.sh`],
                 env,
-                securityContext: RESTRICTED,
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 resources: resources('100m', '256Mi', '1', '1Gi'),
                 volumeMounts: [mounts.data, mounts.config, mounts.init, mounts.socket, mounts.tmp],
               },
@@ -302,7 +297,7 @@ export const postgresql: ServiceDefinition = {
                 },
                 livenessProbe: { tcpSocket: { port: 'postgres' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
                 startupProbe: { tcpSocket: { port: 'postgres' }, periodSeconds: 10, failureThreshold: 60 },
-                securityContext: RESTRICTED,
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 resources: resources('250m', '1Gi', '2', '2Gi'),
                 volumeMounts: [mounts.data, mounts.config, mounts.socket, mounts.tmp],
               },
@@ -318,7 +313,7 @@ export const postgresql: ServiceDefinition = {
                 ports: [{ name: 'metrics', containerPort: POSTGRESQL.ports!.metrics, protocol: 'TCP' }],
                 readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: RESTRICTED,
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 resources: resources('10m', '32Mi', '200m', '128Mi'),
                 volumeMounts: [mounts.socket],
               },

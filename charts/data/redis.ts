@@ -24,6 +24,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
 import { READ_AT_START, vaultFile } from './vault-access';
+import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };
 /** The Service clients connect to: `redis.databases.svc:6379`. */
@@ -116,12 +117,6 @@ export function redisConf(platform: Platform): string {
   ].join('\n');
 }
 
-const RESTRICTED = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-};
-
 export const redis: ServiceDefinition = {
   name: 'redis',
   namespace: DATABASES_NAMESPACE,
@@ -205,7 +200,7 @@ export const redis: ServiceDefinition = {
                 livenessProbe: { tcpSocket: { port: 'redis' }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
                 // Loading a large append-only file after a restart takes a while.
                 startupProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, failureThreshold: 120 },
-                securityContext: RESTRICTED,
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 resources: resources('100m', `${platform.redis.maxMemoryMiB}Mi`, '1', `${memoryLimitMiB}Mi`),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },
@@ -220,7 +215,7 @@ export const redis: ServiceDefinition = {
                 ports: [{ name: 'metrics', containerPort: REDIS.ports!.metrics, protocol: 'TCP' }],
                 readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/health', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: RESTRICTED,
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 resources: resources('10m', '32Mi', '200m', '128Mi'),
               },
             ],

@@ -25,11 +25,7 @@ export function restrictedPodSecurity(uid: number, options: { fsGroup?: number; 
 }
 
 /** Container-level settings: no escalation, no capabilities, nothing written outside its volumes. */
-export const RESTRICTED_CONTAINER_SECURITY = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-} as const;
+export { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';

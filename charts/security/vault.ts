@@ -46,6 +46,7 @@ import {
   vaultTlsServerName,
 } from '../lib/vault';
 import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
+import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 /** The Helm release: with the chart's name it names the server `vault` and the Service `vault`. */
 export const VAULT_RELEASE = 'vault';
@@ -70,11 +71,7 @@ const POD_SECURITY_CONTEXT = {
   fsGroup: VAULT_AGENT_GID,
   seccompProfile: { type: 'RuntimeDefault' },
 } as const;
-const CONTAINER_SECURITY_CONTEXT = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-} as const;
+const CONTAINER_SECURITY_CONTEXT = RESTRICTED_CONTAINER_SECURITY;
 
 /**
  * The server's readiness probe is the chart's `vault status` (fails while sealed); liveness asks
