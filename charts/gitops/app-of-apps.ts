@@ -95,21 +95,19 @@ export function buildAppOfApps(
       namespaces: [...(isPlatform ? ROOT_NAMESPACES : []), ...members.flatMap((s) => s.namespaces)],
       clusterResources: members.flatMap((s) => s.clusterResources),
     });
-    const projectProps = projectOf(services, projectName(env), 'The shared platform services and Argo CD itself, including every root Application.');
+
+    const apps = new Chart(scope, `${env}-apps`);
+    const bootstrap = new Chart(scope, `${env}-bootstrap`);
     if (isPlatform) {
+      const projectProps = projectOf(services, projectName(env), 'The shared platform services and Argo CD itself, including every root Application.');
       new PlatformProject(projectsChart, `project-${env}`, projectProps);
+      // Every root lives in the platform project, so it must exist before the first root.
+      new PlatformProject(bootstrap, 'project', projectProps);
     } else {
       for (const member of services) {
         const name = projectName(env, member.service.name);
         new PlatformProject(projectsChart, `project-${name}`, projectOf([member], name, `${member.service.name} in ${env}: its namespace only; no access to Argo CD's namespace.`));
       }
-    }
-
-    const apps = new Chart(scope, `${env}-apps`);
-    const bootstrap = new Chart(scope, `${env}-bootstrap`);
-    if (isPlatform) {
-      // Every root lives in the platform project, so it must exist before the first root.
-      new PlatformProject(bootstrap, 'project', projectProps);
     }
     const rootProps = {
       name: rootName(env),
