@@ -44,7 +44,7 @@ import {
 import { nodeSelectorFor } from '../lib/placement';
 import { policyExceptions } from '../lib/policy';
 import type { ServiceDefinition } from '../lib/service';
-import { KV_MOUNT, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { HARBOR_ROBOTS } from '../registry-harbor/harbor';
 import {
   BUILDS_NAMESPACE,
@@ -72,15 +72,6 @@ const CASC_DIR = '/var/jenkins_config';
 /** Where JCasC looks up `${name}` as a file by default (its Docker and Kubernetes secret sources). */
 const JCASC_SECRETS_DIR = '/run/secrets';
 
-/** A Vault entry holding one value (key `value`), rendered as the bare value: JCasC reads the file whole. */
-function singleValue(consumer: string, name: string): VaultSecret {
-  return {
-    name,
-    keys: ['value'],
-    template: `{{- with secret "${KV_MOUNT}/data/${consumer}/${name}" -}}{{ .Data.data.value }}{{- end -}}`,
-  };
-}
-
 /** Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables. */
 export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-username', 'gitlab-password', 'gitlab-webhook-token'] as const;
 
@@ -88,7 +79,7 @@ export const JENKINS_CONSUMER: SecretConsumer = {
   name: 'jenkins',
   namespace: JENKINS_NAMESPACE,
   serviceAccount: 'jenkins',
-  secrets: JENKINS_SECRETS.map((name) => singleValue('jenkins', name)),
+  secrets: JENKINS_SECRETS.map((name) => rawValueSecret('jenkins', name, 'value')),
 };
 
 /** The CI push robot (Harbor's setup Job creates it with the secret it reads from the same entry). */

@@ -121,6 +121,18 @@ export function secretFile(secret: VaultSecret): string {
   return `${VAULT_SECRETS_DIR}/${secret.name}`;
 }
 
+/**
+ * A secret rendered as the bare value of one key of `secret/data/<consumer>/<name>` (a password,
+ * token or URL file, not `key=value` lines): what programs that read a secret from a file expect.
+ */
+export function rawValueSecret(consumer: string, name: string, key: string): VaultSecret {
+  return {
+    name,
+    keys: [key],
+    template: `{{- with secret "${KV_MOUNT}/data/${consumer}/${name}" -}}{{ index .Data.data "${key}" }}{{- end }}`,
+  };
+}
+
 /** The KV v2 data path of one secret of a consumer. */
 export function secretPath(consumer: Pick<SecretConsumer, 'name'>, secret: Pick<VaultSecret, 'name' | 'path'>): string {
   if (secret.path !== undefined) {

@@ -8,18 +8,9 @@
  * @see https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations
  */
 import type { Platform } from '../../config';
-import { KV_MOUNT, vaultAgentPod as agentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { vaultAgentPod as agentPod, type SecretConsumer } from '../lib/vault';
 
-export { secretFile, VAULT_SECRETS_DIR } from '../lib/vault';
-
-/** A secret rendered as the bare value of one key (a password or URL file, not `key=value` lines). */
-export function rawValueSecret(consumer: string, name: string, key: string): VaultSecret {
-  return {
-    name,
-    keys: [key],
-    template: `{{- with secret "${KV_MOUNT}/data/${consumer}/${name}" -}}{{ index .Data.data "${key}" }}{{- end }}`,
-  };
-}
+export { rawValueSecret, secretFile, VAULT_SECRETS_DIR } from '../lib/vault';
 
 /** The injector's label and annotations, and the token volume, for a consumer's pod template. */
 export function vaultAgentPod(consumer: SecretConsumer, platform: Platform) {

@@ -104,7 +104,7 @@ describe('the Jenkins controller', () => {
     for (const secret of JENKINS_CONSUMER.secrets) {
       expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(`secret/data/jenkins/${secret.name}`);
       // The bare value: JCasC reads the file whole.
-      expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ .Data.data.value }}{{- end -}}`);
+      expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ index .Data.data "value" }}{{- end }}`);
     }
     expect(jenkins.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
   });
