@@ -155,7 +155,9 @@ export async function runImport(options: ImportOptions): Promise<ImportManifest>
         }
         continue;
       }
-      const files = options.chartsMirror ? readChartFromMirror(options.chartsMirror, version) : await downloadChart(new HttpReader(), version);
+      const files = await (options.chartsMirror ? Promise.resolve().then(() => readChartFromMirror(options.chartsMirror!, version)) : downloadChart(new HttpReader(), version)).catch((error: Error) => {
+        throw new Error(`config/versions.ts: CHARTS.${key}: ${error.message}`);
+      });
       const generated = generateChart(files, extras[version.chart] ?? [], `${options.extras}: ${version.chart}`);
       const from = `${version.repoURL} chart ${version.chart} ${version.version}`;
       const schemaFrom = generated.chartOwnSchema ? 'values.schema.json' : 'values.yaml';

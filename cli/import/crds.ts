@@ -75,7 +75,9 @@ export async function importCrds(sources: readonly CrdSource[], reader: Upstream
     const local: string[] = [];
     mkdirSync(join(out, 'schemas'), { recursive: true });
     for (const source of sources) {
-      const bytes = await reader.read(source.url);
+      const bytes = await reader.read(source.url).catch((error: Error) => {
+        throw new Error(`cdk8s.yaml: imports: ${source.name}: ${error.message}`);
+      });
       const crd = parse(bytes.toString('utf8')) as Crd;
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) throw new Error(`cdk8s.yaml: ${source.name}: ${source.url} is not a CustomResourceDefinition (kind ${JSON.stringify(crd?.kind)}); point it at the CRD's YAML file`);
       const file = join(work, `${source.name}.yaml`);

@@ -100,7 +100,7 @@ describe('npm run import', () => {
     const before = readTree(out);
     const result = runImport(out, { '--mirror': join(FIXTURE, 'charts-mirror') });
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain(`${CRD_URL} is not in the mirror`);
+    expect(result.stderr).toContain(`cdk8s.yaml: imports: widget: --mirror ${join(FIXTURE, 'charts-mirror')}: ${CRD_URL} is not in the mirror`);
     expect(readTree(out)).toEqual(before);
   });
 
@@ -117,6 +117,6 @@ describe('npm run import', () => {
     writeFileSync(charts, JSON.stringify({ demo: { repoURL: 'https://charts.example.com', chart: 'demo', version: '9.9.9' } }));
     const result = runImport(mkdtempSync(join(tmpdir(), 'import-out-')), { '--charts-config': charts });
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('demo-9.9.9/Chart.yaml is missing');
+    expect(result.stderr).toMatch(/^config\/versions\.ts: CHARTS\.demo: --charts-mirror .*demo-9\.9\.9\/Chart\.yaml is missing/);
   });
 });
