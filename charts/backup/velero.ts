@@ -25,6 +25,7 @@ import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from 
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { secretFile, secretPath, vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import type { VeleroValues } from '../../imports/charts';
 
 export const VELERO_NAMESPACE = 'velero';
 /** The Helm release: names the Deployment, its ServiceAccount and the metrics Service `velero`. */
@@ -146,7 +147,7 @@ export const velero: ServiceDefinition = {
         upgradeCRDs: false,
         cleanUpCRDs: false,
         schedules: {},
-      },
+      } satisfies VeleroValues,
       clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
     };
   },

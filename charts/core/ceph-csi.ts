@@ -24,6 +24,7 @@ import {
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, RESTRICTED_CONTAINER, resources } from './kinds';
+import type { SnapshotControllerValues } from '../../imports/charts';
 
 export const CEPH_CSI_NAMESPACE = 'ceph-csi';
 export const SNAPSHOT_NAMESPACE = 'snapshot-controller';
@@ -62,7 +63,7 @@ export const snapshotController: ServiceDefinition = {
       // external-snapshotter 8 validates snapshots with CEL rules in the CRDs; the separate
       // validation webhook is obsolete and would be one more API-server callback to open.
       webhook: { enabled: false },
-    },
+    } satisfies SnapshotControllerValues,
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
   }),
   connections: (platform: Platform): Connection[] => [

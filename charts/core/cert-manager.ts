@@ -28,6 +28,7 @@ import {
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, resources } from './kinds';
+import type { CertManagerValues } from '../../imports/charts';
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
 /** The Secret (created by hand, see the README) holding the Cloudflare API token. */
@@ -71,7 +72,7 @@ export const certManager: ServiceDefinition = {
       resources: resources('50m', '128Mi', '500m', '256Mi'),
       cainjector: { resources: resources('25m', '128Mi', '500m', '256Mi') },
       webhook: { resources: resources('25m', '64Mi', '200m', '128Mi') },
-    },
+    } satisfies CertManagerValues,
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
   }),
   connections: (platform: Platform): Connection[] => {

@@ -27,6 +27,7 @@ import {
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from './kinds';
+import type { MetallbValues } from '../../imports/charts';
 
 export const METALLB_NAMESPACE = 'metallb-system';
 /** The one pool: every LoadBalancer address of the platform. */
@@ -52,7 +53,7 @@ export const metallb: ServiceDefinition = {
         frr: { enabled: false },
         resources: resources('25m', '64Mi', '200m', '128Mi'),
       },
-    },
+    } satisfies MetallbValues,
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
   }),
   connections: (platform: Platform): Connection[] => [

@@ -1,7 +1,8 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import type { KubeObject } from '../render';
-import type { GroupKind, HelmChartSource } from './argocd';
+import type { GroupKind } from './argocd';
+import type { PinnedHelmChartSource } from './chart-values';
 import type { Connection, NetworkPlan } from './network';
 import type { SecretConsumer } from './vault';
 
@@ -41,7 +42,7 @@ export interface ServiceDefinition {
    */
   readonly syncWave: number;
   /** The pinned upstream chart, with values from the model. @default - none */
-  helm?(platform: Platform): HelmChartSource & {
+  helm?(platform: Platform): PinnedHelmChartSource & {
     /** Cluster-scoped kinds the chart creates, for the AppProject allow list. */
     readonly clusterResources: readonly GroupKind[];
     /**

@@ -55,6 +55,7 @@ import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
+import type { HarborValues } from '../../imports/charts';
 
 export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
@@ -284,7 +285,7 @@ export const harbor: ServiceDefinition = {
         exporter: on(resources('25m', '64Mi', '200m', '256Mi')),
         metrics: { enabled: true, serviceMonitor: { enabled: false } },
         containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
-      },
+      } satisfies HarborValues,
       // Everything the chart renders is namespaced.
       clusterResources: [],
       // The registry's images and Trivy's cache live on the chart's claims: back the namespace up.

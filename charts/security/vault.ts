@@ -47,6 +47,7 @@ import {
 } from '../lib/vault';
 import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import type { VaultValues } from '../../imports/charts';
 
 /** The Helm release: with the chart's name it names the server `vault` and the Service `vault`. */
 export const VAULT_RELEASE = 'vault';
@@ -170,7 +171,7 @@ export const vault: ServiceDefinition = {
       },
       ui: { enabled: false },
       csi: { enabled: false },
-    },
+    } satisfies VaultValues,
     clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK],
     persistentVolumeClaims: true,
   }),

@@ -1,21 +1,12 @@
 /**
  * Schema validation of rendered objects, offline: core kinds against kubernetes-models (the
- * Kubernetes OpenAPI schemas), custom resources against the upstream CRDs' openAPIV3Schema.
+ * Kubernetes OpenAPI schemas), custom resources against the upstream CRDs' openAPIV3Schema as
+ * `npm run import` extracts it into imports/schemas/ (nothing outside the checkout is read).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
-import { parse } from 'yaml';
 import type { KubeObject } from '../../charts/render';
-
-interface Crd {
-  kind: string;
-  spec: {
-    group: string;
-    names: { kind: string };
-    versions: { name: string; served: boolean; schema?: { openAPIV3Schema: object } }[];
-  };
-}
 
 /**
  * CRD patterns are Go regular expressions; the only Go-only syntax they use is the inline `(?i)`
@@ -27,34 +18,27 @@ const goRegExp = Object.assign(
   { code: 'new RegExp' },
 );
 
-/** `group/version/Kind` -> validator, for every served version of every CRD below `dir`. */
+/**
+ * `group/version/Kind` -> validator, for every schema file `<group>_<Kind>_<version>.json` in `dir`
+ * (imports/schemas/, one per served version of each imported CRD).
+ */
 export function loadCrdValidators(dir: string): Map<string, ValidateFunction> {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
   const validators = new Map<string, ValidateFunction>();
-  const walk = (current: string) => {
-    for (const entry of readdirSync(current).sort()) {
-      const full = join(current, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (entry.endsWith('.yaml')) {
-        const crd = parse(readFileSync(full, 'utf8')) as Crd;
-        if (crd?.kind !== 'CustomResourceDefinition') continue;
-        for (const version of crd.spec.versions) {
-          if (!version.served || !version.schema) continue;
-          // Compiled on first use: the Argo CD schemas are large and most kinds are never used.
-          const schema = version.schema.openAPIV3Schema;
-          let compiled: ValidateFunction | undefined;
-          const lazy = ((data: unknown) => {
-            compiled ??= ajv.compile(schema);
-            const valid = compiled(data);
-            lazy.errors = compiled.errors;
-            return valid;
-          }) as ValidateFunction;
-          validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, lazy);
-        }
-      }
-    }
-  };
-  walk(dir);
+  for (const entry of readdirSync(dir).sort()) {
+    const match = /^(.+)_([A-Za-z0-9]+)_(v[0-9a-z]+)\.json$/.exec(entry);
+    if (!match) continue;
+    const [, group, kind, version] = match;
+    // Compiled on first use: the Argo CD schemas are large and most kinds are never used.
+    let compiled: ValidateFunction | undefined;
+    const lazy = ((data: unknown) => {
+      compiled ??= ajv.compile(JSON.parse(readFileSync(join(dir, entry), 'utf8')) as object);
+      const valid = compiled(data);
+      lazy.errors = compiled.errors;
+      return valid;
+    }) as ValidateFunction;
+    validators.set(`${group}/${version}/${kind}`, lazy);
+  }
   return validators;
 }
 
@@ -77,7 +61,7 @@ export async function validateCoreObject(object: KubeObject): Promise<string | u
 }
 
 /**
- * Kinds whose CRD file is not among ../shared/crds, with a schema written here from the upstream
+ * Kinds whose CRD is not imported (cdk8s.yaml), with a schema written here from the upstream
  * API type (strict where it matters: required fields, enums, no unknown top-level keys).
  * VolumeSnapshotClass: kubernetes-csi/external-snapshotter client/apis/volumesnapshot/v1/types.go.
  */

@@ -1,7 +1,8 @@
 /**
- * Validators that live outside the project: Debian tools (promtool, haproxy, ...) and the
- * upstream CRD schemas in ../shared/crds. Locally a missing one skips its tests with a visible
- * message; with CI=true it fails them, so CI can never pass without the real check.
+ * Validators that live outside the project: Debian tools (promtool, haproxy, ...). Locally a
+ * missing one skips its tests with a visible message; with CI=true it fails them, so CI can never
+ * pass without the real check. The CRD schemas are not among them: `npm run import` commits them
+ * under imports/schemas/, so a clone has them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,8 +11,8 @@ import { ROOT } from './render';
 
 export const IN_CI = process.env.CI === 'true';
 
-/** Where the upstream CRD files are: $PLATFORM_CRDS_DIR, else ../shared/crds beside the project. */
-export const CRDS_DIR = process.env.PLATFORM_CRDS_DIR ?? join(ROOT, '..', 'shared', 'crds');
+/** The CRD schemas `npm run import` generates (one JSON schema per served version). */
+export const CRDS_DIR = join(ROOT, 'imports', 'schemas');
 
 /**
  * Whether a validator is present. Missing in CI: throws (the test fails). Missing locally: warns
@@ -29,6 +30,8 @@ export function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).status === 0;
 }
 
+/** The committed schemas are part of the checkout: missing means a broken tree, never a skip. */
 export function hasCrds(): boolean {
-  return requireValidator('CRD schemas', existsSync(CRDS_DIR), `put the upstream CRDs at ${CRDS_DIR} or set PLATFORM_CRDS_DIR`);
+  if (!existsSync(CRDS_DIR)) throw new Error(`${CRDS_DIR} is missing; run npm run import (see README) and commit imports/`);
+  return true;
 }
