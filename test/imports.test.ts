@@ -13,6 +13,8 @@ describe('imports/', () => {
     const out = mkdtempSync(join(tmpdir(), 'platform-imports-'));
     const result = spawnSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['import', '--output', out, '--language', 'typescript'], { cwd: ROOT, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
-    expect(readTree(out)).toEqual(readTree(join(ROOT, 'imports')));
+    // imports/k8s/ comes from `npm run import:k8s` (cli/import-k8s.ts), not from `cdk8s import`.
+    const fromCdk8s = new Map([...readTree(join(ROOT, 'imports'))].filter(([path]) => !path.startsWith('k8s/')));
+    expect(readTree(out)).toEqual(fromCdk8s);
   });
 });
