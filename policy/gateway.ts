@@ -17,6 +17,8 @@ interface AclRule {
 interface AclPolicy {
   groups?: Record<string, string[]>;
   acls?: AclRule[];
+  /** The newer form of the same rules (`src`, `dst` hosts, `ip` ports); every grant is an accept. */
+  grants?: AclRule[];
 }
 
 /**
@@ -67,12 +69,13 @@ function aclRules(input: PolicyInput): Violation[] {
     return selector.startsWith('group:') && Array.isArray(members) && members.length > 0 && members.every((m) => admins.has(m));
   };
   const violations: Violation[] = [];
-  policy.acls.forEach((rule, index) => {
-    if (rule.action !== 'accept') return;
+  const check = (list: 'acls' | 'grants', rule: AclRule, index: number) => {
+    if (list === 'acls' && rule.action !== 'accept') return;
+    const at = `${list}[${index}]`;
     const src = rule.src ?? [];
     const dst = rule.dst ?? [];
     if (src.includes('*')) {
-      violations.push({ rule: 'GW-ACL-01', ref, message: `acls[${index}] accepts src "*" (every device, including any registered later) to ${dst.join(', ')}; name a group or tag` });
+      violations.push({ rule: 'GW-ACL-01', ref, message: `${at} accepts src "*" (every device, including any registered later) to ${dst.join(', ')}; name a group or tag` });
     }
     const everywhere = dst.filter((d) => /^\*(:|$)/.test(d));
     const nonAdmins = src.filter((s) => s !== '*' && !isAdminGroup(s));
@@ -80,10 +83,12 @@ function aclRules(input: PolicyInput): Violation[] {
       violations.push({
         rule: 'GW-ACL-01',
         ref,
-        message: `acls[${index}] lets ${nonAdmins.join(', ')} reach every device (${everywhere.join(', ')}); only the administrators' group may, give the others named destinations and ports`,
+        message: `${at} lets ${nonAdmins.join(', ')} reach every device (${everywhere.join(', ')}); only the administrators' group may, give the others named destinations and ports`,
       });
     }
-  });
+  };
+  policy.acls.forEach((rule, index) => check('acls', rule, index));
+  (Array.isArray(policy.grants) ? policy.grants : []).forEach((rule, index) => check('grants', rule, index));
   return violations;
 }
 

@@ -84,6 +84,19 @@ describe('GIVEN a copy of the default render WHEN someone tampers with it', () =
     expect(found).toEqual([expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}acls\[2\] lets tag:k3s reach every device \(\*:22\)/)]);
   });
 
+  it('fails when the same is written as a grant, or lets every user device (autogroup:member) reach everything', () => {
+    const found = violations(
+      planted({
+        [ACL]: (t) =>
+          t.replace('"acls": [', '"grants": [{"src":["*"],"dst":["*"],"ip":["*"]}],\n  "acls": [\n    {"action":"accept","src":["autogroup:member"],"dst":["*:*"]},'),
+      }),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}acls\[0\] lets autogroup:member reach every device \(\*:\*\)/),
+      'GW-ACL-01  file/-/gateway/headscale/acl.hujson  grants[0] accepts src "*" (every device, including any registered later) to *; name a group or tag',
+    ]);
+  });
+
   it('fails when a 64-hex-digit token is inlined in a node config', () => {
     const token = 'K10' + '3f9a'.repeat(16) + '::server:' + '0b7c'.repeat(8);
     const found = violations(planted({ [NODE]: (t) => t.replace('token-file: /etc/rancher/k3s/token', `token: ${token}`) }));
