@@ -35,7 +35,9 @@ export function k8sSchemas(): K8sSchemas {
   const dir = schemasDir();
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as K8sSchemaIndex;
   const { definitions } = JSON.parse(readFileSync(join(dir, 'definitions.json'), 'utf8')) as { definitions: Record<string, object> };
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  // inlineRefs off: each definition (PodSpec, Container, ...) compiles once and every kind that
+  // uses it shares the function, instead of a copy inlined per kind.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, inlineRefs: false });
   ajv.addSchema({ $id: 'k8s', definitions });
   const compiled = new Map<string, ValidateFunction>();
   const validator = (key: string) => {
