@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from '../charts/render';
 import { parsePolicyExceptions, POLICY_EXCEPTIONS_ANNOTATION } from '../charts/lib/policy';
+import type { IngressRule } from './k8s/network';
 import { allContainers, workloadOf, type Workload } from './k8s/workloads';
 import { resources, tfRef, type TfResource } from './terraform/json';
 import { refOf, type RenderedObject, type RenderedStack, type Violation } from './types';
@@ -129,6 +130,56 @@ export const PROFILES: readonly ExceptionProfile[] = [
 ];
 
 /**
+ * NetworkPolicy ingress rules that may admit every source (K8S-NET-03): the public entry points,
+ * and nothing else. Each entry covers exactly one rule: the namespace, the pods the policy
+ * selects, the one peer and the ports must all be as written here; a rule that differs in any of
+ * them (another port, a second peer, other pods) is a violation. There is no annotation to opt in:
+ * opening a workload to the world is decided here, in review of this file.
+ */
+export interface OpenIngressException {
+  readonly component: string;
+  readonly reason: string;
+  readonly namespace: string;
+  /** The policy's `spec.podSelector.matchLabels`, exactly. */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** The rule's only peer: an ipBlock with this CIDR. */
+  readonly cidr: string;
+  /** The rule's ports, exactly, as `PROTOCOL/port`. */
+  readonly ports: readonly string[];
+}
+
+export const OPEN_INGRESS: readonly OpenIngressException[] = [
+  {
+    component: 'NGINX Ingress Controller (the public entry point)',
+    reason: 'HAProxy on the gateway forwards public HTTP(S) over the mesh to the MetalLB address; the source is whatever address the mesh route presents, so the rule cannot name it',
+    namespace: 'nginx-ingress',
+    podLabels: { 'app.kubernetes.io/name': 'nginx-ingress' },
+    cidr: '0.0.0.0/0',
+    ports: ['TCP/443', 'TCP/80'],
+  },
+];
+
+const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+/** The OPEN_INGRESS entry that covers exactly this rule of this NetworkPolicy, if any. */
+export function openIngressException(policy: KubeObject, rule: IngressRule): OpenIngressException | undefined {
+  const spec = policy.spec as { podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } } | undefined;
+  const ports = (rule.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}${p.endPort !== undefined ? `-${p.endPort}` : ''}`).sort();
+  return OPEN_INGRESS.find(
+    (e) =>
+      policy.metadata.namespace === e.namespace &&
+      !(spec?.podSelector?.matchExpressions ?? []).length &&
+      sameRecord(spec?.podSelector?.matchLabels ?? {}, e.podLabels) &&
+      rule.from?.length === 1 &&
+      Object.keys(rule.from[0]).length === 1 &&
+      rule.from[0].ipBlock?.cidr === e.cidr &&
+      ports.length === e.ports.length &&
+      [...e.ports].sort().every((p, i) => p === ports[i]),
+  );
+}
+
+/**
  * Terraform resources declare exceptions under their `"//"` key (infra/lib/policy.ts), in the
  * annotation's format. Only the gateway's egress rules may waive TF-SG-03, and only port by port.
  */
@@ -203,9 +254,19 @@ export interface DeclaredException {
 
 /** Every exception declared in the render, with the profile that grants it (if any). */
 export function declaredExceptions(objects: readonly RenderedObject[], stacks: readonly RenderedStack[] = []): DeclaredException[] {
-  return subjects(objects, stacks).flatMap((subject) =>
+  const annotated = subjects(objects, stacks).flatMap((subject) =>
     [...subject.declared].map(([rule, reason]) => ({ ref: subject.ref, rule, reason, component: subject.grant(rule) })),
   );
+  // Open ingress rules are granted here rather than annotated: list the ones the render uses.
+  const openIngress = objects.flatMap(({ object }) =>
+    object.kind !== 'NetworkPolicy'
+      ? []
+      : (((object.spec as { ingress?: IngressRule[] } | undefined)?.ingress ?? []).flatMap((rule) => {
+          const granted = openIngressException(object, rule);
+          return granted ? [{ ref: refOf(object), rule: 'K8S-NET-03', reason: granted.reason, component: granted.component }] : [];
+        })),
+  );
+  return [...annotated, ...openIngress];
 }
 
 /**

@@ -8,15 +8,17 @@ import { byCodePoint, type Platform } from '../config';
 import { argoRules } from './argo';
 import { consistencyRules } from './consistency';
 import { applyExceptions } from './exceptions';
+import { gatewayRules } from './gateway';
 import { accessRules } from './k8s/access';
 import { networkRules } from './k8s/network';
 import { podRules } from './k8s/pods';
+import { schemaRules } from './k8s/schema';
 import { secretScan } from './secrets';
 import { awsRules } from './terraform/aws';
 import { cloudflareRules } from './terraform/cloudflare';
 import type { PolicyInput, Rule, TerraformJson, Violation } from './types';
 
-export const RULES: readonly Rule[] = [podRules, accessRules, networkRules, argoRules, awsRules, cloudflareRules, secretScan, consistencyRules];
+export const RULES: readonly Rule[] = [schemaRules, podRules, accessRules, networkRules, argoRules, awsRules, cloudflareRules, secretScan, gatewayRules, consistencyRules];
 
 /**
  * Pods that a rendered controller creates at run time from a rendered template: the Jenkins

@@ -6,6 +6,7 @@
  * names, the pods a NetworkPolicy selects) are trusted rather than checked.
  */
 import type { KubeObject } from '../../charts/render';
+import { openIngressException } from '../exceptions';
 import { refOf, type PolicyInput, type Violation } from '../types';
 import { selects, workloads } from './workloads';
 
@@ -29,8 +30,46 @@ const CLUSTER_SCOPED = new Set([
 interface NetworkPolicySpec {
   podSelector?: { matchLabels?: Record<string, string> };
   policyTypes?: string[];
-  ingress?: unknown[];
+  ingress?: IngressRule[];
   egress?: unknown[];
+}
+
+type Selector = { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+export interface NetworkPolicyPeer {
+  podSelector?: Selector;
+  namespaceSelector?: Selector;
+  ipBlock?: { cidr?: string; except?: string[] };
+}
+export interface IngressRule {
+  from?: NetworkPolicyPeer[];
+  ports?: { port?: number | string; protocol?: string; endPort?: number }[];
+}
+
+const selectsEverything = (selector: Selector | undefined) =>
+  selector !== undefined && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
+
+/**
+ * Why an ingress rule admits more than named peers, or undefined when it does not. Upstream
+ * semantics (kubernetes/website content/en/docs/concepts/services-networking/network-policies.md,
+ * and the NetworkPolicyIngressRule / NetworkPolicyPeer docs in k8s.io/api networking/v1/types.go):
+ * a rule without `from` (or with an empty list) matches all sources; `namespaceSelector: {}`
+ * selects every namespace (and a pod label, which anyone who can create a pod can set, does not
+ * narrow that); an ipBlock of /0 is every address; a peer with no selector at all names nothing
+ * in particular and the API server refuses it, so it is read as "all".
+ */
+export function openness(rule: IngressRule): string | undefined {
+  if (!rule.from || rule.from.length === 0) return 'has no from: it admits every source (all pods of all namespaces and every address)';
+  for (const peer of rule.from) {
+    if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) return 'has an empty peer {}: it names no source, read as every source';
+    if (selectsEverything(peer.namespaceSelector)) {
+      return selectsEverything(peer.podSelector) || !peer.podSelector
+        ? 'admits every pod of every namespace (namespaceSelector: {})'
+        : 'admits pods of every namespace (namespaceSelector: {}); a pod label does not narrow it, anyone who can create a pod sets it';
+    }
+    const cidr = peer.ipBlock?.cidr ?? '';
+    if (/\/0$/.test(cidr)) return `admits every address (ipBlock ${cidr})`;
+  }
+  return undefined;
 }
 
 /** Namespaces into which some Application installs an upstream chart. */
@@ -84,6 +123,16 @@ export function networkRules(input: PolicyInput): Violation[] {
     if (!denies) {
       push(ns, 'K8S-NET-01', 'has no default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress], no rules); render one');
     }
+  }
+
+  for (const policy of policies) {
+    const spec = policy.spec as NetworkPolicySpec;
+    (spec.ingress ?? []).forEach((rule, index) => {
+      const open = openness(rule);
+      if (open && !openIngressException(policy, rule)) {
+        push(policy, 'K8S-NET-03', `ingress[${index}] ${open}; name the peers (namespaceSelector and podSelector with labels, or an ipBlock), or declare the public entry point in policy/exceptions.ts (OPEN_INGRESS)`);
+      }
+    });
   }
 
   for (const policy of policies) {

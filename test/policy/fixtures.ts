@@ -87,7 +87,12 @@ export function compliantObjects(): KubeObject[] {
       spec: {
         podSelector: { matchLabels: labels },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ ports: [{ port: 8080 }] }],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'nginx-ingress' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nginx-ingress' } } }],
+            ports: [{ port: 8080 }],
+          },
+        ],
         egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }],
       },
     },
