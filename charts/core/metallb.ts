@@ -46,9 +46,15 @@ export const metallb: ServiceDefinition = {
     ...CHARTS.metallb,
     values: {
       crds: { enabled: true },
+      // Native L2 announcements, no BGP, so no FRR at all. Since chart 0.16 the BGP backend is the
+      // bundled frr-k8s subchart, on by default (Chart.yaml dependency condition `frrk8s.enabled`,
+      // values.yaml `frrk8s.enabled: true`); `speaker.frr` only drives the deprecated FRR sidecar
+      // mode. With both off the speaker and controller get no METALLB_BGP_TYPE and answer ARP
+      // natively (metallb/metallb, tag metallb-chart-0.16.1, charts/metallb/Chart.yaml,
+      // values.yaml, templates/speaker.yaml, templates/controller.yaml).
+      frrk8s: { enabled: false, external: false },
       controller: { resources: resources('25m', '64Mi', '200m', '128Mi') },
       speaker: {
-        // Native L2 announcements; no BGP, so no FRR sidecars.
         frr: { enabled: false },
         resources: resources('25m', '64Mi', '200m', '128Mi'),
       },
