@@ -59,6 +59,28 @@ export const metallb: ServiceDefinition = {
         resources: resources('25m', '64Mi', '200m', '128Mi'),
       },
     },
+    // The controller's certificate rotator generates the webhook certificate at run time, stores
+    // it in `metallb-webhook-cert` (rendered without data) and writes the CA into the validating
+    // webhooks and into the BGPPeer CRD's conversion webhook (the only CRD with one).
+    // metallb/metallb, tag metallb-chart-0.16.1: charts/metallb/templates/webhooks.yaml,
+    // charts/metallb/charts/crds/templates/crds.yaml.
+    ignoreDifferences: [
+      {
+        group: 'apiextensions.k8s.io',
+        kind: 'CustomResourceDefinition',
+        name: 'bgppeers.metallb.io',
+        jsonPointers: ['/spec/conversion/webhook/clientConfig/caBundle'],
+        writtenBy: 'the MetalLB controller (cert rotator)',
+      },
+      {
+        group: 'admissionregistration.k8s.io',
+        kind: 'ValidatingWebhookConfiguration',
+        name: 'metallb-webhook-configuration',
+        jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+        writtenBy: 'the MetalLB controller (cert rotator)',
+      },
+      { group: '', kind: 'Secret', name: 'metallb-webhook-cert', namespace: METALLB_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the MetalLB controller (cert rotator)' },
+    ],
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
   }),
   connections: (platform: Platform): Connection[] => [
