@@ -29,10 +29,23 @@ describe('the k3s node configs', () => {
       'cluster-cidr': '10.42.0.0/16',
       'service-cidr': '10.43.0.0/16',
       'cluster-dns': '10.43.0.10',
-      disable: ['traefik', 'servicelb'],
+      disable: ['traefik', 'servicelb', 'local-storage'],
       'secrets-encryption': true,
       'write-kubeconfig-mode': '0600',
     });
+  });
+
+  it('GIVEN ceph-rbd is the default StorageClass WHEN the server config is rendered THEN k3s deploys no local-path class beside it', () => {
+    const defaultClasses = kubeObjects(defaultRender())
+      .map(({ object }) => object as any)
+      .filter((o) => o.kind === 'StorageClass' && o.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+    expect(defaultClasses.map((o) => o.metadata.name)).toEqual(['ceph-rbd']);
+    for (const [path, text] of files) {
+      const parsed = parse(text) as { disable?: string[]; server?: string };
+      // Packaged components are a server option; agents follow their server.
+      if (parsed.server) continue;
+      expect(parsed.disable, path).toContain('local-storage');
+    }
   });
 
   it('joins the workers as agents to the server over the mesh', () => {
