@@ -15,6 +15,8 @@ import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
 import { nodeLabels } from '../../charts/lib/placement';
+import { HARBOR_ROBOTS, robotUserName } from '../../charts/registry-harbor/harbor';
+import { publicHosts } from '../gateway/model';
 
 /** The options we set, in k3s' own flag names (config file keys are the flags without `--`). */
 interface K3sCommonConfig {
@@ -105,11 +107,112 @@ function header(platform: Platform, name: string): string {
   ].join('\n');
 }
 
-/** Renders `nodes/<node>/config.yaml` for every node of the model. */
+/**
+ * The public names in-cluster clients use, all served by the ingress controller at
+ * `cluster.ingressAddress` (the MetalLB address HAProxy targets too). Resolving them to that
+ * address inside the cluster keeps Git clones, image pulls and API calls off Cloudflare (100 MB
+ * request bodies, 100 s to the first byte) and the gateway: the same fact the build pods use
+ * through hostAliases (charts/build/jenkins.ts), from the one list of public hosts.
+ */
+export function ingressHosts(platform: Platform): { address: string; hosts: string[] } {
+  const hosts = [...new Set([...publicHosts(platform).map((h) => h.host), new URL(platform.git.repoURL).hostname])].sort();
+  return { address: platform.cluster.ingressAddress, hosts };
+}
+
+/** Where the k3s server applies (and re-applies on change) extra manifests at start. */
+export const K3S_MANIFESTS_DIR = '/var/lib/rancher/k3s/server/manifests';
+
+/**
+ * k3s' CoreDNS imports the `*.server` keys of the optional ConfigMap `kube-system/coredns-custom`
+ * as extra server blocks (https://docs.k3s.io/networking/networking-services#coredns; k3s
+ * manifests/coredns.yaml: `import /etc/coredns/custom/*.server`, the ConfigMap mounted
+ * `optional: true`). A server block for the platform's domain answers its public names with the
+ * ingress controller's address and forwards every other name of the zone as before; a separate
+ * block, because the `hosts` plugin may appear only once per block and the default one already
+ * serves NodeHosts. The k3s server deploys the file from K3S_MANIFESTS_DIR
+ * (https://docs.k3s.io/installation/packaged-components#auto-deploying-manifests-addons).
+ */
+export function corednsCustom(platform: Platform): string {
+  const { address, hosts } = ingressHosts(platform);
+  const server = [
+    `${platform.domain}:53 {`,
+    '    errors',
+    '    hosts {',
+    ...hosts.map((host) => `        ${address} ${host}`),
+    '        fallthrough',
+    '    }',
+    '    forward . /etc/resolv.conf',
+    '    cache 30',
+    '}',
+    '',
+  ].join('\n');
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'coredns-custom', namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'platform-synthesizer' } },
+    data: { 'platform.server': server },
+  };
+  return [
+    '# In-cluster names of the platform\'s public hosts, rendered by the platform synthesizer: do not edit.',
+    `# Install on the server: copy to ${K3S_MANIFESTS_DIR}/coredns-custom.yaml (README, "Bootstrap the k3s nodes").`,
+    '',
+  ].join('\n') + stringify(configMap, { lineWidth: 0 });
+}
+
+/** The robot the nodes pull application images with (read-only on every Harbor project). */
+const CLUSTER_PULL = HARBOR_ROBOTS.find((robot) => robot.name === 'cluster-pull')!;
+/** What the runbook replaces with the robot's password from Vault when it installs the file. */
+export const PULL_PASSWORD_PLACEHOLDER = '@CLUSTER_PULL_PASSWORD@';
+
+/**
+ * containerd's registry settings (k3s `registries.yaml`): Harbor's host is pulled from itself
+ * (the node resolves it to the ingress controller, see `nodeHosts`) with the `cluster-pull`
+ * robot's credentials. k3s reads auth only inline, so the rendered file carries a placeholder the
+ * runbook fills from Vault when it installs `/etc/rancher/k3s/registries.yaml`.
+ * @see https://docs.k3s.io/installation/private-registry (mirrors, configs.<host>.auth)
+ */
+export function registriesConfig(platform: Platform): string | undefined {
+  const registry = platform.services.harbor.host;
+  if (!registry) return undefined;
+  const config = {
+    mirrors: { [registry]: { endpoint: [`https://${registry}`] } },
+    configs: { [registry]: { auth: { username: robotUserName(CLUSTER_PULL), password: PULL_PASSWORD_PLACEHOLDER } } },
+  };
+  return [
+    `# containerd registries of every node, rendered by the platform synthesizer: do not edit.`,
+    `# Install: replace ${PULL_PASSWORD_PLACEHOLDER} with the password in Vault (${CLUSTER_PULL.vaultPath.replace('/data/', '/')}),`,
+    '# write the result to /etc/rancher/k3s/registries.yaml (0600), restart k3s (README, "Let the nodes pull from Harbor").',
+    '',
+  ].join('\n') + stringify(config, { lineWidth: 0 });
+}
+
+/**
+ * The lines every node adds to /etc/hosts: containerd and the kubelet resolve names on the host,
+ * not through CoreDNS, so the registry's name must point at the ingress controller there too.
+ * containerd's registry TLS settings have no server-name override, so the endpoint keeps the
+ * public name (its certificate matches) and only the address changes.
+ */
+export function nodeHosts(platform: Platform): string | undefined {
+  const registry = platform.services.harbor.host;
+  if (!registry) return undefined;
+  return [
+    '# Rendered by the platform synthesizer: append to /etc/hosts on every node (README, "Let the nodes pull from Harbor").',
+    `${platform.cluster.ingressAddress} ${registry}`,
+    '',
+  ].join('\n');
+}
+
+/** Renders `nodes/<node>/config.yaml` (and the registry files) for every node of the model. */
 export function renderNodes(platform: Platform): Map<string, string> {
   const files = new Map<string, string>();
+  const [serverName] = serverOf(platform);
   for (const name of Object.keys(platform.nodes).sort()) {
     files.set(`nodes/${name}/config.yaml`, header(platform, name) + stringify(nodeConfig(platform, name), { lineWidth: 0 }));
+    const hosts = nodeHosts(platform);
+    if (hosts) files.set(`nodes/${name}/hosts`, hosts);
+    if (name === serverName) files.set(`nodes/${name}/manifests/coredns-custom.yaml`, corednsCustom(platform));
+    const registries = registriesConfig(platform);
+    if (registries) files.set(`nodes/${name}/registries.yaml`, registries);
   }
   return files;
 }
