@@ -36,7 +36,8 @@ export interface GroupKind {
  * A field of a live object that something other than Argo CD legitimately writes at run time (a
  * webhook's `caBundle` injected by its controller, a Secret the runbook fills): Argo CD neither
  * reports it as drift nor, with `RespectIgnoreDifferences=true`, overwrites it when it syncs.
- * Name the object exactly and the fields narrowly: everything else stays under self-heal.
+ * Name the object exactly and the fields narrowly: everything else stays under self-heal
+ * (docs/decisions/0063-run-time-fields-argo-cd-ignores.md).
  *
  * @see https://argo-cd.readthedocs.io/en/stable/user-guide/diffing/ (application-level ignoreDifferences)
  * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/#respect-ignore-difference-configs
