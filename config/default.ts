@@ -110,8 +110,10 @@ export const defaultPlatform: Platform = {
     },
   },
   environments: {
-    dev: { certificateIssuer: 'letsencrypt-staging' },
-    staging: { certificateIssuer: 'letsencrypt-staging' },
+    // Production certificates everywhere: every host is proxied by Cloudflare in Full (strict)
+    // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md).
+    dev: { certificateIssuer: 'letsencrypt-prod' },
+    staging: { certificateIssuer: 'letsencrypt-prod' },
     prod: { certificateIssuer: 'letsencrypt-prod' },
   },
   // An example app, so the delivery flow is visible in dist/: replace it with your own (its

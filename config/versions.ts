@@ -28,7 +28,7 @@ export const CHARTS = {
   // renovate: datasource=helm registryUrl=https://ceph.github.io/csi-charts depName=ceph-csi-rbd
   cephCsiRbd: { repoURL: 'https://ceph.github.io/csi-charts', chart: 'ceph-csi-rbd', version: '3.17.0' },
   // renovate: datasource=helm registryUrl=https://piraeus.io/helm-charts depName=snapshot-controller
-  snapshotController: { repoURL: 'https://piraeus.io/helm-charts', chart: 'snapshot-controller', version: '5.0.3' },
+  snapshotController: { repoURL: 'https://piraeus.io/helm-charts', chart: 'snapshot-controller', version: '5.2.0' }, // external-snapshotter v8.6.0; 5.2.0 is the first that renders no conversion webhook and no self-signed Secret with webhook.enabled false
   // ---- end cluster core ----
   // ---- secrets and backups (issue 6) ----
   // renovate: datasource=helm registryUrl=https://helm.releases.hashicorp.com depName=vault

@@ -137,7 +137,11 @@ export const velero: ServiceDefinition = {
           features: 'EnableCSI',
           defaultVolumesToFsBackup: false,
           defaultSnapshotMoveData: false,
-          extraEnvVars: { AWS_SHARED_CREDENTIALS_FILE: secretFile(VELERO_CONSUMER.secrets[0]) },
+          // A list of container EnvVars: the chart declares `configuration.extraEnvVars` an array
+          // in values.schema.json and copies it with toYaml into the server's `env:`
+          // (vmware-tanzu/helm-charts, tag velero-12.1.0, charts/velero/values.schema.json and
+          // templates/deployment.yaml). A map fails Helm's schema check and the chart never renders.
+          extraEnvVars: [{ name: 'AWS_SHARED_CREDENTIALS_FILE', value: secretFile(VELERO_CONSUMER.secrets[0]) }],
         },
         backupsEnabled: false,
         snapshotsEnabled: false,

@@ -60,8 +60,13 @@ export const snapshotController: ServiceDefinition = {
         securityContext: RESTRICTED_CONTAINER,
         resources: resources('10m', '32Mi', '200m', '128Mi'),
       },
-      // external-snapshotter 8 validates snapshots with CEL rules in the CRDs; the separate
-      // validation webhook is obsolete and would be one more API-server callback to open.
+      // The chart's only webhook is the VolumeGroupSnapshotContent conversion webhook (v1beta1/
+      // v1beta2 group snapshots, which this platform never created). Off, chart 5.2.0 renders no
+      // conversion stanza in the CRDs, no webhook Deployment/Service and no TLS Secret; before
+      // 5.2.0 it still pointed the CRD at the missing Service and generated a new self-signed
+      // Secret (genSelfSignedCert, `lookup` is empty under Argo CD) on every render
+      // (piraeusdatastore/helm-charts, tag snapshot-controller-5.2.0,
+      // charts/snapshot-controller/templates/crds.yaml, Makefile, values.yaml).
       webhook: { enabled: false },
     } satisfies SnapshotControllerValues,
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],

@@ -73,6 +73,18 @@ export const certManager: ServiceDefinition = {
       cainjector: { resources: resources('25m', '128Mi', '500m', '256Mi') },
       webhook: { resources: resources('25m', '64Mi', '200m', '128Mi') },
     } satisfies CertManagerValues,
+    // cainjector copies the webhook's CA (annotation cert-manager.io/inject-ca-from-secret) into
+    // both webhook configurations, which the chart renders without caBundle; the CRDs have no
+    // conversion webhook. cert-manager/cert-manager v1.21.1:
+    // deploy/charts/cert-manager/templates/webhook-validating-webhook.yaml, webhook-mutating-webhook.yaml.
+    ignoreDifferences: (['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const).map((kind) => ({
+      group: 'admissionregistration.k8s.io',
+      kind,
+      // The release is the Application's name, so the chart's webhook.fullname is `cert-manager-webhook`.
+      name: 'cert-manager-webhook',
+      jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+      writtenBy: 'cert-manager cainjector',
+    })),
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
   }),
   connections: (platform: Platform): Connection[] => {

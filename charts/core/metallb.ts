@@ -47,13 +47,41 @@ export const metallb: ServiceDefinition = {
     ...CHARTS.metallb,
     values: {
       crds: { enabled: true },
+      // Native L2 announcements, no BGP, so no FRR at all. Since chart 0.16 the BGP backend is the
+      // bundled frr-k8s subchart, on by default (Chart.yaml dependency condition `frrk8s.enabled`,
+      // values.yaml `frrk8s.enabled: true`); `speaker.frr` only drives the deprecated FRR sidecar
+      // mode. With both off the speaker and controller get no METALLB_BGP_TYPE and answer ARP
+      // natively (metallb/metallb, tag metallb-chart-0.16.1, charts/metallb/Chart.yaml,
+      // values.yaml, templates/speaker.yaml, templates/controller.yaml).
+      frrk8s: { enabled: false, external: false },
       controller: { resources: resources('25m', '64Mi', '200m', '128Mi') },
       speaker: {
-        // Native L2 announcements; no BGP, so no FRR sidecars.
         frr: { enabled: false },
         resources: resources('25m', '64Mi', '200m', '128Mi'),
       },
     } satisfies MetallbValues,
+    // The controller's certificate rotator generates the webhook certificate at run time, stores
+    // it in `metallb-webhook-cert` (rendered without data) and writes the CA into the validating
+    // webhooks and into the BGPPeer CRD's conversion webhook (the only CRD with one).
+    // metallb/metallb, tag metallb-chart-0.16.1: charts/metallb/templates/webhooks.yaml,
+    // charts/metallb/charts/crds/templates/crds.yaml.
+    ignoreDifferences: [
+      {
+        group: 'apiextensions.k8s.io',
+        kind: 'CustomResourceDefinition',
+        name: 'bgppeers.metallb.io',
+        jsonPointers: ['/spec/conversion/webhook/clientConfig/caBundle'],
+        writtenBy: 'the MetalLB controller (cert rotator)',
+      },
+      {
+        group: 'admissionregistration.k8s.io',
+        kind: 'ValidatingWebhookConfiguration',
+        name: 'metallb-webhook-configuration',
+        jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+        writtenBy: 'the MetalLB controller (cert rotator)',
+      },
+      { group: '', kind: 'Secret', name: 'metallb-webhook-cert', namespace: METALLB_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the MetalLB controller (cert rotator)' },
+    ],
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
   }),
   connections: (platform: Platform): Connection[] => [

@@ -32,6 +32,32 @@ export interface GroupKind {
   readonly kind: string;
 }
 
+/**
+ * A field of a live object that something other than Argo CD legitimately writes at run time (a
+ * webhook's `caBundle` injected by its controller, a Secret the runbook fills): Argo CD neither
+ * reports it as drift nor, with `RespectIgnoreDifferences=true`, overwrites it when it syncs.
+ * Name the object exactly and the fields narrowly: everything else stays under self-heal
+ * (docs/decisions/0063-run-time-fields-argo-cd-ignores.md).
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/diffing/ (application-level ignoreDifferences)
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/#respect-ignore-difference-configs
+ */
+export interface IgnoredDifference {
+  /** API group, `''` for the core group. */
+  readonly group: string;
+  readonly kind: string;
+  /** The object's exact name. */
+  readonly name: string;
+  /** Its namespace. @default - any (cluster-scoped objects have none) */
+  readonly namespace?: string;
+  /** RFC 6901 pointers to the ignored fields. @default - none */
+  readonly jsonPointers?: readonly string[];
+  /** jq paths, for fields inside lists (e.g. every webhook's caBundle). @default - none */
+  readonly jqPathExpressions?: readonly string[];
+  /** Who writes the field at run time, for the reader of the Application. */
+  readonly writtenBy: string;
+}
+
 /** An upstream Helm chart, pinned, with values generated from the model. */
 export interface HelmChartSource {
   /** The chart repository URL (https or oci without the scheme, as Argo CD expects). */
@@ -43,6 +69,8 @@ export interface HelmChartSource {
   readonly releaseName?: string;
   /** Values as an object; rendered into the Application, reviewed in the diff of `dist/`. */
   readonly values: Record<string, unknown>;
+  /** Fields of the chart's objects written at run time (see `IgnoredDifference`). @default - none */
+  readonly ignoreDifferences?: readonly IgnoredDifference[];
 }
 
 /** Where the rendered plain manifests of an Application live in Git. */
@@ -70,6 +98,11 @@ export interface PlatformApplicationProps {
    * @default 0
    */
   readonly syncWave?: number;
+  /**
+   * Fields written at run time that self-heal must leave alone; the Application then also syncs
+   * with `RespectIgnoreDifferences=true`. @default - the chart's `ignoreDifferences`, if any
+   */
+  readonly ignoreDifferences?: readonly IgnoredDifference[];
 }
 
 /**
@@ -92,6 +125,12 @@ export class PlatformApplication extends Construct {
       throw new Error(`application ${props.name}: helm chart ${props.helm.chart} version "${props.helm.version}" is not an exact version; pin it, e.g. "1.2.3"`);
     }
     this.name = props.name;
+    const ignored = props.ignoreDifferences ?? props.helm?.ignoreDifferences ?? [];
+    for (const difference of ignored) {
+      if ((difference.jsonPointers?.length ?? 0) + (difference.jqPathExpressions?.length ?? 0) === 0) {
+        throw new Error(`application ${props.name}: ignoreDifferences of ${difference.kind} ${difference.name} names no field; list the jsonPointers or jqPathExpressions ${difference.writtenBy} writes`);
+      }
+    }
 
     const sources: ApplicationSpecSources[] = [];
     if (props.helm) {
@@ -125,9 +164,28 @@ export class PlatformApplication extends Construct {
         // One source stays in the simple `source` form, which every Argo CD tool understands.
         ...(sources.length === 1 ? { source: sources[0] } : { sources }),
         destination: { server: IN_CLUSTER, namespace: props.destinationNamespace },
+        ...(ignored.length > 0
+          ? {
+              ignoreDifferences: ignored.map((d) => ({
+                group: d.group,
+                kind: d.kind,
+                name: d.name,
+                ...(d.namespace ? { namespace: d.namespace } : {}),
+                ...(d.jsonPointers?.length ? { jsonPointers: [...d.jsonPointers] } : {}),
+                ...(d.jqPathExpressions?.length ? { jqPathExpressions: [...d.jqPathExpressions] } : {}),
+              })),
+            }
+          : {}),
         syncPolicy: {
           automated: { prune: true, selfHeal: true },
-          syncOptions: ['ServerSideApply=true', 'PrunePropagationPolicy=foreground', 'PruneLast=true'],
+          // RespectIgnoreDifferences: a sync keeps the live value of an ignored field instead of
+          // writing the rendered one back (without it, ignoreDifferences only hides the drift).
+          syncOptions: [
+            'ServerSideApply=true',
+            'PrunePropagationPolicy=foreground',
+            'PruneLast=true',
+            ...(ignored.length > 0 ? ['RespectIgnoreDifferences=true'] : []),
+          ],
           retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
         },
       },

@@ -15,11 +15,25 @@ export const INGRESS_CLASS = 'nginx';
 export const PROD_ISSUER = 'letsencrypt-prod';
 export const STAGING_ISSUER = 'letsencrypt-staging';
 
-/** Platform services and the prod environment get trusted certificates; the rest staging ones. */
+/**
+ * The ClusterIssuer of a public host's certificate. Every public host is a proxied Cloudflare
+ * record (infra/stacks/dns.ts) and the zone's Full (strict) mode refuses a certificate that does
+ * not chain to a public root, which Let's Encrypt's staging certificates do not (error 526): every
+ * Ingress gets the production issuer, and an environment that asks for staging is refused.
+ * docs/decisions/0061-production-certificates-behind-cloudflare.md.
+ *
+ * @see https://developers.cloudflare.com/ssl/origin-configuration/ssl-modes/full-strict/
+ * @see https://letsencrypt.org/docs/staging-environment/
+ */
 export function issuerFor(platform: Platform, env: string): string {
   if (env === PLATFORM_ENV) return PROD_ISSUER;
   const environment = platform.environments[env];
   if (!environment) throw new Error(`environments.${env}: no such environment`);
+  if (environment.certificateIssuer !== PROD_ISSUER) {
+    throw new Error(
+      `environments.${env}.certificateIssuer: "${environment.certificateIssuer}": its hosts are proxied Cloudflare records and Full (strict) refuses Let's Encrypt staging certificates (error 526); use "${PROD_ISSUER}"`,
+    );
+  }
   return environment.certificateIssuer;
 }
 

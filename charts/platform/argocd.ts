@@ -5,6 +5,7 @@ import { ARGOCD_NAMESPACE, LockedDefaultProject } from '../lib/argocd';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
 import {
+  INGRESS_CONTROLLER,
   INTERNET,
   connect,
   dnsAccess,
@@ -131,8 +132,11 @@ export const argocd: ServiceDefinition = {
       from: { workload: REPO_SERVER },
       to: { network: INTERNET },
       ports: [{ port: 443 }],
-      purpose: 'Git repository and Helm chart repositories (HTTPS)',
+      purpose: 'Helm chart repositories and the temporary bootstrap Git repository (HTTPS)',
     },
+    // The cluster's DNS answers git.<domain> with the ingress controller's address
+    // (infra/nodes/render.ts corednsCustom): the platform repository is cloned inside the cluster.
+    connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'),
     ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
   ],
   build(chart: Chart, platform: Platform, plan: NetworkPlan) {

@@ -21,9 +21,10 @@
  * persistentVolumeClaim.{registry,trivy}.{storageClass,size}}, database.{type,external.{host,port,
  * username,coreDatabase,existingSecret,sslmode},maxIdleConns,maxOpenConns},
  * redis.{type,external.{addr,coreDatabaseIndex,jobserviceDatabaseIndex,registryDatabaseIndex,
- * trivyAdapterIndex,username,existingSecret}}, core.{existingSecret,existingXsrfSecret,
- * existingXsrfSecretKey,secretName}, jobservice.{existingSecret,existingSecretKey,jobLoggers},
- * registry.{existingSecret,existingSecretKey,credentials.existingSecret}, trivy.{enabled,ignoreUnfixed},
+ * trivyAdapterIndex,username}}, core.{existingSecret,existingXsrfSecret,existingXsrfSecretKey,
+ * secretName,extraEnvVars}, jobservice.{existingSecret,existingSecretKey,jobLoggers,extraEnvVars},
+ * registry.{existingSecret,existingSecretKey,credentials.existingSecret,registry.extraEnvVars},
+ * exporter.extraEnvVars, trivy.{enabled,ignoreUnfixed},
  * metrics.{enabled,serviceMonitor.enabled}, containerSecurityContext, <component>.{nodeSelector,resources}.
  *
  * @see https://github.com/goharbor/harbor-helm
@@ -52,6 +53,7 @@ import {
   type Workload,
 } from '../lib/network';
 import { nodeSelectorFor } from '../lib/placement';
+import type { IgnoredDifference } from '../lib/argocd';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
@@ -129,6 +131,11 @@ export const HARBOR_SECRETS = {
   admin: { name: 'harbor-admin', keys: { HARBOR_ADMIN_PASSWORD: 'secret/harbor/admin#password' } },
   database: { name: 'harbor-database', keys: { password: 'secret/postgresql/harbor#password' } },
   redis: { name: 'harbor-redis', keys: { REDIS_PASSWORD: 'secret/redis/harbor#password' } },
+  /**
+   * The chart's own Trivy Secret, created by the runbook before Harbor syncs with the Redis URL
+   * that carries the password (`trivyRedisURL`); the Application ignores that one key.
+   */
+  trivy: { name: 'harbor-trivy', keys: { redisURL: 'secret/redis/harbor#password' } },
   internal: {
     name: 'harbor-internal',
     keys: {
@@ -175,6 +182,79 @@ export function setupConfig(platform: Platform) {
   };
 }
 
+/** Harbor's ACL user on our Redis (charts/data/redis.ts). */
+export const HARBOR_REDIS_USER = 'harbor';
+/** The variable the password is read into, in each pod that builds a Redis URL from it. */
+const REDIS_PASSWORD_VARIABLE = 'HARBOR_REDIS_PASSWORD';
+
+/**
+ * A Redis URL with Harbor's user and, for the password, a `$(HARBOR_REDIS_PASSWORD)` reference
+ * that the kubelet expands from the variable defined before it: the URL is in Git, the password
+ * is not. The runbook generates letters and digits only, so it needs no URL escaping.
+ */
+function redisURL(database: number, idleTimeout: boolean, password = `$(${REDIS_PASSWORD_VARIABLE})`): string {
+  return `redis://${HARBOR_REDIS_USER}:${password}@${REDIS_HOST}:${REDIS_PORT}/${database}${idleTimeout ? '?idle_timeout_seconds=30' : ''}`;
+}
+
+/** The URL the runbook writes into `harbor-trivy` (`redisURL`), with the password as a shell variable. */
+export function trivyRedisURL(passwordExpression: string): string {
+  return redisURL(REDIS_DATABASES.harbor.trivy, true, passwordExpression);
+}
+
+/**
+ * The Redis credentials of each Harbor component, as container environment variables.
+ *
+ * harbor 1.19.1 builds every Redis URL in its templates and, with `redis.external.existingSecret`,
+ * reads the user and password through Helm `lookup` (templates/_helpers.tpl `harbor.redis.cred`,
+ * `usernamefromsecret`, `pwdfromsecret`), which returns nothing when Argo CD renders the chart, so
+ * every component connected as Redis' `default` user. The URLs sit in ConfigMaps the pods load
+ * with `envFrom` (core-cm.yaml, jobservice-cm-env.yaml, exporter-cm-env.yaml) or in the
+ * registry's config file; an `env` entry of the same name wins over `envFrom`, and Harbor reads
+ * each of these names from the environment (goharbor/harbor v2.15.1: src/core/main.go and
+ * src/lib/redis/client.go `_REDIS_URL_CORE`/`_REDIS_URL_REG`, src/jobservice/config/config.go
+ * `JOB_SERVICE_POOL_REDIS_URL` overriding config.yml, src/cmd/exporter/main.go `redis.url` as
+ * `HARBOR_REDIS_URL`; the registry's `REGISTRY_REDIS_PASSWORD` is the chart's own override,
+ * templates/registry/registry-secret.yaml). Each component's `extraEnvVars` (values.yaml) first
+ * reads the password from the `harbor-redis` Secret, then defines its URLs from it.
+ * Trivy reads its URL only from the chart's `harbor-trivy` Secret (trivy-sts.yaml
+ * `SCANNER_REDIS_URL`, harbor-scanner-trivy v0.36.0 pkg/etc/config.go), and a second env entry
+ * of the same name is refused by server-side apply: see `TRIVY_REDIS_URL_OWNED_BY_RUNBOOK`.
+ * docs/decisions/0060-harbor-redis-credentials.md.
+ */
+export function harborRedisEnv() {
+  const password = { name: REDIS_PASSWORD_VARIABLE, valueFrom: { secretKeyRef: { name: HARBOR_SECRETS.redis.name, key: 'REDIS_PASSWORD' } } };
+  const { core, jobservice, registry } = REDIS_DATABASES.harbor;
+  return {
+    core: [
+      password,
+      { name: '_REDIS_URL_CORE', value: redisURL(core, true) },
+      { name: '_REDIS_URL_REG', value: redisURL(registry, true) },
+    ],
+    jobservice: [
+      password,
+      { name: '_REDIS_URL_CORE', value: redisURL(core, true) },
+      { name: 'JOB_SERVICE_POOL_REDIS_URL', value: redisURL(jobservice, false) },
+    ],
+    exporter: [password, { name: 'HARBOR_REDIS_URL', value: redisURL(jobservice, false) }],
+    // The registry's config file already names the user and database; only the password is missing.
+    registry: [{ name: 'REGISTRY_REDIS_PASSWORD', valueFrom: password.valueFrom }],
+  };
+}
+
+/**
+ * The `redisURL` key of the chart's Trivy Secret: the runbook creates `harbor-trivy` with the
+ * credentialed URL before Harbor's first sync; the chart renders it without credentials, so Argo
+ * CD must keep the live value (ignoreDifferences + RespectIgnoreDifferences).
+ */
+export const TRIVY_REDIS_URL_OWNED_BY_RUNBOOK: IgnoredDifference = {
+  group: '',
+  kind: 'Secret',
+  name: HARBOR_SECRETS.trivy.name,
+  namespace: HARBOR_NAMESPACE,
+  jsonPointers: ['/data/redisURL'],
+  writtenBy: 'the runbook (Redis URL with the password, from Vault)',
+};
+
 function hostOf(platform: Platform): string {
   const host = platform.services.harbor.host;
   if (!host) throw new Error(`services.harbor.host: (missing): harbor is served on a public host; set it, e.g. "registry.${platform.domain}"`);
@@ -198,6 +278,7 @@ export const harbor: ServiceDefinition = {
     const db = databaseOf('harbor');
     const node = nodeSelectorFor(platform, 'harbor');
     const on = (requests: ReturnType<typeof resources>) => ({ nodeSelector: node, resources: requests });
+    const redisEnv = harborRedisEnv();
     return {
       ...CHARTS.harbor,
       releaseName: HARBOR_RELEASE,
@@ -241,14 +322,16 @@ export const harbor: ServiceDefinition = {
         },
         redis: {
           type: 'external',
+          // No existingSecret and no password: the chart would read the one through `lookup`
+          // and write the other into ConfigMaps. The credentials come in as environment
+          // variables (harborRedisEnv) and through the runbook's harbor-trivy Secret.
           external: {
             addr: `${REDIS_HOST}:${REDIS_PORT}`,
             coreDatabaseIndex: String(REDIS_DATABASES.harbor.core),
             jobserviceDatabaseIndex: String(REDIS_DATABASES.harbor.jobservice),
             registryDatabaseIndex: String(REDIS_DATABASES.harbor.registry),
             trivyAdapterIndex: String(REDIS_DATABASES.harbor.trivy),
-            username: 'harbor',
-            existingSecret: HARBOR_SECRETS.redis.name,
+            username: HARBOR_REDIS_USER,
           },
         },
         core: {
@@ -258,6 +341,7 @@ export const harbor: ServiceDefinition = {
           existingXsrfSecretKey: 'CSRF_KEY',
           // The token service's signing key and certificate (otherwise regenerated at every render).
           secretName: HARBOR_SECRETS.token.name,
+          extraEnvVars: redisEnv.core,
         },
         jobservice: {
           ...on(resources('100m', '256Mi', '1', '1Gi')),
@@ -265,10 +349,11 @@ export const harbor: ServiceDefinition = {
           existingSecretKey: 'JOBSERVICE_SECRET',
           // Job logs in the database: no log volume, and visible in the UI.
           jobLoggers: ['database'],
+          extraEnvVars: redisEnv.jobservice,
         },
         registry: {
           nodeSelector: node,
-          registry: { resources: resources('100m', '256Mi', '1', '1Gi') },
+          registry: { resources: resources('100m', '256Mi', '1', '1Gi'), extraEnvVars: redisEnv.registry },
           controller: { resources: resources('50m', '64Mi', '500m', '256Mi') },
           existingSecret: HARBOR_SECRETS.internal.name,
           existingSecretKey: 'REGISTRY_HTTP_SECRET',
@@ -282,10 +367,11 @@ export const harbor: ServiceDefinition = {
         },
         portal: on(resources('25m', '64Mi', '200m', '256Mi')),
         nginx: on(resources('50m', '64Mi', '500m', '256Mi')),
-        exporter: on(resources('25m', '64Mi', '200m', '256Mi')),
+        exporter: { ...on(resources('25m', '64Mi', '200m', '256Mi')), extraEnvVars: redisEnv.exporter },
         metrics: { enabled: true, serviceMonitor: { enabled: false } },
         containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
       } satisfies HarborValues,
+      ignoreDifferences: [TRIVY_REDIS_URL_OWNED_BY_RUNBOOK],
       // Everything the chart renders is namespaced.
       clusterResources: [],
       // The registry's images and Trivy's cache live on the chart's claims: back the namespace up.

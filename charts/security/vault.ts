@@ -100,6 +100,11 @@ function tlsReloader() {
   };
 }
 
+/** With failurePolicy Fail, a second replica keeps consumers schedulable during a restart. */
+function injectorReplicas(platform: Platform): number {
+  return Math.min(2, Object.keys(platform.nodes).length);
+}
+
 export const vault: ServiceDefinition = {
   name: 'vault',
   namespace: VAULT_NAMESPACE,
@@ -149,8 +154,7 @@ export const vault: ServiceDefinition = {
       },
       injector: {
         enabled: true,
-        // With failurePolicy Fail, a second replica keeps consumers schedulable during a restart.
-        replicas: Math.min(2, Object.keys(platform.nodes).length),
+        replicas: injectorReplicas(platform),
         agentImage: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
         agentDefaults: {
           cpuRequest: '10m',
@@ -172,6 +176,24 @@ export const vault: ServiceDefinition = {
       ui: { enabled: false },
       csi: { enabled: false },
     } satisfies VaultValues,
+    // The injector generates its TLS certificate at start and writes the CA into its webhook
+    // configuration (the chart renders `caBundle` from injector.certs.caBundle, empty here); with
+    // several replicas the leader keeps the certificate in the `vault-injector-certs` Secret the
+    // chart renders without data. Blanking either would break every injected pod (failurePolicy
+    // Fail). hashicorp/vault-helm v0.34.1: templates/injector-mutating-webhook.yaml,
+    // templates/injector-certs-secret.yaml (rendered when leaderElector.enabled and replicas > 1).
+    ignoreDifferences: [
+      {
+        group: 'admissionregistration.k8s.io',
+        kind: 'MutatingWebhookConfiguration',
+        name: `${VAULT_RELEASE}-agent-injector-cfg`,
+        jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+        writtenBy: 'the Vault agent injector',
+      },
+      ...(injectorReplicas(platform) > 1
+        ? [{ group: '', kind: 'Secret', name: 'vault-injector-certs', namespace: VAULT_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the Vault agent injector (leader)' }]
+        : []),
+    ],
     clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK],
     persistentVolumeClaims: true,
   }),

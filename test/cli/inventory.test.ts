@@ -42,8 +42,8 @@ describe('the rendered inventory (dist/README.md)', () => {
   it('lists the environments in the order the pipeline promotes through, with their apps', () => {
     const rows = inventory().split('\n').filter((line) => /^\| (dev|staging|prod) \| letsencrypt-/.test(line));
     expect(rows).toEqual([
-      '| dev | letsencrypt-staging | hello | `k8s/dev/bootstrap/` |',
-      '| staging | letsencrypt-staging | hello | `k8s/staging/bootstrap/` |',
+      '| dev | letsencrypt-prod | hello | `k8s/dev/bootstrap/` |',
+      '| staging | letsencrypt-prod | hello | `k8s/staging/bootstrap/` |',
       '| prod | letsencrypt-prod | hello | `k8s/prod/bootstrap/` |',
     ]);
     expect(inventory()).toContain('"k3s: dev, staging, prod"');

@@ -74,8 +74,8 @@ describe("the user's apps", () => {
     expect(at('k8s/dev/hello/deployment-hello.yaml').spec.template.spec.topologySpreadConstraints).toBeUndefined();
   });
 
-  it('serves each environment on its host with TLS from the environment issuer', () => {
-    const issuers = { dev: 'letsencrypt-staging', staging: 'letsencrypt-staging', prod: 'letsencrypt-prod' };
+  it('serves each environment on its host with TLS from the production issuer (its record is proxied)', () => {
+    const issuers = { dev: 'letsencrypt-prod', staging: 'letsencrypt-prod', prod: 'letsencrypt-prod' };
     for (const env of ENVS) {
       const ingress = at(`k8s/${env}/hello/ingress-hello.yaml`);
       const host = platform.apps.hello.environments[env].host;

@@ -2,6 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { EnvVar } from 'kubernetes-models/v1/EnvVar';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
 import { VELERO_CONSUMER, backupTtl, rgwEndpoint, statefulNamespaces, velero, veleroConfig } from '../../../charts/backup/velero';
@@ -56,7 +57,7 @@ describe('Velero', () => {
   it('reads its S3 keys from Vault through the agent, never from a Secret', () => {
     const v = values();
     expect(v.credentials).toEqual({ useSecret: false });
-    expect(v.configuration.extraEnvVars).toEqual({ AWS_SHARED_CREDENTIALS_FILE: '/vault/secrets/rgw' });
+    expect(v.configuration.extraEnvVars).toContainEqual({ name: 'AWS_SHARED_CREDENTIALS_FILE', value: '/vault/secrets/rgw' });
     expect(v.podLabels).toEqual({ 'platform-synthesizer.io/vault-agent': 'inject' });
     expect(v.podAnnotations).toMatchObject({
       'vault.hashicorp.com/agent-inject': 'true',
@@ -71,6 +72,17 @@ describe('Velero', () => {
     expect(v.serviceAccount).toEqual({ server: { create: true, name: 'velero' } });
     expect(VELERO_CONSUMER).toMatchObject({ name: 'velero', namespace: 'velero', serviceAccount: 'velero' });
     expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  it('GIVEN the chart copies configuration.extraEnvVars into the container env WHEN rendered THEN it is a list of valid Kubernetes EnvVars', () => {
+    // velero 12.1.0 declares the key an array (values.schema.json) and renders it with toYaml under
+    // `env:`: a map is refused by Helm, and anything but EnvVars breaks the Deployment.
+    const extra = values().configuration.extraEnvVars;
+    expect(Array.isArray(extra), `configuration.extraEnvVars is ${JSON.stringify(extra)}`).toBe(true);
+    expect(extra.length).toBeGreaterThan(0);
+    for (const variable of extra) {
+      expect(() => new EnvVar(variable).validate()).not.toThrow();
+    }
   });
 
   it('runs non-root with a read-only root filesystem and exports metrics on 8085', () => {

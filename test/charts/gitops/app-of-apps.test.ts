@@ -66,4 +66,34 @@ describe('the app-of-apps', () => {
     const gitops = Object.fromEntries([...files].filter(([path]) => /^k8s\/[^/]+\/(apps|bootstrap|argocd)\//.test(path)));
     expect(gitops).toMatchSnapshot();
   });
+
+  it('GIVEN operators and the runbook write some fields at run time WHEN rendered THEN each Application ignores exactly those and keeps them on sync', () => {
+    // Sources: the chart templates cited next to each declaration (vault.ts, metallb.ts,
+    // cert-manager.ts, harbor.ts); the other charts render no webhook, no CRD conversion and no
+    // generated Secret with the values we set.
+    const caBundles = ['.webhooks[]?.clientConfig.caBundle'];
+    const expected: Record<string, unknown[]> = {
+      'cert-manager': [
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', name: 'cert-manager-webhook', jqPathExpressions: caBundles },
+        { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', name: 'cert-manager-webhook', jqPathExpressions: caBundles },
+      ],
+      metallb: [
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', name: 'bgppeers.metallb.io', jsonPointers: ['/spec/conversion/webhook/clientConfig/caBundle'] },
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', name: 'metallb-webhook-configuration', jqPathExpressions: caBundles },
+        { group: '', kind: 'Secret', name: 'metallb-webhook-cert', namespace: 'metallb-system', jsonPointers: ['/data'] },
+      ],
+      vault: [
+        { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', name: 'vault-agent-injector-cfg', jqPathExpressions: caBundles },
+        { group: '', kind: 'Secret', name: 'vault-injector-certs', namespace: 'vault', jsonPointers: ['/data'] },
+      ],
+      harbor: [{ group: '', kind: 'Secret', name: 'harbor-trivy', namespace: 'harbor', jsonPointers: ['/data/redisURL'] }],
+    };
+    const applications = objects().filter(({ object }) => object.kind === 'Application').map(({ object }) => object as any);
+    const actual = Object.fromEntries(applications.filter((a) => a.spec.ignoreDifferences).map((a) => [a.metadata.name, a.spec.ignoreDifferences]));
+    expect(actual).toEqual(expected);
+    for (const application of applications) {
+      const respects = application.spec.syncPolicy.syncOptions.includes('RespectIgnoreDifferences=true');
+      expect(respects, application.metadata.name).toBe(application.spec.ignoreDifferences !== undefined);
+    }
+  });
 });

@@ -27,6 +27,46 @@ describe('PlatformApplication', () => {
     expect(app.spec.syncPolicy.retry).toEqual({ limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } });
   });
 
+  it('GIVEN fields written at run time WHEN declared THEN they are ignored in the diff and kept on sync (RespectIgnoreDifferences)', () => {
+    const c = chart();
+    new PlatformApplication(c, 'demo', {
+      name: 'demo',
+      project: 'platform',
+      destinationNamespace: 'demo',
+      directory: git,
+      ignoreDifferences: [
+        { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', name: 'hook', jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'], writtenBy: 'the operator' },
+        { group: '', kind: 'Secret', name: 'certs', namespace: 'demo', jsonPointers: ['/data'], writtenBy: 'the operator' },
+      ],
+    });
+    const [app] = Testing.synth(c);
+    expect(app.spec.ignoreDifferences).toEqual([
+      { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', name: 'hook', jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'] },
+      { group: '', kind: 'Secret', name: 'certs', namespace: 'demo', jsonPointers: ['/data'] },
+    ]);
+    expect(app.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+  });
+
+  it('GIVEN nothing written at run time WHEN rendered THEN no ignoreDifferences and every difference is healed', () => {
+    const c = chart();
+    new PlatformApplication(c, 'demo', { name: 'demo', project: 'platform', destinationNamespace: 'demo', directory: git });
+    const [app] = Testing.synth(c);
+    expect(app.spec.ignoreDifferences).toBeUndefined();
+    expect(app.spec.syncPolicy.syncOptions).not.toContain('RespectIgnoreDifferences=true');
+  });
+
+  it('fails when an ignored difference names no field', () => {
+    expect(() =>
+      new PlatformApplication(chart(), 'demo', {
+        name: 'demo',
+        project: 'platform',
+        destinationNamespace: 'demo',
+        directory: git,
+        ignoreDifferences: [{ group: '', kind: 'Secret', name: 'certs', writtenBy: 'the operator' }],
+      }),
+    ).toThrow('application demo: ignoreDifferences of Secret certs names no field; list the jsonPointers or jqPathExpressions the operator writes');
+  });
+
   it('renders a Helm chart and the directory as two sources, chart first', () => {
     const c = chart();
     new PlatformApplication(c, 'demo', {

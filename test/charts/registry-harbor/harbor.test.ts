@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { HARBOR_ROBOTS, SETUP_CONSUMER, harbor, robotUserName, setupConfig } from '../../../charts/registry-harbor/harbor';
+import { HARBOR_ROBOTS, HARBOR_SECRETS, SETUP_CONSUMER, harbor, robotUserName, setupConfig, trivyRedisURL } from '../../../charts/registry-harbor/harbor';
+import { REDIS_DATABASES, REDIS_HOST, REDIS_PORT, REDIS_USERS } from '../../../charts/data/redis';
 import { SETUP_SCRIPT } from '../../../charts/registry-harbor/setup-script';
 import { secretPath } from '../../../charts/lib/vault';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
@@ -41,10 +42,62 @@ describe('Harbor', () => {
         registryDatabaseIndex: '2',
         trivyAdapterIndex: '5',
         username: 'harbor',
-        existingSecret: 'harbor-redis',
       },
     });
     expect(values().database.type).toBe('external');
+  });
+
+  describe('GIVEN Argo CD renders the chart without a cluster (Helm lookup returns nothing)', () => {
+    /** A container's env as the kubelet resolves it: secretKeyRefs as `secret.<name>.<key>`, `$(VAR)` expanded from earlier entries. */
+    const resolve = (env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) => {
+      const resolved = new Map<string, string>();
+      for (const variable of env) {
+        const value = variable.valueFrom
+          ? `secret.${variable.valueFrom.secretKeyRef.name}.${variable.valueFrom.secretKeyRef.key}`
+          : (variable.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name) => resolved.get(name) ?? whole);
+        resolved.set(variable.name, value);
+      }
+      return resolved;
+    };
+    const password = `secret.${HARBOR_SECRETS.redis.name}.REDIS_PASSWORD`;
+    const expectUrl = (url: string | undefined, database: number, where: string) => {
+      expect(url, where).toBeDefined();
+      const parsed = new URL(url!);
+      expect({ user: parsed.username, password: decodeURIComponent(parsed.password), host: parsed.host, database: parsed.pathname }, where).toEqual({
+        user: 'harbor',
+        password,
+        host: `${REDIS_HOST}:${REDIS_PORT}`,
+        database: `/${database}`,
+      });
+    };
+
+    it('WHEN the values are read THEN no Redis credential depends on lookup and none is written into the values', () => {
+      expect(values().redis.external.existingSecret).toBeUndefined();
+      expect(values().redis.external.password).toBeUndefined();
+      expect(REDIS_USERS.map((u) => u.user)).toContain(values().redis.external.username);
+    });
+
+    it('THEN core, job service and exporter get Redis URLs with Harbor’s user and password, and the registry its password', () => {
+      const { core, jobservice, registry } = REDIS_DATABASES.harbor;
+      const coreEnv = resolve(values().core.extraEnvVars);
+      expectUrl(coreEnv.get('_REDIS_URL_CORE'), core, 'core _REDIS_URL_CORE');
+      expectUrl(coreEnv.get('_REDIS_URL_REG'), registry, 'core _REDIS_URL_REG');
+      const jobEnv = resolve(values().jobservice.extraEnvVars);
+      expectUrl(jobEnv.get('_REDIS_URL_CORE'), core, 'jobservice _REDIS_URL_CORE');
+      expectUrl(jobEnv.get('JOB_SERVICE_POOL_REDIS_URL'), jobservice, 'jobservice JOB_SERVICE_POOL_REDIS_URL');
+      expectUrl(resolve(values().exporter.extraEnvVars).get('HARBOR_REDIS_URL'), jobservice, 'exporter HARBOR_REDIS_URL');
+      expect(resolve(values().registry.registry.extraEnvVars).get('REGISTRY_REDIS_PASSWORD')).toBe(password);
+    });
+
+    it('THEN Trivy’s URL comes from the harbor-trivy Secret the runbook creates, and Argo CD keeps that key', () => {
+      expect(application().spec.ignoreDifferences).toContainEqual({ group: '', kind: 'Secret', name: 'harbor-trivy', namespace: 'harbor', jsonPointers: ['/data/redisURL'] });
+      expect(application().spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const created = /kubectl -n harbor create secret generic harbor-trivy \\\n\s+--from-literal=redisURL="([^"\n]+)"/.exec(readme);
+      expect(created, 'README creates harbor-trivy with redisURL').not.toBeNull();
+      expect(created![1]).toBe(trivyRedisURL('$(v secret/redis/harbor password)'));
+      expectUrl(trivyRedisURL(password), REDIS_DATABASES.harbor.trivy, 'trivy redisURL');
+    });
   });
 
   it('stores images and Trivy data on ceph-rbd volumes of the model sizes, on the model node', () => {

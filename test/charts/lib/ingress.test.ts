@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { loadDefaultPlatform, validatePlatform } from '../../../config';
+import { PROD_ISSUER, issuerFor } from '../../../charts/lib/ingress';
+import { applyPatch } from '../../support/patch';
+import { defaultRender, kubeObjects } from '../../support/render';
+
+describe('certificates behind Cloudflare', () => {
+  it('GIVEN the rendered Cloudflare records WHEN a proxied host is served THEN its Ingress and Certificate use the production issuer', () => {
+    const files = defaultRender();
+    const dns = JSON.parse(files.get('terraform/dns/cdk.tf.json')!) as { resource: { cloudflare_dns_record: Record<string, { name: string; proxied: boolean }> } };
+    const proxied = new Set(Object.values(dns.resource.cloudflare_dns_record).filter((r) => r.proxied).map((r) => r.name));
+    const objects = kubeObjects(files).map(({ object }) => object as any);
+    const served: string[] = [];
+    for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
+      for (const host of (ingress.spec.tls ?? []).flatMap((tls: { hosts: string[] }) => tls.hosts)) {
+        if (!proxied.has(host)) continue;
+        served.push(host);
+        expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer'], `${ingress.metadata.namespace}/${ingress.metadata.name} (${host})`).toBe(PROD_ISSUER);
+      }
+    }
+    for (const certificate of objects.filter((o) => o.kind === 'Certificate')) {
+      if (!certificate.spec.dnsNames.some((name: string) => proxied.has(name))) continue;
+      expect(certificate.spec.issuerRef.name, `${certificate.metadata.namespace}/${certificate.metadata.name}`).toBe(PROD_ISSUER);
+    }
+    // The check covered the app environments too, not only the platform's hosts.
+    expect(served).toEqual(expect.arrayContaining(['hello-dev.lumetium.com', 'hello-staging.lumetium.com', 'hello.lumetium.com']));
+  });
+
+  it('fails when an environment asks for Let’s Encrypt staging certificates behind proxied records', () => {
+    const platform = validatePlatform(applyPatch(loadDefaultPlatform(), { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }));
+    expect(() => issuerFor(platform, 'dev')).toThrow(
+      'environments.dev.certificateIssuer: "letsencrypt-staging": its hosts are proxied Cloudflare records and Full (strict) refuses Let\'s Encrypt staging certificates (error 526); use "letsencrypt-prod"',
+    );
+  });
+});
