@@ -7,13 +7,11 @@
  * duplicate hosts, overlapping networks, placement on existing nodes) live in `crossFieldRules`.
  */
 import { z } from 'zod';
+import { cronProblem } from './cron';
 import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-/** Five-field cron as Kubernetes CronJobs and Velero schedules accept it (or a @-macro). */
-const CRON_FIELD = /^(\*|\d+|\d+-\d+|\*\/\d+|\d+-\d+\/\d+)(,(\d+|\d+-\d+))*$/;
-const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
 const dnsLabel = (what: string) =>
   z.string().regex(DNS_LABEL, {
@@ -34,10 +32,11 @@ const addressRange = z.string().refine((value) => parseAddressRange(value) !== u
   error: 'must be an IPv4 CIDR ("192.168.10.240/28") or an inclusive range ("192.168.10.240-192.168.10.250")',
 });
 
-const cron = z.string().refine(
-  (value) => CRON_MACROS.includes(value) || (value.split(' ').length === 5 && value.split(' ').every((f) => CRON_FIELD.test(f))),
-  { error: 'must be a five-field cron expression such as "0 3 * * *" (03:00 every day) or a macro such as "@daily"' },
-);
+/** A schedule as Velero's cron parser reads it (config/cron.ts). */
+const cron = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is not a cron schedule Velero accepts: ${problem}` });
+});
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, {
   error: 'must be an https:// URL, e.g. "https://git.example.com/platform/platform.git"',
