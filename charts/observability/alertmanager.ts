@@ -6,7 +6,7 @@
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
@@ -162,7 +162,7 @@ export const alertmanager: ServiceDefinition = {
   secretConsumers: (platform: Platform) => [alertmanagerConsumer(platform)],
   build(chart: Chart, platform: Platform) {
     const ns = MONITORING_NAMESPACE;
-    const config = { 'alertmanager.yml': configYaml(alertmanagerConfig(platform)) };
+    const config = { 'alertmanager.yml': toYaml(alertmanagerConfig(platform)) };
     const agent = vaultAgentPod(alertmanagerConsumer(platform), platform);
     serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });

@@ -9,7 +9,7 @@
  * @see https://docs.k3s.io/installation/configuration#configuration-file
  * @see https://docs.k3s.io/cli/server  https://docs.k3s.io/cli/agent
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
@@ -102,7 +102,7 @@ function header(platform: Platform, name: string): string {
 export function renderNodes(platform: Platform): Map<string, string> {
   const files = new Map<string, string>();
   for (const name of Object.keys(platform.nodes).sort()) {
-    files.set(`nodes/${name}/config.yaml`, header(platform, name) + stringify(nodeConfig(platform, name), { lineWidth: 0 }));
+    files.set(`nodes/${name}/config.yaml`, header(platform, name) + toYaml(nodeConfig(platform, name)));
   }
   return files;
 }
