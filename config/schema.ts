@@ -375,7 +375,21 @@ const AlertRouteSchema = z.strictObject({
   continue: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
+/** The receiver Alertmanager sends the Watchdog to; no receiver of the model may take the name. */
+export const HEARTBEAT_RECEIVER = 'heartbeat';
+
 const AlertingSchema = z.strictObject({
+  /**
+   * The dead-man's switch: an external heartbeat service (healthchecks.io, Dead Man's Snitch,
+   * Better Stack, a cron monitor) that Alertmanager pings with the always-firing `Watchdog` alert
+   * every `interval`, and that alerts on its own when the pings stop. Its ping URL is a secret, in
+   * Vault under `secret/alertmanager/heartbeat` (key `url`); it must be https on port 443.
+   * See docs/decisions/0074-heartbeat.md.
+   */
+  heartbeat: z.strictObject({
+    /** How often the Watchdog is re-sent; set the service's period to it and its grace to at least as much again. */
+    interval: promDuration,
+  }),
   /** The receiver of every alert no route claims (a key of `receivers`). */
   defaultReceiver: z.string(),
   receivers: z.record(dnsLabel('ops-email'), AlertReceiverSchema).refine((r) => Object.keys(r).length > 0, {
@@ -786,6 +800,15 @@ function checkAlerting(model: Model, ctx: Ctx): void {
   const { alerting } = model.observability;
   const names = Object.keys(alerting.receivers);
   const known = (name: string) => alerting.receivers[name] !== undefined;
+  if (known(HEARTBEAT_RECEIVER)) {
+    issue(ctx, ['observability', 'alerting', 'receivers', HEARTBEAT_RECEIVER], `the name is reserved for the Watchdog's receiver (observability.alerting.heartbeat); rename the receiver`);
+  }
+  // Prometheus and Alertmanager on one node: losing it silences both, with no alert about it from
+  // inside. The heartbeat would still notice; spreading them keeps NodeDown deliverable as well.
+  const { prometheus, alertmanager } = model.services;
+  if (Object.keys(model.nodes).length > 1 && prometheus.node === alertmanager.node) {
+    issue(ctx, ['services', 'alertmanager', 'node'], `is also Prometheus' node (services.prometheus.node); place Alertmanager on another node, e.g. "${Object.keys(model.nodes).find((n) => n !== prometheus.node)}"`);
+  }
   if (!known(alerting.defaultReceiver)) {
     issue(ctx, ['observability', 'alerting', 'defaultReceiver'], `no such receiver; use one of: ${names.join(', ')}`);
   }
