@@ -60,10 +60,4 @@ describe('the app-of-apps', () => {
       expect(spec.sourceRepos).toEqual(['https://git.lumetium.com/platform/platform.git']);
     }
   });
-
-  it('matches the snapshot of the platform folders', () => {
-    const files = defaultRender();
-    const gitops = Object.fromEntries([...files].filter(([path]) => /^k8s\/[^/]+\/(apps|bootstrap|argocd)\//.test(path)));
-    expect(gitops).toMatchSnapshot();
-  });
 });
