@@ -3,8 +3,7 @@
  * (one object per file, so a diff names what changed), `k8s/<env>/apps/` and `k8s/<env>/bootstrap/`.
  */
 import { App, Chart } from 'cdk8s';
-import { stringify } from 'yaml';
-import { manifestYaml } from './lib/manifest-yaml';
+import { libraryYaml, toYaml } from './lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
@@ -111,15 +110,5 @@ export function fileNameOf(object: KubeObject): string {
   return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
-/** YAML as committed: no line folding, so a changed value is one changed line. */
-export function toYaml(object: unknown): string {
-  // The fast writer covers what manifests hold; the library writes the rest, identically.
-  return (isMapping(object) ? manifestYaml(object) : undefined) ?? libraryYaml(object);
-}
-
-/** The `yaml` library's text for `object`, as `toYaml` writes it. */
-export function libraryYaml(object: unknown): string {
-  return stringify(object, { lineWidth: 0, minContentWidth: 0 });
-}
-
-const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** YAML as committed: the one writer (charts/lib/manifest-yaml.ts), re-exported for the CLI and tests. */
+export { libraryYaml, toYaml };

@@ -4,12 +4,16 @@
  * which fields changed with their old and new values. Lists of named items (containers, ports,
  * env, volumes) are matched by name, so a change reads `containers[app].image`, not `[0]`.
  */
+import { diffArrays } from 'diff';
 import { parse } from 'yaml';
 import { byCodePoint } from '../config/order';
 import type { RenderedFiles } from './render';
 
 export interface FieldChange {
+  /** A dotted field path, or `line` for a line of a text file. */
   readonly path: string;
+  /** For `line`: its number in the old file (a removed line) or the new file (an added line). */
+  readonly line?: number;
   readonly before?: unknown;
   readonly after?: unknown;
 }
@@ -102,12 +106,26 @@ function stripMetadata(body: unknown): unknown {
   return rest;
 }
 
+/**
+ * The lines of a text file that a real line diff (jsdiff's `diffArrays`, Myers' algorithm) removes
+ * and adds, with their line numbers: order and repetition matter in haproxy.cfg and ACL files, so
+ * two swapped rules or a duplicated line are a change, and indentation is kept as written.
+ */
 function textChange(before: string, after: string): FieldChange[] {
-  const old = new Set(before.split('\n'));
-  const now = new Set(after.split('\n'));
-  const removed = [...old].filter((line) => !now.has(line) && line.trim());
-  const added = [...now].filter((line) => !old.has(line) && line.trim());
-  return [...removed.map((line) => ({ path: 'line', before: line.trim() })), ...added.map((line) => ({ path: 'line', after: line.trim() }))];
+  const fields: FieldChange[] = [];
+  let oldLine = 1;
+  let newLine = 1;
+  for (const part of diffArrays(before.split('\n'), after.split('\n'))) {
+    for (const line of part.value) {
+      if (part.removed) fields.push({ path: 'line', line: oldLine++, before: line });
+      else if (part.added) fields.push({ path: 'line', line: newLine++, after: line });
+      else {
+        oldLine++;
+        newLine++;
+      }
+    }
+  }
+  return fields;
 }
 
 /** Compares `before` (e.g. the committed dist/) with `after` (a fresh render). */
@@ -159,7 +177,7 @@ export function formatDiff(groups: readonly GroupChange[]): string {
       const mark = change.kind === 'added' ? '+' : change.kind === 'removed' ? '-' : '~';
       lines.push(`  ${mark} ${change.object}`);
       for (const field of change.fields) {
-        if (field.path === 'line') lines.push(`      ${field.before !== undefined ? `- ${show(field.before)}` : `+ ${show(field.after)}`}`);
+        if (field.path === 'line') lines.push(`      ${field.before !== undefined ? `- ${field.line}: ${show(field.before)}` : `+ ${field.line}: ${show(field.after)}`}`);
         else lines.push(`      ${field.path}: ${show(field.before)} -> ${show(field.after)}`);
       }
     }

@@ -59,7 +59,8 @@ export const defaultPlatform: Platform = {
     jenkins: { node: 'k3s-worker-02', host: 'ci.lumetium.com' },
     harbor: { node: 'k3s-worker-02', host: 'registry.lumetium.com' },
     prometheus: { node: 'k3s-master' },
-    alertmanager: { node: 'k3s-master' },
+    // Not on Prometheus' node: losing one node must not silence both (config/schema.ts checks it).
+    alertmanager: { node: 'k3s-worker-02' },
     grafana: { node: 'k3s-master', host: 'grafana.lumetium.com' },
     loki: { node: 'k3s-master' },
     vault: { node: 'k3s-master', host: 'vault.lumetium.com' },
@@ -99,6 +100,8 @@ export const defaultPlatform: Platform = {
     prometheus: { retentionDays: 15, storageGiB: 50 },
     loki: { retentionDays: 14, storageGiB: 50 },
     alerting: {
+      // Configure the service as the README's runbook says (secret/alertmanager/heartbeat, key url).
+      heartbeat: { interval: '5m' },
       defaultReceiver: 'ops-email',
       receivers: {
         'ops-email': { email: { to: 'ops@lumetium.com' } },

@@ -7,13 +7,11 @@
  * duplicate hosts, overlapping networks, placement on existing nodes) live in `crossFieldRules`.
  */
 import { z } from 'zod';
+import { cronProblem } from './cron';
 import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-/** Five-field cron as Kubernetes CronJobs and Velero schedules accept it (or a @-macro). */
-const CRON_FIELD = /^(\*|\d+|\d+-\d+|\*\/\d+|\d+-\d+\/\d+)(,(\d+|\d+-\d+))*$/;
-const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
 const dnsLabel = (what: string) =>
   z.string().regex(DNS_LABEL, {
@@ -34,10 +32,11 @@ const addressRange = z.string().refine((value) => parseAddressRange(value) !== u
   error: 'must be an IPv4 CIDR ("192.168.10.240/28") or an inclusive range ("192.168.10.240-192.168.10.250")',
 });
 
-const cron = z.string().refine(
-  (value) => CRON_MACROS.includes(value) || (value.split(' ').length === 5 && value.split(' ').every((f) => CRON_FIELD.test(f))),
-  { error: 'must be a five-field cron expression such as "0 3 * * *" (03:00 every day) or a macro such as "@daily"' },
-);
+/** A schedule as Velero's cron parser reads it (config/cron.ts). */
+const cron = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is not a cron schedule Velero accepts: ${problem}` });
+});
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, {
   error: 'must be an https:// URL, e.g. "https://git.example.com/platform/platform.git"',
@@ -376,7 +375,21 @@ const AlertRouteSchema = z.strictObject({
   continue: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
+/** The receiver Alertmanager sends the Watchdog to; no receiver of the model may take the name. */
+export const HEARTBEAT_RECEIVER = 'heartbeat';
+
 const AlertingSchema = z.strictObject({
+  /**
+   * The dead-man's switch: an external heartbeat service (healthchecks.io, Dead Man's Snitch,
+   * Better Stack, a cron monitor) that Alertmanager pings with the always-firing `Watchdog` alert
+   * every `interval`, and that alerts on its own when the pings stop. Its ping URL is a secret, in
+   * Vault under `secret/alertmanager/heartbeat` (key `url`); it must be https on port 443.
+   * See docs/decisions/0074-heartbeat.md.
+   */
+  heartbeat: z.strictObject({
+    /** How often the Watchdog is re-sent; set the service's period to it and its grace to at least as much again. */
+    interval: promDuration,
+  }),
   /** The receiver of every alert no route claims (a key of `receivers`). */
   defaultReceiver: z.string(),
   receivers: z.record(dnsLabel('ops-email'), AlertReceiverSchema).refine((r) => Object.keys(r).length > 0, {
@@ -787,6 +800,15 @@ function checkAlerting(model: Model, ctx: Ctx): void {
   const { alerting } = model.observability;
   const names = Object.keys(alerting.receivers);
   const known = (name: string) => alerting.receivers[name] !== undefined;
+  if (known(HEARTBEAT_RECEIVER)) {
+    issue(ctx, ['observability', 'alerting', 'receivers', HEARTBEAT_RECEIVER], `the name is reserved for the Watchdog's receiver (observability.alerting.heartbeat); rename the receiver`);
+  }
+  // Prometheus and Alertmanager on one node: losing it silences both, with no alert about it from
+  // inside. The heartbeat would still notice; spreading them keeps NodeDown deliverable as well.
+  const { prometheus, alertmanager } = model.services;
+  if (Object.keys(model.nodes).length > 1 && prometheus.node === alertmanager.node) {
+    issue(ctx, ['services', 'alertmanager', 'node'], `is also Prometheus' node (services.prometheus.node); place Alertmanager on another node, e.g. "${Object.keys(model.nodes).find((n) => n !== prometheus.node)}"`);
+  }
   if (!known(alerting.defaultReceiver)) {
     issue(ctx, ['observability', 'alerting', 'defaultReceiver'], `no such receiver; use one of: ${names.join(', ')}`);
   }

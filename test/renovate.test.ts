@@ -5,12 +5,18 @@ import * as versions from '../config/versions';
 import { ROOT } from './support/render';
 
 interface Manager {
+  description?: string;
   managerFilePatterns: string[];
   matchStrings: string[];
 }
 
 const renovate = JSON.parse(readFileSync(join(ROOT, 'renovate.json'), 'utf8')) as { customManagers: Manager[] };
-const versionsFile = readFileSync(join(ROOT, 'config/versions.ts'), 'utf8');
+const VERSIONS = 'config/versions.ts';
+const versionsFile = readFileSync(join(ROOT, VERSIONS), 'utf8');
+
+/** Datasources Renovate has, among those this project pins with; helm and deb need a registryUrl. */
+const DATASOURCES = ['helm', 'docker', 'github-releases', 'deb', 'jenkins-plugins'];
+const NEEDS_REGISTRY = ['helm', 'deb'];
 
 /** Every pinned value of config/versions.ts, read from the module itself. */
 function pinned(): string[] {
@@ -19,28 +25,62 @@ function pinned(): string[] {
   for (const image of Object.values(versions.IMAGES) as string[]) values.push(image.slice(image.lastIndexOf(':') + 1));
   for (const download of Object.values(versions.GATEWAY_DOWNLOADS)) values.push((download as versions.DownloadVersion).version);
   for (const pkg of Object.values(versions.GATEWAY_PACKAGES) as string[]) values.push(pkg);
+  for (const plugin of Object.values(versions.JENKINS_PLUGINS) as string[]) values.push(plugin);
   values.push(versions.K3S_VERSION);
   return values.sort();
 }
 
+/** Every match of every custom manager that applies to `file`, as Renovate would extract it. */
+function extract(file: string, text: string): RegExpMatchArray[] {
+  // Renovate's regex engine (RE2) reads these patterns the same way as JavaScript does.
+  return renovate.customManagers
+    .filter((m) => m.managerFilePatterns.some((p) => new RegExp(p.slice(1, -1)).test(file)))
+    .flatMap((m) => m.matchStrings.flatMap((s) => [...text.matchAll(new RegExp(s, 'g'))]));
+}
+
+/** The `// renovate:` comments of a file: where each starts, what it says, and the line below it. */
+function renovateComments(text: string) {
+  const comments: { offset: number; line: number; fields: Record<string, string>; next: string }[] = [];
+  const lines = text.split('\n');
+  let offset = 0;
+  lines.forEach((line, i) => {
+    const at = line.indexOf('// renovate: ');
+    if (at >= 0 && /^\s*$/.test(line.slice(0, at))) {
+      const fields = Object.fromEntries([...line.slice(at).matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+      comments.push({ offset: offset + at, line: i + 1, fields, next: lines[i + 1] ?? '' });
+    }
+    offset += line.length + 1;
+  });
+  return comments;
+}
+
 describe('Renovate', () => {
   it('finds every pinned version of config/versions.ts, and nothing else', () => {
-    // Renovate's regex engine (RE2) reads these patterns the same way as JavaScript does.
-    const found = renovate.customManagers
-      .filter((m) => m.managerFilePatterns.some((p) => new RegExp(p.slice(1, -1)).test('config/versions.ts')))
-      .flatMap((m) => m.matchStrings.flatMap((s) => [...versionsFile.matchAll(new RegExp(s, 'g'))].map((match) => match.groups!.currentValue)))
-      .sort();
-    expect(found).toEqual(pinned());
+    expect(extract(VERSIONS, versionsFile).map((match) => match.groups!.currentValue).sort()).toEqual(pinned());
   });
 
-  it('names a datasource and a package for every match', () => {
-    for (const manager of renovate.customManagers) {
-      for (const pattern of manager.matchStrings) {
-        for (const match of versionsFile.matchAll(new RegExp(pattern, 'g'))) {
-          expect(match.groups!.datasource).toMatch(/^(helm|docker|github-releases|deb)$/);
-          expect(match.groups!.depName).toBeTruthy();
-        }
-      }
+  it('GIVEN every // renovate: comment of config/versions.ts WHEN the custom managers run THEN one of them extracts it with the datasource, package, registry and the version on the line below', () => {
+    const comments = renovateComments(versionsFile);
+    expect(comments.length).toBe(pinned().length);
+    const matches = extract(VERSIONS, versionsFile);
+    for (const comment of comments) {
+      const where = `${VERSIONS}:${comment.line}`;
+      const found = matches.filter((match) => match.index === comment.offset);
+      expect(found, `${where}: no manager in renovate.json matches this comment`).toHaveLength(1);
+      const groups = found[0].groups!;
+      expect(DATASOURCES, where).toContain(comment.fields.datasource);
+      expect(groups.datasource, where).toBe(comment.fields.datasource);
+      expect(groups.depName, where).toBe(comment.fields.depName);
+      if (NEEDS_REGISTRY.includes(groups.datasource)) expect(groups.registryUrl, where).toBe(comment.fields.registryUrl);
+      expect(groups.currentValue, where).toBeTruthy();
+      expect(comment.next, where).toContain(groups.currentValue);
     }
+  });
+
+  it('fails when a comment has no manager (the check is not a no-op)', () => {
+    // GIVEN a pin under a datasource no manager knows WHEN extracted THEN the comment is unmatched
+    const planted = `${versionsFile}\n// renovate: datasource=npm depName=left-pad\nexport const LEFT_PAD = '1.3.0';\n`;
+    const comment = renovateComments(planted).pop()!;
+    expect(extract(VERSIONS, planted).filter((match) => match.index === comment.offset)).toEqual([]);
   });
 });

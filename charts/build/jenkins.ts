@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiObject, type Chart } from 'cdk8s';
-import { stringify } from 'yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
@@ -281,7 +281,7 @@ export function jenkinsCasc(platform: Platform): Record<string, unknown> {
     name,
     label: name,
     namespace: BUILDS_NAMESPACE,
-    yaml: stringify(pod, { lineWidth: 0, aliasDuplicateObjects: false }),
+    yaml: toYaml(pod),
     yamlMergeStrategy: 'override',
     showRawYaml: true,
   }));
@@ -409,7 +409,7 @@ export const jenkins: ServiceDefinition = {
       automountServiceAccountToken: true,
     });
 
-    const configData = { 'jenkins.yaml': stringify(jenkinsCasc(platform), { lineWidth: 0, aliasDuplicateObjects: false }), 'plugins.txt': pluginsTxt() };
+    const configData = { 'jenkins.yaml': toYaml(jenkinsCasc(platform)), 'plugins.txt': pluginsTxt() };
     new ApiObject(chart, 'config', {
       apiVersion: 'v1',
       kind: 'ConfigMap',

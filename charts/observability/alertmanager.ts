@@ -6,8 +6,8 @@
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
-import type { Platform } from '../../config';
+import { toYaml } from '../lib/manifest-yaml';
+import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
@@ -29,6 +29,7 @@ import {
   workloadService,
 } from './pod';
 import { rawValueSecret, secretFile, vaultAgentPod } from './vault-agent';
+import { WATCHDOG } from './rules/rule-group';
 import { ALERTMANAGER, MONITORING_NAMESPACE } from './workloads';
 
 const NAME = ALERTMANAGER.name;
@@ -38,8 +39,11 @@ const DATA_DIR = '/alertmanager';
 /** Silences and the notification log are small. */
 const STORAGE = '1Gi';
 
-/** The Vault secrets Alertmanager reads: the SMTP password and one per webhook-style integration. */
-export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; byReceiver: Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }> } {
+/**
+ * The Vault secrets Alertmanager reads: the SMTP password, one per webhook-style integration, and
+ * the heartbeat's ping URL (a capability URL: whoever has it can keep the dead-man's switch quiet).
+ */
+export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; heartbeat: VaultSecret; byReceiver: Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }> } {
   const { alerting } = platform.observability;
   const byReceiver = new Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }>();
   for (const [name, receiver] of Object.entries(alerting.receivers)) {
@@ -49,16 +53,16 @@ export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; b
     });
   }
   const smtp = alerting.smtp && Object.values(alerting.receivers).some((r) => r.email) ? rawValueSecret(NAME, 'smtp', 'password') : undefined;
-  return { smtp, byReceiver };
+  return { smtp, heartbeat: rawValueSecret(NAME, HEARTBEAT_RECEIVER, 'url'), byReceiver };
 }
 
 export function alertmanagerConsumer(platform: Platform): SecretConsumer {
-  const { smtp, byReceiver } = alertmanagerSecrets(platform);
+  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(platform);
   return {
     name: NAME,
     namespace: MONITORING_NAMESPACE,
     serviceAccount: NAME,
-    secrets: [...(smtp ? [smtp] : []), ...[...byReceiver.values()].flatMap((s) => [s.slack, s.pagerduty].filter((x): x is VaultSecret => !!x))],
+    secrets: [...(smtp ? [smtp] : []), heartbeat, ...[...byReceiver.values()].flatMap((s) => [s.slack, s.pagerduty].filter((x): x is VaultSecret => !!x))],
   };
 }
 
@@ -67,7 +71,7 @@ const matcher = (label: string, value: string) => `${label}=${JSON.stringify(val
 /** alertmanager.yml from the model. */
 export function alertmanagerConfig(platform: Platform): Record<string, unknown> {
   const { alerting } = platform.observability;
-  const { smtp, byReceiver } = alertmanagerSecrets(platform);
+  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(platform);
   return {
     global: {
       resolve_timeout: '5m',
@@ -88,13 +92,27 @@ export function alertmanagerConfig(platform: Platform): Record<string, unknown> 
       group_wait: '30s',
       group_interval: '5m',
       repeat_interval: '4h',
-      routes: alerting.routes.map((route) => ({
+      routes: [
+        // First and without `continue`: the Watchdog reaches the heartbeat and nothing else, re-sent
+        // every interval (Alertmanager re-checks a group each group_interval, so keep that short).
+        {
+          receiver: HEARTBEAT_RECEIVER,
+          matchers: [matcher('alertname', WATCHDOG)],
+          group_wait: '0s',
+          group_interval: '1m',
+          repeat_interval: alerting.heartbeat.interval,
+        },
+        ...alerting.routes.map((route) => ({
         receiver: route.receiver,
         matchers: Object.entries(route.matchers).map(([label, value]) => matcher(label, value)),
         ...(route.continue ? { continue: true } : {}),
-      })),
+        })),
+      ],
     },
-    receivers: Object.entries(alerting.receivers).map(([name, receiver]) => {
+    receivers: [
+      // webhook_configs.url_file: Alertmanager >= 0.26 (prometheus/alertmanager v0.32.0, config/notifiers.go, WebhookConfig).
+      { name: HEARTBEAT_RECEIVER, webhook_configs: [{ url_file: secretFile(heartbeat), send_resolved: false }] },
+      ...Object.entries(alerting.receivers).map(([name, receiver]) => {
       const secrets = byReceiver.get(name)!;
       return {
         name,
@@ -125,6 +143,7 @@ export function alertmanagerConfig(platform: Platform): Record<string, unknown> 
           : {}),
       };
     }),
+    ],
     inhibit_rules: [
       // A critical alert silences the warning of the same name in the same namespace.
       { source_matchers: [matcher('severity', 'critical')], target_matchers: [matcher('severity', 'warning')], equal: ['alertname', 'namespace'] },
@@ -150,19 +169,20 @@ export const alertmanager: ServiceDefinition = {
     const receivers = Object.values(platform.observability.alerting.receivers);
     const port = smtpPort(platform);
     const outbound = [
-      ...(receivers.some((r) => r.slack || r.pagerduty) ? [{ port: 443 }] : []),
+      // 443 always: the heartbeat's https ping.
+      { port: 443 },
       ...(port !== undefined && receivers.some((r) => r.email) ? [{ port }] : []),
     ];
     return [
       dnsAccess(ALERTMANAGER),
         scrapedBy(ALERTMANAGER, 'http'),
-      ...(outbound.length ? [{ from: { workload: ALERTMANAGER }, to: { network: INTERNET }, ports: outbound, purpose: 'notifications (SMTP, chat and paging webhooks)' }] : []),
+      ...(outbound.length ? [{ from: { workload: ALERTMANAGER }, to: { network: INTERNET }, ports: outbound, purpose: 'notifications (SMTP, chat and paging webhooks, the heartbeat)' }] : []),
     ];
   },
   secretConsumers: (platform: Platform) => [alertmanagerConsumer(platform)],
   build(chart: Chart, platform: Platform) {
     const ns = MONITORING_NAMESPACE;
-    const config = { 'alertmanager.yml': configYaml(alertmanagerConfig(platform)) };
+    const config = { 'alertmanager.yml': toYaml(alertmanagerConfig(platform)) };
     const agent = vaultAgentPod(alertmanagerConsumer(platform), platform);
     serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });

@@ -6,7 +6,7 @@
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { TlsIngress, issuerFor } from '../lib/ingress';
@@ -121,8 +121,8 @@ export const grafana: ServiceDefinition = {
     const ns = MONITORING_NAMESPACE;
     const config = {
       'grafana.ini': grafanaIni(platform),
-      'datasources.yaml': configYaml(grafanaDatasources(platform)),
-      'dashboards.yaml': configYaml(DASHBOARD_PROVIDERS),
+      'datasources.yaml': toYaml(grafanaDatasources(platform)),
+      'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };
     const dashboards = Object.fromEntries(Object.entries(platformDashboards()).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
     const agent = vaultAgentPod(grafanaConsumer(), platform);

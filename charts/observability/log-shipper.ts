@@ -12,7 +12,7 @@
  * @see https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { PlatformNamespace } from '../lib/namespace';
@@ -126,7 +126,7 @@ export const logShipper: ServiceDefinition = {
       workloads: [LOG_SHIPPER],
       plan,
     });
-    const config = { 'fluent-bit.yaml': configYaml(fluentBitConfig()) };
+    const config = { 'fluent-bit.yaml': toYaml(fluentBitConfig()) };
     serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
     const hostVolumes = [

@@ -8,7 +8,7 @@
  * @see https://grafana.com/docs/loki/latest/operations/storage/retention/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
@@ -78,7 +78,7 @@ export const loki: ServiceDefinition = {
   connections: (): Connection[] => [dnsAccess(LOKI), scrapedBy(LOKI, 'http')],
   build(chart: Chart, platform: Platform) {
     const ns = MONITORING_NAMESPACE;
-    const config = { 'loki.yaml': configYaml(lokiConfig(platform)) };
+    const config = { 'loki.yaml': toYaml(lokiConfig(platform)) };
     serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
     workloadService(chart, 'service', LOKI, ['http'], { headless: true });

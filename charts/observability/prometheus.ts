@@ -11,7 +11,7 @@
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { configYaml } from './config-yaml';
+import { toYaml } from '../lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
@@ -66,7 +66,7 @@ export function prometheusConfig(platform: Platform, plan: NetworkPlan): Record<
 
 /** The rule files: one per group, `<group>.yaml`. */
 export function ruleFiles(groups: readonly RuleGroup[]): Record<string, string> {
-  return Object.fromEntries(groups.map((group) => [`${group.name}.yaml`, configYaml({ groups: [group] })]));
+  return Object.fromEntries(groups.map((group) => [`${group.name}.yaml`, toYaml({ groups: [group] })]));
 }
 
 /** The rule groups of a render: every source of `RULE_GROUPS`, with the model and the scrape jobs. */
@@ -128,7 +128,7 @@ export const prometheus: ServiceDefinition = {
       });
     }
 
-    const config = { 'prometheus.yml': configYaml(prometheusConfig(platform, plan)) };
+    const config = { 'prometheus.yml': toYaml(prometheusConfig(platform, plan)) };
     const rules = ruleFiles(platformRuleGroups(platform, plan));
     configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
     configMap(chart, 'rules', { name: `${NAME}-rules`, namespace: ns, data: rules });

@@ -12,7 +12,7 @@
  * @see https://cloudinit.readthedocs.io/en/22.4.2/reference/modules.html
  */
 import { gzipSync } from 'node:zlib';
-import { stringify } from 'yaml';
+import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../config/versions';
 import { renderHaproxyConfig } from './haproxy';
@@ -211,7 +211,7 @@ export function renderCloudInit(platform: Platform): string {
     runcmd: [[SETUP_SCRIPT]],
   };
   // Sequences not indented under their key: two bytes less on every line of the rendered files.
-  const text = `#cloud-config\n${stringify(config, { lineWidth: 0, indentSeq: false })}`;
+  const text = `#cloud-config\n${toYaml(config, { indentSequences: false })}`;
   const compressed = compressedUserDataBytes(text);
   if (compressed > USER_DATA_BUDGET) {
     throw new Error(

@@ -9,7 +9,7 @@
  * the gateway's persistent state volume; the keys are generated at first start, never in Git.
  * @see https://headscale.net/stable/ref/configuration/
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { GATEWAY_PORTS, MESH_TAGS, poolCidrs } from './model';
 
@@ -77,7 +77,7 @@ export function renderHeadscaleConfig(platform: Platform): string {
     logtail: { enabled: false },
     randomize_client_port: false,
   };
-  return HEADER + stringify(config, { lineWidth: 0 });
+  return HEADER + toYaml(config);
 }
 
 /** One rule of a Tailscale/Headscale policy. */

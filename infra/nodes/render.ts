@@ -10,7 +10,7 @@
  * @see https://docs.k3s.io/installation/configuration#configuration-file
  * @see https://docs.k3s.io/cli/server  https://docs.k3s.io/cli/agent
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
@@ -156,7 +156,7 @@ export function corednsCustom(platform: Platform): string {
     '# In-cluster names of the platform\'s public hosts, rendered by the platform synthesizer: do not edit.',
     `# Install on the server: copy to ${K3S_MANIFESTS_DIR}/coredns-custom.yaml (README, "Bootstrap the k3s nodes").`,
     '',
-  ].join('\n') + stringify(configMap, { lineWidth: 0 });
+  ].join('\n') + toYaml(configMap);
 }
 
 /** The robot the nodes pull application images with (read-only on every Harbor project). */
@@ -183,7 +183,7 @@ export function registriesConfig(platform: Platform): string | undefined {
     `# Install: replace ${PULL_PASSWORD_PLACEHOLDER} with the password in Vault (${CLUSTER_PULL.vaultPath.replace('/data/', '/')}),`,
     '# write the result to /etc/rancher/k3s/registries.yaml (0600), restart k3s (README, "Let the nodes pull from Harbor").',
     '',
-  ].join('\n') + stringify(config, { lineWidth: 0 });
+  ].join('\n') + toYaml(config);
 }
 
 /**
@@ -207,7 +207,7 @@ export function renderNodes(platform: Platform): Map<string, string> {
   const files = new Map<string, string>();
   const [serverName] = serverOf(platform);
   for (const name of Object.keys(platform.nodes).sort()) {
-    files.set(`nodes/${name}/config.yaml`, header(platform, name) + stringify(nodeConfig(platform, name), { lineWidth: 0 }));
+    files.set(`nodes/${name}/config.yaml`, header(platform, name) + toYaml(nodeConfig(platform, name)));
     const hosts = nodeHosts(platform);
     if (hosts) files.set(`nodes/${name}/hosts`, hosts);
     if (name === serverName) files.set(`nodes/${name}/manifests/coredns-custom.yaml`, corednsCustom(platform));

@@ -47,7 +47,29 @@ describe('the semantic diff', () => {
     const before = new Map([['gateway/haproxy.cfg', 'global\n  maxconn 2000\n']]);
     const after = new Map([['gateway/haproxy.cfg', 'global\n  maxconn 4000\n']]);
     expect(formatDiff(semanticDiff(before, after))).toBe(
-      ['gateway: 0 added, 0 removed, 1 changed', '  ~ haproxy.cfg', '      - maxconn 2000', '      + maxconn 4000'].join('\n'),
+      ['gateway: 0 added, 0 removed, 1 changed', '  ~ haproxy.cfg', '      - 2:   maxconn 2000', '      + 2:   maxconn 4000'].join('\n'),
+    );
+  });
+
+  it('GIVEN two swapped HAProxy rules WHEN compared THEN the move is reported, not "no changes"', () => {
+    // First match wins in HAProxy: swapping these two lines changes which backend serves git.
+    const rules = ['frontend https', '  use_backend git if { req.ssl_sni -i git.example.com }', '  use_backend catchall if { req.ssl_sni -m end .example.com }', ''];
+    const swapped = [rules[0], rules[2], rules[1], rules[3]];
+    const groups = semanticDiff(new Map([['gateway/haproxy.cfg', rules.join('\n')]]), new Map([['gateway/haproxy.cfg', swapped.join('\n')]]));
+    const fields = groups.flatMap((g) => g.changes.flatMap((c) => c.fields));
+    expect(fields.length).toBeGreaterThan(0);
+    // One of the two rules leaves its place and comes back at the other: removed at one line, added at another.
+    const moved = fields.filter((f) => f.before !== undefined).map((f) => f.before);
+    expect(moved).toHaveLength(1);
+    expect(fields.filter((f) => f.after === moved[0])).toHaveLength(1);
+    expect(fields.find((f) => f.before === moved[0])!.line).not.toBe(fields.find((f) => f.after === moved[0])!.line);
+  });
+
+  it('GIVEN a duplicated line WHEN compared THEN the extra copy is reported as added', () => {
+    const before = 'acl admin src 100.64.0.1\nhttp-request deny if !admin\n';
+    const after = 'acl admin src 100.64.0.1\nhttp-request deny if !admin\nhttp-request deny if !admin\n';
+    expect(formatDiff(semanticDiff(new Map([['gateway/haproxy.cfg', before]]), new Map([['gateway/haproxy.cfg', after]])))).toBe(
+      ['gateway: 0 added, 0 removed, 1 changed', '  ~ haproxy.cfg', '      + 3: http-request deny if !admin'].join('\n'),
     );
   });
 

@@ -42,9 +42,9 @@ describe('the platform model', () => {
   it('places the seed services as the design says', () => {
     const { services } = loadDefaultPlatform();
     const on = (node: string) => Object.entries(services).filter(([, s]) => s.node === node).map(([name]) => name).sort();
-    expect(on('k3s-master')).toEqual(['alertmanager', 'grafana', 'loki', 'prometheus', 'vault']);
+    expect(on('k3s-master')).toEqual(['grafana', 'loki', 'prometheus', 'vault']);
     expect(on('k3s-worker-01')).toEqual(['argocd', 'gitlab', 'postgresql', 'redis']);
-    expect(on('k3s-worker-02')).toEqual(['gitaly', 'harbor', 'jenkins']);
+    expect(on('k3s-worker-02')).toEqual(['alertmanager', 'gitaly', 'harbor', 'jenkins']);
   });
 
   it('round-trips through the printed YAML', () => {

@@ -86,8 +86,32 @@ export function promtoolTestRules(rules: Record<string, string>, tests: Record<s
   return run('promtool', ['test', 'rules', 'tests.yaml'], dir);
 }
 
+/**
+ * Debian's amtool (0.25) predates `webhook_configs[].url_file` (Alertmanager 0.26; the pinned
+ * image is newer). Each `url_file` is swapped for a placeholder `url` so the older validator checks
+ * the rest; the heartbeat receiver's `url_file` is asserted separately.
+ */
+function withoutWebhookUrlFiles(alertmanagerYml: string): string {
+  const config = parse(alertmanagerYml) as { receivers?: { webhook_configs?: Record<string, unknown>[] }[] };
+  for (const receiver of config.receivers ?? []) {
+    for (const webhook of receiver.webhook_configs ?? []) {
+      if (typeof webhook.url_file !== 'string') continue;
+      delete webhook.url_file;
+      webhook.url = 'https://heartbeat.invalid/placeholder';
+    }
+  }
+  return stringify(config, { lineWidth: 0 });
+}
+
 export function amtoolCheckConfig(alertmanagerYml: string): ToolResult {
   const dir = mkdtempSync(join(tmpdir(), 'amtool-'));
-  writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerYml);
+  writeFileSync(join(dir, 'alertmanager.yml'), withoutWebhookUrlFiles(alertmanagerYml));
   return run('amtool', ['check-config', 'alertmanager.yml'], dir);
+}
+
+/** `amtool config routes test`: the receivers an alert with these labels reaches, comma-separated. */
+export function amtoolRoutesTest(alertmanagerYml: string, labels: Readonly<Record<string, string>>): ToolResult {
+  const dir = mkdtempSync(join(tmpdir(), 'amtool-routes-'));
+  writeFileSync(join(dir, 'alertmanager.yml'), withoutWebhookUrlFiles(alertmanagerYml));
+  return run('amtool', ['config', 'routes', 'test', '--config.file=alertmanager.yml', ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)], dir);
 }

@@ -3,7 +3,7 @@
  * Argo CD, Vault, the Kubernetes workloads and the monitoring pipeline itself. Thresholds that
  * depend on the platform come from the model. Backups alert from their own group (issue 6).
  */
-import type { AlertingRule, RuleContext, RuleGroup } from './rule-group';
+import { WATCHDOG, type AlertingRule, type RuleContext, type RuleGroup } from './rule-group';
 
 const GiB = 1024 ** 3;
 const DAY = 24 * 3600;
@@ -206,6 +206,19 @@ export function monitoringRules(): RuleGroup {
   return {
     name: 'monitoring',
     rules: [
+      {
+        // The dead-man's switch: always firing, so the external heartbeat service hears from
+        // Prometheus through Alertmanager every `observability.alerting.heartbeat.interval`, and
+        // alerts on its own when the pings stop (Prometheus, Alertmanager, their node or the
+        // egress is down). Alertmanager routes it to the heartbeat receiver only.
+        alert: WATCHDOG,
+        expr: 'vector(1)',
+        labels: { severity: 'none' },
+        annotations: {
+          summary: 'The alerting pipeline is alive (this alert always fires)',
+          description: 'Prometheus evaluates rules and Alertmanager delivers. If the heartbeat service stops receiving this alert, Prometheus or Alertmanager is down: check the monitoring namespace.',
+        },
+      },
       {
         alert: 'PrometheusRuleEvaluationFailures',
         expr: 'increase(prometheus_rule_evaluation_failures_total[10m]) > 0',

@@ -12,7 +12,11 @@
  */
 import type { Platform } from '../../../config';
 
-export type Severity = 'critical' | 'warning';
+/** `none` is the Watchdog's alone: it is for the heartbeat service, never for people. */
+export type Severity = 'critical' | 'warning' | 'none';
+
+/** The always-firing alert Alertmanager forwards to the external heartbeat (dead-man's switch). */
+export const WATCHDOG = 'Watchdog';
 
 export interface AlertingRule {
   readonly alert: string;
@@ -63,8 +67,8 @@ export function resolveRuleGroups(sources: readonly RuleGroupSource[], context: 
       if (!isAlertingRule(rule)) continue;
       if (alertNames.has(rule.alert)) throw new Error(`alert ${rule.alert} (group ${group.name}) is defined twice; alert names must be unique`);
       alertNames.add(rule.alert);
-      if (!['critical', 'warning'].includes(rule.labels.severity)) {
-        throw new Error(`alert ${rule.alert} (group ${group.name}): severity "${rule.labels.severity}" must be critical or warning`);
+      if (rule.alert === WATCHDOG ? rule.labels.severity !== 'none' : !['critical', 'warning'].includes(rule.labels.severity)) {
+        throw new Error(`alert ${rule.alert} (group ${group.name}): severity "${rule.labels.severity}" must be ${rule.alert === WATCHDOG ? 'none' : 'critical or warning'}`);
       }
     }
   }

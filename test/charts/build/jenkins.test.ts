@@ -312,11 +312,3 @@ describe('network isolation of Jenkins and the build pods', () => {
   });
 });
 
-describe('snapshots', () => {
-  it('match for the configuration as code and the controller', () => {
-    // The single-node model: its tags are its own, so a deployment of the seed app changes nothing here.
-    const files = renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
-    expect(parse(files.get('k8s/platform/jenkins/configmap-jenkins-config.yaml')!)).toMatchSnapshot();
-    expect(parse(files.get('k8s/platform/jenkins/statefulset-jenkins.yaml')!)).toMatchSnapshot();
-  });
-});

@@ -12,7 +12,6 @@ import {
   renderPipelines,
   scriptOfGroovy,
 } from '../../../charts/build/pipeline';
-import { renderPlatform } from '../../../cli/render';
 import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
 import { applyPatch } from '../../support/patch';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
@@ -156,10 +155,6 @@ describe('the rendered pipeline of an app', () => {
     expect(scriptOfGroovy(groovyScript(script, '    '))).toBe(script);
     // Braces, parentheses and brackets pair up (no Groovy parser here).
     for (const [open, close] of [['{', '}'], ['(', ')'], ['[', ']']]) expect(jenkinsfile().split(open).length, open).toBe(jenkinsfile().split(close).length);
-  });
-
-  it('matches the snapshot (of the single-node model: a deployment of the seed app changes nothing here)', () => {
-    expect(renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'))).get('pipelines/shop/Jenkinsfile')).toMatchSnapshot();
   });
 });
 

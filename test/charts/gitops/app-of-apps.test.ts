@@ -61,11 +61,6 @@ describe('the app-of-apps', () => {
     }
   });
 
-  it('matches the snapshot of the platform folders', () => {
-    const files = defaultRender();
-    const gitops = Object.fromEntries([...files].filter(([path]) => /^k8s\/[^/]+\/(apps|bootstrap|argocd)\//.test(path)));
-    expect(gitops).toMatchSnapshot();
-  });
 
   it('GIVEN operators and the runbook write some fields at run time WHEN rendered THEN each Application ignores exactly those and keeps them on sync', () => {
     // Sources: the chart templates cited next to each declaration (vault.ts, metallb.ts,

@@ -1,6 +1,7 @@
 /**
- * The fast manifest writer writes exactly the bytes the `yaml` library writes, for every object
- * of the render, and declines (so the library writes it) whatever it does not cover.
+ * The one YAML writer: its fast path writes exactly the bytes the `yaml` library writes (with
+ * YAML 1.1 compat quoting), for every object of the render, and declines (so the library writes
+ * it) whatever it does not cover; either way YAML 1.1 and 1.2 readers get the same data.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,10 @@ const TRICKY: unknown[] = [
   0, -3, 42, 1.5, -0.25, 1e21, 1e-7, 123456789012345678, Number.NaN, Number.POSITIVE_INFINITY, true, false, null,
   [], {}, [[1]], [[]], [{}], [{ a: 1, b: [2, { c: 'd' }] }], { '1': 'a' }, { true: 1 }, { 'a b': 1 }, { '': 1 }, { 'app.kubernetes.io/name': 'x' }, ['x\ny\n', 'z'], { k: ['a\nb\n'] },
   [{ script: 'set -e\necho hi\n', name: 'x' }], { deep: { deeper: { list: [{ a: { b: ['c'] } }] } } },
+  // What only a YAML 1.1 reader (Kubernetes, Argo CD, Prometheus, cloud-init) takes for something else.
+  'on', 'On', 'OFF', 'y', 'Y', 'n', 'N', 'yes', 'NO', '12:30', '1:2:3', '190:20:30.15', '-1:30', '1_000', '0777', '0b101', '+0x1F', '1_0.5', '.5e3',
+  '2024-01-01', '2001-12-14t21:59:43.10-05:00', '2001-12-14 21:59:43.10 -5', '<<', '=',
+  { on: 1 }, { y: 'n' }, { '12:30': 'x' }, ['on', 'no', { off: 'yes' }],
 ];
 
 describe('the manifest writer', () => {
@@ -48,6 +53,9 @@ describe('the manifest writer', () => {
         expect(parse(fast), JSON.stringify(value)).toEqual(document);
       }
       expect(toYaml(document), JSON.stringify(value)).toBe(library);
+      // YAML 1.1 and 1.2 readers both get the value back.
+      expect(parse(library, { version: '1.1' }), `${JSON.stringify(value)} as YAML 1.1`).toEqual(document);
+      expect(parse(library, { version: '1.2' }), `${JSON.stringify(value)} as YAML 1.2`).toEqual(document);
     }
     // Most of them are the writer's own work, not the fallback's.
     expect(written).toBeGreaterThan(TRICKY.length * 0.7);

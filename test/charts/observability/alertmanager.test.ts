@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { alertmanager, alertmanagerConfig, alertmanagerConsumer } from '../../../charts/observability/alertmanager';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
-import { amtoolCheckConfig, hasAmtool } from '../../support/promtool';
+import { amtoolCheckConfig, amtoolRoutesTest, hasAmtool } from '../../support/promtool';
 import { stringify } from 'yaml';
 
 const platform = loadDefaultPlatform();
@@ -22,7 +22,10 @@ describe('Alertmanager', () => {
       group_wait: '30s',
       group_interval: '5m',
       repeat_interval: '4h',
-      routes: [{ receiver: 'ops-chat', matchers: ['severity="critical"'], continue: true }],
+      routes: [
+        { receiver: 'heartbeat', matchers: ['alertname="Watchdog"'], group_wait: '0s', group_interval: '1m', repeat_interval: '5m' },
+        { receiver: 'ops-chat', matchers: ['severity="critical"'], continue: true },
+      ],
     });
     expect(config.global).toEqual({
       resolve_timeout: '5m',
@@ -32,9 +35,11 @@ describe('Alertmanager', () => {
       smtp_auth_password_file: '/vault/secrets/smtp',
       smtp_require_tls: true,
     });
-    expect(config.receivers.map((r: any) => r.name)).toEqual(['ops-email', 'ops-chat']);
-    expect(config.receivers[0].email_configs).toEqual([{ to: 'ops@lumetium.com', send_resolved: true }]);
-    expect(config.receivers[1].slack_configs[0]).toMatchObject({ api_url_file: '/vault/secrets/ops-chat-slack', channel: '#platform-alerts' });
+    expect(config.receivers.map((r: any) => r.name)).toEqual(['heartbeat', 'ops-email', 'ops-chat']);
+    // The heartbeat's ping URL is a capability: from Vault, like every other credential.
+    expect(config.receivers[0].webhook_configs).toEqual([{ url_file: '/vault/secrets/heartbeat', send_resolved: false }]);
+    expect(config.receivers[1].email_configs).toEqual([{ to: 'ops@lumetium.com', send_resolved: true }]);
+    expect(config.receivers[2].slack_configs[0]).toMatchObject({ api_url_file: '/vault/secrets/ops-chat-slack', channel: '#platform-alerts' });
     // No credential is in the rendered file, only paths to files the Vault agent writes.
     expect(JSON.stringify(config)).not.toMatch(/hooks\.slack\.com|api_url"|auth_password"/);
   });
@@ -54,6 +59,7 @@ describe('Alertmanager', () => {
       serviceAccount: 'alertmanager',
       secrets: [
         { name: 'smtp', keys: ['password'], template: '{{- with secret "secret/data/alertmanager/smtp" -}}{{ index .Data.data "password" }}{{- end }}' },
+        { name: 'heartbeat', keys: ['url'], template: '{{- with secret "secret/data/alertmanager/heartbeat" -}}{{ index .Data.data "url" }}{{- end }}' },
         { name: 'ops-chat-slack', keys: ['url'], template: '{{- with secret "secret/data/alertmanager/ops-chat-slack" -}}{{ index .Data.data "url" }}{{- end }}' },
       ],
     });
@@ -84,13 +90,40 @@ describe('Alertmanager', () => {
       expect(result.output).toContain('SUCCESS');
       expect(result.status, result.output).toBe(0);
     }
-    expect(alertmanagerConfig(single).receivers).toEqual([{ name: 'pager', pagerduty_configs: [{ routing_key_file: '/vault/secrets/pager-pagerduty', send_resolved: true }] }]);
+    expect(alertmanagerConfig(single).receivers).toEqual([{ name: 'heartbeat', webhook_configs: [{ url_file: '/vault/secrets/heartbeat', send_resolved: false }] }, { name: 'pager', pagerduty_configs: [{ routing_key_file: '/vault/secrets/pager-pagerduty', send_resolved: true }] }]);
   });
 
   it('amtool check-config rejects a route to an unknown receiver (the check is not a no-op)', (ctx) => {
     if (!hasAmtool()) ctx.skip();
     const config = rendered();
-    config.route.routes[0].receiver = 'nobody';
+    config.route.routes[1].receiver = 'nobody';
     expect(amtoolCheckConfig(stringify(config)).status).not.toBe(0);
+  });
+
+  it('GIVEN the rendered routes WHEN amtool routes the Watchdog and other alerts THEN only the Watchdog reaches the heartbeat, and only the heartbeat', (ctx) => {
+    if (!hasAmtool()) ctx.skip();
+    const text = stringify(rendered());
+    const receivers = (labels: Record<string, string>) => {
+      const result = amtoolRoutesTest(text, labels);
+      expect(result.status, result.output).toBe(0);
+      // amtool prints the receivers on stdout, and a warning about --config.file on stderr.
+      const line = result.output.split('\n').filter((l) => l.trim() && !l.startsWith('Warning:')).pop()!;
+      return line.split(',').map((r) => r.trim());
+    };
+    expect(receivers({ alertname: 'Watchdog', severity: 'none' })).toEqual(['heartbeat']);
+    // Even a Watchdog labelled critical stays away from people.
+    expect(receivers({ alertname: 'Watchdog', severity: 'critical' })).toEqual(['heartbeat']);
+    const others: Record<string, string>[] = [{ alertname: 'NodeDown', severity: 'critical' }, { alertname: 'TargetDown', severity: 'warning' }, { alertname: 'Other' }];
+    for (const labels of others) {
+      expect(receivers(labels), JSON.stringify(labels)).not.toContain('heartbeat');
+    }
+    expect(receivers({ alertname: 'Other' })).toEqual(['ops-email']);
+  });
+
+  it('GIVEN the seed placement WHEN rendered THEN Prometheus and Alertmanager run on different nodes', () => {
+    const selectorOf = (name: string) => objects().find((o) => o.kind === 'StatefulSet' && o.metadata.name === name).spec.template.spec.nodeSelector;
+    expect(selectorOf('alertmanager')).toBeDefined();
+    expect(selectorOf('prometheus')).toBeDefined();
+    expect(selectorOf('alertmanager')).not.toEqual(selectorOf('prometheus'));
   });
 });

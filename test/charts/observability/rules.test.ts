@@ -40,6 +40,8 @@ const app = { job: 'argocd-application-controller', namespace: 'argocd', name: '
 const sel = (name: string, labels: Record<string, string>) => `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
 
 const CASES: Record<string, Case> = {
+  // Always firing, with nothing else in the TSDB: the heartbeat must not depend on any series.
+  Watchdog: { series: {}, at: '1m', labels: {} },
   TargetDown: {
     series: { [sel('up', { job: 'loki', instance: '10.42.0.7:3100' })]: '0x10' },
     at: '6m',
@@ -224,7 +226,7 @@ describe('the alert rules', () => {
       ]),
     );
     for (const rule of alerts.values()) {
-      expect(['critical', 'warning'], rule.alert).toContain(rule.labels.severity);
+      expect(rule.alert === 'Watchdog' ? ['none'] : ['critical', 'warning'], rule.alert).toContain(rule.labels.severity);
       expect(rule.annotations.summary.length, rule.alert).toBeGreaterThan(10);
     }
   });
@@ -252,6 +254,15 @@ describe('the alert rules', () => {
     expect(result.output).toContain('SUCCESS');
     expect(result.status, result.output).toBe(0);
     expect(tests.length).toBeGreaterThan(alerts.size);
+  });
+
+  it('GIVEN no series at all WHEN promtool evaluates the rules at any time THEN the Watchdog fires, with severity none', (ctx) => {
+    if (!hasPromtool()) ctx.skip();
+    const rule = alerts.get('Watchdog')!;
+    expect(rule.labels.severity).toBe('none');
+    const tests = ['0m', '1m', '45m'].map((at) => firingCase(rule, { series: {}, at, labels: {} }));
+    const result = promtoolTestRules(files, { evaluation_interval: '1m', tests });
+    expect(result.status, result.output).toBe(0);
   });
 
   it('promtool test rules fails when an alert does not fire as expected (the check is not a no-op)', (ctx) => {

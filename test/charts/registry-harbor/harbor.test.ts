@@ -13,6 +13,7 @@ import { secretPath } from '../../../charts/lib/vault';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { ROOT, defaultRender, kubeObjects } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
+import { CHARTS } from '../../../config/versions';
 
 const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
 const find = (kind: string, name: string, namespace?: string) =>
@@ -23,7 +24,7 @@ describe('Harbor', () => {
   const values = () => application().spec.sources[0].helm.valuesObject;
 
   it('installs the pinned official chart with Trivy, on our PostgreSQL and Redis', () => {
-    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: '1.19.1', helm: { releaseName: 'harbor' } });
+    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: CHARTS.harbor.version, helm: { releaseName: 'harbor' } });
     expect(values().trivy).toMatchObject({ enabled: true, ignoreUnfixed: false });
     expect(values().database.external).toEqual({
       host: 'postgresql.databases.svc',

@@ -22,7 +22,6 @@ const values = () => chartSource().helm.valuesObject;
 describe('Vault', () => {
   it('installs the pinned official chart in wave 3, after the issuers, the storage class and the ingress controller', () => {
     expect(chartSource()).toMatchObject({ repoURL: 'https://helm.releases.hashicorp.com', chart: 'vault', targetRevision: CHARTS.vault.version, helm: { releaseName: 'vault' } });
-    expect(CHARTS.vault.version).toBe('0.34.1');
     expect(application().spec.sources[1].path).toBe('dist/k8s/platform/vault');
     expect(application().spec.destination.namespace).toBe('vault');
     const wave = (name: string) => Number(find('Application', name, 'argocd').metadata.annotations['argocd.argoproj.io/sync-wave']);
@@ -162,7 +161,7 @@ describe('Vault', () => {
     expect(() => vault.helm!(noHost)).toThrow('services.vault.host: (missing): Vault needs a host under the domain for its UI and its TLS certificate, e.g. "vault.example.com"');
   });
 
-  it('matches the snapshots of its folder and its Application', () => {
+  it('renders its folder: the server certificate, configuration Job and reconcile CronJob, ingress and isolation', () => {
     const files = defaultRender();
     const folder = Object.fromEntries([...files].filter(([path]) => path.startsWith('k8s/platform/vault/')).map(([path, text]) => [path, parse(text)]));
     expect(Object.keys(folder)).toEqual([
@@ -178,7 +177,5 @@ describe('Vault', () => {
       'k8s/platform/vault/networkpolicy-default-deny.yaml',
       'k8s/platform/vault/serviceaccount-vault-config.yaml',
     ]);
-    expect(folder).toMatchSnapshot();
-    expect(parse(files.get('k8s/platform/apps/application-vault.yaml')!)).toMatchSnapshot();
   });
 });

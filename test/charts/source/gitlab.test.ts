@@ -4,6 +4,7 @@ import { loadPlatformFile } from '../../../config';
 import { GITLAB_SECRETS, gitlab } from '../../../charts/source/gitlab';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { ROOT, defaultRender, kubeObjects } from '../../support/render';
+import { CHARTS } from '../../../config/versions';
 
 const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
 const find = (kind: string, name: string, namespace?: string) =>
@@ -14,7 +15,7 @@ describe('GitLab CE', () => {
   const values = () => application().spec.sources[0].helm.valuesObject;
 
   it('installs the pinned official chart next to its own folder, after the databases', () => {
-    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://charts.gitlab.io', chart: 'gitlab', targetRevision: '9.8.4', helm: { releaseName: 'gitlab' } });
+    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://charts.gitlab.io', chart: 'gitlab', targetRevision: CHARTS.gitlab.version, helm: { releaseName: 'gitlab' } });
     expect(application().spec.sources[1].path).toBe('dist/k8s/platform/gitlab');
     expect(application().spec.destination.namespace).toBe('gitlab');
     const wave = (name: string) => Number(find('Application', name, 'argocd').metadata.annotations['argocd.argoproj.io/sync-wave']);

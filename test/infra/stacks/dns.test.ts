@@ -84,8 +84,4 @@ describe('the dns stack', () => {
     expect(other.json.data.cloudflare_zone.zone).toMatchObject({ filter: { name: 'lumetium.com' } });
     expect(other.json.resource.cloudflare_dns_record.grafana.name).toBe('grafana.platform.lumetium.com');
   });
-
-  it('matches the snapshot', () => {
-    expect(json).toMatchSnapshot();
-  });
 });
