@@ -35,7 +35,7 @@ function ambiguousModel() {
   return validatePlatform(
     applyPatch(defaultPlatform, {
       // An environment named `off` replaces staging: namespaces, Argo CD projects and labels carry it.
-      environments: { staging: null, off: { certificateIssuer: 'letsencrypt-staging' } },
+      environments: { staging: null, off: { certificateIssuer: 'letsencrypt-prod' } },
       apps: {
         hello: null,
         on: app('on', AMBIGUOUS_TAGS.slice(0, 3)),
