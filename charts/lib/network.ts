@@ -46,6 +46,12 @@ export interface Workload {
   readonly receivesNothing?: boolean;
   /** The pods open no connection at all (a cache such as Redis): every egress is denied. @default false */
   readonly sendsNothing?: boolean;
+  /**
+   * Some or all of its pods use the node's network (`hostNetwork: true`): NetworkPolicy neither
+   * selects nor isolates them, and a client reaches them at the node's address, so its egress
+   * needs an ipBlock of the node addresses on their ports. @default false
+   */
+  readonly hostNetwork?: boolean;
 }
 
 /** Addresses outside the pod network: the internet, the mesh, LAN hosts, the nodes. */
