@@ -159,7 +159,11 @@ export const GATEWAY_DOWNLOADS = {
   },
 } as const satisfies Record<string, DownloadVersion>;
 
-/** Debian packages the gateway installs, `name -> exact version` (Debian 12 "bookworm"). */
+/**
+ * Debian packages the gateway installs (Debian 12 "bookworm"), `name -> the oldest version it
+ * accepts`: apt installs the newest security update of the version's upstream branch (an apt pin
+ * on `2.6.*`), since Debian's security mirror keeps only the latest one (decision 0070).
+ */
 export const GATEWAY_PACKAGES = {
   // renovate: datasource=deb depName=haproxy registryUrl=https://deb.debian.org/debian-security?suite=bookworm-security&components=main&binaryArch=amd64
   haproxy: '2.6.12-1+deb12u4',

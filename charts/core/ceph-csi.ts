@@ -35,8 +35,12 @@ export const CEPH_SECRET = 'csi-rbd-secret';
 
 /** ceph-csi's chart labels pods `component: provisioner|nodeplugin`, not the recommended labels. */
 export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'provisioner', selectorLabel: 'component', ports: { metrics: 8080 } };
-/** Runs on the host network (policies are moot for it) but is still selected, for completeness. */
-export const NODEPLUGIN: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'nodeplugin', selectorLabel: 'component', ports: { metrics: 8080 } };
+/**
+ * Runs on the host network (policies are moot for it, Prometheus scrapes it at the node's
+ * address) but is still selected, for completeness. Metrics on `nodeplugin.httpMetrics.containerPort`
+ * (ceph/ceph-csi v3.12.2 charts/ceph-csi-rbd: values.yaml, templates/nodeplugin-daemonset.yaml).
+ */
+export const NODEPLUGIN: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'nodeplugin', selectorLabel: 'component', ports: { metrics: 8080 }, hostNetwork: true };
 export const SNAPSHOT_CONTROLLER: Workload = { namespace: SNAPSHOT_NAMESPACE, name: 'snapshot-controller', ports: { http: 8080 } };
 
 /** Ceph's monitor ports (msgr2, msgr1) and the OSD/MGR port range. */

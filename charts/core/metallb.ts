@@ -36,8 +36,11 @@ export const POOL_NAME = 'platform';
 /**
  * The chart labels controller and speaker `app.kubernetes.io/name: metallb` alike; the speaker
  * runs on the host network, where NetworkPolicies do not apply, so one policy covers both.
+ * Metrics: chart 0.16.1 serves them on `prometheus.metricsPort` 9120, HTTPS with a self-signed
+ * certificate behind controller-runtime's authentication and authorization filter
+ * (metallb/metallb metallb-chart-0.16.1: charts/metallb/values.yaml, internal/k8s/k8s.go).
  */
-export const METALLB: Workload = { namespace: METALLB_NAMESPACE, name: 'metallb', ports: { metrics: 7472, webhook: 9443 } };
+export const METALLB: Workload = { namespace: METALLB_NAMESPACE, name: 'metallb', ports: { metrics: 9120, webhook: 9443 }, hostNetwork: true };
 
 export const metallb: ServiceDefinition = {
   name: 'metallb',

@@ -17,6 +17,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { parseCidr, intToIpv4 } from '../../config/net';
+import { INGRESS_GATEWAY_PORT } from '../../infra/gateway/model';
 import { standardLabels } from './labels';
 
 /** The label our NetworkPolicies select pods by, unless a chart's pods lack it. */
@@ -45,6 +46,12 @@ export interface Workload {
   readonly receivesNothing?: boolean;
   /** The pods open no connection at all (a cache such as Redis): every egress is denied. @default false */
   readonly sendsNothing?: boolean;
+  /**
+   * Some or all of its pods use the node's network (`hostNetwork: true`): NetworkPolicy neither
+   * selects nor isolates them, and a client reaches them at the node's address, so its egress
+   * needs an ipBlock of the node addresses on their ports. @default false
+   */
+  readonly hostNetwork?: boolean;
 }
 
 /** Addresses outside the pod network: the internet, the mesh, LAN hosts, the nodes. */
@@ -112,11 +119,14 @@ export const KUBE_DNS: Workload = { namespace: 'kube-system', name: 'kube-dns', 
  */
 export const PROMETHEUS: Workload = { namespace: 'monitoring', name: 'prometheus' };
 
-/** The NGINX Ingress Controller (charts/core/nginx-ingress.ts): the only way in from outside. */
+/**
+ * The NGINX Ingress Controller (charts/core/nginx-ingress.ts): the only way in from outside.
+ * `gateway` is the port only the gateway's HAProxy uses (PROXY protocol, decision 0069).
+ */
 export const INGRESS_CONTROLLER: Workload = {
   namespace: 'nginx-ingress',
   name: 'nginx-ingress',
-  ports: { http: 80, https: 443, readiness: 8081, metrics: 9113 },
+  ports: { http: 80, https: 443, gateway: INGRESS_GATEWAY_PORT, readiness: 8081, metrics: 9113 },
 };
 
 /** Any address: only for the public entry point. */

@@ -21,12 +21,15 @@ import {
   dnsAccess,
   hosts,
   kubeApiAccess,
+  portOf,
   scrapedBy,
   type Connection,
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
 import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
+import { NODEPLUGIN } from '../core/ceph-csi';
+import { METALLB } from '../core/metallb';
 import { ALERTMANAGER, PROMETHEUS_SERVER } from './workloads';
 
 /** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
@@ -51,6 +54,17 @@ export interface ScrapeSettings {
   readonly path?: string;
   /** @default 'http' */
   readonly scheme?: 'http' | 'https';
+  /**
+   * Sends Prometheus' service-account token (the target checks it with a TokenReview and asks a
+   * SubjectAccessReview for `GET /metrics`, which Prometheus' ClusterRole grants). @default false
+   */
+  readonly serviceAccountToken?: boolean;
+  /**
+   * The target serves a self-signed certificate it generates at start, with no CA anyone could
+   * pin: encryption without verification (the token is checked by the target, not the reverse).
+   * @default false
+   */
+  readonly selfSignedCertificate?: boolean;
 }
 
 /** Non-default settings of in-cluster targets, by `namespace/name:port`. */
@@ -59,6 +73,9 @@ export const POD_SCRAPE_SETTINGS: Readonly<Record<string, ScrapeSettings>> = {
   'logging/fluent-bit:http': { path: '/api/v2/metrics/prometheus' },
   // Jenkins' Prometheus plugin serves under its own URL (the plugin's default `prometheus`).
   'jenkins/jenkins:http': { path: '/prometheus/' },
+  // MetalLB 0.16: controller-runtime's secure metrics, a self-signed certificate per pod
+  // (charts/core/metallb.ts).
+  'metallb-system/metallb:metrics': { scheme: 'https', serviceAccountToken: true, selfSignedCertificate: true },
 };
 
 /** An in-cluster scrape target found through Kubernetes pod discovery. */
@@ -124,6 +141,8 @@ function podJob(target: PodTarget): ScrapeConfig {
     honor_labels: true,
     ...(target.settings.scheme ? { scheme: target.settings.scheme } : {}),
     ...(target.settings.path ? { metrics_path: target.settings.path } : {}),
+    ...(target.settings.serviceAccountToken ? { authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` } } : {}),
+    ...(target.settings.selfSignedCertificate ? { tls_config: { insecure_skip_verify: true } } : {}),
     kubernetes_sd_configs: [
       {
         role: 'pod',
@@ -211,12 +230,31 @@ export function scrapeJobs(platform: Platform, plan: NetworkPlan): ScrapeConfig[
 }
 
 /**
+ * The scraped workloads whose pods run (some or all) on the node's network: MetalLB's speaker and
+ * ceph-csi's node plugin. Pod discovery finds them at the node's address, where no podSelector
+ * reaches; the Prometheus test fails when a scraped `hostNetwork` workload is missing here.
+ */
+export const HOST_NETWORK_TARGETS: readonly Workload[] = [METALLB, NODEPLUGIN];
+
+/** The metrics ports of the host-network targets, sorted and without duplicates. */
+function hostNetworkMetricsPorts(): number[] {
+  return [...new Set(HOST_NETWORK_TARGETS.map((w) => portOf(w, 'metrics')))].sort((a, b) => a - b);
+}
+
+/**
  * Prometheus' own connections: discovery through the API, the static targets, alerts to
- * Alertmanager. The in-cluster targets declare theirs (`scrapedBy`).
+ * Alertmanager. The in-cluster targets declare theirs (`scrapedBy`); the host-network ones also
+ * need the node addresses on their metrics ports, and only those ports.
  */
 export function prometheusConnections(platform: Platform): Connection[] {
   const from = { workload: PROMETHEUS_SERVER };
   return [
+    {
+      from,
+      to: { network: hosts('cluster nodes', nodeAddresses(platform)) },
+      ports: hostNetworkMetricsPorts().map((port) => ({ port })),
+      purpose: `metrics of host-network pods (${HOST_NETWORK_TARGETS.map((w) => `${w.namespace}/${w.name}`).join(', ')})`,
+    },
     dnsAccess(PROMETHEUS_SERVER),
     ...kubeApiAccess(PROMETHEUS_SERVER, platform),
     { from, to: { network: hosts('cluster nodes', nodeAddresses(platform)) }, ports: [{ port: KUBELET_PORT }, { port: NODE_EXPORTER_PORT }], purpose: 'kubelet, cAdvisor and node-exporter (host network)' },

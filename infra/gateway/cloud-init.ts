@@ -2,7 +2,7 @@
  * `dist/gateway/cloud-init.yaml`: the gateway instance's user data. The gateway stack reads this
  * file with Terraform's `file()` and hands it to EC2 gzip-compressed (`base64gzip`, decision 47);
  * cloud-init recognises gzip and boots from exactly this text. On the first boot it installs
- * HAProxy (Debian package, pinned), Headscale (its official .deb) and the Tailscale client
+ * HAProxy (Debian package, kept on its branch with its security updates), Headscale (its official .deb) and the Tailscale client
  * (pinned, both verified by SHA-256 before anything is installed), puts Headscale's and
  * Tailscale's state on the persistent state volume, writes the rendered configuration and starts
  * the services; then a retrying unit joins the gateway to its own mesh once DNS and Headscale's
@@ -25,10 +25,52 @@ export const STATE_MOUNT = '/var/lib/platform-gateway';
 export const STATE_LABEL = 'gateway-state';
 
 const SETUP_SCRIPT = '/usr/local/sbin/platform-gateway-setup';
+export const HAPROXY_APT_PREFERENCES = '/etc/apt/preferences.d/haproxy';
 const JOIN_SCRIPT = '/usr/local/sbin/platform-mesh-join';
 const JOIN_UNIT = 'platform-mesh-join.service';
 /** The ID of the key the first-admin step stored last, beside Headscale's database on the state volume. */
 const FIRST_ADMIN_MARK = `${STATE_MOUNT}/first-admin-key-id`;
+
+/** The upstream branch of the pinned HAProxy (`2.6` of `2.6.12-1+deb12u4`): apt keeps the gateway on it. */
+export function haproxyBranch(): string {
+  const match = /^(\d+\.\d+)\./.exec(GATEWAY_PACKAGES.haproxy);
+  if (!match) throw new Error(`config/versions.ts: GATEWAY_PACKAGES.haproxy: "${GATEWAY_PACKAGES.haproxy}" is not a Debian version such as "2.6.12-1+deb12u4"`);
+  return match[1];
+}
+
+/**
+ * `/etc/apt/preferences.d/haproxy`: apt installs and upgrades HAProxy only within its branch, so a
+ * backports or next-release package never replaces it, while every security update of the branch
+ * is taken (the version in versions.ts is a floor, not an exact match: Debian's security mirror
+ * keeps only its newest build, and an exact pin fails to install once the next one ships).
+ * @see https://manpages.debian.org/bookworm/apt/apt_preferences.5.en.html
+ */
+export function haproxyAptPreferences(): string {
+  return [
+    '# Rendered by the platform synthesizer: HAProxy stays on its Debian branch and takes its security updates.',
+    'Package: haproxy',
+    `Pin: version ${haproxyBranch()}.*`,
+    'Pin-Priority: 1001',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The setup script's check of the installed HAProxy: on the pinned branch and at least the
+ * version in versions.ts (an older one means a stale mirror: refuse to serve with it).
+ */
+export function haproxyVersionCheck(): string {
+  const floor = GATEWAY_PACKAGES.haproxy;
+  return `installed=$(dpkg-query --showformat='$''{Version}' --show haproxy)
+case "$installed" in
+  ${haproxyBranch()}.*) ;;
+  *) echo "platform-gateway-setup: haproxy $installed is installed, not the ${haproxyBranch()} branch" >&2; exit 1 ;;
+esac
+if ! dpkg --compare-versions "$installed" ge "${floor}"; then
+  echo "platform-gateway-setup: haproxy $installed is older than ${floor} (a stale mirror?)" >&2
+  exit 1
+fi`;
+}
 
 function setupScript(): string {
   const { headscale, tailscale } = GATEWAY_DOWNLOADS;
@@ -92,12 +134,8 @@ install -m 0644 "$work/tailscale/systemd/tailscaled.service" /etc/systemd/system
 install -m 0644 "$work/tailscale/systemd/tailscaled.defaults" /etc/default/tailscaled
 rm -rf "$work"
 
-# 3. HAProxy comes from the packages module; refuse to run anything but the pinned version.
-installed=$(dpkg-query --showformat='$''{Version}' --show haproxy)
-if [ "$installed" != "${GATEWAY_PACKAGES.haproxy}" ]; then
-  echo "platform-gateway-setup: haproxy $installed is installed, ${GATEWAY_PACKAGES.haproxy} is pinned" >&2
-  exit 1
-fi
+# 3. HAProxy comes from the packages module (the newest of its branch, decision 0070).
+${haproxyVersionCheck()}
 
 # 4. Start the services; the mesh join retries until DNS and Headscale's certificate exist.
 systemctl daemon-reload
@@ -194,13 +232,15 @@ export function renderCloudInit(platform: Platform): string {
     package_update: true,
     // Security updates at first boot; unattended-upgrades keeps applying them afterwards.
     package_upgrade: true,
-    packages: [['haproxy', GATEWAY_PACKAGES.haproxy], 'curl', 'ca-certificates', 'python3'],
+    // HAProxy without a version: the apt pin written below (write_files runs first) keeps it on its branch.
+    packages: ['haproxy', 'curl', 'ca-certificates', 'python3'],
     // Amazon Time Sync, a link-local service: no NTP egress through the security group.
     ntp: { enabled: true, ntp_client: 'chrony', servers: ['169.254.169.123'] },
     ssh_pwauth: false,
     disable_root: true,
     // Owner root:root and mode 0644 are cloud-init's defaults: only other modes are written out.
     write_files: [
+      { path: HAPROXY_APT_PREFERENCES, content: haproxyAptPreferences() },
       { path: '/etc/haproxy/haproxy.cfg', content: renderHaproxyConfig(platform) },
       { path: HEADSCALE_PATHS.config, content: renderHeadscaleConfig(platform) },
       { path: HEADSCALE_PATHS.policy, content: renderHeadscalePolicy(platform) },

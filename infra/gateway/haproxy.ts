@@ -3,17 +3,18 @@
  *
  * - 443 (TCP): routed by SNI without terminating TLS, so certificates stay in the cluster
  *   (cert-manager). The model's public hosts go to the ingress controller's MetalLB address over
- *   the mesh, and only from Cloudflare (their records are proxied: nobody may bypass Cloudflare).
+ *   the mesh, and only from Cloudflare (their records are proxied: nobody may bypass Cloudflare),
+ *   to the controller's gateway port with a PROXY v2 header (the client address, decision 0069).
  *   The Headscale host goes to Headscale on loopback, from anywhere (Tailscale clients connect
  *   directly). Any other name, or no TLS at all, is rejected: there is no default backend.
  * - 80 (HTTP): ACME HTTP-01 challenges of the public hosts go to the ingress controller's port 80;
- *   everything else of those hosts is redirected to HTTPS; other hosts get 404.
+ *   everything else of those hosts is redirected to HTTPS (same host, no port); other hosts get 404.
  * - Prometheus exporter and stats page on the gateway's mesh address only.
  * @see https://docs.haproxy.org/2.6/configuration.html
  */
 import type { Platform } from '../../config';
 import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
-import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, publicHosts } from './model';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT, publicHosts } from './model';
 
 /** Connection limits sized for a small instance (t3.small: 2 GiB); each connection costs ~35 KiB. */
 const MAX_CONNECTIONS = { global: 20000, https: 15000, http: 4000, metrics: 100 } as const;
@@ -78,7 +79,10 @@ export function renderHaproxyConfig(platform: Platform): string {
     ...hosts.flatMap(({ service, host }) => [`    # ${service}`, `    acl public_host req.hdr(host),field(1,:) -i ${host}`]),
     '    http-request deny deny_status 403 unless from_cloudflare',
     '    http-request deny deny_status 404 unless public_host',
-    '    http-request redirect scheme https code 301 unless acme_challenge',
+    // Not `redirect scheme https`: HAProxy 2.6 copies the Host header verbatim, so `Host: x:80`
+    // would send the client to https://x:80 (TLS on port 80). The host without its port, then the
+    // path with its query (`pathq`), per the 2.6 manual's `http-request redirect` and `pathq`.
+    '    http-request redirect location https://%[req.hdr(host),field(1,:),lower]%[pathq] code 301 unless acme_challenge',
     '    use_backend ingress_http if acme_challenge',
     '',
     'frontend metrics',
@@ -98,8 +102,11 @@ export function renderHaproxyConfig(platform: Platform): string {
     '',
     '# The ingress controller, reached over the mesh through the subnet route of the MetalLB pool.',
     'backend ingress_https',
-    // A TLS handshake proves the controller serves, not only that the address answers.
-    `    server ingress ${ingress}:${GATEWAY_PORTS.https} check check-ssl verify none check-sni ${checkSni}`,
+    // Its gateway port, the only one that requires the PROXY protocol (decision 0069): the header
+    // carries the Cloudflare address the connection came from. Health checks send it too (no
+    // `port`/`addr` on the line: see `check-send-proxy` in the 2.6 manual), and a TLS handshake
+    // proves the controller serves, not only that the address answers.
+    `    server ingress ${ingress}:${INGRESS_GATEWAY_PORT} send-proxy-v2 check check-ssl verify none check-sni ${checkSni}`,
     '',
     'backend ingress_http',
     '    mode http',

@@ -11,7 +11,7 @@
  */
 import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform } from '../../config';
-import { GATEWAY_PORTS, MESH_TAGS, poolCidrs } from './model';
+import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from './model';
 
 export const HEADSCALE_PATHS = {
   config: '/etc/headscale/config.yaml',
@@ -110,7 +110,7 @@ const ADMINS = 'group:admins';
 /**
  * Who reaches what on the mesh; everything not accepted here is denied:
  * - admins (their own devices) reach every mesh device and the routed MetalLB pool;
- * - the gateway reaches only the ingress controller's address on 80 and 443 (what HAProxy forwards);
+ * - the gateway reaches only the ingress controller's address on 80 and its gateway port (what HAProxy forwards);
  * - cluster nodes reach each other on every port (k3s, flannel and kubelet run over the mesh);
  * - cluster nodes reach the gateway's metrics port (Prometheus scrapes HAProxy).
  */
@@ -121,7 +121,7 @@ export function headscalePolicy(platform: Platform): { policy: HeadscalePolicy; 
     ['Admins reach every mesh device and the routed MetalLB pool.', { action: 'accept', src: [ADMINS], dst: ['*:*', ...pool.map((cidr) => `${cidr}:*`)] }],
     [
       'The gateway reaches only the ingress controller, on the ports HAProxy forwards.',
-      { action: 'accept', src: [MESH_TAGS.gateway], proto: 'tcp', dst: [`ingress:${GATEWAY_PORTS.http},${GATEWAY_PORTS.https}`] },
+      { action: 'accept', src: [MESH_TAGS.gateway], proto: 'tcp', dst: [`ingress:${GATEWAY_PORTS.http},${INGRESS_GATEWAY_PORT}`] },
     ],
     ['Cluster nodes reach each other (k3s API, kubelet, flannel over the mesh).', { action: 'accept', src: [MESH_TAGS.node], dst: [`${MESH_TAGS.node}:*`] }],
     ['Prometheus (on the cluster) scrapes HAProxy on the gateway.', { action: 'accept', src: [MESH_TAGS.node], proto: 'tcp', dst: [`${MESH_TAGS.gateway}:${GATEWAY_PORTS.metrics}`] }],

@@ -53,6 +53,14 @@ export const GATEWAY_PORTS = {
 } as const;
 
 /**
+ * The ingress controller's port reserved for the gateway: HAProxy forwards the public hosts' TLS
+ * there with a PROXY v2 header, and only there does the controller trust one, from the gateway's
+ * mesh address only (decision 0069). Ports 80 and 443 stay plain for every other client (pods,
+ * nodes, mesh devices), which could not send the header.
+ */
+export const INGRESS_GATEWAY_PORT = 8443;
+
+/**
  * The path of HAProxy's metrics frontend that serves Headscale's metrics (Headscale listens on
  * loopback only): Prometheus scrapes `<mesh address>:<metrics port><path>`.
  */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderPlatform } from '../../cli/render';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../config';
-import { MESH_TAGS, publicHosts } from '../../infra/gateway/model';
+import { INGRESS_GATEWAY_PORT, MESH_TAGS, publicHosts } from '../../infra/gateway/model';
 import { AclEvaluator, parseHujson } from '../support/acl';
 import { ROOT } from '../support/render';
 import { sectionOf } from '../support/haproxy';
@@ -48,7 +48,7 @@ describe.each(platforms)('the edge of %s', (_, platform) => {
       return { address, port: Number(port) };
     });
     const overMesh = targets.filter((t) => t.address !== '127.0.0.1');
-    expect(overMesh.map((t) => `${t.address}:${t.port}`).sort()).toEqual([`${platform.cluster.ingressAddress}:443`, `${platform.cluster.ingressAddress}:80`]);
+    expect(overMesh.map((t) => `${t.address}:${t.port}`).sort()).toEqual([`${platform.cluster.ingressAddress}:80`, `${platform.cluster.ingressAddress}:${INGRESS_GATEWAY_PORT}`]);
 
     const device = { name: 'gateway', ip: platform.gateway.meshAddress, tags: [MESH_TAGS.gateway] };
     const nodes = Object.values(platform.nodes).map((n) => ({ name: n.meshAddress, ip: n.meshAddress, tags: [MESH_TAGS.node] }));
@@ -56,7 +56,8 @@ describe.each(platforms)('the edge of %s', (_, platform) => {
     for (const target of overMesh) expect(acl.canReach(device, target.address, target.port), `${target.address}:${target.port}`).toBe(true);
     const probes = [...nodes.map((n) => n.ip), platform.cluster.ingressAddress];
     for (const ip of probes) {
-      for (const port of [22, 53, 2379, 6443, 8080, 8443, 10250]) {
+      // 443: HAProxy uses the controller's gateway port, never its plain TLS port.
+      for (const port of [22, 53, 443, 2379, 6443, 8080, 10250]) {
         expect(acl.canReach(device, ip, port), `${ip}:${port}`).toBe(false);
       }
     }

@@ -11,7 +11,7 @@ import { renderPlatform } from '../../../cli/render';
 import { PLATFORM_SERVICES } from '../../../charts/registry';
 import { PROMETHEUS, type Connection, type Workload } from '../../../charts/lib/network';
 import { prometheusConfig, retentionSize } from '../../../charts/observability/prometheus';
-import { podTargets, scrapeJobs, VELERO } from '../../../charts/observability/targets';
+import { HOST_NETWORK_TARGETS, podTargets, scrapeJobs, VELERO } from '../../../charts/observability/targets';
 import { VAULT_SERVER } from '../../../charts/lib/vault';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
@@ -139,6 +139,34 @@ describe('Prometheus', () => {
     for (const [ip, port] of [['8.8.8.8', 443], ['192.168.10.21', 6800], ['100.64.0.10', 22]] as [string, number][]) {
       expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port }), `${ip}:${port}`).toBe(false);
     }
+  });
+
+  it('reaches the host-network targets at every node address on exactly their metrics ports (MetalLB speaker, ceph-csi node plugin)', () => {
+    // GIVEN pods on the node's network are found by pod discovery at the node's address, where
+    // NetworkPolicy cannot select them, THEN Prometheus' egress must allow the node addresses on
+    // each such target's scraped port.
+    const evaluator = new NetworkPolicyEvaluator(objects());
+    const prometheusPod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.1.50' };
+    const nodeIps = Object.values(platform.nodes).flatMap((n) => [n.meshAddress, n.lanAddress]);
+    const hostTargets = podTargets(plan).filter((t) => t.workload.hostNetwork);
+    expect(hostTargets.map((t) => `${t.workload.namespace}/${t.workload.name}`).sort()).toEqual(['ceph-csi/nodeplugin', 'metallb-system/metallb']);
+    for (const target of hostTargets) {
+      for (const ip of nodeIps) expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port: target.port }), `${target.job} at ${ip}:${target.port}`).toBe(true);
+    }
+    // Only those ports (and the kubelet's and node-exporter's): not SSH, etcd or the read-only kubelet port.
+    const opened = new Set([...hostTargets.map((t) => t.port), 10250, 9100]);
+    for (const port of [22, 2379, 8081, 10255]) {
+      if (opened.has(port)) continue;
+      for (const ip of nodeIps) expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port }), `${ip}:${port}`).toBe(false);
+    }
+    // The declared list and the workloads agree: a scraped host-network workload missing from it fails above.
+    expect(HOST_NETWORK_TARGETS.every((w) => w.hostNetwork)).toBe(true);
+  });
+
+  it('scrapes MetalLB 0.16 over HTTPS with its token (controller-runtime secure metrics)', () => {
+    const job = jobs.find((j) => j.job_name === 'metallb') as any;
+    expect(job).toMatchObject({ scheme: 'https', authorization: { credentials_file: '/var/run/secrets/kubernetes.io/serviceaccount/token' }, tls_config: { insecure_skip_verify: true } });
+    expect(find('ClusterRole', 'prometheus').rules).toContainEqual({ nonResourceURLs: ['/metrics'], verbs: ['get'] });
   });
 
   it('discovers with least privilege: pods only in its targets\' namespaces, nodes and their metrics, the API server\'s /metrics', () => {

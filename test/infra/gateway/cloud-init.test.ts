@@ -12,6 +12,9 @@ import {
   cloudInitScripts,
   compressedUserDataBytes,
   EC2_USER_DATA_LIMIT,
+  HAPROXY_APT_PREFERENCES,
+  haproxyAptPreferences,
+  haproxyBranch,
   renderCloudInit,
   STATE_MOUNT,
   USER_DATA_BUDGET,
@@ -73,9 +76,49 @@ describe('the gateway cloud-init user data', () => {
     expect(files.get('gateway/cloud-init.yaml')).toBe(text);
   });
 
-  it('installs HAProxy from Debian at the pinned version', () => {
-    expect(userData.packages).toContainEqual(['haproxy', GATEWAY_PACKAGES.haproxy]);
+  it('installs HAProxy from Debian without an exact version (the mirror keeps only the newest), held on its branch by an apt pin', () => {
+    // GIVEN Debian's security mirror drops a build as soon as the next one ships,
+    // THEN the package is named without a version, and apt is pinned to the branch instead.
+    expect(userData.packages).toContain('haproxy');
+    expect(userData.packages.filter((p: unknown) => Array.isArray(p) && p[0] === 'haproxy')).toEqual([]);
     expect(GATEWAY_PACKAGES.haproxy).toMatch(/^\d+\.\d+\.\d+-\d+\+deb12u\d+$/);
+    expect(haproxyBranch()).toBe(GATEWAY_PACKAGES.haproxy.split('.').slice(0, 2).join('.'));
+    expect(written.get(HAPROXY_APT_PREFERENCES)?.content).toBe(haproxyAptPreferences());
+    // write_files (cloud-init's init stage) runs before the packages module (config stage).
+    expect(userData.write_files[0].path).toBe(HAPROXY_APT_PREFERENCES);
+  });
+
+  it("apt reads the pin: every build of the branch gets priority 1001, so apt never leaves it (Debian's apt)", (ctx) => {
+    if (!requireValidator('apt-cache', hasCommand('apt-cache'), 'a Debian machine')) ctx.skip();
+    const dir = mkdtempSync(join(work, 'preferences-'));
+    writeFileSync(join(dir, 'haproxy'), haproxyAptPreferences());
+    const result = spawnSync('apt-cache', ['-o', `Dir::Etc::PreferencesParts=${dir}`, 'policy', 'haproxy'], { encoding: 'utf8' });
+    const versions = [...result.stdout.matchAll(/^\s+(?:\*\*\* )?(\S+) (\d+)$/gm)].map((m) => ({ version: m[1], priority: Number(m[2]) }));
+    if (!requireValidator('apt lists with haproxy', versions.length > 0, 'apt-get update')) ctx.skip();
+    for (const { version, priority } of versions) expect(priority, version).toBe(version.startsWith(`${haproxyBranch()}.`) ? 1001 : 500);
+    expect(versions.some((v) => v.priority === 1001)).toBe(true);
+  });
+
+  it("accepts any build of HAProxy's branch at or above versions.ts, refuses older builds and other branches (the setup script's check, run)", (ctx) => {
+    if (!requireValidator('dpkg', hasCommand('dpkg'), 'a Debian machine')) ctx.skip();
+    const setup = cloudInitScripts(platform).get('/usr/local/sbin/platform-gateway-setup')!;
+    const check = setup.slice(setup.indexOf('\n# 3. '), setup.indexOf('\n# 4. '));
+    expect(check).toContain('dpkg-query');
+    const bin = mkdtempSync(join(work, 'dpkg-query-'));
+    const run = (installed: string) => {
+      writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\nprintf '%s' '${installed}'\n`, { mode: 0o755 });
+      return spawnSync('bash', ['-euo', 'pipefail', '-c', check], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    };
+    const floor = GATEWAY_PACKAGES.haproxy;
+    const update = Number(/deb12u(\d+)$/.exec(floor)![1]);
+    const next = floor.replace(/deb12u\d+$/, `deb12u${update + 1}`);
+    for (const version of [floor, next, `${haproxyBranch()}.99-1+deb12u1`]) expect(run(version).status, version).toBe(0);
+    const refused = [`${haproxyBranch()}.0-1`, '9.9.1-1', `${haproxyBranch()}0.1-1`, ...(update > 0 ? [floor.replace(/deb12u\d+$/, `deb12u${update - 1}`)] : [])];
+    for (const version of refused) {
+      const result = run(version);
+      expect(result.status, version).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^platform-gateway-setup: haproxy ${version.replace(/[.+]/g, '\\$&')} is (older than|installed, not the)`));
+    }
   });
 
   it('verifies every download against its pinned SHA-256 before installing it', () => {

@@ -8,6 +8,7 @@ import { renderHaproxyConfig } from '../../../infra/gateway/haproxy';
 import { renderHeadscaleConfig } from '../../../infra/gateway/headscale';
 import { scrapeJobs } from '../../../charts/observability/targets';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
+import { INGRESS_GATEWAY_PORT } from '../../../infra/gateway/model';
 import { sectionOf } from '../../support/haproxy';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
@@ -68,7 +69,9 @@ describe('haproxy.cfg', () => {
     expect(https).toContain('acl headscale_host req.ssl_sni -i headscale.lumetium.com');
     expect(https.filter((l) => l.startsWith('use_backend'))).toEqual(['use_backend ingress_https if public_host', 'use_backend headscale if headscale_host']);
     expect(config).not.toMatch(/\bssl crt\b|\bcrt \//);
-    expect(sectionOf(config, 'backend ingress_https')).toEqual(['server ingress 192.168.10.240:443 check check-ssl verify none check-sni argocd.lumetium.com']);
+    expect(sectionOf(config, 'backend ingress_https')).toEqual([
+      `server ingress 192.168.10.240:${INGRESS_GATEWAY_PORT} send-proxy-v2 check check-ssl verify none check-sni argocd.lumetium.com`,
+    ]);
     expect(sectionOf(config, 'backend headscale')).toEqual(['server headscale 127.0.0.1:8443 check']);
   });
 
@@ -90,7 +93,7 @@ describe('haproxy.cfg', () => {
     expect(http.filter((l) => l.startsWith('http-request') || l.startsWith('use_backend'))).toEqual([
       'http-request deny deny_status 403 unless from_cloudflare',
       'http-request deny deny_status 404 unless public_host',
-      'http-request redirect scheme https code 301 unless acme_challenge',
+      'http-request redirect location https://%[req.hdr(host),field(1,:),lower]%[pathq] code 301 unless acme_challenge',
       'use_backend ingress_http if acme_challenge',
     ]);
     expect(sectionOf(config, 'backend ingress_http')).toEqual(['mode http', 'server ingress 192.168.10.240:80 check']);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { headscalePolicy, renderHeadscaleConfig, renderHeadscalePolicy } from '../../../infra/gateway/headscale';
-import { MESH_TAGS, poolCidrs } from '../../../infra/gateway/model';
+import { INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from '../../../infra/gateway/model';
 import { AclEvaluator, parseHujson, type MeshDevice } from '../../support/acl';
 import { ROOT } from '../../support/render';
 
@@ -81,12 +81,14 @@ describe('the Headscale ACL policy', () => {
     expect(nodes.filter((n) => n.tags.includes(MESH_TAGS.subnetRouter)).map((n) => n.name)).toEqual(['k3s-master']);
   });
 
-  it('lets the gateway reach the ingress controller on 80 and 443 only', () => {
-    expect(acl.canReach(gateway, ingress, 443)).toBe(true);
+  it('lets the gateway reach the ingress controller only on 80 and its gateway port (PROXY protocol)', () => {
+    expect(acl.canReach(gateway, ingress, INGRESS_GATEWAY_PORT)).toBe(true);
     expect(acl.canReach(gateway, ingress, 80)).toBe(true);
+    // HAProxy never uses the plain 443 of the controller.
+    expect(acl.canReach(gateway, ingress, 443)).toBe(false);
     expect(acl.canReach(gateway, ingress, 22)).toBe(false);
-    expect(acl.canReach(gateway, ingress, 443, 'udp')).toBe(false);
-    expect(acl.canReach(gateway, '192.168.10.241', 443)).toBe(false);
+    expect(acl.canReach(gateway, ingress, INGRESS_GATEWAY_PORT, 'udp')).toBe(false);
+    expect(acl.canReach(gateway, '192.168.10.241', INGRESS_GATEWAY_PORT)).toBe(false);
   });
 
   it('denies the gateway every node, every other port and the LAN', () => {
@@ -137,8 +139,8 @@ describe('the Headscale ACL policy', () => {
     expect(poolCidrs(other)).toEqual(['10.10.0.200/29', '10.10.0.208/31', '10.10.0.210/32']);
     expect(Object.keys(policy.autoApprovers?.routes ?? {})).toEqual(poolCidrs(other));
     const mesh = meshOf(other);
-    expect(mesh.acl.canReach(mesh.gateway, '10.10.0.200', 443)).toBe(true);
-    expect(mesh.acl.canReach(mesh.gateway, '10.10.0.201', 443)).toBe(false);
+    expect(mesh.acl.canReach(mesh.gateway, '10.10.0.200', INGRESS_GATEWAY_PORT)).toBe(true);
+    expect(mesh.acl.canReach(mesh.gateway, '10.10.0.201', INGRESS_GATEWAY_PORT)).toBe(false);
   });
 
   it('fails on a selector it does not know (the evaluator is not permissive)', () => {
