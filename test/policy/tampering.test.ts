@@ -68,8 +68,10 @@ describe('GIVEN a copy of the default render WHEN someone tampers with it', () =
   });
 
   it('fails when the declared public entry point is widened beyond its exception (another port)', () => {
-    const found = violations(planted({ [INGRESS_POLICY]: editObject((o) => o.spec.ingress[0].ports.push({ port: 8081, protocol: 'TCP' })) }));
-    expect(found).toEqual([expect.stringMatching(/^K8S-NET-03 {2}NetworkPolicy\/nginx-ingress\/allow-nginx-ingress {2}ingress\[0\] admits every address \(ipBlock 0\.0\.0\.0\/0\)/)]);
+    // The open rule is found by what it is (its 0.0.0.0/0 peer), not by its position.
+    const isOpen = (rule: { from?: { ipBlock?: { cidr?: string } }[] }) => rule.from?.some((peer) => peer.ipBlock?.cidr === '0.0.0.0/0');
+    const found = violations(planted({ [INGRESS_POLICY]: editObject((o) => o.spec.ingress.find(isOpen).ports.push({ port: 8081, protocol: 'TCP' })) }));
+    expect(found).toEqual([expect.stringMatching(/^K8S-NET-03 {2}NetworkPolicy\/nginx-ingress\/allow-nginx-ingress {2}ingress\[\d+\] admits every address \(ipBlock 0\.0\.0\.0\/0\)/)]);
   });
 
   it('fails when the Headscale ACL accepts * -> *:*', () => {
