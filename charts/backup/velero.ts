@@ -148,6 +148,7 @@ export const velero: ServiceDefinition = {
         schedules: {},
       },
       clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+      customResourceGroups: ['velero.io'],
     };
   },
   secretConsumers: () => [VELERO_CONSUMER],

@@ -64,6 +64,7 @@ export const snapshotController: ServiceDefinition = {
       webhook: { enabled: false },
     },
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+    customResourceGroups: ['snapshot.storage.k8s.io'],
   }),
   connections: (platform: Platform): Connection[] => [
     dnsAccess(SNAPSHOT_CONTROLLER),

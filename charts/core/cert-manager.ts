@@ -73,6 +73,7 @@ export const certManager: ServiceDefinition = {
       webhook: { resources: resources('25m', '64Mi', '200m', '128Mi') },
     },
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
+    customResourceGroups: ['cert-manager.io', 'acme.cert-manager.io'],
   }),
   connections: (platform: Platform): Connection[] => {
     const resolvers = nameservers(platform);

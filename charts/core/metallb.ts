@@ -54,6 +54,7 @@ export const metallb: ServiceDefinition = {
       },
     },
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
+    customResourceGroups: ['metallb.io'],
   }),
   connections: (platform: Platform): Connection[] => [
     dnsAccess(METALLB),
