@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject, type Chart } from 'cdk8s';
 import { stringify } from 'yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
+import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
 import { DELIVERY_SYNC_WAVE } from '../data/common';
@@ -525,7 +526,7 @@ export const jenkins: ServiceDefinition = {
         volumeClaimTemplates: [
           {
             metadata: { name: 'jenkins-home' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: '20Gi' } } },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } },
           },
         ],
       },

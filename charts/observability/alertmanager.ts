@@ -9,6 +9,7 @@ import { ApiObject, type Chart } from 'cdk8s';
 import { configYaml } from './config-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
+import { ALERTMANAGER_GIB } from '../../config/capacity';
 import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
 import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network';
@@ -36,7 +37,7 @@ const UID = 65534;
 const CONFIG_DIR = '/etc/alertmanager';
 const DATA_DIR = '/alertmanager';
 /** Silences and the notification log are small. */
-const STORAGE = '1Gi';
+const STORAGE = `${ALERTMANAGER_GIB}Gi`;
 
 /** The Vault secrets Alertmanager reads: the SMTP password and one per webhook-style integration. */
 export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; byReceiver: Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }> } {
