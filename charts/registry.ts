@@ -17,7 +17,7 @@ import { kubeStateMetrics } from './observability/kube-state-metrics';
 import { logShipper } from './observability/log-shipper';
 import { loki } from './observability/loki';
 import { nodeExporter } from './observability/node-exporter';
-import { prometheus } from './observability/prometheus';
+import { prometheus, prometheusDiscovery } from './observability/prometheus';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { databases } from './data/databases';
@@ -31,7 +31,9 @@ import { gitlab } from './source/gitlab';
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
  * Vault 3; observability 3-4 (Prometheus with the monitoring namespace and node-exporter, then
  * the rest); Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
- * Redis 11, GitLab and Harbor 12).
+ * Redis 11, GitLab and Harbor 12; Jenkins and its build namespace 13, once GitLab can issue its
+ * tokens; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
+ * walks this order from an empty cluster (docs/decisions/0065-bring-up-order.md).
  */
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -63,6 +65,8 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   // ---- delivery (issue 8 part B) ----
   jenkins,
   builds,
+  // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
+  prometheusDiscovery,
 ];
 
 /**

@@ -47,7 +47,11 @@ export const defaultPlatform: Platform = {
     clusterId: '5e3c7a90-1f2b-4c8d-9a6e-2b7f0d4c1e88',
     monitors: ['192.168.10.21:6789', '192.168.10.22:6789', '192.168.10.23:6789'],
     rbdPool: 'kubernetes',
+    // Three hosts with about 80 GB of OSDs each; three copies of every object (Ceph's default), and
+    // the volumes below plus their snapshots stay under the nearfull warning (config/capacity.ts).
     capacityGiB: 230,
+    replication: 3,
+    nearfullRatio: 0.85,
     rgw: { endpoint: 'http://192.168.10.21:7480', bucket: 'velero-backups' },
   },
   services: {
@@ -68,6 +72,7 @@ export const defaultPlatform: Platform = {
   backups: {
     schedule: '0 3 * * *',
     retentionDays: 30,
+    snapshotDailyChangePercent: 1,
     region: 'default',
   },
   k3s: {
@@ -81,24 +86,32 @@ export const defaultPlatform: Platform = {
     adminEnabled: true,
   },
   vault: {
-    storageGiB: 10,
+    // Raft holds a few hundred KV entries, policies and roles: megabytes, plus its log.
+    storageGiB: 2,
     tokenTtl: '15m',
     tokenMaxTtl: '4h',
   },
-  postgresql: { storageGiB: 20 },
-  redis: { storageGiB: 5, maxMemoryMiB: 1024 },
-  gitlab: { gitalyStorageGiB: 50, bucketPrefix: 'gitlab' },
+  // GitLab's and Harbor's databases of a small team (a few GiB) and 1 GiB of WAL (max_wal_size).
+  postgresql: { storageGiB: 6 },
+  // The append-only file of at most maxMemoryMiB, twice that before a rewrite, and the rewrite's copy.
+  redis: { storageGiB: 3, maxMemoryMiB: 1024 },
+  // Repositories only: LFS, artifacts, uploads and packages live in RGW buckets.
+  gitlab: { gitalyStorageGiB: 10, bucketPrefix: 'gitlab' },
   harbor: {
-    registryStorageGiB: 100,
-    trivyStorageGiB: 5,
+    // The apps' images and their base layers; Harbor's garbage collection and retention keep it there.
+    registryStorageGiB: 10,
+    // Trivy's vulnerability and Java databases (about 1 GiB together).
+    trivyStorageGiB: 2,
     // The user's application images (one repository per app) live in this project.
     projects: [{ name: 'apps', public: false }],
     preventSeverity: 'critical',
   },
   observability: {
     scrapeInterval: '30s',
-    prometheus: { retentionDays: 15, storageGiB: 50 },
-    loki: { retentionDays: 14, storageGiB: 50 },
+    // About 50k series of 3 nodes and 21 jobs for 15 days is ~3 GB; retention by size stops at 80%.
+    prometheus: { retentionDays: 15, storageGiB: 6 },
+    // Compressed logs of a 3-node cluster for 14 days, about 2-3 GiB.
+    loki: { retentionDays: 14, storageGiB: 5 },
     alerting: {
       // Configure the service as the README's runbook says (secret/alertmanager/heartbeat, key url).
       heartbeat: { interval: '5m' },

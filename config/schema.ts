@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { cronProblem } from './cron';
 import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
+import { capacityProblem } from './capacity';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -142,8 +143,24 @@ const CephSchema = z.strictObject({
     .min(1, { error: 'must list at least one monitor' }),
   /** The RBD pool for Kubernetes volumes. */
   rbdPool: dnsLabel('kubernetes'),
-  /** Raw capacity of the external cluster, for the inventory and capacity alerts. */
+  /**
+   * Raw capacity of the external cluster (all OSDs): the capacity rule (config/capacity.ts) fits
+   * every volume and its snapshots below `nearfullRatio` of `capacityGiB / replication`.
+   */
   capacityGiB: z.number().int().positive({ error: 'must be a positive whole number of GiB' }),
+  /**
+   * Copies the RBD pool keeps of each object (`ceph osd pool get <pool> size`).
+   * @default 3 - Ceph's `osd_pool_default_size`
+   * @see https://docs.ceph.com/en/latest/rados/configuration/pool-pg-config-ref/
+   */
+  replication: z.number().int().min(1, { error: 'must be at least 1 copy' }).max(10, { error: 'must be at most 10 copies' }).default(3),
+  /**
+   * The fill level at which Ceph warns (`mon_osd_nearfull_ratio`); at `mon_osd_full_ratio` (0.95)
+   * it stops every write. The platform plans to stay below the warning.
+   * @default 0.85 - Ceph's default
+   * @see https://docs.ceph.com/en/latest/rados/configuration/mon-config-ref/#storage-capacity
+   */
+  nearfullRatio: z.number().gt(0, { error: 'must be above 0' }).lt(0.95, { error: 'must be below 0.95, the ratio at which Ceph stops writes' }).default(0.85),
   /** The RADOS Gateway (S3) endpoint and bucket that hold backups. */
   rgw: z.strictObject({
     endpoint: z.string().regex(/^https?:\/\/[^\s/]+$/, { error: 'must be an http(s) URL without a path, e.g. "http://192.168.10.21:7480"' }),
@@ -185,6 +202,13 @@ const BackupsSchema = z.strictObject({
   schedule: cron,
   /** How long each backup is kept. */
   retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }),
+  /**
+   * The share of each backed-up volume rewritten per day, on average: each daily RBD snapshot kept
+   * for `retentionDays` holds what changed after it, so the capacity rule reserves
+   * claims × this × retentionDays (docs/decisions/0067-snapshot-reserve.md).
+   * @default 1
+   */
+  snapshotDailyChangePercent: z.number().gt(0, { error: 'must be above 0' }).max(100, { error: 'must be at most 100' }).default(1),
   /**
    * The S3 region Velero signs its requests to the RADOS Gateway with: the name of the RGW
    * zonegroup (Ceph's default zonegroup is "default"). Velero's S3 plugin requires one with
@@ -601,6 +625,7 @@ function crossFieldRules(model: Model, ctx: Ctx): void {
   checkSourceAndRegistry(model, ctx);
   checkAlerting(model, ctx);
   checkApps(model, ctx);
+  checkCapacity(model, ctx);
 }
 
 function checkHosts(model: Model, ctx: Ctx): void {
@@ -888,4 +913,10 @@ function checkApps(model: Model, ctx: Ctx): void {
       secretNames.add(secret.name);
     });
   }
+}
+
+/** Every volume and its snapshot reserve fit below Ceph's nearfull ratio (config/capacity.ts). */
+function checkCapacity(model: Model, ctx: Ctx): void {
+  const problem = capacityProblem(model);
+  if (problem) issue(ctx, ['ceph', 'capacityGiB'], problem);
 }

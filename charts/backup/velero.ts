@@ -153,6 +153,7 @@ export const velero: ServiceDefinition = {
         schedules: {},
       } satisfies VeleroValues,
       clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+      customResourceGroups: ['velero.io'],
     };
   },
   secretConsumers: () => [VELERO_CONSUMER],

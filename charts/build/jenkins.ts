@@ -24,8 +24,10 @@ import { createHash } from 'node:crypto';
 import { ApiObject, type Chart } from 'cdk8s';
 import { toYaml } from '../lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
+import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
+import { DELIVERY_SYNC_WAVE } from '../data/common';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -75,11 +77,17 @@ const JCASC_SECRETS_DIR = '/run/secrets';
 /** Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables. */
 export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-username', 'gitlab-password', 'gitlab-webhook-token'] as const;
 
+/** The GitLab access token of the Jenkins user (api, read and write repository): GitLab issues it. */
+const ISSUED_BY_GITLAB: readonly string[] = ['gitlab-api-token', 'gitlab-password'];
+
 export const JENKINS_CONSUMER: SecretConsumer = {
   name: 'jenkins',
   namespace: JENKINS_NAMESPACE,
   serviceAccount: 'jenkins',
-  secrets: JENKINS_SECRETS.map((name) => rawValueSecret('jenkins', name, 'value')),
+  secrets: JENKINS_SECRETS.map((name) => ({
+    ...rawValueSecret('jenkins', name, 'value'),
+    ...(ISSUED_BY_GITLAB.includes(name) ? { issuedBy: 'gitlab' } : {}),
+  })),
 };
 
 /** The CI push robot (Harbor's setup Job creates it with the secret it reads from the same entry). */
@@ -371,8 +379,8 @@ export function pluginsTxt(): string {
 export const jenkins: ServiceDefinition = {
   name: 'jenkins',
   namespace: JENKINS_NAMESPACE,
-  // After the cluster core: it needs the ingress controller, certificates and ceph-rbd volumes.
-  syncWave: 3,
+  // After GitLab: its Vault agent waits for the GitLab tokens, which only a running GitLab issues.
+  syncWave: DELIVERY_SYNC_WAVE,
   connections: (platform: Platform): Connection[] => [
     dnsAccess(JENKINS),
     ...kubeApiAccess(JENKINS, platform),
@@ -518,7 +526,7 @@ export const jenkins: ServiceDefinition = {
         volumeClaimTemplates: [
           {
             metadata: { name: 'jenkins-home' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: '20Gi' } } },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } },
           },
         ],
       },
@@ -542,7 +550,8 @@ export const jenkins: ServiceDefinition = {
 export const builds: ServiceDefinition = {
   name: BUILDS_NAMESPACE,
   namespace: BUILDS_NAMESPACE,
-  syncWave: 3,
+  // With Jenkins, whose build pods run here.
+  syncWave: DELIVERY_SYNC_WAVE,
   build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
     new PlatformNamespace(chart, 'namespace', {
       name: BUILDS_NAMESPACE,

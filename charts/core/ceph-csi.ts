@@ -74,6 +74,7 @@ export const snapshotController: ServiceDefinition = {
       webhook: { enabled: false },
     } satisfies SnapshotControllerValues,
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+    customResourceGroups: ['snapshot.storage.k8s.io'],
   }),
   connections: (platform: Platform): Connection[] => [
     dnsAccess(SNAPSHOT_CONTROLLER),

@@ -86,6 +86,7 @@ export const certManager: ServiceDefinition = {
       writtenBy: 'cert-manager cainjector',
     })),
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
+    customResourceGroups: ['cert-manager.io', 'acme.cert-manager.io'],
   }),
   connections: (platform: Platform): Connection[] => {
     const resolvers = nameservers(platform);

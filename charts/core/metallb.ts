@@ -86,6 +86,7 @@ export const metallb: ServiceDefinition = {
       { group: '', kind: 'Secret', name: 'metallb-webhook-cert', namespace: METALLB_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the MetalLB controller (cert rotator)' },
     ],
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK],
+    customResourceGroups: ['metallb.io'],
   }),
   connections: (platform: Platform): Connection[] => [
     dnsAccess(METALLB),

@@ -78,6 +78,13 @@ export interface Connection {
   readonly ports: readonly PortRange[];
   /** Why the flow exists; rendered next to the rule it produces. */
   readonly purpose: string;
+  /**
+   * The client starts and becomes Ready without this server (it keeps retrying in the
+   * background, like a metrics scrape or alert delivery), so the server may come up in a later
+   * sync wave than the client (test/bringup.test.ts). @default false - the client needs the server
+   * to become Healthy, so the server's Application syncs in the same or an earlier wave
+   */
+  readonly optionalAtStart?: boolean;
 }
 
 /** Every connection of a render; each namespace renders its own half of each. */

@@ -51,6 +51,12 @@ export interface ServiceDefinition {
      * @default false
      */
     readonly persistentVolumeClaims?: boolean;
+    /**
+     * API groups whose CustomResourceDefinitions the chart installs: Applications of later waves
+     * may render custom resources of them (checked by the bring-up walk, test/bringup.test.ts).
+     * @default - none
+     */
+    readonly customResourceGroups?: readonly string[];
   };
   /**
    * The network connections its workloads need, as client or server (see charts/lib/network.ts).

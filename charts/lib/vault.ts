@@ -89,6 +89,13 @@ export interface VaultSecret {
    * @see https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations#vault-hashicorp-com-agent-inject-template
    */
   readonly template?: string;
+  /**
+   * The platform service whose running instance issues the value (e.g. a GitLab access token):
+   * the entry can be loaded only once that service is Healthy, so its consumer must sync in a
+   * later wave (test/bringup.test.ts). @default - the operator generates or knows the value and
+   * loads it at the runbook's Vault step
+   */
+  readonly issuedBy?: string;
 }
 
 /** A workload that reads secrets from Vault. */

@@ -9,6 +9,7 @@ import { ApiObject, type Chart } from 'cdk8s';
 import { toYaml } from '../lib/manifest-yaml';
 import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
+import { ALERTMANAGER_GIB } from '../../config/capacity';
 import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
 import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network';
@@ -37,7 +38,7 @@ const UID = 65534;
 const CONFIG_DIR = '/etc/alertmanager';
 const DATA_DIR = '/alertmanager';
 /** Silences and the notification log are small. */
-const STORAGE = '1Gi';
+const STORAGE = `${ALERTMANAGER_GIB}Gi`;
 
 /**
  * The Vault secrets Alertmanager reads: the SMTP password, one per webhook-style integration, and

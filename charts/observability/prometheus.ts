@@ -15,6 +15,7 @@ import { toYaml } from '../lib/manifest-yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';
+import { DISCOVERY_SYNC_WAVE } from '../data/common';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
@@ -117,16 +118,7 @@ export const prometheus: ServiceDefinition = {
       metadata: { name: discovery, labels: standardLabels(discovery, 'rbac') },
       rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }],
     });
-    for (const target of discoveryNamespaces(plan)) {
-      new ApiObject(chart, `role-binding-${target}`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        // One file per object: the namespace is part of the name.
-        metadata: { name: `${discovery}-${target}`, namespace: target, labels: standardLabels(discovery, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: discovery },
-        subjects,
-      });
-    }
+    // The RoleBindings are prometheusDiscovery's (below): most namespaces do not exist yet.
 
     const config = { 'prometheus.yml': toYaml(prometheusConfig(platform, plan)) };
     const rules = ruleFiles(platformRuleGroups(platform, plan));
@@ -204,3 +196,30 @@ export function durationSeconds(duration: string): number {
   const value = Number(duration.slice(0, -1));
   return value * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[duration.slice(-1)];
 }
+
+/**
+ * Prometheus' pod-discovery grants: one RoleBinding per scraped namespace, to the ClusterRole the
+ * prometheus service renders. A separate Application in the last sync wave, because most of those
+ * namespaces are created by Applications after Prometheus' (a RoleBinding into a namespace that
+ * does not exist yet fails the sync, and the root would wait for Prometheus forever). Until it
+ * syncs, pod discovery outside `monitoring` finds nothing (docs/decisions/0065-bring-up-order.md).
+ */
+export const prometheusDiscovery: ServiceDefinition = {
+  name: 'prometheus-discovery',
+  namespace: MONITORING_NAMESPACE,
+  syncWave: DISCOVERY_SYNC_WAVE,
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    const discovery = `${NAME}-discovery`;
+    const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace: MONITORING_NAMESPACE }];
+    for (const target of discoveryNamespaces(plan)) {
+      new ApiObject(chart, `role-binding-${target}`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        // One file per object: the namespace is part of the name.
+        metadata: { name: `${discovery}-${target}`, namespace: target, labels: standardLabels(discovery, 'rbac') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: discovery },
+        subjects,
+      });
+    }
+  },
+};

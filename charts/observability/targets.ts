@@ -260,7 +260,8 @@ export function prometheusConnections(platform: Platform): Connection[] {
     { from, to: { network: hosts('cluster nodes', nodeAddresses(platform)) }, ports: [{ port: KUBELET_PORT }, { port: NODE_EXPORTER_PORT }], purpose: 'kubelet, cAdvisor and node-exporter (host network)' },
     { from, to: { network: hosts('ceph managers', cephManagerHosts(platform)) }, ports: [{ port: CEPH_MGR_PORT }], purpose: 'Ceph manager metrics' },
     { from, to: { network: hosts('gateway (mesh)', [platform.gateway.meshAddress]) }, ports: [{ port: GATEWAY_PORTS.metrics }], purpose: 'HAProxy and Headscale metrics on the gateway' },
-    ...[VAULT_SERVER, VELERO, COREDNS].map((w) => ({ from, to: { workload: w }, ports: Object.values(w.ports!).map((port) => ({ port })), purpose: 'metrics scrape (Service address)' })),
-    { from, to: { workload: ALERTMANAGER }, ports: [{ port: ALERTMANAGER.ports!.http }], purpose: 'alert notifications' },
+    // Prometheus is Ready without its targets and its Alertmanager: both may come up later.
+    ...[VAULT_SERVER, VELERO, COREDNS].map((w) => ({ from, to: { workload: w }, ports: Object.values(w.ports!).map((port) => ({ port })), purpose: 'metrics scrape (Service address)', optionalAtStart: true })),
+    { from, to: { workload: ALERTMANAGER }, ports: [{ port: ALERTMANAGER.ports!.http }], purpose: 'alert notifications', optionalAtStart: true },
   ];
 }

@@ -120,6 +120,7 @@ export const argocd: ServiceDefinition = {
       redis: { resources: resources('25m', '64Mi', '200m', '256Mi') },
     },
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+    customResourceGroups: ['argoproj.io'],
   }),
   connections: (platform: Platform): Connection[] => [
     ...ARGOCD_WORKLOADS.filter((w) => w !== REDIS).flatMap((w) => [dnsAccess(w), ...kubeApiAccess(w, platform)]),

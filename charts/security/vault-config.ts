@@ -260,7 +260,10 @@ export function loadSecretsScript(consumers: readonly SecretConsumer[]): string 
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .flatMap((consumer) => consumer.secrets.map((secret) => ({ consumer, secret, path: kvPutPath(consumer, secret) })))
     .filter(({ path }) => !seen.has(path) && seen.add(path) !== undefined)
-    .map(({ consumer, secret, path }) => `load ${consumer.name} ${path} ${secret.keys.join(' ')}`);
+    // A value another service issues (a GitLab token) cannot exist at bootstrap: loaded later, by name.
+    .map(({ consumer, secret, path }) =>
+      secret.issuedBy ? `issued ${secret.issuedBy} ${consumer.name} ${path} ${secret.keys.join(' ')}` : `load ${consumer.name} ${path} ${secret.keys.join(' ')}`,
+    );
   return `#!/bin/sh
 # Writes the declared secrets into Vault, prompting for each value without echoing it. Run with
 # a token that may write them (the root token at bootstrap, README runbook):
@@ -287,6 +290,17 @@ load() {
     verb='patch'
   done
   echo "$path written" >&2
+}
+
+# An entry whose value a running service issues: loaded only when its consumer is named.
+issued() {
+  issuer=$1
+  shift
+  if [ -z "$only" ]; then
+    echo "$2 skipped: $issuer issues it; once $issuer runs: sh ${CONFIG_DIR}/load-kv.sh $1" >&2
+    return 0
+  fi
+  load "$@"
 }
 
 ${calls.join('\n')}

@@ -8,6 +8,7 @@ import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS 
 import { declaredExceptions } from '../../../policy/exceptions';
 import { renderPlatform } from '../../../cli/render';
 import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
+import { JENKINS_HOME_GIB } from '../../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../../config/versions';
 import { applyPatch } from '../../support/patch';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
@@ -40,7 +41,7 @@ describe('the Jenkins controller', () => {
     expect(spec.template.spec.containers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
     expect(spec.template.spec.initContainers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
     expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
-    expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '20Gi' } } });
+    expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } });
     expect(spec.serviceName).toBe('jenkins-headless');
     expect(find('Service', 'jenkins', 'jenkins-headless').spec.clusterIP).toBe('None');
   });

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { IMAGES } from '../../../config/versions';
 import { DATABASES, INIT_SCRIPT, POSTGRESQL_CONSUMER, initSql, pgHbaConf, postgresqlConf } from '../../../charts/data/postgresql';
 import { secretPath } from '../../../charts/lib/vault';
@@ -35,7 +35,7 @@ describe('PostgreSQL', () => {
 
   it('keeps its data on a ceph-rbd volume of the model size, kept when the StatefulSet goes', () => {
     const [claim] = statefulSet().spec.volumeClaimTemplates;
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '20Gi' } } });
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${loadDefaultPlatform().postgresql.storageGiB}Gi` } } });
     expect(statefulSet().spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   });
 

@@ -18,7 +18,7 @@ describe('Redis', () => {
     expect(find('Service', 'redis').spec.ports.map((p: any) => p.port)).toEqual([6379, 9121]);
     expect(pod().containers.map((c: any) => [c.name, c.image])).toEqual([['redis', IMAGES.redis], ['exporter', IMAGES.redisExporter]]);
     expect(pod().nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-01' });
-    expect(statefulSet().spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '5Gi' } } });
+    expect(statefulSet().spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${loadDefaultPlatform().redis.storageGiB}Gi` } } });
   });
 
   it('persists every write, never evicts, and sizes the container above maxmemory', () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { lokiConfig } from '../../../charts/observability/loki';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 
@@ -17,7 +17,7 @@ describe('Loki', () => {
     expect(config.compactor).toMatchObject({ retention_enabled: true, delete_request_store: 'filesystem' });
     const sts = objects().find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'loki');
     expect(sts.spec.template.spec.containers[0].args).toEqual(['-config.file=/etc/loki/loki.yaml', '-target=all']);
-    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '50Gi' } } });
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${loadDefaultPlatform().observability.loki.storageGiB}Gi` } } });
     expect(sts.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
   });
 

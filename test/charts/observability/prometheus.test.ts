@@ -193,8 +193,8 @@ describe('Prometheus', () => {
     const pod = sts.spec.template.spec;
     expect(pod.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
     expect(pod.containers[0].image).toBe(IMAGES.prometheus);
-    expect(pod.containers[0].args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=15d', '--storage.tsdb.retention.size=40GB']));
-    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '50Gi' } } });
+    expect(pod.containers[0].args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=15d', `--storage.tsdb.retention.size=${Math.floor(platform.observability.prometheus.storageGiB * 0.8)}GB`]));
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${platform.observability.prometheus.storageGiB}Gi` } } });
     expect(find('Service', 'prometheus', 'monitoring').spec.clusterIP).toBe('None');
     expect(retentionSize(20)).toBe('16GB');
     const config = parse(configMapData(defaultRender(), 'prometheus-config')['prometheus.yml']);

@@ -103,8 +103,8 @@ describe('Harbor', () => {
 
   it('stores images and Trivy data on ceph-rbd volumes of the model sizes, on the model node', () => {
     expect(values().persistence.persistentVolumeClaim).toEqual({
-      registry: { storageClass: 'ceph-rbd', size: '100Gi' },
-      trivy: { storageClass: 'ceph-rbd', size: '5Gi' },
+      registry: { storageClass: 'ceph-rbd', size: `${loadDefaultPlatform().harbor.registryStorageGiB}Gi` },
+      trivy: { storageClass: 'ceph-rbd', size: `${loadDefaultPlatform().harbor.trivyStorageGiB}Gi` },
     });
     expect(values().persistence.imageChartStorage).toEqual({ type: 'filesystem' });
     for (const component of ['core', 'jobservice', 'registry', 'trivy', 'portal', 'nginx', 'exporter']) {

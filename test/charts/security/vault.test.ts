@@ -34,7 +34,7 @@ describe('Vault', () => {
     const server = values().server;
     expect(server.ha).toMatchObject({ enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true }, disruptionBudget: { enabled: false } });
     expect(server.standalone).toEqual({ enabled: false });
-    expect(server.dataStorage).toEqual({ enabled: true, size: '10Gi', storageClass: 'ceph-rbd' });
+    expect(server.dataStorage).toEqual({ enabled: true, size: `${platform.vault.storageGiB}Gi`, storageClass: 'ceph-rbd' });
     expect(server.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
     expect(server.image).toEqual({ repository: 'hashicorp/vault', tag: IMAGES.vault.split(':')[1] });
     expect(values().injector.agentImage).toEqual(server.image);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { GITLAB_SECRETS, gitlab } from '../../../charts/source/gitlab';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { ROOT, defaultRender, kubeObjects } from '../../support/render';
@@ -62,7 +62,7 @@ describe('GitLab CE', () => {
 
   it('runs Gitaly on the node the model places it, on ceph-rbd; object storage in the model buckets', () => {
     expect(values().gitlab.gitaly.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
-    expect(values().gitlab.gitaly.persistence).toEqual({ enabled: true, storageClass: 'ceph-rbd', size: '50Gi' });
+    expect(values().gitlab.gitaly.persistence).toEqual({ enabled: true, storageClass: 'ceph-rbd', size: `${loadDefaultPlatform().gitlab.gitalyStorageGiB}Gi` });
     expect(values().gitlab.webservice.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-01' });
     expect(values().global.appConfig.object_store.connection).toEqual({ secret: 'gitlab-object-storage', key: 'connection' });
     expect(values().global.appConfig.artifacts).toEqual({ bucket: 'gitlab-artifacts' });

@@ -1,0 +1,102 @@
+/**
+ * Ceph capacity as a model rule (docs/decisions/0066-ceph-capacity-model.md and
+ * 0067-snapshot-reserve.md): every volume the platform claims on `ceph-rbd`, plus the room its
+ * retained daily snapshots take, must fit below the pool's nearfull ratio.
+ *
+ * The claims are listed here once, from the model, with the config path that sizes each; the
+ * charts take their sizes from the same fields (or from the constants below), and
+ * test/config/capacity.test.ts checks that the render's claims (rendered volumeClaimTemplates and
+ * the chart values that size the charts' claims) are exactly these.
+ */
+import type { Platform } from './schema';
+
+/** JENKINS_HOME (jobs, build records, credentials store; plugins live in an emptyDir). */
+export const JENKINS_HOME_GIB = 4;
+/** Alertmanager's notification log and silences: kilobytes to a few megabytes. */
+export const ALERTMANAGER_GIB = 1;
+
+/** One PersistentVolumeClaim on `ceph-rbd`. */
+export interface VolumeClaim {
+  /** The Application that creates it. */
+  readonly service: string;
+  readonly namespace: string;
+  /** What it holds, for the reader of an error. */
+  readonly what: string;
+  readonly sizeGiB: number;
+  /** Where the size is set: a path of the model, or a constant of this file. */
+  readonly sizedBy: string;
+  /** Rendered by our constructs (a volumeClaimTemplate) or created by an upstream chart from its values. */
+  readonly origin: 'rendered' | 'chart';
+}
+
+/** Every claim the platform makes on the Ceph pool, one replica of each (single-replica workloads). */
+export function volumeClaims(model: Platform): VolumeClaim[] {
+  const { observability: o } = model;
+  return [
+    { service: 'vault', namespace: 'vault', what: 'Vault integrated storage (Raft)', sizeGiB: model.vault.storageGiB, sizedBy: 'vault.storageGiB', origin: 'chart' },
+    { service: 'postgresql', namespace: 'databases', what: 'PostgreSQL data', sizeGiB: model.postgresql.storageGiB, sizedBy: 'postgresql.storageGiB', origin: 'rendered' },
+    { service: 'redis', namespace: 'databases', what: 'Redis append-only file', sizeGiB: model.redis.storageGiB, sizedBy: 'redis.storageGiB', origin: 'rendered' },
+    { service: 'gitlab', namespace: 'gitlab', what: 'Gitaly repositories', sizeGiB: model.gitlab.gitalyStorageGiB, sizedBy: 'gitlab.gitalyStorageGiB', origin: 'chart' },
+    { service: 'harbor', namespace: 'harbor', what: 'Harbor registry images', sizeGiB: model.harbor.registryStorageGiB, sizedBy: 'harbor.registryStorageGiB', origin: 'chart' },
+    { service: 'harbor', namespace: 'harbor', what: 'Harbor Trivy cache', sizeGiB: model.harbor.trivyStorageGiB, sizedBy: 'harbor.trivyStorageGiB', origin: 'chart' },
+    { service: 'jenkins', namespace: 'jenkins', what: 'Jenkins home', sizeGiB: JENKINS_HOME_GIB, sizedBy: 'JENKINS_HOME_GIB (config/capacity.ts)', origin: 'rendered' },
+    { service: 'prometheus', namespace: 'monitoring', what: 'Prometheus TSDB', sizeGiB: o.prometheus.storageGiB, sizedBy: 'observability.prometheus.storageGiB', origin: 'rendered' },
+    { service: 'loki', namespace: 'monitoring', what: 'Loki chunks and index', sizeGiB: o.loki.storageGiB, sizedBy: 'observability.loki.storageGiB', origin: 'rendered' },
+    { service: 'alertmanager', namespace: 'monitoring', what: 'Alertmanager notification log', sizeGiB: ALERTMANAGER_GIB, sizedBy: 'ALERTMANAGER_GIB (config/capacity.ts)', origin: 'rendered' },
+  ];
+}
+
+/** What the pool can hold and what the platform asks of it, in GiB. */
+export interface CapacityBudget {
+  readonly rawGiB: number;
+  readonly replication: number;
+  readonly nearfullRatio: number;
+  /** Raw capacity / replication: what one copy of the data may take. */
+  readonly usableGiB: number;
+  /** Usable capacity below the nearfull ratio: the most the platform may claim. */
+  readonly budgetGiB: number;
+  readonly claims: readonly VolumeClaim[];
+  readonly claimsGiB: number;
+  /** Room for the retained daily snapshots: claims × daily change × retention days. */
+  readonly snapshotReserveGiB: number;
+  readonly totalGiB: number;
+}
+
+export function capacityBudget(model: Platform): CapacityBudget {
+  const { capacityGiB: rawGiB, replication, nearfullRatio } = model.ceph;
+  const claims = volumeClaims(model);
+  const claimsGiB = claims.reduce((sum, c) => sum + c.sizeGiB, 0);
+  // Every claim is in a namespace the daily backup snapshots (test/config/capacity.test.ts).
+  const snapshotReserveGiB = claimsGiB * (model.backups.snapshotDailyChangePercent / 100) * model.backups.retentionDays;
+  const usableGiB = rawGiB / replication;
+  return {
+    rawGiB,
+    replication,
+    nearfullRatio,
+    usableGiB,
+    budgetGiB: usableGiB * nearfullRatio,
+    claims,
+    claimsGiB,
+    snapshotReserveGiB,
+    totalGiB: claimsGiB + snapshotReserveGiB,
+  };
+}
+
+const gib = (value: number) => `${Math.round(value * 10) / 10} GiB`;
+
+/**
+ * Why the model's volumes do not fit its Ceph pool, or undefined when they do. Names each claim
+ * with its size and where it is set, the total and the budget, and the raw capacity that would do.
+ */
+export function capacityProblem(model: Platform): string | undefined {
+  const b = capacityBudget(model);
+  if (b.totalGiB <= b.budgetGiB) return undefined;
+  const needed = Math.ceil((b.totalGiB / b.nearfullRatio) * b.replication);
+  const claims = b.claims.map((c) => `${c.what} ${c.sizeGiB} GiB (${c.sizedBy})`).join(', ');
+  return (
+    `${b.rawGiB} GiB raw at ${b.replication}x replication holds ${gib(b.usableGiB)}, ${gib(b.budgetGiB)} of it below the nearfull ratio ${b.nearfullRatio}; ` +
+    `the volumes claim ${gib(b.claimsGiB)} (${claims}) and their daily snapshots need ${gib(b.snapshotReserveGiB)} ` +
+    `(${model.backups.snapshotDailyChangePercent}% change a day, kept ${model.backups.retentionDays} days): ${gib(b.totalGiB)} in all, over the budget; ` +
+    `raise ceph.capacityGiB to at least ${needed} or shrink the volumes`
+  );
+}
