@@ -136,7 +136,6 @@ function editModelFile(file: string, request: SetImageRequest): ModelEdit {
   // JSON is YAML too: one parser gives both formats their node offsets.
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length) throw new SetImageError(`--config ${file}: is not valid ${json ? 'JSON' : 'YAML'}: ${document.errors[0].message.split('\n')[0]}`);
-  checkRequest(validatePlatform(document.toJS(), file), request, file);
   const path = ['apps', request.app, 'environments', request.env, 'tag'];
   // Walk the path node by node: an anchored or aliased node is shared with other places, and
   // editing it would deploy to environments nobody asked for (prod, without approval).
@@ -150,6 +149,8 @@ function editModelFile(file: string, request: SetImageRequest): ModelEdit {
     if (!isMap(node)) break;
     node = node.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === path[depth])?.value;
   }
+  // After the walk: a shared node is refused first, even where sharing also breaks the model.
+  checkRequest(validatePlatform(document.toJS(), file), request, file);
   if (!isScalar(node) || !node.range) throw new SetImageError(`--config ${file}: ${path.join('.')} is not a plain value; write it as "tag: <value>"`);
   const scalar = json ? JSON.stringify(request.tag) : stringify(request.tag, { lineWidth: 0 }).trimEnd();
   const edited = `${text.slice(0, node.range[0])}${scalar}${text.slice(node.range[1])}`;

@@ -4,8 +4,8 @@
  * manifests and nowhere else, the model file changes in exactly that value, a fresh render agrees
  * with the result, and bad input changes nothing.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,11 @@ describe('npm run set-image on the default model', () => {
     const cases: [string[], string][] = [
       [['--app', 'shop', '--env', 'dev', '--tag', SHA], '--app "shop": no such app in the default model; choose one of: hello\n'],
       [['--app', 'hello', '--env', 'qa', '--tag', SHA], '--env "qa": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      // Names every JavaScript object inherits are no environment and no app.
+      [['--app', 'hello', '--env', 'constructor', '--tag', SHA], '--env "constructor": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      [['--app', 'hello', '--env', '__proto__', '--tag', SHA], '--env "__proto__": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      [['--app', 'toString', '--env', 'dev', '--tag', SHA], '--app "toString": no such app in the default model; choose one of: hello\n'],
+      [['--app', 'x'.repeat(5000), '--env', 'dev', '--tag', SHA], `--app "${'x'.repeat(78)}… (5002 characters): no such app in the default model; choose one of: hello\n`],
       [['--app', 'hello', '--env', 'dev', '--tag', 'latest'], '--tag "latest": "latest" moves under a running deployment; use the immutable commit SHA the pipeline built\n'],
       [
         ['--app', 'hello', '--env', 'dev', '--tag', 'a b'],
@@ -150,6 +155,129 @@ describe('npm run set-image -- --config FILE', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('--env "dev": app shop has no such environment; choose one of: staging, prod\n');
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+/** The tag of an app's Deployment in one environment, as dist/ holds it. */
+function deployedTag(dist: string, env: string, app: string): string | undefined {
+  const tree = readTree(dist);
+  const file = [...tree.keys()].find((path) => path.startsWith(`k8s/${env}/${app}/`) && /deployment/i.test(path));
+  return file ? /image: \S+:(\S+)/.exec(tree.get(file)!)?.[1] : undefined;
+}
+
+function sha(n: number): string {
+  return n.toString(16).padStart(40, 'a');
+}
+
+describe('npm run set-image, concurrently and killed', () => {
+  const project = copyProject('concurrent');
+  const dist = join(project, 'dist');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+  const rendered = run(project, 'main.ts', []);
+
+  function start(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', ...args], { cwd: project, env: { ...process.env, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.once('exit', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    });
+  }
+
+  it('GIVEN deploys to dev and staging at once THEN each one that says it is done is in the model and in dist/, and the rest say they failed', async () => {
+    expect(rendered.status, rendered.stderr).toBe(0);
+    for (let round = 1; round <= 2; round++) {
+      const wanted = { dev: sha(round * 10 + 1), staging: sha(round * 10 + 2) };
+      const results = await Promise.all(Object.entries(wanted).map(([env, tag]) => start(['--app', 'hello', '--env', env, '--tag', tag])));
+      const tags = JSON.parse(readFileSync(tagsFile, 'utf8')).hello;
+      Object.keys(wanted).forEach((env, i) => {
+        const { status, stdout, stderr } = results[i];
+        const tag = wanted[env as keyof typeof wanted];
+        if (status === 0) {
+          expect(stdout, `round ${round} ${env}`).toContain(`hello in ${env}: `);
+          expect(tags[env], `round ${round}: ${env} said done`).toBe(tag);
+          expect(deployedTag(dist, env, 'hello')).toBe(tag);
+        } else {
+          expect(status, stderr).toBe(1);
+          expect(stderr).not.toBe('');
+          expect(tags[env]).not.toBe(tag);
+        }
+      });
+      // The lock serializes them: with its default wait, neither has to fail.
+      expect(results.map((r) => r.status)).toEqual([0, 0]);
+    }
+    const check = run(project, 'main.ts', ['--check']);
+    expect(check.status, check.stderr).toBe(0);
+  });
+
+  it('GIVEN a kill at every step of the commit THEN the next command leaves the model and dist/ consistent, with the tag of before or after', () => {
+    const steps = ['staged', 'journal', 'model', 'dist-moved', 'dist-swapped', 'previous-removed'];
+    steps.forEach((step, i) => {
+      const before = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
+      const tag = sha(100 + i);
+      const killed = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--app', 'hello', '--env', 'prod', '--tag', tag], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, PLATFORM_TEST_CRASH_AT: step },
+      });
+      // Killed: no exit status, and it claimed nothing.
+      expect(killed.signal, `${step}: ${killed.stderr}`).toBe('SIGKILL');
+      expect(killed.status).toBe(null);
+      expect(killed.stdout).toBe('');
+      // The next command of any kind (here the drift check) finishes or drops the commit first.
+      const check = run(project, 'main.ts', ['--check']);
+      expect(check.status, `${step}: ${check.stderr}`).toBe(0);
+      const after = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
+      // Before the journal the commit is dropped; from the journal on it is finished.
+      expect(after, step).toBe(step === 'staged' ? before : tag);
+      expect(deployedTag(dist, 'prod', 'hello')).toBe(after);
+      expect(readdirSync(project).filter((entry) => entry.startsWith('.platform-journal') || entry.startsWith('.dist-previous'))).toEqual([]);
+    });
+  });
+});
+
+describe('npm run set-image refuses a shared YAML node', () => {
+  const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
+  const cases: [string, string, RegExp][] = [
+    [
+      'an anchored tag',
+      original.replace(/(staging:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1&shared $2').replace(/(prod:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1*shared'),
+      /apps\.shop\.environments\.staging\.tag is anchored \(&shared\)/,
+    ],
+    [
+      'an aliased tag',
+      original.replace(/(staging:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1&shared $2').replace(/(prod:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1*shared'),
+      /apps\.shop\.environments\.prod\.tag is an alias \(\*shared\)/,
+    ],
+  ];
+  cases.forEach(([what, text, message], i) => {
+    it(`fails when the tag is ${what}, naming it, and changes nothing`, () => {
+      const file = join(work, `anchored-${i}.yaml`);
+      writeFileSync(file, text);
+      const env = what === 'an anchored tag' ? 'staging' : 'prod';
+      const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', env, '--tag', SHA, '--out', join(work, `anchored-dist-${i}`)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+    });
+  });
+
+  it('fails when the environment is reached through an alias of a shared mapping', () => {
+    const file = join(work, 'aliased-environment.yaml');
+    const text = original.replace(/      staging:\n/, '      staging: &stage\n').replace(/      prod:\n(?:        .*\n|          .*\n)*/, '      prod: *stage\n');
+    writeFileSync(file, text);
+    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'staging', '--tag', SHA, '--out', join(work, 'aliased-dist')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/apps\.shop\.environments\.staging is anchored \(&stage\)/);
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
 });
