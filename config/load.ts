@@ -117,7 +117,9 @@ export function parsePlatformText(text: string, file: string): Platform {
   try {
     data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (error) {
-    const message = error instanceof RangeError ? `nests too deeply to read (more than ${MAX_MODEL_DEPTH} levels are never a model)` : (error as Error).message.split('\n')[0];
+    // The parsers recurse per level: a runaway nesting overflows the stack before the depth check.
+    const overflow = error instanceof RangeError || /call stack/i.test((error as Error).message);
+    const message = overflow ? `nests too deeply to read (more than ${MAX_MODEL_DEPTH} levels are never a model)` : (error as Error).message.split('\n')[0];
     throw new ConfigError(file, [`(file): is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${shorten(message)}`]);
   }
   return validatePlatform(data, file);

@@ -63,6 +63,17 @@ describe('npm run synth', () => {
     expect(readTree(dir)).toEqual(reference);
   });
 
+  it('fails at once when --config is /dev/zero or a FIFO, instead of reading forever', () => {
+    const fifo = join(work, 'model.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [file, kind] of [['/dev/zero', 'a device'], [fifo, 'a pipe (FIFO)']]) {
+      const result = spawnSync(process.execPath, ['cli/launch.mjs', 'main.ts', '--config', file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      expect(result.signal, file).toBe(null);
+      expect(result.status, file).toBe(1);
+      expect(result.stderr).toBe(`${file}: the platform model is invalid (1 problem):\n  (file): is ${kind}, not a regular file; pass a YAML or JSON file to --config\n`);
+    }
+  });
+
   it('fails on an unknown flag with the usage', () => {
     const result = runEntry('main.ts', ['--conifg', 'x.yaml']);
     expect(result.status).toBe(1);

@@ -281,3 +281,27 @@ describe('npm run set-image refuses a shared YAML node', () => {
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
 });
+
+describe('a corrupt config/app-images.json', () => {
+  const project = copyProject('corrupt-tags');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+
+  it('fails naming that file and the key when an entry has the wrong type, without a stack trace', () => {
+    writeFileSync(tagsFile, '{ "hello": { "dev": 5, "staging": "0.1.0", "prod": "0.1.0" } }\n');
+    for (const [entry, args] of [['main.ts', []], ['cli/set-image.ts', ['--app', 'hello', '--env', 'prod', '--tag', SHA]]] as const) {
+      const result = run(project, entry, [...args]);
+      expect(result.status, entry).toBe(1);
+      expect(result.stderr, entry).toBe(
+        'config/app-images.json: the platform model is invalid (1 problem):\n  hello.dev: 5: must be a string, the image tag (e.g. the commit SHA the pipeline built)\n',
+      );
+    }
+  });
+
+  it('fails naming that file and the position when it is not JSON, without a stack trace', () => {
+    writeFileSync(tagsFile, '{ "hello": { "dev": \n');
+    const result = run(project, 'main.ts', []);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('main.ts: cannot be built; nothing was changed:\n  config/app-images.json:2:0: ');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
