@@ -20,7 +20,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A copy of the project's sources (not dist/, not the render cache) with the shared node_modules. */
 function copyProject(name: string): string {
   const project = join(work, name);
-  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports']) {
+  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports', 'policy']) {
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(project, 'node_modules'));
@@ -211,11 +211,19 @@ describe('npm run set-image, concurrently and killed', () => {
     }
     const check = run(project, 'main.ts', ['--check']);
     expect(check.status, check.stderr).toBe(0);
-  });
+  }, 300_000);
 
-  it('GIVEN a kill at every step of the commit THEN the next command leaves the model and dist/ consistent, with the tag of before or after', () => {
-    const steps = ['staged', 'journal', 'model', 'dist-moved', 'dist-swapped', 'previous-removed'];
-    steps.forEach((step, i) => {
+  it('GIVEN a kill at every step of the commit THEN the next command, of any kind, leaves the model and dist/ consistent, with the tag of before or after', () => {
+    // Each step is followed by another kind of command: each must finish or drop the commit first.
+    const steps: [string, string, string[]][] = [
+      ['staged', 'policy/cli.ts', []],
+      ['journal', 'cli/diff.ts', []],
+      ['model', 'main.ts', ['--check']],
+      ['dist-moved', 'main.ts', []],
+      ['dist-swapped', 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', sha(99)]],
+      ['previous-removed', 'policy/cli.ts', []],
+    ];
+    steps.forEach(([step, nextEntry, nextArgs], i) => {
       const before = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
       const tag = sha(100 + i);
       const killed = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--app', 'hello', '--env', 'prod', '--tag', tag], {
@@ -227,7 +235,10 @@ describe('npm run set-image, concurrently and killed', () => {
       expect(killed.signal, `${step}: ${killed.stderr}`).toBe('SIGKILL');
       expect(killed.status).toBe(null);
       expect(killed.stdout).toBe('');
-      // The next command of any kind (here the drift check) finishes or drops the commit first.
+      // The next command finishes or drops the commit first, then does its own work truthfully.
+      const next = run(project, nextEntry, nextArgs);
+      expect(next.status, `${step} then ${nextEntry}: ${next.stderr}${next.stdout}`).toBe(0);
+      if (step !== 'staged') expect(next.stderr, step).toMatch(/^finished an interrupted npm run set-image \(pid \d+\)/);
       const check = run(project, 'main.ts', ['--check']);
       expect(check.status, `${step}: ${check.stderr}`).toBe(0);
       const after = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
@@ -236,7 +247,7 @@ describe('npm run set-image, concurrently and killed', () => {
       expect(deployedTag(dist, 'prod', 'hello')).toBe(after);
       expect(readdirSync(project).filter((entry) => entry.startsWith('.platform-journal') || entry.startsWith('.dist-previous'))).toEqual([]);
     });
-  });
+  }, 600_000);
 });
 
 describe('npm run set-image refuses a shared YAML node', () => {
