@@ -104,6 +104,10 @@ describe('npm run set-image on the default model', () => {
       expect(result.stderr).toBe(message);
       expect(result.stdout).toBe('');
     }
+    // --out shares the render's rule: only a folder a render wrote is replaced.
+    const atRoot = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--out', project]);
+    expect(atRoot.status).toBe(1);
+    expect(atRoot.stderr).toBe(`--out ${project}: is the project itself; a render replaces its folder whole, so pass a folder of its own such as dist/; nothing was changed\n`);
     const usage = run(project, 'cli/set-image.ts', ['--app', 'hello']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/^missing --env, --tag\nusage: npm run set-image/);
