@@ -38,15 +38,16 @@ export const MAX_ECHO_CHARS = 80;
  */
 export function echo(value: unknown): string {
   const text = typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value));
-  return shorten(text);
+  // A mapping or list is named by its path already: its beginning is enough, its length says nothing.
+  return value !== null && typeof value === 'object' ? shorten(text, false) : shorten(text);
 }
 
-/** Cuts a text to MAX_ECHO_CHARS characters, saying how long it was. */
-export function shorten(text: string): string {
+/** Cuts a text to MAX_ECHO_CHARS characters, saying how long it was (unless `withLength` is false). */
+export function shorten(text: string, withLength = true): string {
   if (text.length <= MAX_ECHO_CHARS) return text;
   // Code points, so the cut never splits a surrogate pair.
   const head = Array.from(text.slice(0, MAX_ECHO_CHARS)).slice(0, MAX_ECHO_CHARS - 1).join('');
-  return `${head}… (${text.length} characters)`;
+  return withLength ? `${head}… (${text.length} characters)` : `${head}…`;
 }
 
 /**
