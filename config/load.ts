@@ -198,7 +198,7 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
   let schema: unknown = PlatformSchema;
   for (const segment of path) {
     const shape = shapeOf(schema);
-    if (shape && typeof segment === 'string' && segment in shape) {
+    if (shape && typeof segment === 'string' && Object.hasOwn(shape, segment)) {
       schema = shape[segment];
       continue;
     }
@@ -225,7 +225,8 @@ function shapeOf(schema: unknown): Record<string, unknown> | undefined {
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let current: unknown = input;
   for (const segment of path) {
-    if (current === null || typeof current !== 'object') return undefined;
+    // Own entries only: a key such as "__proto__" or "constructor" must not reach what objects inherit.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
