@@ -9,12 +9,14 @@
  *   npm run synth -- --print-config        print the default model as YAML and exit
  *   npm run check                          render into a temporary folder and compare with dist/
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadDefaultPlatform, loadPlatformFile, platformToYaml } from './config';
-import { diffTrees, readTree, recoverInterruptedSwap, swapIn, writeStaging } from './cli/dist';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { ConfigError, loadDefaultPlatform, parsePlatformText, platformToYaml, readModelFile, type Platform } from './config';
+import { APP_IMAGE_TAGS_FILE, DEFAULT_IMAGE_TAGS } from './config/app-images';
+import { checkOutputTarget, commitRender, diffTrees, markerText, OutputTargetError, readTree, recoverAll, RENDER_MARKER } from './cli/dist';
+import { withLock } from './cli/transaction.mjs';
 import { renderWithObjects } from './cli/render';
 import { verifyRender } from './cli/verify';
 
@@ -35,18 +37,40 @@ const USAGE = `usage: npm run synth -- [--config FILE] [--out DIR] [--print-conf
   --check          render into a temporary folder and compare it with dist/ (exit 1 on drift)
   --stats          print the render time and peak memory on stderr`;
 
-function distDirFromEnvironment(out: string | undefined): string {
-  if (out) return resolve(out);
+/** The output folder, and where it came from (for messages). */
+function distDirFromEnvironment(out: string | undefined): { readonly dir: string; readonly source: string } {
+  if (out) return { dir: resolve(out), source: '--out' };
   // `cdk8s synth` passes its output folder (the whole dist/); `cdktf synth` passes dist/terraform.
-  if (process.env.CDK8S_OUTDIR) return resolve(process.env.CDK8S_OUTDIR);
+  if (process.env.CDK8S_OUTDIR) return { dir: resolve(process.env.CDK8S_OUTDIR), source: 'CDK8S_OUTDIR' };
   if (process.env.CDKTF_OUTDIR) {
     const outdir = resolve(process.env.CDKTF_OUTDIR);
     if (!outdir.endsWith(`${join('/', 'terraform')}`)) {
       throw new Error(`CDKTF_OUTDIR: "${process.env.CDKTF_OUTDIR}": must end in /terraform (set "output": "dist/terraform" in cdktf.json)`);
     }
-    return dirname(outdir);
+    return { dir: dirname(outdir), source: 'CDKTF_OUTDIR' };
   }
-  return join(PROJECT_ROOT, 'dist');
+  return { dir: join(PROJECT_ROOT, 'dist'), source: '' };
+}
+
+/**
+ * The model this process rendered must still be the one on disk when it writes: a deploy
+ * (`npm run set-image`) that committed in between would otherwise be overwritten in dist/.
+ */
+function checkModelUnchanged(configFile: string | undefined, renderedText: string | undefined): void {
+  const changed = (file: string) =>
+    new Error(`${file} changed while this command ran (another command wrote it, e.g. npm run set-image); run it again to use the new model`);
+  if (configFile) {
+    if (readModelFile(configFile) !== renderedText) throw changed(configFile);
+    return;
+  }
+  const file = join(PROJECT_ROOT, APP_IMAGE_TAGS_FILE);
+  let onDisk: unknown;
+  try {
+    onDisk = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw changed(APP_IMAGE_TAGS_FILE);
+  }
+  if (!isDeepStrictEqual(onDisk, DEFAULT_IMAGE_TAGS)) throw changed(APP_IMAGE_TAGS_FILE);
 }
 
 function main(argv: string[]): number {
@@ -68,7 +92,8 @@ function main(argv: string[]): number {
     return 0;
   }
 
-  const platform = values.config ? loadPlatformFile(values.config) : loadDefaultPlatform();
+  const configText = values.config ? readModelFile(values.config) : undefined;
+  const platform: Platform = values.config ? parsePlatformText(configText!, values.config) : loadDefaultPlatform();
   if (values['print-config']) {
     process.stdout.write(platformToYaml(platform));
     return 0;
@@ -80,26 +105,30 @@ function main(argv: string[]): number {
     throw new Error(`the render failed its checks; dist/ was not changed:\n  ${problems.join('\n  ')}`);
   }
 
-  const distDir = distDirFromEnvironment(values.out);
+  const { dir: distDir, source } = distDirFromEnvironment(values.out);
+  const command = values.check ? 'npm run check' : 'npm run synth';
+  const outcome = withLock(PROJECT_ROOT, command, () => {
+    const recovered = recoverAll(PROJECT_ROOT, distDir);
+    if (recovered) console.error(recovered);
+    checkModelUnchanged(values.config, configText);
+    if (values.check) {
+      const drift = diffTrees(files, readTree(distDir));
+      const marker = join(distDir, RENDER_MARKER);
+      if (!existsSync(marker) || readFileSync(marker, 'utf8') !== markerText(files)) drift.push(`~ ${RENDER_MARKER} (the render marker)`);
+      return drift;
+    }
+    checkOutputTarget(distDir, PROJECT_ROOT, source);
+    commitRender(PROJECT_ROOT, command, files, distDir);
+    return [];
+  });
   if (values.check) {
-    const committed = readTree(distDir);
-    const drift = diffTrees(files, committed);
-    if (drift.length) {
-      console.error(`${distDir} differs from a fresh render (${drift.length} file${drift.length === 1 ? '' : 's'}); run \`npm run synth\` and commit dist/:`);
-      for (const line of drift) console.error(`  ${line}`);
+    if (outcome.length) {
+      console.error(`${distDir} differs from a fresh render (${outcome.length} file${outcome.length === 1 ? '' : 's'}); run \`npm run synth\` and commit dist/:`);
+      for (const line of outcome) console.error(`  ${line}`);
       return 1;
     }
     console.log(`${distDir} matches a fresh render (${files.size} files)`);
     return 0;
-  }
-
-  recoverInterruptedSwap(distDir);
-  const staging = writeStaging(files, distDir);
-  try {
-    swapIn(staging, distDir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
   }
   console.log(`rendered ${files.size} files into ${distDir}`);
   if (values.stats) {
@@ -112,10 +141,12 @@ function main(argv: string[]): number {
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof OutputTargetError) {
     console.error(error.message);
   } else if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`${(error as Error).message}\n${USAGE}`);
+  } else if ((error as { committed?: boolean }).committed) {
+    console.error(`synth interrupted: ${(error as Error).message}`);
   } else {
     console.error(`synth failed; dist/ was not changed: ${(error as Error).message}`);
     if (process.env.DEBUG) console.error(error);

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recoverBeforeLaunch } from './transaction.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = process.argv[2];
@@ -72,11 +73,25 @@ async function rebuild() {
   renameSync(stampTmp, stampFile);
 }
 
+// Before the build: a deploy that a kill interrupted is finished first, so the bundle is built from
+// the model that matches dist/ (cli/transaction.mjs).
+try {
+  const recovered = recoverBeforeLaunch(root, `node cli/launch.mjs ${entry}`);
+  if (recovered) console.error(recovered);
+} catch (error) {
+  console.error(`${entry}: ${error.message}`);
+  process.exit(1);
+}
+
 try {
   if (!cacheIsFresh()) await rebuild();
 } catch (error) {
   rmSync(join(cacheDir, `${name}.${process.pid}.tmp.cjs`), { force: true });
-  throw error;
+  // esbuild has printed each error with its file and line (a broken config/app-images.json, a
+  // syntax error): a stack trace of esbuild itself would only hide them.
+  if (!Array.isArray(error?.errors)) throw error;
+  console.error(`${entry}: cannot be built; nothing was changed:\n${error.errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`).join('\n')}`);
+  process.exit(1);
 }
 process.argv.splice(2, 1);
 // The bundle was read into memory before another process could replace it: require() is synchronous.

@@ -25,7 +25,11 @@ export const DEFAULT_IMAGE_TAGS: ImageTags = tags;
  * which the model refuses with a message naming `apps.<app>.environments.<env>.tag`.
  */
 export function imageTagOf(app: string, env: string, source: ImageTags = DEFAULT_IMAGE_TAGS): string {
-  return source[app]?.[env] ?? '';
+  // Own entries only: an inherited name ("constructor") is not an app. A broken document yields
+  // "" here; loadDefaultPlatform reports it in the file's own terms (checkImageTags).
+  const environments: unknown = Object.hasOwn(source, app) ? source[app] : undefined;
+  if (environments === null || typeof environments !== 'object' || !Object.hasOwn(environments, env)) return '';
+  return (environments as Record<string, string>)[env];
 }
 
 /** The JSON text of a tags document, as `npm run set-image` writes it (two-space indent, newline). */

@@ -614,6 +614,16 @@ function issue(ctx: Ctx, path: (string | number)[], message: string): void {
 }
 
 /** Rules that relate two or more fields; each names the path to change. */
+/**
+ * Whether `name` is one of the record's own entries. A reference to another part of the model
+ * (a node, a receiver) is checked this way, never with `in` or `record[name]`: those also find
+ * what every JavaScript object inherits ("constructor", "toString", "__proto__"), which would pass
+ * a name that renders a pod no node can run or an Alertmanager route to no receiver.
+ */
+export function isEntryOf(record: Readonly<Record<string, unknown>>, name: string): boolean {
+  return Object.hasOwn(record, name);
+}
+
 function crossFieldRules(model: Model, ctx: Ctx): void {
   checkHosts(model, ctx);
   checkNodes(model, ctx);
@@ -678,7 +688,7 @@ function checkNodes(model: Model, ctx: Ctx): void {
   }
   for (const name of SERVICE_NAMES) {
     const node = model.services[name].node;
-    if (!(node in model.nodes)) {
+    if (!isEntryOf(model.nodes, node)) {
       issue(ctx, ['services', name, 'node'], `no such node; place the service on one of: ${nodeNames.join(', ')}`);
     }
   }
@@ -759,7 +769,7 @@ function checkMesh(model: Model, ctx: Ctx): void {
   if (host === base || host.endsWith(`.${base}`)) {
     issue(ctx, ['mesh', 'baseDomain'], `must not contain mesh.headscaleHost (${host}): Headscale refuses it; use e.g. "mesh.${model.domain}"`);
   }
-  if (!(model.mesh.subnetRouter in model.nodes)) {
+  if (!isEntryOf(model.nodes, model.mesh.subnetRouter)) {
     issue(ctx, ['mesh', 'subnetRouter'], `no such node; choose the node that advertises the MetalLB pool among: ${Object.keys(model.nodes).join(', ')}`);
   }
 }
@@ -824,7 +834,7 @@ function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
 function checkAlerting(model: Model, ctx: Ctx): void {
   const { alerting } = model.observability;
   const names = Object.keys(alerting.receivers);
-  const known = (name: string) => alerting.receivers[name] !== undefined;
+  const known = (name: string) => isEntryOf(alerting.receivers, name);
   if (known(HEARTBEAT_RECEIVER)) {
     issue(ctx, ['observability', 'alerting', 'receivers', HEARTBEAT_RECEIVER], `the name is reserved for the Watchdog's receiver (observability.alerting.heartbeat); rename the receiver`);
   }

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readTree } from '../cli/dist';
+import { readTree, recoverAll } from '../cli/dist';
+import { withLock } from '../cli/transaction.mjs';
 import { ConfigError, loadDefaultPlatform, loadPlatformFile } from '../config';
 import { declaredExceptions } from './exceptions';
 import { checkPolicy, formatViolation, policyInput } from './index';
@@ -30,8 +31,14 @@ function main(argv: string[]): number {
     strict: true,
   });
   const platform = values.config ? loadPlatformFile(values.config) : loadDefaultPlatform();
-  const dir = values.dir ? resolve(values.dir) : join(projectRoot(dirname(fileURLToPath(import.meta.url))), 'dist');
-  const files = readTree(dir);
+  const root = projectRoot(dirname(fileURLToPath(import.meta.url)));
+  const dir = values.dir ? resolve(values.dir) : join(root, 'dist');
+  // A commit a kill interrupted is finished first: the gate checks a consistent dist/.
+  const files = withLock(root, 'npm run policy', () => {
+    const recovered = recoverAll(root, dir);
+    if (recovered) console.error(recovered);
+    return readTree(dir);
+  });
   if (files.size === 0) throw new Error(`${dir} holds no rendered files; run npm run synth first`);
   const input = policyInput(files, platform);
 

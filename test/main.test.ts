@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTree, recoverInterruptedSwap } from '../cli/dist';
+import { readTree, recoverAll } from '../cli/dist';
+import { withLock } from '../cli/transaction.mjs';
 import { ROOT, runEntry } from './support/render';
 
 const work = mkdtempSync(join(tmpdir(), 'platform-main-test-'));
@@ -62,6 +63,17 @@ describe('npm run synth', () => {
     expect(readTree(dir)).toEqual(reference);
   });
 
+  it('fails at once when --config is /dev/zero or a FIFO, instead of reading forever', () => {
+    const fifo = join(work, 'model.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [file, kind] of [['/dev/zero', 'a device'], [fifo, 'a pipe (FIFO)']]) {
+      const result = spawnSync(process.execPath, ['cli/launch.mjs', 'main.ts', '--config', file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      expect(result.signal, file).toBe(null);
+      expect(result.status, file).toBe(1);
+      expect(result.stderr).toBe(`${file}: the platform model is invalid (1 problem):\n  (file): is ${kind}, not a regular file; pass a YAML or JSON file to --config\n`);
+    }
+  });
+
   it('fails on an unknown flag with the usage', () => {
     const result = runEntry('main.ts', ['--conifg', 'x.yaml']);
     expect(result.status).toBe(1);
@@ -94,7 +106,7 @@ describe('npm run synth', () => {
       }
       await exited;
       // What the next run does first: finish or undo an interrupted swap.
-      recoverInterruptedSwap(dir);
+      withLock(ROOT, 'test', () => recoverAll(ROOT, dir));
       const tree = readTree(dir);
       const state = JSON.stringify([...tree]) === JSON.stringify([...reference]) ? 'old' : JSON.stringify([...tree]) === JSON.stringify([...otherRender]) ? 'new' : 'partial';
       expect(state, `killed after ${delay} ms`).not.toBe('partial');
@@ -103,6 +115,73 @@ describe('npm run synth', () => {
     // The first kill lands before the swap; the last run is not killed and completes.
     expect(outcomes[0]).toBe('old');
     expect(outcomes.at(-1)).toBe('new');
+  });
+});
+
+describe('npm run synth refuses a folder it did not write', () => {
+  /** What a refused run must leave: the folder exactly as it was. */
+  const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : []);
+
+  const cases: [string, () => { args: string[]; env?: NodeJS.ProcessEnv; dir: string }, RegExp][] = [
+    ['--out at the repository root', () => ({ args: ['--out', ROOT], dir: ROOT }), /^--out .*: is the project itself; .*nothing was changed\n$/],
+    ['--out above the repository', () => ({ args: ['--out', join(ROOT, '..')], dir: join(ROOT, '..') }), /^--out .*: holds the project \(.*\);.*nothing was changed\n$/],
+    [
+      '--out at a folder of someone else\'s files',
+      () => {
+        const dir = join(work, 'home');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'thesis.tex'), 'mine\n');
+        return { args: ['--out', dir], dir };
+      },
+      /^--out .*home: was not written by a render \(it has no \.platform-render\) and is not empty;/,
+    ],
+    [
+      '--out at a file',
+      () => {
+        const file = join(work, 'a-file');
+        writeFileSync(file, 'mine\n');
+        return { args: ['--out', file], dir: work };
+      },
+      /^--out .*a-file: is a file, not a render folder;/,
+    ],
+    ['CDK8S_OUTDIR at the repository root', () => ({ args: [], env: { CDK8S_OUTDIR: ROOT }, dir: ROOT }), /^CDK8S_OUTDIR .*: is the project itself;/],
+    [
+      'CDKTF_OUTDIR inside a folder of someone else\'s files',
+      () => {
+        const dir = join(work, 'home-tf');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+        return { args: [], env: { CDKTF_OUTDIR: join(dir, 'terraform') }, dir };
+      },
+      /^CDKTF_OUTDIR .*home-tf: was not written by a render/,
+    ],
+  ];
+  for (const [what, setup, message] of cases) {
+    it(`fails when ${what}, and changes nothing`, () => {
+      const { args, env, dir } = setup();
+      const before = dir === ROOT || dir === join(ROOT, '..') ? undefined : listing(dir);
+      const result = runEntry('main.ts', args, env);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stdout).toBe('');
+      if (before) expect(listing(dir)).toEqual(before);
+      expect(existsSync(join(ROOT, 'package.json'))).toBe(true);
+    });
+  }
+
+  it('GIVEN three renders into one folder at once THEN all succeed and the folder holds one whole render', async () => {
+    const dir = join(work, 'concurrent');
+    const runs = [0, 1, 2].map(
+      () =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ['cli/launch.mjs', 'main.ts', '--out', dir], { cwd: ROOT });
+          let stderr = '';
+          child.stderr.on('data', (chunk) => (stderr += chunk));
+          child.once('exit', (code) => resolve({ code, stderr }));
+        }),
+    );
+    for (const { code, stderr } of await Promise.all(runs)) expect(code, stderr).toBe(0);
+    expect(readTree(dir)).toEqual(readTree(join(work, 'baseline')));
   });
 });
 
@@ -126,6 +205,16 @@ describe('npm run check', () => {
     expect(result.stderr).toContain('+ k8s/dev/apps/application-dev-root.yaml (missing from the committed dist/)');
     expect(result.stderr).toContain('- k8s/platform/argocd/stale.yaml (stale: a fresh render no longer produces it)');
     expect(result.stderr).toContain('~ terraform/state/cdk.tf.json');
+  });
+
+  it('fails when the render marker is missing', () => {
+    const dir = join(work, 'check-marker');
+    synthInto(dir);
+    rmSync(join(dir, '.platform-render'));
+    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('differs from a fresh render (1 file)');
+    expect(result.stderr).toContain('~ .platform-render (the render marker)');
   });
 
   it('matches the committed dist/ of this repository', () => {

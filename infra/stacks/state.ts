@@ -13,6 +13,9 @@ import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/l
 import type { Platform } from '../../config';
 import { defaultTags } from '../lib/tags';
 
+/** The state stack's local state, relative to dist/terraform/state: <project>/.terraform-state/. */
+export const STATE_STACK_STATE_PATH = '../../../.terraform-state/state.tfstate';
+
 /**
  * The bucket every other stack keeps its Terraform state in: versioned (a bad apply can be rolled
  * back), encrypted with a rotating KMS key, closed to the public, TLS only. This stack itself
@@ -21,9 +24,13 @@ import { defaultTags } from '../lib/tags';
 export class StateStack extends TerraformStack {
   constructor(scope: Construct, id: string, platform: Platform) {
     super(scope, id);
-    // Relative, so the render does not depend on where the project is checked out. The file is
-    // the operator's: `npm run synth` carries it over when it replaces dist/ (cli/dist.ts).
-    new LocalBackend(this, { path: 'terraform.tfstate' });
+    // Outside dist/: every render replaces dist/ whole, and state is the one file that must
+    // outlive renders (and a render during an apply). Relative to the stack's folder
+    // (dist/terraform/state), which is Terraform's working directory for it, so the file is
+    // <project>/.terraform-state/state.tfstate wherever the project is checked out; git ignores it.
+    // @see https://developer.hashicorp.com/terraform/language/backend/local (path: relative to the root module)
+    // @see docs/decisions/0051-local-state-outside-dist.md
+    new LocalBackend(this, { path: STATE_STACK_STATE_PATH });
     new AwsProvider(this, 'aws', { region: platform.gateway.region, defaultTags: [{ tags: defaultTags(id) }] });
 
     const key = new KmsKey(this, 'key', {

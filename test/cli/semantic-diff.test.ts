@@ -95,6 +95,6 @@ describe('the semantic diff', () => {
     expect(head.stdout).toMatch(/dist\/ at HEAD/);
     const bad = run(['--rev', 'no-such-revision']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^diff failed: --rev no-such-revision: cannot read dist\/ at that revision/);
+    expect(bad.stderr).toBe('diff failed: --rev "no-such-revision": names no commit of this repository; name a commit, branch or tag, e.g. --rev main~1\n');
   });
 });

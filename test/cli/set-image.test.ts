@@ -4,8 +4,8 @@
  * manifests and nowhere else, the model file changes in exactly that value, a fresh render agrees
  * with the result, and bad input changes nothing.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A copy of the project's sources (not dist/, not the render cache) with the shared node_modules. */
 function copyProject(name: string): string {
   const project = join(work, name);
-  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports']) {
+  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports', 'policy']) {
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(project, 'node_modules'));
@@ -87,6 +87,11 @@ describe('npm run set-image on the default model', () => {
     const cases: [string[], string][] = [
       [['--app', 'shop', '--env', 'dev', '--tag', SHA], '--app "shop": no such app in the default model; choose one of: hello\n'],
       [['--app', 'hello', '--env', 'qa', '--tag', SHA], '--env "qa": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      // Names every JavaScript object inherits are no environment and no app.
+      [['--app', 'hello', '--env', 'constructor', '--tag', SHA], '--env "constructor": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      [['--app', 'hello', '--env', '__proto__', '--tag', SHA], '--env "__proto__": app hello has no such environment; choose one of: dev, staging, prod\n'],
+      [['--app', 'toString', '--env', 'dev', '--tag', SHA], '--app "toString": no such app in the default model; choose one of: hello\n'],
+      [['--app', 'x'.repeat(5000), '--env', 'dev', '--tag', SHA], `--app "${'x'.repeat(78)}… (5002 characters): no such app in the default model; choose one of: hello\n`],
       [['--app', 'hello', '--env', 'dev', '--tag', 'latest'], '--tag "latest": "latest" moves under a running deployment; use the immutable commit SHA the pipeline built\n'],
       [
         ['--app', 'hello', '--env', 'dev', '--tag', 'a b'],
@@ -99,6 +104,10 @@ describe('npm run set-image on the default model', () => {
       expect(result.stderr).toBe(message);
       expect(result.stdout).toBe('');
     }
+    // --out shares the render's rule: only a folder a render wrote is replaced.
+    const atRoot = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--out', project]);
+    expect(atRoot.status).toBe(1);
+    expect(atRoot.stderr).toBe(`--out ${project}: is the project itself; a render replaces its folder whole, so pass a folder of its own such as dist/; nothing was changed\n`);
     const usage = run(project, 'cli/set-image.ts', ['--app', 'hello']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/^missing --env, --tag\nusage: npm run set-image/);
@@ -151,5 +160,163 @@ describe('npm run set-image -- --config FILE', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('--env "dev": app shop has no such environment; choose one of: staging, prod\n');
     expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+/** The tag of an app's Deployment in one environment, as dist/ holds it. */
+function deployedTag(dist: string, env: string, app: string): string | undefined {
+  const tree = readTree(dist);
+  const file = [...tree.keys()].find((path) => path.startsWith(`k8s/${env}/${app}/`) && /deployment/i.test(path));
+  return file ? /image: \S+:(\S+)/.exec(tree.get(file)!)?.[1] : undefined;
+}
+
+function sha(n: number): string {
+  return n.toString(16).padStart(40, 'a');
+}
+
+describe('npm run set-image, concurrently and killed', () => {
+  const project = copyProject('concurrent');
+  const dist = join(project, 'dist');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+  const rendered = run(project, 'main.ts', []);
+
+  function start(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', ...args], { cwd: project, env: { ...process.env, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.once('exit', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    });
+  }
+
+  it('GIVEN deploys to dev and staging at once THEN each one that says it is done is in the model and in dist/, and the rest say they failed', async () => {
+    expect(rendered.status, rendered.stderr).toBe(0);
+    for (let round = 1; round <= 2; round++) {
+      const wanted = { dev: sha(round * 10 + 1), staging: sha(round * 10 + 2) };
+      const results = await Promise.all(Object.entries(wanted).map(([env, tag]) => start(['--app', 'hello', '--env', env, '--tag', tag])));
+      const tags = JSON.parse(readFileSync(tagsFile, 'utf8')).hello;
+      Object.keys(wanted).forEach((env, i) => {
+        const { status, stdout, stderr } = results[i];
+        const tag = wanted[env as keyof typeof wanted];
+        if (status === 0) {
+          expect(stdout, `round ${round} ${env}`).toContain(`hello in ${env}: `);
+          expect(tags[env], `round ${round}: ${env} said done`).toBe(tag);
+          expect(deployedTag(dist, env, 'hello')).toBe(tag);
+        } else {
+          expect(status, stderr).toBe(1);
+          expect(stderr).not.toBe('');
+          expect(tags[env]).not.toBe(tag);
+        }
+      });
+      // The lock serializes them: with its default wait, neither has to fail.
+      expect(results.map((r) => r.status)).toEqual([0, 0]);
+    }
+    const check = run(project, 'main.ts', ['--check']);
+    expect(check.status, check.stderr).toBe(0);
+  }, 300_000);
+
+  it('GIVEN a kill at every step of the commit THEN the next command, of any kind, leaves the model and dist/ consistent, with the tag of before or after', () => {
+    // Each step is followed by another kind of command: each must finish or drop the commit first.
+    const steps: [string, string, string[]][] = [
+      ['staged', 'policy/cli.ts', []],
+      ['journal', 'cli/diff.ts', []],
+      ['model', 'main.ts', ['--check']],
+      ['dist-moved', 'main.ts', []],
+      ['dist-swapped', 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', sha(99)]],
+      ['previous-removed', 'policy/cli.ts', []],
+    ];
+    steps.forEach(([step, nextEntry, nextArgs], i) => {
+      const before = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
+      const tag = sha(100 + i);
+      const killed = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--app', 'hello', '--env', 'prod', '--tag', tag], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, PLATFORM_TEST_CRASH_AT: step },
+      });
+      // Killed: no exit status, and it claimed nothing.
+      expect(killed.signal, `${step}: ${killed.stderr}`).toBe('SIGKILL');
+      expect(killed.status).toBe(null);
+      expect(killed.stdout).toBe('');
+      // The next command finishes or drops the commit first, then does its own work truthfully.
+      const next = run(project, nextEntry, nextArgs);
+      expect(next.status, `${step} then ${nextEntry}: ${next.stderr}${next.stdout}`).toBe(0);
+      if (step !== 'staged') expect(next.stderr, step).toMatch(/^finished an interrupted npm run set-image \(pid \d+\)/);
+      const check = run(project, 'main.ts', ['--check']);
+      expect(check.status, `${step}: ${check.stderr}`).toBe(0);
+      const after = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
+      // Before the journal the commit is dropped; from the journal on it is finished.
+      expect(after, step).toBe(step === 'staged' ? before : tag);
+      expect(deployedTag(dist, 'prod', 'hello')).toBe(after);
+      expect(readdirSync(project).filter((entry) => entry.startsWith('.platform-journal') || entry.startsWith('.dist-previous'))).toEqual([]);
+    });
+  }, 600_000);
+});
+
+describe('npm run set-image refuses a shared YAML node', () => {
+  const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
+  const cases: [string, string, RegExp][] = [
+    [
+      'an anchored tag',
+      original.replace(/(staging:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1&shared $2').replace(/(prod:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1*shared'),
+      /apps\.shop\.environments\.staging\.tag is anchored \(&shared\)/,
+    ],
+    [
+      'an aliased tag',
+      original.replace(/(staging:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1&shared $2').replace(/(prod:\n(?:.*\n)*?\s+tag: )(\S+)/, '$1*shared'),
+      /apps\.shop\.environments\.prod\.tag is an alias \(\*shared\)/,
+    ],
+  ];
+  cases.forEach(([what, text, message], i) => {
+    it(`fails when the tag is ${what}, naming it, and changes nothing`, () => {
+      const file = join(work, `anchored-${i}.yaml`);
+      writeFileSync(file, text);
+      const env = what === 'an anchored tag' ? 'staging' : 'prod';
+      const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', env, '--tag', SHA, '--out', join(work, `anchored-dist-${i}`)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+    });
+  });
+
+  it('fails when the environment is reached through an alias of a shared mapping', () => {
+    const file = join(work, 'aliased-environment.yaml');
+    const text = original.replace(/      staging:\n/, '      staging: &stage\n').replace(/      prod:\n(?:        .*\n|          .*\n)*/, '      prod: *stage\n');
+    writeFileSync(file, text);
+    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'staging', '--tag', SHA, '--out', join(work, 'aliased-dist')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/apps\.shop\.environments\.staging is anchored \(&stage\)/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('a corrupt config/app-images.json', () => {
+  const project = copyProject('corrupt-tags');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+
+  it('fails naming that file and the key when an entry has the wrong type, without a stack trace', () => {
+    writeFileSync(tagsFile, '{ "hello": { "dev": 5, "staging": "0.1.0", "prod": "0.1.0" } }\n');
+    for (const [entry, args] of [['main.ts', []], ['cli/set-image.ts', ['--app', 'hello', '--env', 'prod', '--tag', SHA]]] as const) {
+      const result = run(project, entry, [...args]);
+      expect(result.status, entry).toBe(1);
+      expect(result.stderr, entry).toBe(
+        'config/app-images.json: the platform model is invalid (1 problem):\n  hello.dev: 5: must be a string, the image tag (e.g. the commit SHA the pipeline built)\n',
+      );
+    }
+  });
+
+  it('fails naming that file and the position when it is not JSON, without a stack trace', () => {
+    writeFileSync(tagsFile, '{ "hello": { "dev": \n');
+    const result = run(project, 'main.ts', []);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('main.ts: cannot be built; nothing was changed:\n  config/app-images.json:2:0: ');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

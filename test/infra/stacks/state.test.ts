@@ -1,3 +1,4 @@
+import { join, relative, resolve } from 'node:path';
 import { App, Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
@@ -43,7 +44,13 @@ describe('the state stack', () => {
     expect(policy.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
   });
 
-  it('keeps its own state locally (it creates the bucket the others use)', () => {
-    expect(json.terraform.backend).toEqual({ local: { path: 'terraform.tfstate' } });
+  it('keeps its own state locally (it creates the bucket the others use), outside dist/ where renders never replace it', () => {
+    const backend = json.terraform.backend as { local: { path: string } };
+    expect(Object.keys(backend)).toEqual(['local']);
+    // Terraform resolves the path from the stack's folder, dist/terraform/state of the project.
+    const project = '/project';
+    const state = resolve(project, 'dist/terraform/state', backend.local.path);
+    expect(relative(join(project, 'dist'), state).startsWith('..')).toBe(true);
+    expect(state).toBe(join(project, '.terraform-state/state.tfstate'));
   });
 });
