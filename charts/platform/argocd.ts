@@ -137,7 +137,9 @@ export const argocd: ServiceDefinition = {
     },
     // The cluster's DNS answers git.<domain> with the ingress controller's address
     // (infra/nodes/render.ts corednsCustom): the platform repository is cloned inside the cluster.
-    connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'),
+    // Optional at start: during bring-up Argo CD reads a temporary repository (README, "Render and
+    // push"); it reaches GitLab through the ingress only once the repository has moved there.
+    { ...connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'), optionalAtStart: true },
     ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
   ],
   build(chart: Chart, platform: Platform, plan: NetworkPlan) {

@@ -192,13 +192,19 @@ export function entriesLoadedByScript(files: ReadonlyMap<string, string>): Map<s
   ]);
 }
 
-/** The Secret names a chart's values refer to (`existingSecret`, `existing...Secret`, `secret`, `secretName`). */
+/**
+ * The Secret names a chart's values refer to: the charts' own keys (`existingSecret`,
+ * `existing...Secret`, `secret`, `secretName`) and Kubernetes references inside values that are
+ * pod spec fragments (`secretKeyRef`/`secretRef` of `extraEnvVars`, `env`, `envFrom`).
+ */
 export function chartSecretReferences(values: unknown, path = ''): { path: string; name: string }[] {
   if (Array.isArray(values)) return values.flatMap((v, i) => chartSecretReferences(v, `${path}.${i}`));
   if (!values || typeof values !== 'object') return [];
   return Object.entries(values).flatMap(([key, value]) => {
     const here = path ? `${path}.${key}` : key;
     if (typeof value === 'string' && /^(existing\w*Secret\w*|secret|secretName)$/.test(key) && !/Key$/.test(key)) return [{ path: here, name: value }];
+    const ref = value as { name?: unknown } | null;
+    if (/^(secretKeyRef|secretRef)$/.test(key) && typeof ref?.name === 'string') return [{ path: `${here}.name`, name: ref.name }];
     return chartSecretReferences(value, here);
   });
 }
