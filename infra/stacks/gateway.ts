@@ -1,4 +1,4 @@
-import { DataResource, TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
@@ -28,6 +28,7 @@ import type { Platform } from '../../config';
 import { CLOUD_INIT_FILE, EC2_USER_DATA_LIMIT } from '../gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER, GATEWAY_PORTS } from '../gateway/model';
 import { useStateBucket } from '../lib/backend';
+import { TerraformData } from '../lib/terraform-data';
 import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
 import { pathFromStack } from '../lib/layout';
 import { declarePolicyExceptions } from '../lib/policy';
@@ -255,7 +256,7 @@ export class GatewayStack extends TerraformStack {
     // EC2's 16 KiB limit counts compressed bytes and cdk.tf.json does not repeat the text
     // (decision 47). The trigger holds the file's SHA-256: a new hash replaces the instance.
     const cloudInitPath = pathFromStack(id, CLOUD_INIT_FILE);
-    const cloudInit = new DataResource(this, 'cloud-init', { triggersReplace: { sha256: `\${filesha256("${cloudInitPath}")}` } });
+    const cloudInit = new TerraformData(this, 'cloud-init', { triggersReplace: { sha256: `\${filesha256("${cloudInitPath}")}` } });
     const userData = `base64gzip(file("${cloudInitPath}"))`;
     const instance = new Instance(this, 'gateway', {
       ami: image.id,

@@ -11,6 +11,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import type { Platform } from '../../config';
+import { requireTerraformVersion } from '../lib/backend';
 import { defaultTags } from '../lib/tags';
 
 /** The state stack's local state, relative to dist/terraform/state: <project>/.terraform-state/. */
@@ -31,6 +32,7 @@ export class StateStack extends TerraformStack {
     // @see https://developer.hashicorp.com/terraform/language/backend/local (path: relative to the root module)
     // @see docs/decisions/0051-local-state-outside-dist.md
     new LocalBackend(this, { path: STATE_STACK_STATE_PATH });
+    requireTerraformVersion(this);
     new AwsProvider(this, 'aws', { region: platform.gateway.region, defaultTags: [{ tags: defaultTags(id) }] });
 
     const key = new KmsKey(this, 'key', {
