@@ -271,11 +271,11 @@ const histogram = (name: string) => [`${name}_bucket`, `${name}_sum`, `${name}_c
 const summary = (name: string) => [name, `${name}_sum`, `${name}_count`];
 
 /**
- * The metric families each scrape job exposes that the platform reads (dashboards, alerts), keyed
+ * The metric families each scrape job exposes that the platform reads (dashboards, alert rules), keyed
  * by job name, each read from the exporter's upstream source or docs at the pinned version (cited
- * per job). Not every family an exporter serves: the ones a panel may name. The dashboards test
- * fails when a panel names a metric no rendered job declares, or a job declared here is not
- * rendered. `up` and the `scrape_*` series Prometheus adds to every target are implied.
+ * per job). Not every family an exporter serves: the ones a panel or rule may name. The
+ * dashboards test fails when a panel or an alert rule names a metric no rendered job declares, or
+ * a job declared here is not rendered. `up` and the `scrape_*` series Prometheus adds to every target are implied.
  */
 export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>> = {
   // Prometheus' own (prometheus/prometheus v3 rules/manager.go, notifier/notifier.go); ALERTS is
@@ -323,6 +323,9 @@ export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>
     'ceph_pool_stored', 'ceph_pool_max_avail', 'ceph_pool_percent_used', 'ceph_pool_rd', 'ceph_pool_wr',
     'ceph_pg_total', 'ceph_pg_active', 'ceph_pg_clean', 'ceph_num_objects_degraded', 'ceph_mon_quorum_status',
   ],
+  // cert-manager's controller (cert-manager/cert-manager internal/controller/certificates/
+  // metrics, pkg/metrics/metrics.go: certificate_expiration_timestamp_seconds in namespace certmanager).
+  'cert-manager': ['certmanager_certificate_expiration_timestamp_seconds'],
   // Alertmanager v0.32 (notify/notify.go) and Fluent Bit (src/flb_metrics, output retries).
   alertmanager: ['alertmanager_notifications_failed_total'],
   'fluent-bit': ['fluentbit_output_retries_failed_total'],

@@ -1,5 +1,5 @@
 /**
- * Every dashboard panel must read series that exist: each metric name a PromQL query names is
+ * Every dashboard panel (and alert rule) must read series that exist: each metric name a PromQL query names is
  * declared (SCRAPED_METRIC_FAMILIES, with upstream sources) for a scrape job the render really
  * configures. The expressions are read from the rendered Grafana ConfigMap, the job names from
  * the rendered prometheus.yml, so neither side can drift from what is deployed.
@@ -85,6 +85,17 @@ describe('dashboards', () => {
   it('GIVEN every panel of every dashboard WHEN its queries are read THEN each metric is one a rendered scrape job exposes', () => {
     expect(queries.length).toBeGreaterThan(100);
     expect(undeclaredMetrics(queries, renderedJobs)).toEqual([]);
+  });
+
+  it('GIVEN every rendered alert rule WHEN its expression is read THEN each metric is one a rendered scrape job exposes', () => {
+    const rulesData = (parse(files.get('k8s/platform/prometheus/configmap-prometheus-rules.yaml')!) as any).data as Record<string, string>;
+    const rules = Object.entries(rulesData).flatMap(([file, text]) =>
+      (parse(text) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }).groups.flatMap((g) =>
+        g.rules.map((r) => ({ dashboard: file, panel: r.alert ?? r.record ?? '?', expr: r.expr })),
+      ),
+    );
+    expect(rules.length).toBeGreaterThan(20);
+    expect(undeclaredMetrics(rules, renderedJobs)).toEqual([]);
   });
 
   it('fails when a panel names a misspelt metric or one whose job is not rendered', () => {
