@@ -265,3 +265,118 @@ export function prometheusConnections(platform: Platform): Connection[] {
     { from, to: { workload: ALERTMANAGER }, ports: [{ port: ALERTMANAGER.ports!.http }], purpose: 'alert notifications', optionalAtStart: true },
   ];
 }
+
+/** A histogram's series (Prometheus exposition format): buckets, sum and count. */
+const histogram = (name: string) => [`${name}_bucket`, `${name}_sum`, `${name}_count`];
+/** A summary's series: the quantiles under the family's own name, sum and count. */
+const summary = (name: string) => [name, `${name}_sum`, `${name}_count`];
+
+/**
+ * The metric families each scrape job exposes that the platform reads (dashboards, alert rules), keyed
+ * by job name, each read from the exporter's upstream source or docs at the pinned version (cited
+ * per job). Not every family an exporter serves: the ones a panel or rule may name. The
+ * dashboards test fails when a panel or an alert rule names a metric no rendered job declares, or
+ * a job declared here is not rendered. `up` and the `scrape_*` series Prometheus adds to every target are implied.
+ */
+export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>> = {
+  // Prometheus' own (prometheus/prometheus v3 rules/manager.go, notifier/notifier.go); ALERTS is
+  // the series the rule manager writes for every pending or firing alert.
+  prometheus: ['ALERTS', 'prometheus_rule_evaluation_failures_total', 'prometheus_notifications_errors_total'],
+  // node_exporter v1.12.0: collector/cpu_linux.go, meminfo.go, filesystem_common.go,
+  // loadavg.go, netdev_common.go, diskstats_common.go, uname.go.
+  'node-exporter': [
+    'node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
+    'node_filesystem_avail_bytes', 'node_filesystem_size_bytes', 'node_load1',
+    'node_network_receive_bytes_total', 'node_network_transmit_bytes_total',
+    'node_disk_io_time_seconds_total', 'node_uname_info',
+  ],
+  // kube-state-metrics: docs/metrics/workload/{pod,deployment,statefulset,daemonset}-metrics.md,
+  // docs/metrics/cluster/{namespace,node}-metrics.md.
+  'kube-state-metrics': [
+    'kube_pod_status_phase', 'kube_pod_status_ready', 'kube_pod_container_status_restarts_total',
+    'kube_namespace_status_phase', 'kube_node_status_condition',
+    'kube_deployment_status_replicas_unavailable', 'kube_statefulset_status_replicas',
+    'kube_statefulset_status_replicas_ready', 'kube_daemonset_status_number_unavailable',
+  ],
+  // cAdvisor inside the kubelet (google/cadvisor metrics/prometheus.go).
+  cadvisor: ['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes'],
+  // The kubelet's volume stats (kubernetes pkg/kubelet/metrics/collectors/volume_stats.go).
+  kubelet: ['kubelet_volume_stats_available_bytes', 'kubelet_volume_stats_capacity_bytes'],
+  // Argo CD v3.5: controller/metrics/metrics.go (application controller), reposerver/metrics/metrics.go.
+  'argocd-application-controller': ['argocd_app_info', 'argocd_app_sync_total', ...histogram('argocd_app_reconcile'), 'argocd_app_k8s_request_total'],
+  'argocd-repo-server': ['argocd_git_request_total'],
+  // NGINX Ingress Controller 5.x with nginx-prometheus-exporter inside (namespace nginx_ingress,
+  // nginxinc/nginx-prometheus-exporter collector/nginx.go: http_requests_total, connections_active).
+  'nginx-ingress': ['nginx_ingress_nginx_http_requests_total', 'nginx_ingress_nginx_connections_active'],
+  // HAProxy's built-in exporter (haproxy/haproxy addons/promex/service-prometheus.c).
+  haproxy: ['haproxy_frontend_sessions_total', 'haproxy_frontend_denied_connections_total', 'haproxy_backend_status'],
+  // Velero v1.18: pkg/metrics/metrics.go.
+  velero: [
+    'velero_backup_last_successful_timestamp', 'velero_backup_last_status', 'velero_backup_success_total',
+    'velero_backup_failure_total', 'velero_backup_partial_failure_total', ...histogram('velero_backup_duration_seconds'),
+  ],
+  // Ceph's mgr module `prometheus` (ceph/ceph src/pybind/mgr/prometheus/module.py: health_status,
+  // DF_CLUSTER, DF_POOL, OSD_STATUS, OSD_STATS, pg states, NUM_OBJECTS). The external cluster's Ceph
+  // release is not pinned by this model; these families exist since Reef.
+  'ceph-mgr': [
+    'ceph_health_status', 'ceph_cluster_total_bytes', 'ceph_cluster_total_used_bytes', 'ceph_cluster_total_used_raw_bytes',
+    'ceph_osd_up', 'ceph_osd_in', 'ceph_osd_apply_latency_ms', 'ceph_osd_commit_latency_ms',
+    'ceph_pool_stored', 'ceph_pool_max_avail', 'ceph_pool_percent_used', 'ceph_pool_rd', 'ceph_pool_wr',
+    'ceph_pg_total', 'ceph_pg_active', 'ceph_pg_clean', 'ceph_num_objects_degraded', 'ceph_mon_quorum_status',
+  ],
+  // cert-manager's controller (cert-manager/cert-manager internal/controller/certificates/
+  // metrics, pkg/metrics/metrics.go: certificate_expiration_timestamp_seconds in namespace certmanager).
+  'cert-manager': ['certmanager_certificate_expiration_timestamp_seconds'],
+  // Alertmanager v0.32 (notify/notify.go) and Fluent Bit (src/flb_metrics, output retries).
+  alertmanager: ['alertmanager_notifications_failed_total'],
+  'fluent-bit': ['fluentbit_output_retries_failed_total'],
+  // Vault's Prometheus telemetry on /v1/sys/metrics (hashicorp/vault
+  // website/content/docs/internals/telemetry/metrics/core-system.mdx and all.mdx: vault.core.*,
+  // vault.expire.*, vault.runtime.*; go-metrics' Prometheus sink turns timers into summaries).
+  vault: [
+    'vault_core_unsealed', ...summary('vault_core_handle_request'), ...summary('vault_core_handle_login_request'),
+    'vault_expire_num_leases', 'vault_runtime_alloc_bytes', 'vault_runtime_num_goroutines',
+  ],
+  // postgres_exporter v0.18.1: cmd/postgres_exporter/postgres_exporter.go ("up"),
+  // collector/pg_stat_database.go, collector/pg_database.go, cmd/postgres_exporter/pg_setting.go
+  // (pg_settings_<name>).
+  postgresql: [
+    'pg_up', 'pg_stat_database_numbackends', 'pg_stat_database_xact_commit', 'pg_stat_database_xact_rollback',
+    'pg_stat_database_deadlocks', 'pg_stat_database_blks_hit', 'pg_stat_database_blks_read',
+    'pg_database_size_bytes', 'pg_settings_max_connections',
+  ],
+  // redis_exporter v1.88.0: exporter/exporter.go (INFO field -> metric maps, "up"), exporter/info.go (db_keys).
+  redis: [
+    'redis_up', 'redis_connected_clients', 'redis_blocked_clients', 'redis_memory_used_bytes', 'redis_memory_max_bytes',
+    'redis_commands_processed_total', 'redis_rejected_connections_total', 'redis_evicted_keys_total',
+    'redis_keyspace_hits_total', 'redis_keyspace_misses_total', 'redis_db_keys',
+  ],
+  // Jenkins' prometheus plugin (jenkinsci/prometheus-plugin src/main/java/.../collectors/
+  // CollectorType.java; default namespace "default", PrometheusConfiguration.java; subsystem "jenkins").
+  jenkins: [
+    'default_jenkins_up', 'default_jenkins_uptime', 'default_jenkins_quietdown', 'default_jenkins_nodes_online',
+    'default_jenkins_executors_available', 'default_jenkins_executors_busy', 'default_jenkins_executors_queue_length',
+    ...summary('default_jenkins_builds_duration_milliseconds_summary'), 'default_jenkins_builds_failed_build_count',
+    'default_jenkins_builds_success_build_count',
+  ],
+  // Harbor 2.15 (goharbor/harbor tests/apitests/python/test_verify_metrics_enabled.py lists what
+  // each component serves; src/pkg/exporter, src/server/middleware/metric).
+  exporter: ['harbor_up', 'harbor_health', 'harbor_project_total', 'harbor_project_quota_usage_byte', 'harbor_task_queue_size', 'harbor_task_queue_latency'],
+  core: ['harbor_core_http_request_total', ...histogram('harbor_core_http_request_duration_seconds'), 'harbor_core_http_inflight_requests'],
+  registry: ['registry_http_requests_total', ...histogram('registry_http_request_duration_seconds'), 'registry_http_in_flight_requests'],
+  jobservice: ['harbor_jobservice_task_total', ...histogram('harbor_jobservice_task_process_time_seconds')],
+  // GitLab 18.8 (gitlab-org/gitlab doc/administration/monitoring/prometheus/gitlab_metrics.md:
+  // Rails http_requests_total/http_request_duration_seconds, Puma metrics, Sidekiq metrics;
+  // workhorse/internal/helper/... http metrics: gitlab_workhorse_http_requests_total{code,method}).
+  webservice: [
+    'http_requests_total', ...histogram('http_request_duration_seconds'),
+    'puma_active_connections', 'puma_queued_connections', 'puma_max_threads', 'puma_running_workers', 'puma_workers',
+  ],
+  'webservice-workhorseMetrics': ['gitlab_workhorse_http_requests_total', ...histogram('gitlab_workhorse_http_request_duration_seconds')],
+  sidekiq: [
+    'sidekiq_running_jobs', 'sidekiq_concurrency', 'sidekiq_jobs_failed_total',
+    ...histogram('sidekiq_jobs_completion_seconds'), ...histogram('sidekiq_jobs_queue_duration_seconds'),
+  ],
+  // Gitaly serves go-grpc-prometheus' server metrics (grpc-ecosystem/go-grpc-prometheus server_metrics.go).
+  gitaly: ['grpc_server_handled_total'],
+};

@@ -1,8 +1,9 @@
 /**
  * The dashboards Grafana provisions: nodes, the cluster, Argo CD, the ingress controller,
- * backups, and the platform's logs. Queries name metrics the scrape jobs of targets.ts collect.
+ * backups, the platform's logs, and one per hosted service (services.ts). Queries name metrics the scrape jobs of targets.ts collect.
  */
 import { dashboard, type DashboardSpec } from './builder';
+import { SERVICE_DASHBOARDS } from './services';
 
 const NODES: DashboardSpec = {
   uid: 'platform-nodes',
@@ -151,5 +152,5 @@ const LOGS: DashboardSpec = {
 
 /** Every provisioned dashboard: file name (without .json) -> JSON model. */
 export function platformDashboards(): Record<string, Record<string, unknown>> {
-  return Object.fromEntries([NODES, CLUSTER, ARGOCD, INGRESS, BACKUPS, LOGS].map((spec) => [spec.uid, dashboard(spec)]));
+  return Object.fromEntries([NODES, CLUSTER, ARGOCD, INGRESS, BACKUPS, LOGS, ...SERVICE_DASHBOARDS].map((spec) => [spec.uid, dashboard(spec)]));
 }

@@ -18,15 +18,22 @@ describe('Grafana', () => {
     ]);
   });
 
-  it('provisions the dashboards from code: nodes, cluster, Argo CD, ingress, backups and logs, read-only', () => {
+  it('provisions the dashboards from code: nodes, cluster, Argo CD, ingress, backups, logs and each hosted service, read-only', () => {
     const dashboards = data('grafana-dashboards');
     expect(Object.keys(dashboards).sort()).toEqual([
       'platform-argocd.json',
       'platform-backups.json',
+      'platform-ceph.json',
       'platform-cluster.json',
+      'platform-gitlab.json',
+      'platform-harbor.json',
       'platform-ingress.json',
+      'platform-jenkins.json',
       'platform-logs.json',
       'platform-nodes.json',
+      'platform-postgresql.json',
+      'platform-redis.json',
+      'platform-vault.json',
     ]);
     for (const [file, text] of Object.entries(dashboards)) {
       const json = JSON.parse(text);
@@ -40,7 +47,7 @@ describe('Grafana', () => {
       }
     }
     expect(parse(data('grafana-config')['dashboards.yaml']).providers[0]).toMatchObject({ type: 'file', disableDeletion: true, allowUiUpdates: false });
-    expect(Object.keys(platformDashboards())).toHaveLength(6);
+    expect(Object.keys(platformDashboards())).toHaveLength(13);
   });
 
   it('fails when a dashboard row is wider than the grid', () => {

@@ -1,0 +1,129 @@
+/**
+ * Every dashboard panel (and alert rule) must read series that exist: each metric name a PromQL query names is
+ * declared (SCRAPED_METRIC_FAMILIES, with upstream sources) for a scrape job the render really
+ * configures. The expressions are read from the rendered Grafana ConfigMap, the job names from
+ * the rendered prometheus.yml, so neither side can drift from what is deployed.
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SCRAPED_METRIC_FAMILIES } from '../../../charts/observability/targets';
+import { SERVICE_DASHBOARDS } from '../../../charts/observability/dashboards/services';
+import { defaultRender } from '../../support/render';
+import { hasPromtool, promtoolCheckRules } from '../../support/promtool';
+
+/** Series Prometheus adds to every target itself. */
+const PER_TARGET = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
+const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'atan2']);
+
+/**
+ * The metric names a PromQL expression reads: identifiers that are not functions (followed by
+ * `(`), aggregation modifiers, keywords, label matchers, strings, ranges or numbers.
+ */
+export function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""') // string literals (label values, regexes)
+    .replace(/\{[^}]*\}/g, ' ') // label matchers
+    .replace(/\[[^\]]*\]/g, ' ') // range and subquery durations
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // label lists
+    .replace(/\boffset\s+-?\w+/g, ' ');
+  const names = new Set<string>();
+  for (const match of stripped.matchAll(/(?<![\w.:$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+    const [, name, call] = match;
+    if (call || KEYWORDS.has(name.toLowerCase()) || /^(\d|e\d)/.test(name)) continue;
+    names.add(name);
+  }
+  return [...names].sort();
+}
+
+const files = defaultRender();
+const grafanaData = (parse(files.get('k8s/platform/grafana/configmap-grafana-dashboards.yaml')!) as any).data as Record<string, string>;
+const prometheusYml = parse((parse(files.get('k8s/platform/prometheus/configmap-prometheus-config.yaml')!) as any).data['prometheus.yml']);
+const renderedJobs: string[] = prometheusYml.scrape_configs.map((j: { job_name: string }) => j.job_name);
+
+interface PanelQuery {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly expr: string;
+}
+
+/** Every Prometheus query of every rendered dashboard, with the variables' `label_values` metrics. */
+function renderedQueries(dashboards: Record<string, string>): PanelQuery[] {
+  return Object.entries(dashboards).flatMap(([file, text]) => {
+    const json = JSON.parse(text);
+    const panels = json.panels.flatMap((p: any) =>
+      p.targets.filter((t: any) => t.datasource.type === 'prometheus').map((t: any) => ({ dashboard: file, panel: p.title, expr: t.expr as string })),
+    );
+    const variables = json.templating.list.map((v: any) => ({ dashboard: file, panel: `variable ${v.name}`, expr: /^label_values\((\w+),/.exec(v.query.query)![1] }));
+    return [...panels, ...variables];
+  });
+}
+
+/** Each metric a query names that no rendered job declares, as `dashboard / panel: metric`. */
+function undeclaredMetrics(queries: readonly PanelQuery[], jobs: readonly string[]): string[] {
+  const exposed = new Set([...PER_TARGET, ...jobs.flatMap((job) => SCRAPED_METRIC_FAMILIES[job] ?? [])]);
+  return queries.flatMap((q) => metricNames(q.expr).filter((m) => !exposed.has(m)).map((m) => `${q.dashboard} / ${q.panel}: ${m}`));
+}
+
+describe('metricNames', () => {
+  it('GIVEN an expression with functions, modifiers, matchers and ranges WHEN read THEN only the metric names remain', () => {
+    expect(metricNames('histogram_quantile(0.95, sum by (le, handler) (rate(registry_http_request_duration_seconds_bucket{code=~"5..",job="x"}[5m])))')).toEqual(['registry_http_request_duration_seconds_bucket']);
+    expect(metricNames('count(up{job="a"} == 0) or vector(0)')).toEqual(['up']);
+    expect(metricNames('sum(a_total) / on (pod) group_left(node) max by (pod) (b_info) unless c offset 1h')).toEqual(['a_total', 'b_info', 'c']);
+    expect(metricNames('(time() - max(velero_backup_last_successful_timestamp)) / 3600 > 1e3')).toEqual(['velero_backup_last_successful_timestamp']);
+  });
+});
+
+describe('dashboards', () => {
+  const queries = renderedQueries(grafanaData);
+
+  it('GIVEN the seed render WHEN Grafana provisions it THEN there is a dashboard for GitLab, Harbor, Jenkins, Vault, PostgreSQL, Redis and Ceph', () => {
+    const titles = Object.values(grafanaData).map((text) => JSON.parse(text).title);
+    for (const title of ['GitLab', 'Harbor', 'Jenkins', 'Vault', 'PostgreSQL', 'Redis', 'Ceph']) expect(titles).toContain(title);
+    expect(SERVICE_DASHBOARDS).toHaveLength(7);
+  });
+
+  it('GIVEN every panel of every dashboard WHEN its queries are read THEN each metric is one a rendered scrape job exposes', () => {
+    expect(queries.length).toBeGreaterThan(100);
+    expect(undeclaredMetrics(queries, renderedJobs)).toEqual([]);
+  });
+
+  it('GIVEN every rendered alert rule WHEN its expression is read THEN each metric is one a rendered scrape job exposes', () => {
+    const rulesData = (parse(files.get('k8s/platform/prometheus/configmap-prometheus-rules.yaml')!) as any).data as Record<string, string>;
+    const rules = Object.entries(rulesData).flatMap(([file, text]) =>
+      (parse(text) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }).groups.flatMap((g) =>
+        g.rules.map((r) => ({ dashboard: file, panel: r.alert ?? r.record ?? '?', expr: r.expr })),
+      ),
+    );
+    expect(rules.length).toBeGreaterThan(20);
+    expect(undeclaredMetrics(rules, renderedJobs)).toEqual([]);
+  });
+
+  it('fails when a panel names a misspelt metric or one whose job is not rendered', () => {
+    const planted = [
+      { dashboard: 'platform-redis.json', panel: 'planted', expr: 'sum(rate(redis_comands_processed_total[5m]))' },
+      { dashboard: 'platform-vault.json', panel: 'planted', expr: 'vault_core_unsealed' },
+    ];
+    expect(undeclaredMetrics(planted, renderedJobs.filter((j) => j !== 'vault'))).toEqual([
+      'platform-redis.json / planted: redis_comands_processed_total',
+      'platform-vault.json / planted: vault_core_unsealed',
+    ]);
+  });
+
+  it('GIVEN the declared families WHEN compared with the rendered prometheus.yml THEN each belongs to a job the render scrapes', () => {
+    expect(Object.keys(SCRAPED_METRIC_FAMILIES).filter((job) => !renderedJobs.includes(job))).toEqual([]);
+  });
+
+  it('GIVEN every service dashboard WHEN laid out THEN each shows availability first and more than availability', () => {
+    for (const spec of SERVICE_DASHBOARDS) {
+      expect(spec.rows[0].every((p) => p.kind === 'stat'), spec.uid).toBe(true);
+      expect(spec.rows.flat().length, spec.uid).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it.runIf(hasPromtool())('GIVEN every Prometheus query of the dashboards WHEN promtool parses them as rules THEN all are valid PromQL', () => {
+    const rules = { groups: [{ name: 'dashboards', rules: queries.filter((q) => !q.panel.startsWith('variable ')).map((q, i) => ({ record: `dashboard:query:${i}`, expr: q.expr })) }] };
+    const result = promtoolCheckRules({ 'dashboards.yaml': JSON.stringify(rules) });
+    expect(result.output).toContain('SUCCESS');
+    expect(result.status, result.output).toBe(0);
+  });
+});
