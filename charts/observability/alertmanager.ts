@@ -108,6 +108,12 @@ export function alertmanagerConfig(platform: Platform): Record<string, unknown> 
         matchers: Object.entries(route.matchers).map(([label, value]) => matcher(label, value)),
         ...(route.continue ? { continue: true } : {}),
         })),
+        // An alert that matched a child route, even one with `continue`, never falls back to the
+        // parent's receiver: Alertmanager uses the parent only when no child matched
+        // (https://prometheus.io/docs/alerting/latest/configuration/#route). A model route with
+        // `continue` means "also tell them", so the default receiver closes the list as a
+        // catch-all; without it, critical alerts reached the chat and never the mailbox.
+        ...(alerting.routes.some((route) => route.continue) ? [{ receiver: alerting.defaultReceiver }] : []),
       ],
     },
     receivers: [

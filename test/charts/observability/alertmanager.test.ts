@@ -25,6 +25,8 @@ describe('Alertmanager', () => {
       routes: [
         { receiver: 'heartbeat', matchers: ['alertname="Watchdog"'], group_wait: '0s', group_interval: '1m', repeat_interval: '5m' },
         { receiver: 'ops-chat', matchers: ['severity="critical"'], continue: true },
+        // The catch-all after a continuing route: what continued still reaches the default receiver.
+        { receiver: 'ops-email' },
       ],
     });
     expect(config.global).toEqual({
@@ -118,6 +120,8 @@ describe('Alertmanager', () => {
       expect(receivers(labels), JSON.stringify(labels)).not.toContain('heartbeat');
     }
     expect(receivers({ alertname: 'Other' })).toEqual(['ops-email']);
+    // The seed's critical route continues: critical alerts reach the chat AND the default receiver.
+    expect(receivers({ alertname: 'NodeDown', severity: 'critical' })).toEqual(['ops-chat', 'ops-email']);
   });
 
   it('GIVEN the seed placement WHEN rendered THEN Prometheus and Alertmanager run on different nodes', () => {
