@@ -13,6 +13,8 @@ interface AclRule {
   action?: string;
   src?: string[];
   dst?: string[];
+  /** Ports of a grant (`"*"` is every port). */
+  ip?: string[];
 }
 interface AclPolicy {
   groups?: Record<string, string[]>;
@@ -50,6 +52,8 @@ export function parseHujson(text: string): unknown {
  * including any device registered later; a destination is `host:ports`, where host `*` is every
  * device and port `*` every port. Only the administrators (the model's mesh.admins, through the
  * admin group) may reach every device; machines (tags) and "everyone" get named destinations.
+ * Nobody gets every port of a destination (decision 0080: admins reach named ports only), except
+ * machines of one tag among themselves (the k3s nodes, which run the cluster over the mesh).
  */
 function aclRules(input: PolicyInput): Violation[] {
   const path = ACL_FILES.find((f) => input.files.has(f));
@@ -79,6 +83,18 @@ function aclRules(input: PolicyInput): Violation[] {
     }
     const everywhere = dst.filter((d) => /^\*(:|$)/.test(d));
     const nonAdmins = src.filter((s) => s !== '*' && !isAdminGroup(s));
+    // Every port: `host:*` in an ACL, `"ip": ["*"]` in a grant. A source "*", or a non-admin reaching every device, is reported on its own.
+    const hostOf = (d: string) => (list === 'acls' ? d.slice(0, d.lastIndexOf(':')) : d);
+    const everyPort = (list === 'acls' ? dst.filter((d) => d.endsWith(':*')) : (rule.ip ?? []).includes('*') ? dst : []).filter((d) => !(everywhere.includes(d) && nonAdmins.length));
+    const peersOfOneTag = (d: string) => src.length > 0 && src.every((s) => s.startsWith('tag:') && s === hostOf(d));
+    const widened = everyPort.filter((d) => !peersOfOneTag(d));
+    if (widened.length && !src.includes('*')) {
+      violations.push({
+        rule: 'GW-ACL-01',
+        ref,
+        message: `${at} lets ${src.join(', ')} reach ${widened.map(hostOf).join(', ')} on every port; name the ports the flow needs (only devices of one tag may reach each other on every port)`,
+      });
+    }
     if (everywhere.length && nonAdmins.length) {
       violations.push({
         rule: 'GW-ACL-01',

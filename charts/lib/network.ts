@@ -175,17 +175,37 @@ export function kubeApiAccess(from: Workload, platform: Platform): Connection[] 
   ];
 }
 
+/** The name of the network `apiServerCallers` returns, shown in the policies' connection annotations. */
+export const API_SERVER_CALLERS = 'kubernetes api server';
+
+/** kube-controller-manager's default `--node-cidr-mask-size-ipv4`, which k3s keeps: one /24 of the pod network per node. */
+export const NODE_POD_SUBNET_PREFIX = 24;
+
 /**
- * Where admission webhook calls come from: the API server runs on the server node's host
- * network, and flannel gives host-to-pod traffic to other nodes the source address of the
- * server's pod subnet, so the pod network is included (on the webhook port only).
+ * The addresses the API server calls admission webhooks from, and nothing else of the pod network
+ * (decision 0081). The API server runs inside the k3s server process, on the server node's host
+ * network. In k3s' default egress selector mode, `agent` (k3s-io/k3s pkg/cli/cmds/server.go), it
+ * dials a webhook Service's endpoint directly from that host, so the source is the server's flannel
+ * address: `flannel.1` (its pod subnet's network address) towards pods of other nodes, `cni0` (the
+ * subnet's first address) towards its own pods, or its node address where the route picks that.
+ * (In modes `pod` and `cluster` the agent on the webhook's own node dials it, and traffic from a
+ * pod's local node is always admitted: k8s.io/api networking/v1 NetworkPolicySpec.Ingress.) The
+ * server registers first, so kube-controller-manager hands it the first /24 of `cluster.podCidr`;
+ * no pod ever gets either flannel address (host-local IPAM hands out from the third), so no
+ * ordinary pod matches.
  */
 export function apiServerCallers(platform: Platform): Network {
   const server = serverNode(platform);
-  return {
-    name: 'kubernetes api server',
-    cidrs: [...hosts('', [server.meshAddress, server.lanAddress]).cidrs, { cidr: platform.cluster.podCidr }],
-  };
+  const pods = parseCidr(platform.cluster.podCidr);
+  const prefix = Number(platform.cluster.podCidr.split('/')[1]);
+  if (!pods || prefix > NODE_POD_SUBNET_PREFIX) {
+    throw new Error(
+      `cluster.podCidr: "${platform.cluster.podCidr}" leaves no /${NODE_POD_SUBNET_PREFIX} per node; k3s needs a cluster-cidr of /${NODE_POD_SUBNET_PREFIX} or larger, e.g. "10.42.0.0/16"`,
+    );
+  }
+  const flannel = intToIpv4(pods.first);
+  const bridge = intToIpv4(pods.first + 1);
+  return hosts(API_SERVER_CALLERS, [server.meshAddress, server.lanAddress, flannel, bridge]);
 }
 
 /** The usual pair every workload needs: DNS through CoreDNS. */

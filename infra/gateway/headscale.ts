@@ -11,6 +11,7 @@
  */
 import { toYaml } from '../../charts/lib/manifest-yaml';
 import type { Platform } from '../../config';
+import { K3S_API_PORT } from '../nodes/render';
 import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from './model';
 
 export const HEADSCALE_PATHS = {
@@ -107,30 +108,101 @@ export interface HeadscalePolicy {
 
 const ADMINS = 'group:admins';
 
+/** SSH on the gateway and the nodes: Tailscale SSH where a device enables it, OpenSSH otherwise. */
+export const SSH_PORT = 22;
+
+/** Host aliases of the policy (`hosts`): single addresses the flows name. */
+export const MESH_HOSTS = {
+  /** The ingress controller's MetalLB address, reached through the subnet router. */
+  ingress: 'ingress',
+  /** The k3s server node's mesh address: the Kubernetes API listens there. */
+  apiServer: 'k3s-api',
+} as const;
+
 /**
- * Who reaches what on the mesh; everything not accepted here is denied:
- * - admins (their own devices) reach every mesh device and the routed MetalLB pool;
- * - the gateway reaches only the ingress controller's address on 80 and its gateway port (what HAProxy forwards);
- * - cluster nodes reach each other on every port (k3s, flannel and kubelet run over the mesh);
- * - cluster nodes reach the gateway's metrics port (Prometheus scrapes HAProxy).
+ * One declared flow of the mesh: who (`src`) may open what (`dst`, `host:ports`), and why. Each
+ * becomes exactly one ACL rule, preceded in `acl.hujson` by its purpose. Nothing else is accepted.
  */
+export interface MeshFlow {
+  readonly purpose: string;
+  readonly src: readonly string[];
+  /** @default - every protocol (Headscale's default); set it for a TCP-only service */
+  readonly proto?: 'tcp' | 'udp';
+  readonly dst: readonly string[];
+}
+
+/**
+ * Who reaches what on the mesh (decision 0080); everything not declared here is denied.
+ * Admins get what the runbook uses from their own devices (the web hosts, kubectl, SSH, HAProxy's
+ * statistics) and nothing else: no kubelet, no Vault or database ports on the nodes, no other pool
+ * address, no other admin's device. Machines get the flows the platform runs on.
+ * Syntax: juanfont/headscale docs/ref/policy.md and hscontrol/policy/v2 (read at v0.29.2, the
+ * newest tag in the local mirror; the pinned 0.29.4 is a patch release of the same policy engine).
+ */
+export function meshFlows(): MeshFlow[] {
+  const { http, https, metrics } = GATEWAY_PORTS;
+  const flows: MeshFlow[] = [
+    {
+      purpose: `Admins open the platform's web hosts at the ingress controller (${http} only redirects to ${https}).`,
+      src: [ADMINS],
+      proto: 'tcp',
+      dst: [`${MESH_HOSTS.ingress}:${http},${https}`],
+    },
+    {
+      purpose: 'Admins run kubectl (apply, exec, port-forward) against the Kubernetes API on the k3s server.',
+      src: [ADMINS],
+      proto: 'tcp',
+      dst: [`${MESH_HOSTS.apiServer}:${K3S_API_PORT}`],
+    },
+    {
+      purpose: 'Admins administer the gateway and the nodes over SSH; the "ssh" section says as whom.',
+      src: [ADMINS],
+      proto: 'tcp',
+      dst: [`${MESH_TAGS.gateway}:${SSH_PORT}`, `${MESH_TAGS.node}:${SSH_PORT}`],
+    },
+    {
+      purpose: "Admins read HAProxy's statistics page (/stats) on the gateway's mesh listener.",
+      src: [ADMINS],
+      proto: 'tcp',
+      dst: [`${MESH_TAGS.gateway}:${metrics}`],
+    },
+    {
+      purpose: 'The gateway reaches only the ingress controller, on the ports HAProxy forwards.',
+      src: [MESH_TAGS.gateway],
+      proto: 'tcp',
+      dst: [`${MESH_HOSTS.ingress}:${http},${INGRESS_GATEWAY_PORT}`],
+    },
+    {
+      purpose: 'Cluster nodes reach each other: k3s runs over the mesh (API, kubelet, flannel VXLAN, host-network listeners; decision 0080).',
+      src: [MESH_TAGS.node],
+      dst: [`${MESH_TAGS.node}:*`],
+    },
+    {
+      purpose: 'Prometheus (on the cluster) scrapes HAProxy and Headscale on the gateway.',
+      src: [MESH_TAGS.node],
+      proto: 'tcp',
+      dst: [`${MESH_TAGS.gateway}:${metrics}`],
+    },
+  ];
+  return flows;
+}
+
+function serverMeshAddress(platform: Platform): string {
+  const server = Object.values(platform.nodes).find((node) => node.role === 'server');
+  if (!server) throw new Error('nodes: no node has role "server"; the Kubernetes API address of the mesh policy is unknown');
+  return server.meshAddress;
+}
+
+/** The policy as data, with the purpose of each ACL rule (in the same order) for the comments. */
 export function headscalePolicy(platform: Platform): { policy: HeadscalePolicy; comments: string[] } {
   const pool = poolCidrs(platform);
-  const ingress = `${platform.cluster.ingressAddress}/32`;
-  const rules: [string, AclRule][] = [
-    ['Admins reach every mesh device and the routed MetalLB pool.', { action: 'accept', src: [ADMINS], dst: ['*:*', ...pool.map((cidr) => `${cidr}:*`)] }],
-    [
-      'The gateway reaches only the ingress controller, on the ports HAProxy forwards.',
-      { action: 'accept', src: [MESH_TAGS.gateway], proto: 'tcp', dst: [`ingress:${GATEWAY_PORTS.http},${INGRESS_GATEWAY_PORT}`] },
-    ],
-    ['Cluster nodes reach each other (k3s API, kubelet, flannel over the mesh).', { action: 'accept', src: [MESH_TAGS.node], dst: [`${MESH_TAGS.node}:*`] }],
-    ['Prometheus (on the cluster) scrapes HAProxy on the gateway.', { action: 'accept', src: [MESH_TAGS.node], proto: 'tcp', dst: [`${MESH_TAGS.gateway}:${GATEWAY_PORTS.metrics}`] }],
-  ];
+  const flows = meshFlows();
+  const rules: [string, AclRule][] = flows.map(({ purpose, src, proto, dst }) => [purpose, { action: 'accept', src, ...(proto ? { proto } : {}), dst }]);
   const policy: HeadscalePolicy = {
     groups: { [ADMINS]: platform.mesh.admins.map((user) => `${user}@`) },
     // Only admins may put the platform's tags on a device (through tagged pre-auth keys).
     tagOwners: Object.fromEntries(Object.values(MESH_TAGS).map((tag) => [tag, [ADMINS]])),
-    hosts: { ingress },
+    hosts: { [MESH_HOSTS.ingress]: `${platform.cluster.ingressAddress}/32`, [MESH_HOSTS.apiServer]: `${serverMeshAddress(platform)}/32` },
     // The subnet router's advertised pool is approved without a manual step; no other route is.
     autoApprovers: { routes: Object.fromEntries(pool.map((cidr) => [cidr, [MESH_TAGS.subnetRouter]])) },
     acls: rules.map(([, rule]) => rule),

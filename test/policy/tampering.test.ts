@@ -83,7 +83,31 @@ describe('GIVEN a copy of the default render WHEN someone tampers with it', () =
 
   it('fails when a machine tag may reach every device on some port (dst "*:22")', () => {
     const found = violations(planted({ [ACL]: (t) => t.replace('"dst":["tag:k3s:*"]', '"dst":["tag:k3s:*","*:22"]') }));
-    expect(found).toEqual([expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}acls\[2\] lets tag:k3s reach every device \(\*:22\)/)]);
+    expect(found).toEqual([expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}acls\[\d+\] lets tag:k3s reach every device \(\*:22\)/)]);
+  });
+
+  it('fails when the administrators get every port again (*:* as before, or every port of the nodes)', () => {
+    const found = violations(
+      planted({
+        [ACL]: (t) => t.replace('"dst":["ingress:80,443"]', '"dst":["*:*","ingress:80,443"]').replace('"dst":["k3s-api:6443"]', '"dst":["tag:k3s:*","192.168.10.240/28:*"]'),
+      }),
+    );
+    expect(found).toEqual([
+      'GW-ACL-01  file/-/gateway/headscale/acl.hujson  acls[0] lets group:admins reach * on every port; name the ports the flow needs (only devices of one tag may reach each other on every port)',
+      'GW-ACL-01  file/-/gateway/headscale/acl.hujson  acls[1] lets group:admins reach tag:k3s, 192.168.10.240/28 on every port; name the ports the flow needs (only devices of one tag may reach each other on every port)',
+    ]);
+  });
+
+  it('fails when a machine reaches another kind of machine on every port, also as a grant', () => {
+    const found = violations(
+      planted({
+        [ACL]: (t) => t.replace('"acls": [', '"grants": [{"src":["tag:gateway"],"dst":["tag:k3s"],"ip":["*"]}],\n  "acls": [\n    {"action":"accept","src":["tag:k3s"],"dst":["tag:gateway:*"]},'),
+      }),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}acls\[0\] lets tag:k3s reach tag:gateway on every port/),
+      expect.stringMatching(/^GW-ACL-01 {2}file\/-\/gateway\/headscale\/acl\.hujson {2}grants\[0\] lets tag:gateway reach tag:k3s on every port/),
+    ]);
   });
 
   it('fails when the same is written as a grant, or lets every user device (autogroup:member) reach everything', () => {

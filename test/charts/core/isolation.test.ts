@@ -8,7 +8,7 @@ import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
 import { allServices } from '../../../charts/registry';
 import { servicePlan } from '../../../charts/render';
-import type { Connection, Peer, Workload } from '../../../charts/lib/network';
+import { apiServerCallers, type Connection, type Peer, type Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../../support/network-evaluator';
 
@@ -149,4 +149,45 @@ describe('network isolation of the rendered platform', () => {
     ];
     for (const [why, flow] of cases) expect(evaluator.allows(flow), why).toBe(true);
   });
+
+  describe('admission webhooks', () => {
+    const callers = apiServerCallers(platform);
+    const webhooks = plan.filter((c) => 'network' in c.from && c.from.network.name === callers.name && 'workload' in c.to);
+    const server = Object.values(platform.nodes).find((node) => node.role === 'server')!;
+    // An ordinary pod of another namespace, on the server node's own pod subnet and on a worker's.
+    const onServerSubnet = { pod: { namespace: 'dev-apps', labels: { 'app.kubernetes.io/name': 'someapp' }, ip: intToIpv4(podCidr.first + 7) } };
+    const onWorkerSubnet = { pod: intruders[2] };
+
+    it('declares the webhooks of Vault, cert-manager and MetalLB, all from the API server', () => {
+      expect(webhooks.map((c) => describeWebhook(c)).sort()).toEqual([
+        'cert-manager/webhook', 'metallb-system/metallb', 'vault/vault-agent-injector',
+      ]);
+    });
+
+    it('admits the API server on every webhook port: the server node and its flannel and bridge addresses', () => {
+      const sources = [server.meshAddress, server.lanAddress, intToIpv4(podCidr.first), intToIpv4(podCidr.first + 1)];
+      for (const c of webhooks) {
+        for (const ip of sources) {
+          for (const { port } of c.ports) expect(evaluator.allows({ from: { ip }, to: at(describeWebhook(c)), port }), `${ip} -> ${describeWebhook(c)}:${port}`).toBe(true);
+        }
+      }
+    });
+
+    it('refuses an ordinary pod of another namespace, a worker node and the rest of the pod network on every webhook port', () => {
+      const worker = Object.values(platform.nodes).find((node) => node.role !== 'server')!;
+      const strangers: Endpoint[] = [onServerSubnet, onWorkerSubnet, { ip: worker.meshAddress }, { ip: worker.lanAddress }, { ip: intToIpv4(podCidr.first + 256) }];
+      for (const c of webhooks) {
+        for (const from of strangers) {
+          for (const { port } of c.ports) {
+            const who = 'pod' in from ? from.pod.ip : from.ip;
+            expect(evaluator.allows({ from, to: at(describeWebhook(c)), port }), `${who} -> ${describeWebhook(c)}:${port}`).toBe(false);
+          }
+        }
+      }
+    });
+  });
 });
+
+function describeWebhook(c: Connection): string {
+  return 'workload' in c.to ? `${c.to.workload.namespace}/${c.to.workload.name}` : c.to.network.name;
+}

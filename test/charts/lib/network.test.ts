@@ -2,6 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   INTERNET,
+  apiServerCallers,
   NamespacePolicies,
   connect,
   dnsAccess,
@@ -10,6 +11,7 @@ import {
   type Workload,
 } from '../../../charts/lib/network';
 import type { KubeObject } from '../../../charts/render';
+import { loadDefaultPlatform } from '../../../config';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 
 const web: Workload = { namespace: 'shop', name: 'web', ports: { http: 8080 } };
@@ -110,5 +112,32 @@ describe('the NetworkPolicy evaluator', () => {
   it('would allow everything without the policies (the evaluator is not a no-op)', () => {
     const open = new NetworkPolicyEvaluator([]);
     expect(open.allows({ from: dbPod, to: webPod, port: 8080 })).toBe(true);
+  });
+});
+
+describe('apiServerCallers', () => {
+  const platform = loadDefaultPlatform();
+
+  it('names the server node and its flannel and bridge addresses, not the pod network', () => {
+    // GIVEN the seed model: server k3s-master, pod network 10.42.0.0/16
+    const server = platform.nodes['k3s-master'];
+    // WHEN the webhook callers are derived
+    const cidrs = apiServerCallers(platform).cidrs.map((c) => c.cidr);
+    // THEN they are four single addresses: mesh, LAN, flannel.1 and cni0 of the first node subnet
+    expect([...cidrs].sort()).toEqual([`${server.meshAddress}/32`, `${server.lanAddress}/32`, '10.42.0.0/32', '10.42.0.1/32'].sort());
+  });
+
+  it('follows the model: another server and pod network', () => {
+    const other = {
+      ...platform,
+      cluster: { ...platform.cluster, podCidr: '10.100.0.0/20' },
+      nodes: { only: { role: 'server' as const, meshAddress: '100.64.0.20', lanAddress: '10.0.0.5' } },
+    };
+    expect(apiServerCallers(other).cidrs.map((c) => c.cidr)).toEqual(['10.0.0.5/32', '10.100.0.0/32', '10.100.0.1/32', '100.64.0.20/32']);
+  });
+
+  it('fails when the pod network is smaller than one node subnet', () => {
+    const tiny = { ...platform, cluster: { ...platform.cluster, podCidr: '10.42.0.0/25' } };
+    expect(() => apiServerCallers(tiny)).toThrow('cluster.podCidr: "10.42.0.0/25" leaves no /24 per node; k3s needs a cluster-cidr of /24 or larger, e.g. "10.42.0.0/16"');
   });
 });

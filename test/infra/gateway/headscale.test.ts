@@ -112,11 +112,74 @@ describe('the Headscale ACL policy', () => {
     expect(acl.canReach(master, admin.ip, 22)).toBe(false);
   });
 
-  it('lets admins reach every mesh device and the routed pool, not the rest of the LAN', () => {
-    for (const device of [gateway, ...nodes]) expect(acl.canReach(admin, device.ip, 22), device.name).toBe(true);
+  it('lets admins reach exactly what the runbook uses: the web hosts, the API, SSH and HAProxy statistics', () => {
     expect(acl.canReach(admin, ingress, 443)).toBe(true);
-    expect(acl.canReach(admin, '192.168.10.250', 8080)).toBe(true);
+    expect(acl.canReach(admin, ingress, 80)).toBe(true);
+    expect(acl.canReach(admin, master.ip, 6443)).toBe(true);
+    for (const device of [gateway, ...nodes]) expect(acl.canReach(admin, device.ip, 22), device.name).toBe(true);
+    expect(acl.canReach(admin, gateway.ip, 8405)).toBe(true);
+  });
+
+  it('denies admins every undeclared port: kubelet, etcd, Vault, the agents\' API, the gateway port, other pool addresses, the LAN', () => {
+    for (const node of nodes) {
+      for (const port of [2379, 2380, 8200, 10250, 8472, 9100, 5432]) expect(acl.canReach(admin, node.ip, port), `${node.name}:${port}`).toBe(false);
+      expect(acl.canReach(admin, node.ip, 22, 'udp'), `${node.name}:22/udp`).toBe(false);
+    }
+    for (const agent of nodes.filter((n) => n.ip !== platform.nodes['k3s-master'].meshAddress)) expect(acl.canReach(admin, agent.ip, 6443), agent.name).toBe(false);
+    for (const port of [INGRESS_GATEWAY_PORT, 8080, 22, 8200]) expect(acl.canReach(admin, ingress, port), `ingress:${port}`).toBe(false);
+    expect(acl.canReach(admin, '192.168.10.241', 443)).toBe(false);
+    for (const port of [443, 8443, 9090, 50443, 3478]) expect(acl.canReach(admin, gateway.ip, port), `gateway:${port}`).toBe(false);
     expect(acl.canReach(admin, platform.nodes['k3s-master'].lanAddress, 22)).toBe(false);
+    expect(acl.canReach(admin, stranger.ip, 22)).toBe(false);
+  });
+
+  it('denies the nodes and the gateway every admin device', () => {
+    for (const device of [gateway, ...nodes]) {
+      for (const port of [22, 80, 443, 8080]) expect(acl.canReach(device, admin.ip, port), `${device.name} -> admin:${port}`).toBe(false);
+    }
+  });
+
+  it('allows a flow if and only if a declared flow covers it (every device pair, ports of every kind)', () => {
+    // The oracle, written from the model and the decision record (0080), not from the rendered rules.
+    const serverIp = platform.nodes['k3s-master'].meshAddress;
+    const isNode = (d: MeshDevice) => d.tags?.includes(MESH_TAGS.node) ?? false;
+    const expected = (from: MeshDevice, to: string, port: number, proto: 'tcp' | 'udp'): boolean => {
+      const toNode = nodes.some((n) => n.ip === to);
+      if (isNode(from)) return toNode || (to === gateway.ip && port === 8405 && proto === 'tcp');
+      if (proto !== 'tcp') return false;
+      if (from === gateway) return to === ingress && [80, INGRESS_GATEWAY_PORT].includes(port);
+      if (from === admin) {
+        return (
+          (to === ingress && [80, 443].includes(port)) ||
+          (to === serverIp && port === 6443) ||
+          ((toNode || to === gateway.ip) && port === 22) ||
+          (to === gateway.ip && port === 8405)
+        );
+      }
+      return false;
+    };
+    const targets = [gateway.ip, ...nodes.map((n) => n.ip), admin.ip, stranger.ip, ingress, '192.168.10.245', platform.nodes['k3s-master'].lanAddress];
+    const ports = [22, 53, 80, 443, 2379, 3478, 6443, 8080, 8200, 8405, 8443, 8472, 9090, 9100, 10250, 41641, 50443];
+    const mismatches: string[] = [];
+    for (const from of [gateway, ...nodes, admin, stranger]) {
+      for (const to of targets) {
+        if (to === from.ip) continue;
+        for (const port of ports) {
+          for (const proto of ['tcp', 'udp'] as const) {
+            const allowed = acl.canReach(from, to, port, proto);
+            if (allowed !== expected(from, to, port, proto)) mismatches.push(`${from.name} -> ${to}:${port}/${proto}: ${allowed ? 'allowed, not declared' : 'declared, denied'}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('states the purpose of every rule, one comment line right above it', () => {
+    const lines = renderHeadscalePolicy(platform).split('\n');
+    const rules = lines.flatMap((line, i) => (/^\s*\{"action":"accept"/.test(line) ? [i] : []));
+    expect(rules.length).toBe(headscalePolicy(platform).policy.acls.length);
+    for (const i of rules) expect(lines[i - 1], lines[i]).toMatch(/^\s*\/\/ [A-Z].{20,}\.$/);
   });
 
   it('denies everything to a device of any other user', () => {
