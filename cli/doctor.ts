@@ -114,8 +114,8 @@ export function renderCheck({ platform, distDir }: Environment): CheckResult {
   try {
     ({ files } = renderWithObjects(platform));
   } catch (error) {
-    // cdktf asks `terraform version` (or $TERRAFORM_BINARY_NAME) during synth: without it on PATH
-    // the render itself fails, as `npm run synth` would.
+    // The render needs nothing but Node (it never runs Terraform, infra/lib/terraform-data.ts);
+    // a failure here is the model's or the code's, as `npm run synth` would report it.
     const reason = (error as Error).message.split('\n').filter(Boolean).slice(0, 2).join(' ');
     return { status: 'missing', name: 'render current', detail: `the render fails here: ${reason}`, fix: RUNBOOK_TOOLS };
   }
