@@ -90,6 +90,8 @@ export const defaultPlatform: Platform = {
     storageGiB: 2,
     tokenTtl: '15m',
     tokenMaxTtl: '4h',
+    // The gateway's region: one AWS account and region for the platform's AWS resources.
+    autoUnseal: { provider: 'awskms', region: 'eu-central-1', keyAlias: 'alias/platform-vault-unseal' },
   },
   // GitLab's and Harbor's databases of a small team (a few GiB) and 1 GiB of WAL (max_wal_size).
   postgresql: { storageGiB: 6 },

@@ -279,6 +279,24 @@ export function durationMinutes(value: string): number {
   return Number(value.slice(0, -1)) * (value.endsWith('h') ? 60 : 1);
 }
 
+/**
+ * Auto-unseal through AWS KMS: Vault asks the key to decrypt its root key at every start, so a
+ * restart needs no key holders. The key and the `vault-unseal` IAM user come from the `vault`
+ * Terraform stack; the user's access key reaches the cluster as the hand-made Secret
+ * `vault/vault-awskms` (README runbook, docs/decisions/0089-vault-auto-unseal-aws-kms.md).
+ * @see https://developer.hashicorp.com/vault/docs/configuration/seal/awskms
+ */
+const VaultAutoUnsealSchema = z.strictObject({
+  provider: z.literal('awskms', { error: 'must be "awskms" (AWS KMS is the only auto-unseal provider the render knows)' }),
+  /** AWS region of the KMS key (the `vault` stack creates it there). */
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region, e.g. "eu-central-1"' }),
+  /** The key's alias: Vault's `kms_key_id`, so the key ARN never needs copying into the model. */
+  keyAlias: z
+    .string()
+    .regex(/^alias\/[A-Za-z0-9/_-]{1,250}$/, { error: 'must be a KMS alias such as "alias/platform-vault-unseal" (letters, digits, "/", "_", "-")' })
+    .refine((value) => !value.startsWith('alias/aws/'), { error: 'must not start with "alias/aws/" (reserved for AWS managed keys); use e.g. "alias/platform-vault-unseal"' }),
+});
+
 const VaultSchema = z.strictObject({
   /** Size of Vault's integrated storage (Raft) volume on the `ceph-rbd` StorageClass, in GiB. */
   storageGiB: z.number().int().min(1, { error: 'must be at least 1 GiB' }).max(1024, { error: 'must be at most 1024 GiB' }),
@@ -293,6 +311,12 @@ const VaultSchema = z.strictObject({
   tokenMaxTtl: vaultDuration.refine((value) => durationMinutes(value) <= VAULT_TOKEN_MAX_TTL_LIMIT_MINUTES, {
     error: 'must be at most 24h (POLICY-RULES VAULT-04); the agent logs in again when it is reached',
   }),
+  /**
+   * Unseal through AWS KMS instead of by hand; the Shamir keys `vault operator init` prints
+   * become recovery keys (break-glass, `generate-root`).
+   * @default - unset: Shamir unseal keys, three of five typed after every restart
+   */
+  autoUnseal: VaultAutoUnsealSchema.optional(),
 });
 
 // ---- data, source and registry (issue 8 part A): PostgreSQL, Redis, GitLab, Harbor ----

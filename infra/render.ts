@@ -11,9 +11,10 @@ import { stackFolder } from './lib/layout';
 import { DnsStack } from './stacks/dns';
 import { GatewayStack } from './stacks/gateway';
 import { StateStack } from './stacks/state';
+import { VaultStack } from './stacks/vault';
 
-/** Stack names, in the order they are applied. */
-export const STACKS = ['state', 'gateway', 'dns'] as const;
+/** Stack names, in the order they are applied (`vault` only when the model sets vault.autoUnseal). */
+export const STACKS = ['state', 'gateway', 'dns', 'vault'] as const;
 
 interface CdktfManifest {
   version: string;
@@ -27,6 +28,7 @@ export function renderTerraform(platform: Platform): Map<string, string> {
     new StateStack(app, 'state', platform);
     new GatewayStack(app, 'gateway', platform);
     new DnsStack(app, 'dns', platform);
+    if (platform.vault.autoUnseal) new VaultStack(app, 'vault', platform);
     app.synth();
 
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as CdktfManifest;

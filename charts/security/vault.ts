@@ -4,12 +4,15 @@
  * NetworkPolicies, the listener's certificate, the Ingress on `services.vault.host`, and Vault's
  * own configuration as code (charts/security/vault-config.ts) with the Job that applies it.
  *
- * Sealed on every start: unsealing is a manual step (README runbook). The server's readiness
- * probe fails while sealed, so Argo CD reports the Application Progressing until someone unseals
- * it; its liveness probe accepts a sealed server, so Kubernetes does not restart it in a loop.
+ * Sealed on every start. With `vault.autoUnseal` it unseals itself through AWS KMS (the `seal
+ * "awskms"` stanza, credentials from the hand-made Secret `vault-awskms`); without it, unsealing is
+ * a manual step (README runbook). The server's readiness probe fails while sealed, so Argo CD
+ * reports the Application Progressing until it is unsealed; its liveness probe accepts a sealed
+ * server, so Kubernetes does not restart it in a loop.
  *
  * @see https://developer.hashicorp.com/vault/docs/platform/k8s/helm/configuration
- * @see docs/decisions/0020-vault-tls-and-agent-trust.md, 0021-vault-configuration-as-code.md
+ * @see docs/decisions/0020-vault-tls-and-agent-trust.md, 0021-vault-configuration-as-code.md,
+ *   0089-vault-auto-unseal-aws-kms.md
  */
 import { ApiObject, type Chart } from 'cdk8s';
 import { PLATFORM_ENV, type Platform } from '../../config';
@@ -26,6 +29,7 @@ import {
   connect,
   dnsAccess,
   exposedThroughIngress,
+  INTERNET,
   kubeApiAccess,
   type Connection,
   type Workload,
@@ -48,6 +52,43 @@ import {
 import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 import type { VaultValues } from '../../imports/charts';
+
+/**
+ * The Secret with the `vault-unseal` IAM user's access key, made by hand (README runbook) before
+ * Argo CD starts: Vault reads it as environment variables, the way the awskms seal documentation
+ * recommends over keys in the configuration file (hashicorp/vault
+ * website/content/docs/configuration/seal/awskms.mdx, "Authentication").
+ */
+export const AWS_KMS_SECRET = { name: 'vault-awskms', keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] } as const;
+
+/**
+ * The `seal "awskms"` stanza, or nothing (Shamir). The region and the key alias are not secret;
+ * the credentials stay out of the configuration (a ConfigMap the chart renders) and come from
+ * AWS_KMS_SECRET.
+ */
+export function sealConfig(platform: Platform): string {
+  const autoUnseal = platform.vault.autoUnseal;
+  if (!autoUnseal) return '';
+  return `
+# Auto-unseal: AWS KMS decrypts the root key at every start; credentials from the environment
+# (Secret ${AWS_KMS_SECRET.name}). The Shamir keys of \`vault operator init\` are recovery keys.
+seal "awskms" {
+  region     = "${autoUnseal.region}"
+  kms_key_id = "${autoUnseal.keyAlias}"
+}
+`;
+}
+
+/**
+ * Environment variables from AWS_KMS_SECRET, as vault-helm v0.34.1 renders
+ * `server.extraSecretEnvironmentVars` into the server container (templates/_helpers.tpl
+ * "vault.extraSecretEnvironmentVars": a secretKeyRef per entry, not optional, so the pod waits in
+ * CreateContainerConfigError until the Secret exists; templates/server-statefulset.yaml).
+ */
+function awsKmsCredentials(platform: Platform) {
+  if (!platform.vault.autoUnseal) return [];
+  return AWS_KMS_SECRET.keys.map((key) => ({ envName: key, secretName: AWS_KMS_SECRET.name, secretKey: key }));
+}
 
 /** The Helm release: with the chart's name it names the server `vault` and the Service `vault`. */
 export const VAULT_RELEASE = 'vault';
@@ -123,12 +164,13 @@ export const vault: ServiceDefinition = {
         // One server with integrated storage (Raft): the model places Vault on one node; a
         // disruption budget for one replica could only block node drains.
         standalone: { enabled: false },
-        ha: { enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true, config: serverConfig() }, disruptionBudget: { enabled: false } },
+        ha: { enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true, config: serverConfig() + sealConfig(platform) }, disruptionBudget: { enabled: false } },
         dataStorage: { enabled: true, size: `${platform.vault.storageGiB}Gi`, storageClass: STORAGE_CLASS },
         // The audit device writes to stdout (bootstrap.sh, apply.sh): no volume that can fill up.
         auditStorage: { enabled: false },
         // The vault CLI inside the pod verifies the certificate's name like every other client.
         extraEnvironmentVars: { VAULT_TLS_SERVER_NAME: vaultTlsServerName(platform) },
+        ...(platform.vault.autoUnseal ? { extraSecretEnvironmentVars: awsKmsCredentials(platform) } : {}),
         volumes: [
           { name: 'tls', secret: { secretName: LISTENER_CERTIFICATE.secretName } },
           { name: 'platform-config', configMap: { name: CONFIG_MAP } },
@@ -202,6 +244,10 @@ export const vault: ServiceDefinition = {
     // TokenReviews of the Kubernetes auth method, and the service registration's pod labels.
     ...kubeApiAccess(VAULT_SERVER, platform),
     exposedThroughIngress(VAULT_SERVER, 'https'),
+    // AWS KMS has no address range of its own to name: the regional endpoint over HTTPS.
+    ...(platform.vault.autoUnseal
+      ? [{ from: { workload: VAULT_SERVER }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `AWS KMS in ${platform.vault.autoUnseal.region} (auto-unseal)` }]
+      : []),
     // Prometheus scrapes Vault through its Service name (TLS verified against it): the
     // observability targets declare that connection (charts/observability/targets.ts).
     dnsAccess(INJECTOR),

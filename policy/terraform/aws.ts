@@ -183,6 +183,9 @@ export function awsRules(input: PolicyInput): Violation[] {
   const policies: { owner: TfResource; value: unknown; trust: boolean }[] = [
     ...resources(input.stacks, 'aws_iam_policy').map((r) => ({ owner: r, value: r.body.policy, trust: false })),
     ...resources(input.stacks, 'aws_iam_role_policy').map((r) => ({ owner: r, value: r.body.policy, trust: false })),
+    // A user's or group's inline policy grants like a role's (the vault stack's unseal user).
+    ...resources(input.stacks, 'aws_iam_user_policy').map((r) => ({ owner: r, value: r.body.policy, trust: false })),
+    ...resources(input.stacks, 'aws_iam_group_policy').map((r) => ({ owner: r, value: r.body.policy, trust: false })),
     ...resources(input.stacks, 'aws_iam_role').map((r) => ({ owner: r, value: r.body.assume_role_policy, trust: true })),
   ];
   for (const { owner, value, trust } of policies) {
@@ -222,6 +225,23 @@ export function awsRules(input: PolicyInput): Violation[] {
   for (const attachment of [...resources(input.stacks, 'aws_iam_role_policy_attachment'), ...resources(input.stacks, 'aws_iam_policy_attachment')]) {
     const arn = String(attachment.body.policy_arn ?? '');
     if (/AdministratorAccess|IAMFullAccess|PowerUserAccess/.test(arn)) push(attachment, 'TF-IAM-04', `attaches ${arn}; attach a least-privilege policy`);
+  }
+
+  // TF-KMS-01 (Checkov CKV_AWS_7, Trivy AVD-AWS-0065): customer keys rotate. TF-KMS-02 (Checkov
+  // CKV_AWS_33): a key policy names its principals and lists exact actions, as TF-IAM-01 does.
+  for (const key of resources(input.stacks, 'aws_kms_key')) {
+    if (key.body.enable_key_rotation !== true) push(key, 'TF-KMS-01', 'does not rotate; set enable_key_rotation = true');
+    if (key.body.policy === undefined) continue;
+    const statements = statementsOf(key.stack, key.body.policy);
+    if (!statements) {
+      push(key, 'TF-KMS-02', 'its key policy cannot be read; render it as JSON');
+      continue;
+    }
+    for (const s of statements.filter((st) => (st.Effect ?? 'Allow') === 'Allow')) {
+      if (s.Principal === '*' || JSON.stringify(s.Principal ?? '').includes('"*"')) push(key, 'TF-KMS-02', 'its key policy allows Principal "*"; name the principals');
+      if (list(s.NotAction).length) push(key, 'TF-KMS-02', 'its key policy uses NotAction in an Allow; list the actions it allows');
+      for (const action of list(s.Action)) if (action.includes('*')) push(key, 'TF-KMS-02', `its key policy allows "${action}"; list exact actions`);
+    }
   }
 
   for (const bucket of resources(input.stacks, 'aws_s3_bucket')) {

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
 import { VAULT_ADDRESS, VAULT_METRICS, VAULT_NAMESPACE, VAULT_PORT, VAULT_SERVICE, vaultTlsServerName } from '../../../charts/lib/vault';
-import { LISTENER_CERTIFICATE, vault } from '../../../charts/security/vault';
+import { AWS_KMS_SECRET, LISTENER_CERTIFICATE, sealConfig, vault } from '../../../charts/security/vault';
+import { renderPlatform } from '../../../cli/render';
 import { serverConfig } from '../../../charts/security/vault-config';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
@@ -48,7 +49,7 @@ describe('Vault', () => {
     if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) ctx.skip();
     expect(values().global.tlsDisable).toBe(false);
     const config = parseHcl(values().server.ha.raft.config) as any;
-    expect(values().server.ha.raft.config).toBe(serverConfig());
+    expect(values().server.ha.raft.config).toBe(serverConfig() + sealConfig(platform));
     expect(config.listener.tcp).toEqual({
       address: '0.0.0.0:8200',
       cluster_address: '0.0.0.0:8201',
@@ -153,7 +154,56 @@ describe('Vault', () => {
     for (const from of [pod('argocd', 'argocd-server', '10.42.1.15'), pod('vault', 'intruder', '10.42.1.16'), { ip: '192.168.10.50' }]) {
       expect(evaluator.allows({ from, to: server, port: 8200 }), JSON.stringify(from)).toBe(false);
     }
-    expect(evaluator.allows({ from: server, to: { ip: '8.8.8.8' }, port: 443 })).toBe(false);
+    // Out: AWS KMS over HTTPS (auto-unseal), nothing else outside the cluster.
+    expect(evaluator.allows({ from: server, to: { ip: '52.119.188.1' }, port: 443 })).toBe(true);
+    expect(evaluator.allows({ from: server, to: { ip: '52.119.188.1' }, port: 80 })).toBe(false);
+    expect(evaluator.allows({ from: server, to: { ip: '192.168.10.50' }, port: 443 })).toBe(false);
+  });
+
+  describe('auto-unseal through AWS KMS', () => {
+    const shamir: Platform = { ...platform, vault: { ...platform.vault, autoUnseal: undefined } };
+    const valuesOf = (model: Platform) => vault.helm!(model).values as any;
+
+    it('GIVEN the seed model WHEN rendered THEN the server config has an awskms seal with the model region and key alias, and no credentials (parsed by the HCL parser)', (ctx) => {
+      if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) ctx.skip();
+      const config = parseHcl(values().server.ha.raft.config) as any;
+      expect(config.seal).toEqual({ awskms: { region: platform.vault.autoUnseal!.region, kms_key_id: platform.vault.autoUnseal!.keyAlias } });
+      expect(platform.vault.autoUnseal!.keyAlias).toMatch(/^alias\//);
+      // The listener and storage stay what the Shamir setup has.
+      expect(config.storage).toEqual({ raft: { path: '/vault/data' } });
+    });
+
+    it('GIVEN the seed model WHEN rendered THEN the access key reaches the server as environment variables from the hand-made Secret', () => {
+      expect(values().server.extraSecretEnvironmentVars).toEqual([
+        { envName: 'AWS_ACCESS_KEY_ID', secretName: 'vault-awskms', secretKey: 'AWS_ACCESS_KEY_ID' },
+        { envName: 'AWS_SECRET_ACCESS_KEY', secretName: 'vault-awskms', secretKey: 'AWS_SECRET_ACCESS_KEY' },
+      ]);
+      expect(AWS_KMS_SECRET.name).toBe('vault-awskms');
+      // The Secret is made by hand, never rendered.
+      expect(objects().some((o) => o.kind === 'Secret' && o.metadata.name === AWS_KMS_SECRET.name)).toBe(false);
+    });
+
+    it('GIVEN a model without auto-unseal WHEN rendered THEN the Shamir setup is unchanged: no seal stanza, no AWS credentials, no way out to the internet', (ctx) => {
+      const server = valuesOf(shamir).server;
+      expect(server.ha.raft.config).toBe(serverConfig());
+      expect(server.extraSecretEnvironmentVars).toBeUndefined();
+      expect(sealConfig(shamir)).toBe('');
+      const evaluator = new NetworkPolicyEvaluator(kubeObjects(renderPlatform(shamir)).map(({ object }) => object as any));
+      const server0: Endpoint = { pod: { namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' }, ip: '10.42.1.10' } };
+      expect(evaluator.allows({ from: server0, to: { ip: '52.119.188.1' }, port: 443 })).toBe(false);
+      if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) ctx.skip();
+      expect((parseHcl(server.ha.raft.config) as any).seal).toBeUndefined();
+    });
+
+    it('GIVEN the seed model WHEN its values are read THEN only the seal stanza and the credentials differ from the Shamir setup', () => {
+      const on = valuesOf(platform).server;
+      const off = valuesOf(shamir).server;
+      const { extraSecretEnvironmentVars, ha, ...restOn } = on;
+      const { ha: haOff, ...restOff } = off;
+      expect(extraSecretEnvironmentVars).toHaveLength(2);
+      expect(restOn).toEqual(restOff);
+      expect({ ...ha, raft: { ...ha.raft, config: undefined } }).toEqual({ ...haOff, raft: { ...haOff.raft, config: undefined } });
+    });
   });
 
   it('fails when the model gives Vault no host (its certificate needs one)', () => {

@@ -177,6 +177,43 @@ describe('AWS rules', () => {
     ]);
   });
 
+  it('TF-IAM-01/02 fail on a user or group inline policy with wildcards or unscoped resources', () => {
+    const json = gateway();
+    const wide = JSON.stringify({ Statement: [{ Effect: 'Allow', Action: ['kms:*'], Resource: '*' }] });
+    json.resource!.aws_iam_user_policy = { unseal: { user: 'vault-unseal', policy: wide } };
+    json.resource!.aws_iam_group_policy = { admins: { group: 'admins', policy: wide } };
+    expect(aws(json)).toEqual([
+      'TF-IAM-01  aws_iam_group_policy/gateway/admins  allows "kms:*"; list exact actions',
+      'TF-IAM-02  aws_iam_group_policy/gateway/admins  allows kms:* on every resource; scope Resource to ARNs',
+      'TF-IAM-01  aws_iam_user_policy/gateway/unseal  allows "kms:*"; list exact actions',
+      'TF-IAM-02  aws_iam_user_policy/gateway/unseal  allows kms:* on every resource; scope Resource to ARNs',
+    ]);
+  });
+
+  it('TF-KMS-01/02 pass on a rotating key whose policy names principals and exact actions', () => {
+    const json = gateway();
+    const policy = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: '${aws_iam_user.u.arn}' }, Action: ['kms:Decrypt'], Resource: '*' }] });
+    json.resource!.aws_kms_key = { key: { enable_key_rotation: true, policy }, plain: { enable_key_rotation: true } };
+    expect(aws(json)).toEqual([]);
+  });
+
+  it('TF-KMS-01/02 fail on a key that does not rotate and a key policy open to everyone or to every action', () => {
+    const json = gateway();
+    const policy = JSON.stringify({
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: ['kms:Decrypt'], Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*' },
+      ],
+    });
+    json.resource!.aws_kms_key = { key: { enable_key_rotation: false, policy } };
+    expect(aws(json)).toEqual([
+      'TF-KMS-01  aws_kms_key/gateway/key  does not rotate; set enable_key_rotation = true',
+      'TF-KMS-02  aws_kms_key/gateway/key  its key policy allows "kms:*"; list exact actions',
+      'TF-KMS-02  aws_kms_key/gateway/key  its key policy allows Principal "*"; name the principals',
+    ]);
+  });
+
   it('TF-S3-01/02/03 fail on a bare bucket', () => {
     const json = gateway();
     json.resource!.aws_s3_bucket = { logs: { bucket: 'logs' } };
