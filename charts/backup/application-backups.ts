@@ -98,6 +98,13 @@ export const VAULT_SNAPSHOT_CONSUMER: SecretConsumer = {
   secrets: [RGW_SECRET],
 };
 
+/**
+ * Vault entries no workload reads: copies an operator keeps for a restore (README runbook "Restore
+ * GitLab"). GitLab's backup archive is useless without its Rails secret, which lives only in the
+ * cluster; a copy in Vault travels with every raft snapshot.
+ */
+export const RESTORE_ONLY_VAULT_ENTRIES = [{ path: 'secret/backups/gitlab-rails-secret', key: 'secrets.yml' }] as const;
+
 /** Where the dump or snapshot is written before the upload: an emptyDir both containers mount. */
 const OUT_DIR = '/backup';
 /** The projected token (audience vault) the snapshot container logs in with. */

@@ -103,10 +103,9 @@ export function adminPolicy(): string {
 }
 
 /**
- * `vault operator raft snapshot save` is a GET of `sys/storage/raft/snapshot`, which needs `read`
- * there (hashicorp/vault, tag v2.0.4, website/content/api-docs/system/storage/raft.mdx, "Take a
- * snapshot of the raft cluster"). Nothing else: not restore (`sys/storage/raft/snapshot-force`),
- * not a secret.
+ * `vault operator raft snapshot save` is a GET of `/v1/sys/storage/raft/snapshot` (hashicorp/vault
+ * api/sys_raft.go, `RaftSnapshot`), which a policy grants with `read` on that path. Nothing else:
+ * not restore (`sys/storage/raft/snapshot-force`), not a secret.
  */
 export function raftSnapshotPolicy(): string {
   const header = `# ${RAFT_SNAPSHOT_POLICY}: the daily raft snapshot of ${BACKUPS_NAMESPACE}/${VAULT_SNAPSHOT} (rendered; do not edit in Vault).`;

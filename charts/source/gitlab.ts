@@ -24,7 +24,7 @@
  * prometheus.install, redis.install, postgresql.install, gitlab-runner.install, registry.enabled,
  * upgradeCheck.enabled, shared-secrets.enabled, gitlab.gitaly.{nodeSelector,persistence},
  * gitlab.gitlab-shell.enabled, gitlab.toolbox.backups.objectStorage.config,
- * gitlab.toolbox.backups.cron.{enabled,schedule,concurrencyPolicy,backoffLimit,activeDeadlineSeconds,extraArgs,resources},
+ * global.railsSecrets.secret, gitlab.toolbox.backups.cron.{enabled,schedule,concurrencyPolicy,backoffLimit,activeDeadlineSeconds,extraArgs,resources},
  * gitlab.{webservice,sidekiq,gitaly,toolbox,gitlab-exporter,migrations}.resources.
  *
  * @see https://docs.gitlab.com/charts/advanced/external-db/
@@ -103,6 +103,15 @@ export const GITLAB_SECRETS = {
   backupStorage: { name: 'gitlab-backup-storage', key: 'config', vaultPath: 'secret/gitlab/backup-storage', vaultKey: 's3cfg' },
 } as const satisfies Record<string, ChartSecret>;
 
+/**
+ * The Secret holding GitLab's Rails secrets (`secrets.yml`: the keys of its encrypted columns). The
+ * chart's shared-secrets Job generates it under this name (the chart's default, `<release>-rails-secret`,
+ * set explicitly through `global.railsSecrets.secret`); a backup archive restores nothing readable
+ * without it, so the README runbook keeps a copy in Vault (docs.gitlab.com/charts/backup-restore/backup,
+ * "Back up the secrets").
+ */
+export const GITLAB_RAILS_SECRET = `${GITLAB_RELEASE}-rails-secret`;
+
 /** The chart's backup CronJob (toolbox chart, `<fullname>-backup`); the backup alerts watch it. */
 export const GITLAB_BACKUP_CRONJOB = `${GITLAB_RELEASE}-toolbox-backup`;
 /** After the PostgreSQL dump (01:30) and before Velero's daily backup (seed 03:00), UTC. */
@@ -174,6 +183,7 @@ export const gitlab: ServiceDefinition = {
             backups: { bucket: buckets.backups, tmpBucket: buckets.tmp },
           },
           time_zone: 'UTC',
+          railsSecrets: { secret: GITLAB_RAILS_SECRET },
         },
         installCertmanager: false,
         'nginx-ingress': { enabled: false },
