@@ -19,6 +19,8 @@ import {
   uploadScript,
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/data/postgresql';
+import { WATCHED_BACKUP_CRONJOBS } from '../../../charts/backup/alert-rules';
+import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, gitlab } from '../../../charts/source/gitlab';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 
@@ -65,6 +67,22 @@ describe('the application-consistent backups', () => {
     expect(scripts(VAULT_SNAPSHOT)['backup.sh']).toBe(snapshotScript());
     // Every platform database is dumped.
     for (const { database } of DATABASES) expect(dumpScript()).toContain(database);
+  });
+
+  it('GIVEN the seed WHEN GitLab\'s chart values render THEN its own backup CronJob runs daily into its backups bucket, keeping backups.retentionDays archives, and the alerts watch it', () => {
+    const values = gitlab.helm!(platform).values as any;
+    const cron = values.gitlab.toolbox.backups.cron;
+    expect(cron.enabled).toBe(true);
+    expect(cron.schedule).toMatch(/^\d+ \d+ \* \* \*$/);
+    expect(cron.concurrencyPolicy).toBe('Forbid');
+    expect(cron.extraArgs).toBe(`--maximum-backups ${platform.backups.retentionDays}`);
+    expect(values.global.appConfig.backups.bucket).toBe(`${platform.gitlab.bucketPrefix}-backups`);
+    expect(values.global.railsSecrets.secret).toBe(GITLAB_RAILS_SECRET);
+    expect(WATCHED_BACKUP_CRONJOBS[GITLAB_NAMESPACE]).toEqual([GITLAB_BACKUP_CRONJOB]);
+    expect(WATCHED_BACKUP_CRONJOBS[BACKUPS_NAMESPACE]).toEqual([POSTGRESQL_DUMP, VAULT_SNAPSHOT]);
+    // Every CronJob rendered in the backups namespace is watched.
+    const rendered = objects().filter((o) => o.kind === 'CronJob' && o.metadata.namespace === BACKUPS_NAMESPACE).map((o) => o.metadata.name);
+    expect(rendered.sort()).toEqual([...WATCHED_BACKUP_CRONJOBS[BACKUPS_NAMESPACE]].sort());
   });
 
   it('fails when backups.dumpBucket is Velero\'s bucket', () => {
