@@ -10,6 +10,7 @@ import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
+import { applicationBackups } from './backup/application-backups';
 import type { ServiceDefinition } from './lib/service';
 import { alertmanager } from './observability/alertmanager';
 import { grafana } from './observability/grafana';
@@ -31,7 +32,7 @@ import { gitlab } from './source/gitlab';
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
  * Vault 3; observability 3-4 (Prometheus with the monitoring namespace and node-exporter, then
  * the rest); Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
- * Redis 11, GitLab and Harbor 12; Jenkins and its build namespace 13, once GitLab can issue its
+ * Redis 11, GitLab, Harbor and the application backups 12; Jenkins and its build namespace 13, once GitLab can issue its
  * tokens; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
  * walks this order from an empty cluster (docs/decisions/0065-bring-up-order.md).
  */
@@ -52,6 +53,8 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   databases,
   postgresql,
   redis,
+  // PostgreSQL dumps and Vault raft snapshots to the dump bucket (issue 17), once PostgreSQL runs.
+  applicationBackups,
   gitlab,
   harbor,
   // ---- observability (issue 7) ----

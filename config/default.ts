@@ -74,6 +74,7 @@ export const defaultPlatform: Platform = {
     retentionDays: 30,
     snapshotDailyChangePercent: 1,
     region: 'default',
+    dumpBucket: 'platform-dumps',
   },
   k3s: {
     tokenFile: '/etc/rancher/k3s/token',

@@ -215,6 +215,14 @@ const BackupsSchema = z.strictObject({
    * path-style addressing.
    */
   region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'must be an S3 region name (the RGW zonegroup), e.g. "default"' }),
+  /**
+   * The RADOS Gateway bucket the application-consistent backups go to (PostgreSQL dumps, Vault
+   * raft snapshots), each under its own prefix, pruned after `retentionDays`. Not Velero's bucket:
+   * Velero refuses a bucket root holding directories of its own making only
+   * (docs/decisions/0086-database-dumps-and-snapshots.md).
+   * @default 'platform-dumps'
+   */
+  dumpBucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name without dots' }).default('platform-dumps'),
 });
 
 const EnvironmentSchema = z.strictObject({
@@ -829,6 +837,13 @@ function checkVault(model: Model, ctx: Ctx): void {
 }
 
 function checkBackups(model: Model, ctx: Ctx): void {
+  if (model.backups.dumpBucket === model.ceph.rgw.bucket) {
+    issue(
+      ctx,
+      ['backups', 'dumpBucket'],
+      `"${model.backups.dumpBucket}" is Velero's bucket (ceph.rgw.bucket): Velero marks a bucket whose root holds other directories unavailable; name another bucket, e.g. "platform-dumps"`,
+    );
+  }
   // Velero reaches the RADOS Gateway under default-deny NetworkPolicies, which allow addresses, not names.
   const host = /^https?:\/\/([^/:]+)(:\d+)?$/.exec(model.ceph.rgw.endpoint)?.[1];
   if (host !== undefined && !isIpv4(host)) {

@@ -54,6 +54,10 @@ export const IMAGES = {
   // Velero's S3 object-store plugin, the line matching Velero 1.18 (plugin 1.14.x).
   // renovate: datasource=docker depName=velero/velero-plugin-for-aws
   veleroPluginForAws: 'velero/velero-plugin-for-aws:v1.14.4',
+  // The upload tool of the PostgreSQL dumps and Vault snapshots (S3 to the RADOS Gateway, pruning by
+  // age): one static binary, configured through environment variables (decision 0087).
+  // renovate: datasource=docker depName=rclone/rclone
+  rclone: 'rclone/rclone:1.75.1',
   // ---- end secrets and backups ----
   // ---- data and registry (issue 8 part A): PostgreSQL, Redis, their exporters, Harbor's setup Job ----
   // PostgreSQL 17: GitLab 18 needs 16 or 17 (19 will need 17); Harbor accepts 12 and newer.

@@ -14,6 +14,7 @@ import { servicePlan } from '../charts/render';
 import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry-harbor/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
+import { RESTORE_ONLY_VAULT_ENTRIES } from '../charts/backup/application-backups';
 import { publicHosts } from '../infra/gateway/model';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
@@ -78,6 +79,7 @@ describe('the README runbooks', () => {
       ...consumers.flatMap((consumer) => consumer.secrets.map((secret) => kvPutPath(consumer, secret))),
       ...Object.values(GITLAB_SECRETS).map((secret) => secret.vaultPath),
       ...Object.values(HARBOR_SECRETS).flatMap((secret) => Object.values(secret.keys).map((source) => source.split('#')[0])),
+      ...RESTORE_ONLY_VAULT_ENTRIES.map((entry) => entry.path),
     ]);
     const named = unique([...commands.matchAll(/(?:vault kv put|\bv) (secret\/[a-z0-9/-]+)/g)].map((m) => m[1]));
     expect(named.length).toBeGreaterThan(15);

@@ -11,6 +11,8 @@
  *
  * @see https://github.com/vmware-tanzu/velero/blob/main/pkg/metrics/metrics.go
  */
+import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from './names';
+import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE } from '../source/gitlab';
 import { SCHEDULE_NAME } from './velero';
 
 /** One alerting rule, as Prometheus' rule files take it. */
@@ -70,3 +72,54 @@ export const BACKUP_ALERT_RULES: PrometheusRuleGroup = {
 export function ruleFile(groups: readonly PrometheusRuleGroup[]): { groups: readonly PrometheusRuleGroup[] } {
   return { groups };
 }
+
+/**
+ * Alerts for the application-consistent backups (charts/backup/application-backups.ts, and GitLab's
+ * own backup CronJob, charts/source/gitlab.ts), from
+ * kube-state-metrics (kubernetes/kube-state-metrics, docs/metrics/workload/cronjob-metrics.md and
+ * job-metrics.md, STABLE families in v2.18.0):
+ *  - `kube_job_failed{condition="true"}`: the Job's Failed condition (its retries exhausted or its
+ *    deadline passed), joined to its CronJob by `kube_job_owner`; a failed Job is deleted 20 hours
+ *    after it ended, so the alert clears by itself and the missed-run alert takes over;
+ *  - `kube_cronjob_status_last_successful_time`: when the CronJob's last Job succeeded; absent
+ *    until the first success, so a CronJob older than the limit without one counts as missed.
+ */
+/** The CronJobs watched, by namespace: ours, and GitLab's own (its chart names it). */
+export const WATCHED_BACKUP_CRONJOBS: Readonly<Record<string, readonly string[]>> = {
+  [BACKUPS_NAMESPACE]: [POSTGRESQL_DUMP, VAULT_SNAPSHOT],
+  [GITLAB_NAMESPACE]: [GITLAB_BACKUP_CRONJOB],
+};
+const namespaces = Object.keys(WATCHED_BACKUP_CRONJOBS);
+const names = Object.values(WATCHED_BACKUP_CRONJOBS).flat();
+const backups = `namespace=~"${namespaces.join('|')}"`;
+const cronjobs = `${backups}, cronjob=~"${names.join('|')}"`;
+
+export const APPLICATION_BACKUP_ALERT_RULES: PrometheusRuleGroup = {
+  name: 'application-backups',
+  rules: [
+    {
+      alert: 'ApplicationBackupFailed',
+      expr: `max by (namespace, cronjob) (label_replace(kube_job_failed{${backups}, condition="true"} * on (namespace, job_name) group_left (owner_name) kube_job_owner{${backups}, owner_kind="CronJob", owner_name=~"${names.join('|')}"}, "cronjob", "$1", "owner_name", "(.+)")) > 0`,
+      for: '5m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: 'The last {{ $labels.cronjob }} backup failed',
+        description:
+          'A Job of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed. Read its logs (`kubectl -n {{ $labels.namespace }} logs job/<job> --all-containers`), fix the cause and start a run by hand (`kubectl -n {{ $labels.namespace }} create job --from=cronjob/{{ $labels.cronjob }} {{ $labels.cronjob }}-manual`).',
+      },
+    },
+    {
+      alert: 'ApplicationBackupMissing',
+      expr:
+        `time() - kube_cronjob_status_last_successful_time{${cronjobs}} > ${BACKUP_MAX_AGE_SECONDS}` +
+        ` or (time() - kube_cronjob_created{${cronjobs}} > ${BACKUP_MAX_AGE_SECONDS} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${cronjobs}})`,
+      for: '30m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: 'No successful {{ $labels.cronjob }} backup in the last 25 hours',
+        description:
+          'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has no successful run younger than 25 hours. Check that it is not suspended, that its Jobs start (`kubectl -n {{ $labels.namespace }} get jobs,pods`) and that the RADOS Gateway and Vault answer.',
+      },
+    },
+  ],
+};

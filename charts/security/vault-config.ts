@@ -14,6 +14,7 @@
  * @see https://developer.hashicorp.com/vault/docs/concepts/policies
  */
 import type { Platform } from '../../config';
+import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../backup/names';
 import {
   KUBERNETES_AUTH_MOUNT,
   KV_MOUNT,
@@ -41,6 +42,12 @@ export const AUDIT_DEVICE_PATH = 'stdout';
 /** The admin token lives minutes: the Job needs seconds. */
 const ADMIN_TOKEN_TTL = '5m';
 const ADMIN_TOKEN_MAX_TTL = '15m';
+
+/** The policy of the raft snapshot Job (charts/backup/application-backups.ts). */
+export const RAFT_SNAPSHOT_POLICY = `${MANAGED_POLICY_PREFIX}${RAFT_SNAPSHOT_ROLE}`;
+/** A snapshot of a small raft store takes seconds; the token lives only as long as the Job may. */
+const RAFT_SNAPSHOT_TOKEN_TTL = '10m';
+const RAFT_SNAPSHOT_TOKEN_MAX_TTL = '30m';
 
 /** The in-cluster API server as Vault, running in the cluster, reaches it for TokenReviews. */
 const KUBERNETES_HOST = 'https://kubernetes.default.svc:443';
@@ -95,6 +102,16 @@ export function adminPolicy(): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
+/**
+ * `vault operator raft snapshot save` is a GET of `/v1/sys/storage/raft/snapshot` (hashicorp/vault
+ * api/sys_raft.go, `RaftSnapshot`), which a policy grants with `read` on that path. Nothing else:
+ * not restore (`sys/storage/raft/snapshot-force`), not a secret.
+ */
+export function raftSnapshotPolicy(): string {
+  const header = `# ${RAFT_SNAPSHOT_POLICY}: the daily raft snapshot of ${BACKUPS_NAMESPACE}/${VAULT_SNAPSHOT} (rendered; do not edit in Vault).`;
+  return `${[header, pathBlock('sys/storage/raft/snapshot', ['read'])].join('\n\n')}\n`;
+}
+
 function role(serviceAccount: string, namespace: string, policy: string, ttl: string, maxTtl: string, platform: Platform): KubernetesAuthRole {
   return {
     bound_service_account_names: [serviceAccount],
@@ -114,6 +131,11 @@ export function consumerRole(consumer: SecretConsumer, platform: Platform): Kube
 
 export function adminRole(platform: Platform): KubernetesAuthRole {
   return role(ADMIN_ROLE, VAULT_NAMESPACE, ADMIN_POLICY, ADMIN_TOKEN_TTL, ADMIN_TOKEN_MAX_TTL, platform);
+}
+
+/** The snapshot Job's role: its own service account only, a short token, the snapshot policy only. */
+export function raftSnapshotRole(platform: Platform): KubernetesAuthRole {
+  return role(VAULT_SNAPSHOT, BACKUPS_NAMESPACE, RAFT_SNAPSHOT_POLICY, RAFT_SNAPSHOT_TOKEN_TTL, RAFT_SNAPSHOT_TOKEN_MAX_TTL, platform);
 }
 
 /**
@@ -348,8 +370,13 @@ export function configFiles(platform: Platform, consumers: readonly SecretConsum
     'tls-reloader.sh': tlsReloaderScript(),
     [`policy-${ADMIN_POLICY}.hcl`]: adminPolicy(),
     [`role-${ADMIN_ROLE}.json`]: `${JSON.stringify(adminRole(platform), null, 2)}\n`,
+    [`policy-${RAFT_SNAPSHOT_POLICY}.hcl`]: raftSnapshotPolicy(),
+    [`role-${RAFT_SNAPSHOT_ROLE}.json`]: `${JSON.stringify(raftSnapshotRole(platform), null, 2)}\n`,
   };
   for (const consumer of consumers) {
+    if (consumer.name === RAFT_SNAPSHOT_ROLE) {
+      throw new Error(`vault consumer ${consumer.name}: the name is reserved for the raft snapshot role (charts/backup/names.ts); choose another`);
+    }
     files[`policy-${consumerPolicyName(consumer)}.hcl`] = consumerPolicy(consumer);
     files[`role-${consumer.name}.json`] = `${JSON.stringify(consumerRole(consumer, platform), null, 2)}\n`;
   }

@@ -24,6 +24,7 @@
  * prometheus.install, redis.install, postgresql.install, gitlab-runner.install, registry.enabled,
  * upgradeCheck.enabled, shared-secrets.enabled, gitlab.gitaly.{nodeSelector,persistence},
  * gitlab.gitlab-shell.enabled, gitlab.toolbox.backups.objectStorage.config,
+ * global.railsSecrets.secret, gitlab.toolbox.backups.cron.{enabled,schedule,concurrencyPolicy,backoffLimit,activeDeadlineSeconds,extraArgs,resources},
  * gitlab.{webservice,sidekiq,gitaly,toolbox,gitlab-exporter,migrations}.resources.
  *
  * @see https://docs.gitlab.com/charts/advanced/external-db/
@@ -102,6 +103,20 @@ export const GITLAB_SECRETS = {
   backupStorage: { name: 'gitlab-backup-storage', key: 'config', vaultPath: 'secret/gitlab/backup-storage', vaultKey: 's3cfg' },
 } as const satisfies Record<string, ChartSecret>;
 
+/**
+ * The Secret holding GitLab's Rails secrets (`secrets.yml`: the keys of its encrypted columns). The
+ * chart's shared-secrets Job generates it under this name (the chart's default, `<release>-rails-secret`,
+ * set explicitly through `global.railsSecrets.secret`); a backup archive restores nothing readable
+ * without it, so the README runbook keeps a copy in Vault (docs.gitlab.com/charts/backup-restore/backup,
+ * "Back up the secrets").
+ */
+export const GITLAB_RAILS_SECRET = `${GITLAB_RELEASE}-rails-secret`;
+
+/** The chart's backup CronJob (toolbox chart, `<fullname>-backup`); the backup alerts watch it. */
+export const GITLAB_BACKUP_CRONJOB = `${GITLAB_RELEASE}-toolbox-backup`;
+/** After the PostgreSQL dump (01:30) and before Velero's daily backup (seed 03:00), UTC. */
+const GITLAB_BACKUP_SCHEDULE = '0 2 * * *';
+
 /** The object storage buckets GitLab uses, by purpose. */
 export function gitlabBuckets(platform: Platform) {
   const prefix = platform.gitlab.bucketPrefix;
@@ -168,6 +183,7 @@ export const gitlab: ServiceDefinition = {
             backups: { bucket: buckets.backups, tmpBucket: buckets.tmp },
           },
           time_zone: 'UTC',
+          railsSecrets: { secret: GITLAB_RAILS_SECRET },
         },
         installCertmanager: false,
         'nginx-ingress': { enabled: false },
@@ -201,7 +217,25 @@ export const gitlab: ServiceDefinition = {
           },
           toolbox: {
             nodeSelector: nodeSelectorFor(platform, 'gitlab'),
-            backups: { objectStorage: { config: { secret: GITLAB_SECRETS.backupStorage.name, key: GITLAB_SECRETS.backupStorage.key } } },
+            backups: {
+              // The chart's daily backup CronJob (`<release>-toolbox-backup`): backup-utility dumps the
+              // database and the repositories and tars the object-storage buckets into
+              // `<gitlab.bucketPrefix>-backups`, keeping the newest `backups.retentionDays` archives
+              // (one a day). Keys from docs.gitlab.com/charts/charts/gitlab/toolbox ("backups.cron.*")
+              // and docs.gitlab.com/charts/backup-restore/backup ("Cron based backup", "Backup utility
+              // extra arguments": --maximum-backups), chart 9.8.
+              cron: {
+                enabled: true,
+                schedule: GITLAB_BACKUP_SCHEDULE,
+                // The chart's default Replace would kill a slow run with the next one.
+                concurrencyPolicy: 'Forbid',
+                backoffLimit: 1,
+                activeDeadlineSeconds: 6 * 3600,
+                extraArgs: `--maximum-backups ${platform.backups.retentionDays}`,
+                resources: resources('100m', '512Mi', '1', '2Gi'),
+              },
+              objectStorage: { config: { secret: GITLAB_SECRETS.backupStorage.name, key: GITLAB_SECRETS.backupStorage.key } },
+            },
             resources: resources('50m', '350Mi', '1', '2Gi'),
           },
           'gitlab-exporter': { nodeSelector: nodeSelectorFor(platform, 'gitlab'), resources: resources('25m', '64Mi', '200m', '256Mi') },

@@ -4,7 +4,7 @@
  * (test/charts/observability/rules.test.ts).
  */
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
-import { BACKUP_ALERT_RULES } from '../../backup/alert-rules';
+import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from '../../backup/alert-rules';
 import type { RuleGroup, RuleGroupSource } from './rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [
@@ -20,4 +20,6 @@ export const RULE_GROUPS: readonly RuleGroupSource[] = [
   // The daily backup (issue 6): failed or missing.
   // Its rules carry severity critical; the backup module types labels more loosely.
   BACKUP_ALERT_RULES as RuleGroup,
+  // PostgreSQL dumps and Vault snapshots (issue 17): failed or missed.
+  APPLICATION_BACKUP_ALERT_RULES as RuleGroup,
 ];

@@ -75,7 +75,7 @@ describe('network isolation of the rendered platform', () => {
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
     expect([...renderedNamespaces].sort()).toEqual([
-      'argocd', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'logging',
+      'argocd', 'backups', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'logging',
       'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'vault', 'velero',
     ]);
   });

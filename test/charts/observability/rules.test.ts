@@ -145,6 +145,29 @@ const CASES: Record<string, Case> = {
     labels: { schedule: 'daily' },
     quiet: { [sel('velero_backup_last_successful_timestamp', { schedule: 'daily' })]: '0x50' },
   },
+  ApplicationBackupFailed: {
+    // kube-state-metrics: the Job's Failed condition, and the CronJob that owns it.
+    series: {
+      [sel('kube_job_failed', { job: 'kube-state-metrics', namespace: 'backups', job_name: 'postgresql-dump-29100000', condition: 'true' })]: '1x15',
+      [sel('kube_job_owner', { job: 'kube-state-metrics', namespace: 'backups', job_name: 'postgresql-dump-29100000', owner_kind: 'CronJob', owner_name: 'postgresql-dump', owner_is_controller: 'true' })]: '1x15',
+    },
+    at: '10m',
+    labels: { namespace: 'backups', cronjob: 'postgresql-dump' },
+    quiet: {
+      [sel('kube_job_failed', { job: 'kube-state-metrics', namespace: 'backups', job_name: 'postgresql-dump-29100000', condition: 'true' })]: '0x15',
+      [sel('kube_job_owner', { job: 'kube-state-metrics', namespace: 'backups', job_name: 'postgresql-dump-29100000', owner_kind: 'CronJob', owner_name: 'postgresql-dump', owner_is_controller: 'true' })]: '1x15',
+    },
+  },
+  ApplicationBackupMissing: {
+    // Created at time 0 and never successful: missed once 25 h have passed (plus the 30 min wait).
+    series: { [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0x1600' },
+    at: '26h',
+    labels: { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' },
+    quiet: {
+      [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0x1600',
+      [sel('kube_cronjob_status_last_successful_time', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0+60x1600',
+    },
+  },
   PodCrashLooping: {
     series: { [sel('kube_pod_container_status_restarts_total', { job: 'kube-state-metrics', namespace: 'monitoring', pod: 'loki-0', container: 'loki' })]: '0+1x30' },
     at: '25m',
@@ -223,6 +246,8 @@ describe('the alert rules', () => {
         'ArgoCdAppOutOfSync',
         'ArgoCdAppDegraded',
         'VaultSealed',
+        'ApplicationBackupFailed',
+        'ApplicationBackupMissing',
       ]),
     );
     for (const rule of alerts.values()) {

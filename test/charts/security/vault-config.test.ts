@@ -21,8 +21,11 @@ import {
   consumerPolicyName,
   consumerRole,
   configFiles,
+  RAFT_SNAPSHOT_POLICY,
+  raftSnapshotPolicy,
   type KubernetesAuthRole,
 } from '../../../charts/security/vault-config';
+import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/backup/names';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
@@ -46,7 +49,7 @@ const MORE: SecretConsumer[] = [
 
 describe("Vault's configuration as code", () => {
   it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
-    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'redis', 'velero']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'vault-snapshot', 'velero']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
@@ -59,9 +62,12 @@ describe("Vault's configuration as code", () => {
       'policy-platform-hello-staging.hcl',
       'policy-platform-jenkins.hcl',
       'policy-platform-kaniko.hcl',
+      'policy-platform-postgresql-dump.hcl',
       'policy-platform-postgresql.hcl',
+      'policy-platform-raft-snapshot.hcl',
       'policy-platform-redis.hcl',
       'policy-platform-vault-config.hcl',
+      'policy-platform-vault-snapshot.hcl',
       'policy-platform-velero.hcl',
       'role-alertmanager.json',
       'role-grafana.json',
@@ -71,9 +77,12 @@ describe("Vault's configuration as code", () => {
       'role-hello-staging.json',
       'role-jenkins.json',
       'role-kaniko.json',
+      'role-postgresql-dump.json',
       'role-postgresql.json',
+      'role-raft-snapshot.json',
       'role-redis.json',
       'role-vault-config.json',
+      'role-vault-snapshot.json',
       'role-velero.json',
       'tls-reloader.sh',
     ]);
@@ -110,7 +119,7 @@ describe("Vault's configuration as code", () => {
 
   it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql.json', 'role-redis.json', 'role-vault-config.json', 'role-velero.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-vault-config.json', 'role-vault-snapshot.json', 'role-velero.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);
@@ -141,6 +150,23 @@ describe("Vault's configuration as code", () => {
       token_bound_cidrs: ['10.42.0.0/16'],
     });
     expect(JSON.parse(data()['role-vault-config.json'])).toMatchObject({ bound_service_account_names: ['vault-config'], bound_service_account_namespaces: ['vault'], token_ttl: '5m', token_max_ttl: '15m' });
+  });
+
+  it('GIVEN the daily raft snapshot WHEN Vault reads its role and policy THEN its service account may read sys/storage/raft/snapshot and nothing else', (ctx) => {
+    expect(JSON.parse(data()[`role-${RAFT_SNAPSHOT_ROLE}.json`])).toMatchObject({
+      bound_service_account_names: [VAULT_SNAPSHOT],
+      bound_service_account_namespaces: [BACKUPS_NAMESPACE],
+      token_policies: [RAFT_SNAPSHOT_POLICY],
+    });
+    const policy = data()[`policy-${RAFT_SNAPSHOT_POLICY}.hcl`];
+    expect(policy).toBe(raftSnapshotPolicy());
+    if (!hcltool()) ctx.skip();
+    expect(parseHcl(policy)).toEqual({ path: { 'sys/storage/raft/snapshot': { capabilities: ['read'] } } });
+  });
+
+  it('fails when a secret consumer takes the raft snapshot role\'s name', () => {
+    const impostor: SecretConsumer = { name: RAFT_SNAPSHOT_ROLE, namespace: 'backups', serviceAccount: 'other', secrets: [{ name: 'x', keys: ['y'] }] };
+    expect(() => configFiles(platform, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/backup/names.ts); choose another');
   });
 
   it('takes token lifetimes and the pod network from the model', () => {
@@ -276,10 +302,10 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot', 'platform-velero'].sort());
       expect(state.policies['platform-velero']).toBe(data()['policy-platform-velero.hcl']);
       expect(state.roles).toEqual(
-        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'redis', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
+        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
       );
       expect(state.revoked).toBe(1);
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
@@ -300,8 +326,8 @@ describe("Vault's configuration as code", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
-      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'redis', ADMIN_ROLE, 'velero'].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-redis', ADMIN_POLICY, 'platform-velero'].sort());
+      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE, 'velero'].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot', 'platform-velero'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {
