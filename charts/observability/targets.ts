@@ -316,6 +316,8 @@ export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>
   velero: [
     'velero_backup_last_successful_timestamp', 'velero_backup_last_status', 'velero_backup_success_total',
     'velero_backup_failure_total', 'velero_backup_partial_failure_total', ...histogram('velero_backup_duration_seconds'),
+    // The same file: backup_location_status_gauge (1 available, 0 unavailable, per location).
+    'velero_backup_location_status_gauge',
   ],
   // Ceph's mgr module `prometheus` (ceph/ceph src/pybind/mgr/prometheus/module.py: health_status,
   // DF_CLUSTER, DF_POOL, OSD_STATUS, OSD_STATS, pg states, NUM_OBJECTS). The external cluster's Ceph

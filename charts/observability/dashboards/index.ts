@@ -3,6 +3,7 @@
  * backups, the platform's logs, and one per hosted service (services.ts). Queries name metrics the scrape jobs of targets.ts collect.
  */
 import { dashboard, type DashboardSpec } from './builder';
+import { BACKUPS } from './backups';
 import { SERVICE_DASHBOARDS } from './services';
 
 const NODES: DashboardSpec = {
@@ -113,28 +114,6 @@ const INGRESS: DashboardSpec = {
     [
       { kind: 'timeseries', title: 'Gateway: backend up', queries: [{ expr: 'haproxy_backend_status{state="UP"}', legend: '{{proxy}}' }] },
       { kind: 'logs', title: 'Ingress controller log', expr: '{namespace="nginx-ingress"}' },
-    ],
-  ],
-};
-
-const BACKUPS: DashboardSpec = {
-  uid: 'platform-backups',
-  title: 'Backups',
-  tags: ['platform', 'backups'],
-  description: 'Velero backups to Ceph RGW: last success per schedule, successes and failures, and Ceph capacity.',
-  rows: [
-    [
-      { kind: 'stat', title: 'Hours since the last successful backup', width: 8, height: 4, unit: 'h', thresholds: [26, 50], queries: [{ expr: '(time() - max(velero_backup_last_successful_timestamp)) / 3600' }] },
-      { kind: 'stat', title: 'Failed backups (7d)', width: 8, height: 4, thresholds: [1, 2], queries: [{ expr: 'sum(increase(velero_backup_failure_total[7d])) or vector(0)' }] },
-      { kind: 'stat', title: 'Ceph used', width: 8, height: 4, unit: 'percentunit', thresholds: [0.75, 0.85], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
-    ],
-    [
-      { kind: 'timeseries', title: 'Backups by result (per day)', queries: [{ expr: 'sum(increase(velero_backup_success_total[1d]))', legend: 'succeeded' }, { expr: 'sum(increase(velero_backup_failure_total[1d]))', legend: 'failed' }, { expr: 'sum(increase(velero_backup_partial_failure_total[1d]))', legend: 'partially failed' }] },
-      { kind: 'timeseries', title: 'Backup duration (p95)', unit: 's', queries: [{ expr: 'histogram_quantile(0.95, sum by (le, schedule) (rate(velero_backup_duration_seconds_bucket[1d])))', legend: '{{schedule}}' }] },
-    ],
-    [
-      { kind: 'table', title: 'Last successful backup per schedule', width: 12, queries: [{ expr: 'velero_backup_last_successful_timestamp' }] },
-      { kind: 'logs', title: 'Velero log', expr: '{namespace="velero"}' },
     ],
   ],
 };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SCRAPED_METRIC_FAMILIES } from '../../../charts/observability/targets';
 import { SERVICE_DASHBOARDS } from '../../../charts/observability/dashboards/services';
+import { ageThresholds, BACKUP_KINDS, type BackupKind } from '../../../charts/observability/dashboards/backups';
 import { defaultRender } from '../../support/render';
 import { hasPromtool, promtoolCheckRules } from '../../support/promtool';
 
@@ -125,5 +126,45 @@ describe('dashboards', () => {
     const result = promtoolCheckRules({ 'dashboards.yaml': JSON.stringify(rules) });
     expect(result.output).toContain('SUCCESS');
     expect(result.status, result.output).toBe(0);
+  });
+});
+
+/** The backup kinds whose age the rendered Backups dashboard does not show as it should. */
+function kindsWithoutAge(backups: { panels: any[] }, kinds: readonly BackupKind[]): string[] {
+  return kinds.flatMap((kind) => {
+    const panel = backups.panels.find((p) => p.type === 'stat' && p.targets.some((t: any) => t.expr === `time() - ${kind.lastSuccess.expr}`));
+    if (!panel) return [`${kind.title}: no age panel`];
+    const steps = panel.fieldConfig.defaults.thresholds.steps.map((s: any) => s.value).slice(1);
+    const [missedOnce] = ageThresholds(kind);
+    return [
+      ...(panel.fieldConfig.defaults.unit === 's' ? [] : [`${kind.title}: unit ${panel.fieldConfig.defaults.unit}, not seconds`]),
+      ...(steps[0] > kind.everyHours * 3600 && steps[0] === missedOnce ? [] : [`${kind.title}: turns orange at ${steps[0]} s, before a run is missed`]),
+    ];
+  });
+}
+
+describe('backups dashboard', () => {
+  const backups = JSON.parse(grafanaData['platform-backups.json']);
+
+  it('GIVEN every backup kind WHEN the Backups dashboard is rendered THEN each shows the age of its last success in seconds, orange only after a missed run', () => {
+    expect(BACKUP_KINDS.length).toBeGreaterThan(0);
+    expect(kindsWithoutAge(backups, BACKUP_KINDS)).toEqual([]);
+  });
+
+  it('GIVEN the daily Velero Schedule WHEN its age is queried THEN the query reads the last-success timestamp per schedule', () => {
+    const velero = BACKUP_KINDS.find((k) => k.lastSuccess.expr.includes('velero_backup_last_successful_timestamp'));
+    expect(velero?.lastSuccess.expr).toMatch(/by \(schedule\)/);
+    expect(velero?.lastSuccess.legend).toBe('{{schedule}}');
+  });
+
+  it('fails when a backup kind has no age panel or one that turns orange before a run is missed', () => {
+    const planted: BackupKind[] = [
+      { title: 'planted dumps', lastSuccess: { expr: 'max by (job) (planted_last_success_timestamp)' }, everyHours: 24 },
+      { ...BACKUP_KINDS[0], everyHours: 48 },
+    ];
+    expect(kindsWithoutAge(backups, planted)).toEqual([
+      'planted dumps: no age panel',
+      `${BACKUP_KINDS[0].title}: turns orange at ${ageThresholds(BACKUP_KINDS[0])[0]} s, before a run is missed`,
+    ]);
   });
 });
