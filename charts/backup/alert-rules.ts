@@ -92,7 +92,9 @@ export const WATCHED_BACKUP_CRONJOBS: Readonly<Record<string, readonly string[]>
 const namespaces = Object.keys(WATCHED_BACKUP_CRONJOBS);
 const names = Object.values(WATCHED_BACKUP_CRONJOBS).flat();
 const backups = `namespace=~"${namespaces.join('|')}"`;
-const cronjobs = `${backups}, cronjob=~"${names.join('|')}"`;
+/** The label matchers of every watched backup CronJob (the alerts and the Backups dashboard). */
+export const WATCHED_BACKUP_CRONJOBS_SELECTOR = `${backups}, cronjob=~"${names.join('|')}"`;
+const cronjobs = WATCHED_BACKUP_CRONJOBS_SELECTOR;
 
 export const APPLICATION_BACKUP_ALERT_RULES: PrometheusRuleGroup = {
   name: 'application-backups',

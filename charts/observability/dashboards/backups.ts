@@ -2,10 +2,11 @@
  * The Backups dashboard: for every kind of backup the platform takes, when its last success was
  * and how old that is, so an operator sees a silent gap before a restore needs the missing copy.
  *
- * A kind is one row of BACKUP_KINDS: Velero's Schedules today. Database dumps, Vault raft
- * snapshots and GitLab's own backup add their row here once their jobs export a
- * last-success timestamp (issue 17 item 2); the age panel, the table and the test pick them up.
+ * A kind is one row of BACKUP_KINDS: Velero's Schedules, and the application backups (database
+ * dumps, Vault raft snapshots, GitLab's own backup), whose CronJobs kube-state-metrics reports;
+ * the age panel, the table and the test pick each row up.
  */
+import { WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../backup/alert-rules';
 import type { DashboardSpec, Panel, Query } from './builder';
 
 export interface BackupKind {
@@ -31,6 +32,13 @@ export const BACKUP_KINDS: readonly BackupKind[] = [
     lastSuccess: { expr: 'max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""})', legend: '{{schedule}}' },
     // The daily Schedule the README promises (backups.schedule); dashboards are built without the
     // model, so a model with another cadence adjusts this number.
+    everyHours: 24,
+  },
+  {
+    title: 'Application backups',
+    // kube-state-metrics cronjob-metrics: the time the CronJob's last Job succeeded; the same
+    // CronJobs ApplicationBackupMissing watches (charts/backup/alert-rules.ts), each daily.
+    lastSuccess: { expr: `max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${WATCHED_BACKUP_CRONJOBS_SELECTOR}})`, legend: '{{namespace}}/{{cronjob}}' },
     everyHours: 24,
   },
 ];
