@@ -19,16 +19,10 @@ import { checkOutputTarget, commitRender, diffTrees, markerText, OutputTargetErr
 import { withLock } from './cli/transaction.mjs';
 import { renderWithObjects } from './cli/render';
 import { verifyRender } from './cli/verify';
+import { projectRoot } from './cli/project-root';
 
-/** The project root: the nearest folder above this file with a package.json (also when bundled). */
-const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
-
-function findProjectRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
-}
+/** The project root (also when bundled into .build/). */
+const PROJECT_ROOT = projectRoot(dirname(fileURLToPath(import.meta.url)));
 
 const USAGE = `usage: npm run synth -- [--config FILE] [--out DIR] [--print-config] [--check] [--stats]
   --config FILE    render the platform described by FILE (YAML or JSON) instead of the default

@@ -8,7 +8,7 @@
  * Exit code: 0 nothing changed, 1 something changed, 2 the comparison failed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +18,7 @@ import { readTree, recoverAll } from './dist';
 import { withLock } from './transaction.mjs';
 import { renderPlatform, type RenderedFiles } from './render';
 import { formatDiff, semanticDiff } from './semantic-diff';
-
-function projectRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return start;
-  }
-}
+import { projectRoot } from './project-root';
 
 /** A revision as Git names commits: never an option, never whitespace or control characters. */
 const REVISION = /^[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]*$/;

@@ -36,6 +36,7 @@ import { processAlive, withLock } from './transaction.mjs';
 import { renderWithObjects } from './render';
 import { formatDiff, semanticDiff } from './semantic-diff';
 import { verifyRender } from './verify';
+import { projectRoot } from './project-root';
 
 const USAGE = `usage: npm run set-image -- --app NAME --env ENV --tag TAG [--config FILE] [--out DIR]
   --app NAME      an app of the model (apps.NAME)
@@ -63,13 +64,6 @@ interface ModelEdit {
   readonly previous: string;
   /** The edited value inside the file, for the report. */
   readonly field: string;
-}
-
-function projectRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
 }
 
 /** Checks app, environment and tag against a valid model; throws SetImageError naming the flag. */

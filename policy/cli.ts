@@ -11,18 +11,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { projectRoot } from '../cli/project-root';
 import { readTree, recoverAll } from '../cli/dist';
 import { withLock } from '../cli/transaction.mjs';
 import { ConfigError, loadDefaultPlatform, loadPlatformFile } from '../config';
 import { declaredExceptions } from './exceptions';
 import { checkPolicy, formatViolation, policyInput } from './index';
-
-function projectRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return start;
-  }
-}
 
 function main(argv: string[]): number {
   const { values } = parseArgs({
