@@ -1,12 +1,14 @@
 /**
- * Schema validation of rendered objects, offline: core kinds against kubernetes-models (the
- * Kubernetes OpenAPI schemas), custom resources against the upstream CRDs' openAPIV3Schema as
- * `npm run import` extracts it into imports/schemas/ (nothing outside the checkout is read).
+ * Schema validation of rendered objects, offline: built-in kinds strictly against the OpenAPI of
+ * the Kubernetes version k3s pins (imports/k8s/, the same check `npm run policy` runs), custom
+ * resources against the upstream CRDs' openAPIV3Schema as `npm run import` extracts it into
+ * imports/schemas/ (nothing outside the checkout is read).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { KubeObject } from '../../charts/render';
+import { validateBuiltIn } from '../../policy/k8s/schema';
 
 /**
  * CRD patterns are Go regular expressions; the only Go-only syntax they use is the inline `(?i)`
@@ -42,22 +44,14 @@ export function loadCrdValidators(dir: string): Map<string, ValidateFunction> {
   return validators;
 }
 
-/** Validates a core Kubernetes kind; returns the problem, or undefined when valid or unknown. */
-export async function validateCoreObject(object: KubeObject): Promise<string | undefined | 'unknown-kind'> {
-  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-  const modulePath = `kubernetes-models/${group ? `${group}/` : ''}${version}/${object.kind}`;
-  let Model: new (data: unknown) => { validate(): void };
-  try {
-    Model = ((await import(modulePath)) as { [kind: string]: typeof Model })[object.kind];
-  } catch {
-    return 'unknown-kind';
-  }
-  try {
-    new Model(object).validate();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
+/**
+ * Validates a built-in Kubernetes kind with the policy gate's strict schemas (policy/k8s/schema.ts):
+ * the problems, undefined when valid, 'unknown-kind' for a group the pinned version does not have.
+ */
+export function validateCoreObject(object: KubeObject): string | undefined | 'unknown-kind' {
+  const result = validateBuiltIn(object);
+  if (!result) return 'unknown-kind';
+  return result.problems.length ? result.problems.join('; ') : undefined;
 }
 
 /**
@@ -83,14 +77,14 @@ const EXTRA_SCHEMAS: Record<string, object> = {
 const extraAjv = new Ajv({ strict: false, allErrors: true });
 const extraValidators = new Map(Object.entries(EXTRA_SCHEMAS).map(([key, schema]) => [key, extraAjv.compile(schema)]));
 
-/** Validates any rendered object: CRD kinds by their schema, core kinds by kubernetes-models. */
-export async function validateObject(object: KubeObject, crds: Map<string, ValidateFunction>): Promise<string | undefined> {
+/** Validates any rendered object: CRD kinds by their schema, built-in kinds by the pinned OpenAPI. */
+export function validateObject(object: KubeObject, crds: Map<string, ValidateFunction>): string | undefined {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
   const crd = crds.get(`${group}/${version}/${object.kind}`) ?? extraValidators.get(`${group}/${version}/${object.kind}`);
   if (crd) {
     return crd(object) ? undefined : (crd.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
   }
-  const core = await validateCoreObject(object);
+  const core = validateCoreObject(object);
   if (core === 'unknown-kind') return `no schema for ${object.apiVersion} ${object.kind}: add its CRD to the schemas or use a served API`;
   return core;
 }
