@@ -99,6 +99,8 @@ describe('chart values, checked against each chart at its pinned version', () =>
   });
 
   it('GIVEN the pinned charts WHEN imports/ is read THEN each has a generated schema and type, or is listed as not yet imported', () => {
+    // Visible in every run: these charts' values are neither typed nor checked yet.
+    for (const [chart, why] of Object.entries(NOT_YET_IMPORTED)) console.warn(`NOT CHECKED: chart ${chart} values (${why})`);
     for (const { chart, version } of Object.values(CHARTS)) {
       const entry = manifest.charts.find((c) => c.chart === chart);
       if (NOT_YET_IMPORTED[chart]) expect(entry, `${chart} was imported: remove it from NOT_YET_IMPORTED`).toBeUndefined();
