@@ -3,7 +3,6 @@
  * (one object per file, so a diff names what changed), `k8s/<env>/apps/` and `k8s/<env>/bootstrap/`.
  */
 import { App, Chart } from 'cdk8s';
-import { libraryYaml, toYaml } from './lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
@@ -110,5 +109,3 @@ export function fileNameOf(object: KubeObject): string {
   return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
-/** YAML as committed: the one writer (charts/lib/manifest-yaml.ts), re-exported for the CLI and tests. */
-export { libraryYaml, toYaml };

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';

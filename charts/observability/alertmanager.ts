@@ -6,7 +6,7 @@
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { ALERTMANAGER_GIB } from '../../config/capacity';

@@ -12,7 +12,7 @@
  * @see https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { PlatformNamespace } from '../lib/namespace';

@@ -8,7 +8,7 @@
  * @see https://grafana.com/docs/loki/latest/operations/storage/retention/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { STORAGE_CLASS } from '../core/ceph-csi';

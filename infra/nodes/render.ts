@@ -10,7 +10,7 @@
  * @see https://docs.k3s.io/installation/configuration#configuration-file
  * @see https://docs.k3s.io/cli/server  https://docs.k3s.io/cli/agent
  */
-import { toYaml } from '../../charts/lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';

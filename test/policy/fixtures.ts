@@ -3,7 +3,7 @@
  * one thing and asserts the one violation it causes (and its message).
  */
 import type { KubeObject } from '../../charts/render';
-import { toYaml } from '../../charts/render';
+import { toYaml } from '../../common/yaml';
 import { loadDefaultPlatform, type Platform } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
 import type { TerraformJson } from '../../policy/types';
