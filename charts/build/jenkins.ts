@@ -44,7 +44,7 @@ import {
   type NetworkPlan,
 } from '../lib/network';
 import { nodeSelectorFor } from '../lib/placement';
-import { policyExceptions } from '../lib/policy';
+import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { HARBOR_ROBOTS } from '../registry-harbor/harbor';

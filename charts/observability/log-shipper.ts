@@ -17,7 +17,7 @@ import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, scrapedBy, type Connection, type NetworkPlan } from '../lib/network';
-import { policyExceptions } from '../lib/policy';
+import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
