@@ -35,8 +35,8 @@ import {
   type NetworkPlan,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { INGRESS_GATEWAY_PORT } from '../../infra/gateway/model';
-import { CLOUDFLARE_IPV4_RANGES } from '../../infra/lib/cloudflare';
+import { INGRESS_GATEWAY_PORT } from '../../config/gateway';
+import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
 import { POOL_NAME } from './metallb';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, INGRESS_CLASS_KIND, resources } from './kinds';
 import { INGRESS_CLASS } from '../lib/ingress';

@@ -12,7 +12,8 @@
 import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { K3S_API_PORT } from '../nodes/render';
-import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from './model';
+import { MESH_TAGS, poolCidrs } from './model';
+import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 export const HEADSCALE_PATHS = {
   config: '/etc/headscale/config.yaml',

@@ -10,7 +10,7 @@ import { loadDefaultPlatform } from '../../../config';
 import { renderPlatform } from '../../../cli/render';
 import { cloudInitScripts, renderCloudInit } from '../../../infra/gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
-import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
+import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
 import { renderTerraform } from '../../../infra/render';
 import { GatewayStack } from '../../../infra/stacks/gateway';
 import { checkPolicy, formatViolation, policyInput } from '../../../policy';
