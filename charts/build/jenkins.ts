@@ -47,7 +47,7 @@ import { nodeSelectorFor } from '../lib/placement';
 import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { HARBOR_ROBOTS } from '../registry-harbor/harbor';
+import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import {
   BUILDS_NAMESPACE,
   CREDENTIALS,

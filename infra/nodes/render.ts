@@ -15,7 +15,7 @@ import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
 import { nodeLabels } from '../../charts/lib/placement';
-import { HARBOR_ROBOTS, robotUserName } from '../../charts/registry-harbor/harbor';
+import { HARBOR_ROBOTS, robotUserName } from '../../config/harbor-robots';
 import { publicHosts } from '../gateway/model';
 
 /** The options we set, in k3s' own flag names (config file keys are the flags without `--`). */
