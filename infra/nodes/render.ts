@@ -14,7 +14,7 @@ import { toYaml } from '../../common/yaml';
 import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
-import { nodeLabels } from '../../charts/lib/placement';
+import { nodeLabels } from '../../config/topology';
 import { HARBOR_ROBOTS, robotUserName } from '../../config/harbor-robots';
 import { publicHosts } from '../gateway/model';
 

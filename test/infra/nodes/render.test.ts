@@ -8,7 +8,7 @@ import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../..
 import { publicHosts } from '../../../infra/gateway/model';
 import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
-import { NODE_LABEL } from '../../../charts/lib/placement';
+import { NODE_LABEL } from '../../../config/topology';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 
 const platform = loadDefaultPlatform();
