@@ -6,17 +6,9 @@ import { App, Chart } from 'cdk8s';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
-import type { RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
+import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { allServices, renderedEnvironments, servicesOf } from './registry';
-
-/** A Kubernetes object as rendered. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with

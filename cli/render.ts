@@ -3,7 +3,8 @@
  * Pure: no environment, no file system outside cdktf's own scratch folder, no network.
  */
 import { renderPipelines } from '../charts/build/pipeline';
-import { renderKubernetesObjects, type KubeObject } from '../charts/render';
+import { renderKubernetesObjects } from '../charts/render';
+import { type KubeObject } from '../charts/lib/service';
 import { toYaml } from '../common/yaml';
 import type { Platform } from '../config';
 import { renderInventory } from './inventory';

@@ -6,7 +6,7 @@
  *
  * Profiles come from POLICY-RULES.md section 3 (what upstream actually renders).
  */
-import type { KubeObject } from '../charts/render';
+import type { KubeObject } from '../charts/lib/service';
 import { parsePolicyExceptions, POLICY_EXCEPTIONS_ANNOTATION } from '../common/policy-exceptions';
 import type { IngressRule } from './k8s/network';
 import { allContainers, workloadOf, type Workload } from './k8s/workloads';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { policyExceptions } from '../../common/policy-exceptions';
 import { clone, deployment, k8sViolations, namespace, defaultDeny } from './fixtures';
 
