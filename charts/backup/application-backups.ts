@@ -19,7 +19,7 @@
 import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../core/kinds';
+import { resources } from '../lib/kinds';
 import { DATABASES, POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT } from '../data/postgresql';
 import { READ_AT_START, rawValueTemplate } from '../data/vault-access';
 import { standardLabels } from '../lib/labels';

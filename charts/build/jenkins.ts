@@ -26,7 +26,6 @@ import { toYaml } from '../../common/yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
 import { DELIVERY_SYNC_WAVE } from '../data/common';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
@@ -43,7 +42,7 @@ import {
   type Connection,
   type NetworkPlan,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';

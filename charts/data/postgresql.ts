@@ -19,11 +19,10 @@
 import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { resources } from '../core/kinds';
+import { resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
 import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';

@@ -17,3 +17,9 @@ export function nodeSelectorFor(platform: Platform, service: ServiceName): Recor
   }
   return { [NODE_LABEL]: node };
 }
+
+/**
+ * The one StorageClass every volume claims (the cluster's default): charts/core/ceph-csi.ts
+ * creates it, every stateful service names it.
+ */
+export const STORAGE_CLASS = 'ceph-rbd';

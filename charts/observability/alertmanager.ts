@@ -10,10 +10,9 @@ import { toYaml } from '../../common/yaml';
 import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { ALERTMANAGER_GIB } from '../../config/capacity';
-import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
 import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import type { SecretConsumer, VaultSecret } from '../lib/vault';
 import {

@@ -19,7 +19,7 @@ import {
 import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { PLATFORM_ENV } from '../../config';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../lib/kinds';
 
 /**
  * Argo CD manages itself: the pinned argo-cd chart is the Helm source of this service's

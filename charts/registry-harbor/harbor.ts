@@ -34,8 +34,7 @@ import type { Platform } from '../../config';
 import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import { PLATFORM_ENV } from '../../config';
 import { CHARTS, IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { resources } from '../core/kinds';
+import { resources } from '../lib/kinds';
 import { APPLICATION_SYNC_WAVE } from '../data/common';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
@@ -53,7 +52,7 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { IgnoredDifference } from '../lib/argocd';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
