@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, type Platform } from '../config';
 import { allServices } from '../charts/registry';
-import { servicePlan } from '../charts/render';
+import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry-harbor/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';

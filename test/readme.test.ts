@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../config';
 import { K3S_VERSION } from '../config/versions';
 import { allServices } from '../charts/registry';
-import { servicePlan } from '../charts/render';
+import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry-harbor/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderKubernetesObjects } from '../../charts/render';
+import { renderKubernetesObjects } from '../../charts/synth';
 import { libraryYaml, manifestYaml, toYaml } from '../../common/yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../config';
 import { ROOT } from '../support/render';

@@ -21,7 +21,7 @@ import {
   USER_DATA_SAFETY_MARGIN,
 } from '../../../infra/gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER, publicHosts } from '../../../infra/gateway/model';
-import { renderGateway } from '../../../infra/gateway/render';
+import { renderGateway } from '../../../infra/gateway/files';
 import { fakeGateway, type FakeGateway, type FakeGatewayState } from '../../support/gateway';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';

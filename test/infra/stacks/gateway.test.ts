@@ -11,7 +11,7 @@ import { renderPlatform } from '../../../cli/render';
 import { cloudInitScripts, renderCloudInit } from '../../../infra/gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
-import { renderTerraform } from '../../../infra/render';
+import { renderTerraform } from '../../../infra/terraform';
 import { GatewayStack } from '../../../infra/stacks/gateway';
 import { checkPolicy, formatViolation, policyInput } from '../../../policy';
 import type { TerraformJson } from '../../../policy/types';

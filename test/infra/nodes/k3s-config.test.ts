@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { K3S_VERSION } from '../../../config/versions';
-import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/render';
+import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/k3s-config';
 import { publicHosts } from '../../../infra/gateway/model';
 import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
