@@ -17,7 +17,7 @@ import { loadDefaultPlatform, type Platform } from '../config';
 import { allServices } from '../charts/registry';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
-import { HARBOR_SECRETS } from '../charts/registry-harbor/harbor';
+import { HARBOR_SECRETS } from '../charts/registry/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { diffTrees, readTree } from './dist';
 import { renderWithObjects } from './render';
