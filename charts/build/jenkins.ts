@@ -26,7 +26,7 @@ import { toYaml } from '../../common/yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
-import { DELIVERY_SYNC_WAVE } from '../data/common';
+import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';

@@ -21,7 +21,8 @@ import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/net
 import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
+import { DATABASES_NAMESPACE } from './common';
+import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, vaultFile } from './vault-access';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 

@@ -14,7 +14,7 @@ import { ApiObject, type Chart } from 'cdk8s';
 import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { DISCOVERY_SYNC_WAVE } from '../data/common';
+import { DISCOVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';

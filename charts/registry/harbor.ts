@@ -35,7 +35,7 @@ import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import { PLATFORM_ENV } from '../../config';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
-import { APPLICATION_SYNC_WAVE } from '../data/common';
+import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../data/vault-access';

@@ -34,7 +34,7 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
-import { APPLICATION_SYNC_WAVE } from '../data/common';
+import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
