@@ -11,3 +11,6 @@ export const NODE_LABEL = 'platform-synthesizer.io/node';
 export function nodeLabels(nodeName: string): Record<string, string> {
   return { [NODE_LABEL]: nodeName };
 }
+
+/** The k3s API server's port on the control-plane node: the agents' configs join it, the mesh ACL (infra/gateway) opens it. */
+export const K3S_API_PORT = 6443;

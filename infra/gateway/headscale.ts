@@ -11,7 +11,7 @@
  */
 import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
-import { K3S_API_PORT } from '../nodes/k3s-config';
+import { K3S_API_PORT } from '../../config/topology';
 import { MESH_TAGS, poolCidrs } from './model';
 import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
