@@ -15,7 +15,7 @@ import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { RESTORE_ONLY_VAULT_ENTRIES } from '../charts/backup/application-backups';
-import { publicHosts } from '../infra/gateway/model';
+import { publicHosts } from '../infra/lib/public-hosts';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

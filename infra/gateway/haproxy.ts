@@ -14,7 +14,7 @@
  */
 import type { Platform } from '../../config';
 import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
-import { publicHosts } from './model';
+import { publicHosts } from '../lib/public-hosts';
 import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 /** Connection limits sized for a small instance (t3.small: 2 GiB); each connection costs ~35 KiB. */

@@ -2,32 +2,8 @@
  * What the gateway's files and stacks derive from the model, computed in one place so DNS records,
  * HAProxy routes, the Headscale policy and the security group cannot disagree.
  */
-import { SERVICE_NAMES, appNamespace, type Platform, type ServiceName } from '../../config';
+import type { Platform } from '../../config';
 import { intToIpv4, parseAddressRange } from '../../config/net';
-
-/** A public host of the platform and what serves it: a platform service, or an app in an environment (`<app>-<env>`). */
-export interface PublicHost {
-  readonly service: ServiceName | string;
-  readonly host: string;
-}
-
-/**
- * Every public host the model declares: the services' hosts in the model's service order, then
- * each app's host per environment (apps and environments in the model's order).
- */
-export function publicHosts(platform: Platform): PublicHost[] {
-  const services = SERVICE_NAMES.flatMap((service) => {
-    const host = platform.services[service].host;
-    return host ? [{ service, host }] : [];
-  });
-  const apps = Object.entries(platform.apps).flatMap(([app, spec]) =>
-    Object.keys(platform.environments).flatMap((env) => {
-      const host = spec.environments[env]?.host;
-      return host ? [{ service: appNamespace(app, env), host }] : [];
-    }),
-  );
-  return [...services, ...apps];
-}
 
 /** The Cloudflare zone the records live in. */
 export function cloudflareZone(platform: Platform): string {

@@ -16,7 +16,7 @@ import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
 import { K3S_API_PORT, nodeLabels } from '../../config/topology';
 import { HARBOR_ROBOTS, robotUserName } from '../../config/harbor-robots';
-import { publicHosts } from '../gateway/model';
+import { publicHosts } from '../lib/public-hosts';
 
 /** The options we set, in k3s' own flag names (config file keys are the flags without `--`). */
 interface K3sCommonConfig {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { K3S_VERSION } from '../../../config/versions';
 import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/k3s-config';
-import { publicHosts } from '../../../infra/gateway/model';
+import { publicHosts } from '../../../infra/lib/public-hosts';
 import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { NODE_LABEL } from '../../../config/topology';
