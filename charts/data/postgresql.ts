@@ -27,7 +27,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { DATABASES_NAMESPACE } from './common';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
-import { READ_AT_START, rawValueTemplate, vaultFile } from './vault-access';
+import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };

@@ -23,7 +23,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { DATABASES_NAMESPACE } from './common';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
-import { READ_AT_START, vaultFile } from './vault-access';
+import { READ_AT_START, vaultFile } from '../lib/vault-access';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };

@@ -38,7 +38,7 @@ import { resources } from '../lib/kinds';
 import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
-import { READ_AT_START, rawValueTemplate, vaultFile } from '../data/vault-access';
+import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
