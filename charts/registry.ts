@@ -24,7 +24,7 @@ import { vault } from './security/vault';
 import { databases } from './data/databases';
 import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
-import { harbor } from './registry-harbor/harbor';
+import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 
 /**

@@ -5,7 +5,7 @@
  * Mermaid diagram of the architecture and the delivery flow. Everything in it is read off the
  * same render that goes to Git, so it cannot drift from what is deployed.
  */
-import type { KubeObject } from '../charts/render';
+import type { KubeObject } from '../charts/lib/service';
 import { servicesOf } from '../charts/registry';
 import { PLATFORM_ENV, SERVICE_NAMES, type Platform, type ServiceName } from '../config';
 import { byCodePoint } from '../config/order';

@@ -3,12 +3,14 @@
  * Pure: no environment, no file system outside cdktf's own scratch folder, no network.
  */
 import { renderPipelines } from '../charts/build/pipeline';
-import { renderKubernetesObjects, toYaml, type KubeObject } from '../charts/render';
+import { renderKubernetesObjects } from '../charts/synth';
+import { type KubeObject } from '../charts/lib/service';
+import { toYaml } from '../common/yaml';
 import type { Platform } from '../config';
 import { renderInventory } from './inventory';
-import { renderGateway } from '../infra/gateway/render';
-import { renderNodes } from '../infra/nodes/render';
-import { renderTerraform } from '../infra/render';
+import { renderGateway } from '../infra/gateway/files';
+import { renderNodes } from '../infra/nodes/k3s-config';
+import { renderTerraform } from '../infra/terraform';
 
 export type RenderedFiles = Map<string, string>;
 

@@ -1,5 +1,5 @@
 /** Argo CD projects and applications (POLICY-RULES.md 2.6). */
-import type { KubeObject } from '../charts/render';
+import type { KubeObject } from '../charts/lib/service';
 import { refOf, type PolicyInput, type Violation } from './types';
 
 interface ProjectSpec {

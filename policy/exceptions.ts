@@ -1,13 +1,13 @@
 /**
  * The allow list of policy exceptions. An object may waive a rule only if (1) it declares the
- * waiver where it is built (charts/lib/policy.ts annotation, visible in dist/), (2) a profile
+ * waiver where it is built (common/policy-exceptions.ts annotation, visible in dist/), (2) a profile
  * below grants that rule to that kind of object, and (3) the object stays as narrow as the
  * profile says upstream needs. Anything else is a violation of its own.
  *
  * Profiles come from POLICY-RULES.md section 3 (what upstream actually renders).
  */
-import type { KubeObject } from '../charts/render';
-import { parsePolicyExceptions, POLICY_EXCEPTIONS_ANNOTATION } from '../charts/lib/policy';
+import type { KubeObject } from '../charts/lib/service';
+import { parsePolicyExceptions, POLICY_EXCEPTIONS_ANNOTATION } from '../common/policy-exceptions';
 import type { IngressRule } from './k8s/network';
 import { allContainers, workloadOf, type Workload } from './k8s/workloads';
 import { resources, tfRef, type TfResource } from './terraform/json';

@@ -3,7 +3,7 @@
  * gateway files), exceptions applied, violations sorted. `npm run policy` and `npm test` run it.
  */
 import { parse } from 'yaml';
-import type { KubeObject } from '../charts/render';
+import type { KubeObject } from '../charts/lib/service';
 import { byCodePoint, type Platform } from '../config';
 import { argoRules } from './argo';
 import { consistencyRules } from './consistency';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../charts/render';
+import type { KubeObject } from '../charts/lib/service';
 import type { Platform } from '../config';
 
 /** One finding: `rule-id  kind/namespace/name  message`. The message says what to change. */

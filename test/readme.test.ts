@@ -10,12 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../config';
 import { K3S_VERSION } from '../config/versions';
 import { allServices } from '../charts/registry';
-import { servicePlan } from '../charts/render';
+import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
-import { HARBOR_SECRETS } from '../charts/registry-harbor/harbor';
+import { HARBOR_SECRETS } from '../charts/registry/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { RESTORE_ONLY_VAULT_ENTRIES } from '../charts/backup/application-backups';
-import { publicHosts } from '../infra/gateway/model';
+import { publicHosts } from '../infra/lib/public-hosts';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

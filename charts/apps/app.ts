@@ -89,7 +89,7 @@ export function appService(app: string, env: string): ServiceDefinition {
         exposedThroughIngress(workload, 'http'),
         connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
         dnsAccess(workload),
-        // Its connection to Vault comes with its secret consumer (charts/render.ts).
+        // Its connection to Vault comes with its secret consumer (charts/synth.ts).
       ];
     },
     secretConsumers: (platform: Platform) => {

@@ -19,9 +19,9 @@
 import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../core/kinds';
+import { resources } from '../lib/kinds';
 import { DATABASES, POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT } from '../data/postgresql';
-import { READ_AT_START, rawValueTemplate } from '../data/vault-access';
+import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, hosts, type Connection, type Workload } from '../lib/network';

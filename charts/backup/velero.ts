@@ -18,7 +18,7 @@ import { CHARTS, IMAGES } from '../../config/versions';
 // Types only: the render path loads no generated classes it does not need.
 import type { BackupStorageLocationSpec } from '../../imports/velero-backupstoragelocation-velero.io';
 import type { ScheduleSpec } from '../../imports/velero-schedule-velero.io';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';

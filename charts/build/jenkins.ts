@@ -22,12 +22,11 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { DELIVERY_SYNC_WAVE } from '../data/common';
+import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -43,11 +42,11 @@ import {
   type Connection,
   type NetworkPlan,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
-import { policyExceptions } from '../lib/policy';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
+import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { HARBOR_ROBOTS } from '../registry-harbor/harbor';
+import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import {
   BUILDS_NAMESPACE,
   CREDENTIALS,

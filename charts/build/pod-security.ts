@@ -43,4 +43,4 @@ export const KANIKO_CONTAINER_SECURITY = {
 } as const;
 
 /** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/core/kinds.ts. */
-export { resources as containerResources } from '../core/kinds';
+export { resources as containerResources } from '../lib/kinds';

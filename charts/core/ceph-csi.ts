@@ -23,12 +23,12 @@ import {
   type Workload,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, RESTRICTED_CONTAINER, resources } from './kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, RESTRICTED_CONTAINER, resources } from '../lib/kinds';
+import { STORAGE_CLASS } from '../lib/placement';
 import type { SnapshotControllerValues } from '../../imports/charts';
 
 export const CEPH_CSI_NAMESPACE = 'ceph-csi';
 export const SNAPSHOT_NAMESPACE = 'snapshot-controller';
-export const STORAGE_CLASS = 'ceph-rbd';
 export const CSI_DRIVER_NAME = 'rbd.csi.ceph.com';
 /** The Secret (created by hand, see the README) with the Ceph client's `userID` and `userKey`. */
 export const CEPH_SECRET = 'csi-rbd-secret';

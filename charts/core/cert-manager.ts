@@ -27,7 +27,7 @@ import {
   type Workload,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, resources } from './kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, resources } from '../lib/kinds';
 import type { CertManagerValues } from '../../imports/charts';
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';

@@ -26,7 +26,7 @@ import {
   type Workload,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from './kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from '../lib/kinds';
 import type { MetallbValues } from '../../imports/charts';
 
 export const METALLB_NAMESPACE = 'metallb-system';

@@ -35,10 +35,10 @@ import {
   type NetworkPlan,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { INGRESS_GATEWAY_PORT } from '../../infra/gateway/model';
-import { CLOUDFLARE_IPV4_RANGES } from '../../infra/lib/cloudflare';
+import { INGRESS_GATEWAY_PORT } from '../../config/gateway';
+import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
 import { POOL_NAME } from './metallb';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, INGRESS_CLASS_KIND, resources } from './kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, INGRESS_CLASS_KIND, resources } from '../lib/kinds';
 import { INGRESS_CLASS } from '../lib/ingress';
 
 /** The controller runs as nginx (uid 101) and binds 80 and 443 with NET_BIND_SERVICE only. */

@@ -9,7 +9,8 @@ import type { Platform } from '../../config';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { DATABASES_NAMESPACE, NAMESPACE_SYNC_WAVE } from './common';
+import { DATABASES_NAMESPACE } from './common';
+import { NAMESPACE_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL } from './postgresql';
 import { REDIS } from './redis';
 

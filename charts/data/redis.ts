@@ -15,15 +15,15 @@
 import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { resources } from '../core/kinds';
+import { resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
 import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { DATABASES_NAMESPACE, DATA_SYNC_WAVE } from './common';
-import { READ_AT_START, vaultFile } from './vault-access';
+import { DATABASES_NAMESPACE } from './common';
+import { DATA_SYNC_WAVE } from '../lib/sync-waves';
+import { READ_AT_START, vaultFile } from '../lib/vault-access';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 
 export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };

@@ -8,7 +8,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { standardLabels } from './labels';
 import { NamespacePolicies, type NetworkPlan, type Workload } from './network';
-import { policyExceptions } from './policy';
+import { policyExceptions } from '../../common/policy-exceptions';
 
 export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
 

@@ -17,7 +17,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { parseCidr, intToIpv4 } from '../../config/net';
-import { INGRESS_GATEWAY_PORT } from '../../infra/gateway/model';
+import { INGRESS_GATEWAY_PORT } from '../../config/gateway';
 import { standardLabels } from './labels';
 
 /** The label our NetworkPolicies select pods by, unless a chart's pods lack it. */

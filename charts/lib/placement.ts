@@ -7,14 +7,7 @@
  * Volumes follow their pods: the `ceph-rbd` StorageClass binds on first consumer.
  */
 import type { Platform, ServiceName } from '../../config';
-
-/** The node label that placement selects on. */
-export const NODE_LABEL = 'platform-synthesizer.io/node';
-
-/** The labels a node is registered with. */
-export function nodeLabels(nodeName: string): Record<string, string> {
-  return { [NODE_LABEL]: nodeName };
-}
+import { NODE_LABEL } from '../../config/topology';
 
 /** The nodeSelector that keeps a service's pods on the node the model assigns. */
 export function nodeSelectorFor(platform: Platform, service: ServiceName): Record<string, string> {
@@ -24,3 +17,9 @@ export function nodeSelectorFor(platform: Platform, service: ServiceName): Recor
   }
   return { [NODE_LABEL]: node };
 }
+
+/**
+ * The one StorageClass every volume claims (the cluster's default): charts/core/ceph-csi.ts
+ * creates it, every stateful service names it.
+ */
+export const STORAGE_CLASS = 'ceph-rbd';

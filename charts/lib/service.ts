@@ -1,10 +1,17 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
-import type { KubeObject } from '../render';
 import type { GroupKind } from './argocd';
 import type { PinnedHelmChartSource } from './chart-values';
 import type { Connection, NetworkPlan } from './network';
 import type { SecretConsumer } from './vault';
+
+/** A Kubernetes object as rendered. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
 
 /** What every service sees of the whole render when it builds. */
 export interface ServicePlan extends NetworkPlan {

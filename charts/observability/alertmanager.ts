@@ -6,14 +6,13 @@
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { ALERTMANAGER_GIB } from '../../config/capacity';
-import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
 import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import type { SecretConsumer, VaultSecret } from '../lib/vault';
 import {

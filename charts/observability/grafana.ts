@@ -6,7 +6,7 @@
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { TlsIngress, issuerFor } from '../lib/ingress';

@@ -12,12 +12,12 @@
  * @see https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, scrapedBy, type Connection, type NetworkPlan } from '../lib/network';
-import { policyExceptions } from '../lib/policy';
+import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import {
   CONFIG_CHECKSUM_ANNOTATION,

@@ -8,13 +8,12 @@
  * @see https://grafana.com/docs/loki/latest/operations/storage/retention/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
 import { standardLabels } from '../lib/labels';
 import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import {
   CONFIG_CHECKSUM_ANNOTATION,

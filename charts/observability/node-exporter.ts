@@ -14,7 +14,7 @@ import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { PlatformNamespace } from '../lib/namespace';
 import { scrapedBy, type Connection, type NetworkPlan } from '../lib/network';
-import { policyExceptions } from '../lib/policy';
+import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { RESTRICTED_CONTAINER_SECURITY, containerPorts, podLabels, resources, restrictedPodSecurity, selectorOf, serviceAccount } from './pod';
 import { NODE_EXPORTER, NODE_EXPORTER_NAMESPACE } from './workloads';

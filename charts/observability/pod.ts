@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { standardLabels } from '../lib/labels';
 import { NAME_LABEL, type Workload } from '../lib/network';
 
-export { resources } from '../core/kinds';
+export { resources } from '../lib/kinds';
 
 /** Pod-level settings of Pod Security "restricted", with an explicit non-root identity. */
 export function restrictedPodSecurity(uid: number, options: { fsGroup?: number; supplementalGroups?: number[] } = {}) {

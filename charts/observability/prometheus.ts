@@ -11,15 +11,14 @@
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { toYaml } from '../lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { DISCOVERY_SYNC_WAVE } from '../data/common';
+import { DISCOVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import {
   CONFIG_CHECKSUM_ANNOTATION,

@@ -14,7 +14,7 @@
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config
  */
 import type { Platform } from '../../config';
-import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH } from '../../infra/gateway/model';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH } from '../../config/gateway';
 import {
   KUBE_DNS,
   PROMETHEUS,

@@ -19,7 +19,7 @@ import {
 import { nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { PLATFORM_ENV } from '../../config';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../lib/kinds';
 
 /**
  * Argo CD manages itself: the pinned argo-cd chart is the Helm source of this service's
@@ -136,7 +136,7 @@ export const argocd: ServiceDefinition = {
       purpose: 'Helm chart repositories and the temporary bootstrap Git repository (HTTPS)',
     },
     // The cluster's DNS answers git.<domain> with the ingress controller's address
-    // (infra/nodes/render.ts corednsCustom): the platform repository is cloned inside the cluster.
+    // (infra/nodes/k3s-config.ts corednsCustom): the platform repository is cloned inside the cluster.
     // Optional at start: during bring-up Argo CD reads a temporary repository (README, "Render and
     // push"); it reaches GitLab through the ingress only once the repository has moved there.
     { ...connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'), optionalAtStart: true },

@@ -19,8 +19,7 @@ import { PLATFORM_ENV, type Platform } from '../../config';
 import { CHARTS, IMAGES } from '../../config/versions';
 // Types only: the render path loads no generated classes it does not need.
 import type { CertificateSpec } from '../../imports/cert-manager-certificate-cert-manager.io';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK, resources } from '../core/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK, resources } from '../lib/kinds';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -34,7 +33,7 @@ import {
   type Connection,
   type Workload,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition, ServicePlan } from '../lib/service';
 import {
   VAULT_ADDRESS,

@@ -34,11 +34,10 @@
 import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
-import { APPLICATION_SYNC_WAVE } from '../data/common';
+import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../core/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
 import {
@@ -52,7 +51,7 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { PLATFORM_ENV } from '../../config';
 import { rgwNetwork, rgwPort } from '../data/rgw';

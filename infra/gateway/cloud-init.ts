@@ -12,7 +12,7 @@
  * @see https://cloudinit.readthedocs.io/en/22.4.2/reference/modules.html
  */
 import { gzipSync } from 'node:zlib';
-import { toYaml } from '../../charts/lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { GATEWAY_DOWNLOADS, GATEWAY_PACKAGES } from '../../config/versions';
 import { renderHaproxyConfig } from './haproxy';

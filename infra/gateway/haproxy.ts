@@ -13,8 +13,9 @@
  * @see https://docs.haproxy.org/2.6/configuration.html
  */
 import type { Platform } from '../../config';
-import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
-import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT, publicHosts } from './model';
+import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
+import { publicHosts } from '../lib/public-hosts';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 /** Connection limits sized for a small instance (t3.small: 2 GiB); each connection costs ~35 KiB. */
 const MAX_CONNECTIONS = { global: 20000, https: 15000, http: 4000, metrics: 100 } as const;

@@ -9,10 +9,11 @@
  * the gateway's persistent state volume; the keys are generated at first start, never in Git.
  * @see https://headscale.net/stable/ref/configuration/
  */
-import { toYaml } from '../../charts/lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
-import { K3S_API_PORT } from '../nodes/render';
-import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from './model';
+import { K3S_API_PORT } from '../../config/topology';
+import { MESH_TAGS, poolCidrs } from './model';
+import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 export const HEADSCALE_PATHS = {
   config: '/etc/headscale/config.yaml',

@@ -2,69 +2,13 @@
  * What the gateway's files and stacks derive from the model, computed in one place so DNS records,
  * HAProxy routes, the Headscale policy and the security group cannot disagree.
  */
-import { SERVICE_NAMES, appNamespace, type Platform, type ServiceName } from '../../config';
+import type { Platform } from '../../config';
 import { intToIpv4, parseAddressRange } from '../../config/net';
-
-/** A public host of the platform and what serves it: a platform service, or an app in an environment (`<app>-<env>`). */
-export interface PublicHost {
-  readonly service: ServiceName | string;
-  readonly host: string;
-}
-
-/**
- * Every public host the model declares: the services' hosts in the model's service order, then
- * each app's host per environment (apps and environments in the model's order).
- */
-export function publicHosts(platform: Platform): PublicHost[] {
-  const services = SERVICE_NAMES.flatMap((service) => {
-    const host = platform.services[service].host;
-    return host ? [{ service, host }] : [];
-  });
-  const apps = Object.entries(platform.apps).flatMap(([app, spec]) =>
-    Object.keys(platform.environments).flatMap((env) => {
-      const host = spec.environments[env]?.host;
-      return host ? [{ service: appNamespace(app, env), host }] : [];
-    }),
-  );
-  return [...services, ...apps];
-}
 
 /** The Cloudflare zone the records live in. */
 export function cloudflareZone(platform: Platform): string {
   return platform.gateway.cloudflareZone ?? platform.domain;
 }
-
-/** Ports the gateway serves or uses; the security group, HAProxy and Headscale read them here. */
-export const GATEWAY_PORTS = {
-  https: 443,
-  http: 80,
-  /** STUN of Headscale's embedded DERP server (UDP). */
-  stun: 3478,
-  /** tailscaled's WireGuard port (UDP), for direct connections from mesh peers. */
-  wireguard: 41641,
-  /** HAProxy's Prometheus exporter and stats page, on the gateway's mesh address only. */
-  metrics: 8405,
-  /** Headscale's own TLS listener on loopback; HAProxy passes the Headscale SNI through to it. */
-  headscale: 8443,
-  /** Headscale's metrics on loopback. */
-  headscaleMetrics: 9090,
-  /** Headscale's gRPC API on loopback (the CLI uses the unix socket). */
-  headscaleGrpc: 50443,
-} as const;
-
-/**
- * The ingress controller's port reserved for the gateway: HAProxy forwards the public hosts' TLS
- * there with a PROXY v2 header, and only there does the controller trust one, from the gateway's
- * mesh address only (decision 0069). Ports 80 and 443 stay plain for every other client (pods,
- * nodes, mesh devices), which could not send the header.
- */
-export const INGRESS_GATEWAY_PORT = 8443;
-
-/**
- * The path of HAProxy's metrics frontend that serves Headscale's metrics (Headscale listens on
- * loopback only): Prometheus scrapes `<mesh address>:<metrics port><path>`.
- */
-export const HEADSCALE_METRICS_PATH = '/headscale/metrics';
 
 /** Mesh (Headscale) tags of the platform's devices. */
 export const MESH_TAGS = {

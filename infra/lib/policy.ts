@@ -1,5 +1,5 @@
 import type { TerraformResource } from 'cdktf';
-import { POLICY_EXCEPTIONS_ANNOTATION, policyExceptions } from '../../charts/lib/policy';
+import { POLICY_EXCEPTIONS_ANNOTATION, policyExceptions } from '../../common/policy-exceptions';
 
 /**
  * Declares policy exceptions on a Terraform resource where it is built, the way

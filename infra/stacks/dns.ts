@@ -4,7 +4,8 @@ import { DataCloudflareZone } from '@cdktf/provider-cloudflare/lib/data-cloudfla
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { Platform } from '../../config';
-import { cloudflareZone, publicHosts } from '../gateway/model';
+import { cloudflareZone } from '../gateway/model';
+import { publicHosts } from '../lib/public-hosts';
 import { useStateBucket } from '../lib/backend';
 
 /**

@@ -26,10 +26,11 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import type { Platform } from '../../config';
 import { CLOUD_INIT_FILE, EC2_USER_DATA_LIMIT } from '../gateway/cloud-init';
-import { FIRST_ADMIN_KEY_PARAMETER, GATEWAY_PORTS } from '../gateway/model';
+import { FIRST_ADMIN_KEY_PARAMETER } from '../gateway/model';
+import { GATEWAY_PORTS } from '../../config/gateway';
 import { useStateBucket } from '../lib/backend';
 import { TerraformData } from '../lib/terraform-data';
-import { CLOUDFLARE_IPV4_RANGES } from '../lib/cloudflare';
+import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
 import { pathFromStack } from '../lib/layout';
 import { declarePolicyExceptions } from '../lib/policy';
 import { defaultTags } from '../lib/tags';

@@ -5,7 +5,7 @@
  * so references into a namespace where an Application installs a chart (a Service an Ingress
  * names, the pods a NetworkPolicy selects) are trusted rather than checked.
  */
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { openIngressException } from '../exceptions';
 import { refOf, type PolicyInput, type Violation } from '../types';
 import { selects, workloads } from './workloads';

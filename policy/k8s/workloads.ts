@@ -3,7 +3,7 @@
  * Deployment, StatefulSet, DaemonSet, ReplicaSet or Job, `spec.jobTemplate.spec.template.spec`
  * of a CronJob; "all containers" are init, regular and ephemeral containers.
  */
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import type { RenderedObject } from '../types';
 
 export interface SecurityContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { clone, violationsOf } from './fixtures';
 import { defaultRender, kubeObjects } from '../support/render';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { activeLayers } from '../../policy/consistency';
 import { policyInput } from '../../policy';
 import { loadDefaultPlatform } from '../../config';

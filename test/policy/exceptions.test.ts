@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../charts/render';
-import { policyExceptions } from '../../charts/lib/policy';
+import type { KubeObject } from '../../charts/lib/service';
+import { policyExceptions } from '../../common/policy-exceptions';
 import { declaredExceptions } from '../../policy/exceptions';
 import { clone, compliantObjects, defaultDeny, k8sViolations, namespace } from './fixtures';
 

@@ -2,8 +2,8 @@
  * Minimal objects for the rule tests: `compliantWorkload()` passes every rule; each test breaks
  * one thing and asserts the one violation it causes (and its message).
  */
-import type { KubeObject } from '../../charts/render';
-import { toYaml } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
+import { toYaml } from '../../common/yaml';
 import { loadDefaultPlatform, type Platform } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
 import type { TerraformJson } from '../../policy/types';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../../charts/render';
-import { policyExceptions } from '../../charts/lib/policy';
+import type { KubeObject } from '../../charts/lib/service';
+import { policyExceptions } from '../../common/policy-exceptions';
 import { clone, deployment, k8sViolations, namespace, defaultDeny } from './fixtures';
 
 /** A JCasC ConfigMap whose Kubernetes cloud has one pod template, as charts/build/jenkins.ts renders it. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { loadDefaultPlatform } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
 import { defaultRender, ROOT, runEntry } from '../support/render';

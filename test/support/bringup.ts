@@ -30,7 +30,7 @@
  * the README (what the runbook creates and when); nothing here lists the answer.
  */
 import { parse } from 'yaml';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { applicationName } from '../../charts/gitops/app-of-apps';
 import { NAME_LABEL, type Connection, type Workload } from '../../charts/lib/network';

@@ -9,7 +9,7 @@
  * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/
  */
 import { ipv4ToInt, parseCidr } from '../../config/net';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 
 type Labels = Readonly<Record<string, string>>;
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPlatform, type RenderedFiles } from '../../cli/render';
 import { loadDefaultPlatform } from '../../config';
-import type { KubeObject } from '../../charts/render';
+import type { KubeObject } from '../../charts/lib/service';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { APP_CONTAINER, APP_SERVICE_PORT, APP_UID, appService, checkAppNames, ROLLOUT_READER } from '../../../charts/apps/app';
 import { PLATFORM_SERVICES, servicesOf } from '../../../charts/registry';
 import { renderPlatform } from '../../../cli/render';

@@ -6,7 +6,7 @@ import { EnvVar } from 'kubernetes-models/v1/EnvVar';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
 import { VELERO_CONSUMER, backupTtl, rgwEndpoint, statefulNamespaces, velero, veleroConfig } from '../../../charts/backup/velero';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import type { RenderSummary, ServiceDefinition } from '../../../charts/lib/service';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { agentPodTemplates, harborPushConsumer, jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt } from '../../../charts/build/jenkins';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT, JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
 import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS } from '../../../charts/lib/vault';

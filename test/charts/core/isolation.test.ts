@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
 import { allServices } from '../../../charts/registry';
-import { servicePlan } from '../../../charts/render';
+import { servicePlan } from '../../../charts/synth';
 import { apiServerCallers, type Connection, type Peer, type Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { NetworkPolicyEvaluator, type Endpoint, type Flow, type Pod } from '../../support/network-evaluator';

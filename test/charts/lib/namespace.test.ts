@@ -2,7 +2,8 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
 import { TlsIngress, issuerFor } from '../../../charts/lib/ingress';
-import { NODE_LABEL, nodeSelectorFor } from '../../../charts/lib/placement';
+import { nodeSelectorFor } from '../../../charts/lib/placement';
+import { NODE_LABEL } from '../../../config/topology';
 import { loadDefaultPlatform } from '../../../config';
 
 const chart = () => new Chart(Testing.app(), 'test');

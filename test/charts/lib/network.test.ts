@@ -10,7 +10,7 @@ import {
   type Connection,
   type Workload,
 } from '../../../charts/lib/network';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { loadDefaultPlatform } from '../../../config';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 

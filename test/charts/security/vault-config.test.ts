@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { servicePlan } from '../../../charts/render';
+import { servicePlan } from '../../../charts/synth';
 import { allServices } from '../../../charts/registry';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
 import {

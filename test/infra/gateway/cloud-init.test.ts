@@ -20,8 +20,9 @@ import {
   USER_DATA_BUDGET,
   USER_DATA_SAFETY_MARGIN,
 } from '../../../infra/gateway/cloud-init';
-import { FIRST_ADMIN_KEY_PARAMETER, publicHosts } from '../../../infra/gateway/model';
-import { renderGateway } from '../../../infra/gateway/render';
+import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
+import { publicHosts } from '../../../infra/lib/public-hosts';
+import { renderGateway } from '../../../infra/gateway/files';
 import { fakeGateway, type FakeGateway, type FakeGatewayState } from '../../support/gateway';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { renderHaproxyConfig } from '../../../infra/gateway/haproxy';
-import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT, publicHosts } from '../../../infra/gateway/model';
-import { CLOUDFLARE_IPV4_RANGES } from '../../../infra/lib/cloudflare';
+import { publicHosts } from '../../../infra/lib/public-hosts';
+import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT } from '../../../config/gateway';
+import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
 import { intToIpv4, parseCidr } from '../../../config/net';
 import { LAB_GATEWAY_PUBLIC, labPrerequisites, startHaproxyLab, type HaproxyLab, type Probe, type StandInRecord } from '../../support/haproxy';
 import { requireValidator } from '../../support/validators';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { headscalePolicy, renderHeadscaleConfig, renderHeadscalePolicy } from '../../../infra/gateway/headscale';
-import { INGRESS_GATEWAY_PORT, MESH_TAGS, poolCidrs } from '../../../infra/gateway/model';
+import { MESH_TAGS, poolCidrs } from '../../../infra/gateway/model';
+import { INGRESS_GATEWAY_PORT } from '../../../config/gateway';
 import { AclEvaluator, parseHujson, type MeshDevice } from '../../support/acl';
 import { ROOT } from '../../support/render';
 

@@ -1,7 +1,7 @@
 import { App, Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, type Platform } from '../../../config';
-import { renderTerraform } from '../../../infra/render';
+import { renderTerraform } from '../../../infra/terraform';
 import { KEY_ADMIN_ACTIONS, VAULT_SEAL_ACTIONS, VaultStack } from '../../../infra/stacks/vault';
 
 const platform = loadDefaultPlatform();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { clone, compliantObjects, k8sViolations, NS } from '../fixtures';
 
 const deploymentOf = (objects: KubeObject[]) => objects.find((o) => o.kind === 'Deployment') as any;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { clone, compliantObjects, k8sViolations, namespace, NS } from '../fixtures';
 
 const ingress = (host: string, tls = true): KubeObject => ({

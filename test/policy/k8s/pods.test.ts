@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../charts/render';
+import type { KubeObject } from '../../../charts/lib/service';
 import { clone, compliantObjects, k8sViolations } from '../fixtures';
 
 /** The compliant set with its Deployment's pod spec changed by `change`. */

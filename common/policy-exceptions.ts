@@ -9,7 +9,7 @@
  *
  * Rule ids are those of ../shared/POLICY-RULES.md (K8S-SEC-01, TF-SG-03, ...).
  */
-import { byCodePoint } from '../../config/order';
+import { byCodePoint } from '../config/order';
 
 export const POLICY_EXCEPTIONS_ANNOTATION = 'policy.platform-synthesizer.io/exceptions';
 

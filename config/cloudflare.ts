@@ -1,5 +1,6 @@
 /**
- * Cloudflare's published IPv4 ranges: the only sources of proxied web traffic. The gateway's
+ * Cloudflare's published IPv4 ranges: the only sources of proxied web traffic (here, below both
+ * the gateway and the cluster's ingress controller that trust them). The gateway's
  * security group admits port 80 only from them, and HAProxy routes the proxied hosts on 443 only
  * from them, so nobody can reach the origin around Cloudflare. They change rarely; compare with
  * the published list when you upgrade anything on the gateway.

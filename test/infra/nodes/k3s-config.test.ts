@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { K3S_VERSION } from '../../../config/versions';
-import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/render';
-import { publicHosts } from '../../../infra/gateway/model';
-import { HARBOR_ROBOTS, robotUserName } from '../../../charts/registry-harbor/harbor';
+import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/k3s-config';
+import { publicHosts } from '../../../infra/lib/public-hosts';
+import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
-import { NODE_LABEL } from '../../../charts/lib/placement';
+import { NODE_LABEL } from '../../../config/topology';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 
 const platform = loadDefaultPlatform();

@@ -3,21 +3,12 @@
  * (one object per file, so a diff names what changed), `k8s/<env>/apps/` and `k8s/<env>/bootstrap/`.
  */
 import { App, Chart } from 'cdk8s';
-import { libraryYaml, toYaml } from './lib/manifest-yaml';
 import { PLATFORM_ENV, type Platform } from '../config';
 import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
-import type { RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
+import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { allServices, renderedEnvironments, servicesOf } from './registry';
-
-/** A Kubernetes object as rendered. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with
@@ -110,5 +101,3 @@ export function fileNameOf(object: KubeObject): string {
   return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 }
 
-/** YAML as committed: the one writer (charts/lib/manifest-yaml.ts), re-exported for the CLI and tests. */
-export { libraryYaml, toYaml };

@@ -12,7 +12,7 @@
  * indented under their key, literal blocks for multi-line text) that writes the same bytes as the
  * library; anything outside that subset (control characters, nested sequences, numbers that are
  * not plain decimals, multi-line text that only a quoted or an indentation-indicated block can
- * hold, keys that need quoting) goes to the library. test/charts/lib/manifest-yaml.test.ts proves
+ * hold, keys that need quoting) goes to the library. test/common/yaml.test.ts proves
  * the two write the same bytes for every object of the render; serialising ~250 manifests with
  * the general-purpose library was a tenth of a render.
  */

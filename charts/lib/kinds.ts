@@ -1,5 +1,5 @@
 /** Cluster-scoped kinds the core charts install, for their AppProject allow list. */
-import type { GroupKind } from '../lib/argocd';
+import type { GroupKind } from './argocd';
 
 export const CRD: GroupKind = { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' };
 export const CLUSTER_ROLE: GroupKind = { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' };

@@ -10,13 +10,13 @@
  * @see https://docs.k3s.io/installation/configuration#configuration-file
  * @see https://docs.k3s.io/cli/server  https://docs.k3s.io/cli/agent
  */
-import { toYaml } from '../../charts/lib/manifest-yaml';
+import { toYaml } from '../../common/yaml';
 import type { Platform, PlatformNode } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
-import { nodeLabels } from '../../charts/lib/placement';
-import { HARBOR_ROBOTS, robotUserName } from '../../charts/registry-harbor/harbor';
-import { publicHosts } from '../gateway/model';
+import { K3S_API_PORT, nodeLabels } from '../../config/topology';
+import { HARBOR_ROBOTS, robotUserName } from '../../config/harbor-robots';
+import { publicHosts } from '../lib/public-hosts';
 
 /** The options we set, in k3s' own flag names (config file keys are the flags without `--`). */
 interface K3sCommonConfig {
@@ -41,9 +41,6 @@ interface K3sServerConfig extends K3sCommonConfig {
 interface K3sAgentConfig extends K3sCommonConfig {
   server: string;
 }
-
-/** The API server's port on the server node. */
-export const K3S_API_PORT = 6443;
 
 function serverOf(platform: Platform): [string, PlatformNode] {
   const entry = Object.entries(platform.nodes).find(([, node]) => node.role === 'server');

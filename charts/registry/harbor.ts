@@ -31,14 +31,14 @@
  */
 import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
+import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import { PLATFORM_ENV } from '../../config';
 import { CHARTS, IMAGES } from '../../config/versions';
-import { STORAGE_CLASS } from '../core/ceph-csi';
-import { resources } from '../core/kinds';
-import { APPLICATION_SYNC_WAVE } from '../data/common';
+import { resources } from '../lib/kinds';
+import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
-import { READ_AT_START, rawValueTemplate, vaultFile } from '../data/vault-access';
+import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -52,7 +52,7 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { IgnoredDifference } from '../lib/argocd';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
@@ -86,45 +86,6 @@ export const HARBOR_WORKLOADS = [NGINX, CORE, PORTAL, JOBSERVICE, REGISTRY, TRIV
 /** The chart's proxy Service our Ingress targets, and core's Service the setup Job calls. */
 export const PROXY_SERVICE = { name: 'harbor', port: 80 } as const;
 export const CORE_URL = `http://${HARBOR_RELEASE}-core.${HARBOR_NAMESPACE}.svc`;
-
-/** Robot accounts (system level, so Harbor names them `robot$<name>`); secrets in Vault. */
-export interface HarborRobot {
-  readonly name: string;
-  readonly description: string;
-  /** The Vault KV entry (keys `username`, `password`) the robot's secret comes from. */
-  readonly vaultPath: string;
-  /** What it may do in every project of the model. */
-  readonly access: readonly { readonly resource: string; readonly action: string }[];
-}
-
-export const HARBOR_ROBOTS: readonly HarborRobot[] = [
-  {
-    name: 'ci-push',
-    description: 'The build pipeline: pushes images and reads their scan results (managed by the platform)',
-    vaultPath: 'secret/data/harbor-robots/ci-push',
-    access: [
-      { resource: 'repository', action: 'push' },
-      { resource: 'repository', action: 'pull' },
-      { resource: 'artifact', action: 'read' },
-      { resource: 'artifact', action: 'list' },
-      { resource: 'tag', action: 'create' },
-      { resource: 'tag', action: 'list' },
-      { resource: 'scan', action: 'create' },
-      { resource: 'scan', action: 'read' },
-    ],
-  },
-  {
-    name: 'cluster-pull',
-    description: 'The cluster: pulls images of the applications (managed by the platform)',
-    vaultPath: 'secret/data/harbor-robots/cluster-pull',
-    access: [{ resource: 'repository', action: 'pull' }],
-  },
-];
-
-/** The robot's user name as clients log in with it. */
-export function robotUserName(robot: HarborRobot): string {
-  return `robot$${robot.name}`;
-}
 
 /** The Secrets Harbor's chart reads, copied from Vault by the README runbook. */
 export const HARBOR_SECRETS = {

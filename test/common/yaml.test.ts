@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { libraryYaml, renderKubernetesObjects, toYaml } from '../../../charts/render';
-import { manifestYaml } from '../../../charts/lib/manifest-yaml';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { ROOT } from '../../support/render';
+import { renderKubernetesObjects } from '../../charts/synth';
+import { libraryYaml, manifestYaml, toYaml } from '../../common/yaml';
+import { loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { ROOT } from '../support/render';
 
 const TRICKY: unknown[] = [
   '', 'plain', 'with space', 'true', 'True', 'FALSE', 'null', 'Null', '~', '1', '-1', '+1', '007', '1.5', '.5', '1.', '1e3', '0x1f', '0o17', '.inf', '-.Inf', '.nan',
