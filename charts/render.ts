@@ -9,7 +9,7 @@ import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
-import { allServices, renderedEnvironments, servicesOf } from './registry';
+import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 
 /** A Kubernetes object as rendered. */
 export interface KubeObject {
