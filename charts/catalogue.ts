@@ -17,10 +17,10 @@ import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { alertmanager } from './observability/alertmanager';
 import { grafana } from './observability/grafana';
-import { kubeStateMetrics } from './observability/kube-state-metrics';
-import { logShipper } from './observability/log-shipper';
+import { KubeStateMetrics } from './observability/kube-state-metrics';
+import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
-import { nodeExporter } from './observability/node-exporter';
+import { NodeExporter } from './observability/node-exporter';
 import { prometheus, prometheusDiscovery } from './observability/prometheus';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
@@ -45,6 +45,9 @@ const loki = constructService(Loki, (platform) => ({
   retentionDays: platform.observability.loki.retentionDays,
   storageGiB: platform.observability.loki.storageGiB,
 }));
+const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
+const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
+const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
