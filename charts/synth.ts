@@ -8,7 +8,7 @@ import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
 import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
-import { allServices, renderedEnvironments, servicesOf } from './registry';
+import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with

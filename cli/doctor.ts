@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, type Platform } from '../config';
-import { allServices } from '../charts/registry';
+import { allServices } from '../charts/catalogue';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry/harbor';

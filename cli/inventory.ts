@@ -6,7 +6,7 @@
  * same render that goes to Git, so it cannot drift from what is deployed.
  */
 import type { KubeObject } from '../charts/lib/service';
-import { servicesOf } from '../charts/registry';
+import { servicesOf } from '../charts/catalogue';
 import { PLATFORM_ENV, SERVICE_NAMES, type Platform, type ServiceName } from '../config';
 import { byCodePoint } from '../config/order';
 import { KV_MOUNT, secretPath } from '../charts/lib/vault';

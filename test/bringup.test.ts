@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { renderPlatform } from '../cli/render';
 import { loadDefaultPlatform, validatePlatform, type Platform } from '../config';
 import { connect } from '../charts/lib/network';
-import { loki } from '../charts/observability/loki';
+import { Loki } from '../charts/observability/loki';
 import { GRAFANA, LOKI } from '../charts/observability/workloads';
 import { bringupApplications, chartSecretReferences, entriesLoadedByScript, runbookFromReadme, walkBringup } from './support/bringup';
 import { defaultRender, ROOT } from './support/render';
@@ -116,8 +116,8 @@ describe('the bring-up walk', () => {
   });
 
   it('fails with the chain named when two Applications of one wave each wait for the other', () => {
-    const declared = loki.connections!;
-    vi.spyOn(loki, 'connections').mockImplementation((p) => [...declared(p), connect({ workload: LOKI }, GRAFANA, ['http'], 'planted: Loki waits for Grafana')]);
+    const declared = Loki.registration.connections!;
+    vi.spyOn(Loki.registration, 'connections').mockImplementation((p) => [...declared(p), connect({ workload: LOKI }, GRAFANA, ['http'], 'planted: Loki waits for Grafana')]);
     const findings = walkBringup(platform, files, runbook);
     expect(findings.filter((f) => f.startsWith('cycle: '))).toEqual([
       expect.stringMatching(/^cycle: (grafana|loki) \(wave \d+\) needs monitoring\/(loki|grafana) .*, which (loki|grafana) \(wave \d+\) needs monitoring\/(grafana|loki) /),

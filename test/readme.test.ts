@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../config';
 import { K3S_VERSION } from '../config/versions';
-import { allServices } from '../charts/registry';
+import { allServices } from '../charts/catalogue';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry/harbor';

@@ -25,7 +25,7 @@ import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, hosts, type Connection, type Workload } from '../lib/network';
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER } from '../lib/security-context';
 import type { ServiceDefinition, ServicePlan } from '../lib/service';
 import {
   KUBERNETES_AUTH_MOUNT,
@@ -232,7 +232,7 @@ function cronJob(chart: Chart, platform: Platform, job: BackupJob): void {
               serviceAccountName: agent.serviceAccountName,
               automountServiceAccountToken: false,
               restartPolicy: 'Never',
-              securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+              securityContext: RESTRICTED_POD_ANY_USER,
               initContainers: [{ ...job.producer, command: ['/bin/sh', '/scripts/backup.sh'], volumeMounts: [...mounts, ...((job.producer.volumeMounts as object[]) ?? [])] }],
               containers: [
                 {

@@ -24,7 +24,7 @@ import { PlatformNamespace } from '../lib/namespace';
 import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { secretFile, secretPath, vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodValues } from '../lib/security-context';
 import type { VeleroValues } from '../../imports/charts';
 
 export const VELERO_NAMESPACE = 'velero';
@@ -118,7 +118,7 @@ export const velero: ServiceDefinition = {
             resources: resources('10m', '32Mi', '100m', '64Mi'),
           },
         ],
-        podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        podSecurityContext: restrictedPodValues({ uid: 65532, fsGroup: 65532, fsGroupChangeOnRootMismatch: false }),
         // With a read-only root the chart mounts an emptyDir on /tmp.
         containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
         resources: resources('100m', '128Mi', '1', '512Mi'),

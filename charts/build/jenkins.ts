@@ -59,6 +59,7 @@ import {
   pipelinePath,
 } from './names';
 import { KANIKO_CONTAINER_SECURITY, containerResources, restrictedContainer, restrictedPod } from './pod-security';
+import { RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
 
 /** The in-cluster URL the agents connect to (WebSocket over the HTTP port). */
 export const JENKINS_IN_CLUSTER_URL = `http://jenkins.${JENKINS_NAMESPACE}.svc.cluster.local:8080/`;
@@ -194,7 +195,7 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
       automountServiceAccountToken: false,
       hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins clones from GitLab'), requiredHost(platform, 'harbor', 'the build pods push to Harbor')]),
       // Pod level: seccomp only. Root is Kaniko's alone; the other containers set their own user.
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: { seccompProfile: RUNTIME_DEFAULT_SECCOMP },
       containers: [
         jnlpContainer(),
         {

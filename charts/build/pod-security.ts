@@ -6,41 +6,25 @@
  * namespaces, no added capabilities, seccomp RuntimeDefault.
  */
 
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import type * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
-/** The pod-level settings of a pod whose every container runs as `uid`. */
-export function restrictedPod(uid: number): Record<string, unknown> {
-  return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    fsGroup: uid,
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
+/** Kaniko's root exception, kept with the restricted settings in charts/lib/security-context.ts. */
+export { KANIKO_CONTAINER_SECURITY } from '../lib/security-context';
+
+/** The pod-level settings of a pod whose every container runs as `uid` (the group owns its volumes). */
+export function restrictedPod(uid: number): k8s.PodSecurityContext {
+  return restrictedPodSecurity({ uid, fsGroup: uid, fsGroupChangeOnRootMismatch: false });
 }
 
 /** A container that cannot escalate, holds no capability and cannot write its root filesystem. */
-export function restrictedContainer(uid?: number): Record<string, unknown> {
+export function restrictedContainer(uid?: number): k8s.SecurityContext {
   return {
     ...RESTRICTED_CONTAINER_SECURITY,
+    capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] },
     ...(uid === undefined ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid }),
   };
 }
-
-/**
- * Kaniko's container: root (it unpacks the image it builds into its own root filesystem), with
- * the runtime's default capabilities minus NET_RAW, and otherwise locked: not privileged, no
- * privilege escalation, seccomp RuntimeDefault (Kaniko's README: it "does not require seccomp
- * and AppArmor to be disabled").
- */
-export const KANIKO_CONTAINER_SECURITY = {
-  runAsUser: 0,
-  privileged: false,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: false,
-  capabilities: { drop: ['NET_RAW'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;
 
 /** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/core/kinds.ts. */
 export { resources as containerResources } from '../lib/kinds';

@@ -23,8 +23,9 @@ import {
   type Workload,
 } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, RESTRICTED_CONTAINER, resources } from '../lib/kinds';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, resources } from '../lib/kinds';
 import { STORAGE_CLASS } from '../lib/placement';
+import { RESTRICTED_CONTAINER_VALUES, restrictedPodValues } from '../lib/security-context';
 import type { SnapshotControllerValues } from '../../imports/charts';
 
 export const CEPH_CSI_NAMESPACE = 'ceph-csi';
@@ -60,8 +61,8 @@ export const snapshotController: ServiceDefinition = {
     values: {
       controller: {
         replicaCount: 2,
-        podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-        securityContext: RESTRICTED_CONTAINER,
+        podSecurityContext: restrictedPodValues({ uid: 65532 }),
+        securityContext: RESTRICTED_CONTAINER_VALUES,
         resources: resources('10m', '32Mi', '200m', '128Mi'),
       },
       // The chart's only webhook is the VolumeGroupSnapshotContent conversion webhook (v1beta1/

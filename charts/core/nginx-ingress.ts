@@ -40,6 +40,7 @@ import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
 import { POOL_NAME } from './metallb';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, INGRESS_CLASS_KIND, resources } from '../lib/kinds';
 import { INGRESS_CLASS } from '../lib/ingress';
+import { RESTRICTED_POD_ANY_USER, RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
 
 /** The controller runs as nginx (uid 101) and binds 80 and 443 with NET_BIND_SERVICE only. */
 const CONTROLLER_SECURITY_CONTEXT = {
@@ -48,7 +49,7 @@ const CONTROLLER_SECURITY_CONTEXT = {
   runAsUser: 101,
   runAsNonRoot: true,
   capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
-  seccompProfile: { type: 'RuntimeDefault' },
+  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
 };
 
 /** The container and Service port name of the gateway port (an IANA service name: 15 characters at most). */
@@ -103,7 +104,7 @@ export const nginxIngress: ServiceDefinition = {
         // No usage reports leave the cluster (the NetworkPolicy would block them anyway).
         telemetryReporting: { enable: false },
         readOnlyRootFilesystem: true,
-        podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        podSecurityContext: RESTRICTED_POD_ANY_USER,
         securityContext: CONTROLLER_SECURITY_CONTEXT,
         initContainerSecurityContext: { ...CONTROLLER_SECURITY_CONTEXT, capabilities: { drop: ['ALL'] } },
         resources: resources('100m', '128Mi', '1', '512Mi'),

@@ -28,7 +28,7 @@ import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { DATABASES_NAMESPACE } from './common';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
 export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
 /** The Service clients connect to: `postgresql.databases.svc:5432`. */
@@ -261,14 +261,7 @@ export const postgresql: ServiceDefinition = {
             serviceAccountName: POSTGRESQL_CONSUMER.serviceAccount,
             automountServiceAccountToken: false,
             nodeSelector: nodeSelectorFor(platform, 'postgresql'),
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: POSTGRES_UID,
-              runAsGroup: POSTGRES_UID,
-              fsGroup: POSTGRES_UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity({ uid: POSTGRES_UID, fsGroup: POSTGRES_UID }),
             // A fast shutdown with a checkpoint can take a while on a busy server.
             terminationGracePeriodSeconds: 120,
             initContainers: [

@@ -24,7 +24,7 @@ import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vau
 import { DATABASES_NAMESPACE } from './common';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, vaultFile } from '../lib/vault-access';
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
 export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };
 /** The Service clients connect to: `redis.databases.svc:6379`. */
@@ -176,14 +176,7 @@ export const redis: ServiceDefinition = {
             serviceAccountName: REDIS_CONSUMER.serviceAccount,
             automountServiceAccountToken: false,
             nodeSelector: nodeSelectorFor(platform, 'redis'),
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: REDIS_UID,
-              runAsGroup: REDIS_UID,
-              fsGroup: REDIS_UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity({ uid: REDIS_UID, fsGroup: REDIS_UID }),
             terminationGracePeriodSeconds: 60,
             containers: [
               {

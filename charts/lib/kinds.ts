@@ -13,12 +13,3 @@ export const CSI_DRIVER: GroupKind = { group: 'storage.k8s.io', kind: 'CSIDriver
 export function resources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string) {
   return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }
-
-/** The container securityContext PSS `restricted` asks for, as chart values. */
-export const RESTRICTED_CONTAINER = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;

@@ -9,13 +9,18 @@
 import type { Platform, ServiceName } from '../../config';
 import { NODE_LABEL } from '../../config/topology';
 
-/** The nodeSelector that keeps a service's pods on the node the model assigns. */
-export function nodeSelectorFor(platform: Platform, service: ServiceName): Record<string, string> {
+/** The node the model places a service on (`services.<name>.node`), checked to exist. */
+export function placedNode(platform: Platform, service: ServiceName): string {
   const node = platform.services[service].node;
   if (!(node in platform.nodes)) {
     throw new Error(`services.${service}.node: "${node}": no such node; place the service on one of: ${Object.keys(platform.nodes).join(', ')}`);
   }
-  return { [NODE_LABEL]: node };
+  return node;
+}
+
+/** The nodeSelector that keeps a service's pods on the node the model assigns. */
+export function nodeSelectorFor(platform: Platform, service: ServiceName): Record<string, string> {
+  return { [NODE_LABEL]: placedNode(platform, service) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import type { GroupKind } from './argocd';
 import type { PinnedHelmChartSource } from './chart-values';
@@ -83,4 +84,54 @@ export interface ServiceDefinition {
    * namespace that holds state). Called once all services are built. @default - none
    */
   afterRender?(chart: Chart, platform: Platform, render: RenderSummary): void;
+}
+
+/**
+ * What the render needs to know of a service written as a construct class, besides its props:
+ * its folder, namespace, sync wave and the network and Vault plan entries it declares. A class
+ * carries it as `static readonly registration` (see the guide in charts/lib/workload.ts).
+ */
+export interface ServiceRegistration {
+  /** Folder name and Application name; a DNS label. */
+  readonly name: string;
+  /** The Application's destination namespace. */
+  readonly namespace: string;
+  /** Order among the environment's Applications (see `ServiceDefinition.syncWave`). */
+  readonly syncWave: number;
+  /**
+   * The network connections its workloads need, as client or server (see charts/lib/network.ts).
+   * @default - none
+   */
+  connections?(platform: Platform): readonly Connection[];
+  /**
+   * The workloads that read secrets from Vault (see `ServiceDefinition.secretConsumers`).
+   * @default - none
+   */
+  secretConsumers?(platform: Platform): readonly SecretConsumer[];
+}
+
+/** A service written as a construct class: `new Foo(scope, id, props)` renders it. */
+export interface ServiceConstruct<P> {
+  new (scope: Construct, id: string, props: P): Construct;
+  readonly registration: ServiceRegistration;
+}
+
+/**
+ * The catalogue's record of a construct-class service: its registration, and how its props come
+ * from the model and the render's plan (the one place that reads the model for it). Converted
+ * and `ServiceDefinition` services then render side by side.
+ */
+export function constructService<P>(service: ServiceConstruct<P>, props: (platform: Platform, plan: ServicePlan) => P): ServiceDefinition {
+  const { registration } = service;
+  return {
+    name: registration.name,
+    namespace: registration.namespace,
+    syncWave: registration.syncWave,
+    // Looked up at each call, so a test can replace the registration's method.
+    connections: registration.connections && ((platform) => registration.connections!(platform)),
+    secretConsumers: registration.secretConsumers && ((platform) => registration.secretConsumers!(platform)),
+    build(chart: Chart, platform: Platform, plan: ServicePlan) {
+      new service(chart, registration.name, props(platform, plan));
+    },
+  };
 }

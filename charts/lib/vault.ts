@@ -212,6 +212,11 @@ function defaultTemplate(consumer: SecretConsumer, secret: VaultSecret): string 
  * the role, the address and TLS name of Vault, the token volume, and one template per secret.
  */
 export function vaultAgentAnnotations(consumer: SecretConsumer, platform: Platform): Record<string, string> {
+  return agentAnnotations(consumer, vaultTlsServerName(platform));
+}
+
+/** `vaultAgentAnnotations` for a construct that holds Vault's TLS server name as a prop. */
+function agentAnnotations(consumer: SecretConsumer, tlsServerName: string): Record<string, string> {
   const annotations: Record<string, string> = {
     'vault.hashicorp.com/agent-inject': 'true',
     'vault.hashicorp.com/role': consumer.name,
@@ -221,7 +226,7 @@ export function vaultAgentAnnotations(consumer: SecretConsumer, platform: Platfo
     'vault.hashicorp.com/agent-run-as-group': String(VAULT_AGENT_GID),
     'vault.hashicorp.com/agent-set-security-context': 'true',
     'vault.hashicorp.com/service': VAULT_ADDRESS,
-    'vault.hashicorp.com/tls-server-name': vaultTlsServerName(platform),
+    'vault.hashicorp.com/tls-server-name': tlsServerName,
     // The agent logs in with the projected token issued for Vault's audience, not the API token.
     'vault.hashicorp.com/agent-service-account-token-volume-name': VAULT_TOKEN_VOLUME,
   };
@@ -254,9 +259,17 @@ export function vaultTokenVolume() {
  * token into the agent only.
  */
 export function vaultAgentPod(consumer: SecretConsumer, platform: Platform) {
+  return vaultAgentPodFor(consumer, vaultTlsServerName(platform));
+}
+
+/**
+ * `vaultAgentPod` from Vault's TLS server name (`vaultTlsServerName`) rather than the whole
+ * model: what a construct's props carry (the workload family's `vaultAgent` prop takes it).
+ */
+export function vaultAgentPodFor(consumer: SecretConsumer, tlsServerName: string) {
   return {
     labels: vaultAgentLabels(),
-    annotations: vaultAgentAnnotations(consumer, platform),
+    annotations: agentAnnotations(consumer, tlsServerName),
     volumes: [vaultTokenVolume()],
     serviceAccountName: consumer.serviceAccount,
   };

@@ -6,14 +6,14 @@
  *
  * @see https://github.com/kubernetes/kube-state-metrics/blob/main/docs/developer/cli-arguments.md
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
 import { IMAGES } from '../../config/versions';
+import { resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
-import { dnsAccess, kubeApiAccess, scrapedBy, type Connection } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import { RESTRICTED_CONTAINER_SECURITY, containerPorts, podLabels, resources, restrictedPodSecurity, selectorOf, serviceAccount } from './pod';
+import { dnsAccess, kubeApiAccess, scrapedBy } from '../lib/network';
+import type { ServiceRegistration } from '../lib/service';
+import { WorkloadDeployment } from '../lib/workload';
 import { KUBE_STATE_METRICS, MONITORING_NAMESPACE } from './workloads';
 
 const NAME = KUBE_STATE_METRICS.name;
@@ -45,67 +45,57 @@ export function ksmRules(): { apiGroups: string[]; resources: string[]; verbs: s
   }));
 }
 
-export const kubeStateMetrics: ServiceDefinition = {
-  name: 'kube-state-metrics',
-  namespace: MONITORING_NAMESPACE,
-  syncWave: 4,
-  connections: (platform: Platform): Connection[] => [
-    dnsAccess(KUBE_STATE_METRICS),
-    ...kubeApiAccess(KUBE_STATE_METRICS, platform),
-    scrapedBy(KUBE_STATE_METRICS, 'metrics'),
-    scrapedBy(KUBE_STATE_METRICS, 'telemetry'),
-  ],
-  build(chart: Chart, platform: Platform) {
+/** What kube-state-metrics reads of the model. */
+export interface KubeStateMetricsProps {
+  /** The node it runs on: Prometheus' (`services.prometheus.node`), the only reader of its metrics. */
+  readonly node: string;
+}
+
+/** kube-state-metrics: a Deployment with a ClusterRole that lists and watches exactly its kinds. */
+export class KubeStateMetrics extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'kube-state-metrics',
+    namespace: MONITORING_NAMESPACE,
+    syncWave: 4,
+    connections: (platform) => [
+      dnsAccess(KUBE_STATE_METRICS),
+      ...kubeApiAccess(KUBE_STATE_METRICS, platform),
+      scrapedBy(KUBE_STATE_METRICS, 'metrics'),
+      scrapedBy(KUBE_STATE_METRICS, 'telemetry'),
+    ],
+  };
+
+  constructor(scope: Construct, id: string, props: KubeStateMetricsProps) {
+    super(scope, id);
     const ns = MONITORING_NAMESPACE;
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: true });
-    new ApiObject(chart, 'cluster-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
+    new k8s.KubeClusterRole(this, 'cluster-role', {
       metadata: { name: NAME, labels: standardLabels(NAME, 'rbac') },
       rules: ksmRules(),
     });
-    new ApiObject(chart, 'cluster-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
+    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
       metadata: { name: NAME, labels: standardLabels(NAME, 'rbac') },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
     });
-    // No Service: Prometheus discovers the pod itself, and nothing else reads it.
-    new ApiObject(chart, 'deployment', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: NAME, namespace: ns, labels: podLabels(KUBE_STATE_METRICS, 'metrics') },
-      spec: {
-        replicas: 1,
-        selector: selectorOf(KUBE_STATE_METRICS),
-        template: {
-          metadata: { labels: podLabels(KUBE_STATE_METRICS, 'metrics') },
-          spec: {
-            serviceAccountName: NAME,
-            // It lists and watches the API (the ClusterRole above).
-            automountServiceAccountToken: true,
-            nodeSelector: nodeSelectorFor(platform, 'prometheus'),
-            securityContext: restrictedPodSecurity(UID),
-            containers: [
-              {
-                name: 'kube-state-metrics',
-                image: IMAGES.kubeStateMetrics,
-                args: [
-                  `--port=${KUBE_STATE_METRICS.ports!.metrics}`,
-                  `--telemetry-port=${KUBE_STATE_METRICS.ports!.telemetry}`,
-                  `--resources=${Object.keys(KSM_RESOURCES).sort().join(',')}`,
-                ],
-                ports: containerPorts(KUBE_STATE_METRICS, ['metrics', 'telemetry']),
-                readinessProbe: { httpGet: { path: '/readyz', port: 'telemetry' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/livez', port: 'metrics' }, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('25m', '64Mi', '500m', '256Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-              },
-            ],
-          },
-        },
-      },
+    new WorkloadDeployment(this, 'kube-state-metrics', {
+      workload: KUBE_STATE_METRICS,
+      component: 'metrics',
+      image: IMAGES.kubeStateMetrics,
+      identity: { uid: UID },
+      // It lists and watches the API (the ClusterRole above).
+      automountToken: true,
+      node: props.node,
+      args: [
+        `--port=${KUBE_STATE_METRICS.ports!.metrics}`,
+        `--telemetry-port=${KUBE_STATE_METRICS.ports!.telemetry}`,
+        `--resources=${Object.keys(KSM_RESOURCES).sort().join(',')}`,
+      ],
+      ports: ['metrics', 'telemetry'],
+      // No Service: Prometheus discovers the pod itself, and nothing else reads it.
+      service: false,
+      readinessProbe: { httpGet: { path: '/readyz', port: 'telemetry' }, periodSeconds: 10 },
+      livenessProbe: { httpGet: { path: '/livez', port: 'metrics' }, periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('25m', '64Mi', '500m', '256Mi'),
     });
-  },
-};
+  }
+}

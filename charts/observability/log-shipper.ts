@@ -11,29 +11,17 @@
  *
  * @see https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
-import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
+import { resources } from '../lib/kinds';
 import { PlatformNamespace } from '../lib/namespace';
-import { connect, dnsAccess, scrapedBy, type Connection, type NetworkPlan } from '../lib/network';
+import { connect, dnsAccess, scrapedBy, type NetworkPlan } from '../lib/network';
 import { policyExceptions } from '../../common/policy-exceptions';
-import type { ServiceDefinition } from '../lib/service';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  RESTRICTED_CONTAINER_SECURITY,
-  configChecksum,
-  configMap,
-  containerPorts,
-  podLabels,
-  resources,
-  restrictedPodSecurity,
-  selectorOf,
-  serviceAccount,
-} from './pod';
+import type { ServiceRegistration } from '../lib/service';
+import { WorkloadDaemonSet, WorkloadVolume } from '../lib/workload';
 import { LOG_SHIPPER, LOGGING_NAMESPACE, LOKI, serviceHost } from './workloads';
 
-const NAME = LOG_SHIPPER.name;
 const UID = 10001;
 /** Supplementary groups that may read the host's log files: root (pod logs), adm (4, the journal's ACL). */
 export const LOG_READER_GROUPS = [0, 4];
@@ -108,80 +96,54 @@ export function fluentBitConfig(): Record<string, unknown> {
   };
 }
 
-export const logShipper: ServiceDefinition = {
-  name: 'log-shipper',
-  namespace: LOGGING_NAMESPACE,
-  syncWave: 4,
-  connections: (): Connection[] => [
-    dnsAccess(LOG_SHIPPER),
-    connect({ workload: LOG_SHIPPER }, LOKI, ['http'], 'log push'),
-    scrapedBy(LOG_SHIPPER, 'http'),
-  ],
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    const ns = LOGGING_NAMESPACE;
-    new PlatformNamespace(chart, 'namespace', {
-      name: ns,
+/** What the log shipper reads of the render: nothing of the model, the plan for its namespace's policies. */
+export interface LogShipperProps {
+  /** Every connection of the render: its namespace renders its half of each. */
+  readonly plan: NetworkPlan;
+}
+
+/** Fluent Bit on every node, in its own privileged `logging` namespace. */
+export class LogShipper extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'log-shipper',
+    namespace: LOGGING_NAMESPACE,
+    syncWave: 4,
+    connections: () => [dnsAccess(LOG_SHIPPER), connect({ workload: LOG_SHIPPER }, LOKI, ['http'], 'log push'), scrapedBy(LOG_SHIPPER, 'http')],
+  };
+
+  constructor(scope: Construct, id: string, props: LogShipperProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', {
+      name: LOGGING_NAMESPACE,
       podSecurity: 'privileged',
       exceptionReason: 'the log shipper reads node and pod logs from read-only hostPath mounts, which Pod Security baseline forbids, and only it runs here',
       workloads: [LOG_SHIPPER],
-      plan,
+      plan: props.plan,
     });
-    const config = { 'fluent-bit.yaml': toYaml(fluentBitConfig()) };
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
-    configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
-    const hostVolumes = [
-      { name: 'pod-logs', path: HOST_LOG_PATHS.pods, type: 'Directory' },
-      // The nodes keep a persistent journal (README); the pod waits for the directory rather than creating it.
-      { name: 'journal', path: HOST_LOG_PATHS.journal, type: 'Directory' },
-      { name: 'machine-id', path: HOST_LOG_PATHS.machineId, type: 'File' },
-    ];
-    new ApiObject(chart, 'daemonset', {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: {
-        name: NAME,
-        namespace: ns,
-        labels: podLabels(LOG_SHIPPER, 'log-shipper'),
-        annotations: policyExceptions({ 'K8S-SEC-08': 'reads the node and pod logs (/var/log/pods, /var/log/journal, /etc/machine-id) from read-only host mounts' }),
-      },
-      spec: {
-        selector: selectorOf(LOG_SHIPPER),
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels: podLabels(LOG_SHIPPER, 'log-shipper'), annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(config) } },
-          spec: {
-            serviceAccountName: NAME,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(UID, { supplementalGroups: LOG_READER_GROUPS }),
-            // Logs of every node, the control plane included.
-            tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
-            containers: [
-              {
-                name: 'fluent-bit',
-                image: IMAGES.fluentBit,
-                command: ['/fluent-bit/bin/fluent-bit'],
-                args: ['--config=/fluent-bit/etc/fluent-bit.yaml'],
-                env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-                ports: containerPorts(LOG_SHIPPER, ['http']),
-                readinessProbe: { httpGet: { path: '/api/v1/health', port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('25m', '64Mi', '500m', '256Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'config', mountPath: '/fluent-bit/etc/fluent-bit.yaml', subPath: 'fluent-bit.yaml', readOnly: true },
-                  { name: 'state', mountPath: STATE_DIR },
-                  ...hostVolumes.map((v) => ({ name: v.name, mountPath: v.path, readOnly: true })),
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${NAME}-config` } },
-              { name: 'state', emptyDir: { sizeLimit: '256Mi' } },
-              ...hostVolumes.map((v) => ({ name: v.name, hostPath: { path: v.path, type: v.type } })),
-            ],
-          },
-        },
-      },
+    new WorkloadDaemonSet(this, 'fluent-bit', {
+      workload: LOG_SHIPPER,
+      component: 'log-shipper',
+      image: IMAGES.fluentBit,
+      identity: { uid: UID, supplementalGroups: LOG_READER_GROUPS },
+      annotations: policyExceptions({ 'K8S-SEC-08': 'reads the node and pod logs (/var/log/pods, /var/log/journal, /etc/machine-id) from read-only host mounts' }),
+      // Scraped through pod discovery; nothing else reaches it.
+      service: false,
+      // Logs of every node, the control plane included.
+      tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+      command: ['/fluent-bit/bin/fluent-bit'],
+      args: ['--config=/fluent-bit/etc/fluent-bit.yaml'],
+      env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      readinessProbe: { httpGet: { path: '/api/v1/health', port: 'http' }, periodSeconds: 10 },
+      livenessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('25m', '64Mi', '500m', '256Mi'),
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'fluent-bit.yaml': toYaml(fluentBitConfig()) }, [{ mountPath: '/fluent-bit/etc/fluent-bit.yaml', subPath: 'fluent-bit.yaml' }]),
+        WorkloadVolume.emptyDir('state', STATE_DIR, '256Mi'),
+        WorkloadVolume.hostPath('pod-logs', HOST_LOG_PATHS.pods, { type: 'Directory' }),
+        // The nodes keep a persistent journal (README); the pod waits for the directory rather than creating it.
+        WorkloadVolume.hostPath('journal', HOST_LOG_PATHS.journal, { type: 'Directory' }),
+        WorkloadVolume.hostPath('machine-id', HOST_LOG_PATHS.machineId, { type: 'File' }),
+      ],
     });
-  },
-};
+  }
+}

@@ -7,38 +7,35 @@
  * @see https://grafana.com/docs/loki/latest/configure/
  * @see https://grafana.com/docs/loki/latest/operations/storage/retention/
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
-import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { standardLabels } from '../lib/labels';
-import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  RESTRICTED_CONTAINER_SECURITY,
-  configChecksum,
-  configMap,
-  containerPorts,
-  podLabels,
-  resources,
-  restrictedPodSecurity,
-  selectorOf,
-  serviceAccount,
-  workloadService,
-} from './pod';
+import { resources } from '../lib/kinds';
+import { STORAGE_CLASS } from '../lib/placement';
+import { dnsAccess, scrapedBy } from '../lib/network';
+import type { ServiceRegistration } from '../lib/service';
+import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 import { LOKI, MONITORING_NAMESPACE } from './workloads';
 
-const NAME = LOKI.name;
 /** The `loki` user of the upstream image. */
 const UID = 10001;
 const DATA_DIR = '/var/loki';
 /** The first day of the TSDB/v13 schema; a later schema change adds an entry with a later date. */
 export const SCHEMA_FROM = '2026-01-01';
 
-export function lokiConfig(platform: Platform): Record<string, unknown> {
-  const { retentionDays } = platform.observability.loki;
+/** What Loki reads of the model (`observability.loki`, `services.loki.node`). */
+export interface LokiProps {
+  /** The node Loki runs on (its volume follows it). */
+  readonly node: string;
+  /** Days logs are kept; the compactor deletes older chunks. */
+  readonly retentionDays: number;
+  /** Size of the volume holding chunks and index, in GiB. */
+  readonly storageGiB: number;
+}
+
+/** Loki's configuration file (loki.yaml). */
+export function lokiConfig(props: Pick<LokiProps, 'retentionDays'>): Record<string, unknown> {
+  const { retentionDays } = props;
   return {
     auth_enabled: false,
     server: { http_listen_port: LOKI.ports!.http, grpc_listen_port: 9095, log_level: 'info' },
@@ -70,69 +67,34 @@ export function lokiConfig(platform: Platform): Record<string, unknown> {
   };
 }
 
-export const loki: ServiceDefinition = {
-  name: 'loki',
-  namespace: MONITORING_NAMESPACE,
-  syncWave: 4,
-  connections: (): Connection[] => [dnsAccess(LOKI), scrapedBy(LOKI, 'http')],
-  build(chart: Chart, platform: Platform) {
-    const ns = MONITORING_NAMESPACE;
-    const config = { 'loki.yaml': toYaml(lokiConfig(platform)) };
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
-    configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
-    workloadService(chart, 'service', LOKI, ['http'], { headless: true });
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: NAME, namespace: ns, labels: podLabels(LOKI, 'logs') },
-      spec: {
-        replicas: 1,
-        serviceName: NAME,
-        selector: selectorOf(LOKI),
-        template: {
-          metadata: { labels: podLabels(LOKI, 'logs'), annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(config) } },
-          spec: {
-            serviceAccountName: NAME,
-            automountServiceAccountToken: false,
-            nodeSelector: nodeSelectorFor(platform, 'loki'),
-            securityContext: restrictedPodSecurity(UID, { fsGroup: UID }),
-            // Lets the ingester flush its in-memory chunks to the volume.
-            terminationGracePeriodSeconds: 120,
-            containers: [
-              {
-                name: 'loki',
-                image: IMAGES.loki,
-                args: ['-config.file=/etc/loki/loki.yaml', '-target=all'],
-                ports: containerPorts(LOKI, ['http']),
-                readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10 },
-                livenessProbe: { tcpSocket: { port: 'http' }, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('100m', '256Mi', '1', '1Gi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/loki', readOnly: true },
-                  { name: 'data', mountPath: DATA_DIR },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${NAME}-config` } },
-              { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(NAME, 'storage') },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: STORAGE_CLASS,
-              resources: { requests: { storage: `${platform.observability.loki.storageGiB}Gi` } },
-            },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+/** Loki, one binary in a StatefulSet of one replica with its own volume. */
+export class Loki extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'loki',
+    namespace: MONITORING_NAMESPACE,
+    syncWave: 4,
+    connections: () => [dnsAccess(LOKI), scrapedBy(LOKI, 'http')],
+  };
+
+  constructor(scope: Construct, id: string, props: LokiProps) {
+    super(scope, id);
+    new WorkloadStatefulSet(this, 'loki', {
+      workload: LOKI,
+      component: 'logs',
+      image: IMAGES.loki,
+      identity: { uid: UID, fsGroup: UID },
+      args: ['-config.file=/etc/loki/loki.yaml', '-target=all'],
+      readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10 },
+      livenessProbe: { tcpPort: 'http', initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('100m', '256Mi', '1', '1Gi'),
+      node: props.node,
+      // Lets the ingester flush its in-memory chunks to the volume.
+      terminationGracePeriodSeconds: 120,
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'loki.yaml': toYaml(lokiConfig(props)) }, [{ mountPath: '/etc/loki' }]),
+        WorkloadVolume.dataClaim('data', DATA_DIR, { storage: `${props.storageGiB}Gi`, storageClassName: STORAGE_CLASS }),
+        WorkloadVolume.emptyDir('tmp', '/tmp', '256Mi'),
+      ],
     });
-  },
-};
+  }
+}

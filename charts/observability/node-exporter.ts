@@ -9,94 +9,76 @@
  *
  * @see https://github.com/prometheus/node_exporter#docker
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
 import { IMAGES } from '../../config/versions';
+import { resources } from '../lib/kinds';
 import { PlatformNamespace } from '../lib/namespace';
-import { scrapedBy, type Connection, type NetworkPlan } from '../lib/network';
+import { scrapedBy, type NetworkPlan } from '../lib/network';
 import { policyExceptions } from '../../common/policy-exceptions';
-import type { ServiceDefinition } from '../lib/service';
-import { RESTRICTED_CONTAINER_SECURITY, containerPorts, podLabels, resources, restrictedPodSecurity, selectorOf, serviceAccount } from './pod';
+import type { ServiceRegistration } from '../lib/service';
+import { WorkloadDaemonSet, WorkloadVolume } from '../lib/workload';
 import { NODE_EXPORTER, NODE_EXPORTER_NAMESPACE } from './workloads';
 
-const NAME = NODE_EXPORTER.name;
 const UID = 65534;
 
-export const nodeExporter: ServiceDefinition = {
-  name: 'node-exporter',
-  namespace: NODE_EXPORTER_NAMESPACE,
-  syncWave: 3,
-  connections: (): Connection[] => [scrapedBy(NODE_EXPORTER)],
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    const ns = NODE_EXPORTER_NAMESPACE;
-    new PlatformNamespace(chart, 'namespace', {
-      name: ns,
+/** What node-exporter reads of the render: nothing of the model, the plan for its namespace's policies. */
+export interface NodeExporterProps {
+  /** Every connection of the render: its namespace renders its half of each. */
+  readonly plan: NetworkPlan;
+}
+
+/** node-exporter: a DaemonSet on every node in its own privileged namespace. */
+export class NodeExporter extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'node-exporter',
+    namespace: NODE_EXPORTER_NAMESPACE,
+    syncWave: 3,
+    connections: () => [scrapedBy(NODE_EXPORTER)],
+  };
+
+  constructor(scope: Construct, id: string, props: NodeExporterProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', {
+      name: NODE_EXPORTER_NAMESPACE,
       podSecurity: 'privileged',
       exceptionReason: 'node-exporter reads host metrics with hostNetwork and hostPID and read-only hostPath mounts of /proc, /sys and /, and only it runs here',
       workloads: [NODE_EXPORTER],
-      plan,
+      plan: props.plan,
     });
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
     const port = NODE_EXPORTER.ports!.metrics;
-    new ApiObject(chart, 'daemonset', {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: {
-        name: NAME,
-        namespace: ns,
-        labels: podLabels(NODE_EXPORTER, 'metrics'),
-        annotations: policyExceptions({
-          'K8S-SEC-01': 'host metrics need the host network (interfaces) and PID namespace (processes), as upstream runs it',
-          'K8S-SEC-08': 'reads /proc, /sys and / of the host, read-only, as upstream mounts them',
-        }),
-      },
-      spec: {
-        selector: selectorOf(NODE_EXPORTER),
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels: podLabels(NODE_EXPORTER, 'metrics') },
-          spec: {
-            serviceAccountName: NAME,
-            automountServiceAccountToken: false,
-            hostNetwork: true,
-            hostPID: true,
-            securityContext: restrictedPodSecurity(UID),
-            // Metrics of every node, the control plane included.
-            tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
-            containers: [
-              {
-                name: 'node-exporter',
-                image: IMAGES.nodeExporter,
-                args: [
-                  '--path.procfs=/host/proc',
-                  '--path.sysfs=/host/sys',
-                  '--path.rootfs=/host/root',
-                  '--path.udev.data=/host/root/run/udev/data',
-                  `--web.listen-address=$(HOST_IP):${port}`,
-                  // Container and kubelet mounts are not the node's filesystems.
-                  '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run/k3s|var/lib/kubelet/.+|var/lib/rancher/k3s/.+)($|/)',
-                ],
-                env: [{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
-                ports: containerPorts(NODE_EXPORTER, ['metrics']),
-                readinessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 10 },
-                livenessProbe: { tcpSocket: { port: 'metrics' }, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('25m', '32Mi', '250m', '128Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'proc', mountPath: '/host/proc', readOnly: true },
-                  { name: 'sys', mountPath: '/host/sys', readOnly: true },
-                  { name: 'root', mountPath: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'proc', hostPath: { path: '/proc' } },
-              { name: 'sys', hostPath: { path: '/sys' } },
-              { name: 'root', hostPath: { path: '/' } },
-            ],
-          },
-        },
-      },
+    new WorkloadDaemonSet(this, 'node-exporter', {
+      workload: NODE_EXPORTER,
+      component: 'metrics',
+      image: IMAGES.nodeExporter,
+      identity: { uid: UID },
+      annotations: policyExceptions({
+        'K8S-SEC-01': 'host metrics need the host network (interfaces) and PID namespace (processes), as upstream runs it',
+        'K8S-SEC-08': 'reads /proc, /sys and / of the host, read-only, as upstream mounts them',
+      }),
+      // Scraped on the node's address by Prometheus' node discovery: no Service.
+      service: false,
+      hostNetwork: true,
+      hostPid: true,
+      // Metrics of every node, the control plane included.
+      tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+      args: [
+        '--path.procfs=/host/proc',
+        '--path.sysfs=/host/sys',
+        '--path.rootfs=/host/root',
+        '--path.udev.data=/host/root/run/udev/data',
+        `--web.listen-address=$(HOST_IP):${port}`,
+        // Container and kubelet mounts are not the node's filesystems.
+        '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run/k3s|var/lib/kubelet/.+|var/lib/rancher/k3s/.+)($|/)',
+      ],
+      env: [{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+      readinessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 10 },
+      livenessProbe: { tcpPort: 'metrics', periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('25m', '32Mi', '250m', '128Mi'),
+      volumes: [
+        WorkloadVolume.hostPath('proc', '/proc', { mountPath: '/host/proc' }),
+        WorkloadVolume.hostPath('sys', '/sys', { mountPath: '/host/sys' }),
+        WorkloadVolume.hostPath('root', '/', { mountPath: '/host/root', mountPropagation: 'HostToContainer' }),
+      ],
     });
-  },
-};
+  }
+}

@@ -9,23 +9,17 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { standardLabels } from '../lib/labels';
 import { NAME_LABEL, type Workload } from '../lib/network';
+import { restrictedPodSecurity as restrictedPodSecurityOf } from '../lib/security-context';
 
 export { resources } from '../lib/kinds';
 
 /** Pod-level settings of Pod Security "restricted", with an explicit non-root identity. */
 export function restrictedPodSecurity(uid: number, options: { fsGroup?: number; supplementalGroups?: number[] } = {}) {
-  return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    ...(options.fsGroup !== undefined ? { fsGroup: options.fsGroup, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
-    ...(options.supplementalGroups ? { supplementalGroups: options.supplementalGroups } : {}),
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
+  return restrictedPodSecurityOf({ uid, ...options });
 }
 
 /** Container-level settings: no escalation, no capabilities, nothing written outside its volumes. */
-export { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+export { RESTRICTED_CONTAINER_SECURITY } from '../lib/security-context';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';

@@ -58,6 +58,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
 import type { HarborValues } from '../../imports/charts';
+import { RUNTIME_DEFAULT_SECCOMP, restrictedPodSecurity } from '../lib/security-context';
 
 export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
@@ -228,7 +229,7 @@ const CONTAINER_SECURITY_CONTEXT = {
   allowPrivilegeEscalation: false,
   runAsNonRoot: true,
   capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
+  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
 };
 
 export const harbor: ServiceDefinition = {
@@ -421,12 +422,7 @@ export const harbor: ServiceDefinition = {
             serviceAccountName: SETUP_CONSUMER.serviceAccount,
             automountServiceAccountToken: false,
             restartPolicy: 'Never',
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity({ uid: 65532 }),
             containers: [
               {
                 name: 'setup',

@@ -11,7 +11,7 @@
 export const SETUP_SCRIPT = `#!/usr/bin/env python3
 """Configure Harbor from the platform model: projects (scan on push, blocked vulnerable pulls)
 and system robot accounts whose secrets come from Vault (files written by the Vault agent).
-Rendered by the platform synthesizer (charts/registry-harbor/setup-script.ts)."""
+Rendered by the platform synthesizer (charts/registry/setup-script.ts)."""
 import base64
 import json
 import os

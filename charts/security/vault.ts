@@ -49,7 +49,7 @@ import {
   vaultTlsServerName,
 } from '../lib/vault';
 import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
-import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, restrictedPodValues } from '../lib/security-context';
 import type { VaultValues } from '../../imports/charts';
 
 /**
@@ -105,13 +105,7 @@ export const CONFIG_MAP = ADMIN_ROLE;
 const [VAULT_IMAGE_REPOSITORY, VAULT_IMAGE_TAG] = IMAGES.vault.split(':');
 
 /** Pod and container security contexts, restricted: the image's `vault` user, nothing else. */
-const POD_SECURITY_CONTEXT = {
-  runAsNonRoot: true,
-  runAsUser: VAULT_AGENT_UID,
-  runAsGroup: VAULT_AGENT_GID,
-  fsGroup: VAULT_AGENT_GID,
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;
+const POD_SECURITY_CONTEXT = restrictedPodValues({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID, fsGroup: VAULT_AGENT_GID, fsGroupChangeOnRootMismatch: false });
 const CONTAINER_SECURITY_CONTEXT = RESTRICTED_CONTAINER_SECURITY;
 
 /**
@@ -207,7 +201,7 @@ export const vault: ServiceDefinition = {
         },
         resources: resources('25m', '64Mi', '250m', '128Mi'),
         securityContext: {
-          pod: { runAsNonRoot: true, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID, seccompProfile: { type: 'RuntimeDefault' } },
+          pod: restrictedPodValues({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID }),
           container: CONTAINER_SECURITY_CONTEXT,
         },
         // Only pods that ask for an agent pass through the webhook, and they are refused while it
@@ -340,7 +334,7 @@ function configPodTemplate(host: string) {
       serviceAccountName: ADMIN_ROLE,
       automountServiceAccountToken: false,
       restartPolicy: 'Never',
-      securityContext: { runAsNonRoot: true, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: restrictedPodSecurity({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID }),
       containers: [
         {
           name: 'apply',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { renderPlatform } from '../../cli/render';
 import { SERVICE_NAMES, loadDefaultPlatform, loadPlatformFile } from '../../config';
-import { servicesOf } from '../../charts/registry';
+import { servicesOf } from '../../charts/catalogue';
 import { defaultRender, ROOT } from '../support/render';
 
 const inventory = () => defaultRender().get('README.md')!;

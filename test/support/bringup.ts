@@ -36,7 +36,7 @@ import { applicationName } from '../../charts/gitops/app-of-apps';
 import { NAME_LABEL, type Connection, type Workload } from '../../charts/lib/network';
 import type { ServiceDefinition } from '../../charts/lib/service';
 import { VAULT_SERVER, secretPath, type SecretConsumer } from '../../charts/lib/vault';
-import { renderedEnvironments, servicesOf } from '../../charts/registry';
+import { renderedEnvironments, servicesOf } from '../../charts/catalogue';
 
 /**
  * API groups the Kubernetes API server serves itself (k3s v1.34): no Application installs them.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
 import { APP_CONTAINER, APP_SERVICE_PORT, APP_UID, appService, checkAppNames, ROLLOUT_READER } from '../../../charts/apps/app';
-import { PLATFORM_SERVICES, servicesOf } from '../../../charts/registry';
+import { PLATFORM_SERVICES, servicesOf } from '../../../charts/catalogue';
 import { renderPlatform } from '../../../cli/render';
 import { DEFAULT_IMAGE_TAGS, imageTagOf } from '../../../config/app-images';
 import { loadDefaultPlatform, loadPlatformFile, validatePlatform, type Platform } from '../../../config';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { parseCidr, ipv4ToInt, intToIpv4 } from '../../../config/net';
-import { allServices } from '../../../charts/registry';
+import { allServices } from '../../../charts/catalogue';
 import { servicePlan } from '../../../charts/synth';
 import { apiServerCallers, type Connection, type Peer, type Workload } from '../../../charts/lib/network';
 import { defaultRender, kubeObjects } from '../../support/render';

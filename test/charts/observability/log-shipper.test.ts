@@ -1,13 +1,19 @@
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { fluentBitConfig } from '../../../charts/observability/log-shipper';
-import { defaultRender, kubeObjects } from '../../support/render';
+import { fluentBitConfig, LogShipper } from '../../../charts/observability/log-shipper';
+import { validateCoreObject } from '../../support/schemas';
 
-const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
-const daemonSet = () => objects().find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'fluent-bit');
+function objects(): any[] {
+  const chart = Testing.chart();
+  // Its own declared connections are the plan its namespace renders policies from.
+  new LogShipper(chart, 'log-shipper', { plan: { connections: LogShipper.registration.connections!({} as never) } });
+  return Testing.synth(chart);
+}
+const daemonSet = () => objects().find((o) => o.kind === 'DaemonSet');
 
 describe('the log shipper (Fluent Bit)', () => {
-  it('reads pod logs and the journal from read-only host mounts only, as a non-root user without an API token', () => {
+  it('GIVEN no model WHEN rendered THEN it reads pod logs and the journal from read-only host mounts only, as a non-root user without an API token', () => {
     const pod = daemonSet().spec.template.spec;
     expect(daemonSet().metadata.namespace).toBe('logging');
     expect(daemonSet().metadata.labels['app.kubernetes.io/name']).toBe('fluent-bit');
@@ -23,7 +29,7 @@ describe('the log shipper (Fluent Bit)', () => {
     expect(objects().find((o) => o.kind === 'Namespace' && o.metadata.name === 'logging').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
   });
 
-  it('labels each stream from the log path and pushes it to Loki', () => {
+  it('GIVEN the CRI log path WHEN configured THEN each stream is labelled from the path and pushed to Loki, and the ConfigMap holds that configuration', () => {
     const config = fluentBitConfig() as any;
     expect(config.parsers[0].regex).toBe('^/var/log/pods/(?<namespace>[^_/]+)_(?<pod>[^_/]+)_(?<pod_uid>[^/]+)/(?<container>[^/]+)/[^/]+$');
     const path = '/var/log/pods/monitoring_loki-0_1f2e3d4c-aaaa-bbbb-cccc-0123456789ab/loki/0.log';
@@ -32,7 +38,9 @@ describe('the log shipper (Fluent Bit)', () => {
     expect(config.pipeline.inputs.map((i: any) => [i.name, i.path])).toEqual([['tail', '/var/log/pods/*/*/*.log'], ['systemd', '/var/log/journal']]);
     expect(config.pipeline.outputs.map((o: any) => [o.match, o.host, o.port])).toEqual([['pods.*', 'loki.monitoring.svc', 3100], ['journal.*', 'loki.monitoring.svc', 3100]]);
     expect(config.pipeline.outputs[0].labels).toBe('job=pods, node=${NODE_NAME}, $namespace, $pod, $container, $stream');
-    const rendered = parse((parse(defaultRender().get('k8s/platform/log-shipper/configmap-fluent-bit-config.yaml')!) as any).data['fluent-bit.yaml']);
-    expect(rendered).toEqual(config);
+    const configMap = objects().find((o) => o.kind === 'ConfigMap');
+    expect(configMap.metadata.name).toBe('fluent-bit-config');
+    expect(parse(configMap.data['fluent-bit.yaml'])).toEqual(config);
+    for (const object of objects()) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { renderPlatform } from '../../../cli/render';
-import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { PROMETHEUS, type Connection, type Workload } from '../../../charts/lib/network';
 import { prometheusConfig, retentionSize } from '../../../charts/observability/prometheus';
 import { HOST_NETWORK_TARGETS, podTargets, scrapeJobs, VELERO } from '../../../charts/observability/targets';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
-import { PLATFORM_SERVICES } from '../../../charts/registry';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { platformRuleGroups, ruleFiles } from '../../../charts/observability/prometheus';
 import { isAlertingRule, resolveRuleGroups, type AlertingRule } from '../../../charts/observability/rules/rule-group';
 import { scrapeJobs } from '../../../charts/observability/targets';

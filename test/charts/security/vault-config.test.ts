@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { servicePlan } from '../../../charts/synth';
-import { allServices } from '../../../charts/registry';
+import { allServices } from '../../../charts/catalogue';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
 import {
   ADMIN_POLICY,

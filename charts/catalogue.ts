@@ -1,5 +1,7 @@
 /**
- * Which services each environment runs. The `platform` folder holds the shared cluster services;
+ * The catalogue: which services each environment runs, and for services written as construct
+ * classes, how their props come from the model (one `constructService` line each; the guide is
+ * at the top of charts/lib/workload.ts). The `platform` folder holds the shared cluster services;
  * the user's environments (dev, staging, prod) hold their applications.
  */
 import { PLATFORM_ENV, type Platform } from '../config';
@@ -11,13 +13,14 @@ import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
-import type { ServiceDefinition } from './lib/service';
+import { constructService, type ServiceDefinition } from './lib/service';
+import { placedNode } from './lib/placement';
 import { alertmanager } from './observability/alertmanager';
 import { grafana } from './observability/grafana';
-import { kubeStateMetrics } from './observability/kube-state-metrics';
-import { logShipper } from './observability/log-shipper';
-import { loki } from './observability/loki';
-import { nodeExporter } from './observability/node-exporter';
+import { KubeStateMetrics } from './observability/kube-state-metrics';
+import { LogShipper } from './observability/log-shipper';
+import { Loki } from './observability/loki';
+import { NodeExporter } from './observability/node-exporter';
 import { prometheus, prometheusDiscovery } from './observability/prometheus';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
@@ -36,6 +39,16 @@ import { gitlab } from './source/gitlab';
  * tokens; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
  * walks this order from an empty cluster (docs/decisions/0065-bring-up-order.md).
  */
+// ---- services written as construct classes: the model's slice each one reads ----
+const loki = constructService(Loki, (platform) => ({
+  node: placedNode(platform, 'loki'),
+  retentionDays: platform.observability.loki.retentionDays,
+  storageGiB: platform.observability.loki.storageGiB,
+}));
+const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
+const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
+const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
+
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
   certManager,

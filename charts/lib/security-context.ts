@@ -1,0 +1,111 @@
+/**
+ * The one source of the security settings every pod of the platform runs with: Pod Security
+ * `restricted` (POLICY-RULES 2.1) at pod and container level, in the typed form of the pods we
+ * render (`k8s.PodSecurityContext`, `k8s.SecurityContext`) and in the form upstream Helm charts
+ * take as values (the same keys: both follow the Kubernetes API). Kaniko's root exception is the
+ * one documented variant (POLICY-RULES section 3, policy/exceptions.ts).
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+ */
+import type * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+
+/** The seccomp profile `restricted` requires (the container runtime's default filter). */
+export const RUNTIME_DEFAULT_SECCOMP = { type: 'RuntimeDefault' } as const satisfies k8s.SeccompProfile;
+
+/**
+ * Container level: no privilege escalation, no capability, a read-only root filesystem (writable
+ * paths are volumes). The non-root identity and seccomp are set once for the whole pod.
+ */
+export const RESTRICTED_CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+} as const satisfies k8s.SecurityContext;
+
+/**
+ * The container settings as a Helm chart's `securityContext` value, for charts that have no
+ * pod-level value of their own: the pod half (non-root, seccomp) repeated on the container.
+ */
+export const RESTRICTED_CONTAINER_VALUES = {
+  ...RESTRICTED_CONTAINER_SECURITY,
+  runAsNonRoot: true,
+  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+} as const satisfies k8s.SecurityContext;
+
+/** The non-root identity a pod runs as: the user its image is built for. */
+export interface PodIdentity {
+  /** The user id of every container (`runAsUser`). */
+  readonly uid: number;
+  /**
+   * The primary group (`runAsGroup`).
+   * @default - the same number as `uid`
+   */
+  readonly gid?: number;
+  /**
+   * The group that owns the pod's volumes; set with `fsGroupChangePolicy: OnRootMismatch` so a
+   * large volume is not walked at every start.
+   * @default - no fsGroup (the volumes keep their ownership)
+   */
+  readonly fsGroup?: number;
+  /**
+   * Whether to write `fsGroupChangePolicy: OnRootMismatch` with the fsGroup (some charts and
+   * pods of the platform set the group alone).
+   * @default true
+   */
+  readonly fsGroupChangeOnRootMismatch?: boolean;
+  /**
+   * Further groups of every container (e.g. a host directory's group).
+   * @default - none
+   */
+  readonly supplementalGroups?: readonly number[];
+}
+
+/**
+ * Pod level of `restricted` with an explicit identity: non-root, the given user and group, and
+ * seccomp RuntimeDefault. Key order does not matter: the manifest writer sorts keys.
+ */
+export function restrictedPodSecurity(identity: PodIdentity): k8s.PodSecurityContext {
+  const fsGroup = identity.fsGroup;
+  return {
+    runAsNonRoot: true,
+    runAsUser: identity.uid,
+    runAsGroup: identity.gid ?? identity.uid,
+    ...(fsGroup !== undefined ? { fsGroup, ...(identity.fsGroupChangeOnRootMismatch === false ? {} : { fsGroupChangePolicy: 'OnRootMismatch' }) } : {}),
+    ...(identity.supplementalGroups ? { supplementalGroups: [...identity.supplementalGroups] } : {}),
+    seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+  };
+}
+
+/**
+ * A settings object as Helm chart values take it: the generated values types (imports/) index
+ * their free-form objects by string, which the Kubernetes interfaces do not declare.
+ */
+export type ChartValuesOf<T> = T & { readonly [key: string]: unknown };
+
+/** `restrictedPodSecurity` in the chart-values form (a chart's `podSecurityContext` value). */
+export function restrictedPodValues(identity: PodIdentity): ChartValuesOf<k8s.PodSecurityContext> {
+  // Same object; only the type widens to the values' index signature.
+  return restrictedPodSecurity(identity) as ChartValuesOf<k8s.PodSecurityContext>;
+}
+
+/**
+ * Pod level for an image whose user the chart or the image decides (no explicit uid): only the
+ * non-root requirement and seccomp.
+ */
+export const RESTRICTED_POD_ANY_USER = { runAsNonRoot: true, seccompProfile: RUNTIME_DEFAULT_SECCOMP } as const satisfies k8s.PodSecurityContext;
+
+/**
+ * Kaniko's container, the one exception: root (it unpacks the image it builds into its own root
+ * filesystem), the runtime's default capabilities minus NET_RAW, a writable root filesystem, and
+ * otherwise locked: not privileged, no privilege escalation, seccomp RuntimeDefault (Kaniko's
+ * README: it "does not require seccomp and AppArmor to be disabled"). POLICY-RULES section 3
+ * allows exactly these deviations and policy/exceptions.ts grants them to the build pods only.
+ */
+export const KANIKO_CONTAINER_SECURITY = {
+  runAsUser: 0,
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: false,
+  capabilities: { drop: ['NET_RAW'] },
+  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+} as const satisfies k8s.SecurityContext;

@@ -1,0 +1,466 @@
+/**
+ * The workload construct family: every pod the platform renders itself is built here, from its
+ * intent (image, ports by name, probes, resources, volumes, identity, node, Vault secrets), into
+ * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its Service, its ConfigMaps
+ * and the Deployment, StatefulSet or DaemonSet, with restricted security (charts/lib/
+ * security-context.ts) and a checksum of its configuration that rolls the pods when it changes.
+ * docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects and not
+ * cdk8s-plus-28's L2 constructs.
+ *
+ * ## How to write a service
+ * 1. One chart file, `charts/<layer>/<service>.ts`:
+ *    - `export interface FooProps` naming exactly the slice of the model the service reads
+ *      (`readonly`, TSDoc on every prop, `@default` on every optional one; never `Platform`);
+ *    - `export class Foo extends Construct` whose constructor renders the service from its props,
+ *      usually with one `WorkloadDeployment` / `WorkloadStatefulSet` / `WorkloadDaemonSet`;
+ *    - `static readonly registration: ServiceRegistration` (charts/lib/service.ts): its folder
+ *      name, namespace, sync wave, and the connections and Vault consumers the render plans with.
+ * 2. One test file, `test/charts/<layer>/<service>.test.ts`: `Testing.synth` of a
+ *    `Testing.chart()` holding `new Foo(chart, 'foo', { small props })`, GIVEN/WHEN/THEN names.
+ * 3. One catalogue line in charts/catalogue.ts: `constructService(Foo, (platform, plan) => ({ ...props from the model }))`.
+ *    The versions file counts too when the service pins a new image (config/versions.ts).
+ *
+ * ## Migrating a `ServiceDefinition` service
+ * Move the values `build()` read from `platform` into `FooProps`; move `name`, `namespace`,
+ * `syncWave`, `connections` and `secretConsumers` into `Foo.registration`; replace each
+ * `new ApiObject({ kind: 'Deployment' ... })` with a workload construct (or the typed L1 class,
+ * e.g. `k8s.KubeClusterRole`); replace the catalogue's entry with `constructService(Foo, ...)`; run
+ * `npm run synth` and `npm run check`: `dist/` must not change.
+ */
+import { createHash } from 'node:crypto';
+import { Construct } from 'constructs';
+import { standardLabels } from './labels';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { NAME_LABEL, type Workload } from './network';
+import { NODE_LABEL } from '../../config/topology';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, type PodIdentity } from './security-context';
+
+/** The annotation that rolls a pod template when its configuration changes. */
+export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';
+
+/**
+ * SHA-256 (hex) of the files a pod reads, in a stable order: none of the programs we render
+ * reloads its configuration by itself when a mounted ConfigMap changes, so the pods roll instead.
+ */
+export function configChecksum(files: Readonly<Record<string, string>>): string {
+  const hash = createHash('sha256');
+  for (const key of Object.keys(files).sort()) hash.update(key).update('\0').update(files[key]).update('\0');
+  return hash.digest('hex');
+}
+
+/** Requests and limits as Kubernetes quantities (POLICY-RULES K8S-RES-01). */
+export interface WorkloadResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** A probe of the container, against one of the workload's ports by name. */
+export interface WorkloadProbe {
+  /**
+   * An HTTP GET of `path` on the named port.
+   * @default - no HTTP check (set `tcpPort` instead)
+   */
+  readonly httpGet?: { readonly path: string; readonly port: string };
+  /**
+   * A TCP connect to the named port.
+   * @default - no TCP check (set `httpGet` instead)
+   */
+  readonly tcpPort?: string;
+  /** @default - Kubernetes' default (0) */
+  readonly initialDelaySeconds?: number;
+  /** @default - Kubernetes' default (10) */
+  readonly periodSeconds?: number;
+  /** @default - Kubernetes' default (3) */
+  readonly failureThreshold?: number;
+}
+
+/** Where a volume appears in the container. */
+export interface VolumeMountProps {
+  readonly mountPath: string;
+  /**
+   * Mount one key of the volume (a file) rather than the whole volume (a directory).
+   * @default - the whole volume
+   */
+  readonly subPath?: string;
+}
+
+/**
+ * One volume of the workload and where the container mounts it. The order of a workload's
+ * volumes is the order of its mounts and of the pod's volumes.
+ */
+export class WorkloadVolume {
+  /**
+   * Configuration files, rendered into a ConfigMap named `<workload>-<name>`, mounted read-only,
+   * and part of the pod's config checksum.
+   */
+  static configFiles(name: string, files: Readonly<Record<string, string>>, mounts: readonly VolumeMountProps[]): WorkloadVolume {
+    return new WorkloadVolume(name, mounts, true, { files });
+  }
+
+  /** Scratch space that lives as long as the pod, capped at `sizeLimit` (e.g. "256Mi"). */
+  static emptyDir(name: string, mountPath: string, sizeLimit: string): WorkloadVolume {
+    return new WorkloadVolume(name, [{ mountPath }], false, { volume: { name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit) } } });
+  }
+
+  /**
+   * A StatefulSet's own PersistentVolumeClaim (a volumeClaimTemplate), ReadWriteOnce, kept when
+   * the StatefulSet is deleted or scaled down. Only `WorkloadStatefulSet` accepts it.
+   */
+  static dataClaim(name: string, mountPath: string, claim: { readonly storage: string; readonly storageClassName: string }): WorkloadVolume {
+    return new WorkloadVolume(name, [{ mountPath }], false, { claim });
+  }
+
+  /**
+   * A directory or file of the node, mounted read-only (only in a namespace whose Pod Security
+   * admits hostPath, with the policy exception on the workload).
+   */
+  static hostPath(name: string, path: string, options: { readonly type?: string; readonly mountPath?: string; readonly mountPropagation?: string } = {}): WorkloadVolume {
+    const mount: k8s.VolumeMount = { name, mountPath: options.mountPath ?? path, readOnly: true, mountPropagation: options.mountPropagation };
+    return new WorkloadVolume(name, [], true, { volume: { name, hostPath: { path, type: options.type } }, mountsAsIs: [mount] });
+  }
+
+  private constructor(
+    readonly name: string,
+    private readonly mountProps: readonly VolumeMountProps[],
+    private readonly readOnly: boolean,
+    private readonly source: {
+      readonly files?: Readonly<Record<string, string>>;
+      readonly volume?: k8s.Volume;
+      readonly claim?: { readonly storage: string; readonly storageClassName: string };
+      readonly mountsAsIs?: readonly k8s.VolumeMount[];
+    },
+  ) {}
+
+  /** The configuration files, for a ConfigMap volume. @internal */
+  get files(): Readonly<Record<string, string>> | undefined {
+    return this.source.files;
+  }
+
+  /** The claim, for a data claim. @internal */
+  get claim(): { readonly storage: string; readonly storageClassName: string } | undefined {
+    return this.source.claim;
+  }
+
+  /** @internal */
+  mounts(): k8s.VolumeMount[] {
+    if (this.source.mountsAsIs) return [...this.source.mountsAsIs];
+    return this.mountProps.map((m) => ({ name: this.name, mountPath: m.mountPath, subPath: m.subPath, readOnly: this.readOnly || undefined }));
+  }
+
+  /** The pod's volume (none for a claim: the StatefulSet adds it). @internal */
+  volume(workload: string): k8s.Volume | undefined {
+    if (this.source.files) return { name: this.name, configMap: { name: `${workload}-${this.name}` } };
+    return this.source.volume;
+  }
+}
+
+/** What the Vault agent injector needs on the pod (charts/lib/vault.ts `vaultAgentPod`). */
+export interface VaultAgentPodProps {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly volumes: readonly k8s.Volume[];
+}
+
+/** The intent of one workload: what every kind of the family shares. */
+export interface WorkloadProps {
+  /**
+   * The workload as the network plan knows it (charts/lib/network.ts): its name (of every object
+   * rendered here), its namespace and its ports by name.
+   */
+  readonly workload: Workload;
+  /** The `app.kubernetes.io/component` label of the workload and its pods, e.g. "logs". */
+  readonly component: string;
+  /** The container image, pinned in config/versions.ts. */
+  readonly image: string;
+  /** The non-root user and groups the pod runs as (Pod Security restricted). */
+  readonly identity: PodIdentity;
+  /** Requests and limits of the container. */
+  readonly resources: WorkloadResources;
+  /**
+   * The workload's ports the container listens on, by name (numbers come from `workload.ports`).
+   * @default - every port of `workload`
+   */
+  readonly ports?: readonly string[];
+  /**
+   * Render a Service named after the workload, selecting its pods, with these ports by name.
+   * `false` for a workload nothing reaches by name (its scraper discovers the pods).
+   * @default - a Service with every port of `ports`
+   */
+  readonly service?: false | { readonly ports: readonly string[] };
+  /**
+   * The container's name.
+   * @default - the workload's name
+   */
+  readonly containerName?: string;
+  /** @default - the image's entrypoint */
+  readonly command?: readonly string[];
+  /** @default - the image's arguments */
+  readonly args?: readonly string[];
+  /** @default - none */
+  readonly env?: readonly k8s.EnvVar[];
+  /** @default - no readiness probe */
+  readonly readinessProbe?: WorkloadProbe;
+  /** @default - no liveness probe */
+  readonly livenessProbe?: WorkloadProbe;
+  /** @default - no startup probe */
+  readonly startupProbe?: WorkloadProbe;
+  /** Volumes and their mounts, in order. @default - none */
+  readonly volumes?: readonly WorkloadVolume[];
+  /**
+   * The node the pods run on (`services.<name>.node` of the model, checked there).
+   * @default - any node
+   */
+  readonly node?: string;
+  /**
+   * Mount the ServiceAccount's API token: only for a workload that calls the Kubernetes API
+   * (and holds a binding for what it calls).
+   * @default false
+   */
+  readonly automountToken?: boolean;
+  /**
+   * The Vault agent's pieces for a workload that reads secrets (charts/lib/vault.ts `vaultAgentPod`).
+   * @default - no Vault agent
+   */
+  readonly vaultAgent?: VaultAgentPodProps;
+  /**
+   * Annotations of the workload object itself (e.g. policy exceptions).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** @default - none */
+  readonly tolerations?: readonly k8s.Toleration[];
+  /** Share the node's network namespace. @default false */
+  readonly hostNetwork?: boolean;
+  /** Share the node's process namespace. @default false */
+  readonly hostPid?: boolean;
+  /** @default - Kubernetes' default (30 s) */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+function portOf(workload: Workload, name: string): number {
+  const port = workload.ports?.[name];
+  if (port === undefined) {
+    const known = Object.keys(workload.ports ?? {});
+    throw new Error(
+      `workload ${workload.namespace}/${workload.name}: no port named "${name}"; its ports are: ${known.length ? known.join(', ') : '(none)'}; declare the port in the workload's ports or use one of those names`,
+    );
+  }
+  return port;
+}
+
+function probe(workload: Workload, props: WorkloadProbe | undefined, which: string): k8s.Probe | undefined {
+  if (!props) return undefined;
+  if ((props.httpGet === undefined) === (props.tcpPort === undefined)) {
+    throw new Error(`workload ${workload.namespace}/${workload.name}: ${which} must set exactly one of httpGet and tcpPort`);
+  }
+  const named = (port: string) => {
+    portOf(workload, port);
+    return k8s.IntOrString.fromString(port);
+  };
+  return {
+    httpGet: props.httpGet ? { path: props.httpGet.path, port: named(props.httpGet.port) } : undefined,
+    tcpSocket: props.tcpPort !== undefined ? { port: named(props.tcpPort) } : undefined,
+    initialDelaySeconds: props.initialDelaySeconds,
+    periodSeconds: props.periodSeconds,
+    failureThreshold: props.failureThreshold,
+  };
+}
+
+const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
+
+/**
+ * What every workload kind shares: renders the ServiceAccount, the ConfigMaps, the Service and
+ * the pod template; the subclasses wrap the template in their kind.
+ */
+export abstract class WorkloadBase extends Construct {
+  /** The workload's name: of its objects, its pods' label and its Service. */
+  readonly name: string;
+  readonly namespace: string;
+  /** The labels of the workload and its pods. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The selector of its pods: the one label the NetworkPolicies select on. */
+  readonly selector: k8s.LabelSelector;
+  /** The checksum of its configuration files (`undefined` without any). */
+  readonly configChecksum?: string;
+  protected readonly template: k8s.PodTemplateSpec;
+
+  protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps) {
+    super(scope, id);
+    const { workload } = props;
+    this.name = workload.name;
+    this.namespace = workload.namespace;
+    this.labels = standardLabels(workload.name, props.component);
+    this.selector = { matchLabels: { [NAME_LABEL]: workload.name } };
+    const volumes = props.volumes ?? [];
+    const names = new Set<string>();
+    for (const volume of volumes) {
+      if (names.has(volume.name)) throw new Error(`workload ${workload.namespace}/${workload.name}: volume "${volume.name}" is declared twice; give each volume its own name`);
+      names.add(volume.name);
+    }
+    const ports = props.ports ?? Object.keys(workload.ports ?? {});
+    const containerPorts = ports.map((name) => ({ name, containerPort: portOf(workload, name), protocol: 'TCP' }));
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: this.name, namespace: this.namespace, labels: standardLabels(this.name, 'service-account') },
+      automountServiceAccountToken: props.automountToken ?? false,
+    });
+
+    const files: Record<string, string> = {};
+    for (const volume of volumes) {
+      if (!volume.files) continue;
+      for (const [key, text] of Object.entries(volume.files)) {
+        if (key in files) throw new Error(`workload ${workload.namespace}/${workload.name}: file "${key}" is in two config volumes; name each file once`);
+        files[key] = text;
+      }
+      new k8s.KubeConfigMap(this, `config-${volume.name}`, {
+        metadata: { name: `${this.name}-${volume.name}`, namespace: this.namespace, labels: standardLabels(`${this.name}-${volume.name}`, 'config') },
+        data: { ...volume.files },
+      });
+    }
+    this.configChecksum = Object.keys(files).length ? configChecksum(files) : undefined;
+
+    if (props.service !== false) {
+      const servicePorts = props.service?.ports ?? ports;
+      for (const name of servicePorts) {
+        if (!ports.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports`);
+      }
+      new k8s.KubeService(this, 'service', {
+        metadata: { name: this.name, namespace: this.namespace, labels: standardLabels(this.name, 'service') },
+        spec: {
+          ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
+          selector: { ...this.selector.matchLabels },
+          ports: servicePorts.map((name) => ({ name, port: portOf(workload, name), targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
+        },
+      });
+    }
+
+    const agent = props.vaultAgent;
+    const annotations = { ...(this.configChecksum ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations };
+    const podVolumes = [...volumes.flatMap((v) => v.volume(this.name) ?? []), ...(agent?.volumes ?? [])];
+    const mounts = volumes.flatMap((v) => v.mounts());
+    const container: k8s.Container = {
+      name: props.containerName ?? this.name,
+      image: props.image,
+      command: props.command ? [...props.command] : undefined,
+      args: props.args ? [...props.args] : undefined,
+      env: props.env ? [...props.env] : undefined,
+      ports: containerPorts.length ? containerPorts : undefined,
+      readinessProbe: probe(workload, props.readinessProbe, 'readinessProbe'),
+      livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
+      startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
+      resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
+      securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+      volumeMounts: mounts.length ? mounts : undefined,
+    };
+    this.template = {
+      metadata: {
+        labels: { ...this.labels, ...agent?.labels },
+        annotations: Object.keys(annotations).length ? annotations : undefined,
+      },
+      spec: {
+        serviceAccountName: this.name,
+        automountServiceAccountToken: props.automountToken ?? false,
+        nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
+        hostNetwork: props.hostNetwork,
+        hostPid: props.hostPid,
+        securityContext: restrictedPodSecurity(props.identity),
+        terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
+        tolerations: props.tolerations ? [...props.tolerations] : undefined,
+        containers: [container],
+        volumes: podVolumes.length ? podVolumes : undefined,
+      },
+    };
+  }
+
+  /** A StatefulSet's governing Service is headless (clients reach its one pod directly). */
+  protected get headlessService(): boolean {
+    return false;
+  }
+
+  protected objectMetadata(): k8s.ObjectMeta {
+    return { name: this.name, namespace: this.namespace, labels: { ...this.labels }, annotations: this.props.annotations ? { ...this.props.annotations } : undefined };
+  }
+
+  protected rejectClaims(kind: string): void {
+    const claim = (this.props.volumes ?? []).find((v) => v.claim);
+    if (claim) throw new Error(`workload ${this.namespace}/${this.name}: volume "${claim.name}" is a data claim, which only a StatefulSet has; a ${kind} uses an emptyDir or a StatefulSet`);
+  }
+}
+
+export interface WorkloadDeploymentProps extends WorkloadProps {
+  /** @default 1 */
+  readonly replicas?: number;
+}
+
+/** A stateless workload: a Deployment (and its ServiceAccount, ConfigMaps and Service). */
+export class WorkloadDeployment extends WorkloadBase {
+  readonly resource: k8s.KubeDeployment;
+
+  constructor(scope: Construct, id: string, props: WorkloadDeploymentProps) {
+    super(scope, id, props);
+    this.rejectClaims('Deployment');
+    this.resource = new k8s.KubeDeployment(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: { replicas: props.replicas ?? 1, selector: this.selector, template: this.template },
+    });
+  }
+}
+
+export type WorkloadStatefulSetProps = WorkloadProps;
+
+/**
+ * A workload with its own volume: a StatefulSet of one replica whose data claims are kept when
+ * it is deleted or scaled (the volume holds the state), behind a headless Service.
+ */
+export class WorkloadStatefulSet extends WorkloadBase {
+  readonly resource: k8s.KubeStatefulSet;
+
+  constructor(scope: Construct, id: string, props: WorkloadStatefulSetProps) {
+    super(scope, id, props);
+    const claims = (props.volumes ?? []).filter((v) => v.claim);
+    this.resource = new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: {
+        replicas: 1,
+        serviceName: this.name,
+        selector: this.selector,
+        template: this.template,
+        volumeClaimTemplates: claims.length
+          ? claims.map((v) => ({
+              metadata: { name: v.name, labels: standardLabels(this.name, 'storage') },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: v.claim!.storageClassName,
+                resources: { requests: { storage: k8s.Quantity.fromString(v.claim!.storage) } },
+              },
+            }))
+          : undefined,
+        persistentVolumeClaimRetentionPolicy: claims.length ? { whenDeleted: 'Retain', whenScaled: 'Retain' } : undefined,
+      },
+    });
+  }
+
+  protected override get headlessService(): boolean {
+    return true;
+  }
+}
+
+export type WorkloadDaemonSetProps = WorkloadProps;
+
+/** A workload on every node (metrics, logs): a DaemonSet that replaces one node's pod at a time. */
+export class WorkloadDaemonSet extends WorkloadBase {
+  readonly resource: k8s.KubeDaemonSet;
+
+  constructor(scope: Construct, id: string, props: WorkloadDaemonSetProps) {
+    super(scope, id, props);
+    this.rejectClaims('DaemonSet');
+    this.resource = new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: {
+        selector: this.selector,
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: this.template,
+      },
+    });
+  }
+}

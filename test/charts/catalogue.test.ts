@@ -1,0 +1,40 @@
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { PLATFORM_SERVICES } from '../../charts/catalogue';
+import { loadDefaultPlatform, type Platform } from '../../config';
+
+/** Builds one catalogue entry on its own chart, from a model, the way the render does. */
+function build(name: string, platform: Platform): any[] {
+  const service = PLATFORM_SERVICES.find((s) => s.name === name)!;
+  const chart = Testing.chart();
+  service.build(chart, platform, { connections: [] });
+  return Testing.synth(chart);
+}
+
+describe('catalogue', () => {
+  it('GIVEN a model that moves Loki and changes its retention and volume WHEN the catalogue builds Loki THEN its props come from services.loki and observability.loki', () => {
+    const seed = loadDefaultPlatform();
+    const node = Object.keys(seed.nodes).find((n) => n !== seed.services.loki.node)!;
+    const platform: Platform = {
+      ...seed,
+      services: { ...seed.services, loki: { ...seed.services.loki, node } },
+      observability: { ...seed.observability, loki: { retentionDays: 3, storageGiB: 42 } },
+    };
+    const objects = build('loki', platform);
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
+    expect(sts.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': node });
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('42Gi');
+    expect(objects.find((o) => o.kind === 'ConfigMap').data['loki.yaml']).toContain('retention_period: 72h');
+  });
+
+  it('fails when the model places a service on a node it does not have', () => {
+    const seed = loadDefaultPlatform();
+    const platform: Platform = { ...seed, services: { ...seed.services, loki: { ...seed.services.loki, node: 'nowhere' } } };
+    expect(() => build('loki', platform)).toThrow('services.loki.node: "nowhere": no such node; place the service on one of: ');
+  });
+
+  it('names each service once', () => {
+    const names = PLATFORM_SERVICES.map((s) => s.name);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+  });
+});

@@ -1,0 +1,161 @@
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import type { Workload } from '../../../charts/lib/network';
+import {
+  CONFIG_CHECKSUM_ANNOTATION,
+  WorkloadDaemonSet,
+  WorkloadDeployment,
+  WorkloadStatefulSet,
+  WorkloadVolume,
+  type WorkloadProps,
+} from '../../../charts/lib/workload';
+import { validateCoreObject } from '../../support/schemas';
+
+const WEB: Workload = { namespace: 'apps', name: 'web', ports: { http: 8080, metrics: 9090 } };
+const BASE: WorkloadProps = {
+  workload: WEB,
+  component: 'server',
+  image: 'registry.example.com/web:1.0.0',
+  identity: { uid: 1000 },
+  resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+};
+
+function synth(build: (chart: ReturnType<typeof Testing.chart>) => void): any[] {
+  const chart = Testing.chart();
+  build(chart);
+  return Testing.synth(chart);
+}
+/** Paths of the mappings whose keys are not in the sorted order the manifest writer must receive. */
+function unsortedMappings(value: unknown, path: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => unsortedMappings(item, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  const keys = Object.keys(value);
+  const own = keys.join() === [...keys].sort().join() ? [] : [path];
+  return [...own, ...keys.flatMap((key) => unsortedMappings((value as Record<string, unknown>)[key], `${path}.${key}`))];
+}
+const ofKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
+const podOf = (objects: any[]) => objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).spec.template;
+
+describe('workload family', () => {
+  it('GIVEN ports by name WHEN a Deployment is rendered THEN its Service and containerPorts carry the names and the numbers of the network plan', () => {
+    const objects = synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, service: { ports: ['http'] } }));
+    const [service] = ofKind(objects, 'Service');
+    expect(service.metadata).toMatchObject({ name: 'web', namespace: 'apps' });
+    expect(service.spec).toEqual({ type: 'ClusterIP', selector: { 'app.kubernetes.io/name': 'web' }, ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }] });
+    expect(podOf(objects).spec.containers[0].ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
+  });
+
+  it('GIVEN a StatefulSet WHEN rendered THEN its governing Service is headless and named in serviceName', () => {
+    const objects = synth((c) => new WorkloadStatefulSet(c, 'web', BASE));
+    expect(ofKind(objects, 'Service')[0].spec.clusterIP).toBe('None');
+    expect(ofKind(objects, 'StatefulSet')[0].spec.serviceName).toBe('web');
+  });
+
+  it('fails when a probe names a port the workload does not have', () => {
+    expect(() => synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, readinessProbe: { httpGet: { path: '/', port: 'htp' } } }))).toThrow(
+      'workload apps/web: no port named "htp"; its ports are: http, metrics',
+    );
+  });
+
+  it('fails when the Service exposes a port the container does not listen on', () => {
+    expect(() => synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, ports: ['http'], service: { ports: ['metrics'] } }))).toThrow(
+      'workload apps/web: the Service exposes port "metrics", which the container does not listen on',
+    );
+  });
+
+  it('fails when a Deployment is given a data claim', () => {
+    expect(() =>
+      synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] })),
+    ).toThrow('workload apps/web: volume "data" is a data claim, which only a StatefulSet has');
+  });
+
+  it('GIVEN any workload WHEN rendered THEN the pod is Pod Security restricted: non-root identity, seccomp RuntimeDefault, no escalation, no capability, read-only root, no API token', () => {
+    for (const Kind of [WorkloadDeployment, WorkloadStatefulSet, WorkloadDaemonSet]) {
+      const objects = synth((c) => new Kind(c, 'web', { ...BASE, identity: { uid: 1000, fsGroup: 2000 } }));
+      const pod = podOf(objects).spec;
+      expect(pod.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 2000,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(ofKind(objects, 'ServiceAccount')[0].automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it('GIVEN a config file WHEN its content changes THEN the pod template checksum changes, and the ConfigMap is mounted read-only', () => {
+    const checksum = (text: string) => {
+      const objects = synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, volumes: [WorkloadVolume.configFiles('config', { 'web.yaml': text }, [{ mountPath: '/etc/web' }])] }));
+      expect(ofKind(objects, 'ConfigMap')[0]).toMatchObject({ metadata: { name: 'web-config' }, data: { 'web.yaml': text } });
+      expect(podOf(objects).spec.containers[0].volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/web', readOnly: true }]);
+      return podOf(objects).metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+    };
+    expect(checksum('a: 1\n')).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum('a: 1\n')).toBe(checksum('a: 1\n'));
+    expect(checksum('a: 2\n')).not.toBe(checksum('a: 1\n'));
+  });
+
+  it('GIVEN volumes in an order WHEN rendered THEN mounts keep that order, claims become volumeClaimTemplates (kept on delete) and not pod volumes', () => {
+    const objects = synth(
+      (c) =>
+        new WorkloadStatefulSet(c, 'web', {
+          ...BASE,
+          volumes: [
+            WorkloadVolume.configFiles('config', { 'a.yaml': 'a: 1\n' }, [{ mountPath: '/etc/web/a.yaml', subPath: 'a.yaml' }]),
+            WorkloadVolume.dataClaim('data', '/data', { storage: '5Gi', storageClassName: 'ceph-rbd' }),
+            WorkloadVolume.emptyDir('tmp', '/tmp', '64Mi'),
+          ],
+        }),
+    );
+    const [sts] = ofKind(objects, 'StatefulSet');
+    expect(sts.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.name)).toEqual(['config', 'data', 'tmp']);
+    expect(sts.spec.template.spec.volumes).toEqual([
+      { name: 'config', configMap: { name: 'web-config' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
+    expect(sts.spec.volumeClaimTemplates.map((t: any) => [t.metadata.name, t.spec.resources.requests.storage])).toEqual([['data', '5Gi']]);
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+  });
+
+  it('GIVEN a node WHEN rendered THEN the pods select the node label; without one they run anywhere', () => {
+    expect(podOf(synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, node: 'worker-1' }))).spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'worker-1' });
+    expect(podOf(synth((c) => new WorkloadDeployment(c, 'web', BASE))).spec.nodeSelector).toBeUndefined();
+  });
+
+  it('GIVEN a Vault agent WHEN rendered THEN its labels, annotations and token volume join the pod, after the config checksum', () => {
+    const agent = { labels: { 'vault-agent': 'true' }, annotations: { 'vault.hashicorp.com/role': 'web' }, volumes: [{ name: 'vault-token', emptyDir: {} }] };
+    const pod = podOf(synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, vaultAgent: agent, volumes: [WorkloadVolume.emptyDir('tmp', '/tmp', '1Mi')] })));
+    expect(pod.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'web', 'vault-agent': 'true' });
+    expect(pod.metadata.annotations).toEqual({ 'vault.hashicorp.com/role': 'web' });
+    expect(pod.spec.volumes.map((v: any) => v.name)).toEqual(['tmp', 'vault-token']);
+  });
+
+  it('GIVEN every kind with every volume type WHEN rendered THEN each object is valid against the pinned Kubernetes schemas, keys in ApiObject order', () => {
+    const objects = synth((c) => {
+      new WorkloadDeployment(c, 'web', { ...BASE, command: ['/bin/web'], args: ['--port=8080'], env: [{ name: 'A', value: 'b' }], readinessProbe: { tcpPort: 'http', periodSeconds: 5 }, volumes: [WorkloadVolume.configFiles('config', { a: 'b' }, [{ mountPath: '/etc/web' }])] });
+      new WorkloadStatefulSet(c, 'db', { ...BASE, workload: { ...WEB, name: 'db' }, volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] });
+      new WorkloadDaemonSet(c, 'agent', {
+        ...BASE,
+        workload: { ...WEB, name: 'agent' },
+        service: false,
+        volumes: [WorkloadVolume.hostPath('logs', '/var/log/pods', { type: 'Directory' })],
+        tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+      });
+    });
+    for (const object of objects) {
+      expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+      expect(Object.keys(object).slice(0, 3)).toEqual(['apiVersion', 'kind', 'metadata']);
+      expect(unsortedMappings(object.metadata, 'metadata'), `${object.kind} ${object.metadata.name}`).toEqual([]);
+      expect(unsortedMappings(object.spec ?? {}, 'spec'), `${object.kind} ${object.metadata.name}`).toEqual([]);
+    }
+    expect(ofKind(objects, 'Service').map((s) => s.metadata.name)).toEqual(['web', 'db']);
+    expect(podOf(ofKind(objects, 'DaemonSet')).spec.containers[0].volumeMounts).toEqual([{ name: 'logs', mountPath: '/var/log/pods', readOnly: true }]);
+  });
+});
