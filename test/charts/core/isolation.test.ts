@@ -126,6 +126,7 @@ describe('network isolation of the rendered platform', () => {
       ['Velero has no internet access', { from: at('velero/velero'), to: { ip: '8.8.8.8' }, port: 443 }],
       // Vault's one way out is HTTPS to AWS KMS (auto-unseal, charts/security/vault.ts).
       ['Vault reaches the internet only over HTTPS', { from: at('vault/vault'), to: { ip: '8.8.8.8' }, port: 80 }],
+      ['Velero does not reach Vault (its keys are a Secret it restores Vault without)', { from: at('velero/velero'), to: at('vault/vault'), port: 8200 }],
       ['the Vault configuration Job is reached by nobody', { from: at('vault/vault'), to: at('vault/vault-config'), port: 8200 }],
     ];
     for (const [why, flow] of cases) expect(evaluator.allows(flow), why).toBe(false);
@@ -140,7 +141,6 @@ describe('network isolation of the rendered platform', () => {
       ['the provisioner talks to a Ceph OSD', { from: at('ceph-csi/provisioner'), to: { ip: '192.168.10.21' }, port: 6801 }],
       ['Prometheus scrapes the controller', { from: at('monitoring/prometheus'), to: at('argocd/argocd-application-controller'), port: 8082 }],
       ['the API server calls the MetalLB webhook', { from: { ip: '100.64.0.10' }, to: at('metallb-system/metallb'), port: 9443 }],
-      ['Velero reads its keys from Vault', { from: at('velero/velero'), to: at('vault/vault'), port: 8200 }],
       ['Velero writes to the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.21' }, port: 7480 }],
       ['the ingress controller reaches Vault', { from: at('nginx-ingress/nginx-ingress'), to: at('vault/vault'), port: 8200 }],
       ['Prometheus scrapes Vault', { from: at('monitoring/prometheus'), to: at('vault/vault'), port: 8200 }],
