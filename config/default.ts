@@ -47,9 +47,10 @@ export const defaultPlatform: Platform = {
     clusterId: '5e3c7a90-1f2b-4c8d-9a6e-2b7f0d4c1e88',
     monitors: ['192.168.10.21:6789', '192.168.10.22:6789', '192.168.10.23:6789'],
     rbdPool: 'kubernetes',
-    // Three hosts with about 80 GB of OSDs each; three copies of every object (Ceph's default), and
-    // the volumes below plus their snapshots stay under the nearfull warning (config/capacity.ts).
-    capacityGiB: 230,
+    // Three hosts with about 150 GB of OSDs each; three copies of every object (Ceph's default).
+    // The volumes below, the snapshots of a running backup and 30 days of backups in the RADOS
+    // Gateway (same cluster) stay under the nearfull warning (config/capacity.ts, decision 85).
+    capacityGiB: 420,
     replication: 3,
     nearfullRatio: 0.85,
     rgw: { endpoint: 'http://192.168.10.21:7480', bucket: 'velero-backups' },

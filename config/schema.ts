@@ -203,9 +203,10 @@ const BackupsSchema = z.strictObject({
   /** How long each backup is kept. */
   retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }),
   /**
-   * The share of each backed-up volume rewritten per day, on average: each daily RBD snapshot kept
-   * for `retentionDays` holds what changed after it, so the capacity rule reserves
-   * claims × this × retentionDays (docs/decisions/0067-snapshot-reserve.md).
+   * The share of each backed-up volume rewritten per day, on average. The capacity rule reserves
+   * claims × this for the snapshots of a running backup (the data mover deletes each once it is
+   * uploaded), and counts the backup repository in the RADOS Gateway as the claims once plus
+   * claims × this × (retentionDays + 2) (docs/decisions/0085-backups-in-the-capacity-model.md).
    * @default 1
    */
   snapshotDailyChangePercent: z.number().gt(0, { error: 'must be above 0' }).max(100, { error: 'must be at most 100' }).default(1),

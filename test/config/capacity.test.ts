@@ -1,11 +1,12 @@
 /**
- * Capacity as a model rule (issue 13 item 4): every volume claim and the snapshot reserve fit
- * below Ceph's nearfull ratio, and the rule counts exactly the claims the render makes.
+ * Capacity as a model rule (issue 13 item 4, issue 17 item 4): every volume claim, the snapshots of
+ * a running backup and the backup repository in the RADOS Gateway fit below Ceph's nearfull ratio,
+ * and the rule counts exactly the claims the render makes.
  */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadDefaultPlatform, validatePlatform, type Platform } from '../../config';
-import { capacityBudget, capacityProblem, volumeClaims } from '../../config/capacity';
+import { capacityBudget, capacityProblem, REPOSITORY_GC_DAYS, volumeClaims } from '../../config/capacity';
 import { defaultRender, kubeObjects } from '../support/render';
 
 const platform = loadDefaultPlatform();
@@ -35,11 +36,29 @@ const gibOf = (quantity: string) => {
 };
 
 describe('the capacity rule', () => {
-  it('GIVEN the seed WHEN checked THEN its volumes and their snapshots fit below the nearfull ratio of its raw capacity', () => {
+  it('GIVEN the seed WHEN checked THEN its volumes, the snapshots of a running backup and the backup repository fit below the nearfull ratio of its raw capacity', () => {
     const b = capacityBudget(platform);
     expect(capacityProblem(platform)).toBeUndefined();
     expect(b.totalGiB).toBeLessThanOrEqual((platform.ceph.capacityGiB / platform.ceph.replication) * platform.ceph.nearfullRatio);
-    expect(b.snapshotReserveGiB).toBeCloseTo(b.claimsGiB * (platform.backups.snapshotDailyChangePercent / 100) * platform.backups.retentionDays);
+    expect(b.totalGiB).toBeCloseTo(b.claimsGiB + b.snapshotReserveGiB + b.backupRepositoryGiB);
+  });
+
+  it('GIVEN the data mover deletes each snapshot once its data is uploaded WHEN the reserve is computed THEN it covers one day of change, whatever the retention', () => {
+    const change = platform.backups.snapshotDailyChangePercent / 100;
+    const b = capacityBudget(platform);
+    expect(b.snapshotReserveGiB).toBeCloseTo(b.claimsGiB * change);
+    const longer = capacityBudget({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 2 } });
+    expect(longer.snapshotReserveGiB).toBeCloseTo(b.snapshotReserveGiB);
+  });
+
+  it('GIVEN the RADOS Gateway is in the same cluster WHEN the repository is estimated THEN it holds every claim once plus each day of change kept, and grows with the retention', () => {
+    const change = platform.backups.snapshotDailyChangePercent / 100;
+    const b = capacityBudget(platform);
+    expect(b.backupRepositoryGiB).toBeCloseTo(b.claimsGiB * (1 + change * (platform.backups.retentionDays + REPOSITORY_GC_DAYS)));
+    expect(b.backupRepositoryGiB).toBeGreaterThan(b.claimsGiB);
+    const days = 7;
+    const longer = capacityBudget({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays + days } });
+    expect(longer.backupRepositoryGiB - b.backupRepositoryGiB).toBeCloseTo(b.claimsGiB * change * days);
   });
 
   it('GIVEN the smallest raw capacity that fits WHEN validated THEN it is accepted', () => {
@@ -53,12 +72,13 @@ describe('the capacity rule', () => {
     for (const claim of volumeClaims(platform)) expect(message).toContain(`${claim.what} ${claim.sizeGiB} GiB (${claim.sizedBy})`);
     const b = capacityBudget(platform);
     expect(message).toContain(`the volumes claim ${b.claimsGiB} GiB`);
+    expect(message).toContain(`the backup repository in the RADOS Gateway ${Math.round(b.backupRepositoryGiB * 10) / 10} GiB`);
     expect(message).toContain(`raise ceph.capacityGiB to at least ${minimalRawGiB(platform)}`);
   });
 
   it('fails when more copies or a longer backup retention no longer fit', () => {
     expect(refusal({ ...platform, ceph: { ...platform.ceph, replication: platform.ceph.replication + 1 } })).toMatch(/^ceph\.capacityGiB: .* over the budget/);
-    expect(refusal({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 3 } })).toMatch(/daily snapshots need .* over the budget/);
+    expect(refusal({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 3 } })).toMatch(/backup repository in the RADOS Gateway .* over the budget/);
   });
 
   it('fails when the nearfull ratio is at or above the full ratio', () => {
