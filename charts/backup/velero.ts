@@ -1,14 +1,16 @@
 /**
- * Velero: daily backups kept `backups.retentionDays` on the Ceph RADOS Gateway (S3).
+ * Velero: daily backups kept `backups.retentionDays` in an S3 bucket: off site in AWS
+ * (`backups.offsite`, the `backup` Terraform stack), or else the Ceph RADOS Gateway.
  *  - `velero` (wave 4): the official chart with the S3 (AWS) plugin, CSI snapshot support,
  *    metrics, and the node agent that runs Velero's data mover; the node agent's ConfigMap.
- *  - `velero-config` (wave 5): our BackupStorageLocation on `ceph.rgw` (path-style addressing) and
- *    the daily Schedule, whose namespaces are derived from the render: every namespace with a
+ *  - `velero-config` (wave 5): our BackupStorageLocation (the off-site bucket, or `ceph.rgw` with
+ *    path-style addressing) and the daily Schedule, whose namespaces are derived from the render: every namespace with a
  *    PersistentVolumeClaim, a StatefulSet volume claim template, or a chart that creates claims.
  *
  * Volumes are CSI snapshots of the `ceph-rbd` volumes, and the data mover copies each snapshot
  * with kopia into the bucket, then deletes the snapshot: the volume data leaves the RBD pool it
- * protects. See docs/decisions/0022-velero-csi-snapshots.md and 0102-velero-data-mover.md.
+ * protects. See docs/decisions/0022-velero-csi-snapshots.md, 0102-velero-data-mover.md and
+ * 0104-off-site-backups-and-restore.md.
  *
  * @see https://velero.io/docs/v1.18/csi-snapshot-data-movement/
  */
@@ -21,7 +23,7 @@ import type { ScheduleSpec } from '../../imports/velero-schedule-velero.io';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../core/kinds';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
-import { dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
+import { INTERNET, dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { RESTRICTED_CONTAINER_SECURITY } from '../lib/pod-security';
 import type { VeleroValues } from '../../imports/charts';
@@ -54,14 +56,15 @@ export const VELERO_SERVER: Workload = { namespace: VELERO_NAMESPACE, name: 'vel
 export const VELERO_WORKERS: Workload = { namespace: VELERO_NAMESPACE, name: 'velero-data-mover', receivesNothing: true };
 
 /**
- * The RADOS Gateway keys, an AWS credentials file under the key `cloud`, in a Secret the
- * operator creates by hand from the password manager (README, Backups). The storage location
+ * The storage location's keys (the off-site bucket's IAM user `velero-backup`, or the RADOS
+ * Gateway user), an AWS credentials file under the key `cloud`, in a Secret the operator creates
+ * by hand from the AWS CLI or the password manager (README, Backups). The storage location
  * names it (`spec.credential`): Velero, its node agent, its data mover pods and the maintenance
  * Jobs read it through the API server. A Vault agent cannot serve them: the data mover pods copy
  * only the node agent's pod template (Velero v1.18 pkg/exposer/image.go getInheritedPodInfo), not
  * what an admission webhook injects. Decision 0102.
  */
-export const RGW_CREDENTIALS = { name: 'velero-rgw', key: 'cloud' } as const;
+export const VELERO_CREDENTIALS = { name: 'velero-credentials', key: 'cloud' } as const;
 
 /** The node agent's data-path configuration (read once at its start, `--node-agent-configmap`). */
 export const NODE_AGENT_CONFIG = 'velero-node-agent';
@@ -77,6 +80,23 @@ export function rgwEndpoint(platform: Platform): { url: string; address: string;
     throw new Error(`ceph.rgw.endpoint: "${url}": must be http(s)://<IPv4 address>[:port], e.g. "http://192.168.10.21:7480"`);
   }
   return { url, address: match[2], port: match[3] ? Number(match[3]) : match[1] === 'https' ? 443 : 80 };
+}
+
+/** The bucket Velero's one storage location uses: off site when the model names one. */
+export function storageBucket(platform: Platform): string {
+  return platform.backups.offsite?.bucket ?? platform.ceph.rgw.bucket;
+}
+
+/**
+ * The AWS plugin's location config (velero-plugin-for-aws README, "Create S3 bucket" and
+ * `BackupStorageLocation` config keys `region`, `s3Url`, `s3ForcePathStyle`): AWS S3 needs only
+ * the region, and encrypts with the bucket's default KMS key (the `backup` stack), so no `kmsKeyId`
+ * here; the RADOS Gateway needs its URL and serves buckets by path, not by virtual host.
+ */
+export function storageConfig(platform: Platform): Record<string, string> {
+  const offsite = platform.backups.offsite;
+  if (offsite) return { region: offsite.region };
+  return { region: platform.backups.region, s3ForcePathStyle: 'true', s3Url: rgwEndpoint(platform).url };
 }
 
 /** Velero's duration format for the backup TTL: `retentionDays` in hours ("720h0m0s" for 30 days). */
@@ -192,12 +212,14 @@ export const velero: ServiceDefinition = {
     customResourceGroups: ['velero.io'],
   }),
   connections: (platform: Platform): Connection[] => {
-    const rgw = rgwEndpoint(platform);
-    return [VELERO_SERVER, VELERO_WORKERS].flatMap((workload) => [
-      dnsAccess(workload),
-      ...kubeApiAccess(workload, platform),
-      { from: { workload }, to: { network: hosts('ceph rados gateway', [rgw.address]) }, ports: [{ port: rgw.port }], purpose: 'backup storage (RADOS Gateway, S3)' },
-    ]);
+    const offsite = platform.backups.offsite;
+    const storage = (workload: Workload): Connection => {
+      // S3 has no address range of its own to name: the regional endpoint over HTTPS.
+      if (offsite) return { from: { workload }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `off-site backup bucket (S3 in ${offsite.region})` };
+      const rgw = rgwEndpoint(platform);
+      return { from: { workload }, to: { network: hosts('ceph rados gateway', [rgw.address]) }, ports: [{ port: rgw.port }], purpose: 'backup storage (RADOS Gateway, S3)' };
+    };
+    return [VELERO_SERVER, VELERO_WORKERS].flatMap((workload) => [dnsAccess(workload), ...kubeApiAccess(workload, platform), storage(workload)]);
     // Prometheus scrapes Velero's metrics Service; the observability targets declare that connection.
   },
   build(chart: Chart, _platform: Platform, plan: ServicePlan) {
@@ -227,15 +249,13 @@ export const veleroConfig: ServiceDefinition = {
   // After the chart's CRDs.
   syncWave: 5,
   build(chart: Chart, platform: Platform) {
-    const rgw = rgwEndpoint(platform);
     const location: Omit<BackupStorageLocationSpec, 'accessMode'> & { accessMode: 'ReadWrite' } = {
       provider: 'aws',
       default: true,
       accessMode: 'ReadWrite',
-      objectStorage: { bucket: platform.ceph.rgw.bucket },
-      credential: { ...RGW_CREDENTIALS },
-      // The RADOS Gateway serves buckets by path, not by virtual host.
-      config: { region: platform.backups.region, s3ForcePathStyle: 'true', s3Url: rgw.url },
+      objectStorage: { bucket: storageBucket(platform) },
+      credential: { ...VELERO_CREDENTIALS },
+      config: storageConfig(platform),
     };
     new ApiObject(chart, 'location', {
       apiVersion: 'velero.io/v1',

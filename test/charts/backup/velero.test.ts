@@ -2,9 +2,9 @@ import { Chart, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
-import { NODE_AGENT_CONFIG, RGW_CREDENTIALS, backupTtl, rgwEndpoint, statefulNamespaces, velero, veleroConfig } from '../../../charts/backup/velero';
+import { NODE_AGENT_CONFIG, VELERO_CREDENTIALS, backupTtl, rgwEndpoint, statefulNamespaces, storageBucket, velero, veleroConfig } from '../../../charts/backup/velero';
 import { POLICY_EXCEPTIONS_ANNOTATION } from '../../../charts/lib/policy';
 import type { KubeObject } from '../../../charts/render';
 import type { RenderSummary, ServiceDefinition } from '../../../charts/lib/service';
@@ -77,13 +77,13 @@ describe('Velero', () => {
     expect(namespace.metadata.annotations[POLICY_EXCEPTIONS_ANNOTATION]).toMatch(/K8S-SEC-11/);
   });
 
-  it('GIVEN the data mover pods cannot carry a Vault agent WHEN the storage location is rendered THEN it names the by-hand Secret with the RGW keys, and Git holds no Secret', () => {
+  it('GIVEN the data mover pods cannot carry a Vault agent WHEN the storage location is rendered THEN it names the by-hand Secret with the bucket keys, and Git holds no Secret', () => {
     const v = values();
     expect(v.credentials).toEqual({ useSecret: false });
     expect(v.configuration.extraEnvVars).toBeUndefined();
     expect(v.podAnnotations).toBeUndefined();
     expect(v.serviceAccount).toEqual({ server: { create: true, name: 'velero' } });
-    expect(find('BackupStorageLocation', 'default', 'velero').spec.credential).toEqual({ name: RGW_CREDENTIALS.name, key: RGW_CREDENTIALS.key });
+    expect(find('BackupStorageLocation', 'default', 'velero').spec.credential).toEqual({ name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key });
     expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
@@ -93,16 +93,44 @@ describe('Velero', () => {
     expect(values().metrics).toEqual({ enabled: true, serviceMonitor: { enabled: false }, prometheusRule: { enabled: false } });
   });
 
-  it('stores backups in the RGW bucket of the model, by path', () => {
-    const location = find('BackupStorageLocation', 'default', 'velero');
-    expect(location.spec).toEqual({
+  it('GIVEN backups.offsite WHEN the storage location is rendered THEN it is the one default location, in the AWS bucket and region of the model, not the RADOS Gateway', () => {
+    const offsite = platform.backups.offsite!;
+    expect(offsite).toBeDefined();
+    const locations = objects().filter((o) => o.kind === 'BackupStorageLocation');
+    expect(locations.map((o) => o.metadata.name)).toEqual(['default']);
+    expect(locations[0].spec).toEqual({
       provider: 'aws',
       default: true,
       accessMode: 'ReadWrite',
-      objectStorage: { bucket: 'velero-backups' },
-      credential: { name: 'velero-rgw', key: 'cloud' },
-      config: { region: 'default', s3ForcePathStyle: 'true', s3Url: 'http://192.168.10.21:7480' },
+      objectStorage: { bucket: offsite.bucket },
+      credential: { name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key },
+      // AWS S3 by virtual host in the bucket's region: no endpoint, no path style.
+      config: { region: offsite.region },
     });
+    expect(storageBucket(platform)).not.toBe(platform.ceph.rgw.bucket);
+  });
+
+  it('GIVEN no backups.offsite WHEN the storage location is rendered THEN it is the RGW bucket of the model, by path', () => {
+    expect(single.backups.offsite).toBeUndefined();
+    const chart = new Chart(Testing.app(), 'test');
+    veleroConfig.build(chart, single, { connections: [] });
+    const [location] = Testing.synth(chart);
+    expect(location.spec).toMatchObject({ objectStorage: { bucket: single.ceph.rgw.bucket }, credential: { name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key } });
+    expect(location.spec.config).toEqual({ region: single.backups.region, s3ForcePathStyle: 'true', s3Url: single.ceph.rgw.endpoint });
+    // The NetworkPolicies then open the RADOS Gateway's address and port, and not the internet.
+    const targets = velero.connections!(single).filter((c) => /backup/.test(c.purpose ?? '')).map((c) => ({ to: (c.to as { network: { cidrs: unknown } }).network.cidrs, ports: c.ports }));
+    expect(targets).toEqual([
+      { to: [{ cidr: '10.10.0.31/32' }], ports: [{ port: 8443 }] },
+      { to: [{ cidr: '10.10.0.31/32' }], ports: [{ port: 8443 }] },
+    ]);
+  });
+
+  it('fails when backups.offsite names the Terraform state bucket', () => {
+    const model = structuredClone(platform) as any;
+    model.backups.offsite = { ...model.backups.offsite, bucket: model.gateway.stateBucket };
+    expect(() => validatePlatform(model)).toThrow(
+      `backups.offsite.bucket: "${platform.gateway.stateBucket}": is the Terraform state bucket (gateway.stateBucket): Velero would mark a bucket whose root holds other directories unavailable; name another bucket, e.g. "${platform.gateway.stateBucket}-velero"`,
+    );
   });
 
   it('backs up every namespace that holds state, daily at the model’s time, kept 30 days', () => {
@@ -154,18 +182,21 @@ describe('Velero', () => {
     expect(schedule.spec).toMatchObject({ schedule: '30 1 * * *', template: { ttl: '336h0m0s', includedNamespaces: ['vault'] } });
   });
 
-  it('GIVEN the server, node agent and data mover pods WHEN their traffic is evaluated THEN they reach only the RADOS Gateway, the API server and DNS; only Prometheus reaches the server', () => {
+  it('GIVEN the off-site bucket WHEN the server, node agent and data mover pods\' traffic is evaluated THEN they reach only public addresses over HTTPS (S3 has no address range to name), the API server and DNS; only Prometheus reaches the server', () => {
     const evaluator = new NetworkPolicyEvaluator(objects());
     const server: Endpoint = { pod: { namespace: 'velero', labels: { 'app.kubernetes.io/name': 'velero' }, ip: '10.42.2.10' } };
     const mover: Endpoint = { pod: { namespace: 'velero', labels: { 'app.kubernetes.io/name': 'velero-data-mover', 'velero.io/data-upload': 'daily-x' }, ip: '10.42.2.13' } };
     for (const pod of [server, mover]) {
-      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 7480 })).toBe(true);
+      expect(evaluator.allows({ from: pod, to: { ip: '52.219.170.1' }, port: 443 })).toBe(true);
+      expect(evaluator.allows({ from: pod, to: { ip: '52.219.170.1' }, port: 80 })).toBe(false);
+      // Not the RADOS Gateway (Velero's bucket is off site), nor any LAN host over HTTPS.
+      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 7480 })).toBe(false);
+      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 443 })).toBe(false);
       expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 6789 })).toBe(false);
-      expect(evaluator.allows({ from: pod, to: { ip: '8.8.8.8' }, port: 443 })).toBe(false);
       expect(evaluator.allows({ from: pod, to: { pod: { namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' }, ip: '10.42.2.14' } }, port: 8200 })).toBe(false);
     }
     // A pod Velero starts without the label its ConfigMap gives is isolated (the default deny).
-    expect(evaluator.allows({ from: { pod: { namespace: 'velero', labels: { 'velero.io/data-upload': 'daily-x' }, ip: '10.42.2.15' } }, to: { ip: '192.168.10.21' }, port: 7480 })).toBe(false);
+    expect(evaluator.allows({ from: { pod: { namespace: 'velero', labels: { 'velero.io/data-upload': 'daily-x' }, ip: '10.42.2.15' } }, to: { ip: '52.219.170.1' }, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: { pod: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.2.11' } }, to: server, port: 8085 })).toBe(true);
     expect(evaluator.allows({ from: { pod: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.2.11' } }, to: mover, port: 8085 })).toBe(false);
     expect(evaluator.allows({ from: { pod: { namespace: 'argocd', labels: { 'app.kubernetes.io/name': 'argocd-server' }, ip: '10.42.2.12' } }, to: server, port: 8085 })).toBe(false);
