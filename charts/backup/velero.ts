@@ -88,10 +88,10 @@ export function storageBucket(platform: Platform): string {
 }
 
 /**
- * The AWS plugin's location config (velero-plugin-for-aws README, "Create S3 bucket" and
- * `BackupStorageLocation` config keys `region`, `s3Url`, `s3ForcePathStyle`): AWS S3 needs only
- * the region, and encrypts with the bucket's default KMS key (the `backup` stack), so no `kmsKeyId`
- * here; the RADOS Gateway needs its URL and serves buckets by path, not by virtual host.
+ * The AWS plugin's location config (vmware-tanzu/velero-plugin-for-aws backupstoragelocation.md,
+ * branch release-1.14 at 673d828: `region`, `s3Url`, `s3ForcePathStyle`, `kmsKeyId`): AWS S3 needs
+ * only the region, and encrypts with the bucket's default KMS key (the `backup` stack), so no
+ * `kmsKeyId` here; the RADOS Gateway needs its URL and serves buckets by path, not by virtual host.
  */
 export function storageConfig(platform: Platform): Record<string, string> {
   const offsite = platform.backups.offsite;
