@@ -1,7 +1,9 @@
 /**
- * Ceph capacity as a model rule (docs/decisions/0066-ceph-capacity-model.md and
- * 0067-snapshot-reserve.md): every volume the platform claims on `ceph-rbd`, plus the room its
- * retained daily snapshots take, must fit below the pool's nearfull ratio.
+ * Ceph capacity as a model rule (docs/decisions/0066-ceph-capacity-model.md, 0067-snapshot-reserve.md
+ * and 0103-backups-in-the-capacity-model.md): every volume the platform claims on `ceph-rbd`, the
+ * snapshots the daily backup holds while its data mover runs, and what the backups keep in the
+ * RADOS Gateway of the same cluster (the application-consistent archives, and Velero's repository
+ * unless `backups.offsite` takes it out of the cluster), must fit below the nearfull ratio.
  *
  * The claims are listed here once, from the model, with the config path that sizes each; the
  * charts take their sizes from the same fields (or from the constants below), and
@@ -9,6 +11,15 @@
  * the chart values that size the charts' claims) are exactly these.
  */
 import type { Platform } from './schema';
+
+/**
+ * Days of change the backup repository holds beyond the retention: an expired backup's data stays
+ * in kopia's repository until full maintenance removes what no snapshot references, and kopia's
+ * maintenance safety keeps it through more than one full cycle; Velero runs full maintenance every
+ * 24 hours (Velero v1.18 site/content/docs/v1.18/backup-repository-configuration.md,
+ * `fullMaintenanceInterval`). Two days cover that.
+ */
+export const REPOSITORY_GC_DAYS = 2;
 
 /** JENKINS_HOME (jobs, build records, credentials store; plugins live in an emptyDir). */
 export const JENKINS_HOME_GIB = 4;
@@ -57,8 +68,23 @@ export interface CapacityBudget {
   readonly budgetGiB: number;
   readonly claims: readonly VolumeClaim[];
   readonly claimsGiB: number;
-  /** Room for the retained daily snapshots: claims × daily change × retention days. */
+  /**
+   * Room for the snapshots of one daily backup while the data mover copies them (each is deleted
+   * once its data is in the bucket): claims × one day's change.
+   */
   readonly snapshotReserveGiB: number;
+  /**
+   * Velero's repository (kopia, deduplicated) in the RADOS Gateway, whose pools share the
+   * cluster's raw capacity: every claim once, plus each day's change for the retention and the
+   * days kopia keeps expired data (REPOSITORY_GC_DAYS). 0 with `backups.offsite`: it is in AWS.
+   */
+  readonly backupRepositoryGiB: number;
+  /**
+   * The application-consistent archives in the RADOS Gateway (`backups.dumpBucket` and GitLab's
+   * backup bucket): retentionDays + 1 of each kind at `backups.archiveGiB` (the newest is
+   * uploaded before the oldest goes).
+   */
+  readonly archivesGiB: number;
   readonly totalGiB: number;
 }
 
@@ -66,8 +92,12 @@ export function capacityBudget(model: Platform): CapacityBudget {
   const { capacityGiB: rawGiB, replication, nearfullRatio } = model.ceph;
   const claims = volumeClaims(model);
   const claimsGiB = claims.reduce((sum, c) => sum + c.sizeGiB, 0);
-  // Every claim is in a namespace the daily backup snapshots (test/config/capacity.test.ts).
-  const snapshotReserveGiB = claimsGiB * (model.backups.snapshotDailyChangePercent / 100) * model.backups.retentionDays;
+  const dailyChange = model.backups.snapshotDailyChangePercent / 100;
+  // Every claim is in a namespace the daily backup covers (test/config/capacity.test.ts).
+  const snapshotReserveGiB = claimsGiB * dailyChange;
+  const backupRepositoryGiB = model.backups.offsite ? 0 : claimsGiB * (1 + dailyChange * (model.backups.retentionDays + REPOSITORY_GC_DAYS));
+  const { postgresql, vault, gitlab } = model.backups.archiveGiB;
+  const archivesGiB = (postgresql + vault + gitlab) * (model.backups.retentionDays + 1);
   const usableGiB = rawGiB / replication;
   return {
     rawGiB,
@@ -78,11 +108,18 @@ export function capacityBudget(model: Platform): CapacityBudget {
     claims,
     claimsGiB,
     snapshotReserveGiB,
-    totalGiB: claimsGiB + snapshotReserveGiB,
+    backupRepositoryGiB,
+    archivesGiB,
+    totalGiB: claimsGiB + snapshotReserveGiB + backupRepositoryGiB + archivesGiB,
   };
 }
 
 const gib = (value: number) => `${Math.round(value * 10) / 10} GiB`;
+
+function archiveList(model: Platform): string {
+  const { postgresql, vault, gitlab } = model.backups.archiveGiB;
+  return `PostgreSQL ${postgresql} GiB, Vault ${vault} GiB, GitLab ${gitlab} GiB`;
+}
 
 /**
  * Why the model's volumes do not fit its Ceph pool, or undefined when they do. Names each claim
@@ -95,8 +132,14 @@ export function capacityProblem(model: Platform): string | undefined {
   const claims = b.claims.map((c) => `${c.what} ${c.sizeGiB} GiB (${c.sizedBy})`).join(', ');
   return (
     `${b.rawGiB} GiB raw at ${b.replication}x replication holds ${gib(b.usableGiB)}, ${gib(b.budgetGiB)} of it below the nearfull ratio ${b.nearfullRatio}; ` +
-    `the volumes claim ${gib(b.claimsGiB)} (${claims}) and their daily snapshots need ${gib(b.snapshotReserveGiB)} ` +
-    `(${model.backups.snapshotDailyChangePercent}% change a day, kept ${model.backups.retentionDays} days): ${gib(b.totalGiB)} in all, over the budget; ` +
-    `raise ceph.capacityGiB to at least ${needed} or shrink the volumes`
+    `the volumes claim ${gib(b.claimsGiB)} (${claims}), the snapshots of a daily backup need ${gib(b.snapshotReserveGiB)} ` +
+    `(${model.backups.snapshotDailyChangePercent}% change a day), ` +
+    (model.backups.offsite
+      ? ''
+      : `Velero's repository in the RADOS Gateway ${gib(b.backupRepositoryGiB)} (the volumes once plus ${model.backups.retentionDays} + ${REPOSITORY_GC_DAYS} days of change), `) +
+    `the archives in the RADOS Gateway ${gib(b.archivesGiB)} (${model.backups.retentionDays} + 1 days of ${archiveList(model)}, backups.archiveGiB): ` +
+    `${gib(b.totalGiB)} in all, over the budget; ` +
+    `raise ceph.capacityGiB to at least ${needed}, or shrink the volumes or backups.retentionDays` +
+    (model.backups.offsite ? '' : ', or set backups.offsite to keep Velero\'s repository in AWS')
   );
 }

@@ -47,8 +47,10 @@ export const defaultPlatform: Platform = {
     clusterId: '5e3c7a90-1f2b-4c8d-9a6e-2b7f0d4c1e88',
     monitors: ['192.168.10.21:6789', '192.168.10.22:6789', '192.168.10.23:6789'],
     rbdPool: 'kubernetes',
-    // Three hosts with about 80 GB of OSDs each; three copies of every object (Ceph's default), and
-    // the volumes below plus their snapshots stay under the nearfull warning (config/capacity.ts).
+    // Three hosts with about 80 GB of OSDs each; three copies of every object (Ceph's default).
+    // The volumes below, the snapshots of a running backup and 30 days of database dumps, Vault
+    // snapshots and GitLab backups in the RADOS Gateway (same cluster) stay under the nearfull
+    // warning; Velero's repository is off site (config/capacity.ts, decisions 103 and 104).
     capacityGiB: 230,
     replication: 3,
     nearfullRatio: 0.85,
@@ -75,6 +77,12 @@ export const defaultPlatform: Platform = {
     snapshotDailyChangePercent: 1,
     region: 'default',
     dumpBucket: 'platform-dumps',
+    // Velero's backups (objects and volume data) in AWS, outside the Ceph cluster: 30 days of
+    // them would not fit beside the volumes (decision 104).
+    offsite: { bucket: 'lumetium-platform-velero', region: 'eu-central-1' },
+    // GitLab pushes the platform repository here: a whole-cluster restore starts from it.
+    repositoryMirror: { url: 'https://github.com/lumetium/platform.git' },
+    archiveGiB: { postgresql: 0.2, vault: 0.01, gitlab: 0.25 },
   },
   k3s: {
     tokenFile: '/etc/rancher/k3s/token',

@@ -203,12 +203,55 @@ const BackupsSchema = z.strictObject({
   /** How long each backup is kept. */
   retentionDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }),
   /**
-   * The share of each backed-up volume rewritten per day, on average: each daily RBD snapshot kept
-   * for `retentionDays` holds what changed after it, so the capacity rule reserves
-   * claims × this × retentionDays (docs/decisions/0067-snapshot-reserve.md).
+   * The share of each backed-up volume rewritten per day, on average. The capacity rule reserves
+   * claims × this for the snapshots of a running backup (the data mover deletes each once it is
+   * uploaded) and, without `offsite`, counts Velero's repository in the RADOS Gateway as the
+   * claims once plus claims × this × (retentionDays + 2)
+   * (docs/decisions/0103-backups-in-the-capacity-model.md).
    * @default 1
    */
   snapshotDailyChangePercent: z.number().gt(0, { error: 'must be above 0' }).max(100, { error: 'must be at most 100' }).default(1),
+  /**
+   * Where Velero keeps its backups (the objects and, through its data mover, the volume data): an
+   * S3 bucket in AWS that the `backup` stack creates, outside the Ceph cluster it protects. Without
+   * it Velero writes to `ceph.rgw.bucket` in the same cluster, and the capacity rule counts that
+   * (docs/decisions/0104-off-site-backups-and-restore.md).
+   * @default - Velero writes to the RADOS Gateway
+   */
+  offsite: z
+    .strictObject({
+      /** The bucket's name: global in S3; no dots, so virtual-host TLS names match. */
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name without dots, e.g. "example-platform-backups"' }),
+      /** The AWS region the `backup` stack creates the bucket in. */
+      region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region, e.g. "eu-central-1"' }),
+    })
+    .optional(),
+  /**
+   * The copy of the platform repository outside the cluster (a GitLab push mirror of `git.repoURL`
+   * to this remote): a whole-cluster restore renders and syncs from it, because the in-cluster
+   * GitLab is what is being restored (README, "Restore the whole cluster").
+   * @default - no mirror: a restore needs a clone of the repository from somewhere
+   */
+  repositoryMirror: z
+    .strictObject({
+      /** The mirror's clone URL (HTTPS), on a Git host outside the platform. */
+      url: httpsUrl,
+    })
+    .optional(),
+  /**
+   * The expected size of one archive of each application-consistent backup in the RADOS Gateway
+   * (decision 86): the PostgreSQL dump of every database, the Vault raft snapshot, GitLab's own
+   * backup (database, repositories, uploads). The capacity rule counts retentionDays + 1 of each
+   * (the newest is uploaded before the oldest is deleted). Measure with `aws s3 ls --summarize`
+   * and raise these when they grow.
+   */
+  archiveGiB: z
+    .strictObject({
+      postgresql: z.number().gt(0, { error: 'must be above 0 GiB' }),
+      vault: z.number().gt(0, { error: 'must be above 0 GiB' }),
+      gitlab: z.number().gt(0, { error: 'must be above 0 GiB' }),
+    })
+    .default({ postgresql: 0.2, vault: 0.01, gitlab: 0.25 }),
   /**
    * The S3 region Velero signs its requests to the RADOS Gateway with: the name of the RGW
    * zonegroup (Ceph's default zonegroup is "default"). Velero's S3 plugin requires one with
@@ -837,6 +880,22 @@ function checkVault(model: Model, ctx: Ctx): void {
 }
 
 function checkBackups(model: Model, ctx: Ctx): void {
+  const { offsite, repositoryMirror } = model.backups;
+  if (offsite && offsite.bucket === model.gateway.stateBucket) {
+    issue(
+      ctx,
+      ['backups', 'offsite', 'bucket'],
+      `is the Terraform state bucket (gateway.stateBucket): Velero would mark a bucket whose root holds other directories unavailable; name another bucket, e.g. "${model.gateway.stateBucket}-velero"`,
+    );
+  }
+  const hostOf = (url: string) => /^https:\/\/([^/:]+)/.exec(url)?.[1]?.toLowerCase();
+  if (repositoryMirror && hostOf(repositoryMirror.url) !== undefined && hostOf(repositoryMirror.url) === hostOf(model.git.repoURL)) {
+    issue(
+      ctx,
+      ['backups', 'repositoryMirror', 'url'],
+      `is on the host of git.repoURL, the GitLab a whole-cluster restore brings back; name a Git remote outside the platform, e.g. "https://github.com/example/platform.git"`,
+    );
+  }
   if (model.backups.dumpBucket === model.ceph.rgw.bucket) {
     issue(
       ctx,

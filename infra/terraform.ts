@@ -12,9 +12,13 @@ import { DnsStack } from './stacks/dns';
 import { GatewayStack } from './stacks/gateway';
 import { StateStack } from './stacks/state';
 import { VaultStack } from './stacks/vault';
+import { BackupStack } from './stacks/backup';
 
-/** Stack names, in the order they are applied (`vault` only when the model sets vault.autoUnseal). */
-export const STACKS = ['state', 'gateway', 'dns', 'vault'] as const;
+/**
+ * Stack names, in the order they are applied (`vault` only when the model sets vault.autoUnseal,
+ * `backup` only when it sets backups.offsite).
+ */
+export const STACKS = ['state', 'gateway', 'dns', 'vault', 'backup'] as const;
 
 interface CdktfManifest {
   version: string;
@@ -29,6 +33,7 @@ export function renderTerraform(platform: Platform): Map<string, string> {
     new GatewayStack(app, 'gateway', platform);
     new DnsStack(app, 'dns', platform);
     if (platform.vault.autoUnseal) new VaultStack(app, 'vault', platform);
+    if (platform.backups.offsite) new BackupStack(app, 'backup', platform);
     app.synth();
 
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as CdktfManifest;

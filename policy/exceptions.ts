@@ -123,7 +123,8 @@ export const PROFILES: readonly ExceptionProfile[] = [
   },
   namespaceProfile('MetalLB (speaker needs hostNetwork and NET_RAW)', ['metallb-system'], 'privileged'),
   namespaceProfile('ceph-csi RBD (node plugin mounts volumes on the host)', ['ceph-csi-rbd', 'ceph-csi'], 'privileged'),
-  namespaceProfile('Velero node agent (reads volumes from the kubelet)', ['velero'], 'privileged'),
+  // No host path (disableHostPath) and no privilege: root alone needs baseline (decision 0102).
+  namespaceProfile('Velero node agent and data mover pods (root, no host path)', ['velero'], 'baseline'),
   namespaceProfile('node-exporter (host namespaces and read-only host mounts)', ['node-exporter'], 'privileged'),
   namespaceProfile('log shipper (read-only host log mounts)', ['logging'], 'privileged'),
   namespaceProfile('Kaniko builds (root inside the build container)', ['builds', 'jenkins-builds'], 'baseline'),

@@ -62,7 +62,7 @@ export const BACKUP_ALERT_RULES: PrometheusRuleGroup = {
       annotations: {
         summary: 'No successful {{ $labels.schedule }} backup in the last 25 hours',
         description:
-          'Schedule {{ $labels.schedule }} has no Completed backup younger than 25 hours. Check that Velero runs, that its storage location is Available (`velero backup-location get`) and that it can read its keys from Vault.',
+          'Schedule {{ $labels.schedule }} has no Completed backup younger than 25 hours. Check that Velero runs and that its storage location is Available (`velero backup-location get` shows why not, e.g. keys in the Secret velero/velero-credentials that no longer work).',
       },
     },
   ],

@@ -1,11 +1,13 @@
 /**
- * Capacity as a model rule (issue 13 item 4): every volume claim and the snapshot reserve fit
- * below Ceph's nearfull ratio, and the rule counts exactly the claims the render makes.
+ * Capacity as a model rule (issue 13 item 4, issue 17 item 4): every volume claim, the snapshots of
+ * a running backup and what the backups keep in the RADOS Gateway (the archives, and Velero's
+ * repository unless it is off site) fit below Ceph's nearfull ratio,
+ * and the rule counts exactly the claims the render makes.
  */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadDefaultPlatform, validatePlatform, type Platform } from '../../config';
-import { capacityBudget, capacityProblem, volumeClaims } from '../../config/capacity';
+import { capacityBudget, capacityProblem, REPOSITORY_GC_DAYS, volumeClaims } from '../../config/capacity';
 import { defaultRender, kubeObjects } from '../support/render';
 
 const platform = loadDefaultPlatform();
@@ -35,30 +37,78 @@ const gibOf = (quantity: string) => {
 };
 
 describe('the capacity rule', () => {
-  it('GIVEN the seed WHEN checked THEN its volumes and their snapshots fit below the nearfull ratio of its raw capacity', () => {
+  const onRgw: Platform = { ...platform, backups: { ...platform.backups, offsite: undefined } };
+  const archivesPerDay = (model: Platform) => model.backups.archiveGiB.postgresql + model.backups.archiveGiB.vault + model.backups.archiveGiB.gitlab;
+
+  it('GIVEN the seed WHEN checked THEN its volumes, the snapshots of a running backup and the archives in the RADOS Gateway fit below the nearfull ratio of its raw capacity', () => {
     const b = capacityBudget(platform);
     expect(capacityProblem(platform)).toBeUndefined();
     expect(b.totalGiB).toBeLessThanOrEqual((platform.ceph.capacityGiB / platform.ceph.replication) * platform.ceph.nearfullRatio);
-    expect(b.snapshotReserveGiB).toBeCloseTo(b.claimsGiB * (platform.backups.snapshotDailyChangePercent / 100) * platform.backups.retentionDays);
+    expect(b.totalGiB).toBeCloseTo(b.claimsGiB + b.snapshotReserveGiB + b.backupRepositoryGiB + b.archivesGiB);
+    expect(b.archivesGiB).toBeGreaterThan(0);
+  });
+
+  it('GIVEN the data mover deletes each snapshot once its data is uploaded WHEN the reserve is computed THEN it covers one day of change, whatever the retention', () => {
+    const change = platform.backups.snapshotDailyChangePercent / 100;
+    const b = capacityBudget(platform);
+    expect(b.snapshotReserveGiB).toBeCloseTo(b.claimsGiB * change);
+    const longer = capacityBudget({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 2 } });
+    expect(longer.snapshotReserveGiB).toBeCloseTo(b.snapshotReserveGiB);
+  });
+
+  it('GIVEN backups.offsite WHEN the budget is computed THEN Velero\'s repository costs the Ceph cluster nothing', () => {
+    expect(platform.backups.offsite).toBeDefined();
+    expect(capacityBudget(platform).backupRepositoryGiB).toBe(0);
+  });
+
+  it('GIVEN Velero writes to the RADOS Gateway of the same cluster WHEN the repository is estimated THEN it holds every claim once plus each day of change kept, and grows with the retention', () => {
+    const change = onRgw.backups.snapshotDailyChangePercent / 100;
+    const b = capacityBudget(onRgw);
+    expect(b.backupRepositoryGiB).toBeCloseTo(b.claimsGiB * (1 + change * (onRgw.backups.retentionDays + REPOSITORY_GC_DAYS)));
+    expect(b.backupRepositoryGiB).toBeGreaterThan(b.claimsGiB);
+    const days = 7;
+    const longer = capacityBudget({ ...onRgw, backups: { ...onRgw.backups, retentionDays: onRgw.backups.retentionDays + days } });
+    expect(longer.backupRepositoryGiB - b.backupRepositoryGiB).toBeCloseTo(b.claimsGiB * change * days);
+  });
+
+  it('GIVEN the dumps, Vault snapshots and GitLab archives WHEN counted THEN each kind takes retention + 1 archives of its model size, off site or not', () => {
+    for (const model of [platform, onRgw]) {
+      expect(capacityBudget(model).archivesGiB).toBeCloseTo(archivesPerDay(model) * (model.backups.retentionDays + 1));
+    }
+    const bigger = capacityBudget({ ...platform, backups: { ...platform.backups, archiveGiB: { ...platform.backups.archiveGiB, gitlab: platform.backups.archiveGiB.gitlab + 1 } } });
+    expect(bigger.archivesGiB - capacityBudget(platform).archivesGiB).toBeCloseTo(platform.backups.retentionDays + 1);
   });
 
   it('GIVEN the smallest raw capacity that fits WHEN validated THEN it is accepted', () => {
     expect(() => validatePlatform({ ...platform, ceph: { ...platform.ceph, capacityGiB: minimalRawGiB(platform) } })).not.toThrow();
+    expect(() => validatePlatform({ ...onRgw, ceph: { ...onRgw.ceph, capacityGiB: minimalRawGiB(onRgw) } })).not.toThrow();
   });
 
-  it('fails when ceph.capacityGiB is too small, naming each claim with its size and setting, the total and the budget', () => {
+  it('fails when ceph.capacityGiB is too small, naming each claim with its size and setting, the archives, the total and the budget', () => {
     const raw = minimalRawGiB(platform) - 1;
     const message = refusal({ ...platform, ceph: { ...platform.ceph, capacityGiB: raw } });
     expect(message).toMatch(new RegExp(`^ceph\\.capacityGiB: ${raw}: ${raw} GiB raw at ${platform.ceph.replication}x replication`));
     for (const claim of volumeClaims(platform)) expect(message).toContain(`${claim.what} ${claim.sizeGiB} GiB (${claim.sizedBy})`);
     const b = capacityBudget(platform);
     expect(message).toContain(`the volumes claim ${b.claimsGiB} GiB`);
+    expect(message).toContain(`the archives in the RADOS Gateway ${Math.round(b.archivesGiB * 10) / 10} GiB (${platform.backups.retentionDays} + 1 days of PostgreSQL ${platform.backups.archiveGiB.postgresql} GiB`);
+    // Off site, Velero's repository is not part of the sum, nor of the message.
+    expect(message).not.toContain("Velero's repository");
     expect(message).toContain(`raise ceph.capacityGiB to at least ${minimalRawGiB(platform)}`);
   });
 
-  it('fails when more copies or a longer backup retention no longer fit', () => {
+  it('fails when Velero\'s repository would be in the RADOS Gateway of a seed-sized cluster, and says that backups.offsite is the way out', () => {
+    const message = refusal(onRgw);
+    const b = capacityBudget(onRgw);
+    expect(message).toContain(`Velero's repository in the RADOS Gateway ${Math.round(b.backupRepositoryGiB * 10) / 10} GiB`);
+    expect(message).toContain(`raise ceph.capacityGiB to at least ${minimalRawGiB(onRgw)}`);
+    expect(message).toMatch(/or set backups\.offsite to keep Velero's repository in AWS$/);
+  });
+
+  it('fails when more copies, a longer retention or larger archives no longer fit', () => {
     expect(refusal({ ...platform, ceph: { ...platform.ceph, replication: platform.ceph.replication + 1 } })).toMatch(/^ceph\.capacityGiB: .* over the budget/);
-    expect(refusal({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 3 } })).toMatch(/daily snapshots need .* over the budget/);
+    expect(refusal({ ...platform, backups: { ...platform.backups, retentionDays: platform.backups.retentionDays * 3 } })).toMatch(/the archives in the RADOS Gateway .* over the budget/);
+    expect(refusal({ ...platform, backups: { ...platform.backups, archiveGiB: { ...platform.backups.archiveGiB, postgresql: 1 } } })).toMatch(/PostgreSQL 1 GiB.* over the budget/);
   });
 
   it('fails when the nearfull ratio is at or above the full ratio', () => {

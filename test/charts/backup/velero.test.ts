@@ -2,10 +2,10 @@ import { Chart, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EnvVar } from 'kubernetes-models/v1/EnvVar';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
-import { VELERO_CONSUMER, backupTtl, rgwEndpoint, statefulNamespaces, velero, veleroConfig } from '../../../charts/backup/velero';
+import { NODE_AGENT_CONFIG, VELERO_CREDENTIALS, backupTtl, rgwEndpoint, statefulNamespaces, storageBucket, velero, veleroConfig } from '../../../charts/backup/velero';
+import { POLICY_EXCEPTIONS_ANNOTATION } from '../../../common/policy-exceptions';
 import type { KubeObject } from '../../../charts/lib/service';
 import type { RenderSummary, ServiceDefinition } from '../../../charts/lib/service';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
@@ -22,7 +22,7 @@ const service = (name: string, namespace: string): ServiceDefinition => ({ name,
 const object = (kind: string, namespace: string, spec: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name: 'x', namespace }, spec });
 
 describe('Velero', () => {
-  it('installs the pinned official chart with the S3 plugin, after Vault; its custom resources one wave later', () => {
+  it('installs the pinned official chart with the S3 plugin; its custom resources one wave later', () => {
     const source = application('velero').spec.sources[0];
     expect(source).toMatchObject({ repoURL: 'https://vmware-tanzu.github.io/helm-charts', chart: 'velero', targetRevision: CHARTS.velero.version, helm: { releaseName: 'velero' } });
     expect(values().initContainers).toEqual([
@@ -41,10 +41,11 @@ describe('Velero', () => {
     expect(application('velero-config').spec.source.path).toBe('dist/k8s/platform/velero-config');
   });
 
-  it('backs volumes up as CSI snapshots: no node agent, no file-system backup, no data mover', () => {
+  it('GIVEN the daily backup WHEN its volumes are snapshotted THEN the node agent moves each snapshot into the bucket with kopia', () => {
     const configuration = values().configuration;
-    expect(configuration).toMatchObject({ features: 'EnableCSI', defaultVolumesToFsBackup: false, defaultSnapshotMoveData: false, backupStorageLocation: [], volumeSnapshotLocation: [] });
-    expect(values().deployNodeAgent).toBe(false);
+    expect(configuration).toMatchObject({ features: 'EnableCSI', defaultVolumesToFsBackup: false, defaultSnapshotMoveData: true, uploaderType: 'kopia', backupStorageLocation: [], volumeSnapshotLocation: [] });
+    expect(find('Schedule', 'daily', 'velero').spec.template).toMatchObject({ snapshotVolumes: true, snapshotMoveData: true, defaultVolumesToFsBackup: false });
+    expect(values().deployNodeAgent).toBe(true);
     expect(values().snapshotsEnabled).toBe(false);
     expect(values().backupsEnabled).toBe(false);
     expect(values().upgradeCRDs).toBe(false);
@@ -53,35 +54,37 @@ describe('Velero', () => {
     expect(snapshotClass.metadata.labels['velero.io/csi-volumesnapshot-class']).toBe('true');
   });
 
-  it('reads its S3 keys from Vault through the agent, never from a Secret', () => {
-    const v = values();
-    expect(v.credentials).toEqual({ useSecret: false });
-    expect(v.configuration.extraEnvVars).toContainEqual({ name: 'AWS_SHARED_CREDENTIALS_FILE', value: '/vault/secrets/rgw' });
-    expect(v.podLabels).toEqual({ 'platform-synthesizer.io/vault-agent': 'inject' });
-    expect(v.podAnnotations).toMatchObject({
-      'vault.hashicorp.com/agent-inject': 'true',
-      'vault.hashicorp.com/role': 'velero',
-      // Velero must run while Vault is down, to restore it: it does not wait for the keys.
-      'vault.hashicorp.com/agent-pre-populate': 'false',
-      'vault.hashicorp.com/agent-inject-secret-rgw': 'secret/data/velero/rgw',
-      'vault.hashicorp.com/agent-inject-template-rgw':
-        '{{- with secret "secret/data/velero/rgw" -}}\n[default]\naws_access_key_id={{ .Data.data.access_key_id }}\naws_secret_access_key={{ .Data.data.secret_access_key }}\n{{- end }}\n',
-    });
-    expect(v.extraVolumes).toEqual([{ name: 'vault-token', projected: { sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: 600, path: 'token' } }] } }]);
-    expect(v.serviceAccount).toEqual({ server: { create: true, name: 'velero' } });
-    expect(VELERO_CONSUMER).toMatchObject({ name: 'velero', namespace: 'velero', serviceAccount: 'velero' });
-    expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
+  it('GIVEN the node agent WHEN rendered THEN it mounts no host path, adds no capability, runs unprivileged and reads its data-path ConfigMap', () => {
+    const agent = values().nodeAgent;
+    expect(agent.disableHostPath).toBe(true);
+    expect(agent.containerSecurityContext).toEqual({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(agent.podSecurityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(agent.resources.limits).toBeDefined();
+    // Velero writes credentials files under /tmp; the root is read-only.
+    expect(agent.extraVolumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(agent.extraArgs).toEqual([`--node-agent-configmap=${NODE_AGENT_CONFIG}`]);
+    const config = find('ConfigMap', NODE_AGENT_CONFIG, 'velero');
+    // The node agent refuses a ConfigMap with more than one key.
+    expect(Object.keys(config.data)).toHaveLength(1);
+    const json = JSON.parse(Object.values(config.data)[0] as string);
+    expect(json.podLabels).toEqual({ 'app.kubernetes.io/name': 'velero-data-mover' });
+    expect(values().configuration.repositoryMaintenanceJob.repositoryConfigData.global.podLabels).toEqual(json.podLabels);
   });
 
-  it('GIVEN the chart copies configuration.extraEnvVars into the container env WHEN rendered THEN it is a list of valid Kubernetes EnvVars', () => {
-    // velero 12.1.0 declares the key an array (values.schema.json) and renders it with toYaml under
-    // `env:`: a map is refused by Helm, and anything but EnvVars breaks the Deployment.
-    const extra = values().configuration.extraEnvVars;
-    expect(Array.isArray(extra), `configuration.extraEnvVars is ${JSON.stringify(extra)}`).toBe(true);
-    expect(extra.length).toBeGreaterThan(0);
-    for (const variable of extra) {
-      expect(() => new EnvVar(variable).validate()).not.toThrow();
-    }
+  it('GIVEN the node agent and the pods it starts run as root WHEN the namespace is labelled THEN it is baseline, not privileged, with its reason', () => {
+    const namespace = objects().find((o) => o.kind === 'Namespace' && o.metadata.name === 'velero');
+    for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('baseline');
+    expect(namespace.metadata.annotations[POLICY_EXCEPTIONS_ANNOTATION]).toMatch(/K8S-SEC-11/);
+  });
+
+  it('GIVEN the data mover pods cannot carry a Vault agent WHEN the storage location is rendered THEN it names the by-hand Secret with the bucket keys, and Git holds no Secret', () => {
+    const v = values();
+    expect(v.credentials).toEqual({ useSecret: false });
+    expect(v.configuration.extraEnvVars).toBeUndefined();
+    expect(v.podAnnotations).toBeUndefined();
+    expect(v.serviceAccount).toEqual({ server: { create: true, name: 'velero' } });
+    expect(find('BackupStorageLocation', 'default', 'velero').spec.credential).toEqual({ name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key });
+    expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
   it('runs non-root with a read-only root filesystem and exports metrics on 8085', () => {
@@ -90,15 +93,44 @@ describe('Velero', () => {
     expect(values().metrics).toEqual({ enabled: true, serviceMonitor: { enabled: false }, prometheusRule: { enabled: false } });
   });
 
-  it('stores backups in the RGW bucket of the model, by path', () => {
-    const location = find('BackupStorageLocation', 'default', 'velero');
-    expect(location.spec).toEqual({
+  it('GIVEN backups.offsite WHEN the storage location is rendered THEN it is the one default location, in the AWS bucket and region of the model, not the RADOS Gateway', () => {
+    const offsite = platform.backups.offsite!;
+    expect(offsite).toBeDefined();
+    const locations = objects().filter((o) => o.kind === 'BackupStorageLocation');
+    expect(locations.map((o) => o.metadata.name)).toEqual(['default']);
+    expect(locations[0].spec).toEqual({
       provider: 'aws',
       default: true,
       accessMode: 'ReadWrite',
-      objectStorage: { bucket: 'velero-backups' },
-      config: { region: 'default', s3ForcePathStyle: 'true', s3Url: 'http://192.168.10.21:7480' },
+      objectStorage: { bucket: offsite.bucket },
+      credential: { name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key },
+      // AWS S3 by virtual host in the bucket's region: no endpoint, no path style.
+      config: { region: offsite.region },
     });
+    expect(storageBucket(platform)).not.toBe(platform.ceph.rgw.bucket);
+  });
+
+  it('GIVEN no backups.offsite WHEN the storage location is rendered THEN it is the RGW bucket of the model, by path', () => {
+    expect(single.backups.offsite).toBeUndefined();
+    const chart = new Chart(Testing.app(), 'test');
+    veleroConfig.build(chart, single, { connections: [] });
+    const [location] = Testing.synth(chart);
+    expect(location.spec).toMatchObject({ objectStorage: { bucket: single.ceph.rgw.bucket }, credential: { name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key } });
+    expect(location.spec.config).toEqual({ region: single.backups.region, s3ForcePathStyle: 'true', s3Url: single.ceph.rgw.endpoint });
+    // The NetworkPolicies then open the RADOS Gateway's address and port, and not the internet.
+    const targets = velero.connections!(single).filter((c) => /backup/.test(c.purpose ?? '')).map((c) => ({ to: (c.to as { network: { cidrs: unknown } }).network.cidrs, ports: c.ports }));
+    expect(targets).toEqual([
+      { to: [{ cidr: '10.10.0.31/32' }], ports: [{ port: 8443 }] },
+      { to: [{ cidr: '10.10.0.31/32' }], ports: [{ port: 8443 }] },
+    ]);
+  });
+
+  it('fails when backups.offsite names the Terraform state bucket', () => {
+    const model = structuredClone(platform) as any;
+    model.backups.offsite = { ...model.backups.offsite, bucket: model.gateway.stateBucket };
+    expect(() => validatePlatform(model)).toThrow(
+      `backups.offsite.bucket: "${platform.gateway.stateBucket}": is the Terraform state bucket (gateway.stateBucket): Velero would mark a bucket whose root holds other directories unavailable; name another bucket, e.g. "${platform.gateway.stateBucket}-velero"`,
+    );
   });
 
   it('backs up every namespace that holds state, daily at the model’s time, kept 30 days', () => {
@@ -112,7 +144,7 @@ describe('Velero', () => {
         ttl: '720h0m0s',
         snapshotVolumes: true,
         defaultVolumesToFsBackup: false,
-        snapshotMoveData: false,
+        snapshotMoveData: true,
         csiSnapshotTimeout: '10m0s',
       },
     });
@@ -150,17 +182,24 @@ describe('Velero', () => {
     expect(schedule.spec).toMatchObject({ schedule: '30 1 * * *', template: { ttl: '336h0m0s', includedNamespaces: ['vault'] } });
   });
 
-  it('reaches only the RADOS Gateway, Vault, the API server and DNS; only Prometheus reaches it', () => {
+  it('GIVEN the off-site bucket WHEN the server, node agent and data mover pods\' traffic is evaluated THEN they reach only public addresses over HTTPS (S3 has no address range to name), the API server and DNS; only Prometheus reaches the server', () => {
     const evaluator = new NetworkPolicyEvaluator(objects());
     const server: Endpoint = { pod: { namespace: 'velero', labels: { 'app.kubernetes.io/name': 'velero' }, ip: '10.42.2.10' } };
-    expect(evaluator.allows({ from: server, to: { ip: '192.168.10.21' }, port: 7480 })).toBe(true);
-    expect(evaluator.allows({ from: server, to: { ip: '192.168.10.21' }, port: 6789 })).toBe(false);
-    expect(evaluator.allows({ from: server, to: { ip: '8.8.8.8' }, port: 443 })).toBe(false);
+    const mover: Endpoint = { pod: { namespace: 'velero', labels: { 'app.kubernetes.io/name': 'velero-data-mover', 'velero.io/data-upload': 'daily-x' }, ip: '10.42.2.13' } };
+    for (const pod of [server, mover]) {
+      expect(evaluator.allows({ from: pod, to: { ip: '52.219.170.1' }, port: 443 })).toBe(true);
+      expect(evaluator.allows({ from: pod, to: { ip: '52.219.170.1' }, port: 80 })).toBe(false);
+      // Not the RADOS Gateway (Velero's bucket is off site), nor any LAN host over HTTPS.
+      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 7480 })).toBe(false);
+      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 443 })).toBe(false);
+      expect(evaluator.allows({ from: pod, to: { ip: '192.168.10.21' }, port: 6789 })).toBe(false);
+      expect(evaluator.allows({ from: pod, to: { pod: { namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' }, ip: '10.42.2.14' } }, port: 8200 })).toBe(false);
+    }
+    // A pod Velero starts without the label its ConfigMap gives is isolated (the default deny).
+    expect(evaluator.allows({ from: { pod: { namespace: 'velero', labels: { 'velero.io/data-upload': 'daily-x' }, ip: '10.42.2.15' } }, to: { ip: '52.219.170.1' }, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: { pod: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.2.11' } }, to: server, port: 8085 })).toBe(true);
+    expect(evaluator.allows({ from: { pod: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.2.11' } }, to: mover, port: 8085 })).toBe(false);
     expect(evaluator.allows({ from: { pod: { namespace: 'argocd', labels: { 'app.kubernetes.io/name': 'argocd-server' }, ip: '10.42.2.12' } }, to: server, port: 8085 })).toBe(false);
-    const namespace = objects().find((o) => o.kind === 'Namespace' && o.metadata.name === 'velero');
-    // No node agent: the namespace stays restricted.
-    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
   it('renders its folders and Applications, the storage location synced before the schedule', () => {
@@ -173,7 +212,9 @@ describe('Velero', () => {
       'k8s/platform/apps/application-velero.yaml',
       'k8s/platform/velero-config/backupstoragelocation-default.yaml',
       'k8s/platform/velero-config/schedule-daily.yaml',
+      'k8s/platform/velero/configmap-velero-node-agent.yaml',
       'k8s/platform/velero/namespace-velero.yaml',
+      'k8s/platform/velero/networkpolicy-allow-velero-data-mover.yaml',
       'k8s/platform/velero/networkpolicy-allow-velero.yaml',
       'k8s/platform/velero/networkpolicy-default-deny.yaml',
     ]);

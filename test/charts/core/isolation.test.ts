@@ -122,10 +122,12 @@ describe('network isolation of the rendered platform', () => {
       ['Redis opens no connection', { from: at('argocd/argocd-redis'), to: at('kube-system/kube-dns'), port: 53, protocol: 'UDP' }],
       ['a pod that consumes no secret cannot reach Vault', { from: at('argocd/argocd-server'), to: at('vault/vault'), port: 8200 }],
       ['an unknown pod in the vault namespace cannot reach Vault', { from: { pod: intruders[3] }, to: at('vault/vault'), port: 8200 }],
-      ['Velero reaches no other LAN host than the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.50' }, port: 7480 }],
-      ['Velero has no internet access', { from: at('velero/velero'), to: { ip: '8.8.8.8' }, port: 443 }],
+      // Velero's bucket is off site (backups.offsite): no LAN host, and the internet only over HTTPS.
+      ['Velero reaches no LAN host, not even the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.21' }, port: 7480 }],
+      ['Velero reaches the internet only over HTTPS', { from: at('velero/velero'), to: { ip: '8.8.8.8' }, port: 80 }],
       // Vault's one way out is HTTPS to AWS KMS (auto-unseal, charts/security/vault.ts).
       ['Vault reaches the internet only over HTTPS', { from: at('vault/vault'), to: { ip: '8.8.8.8' }, port: 80 }],
+      ['Velero does not reach Vault (its keys are a Secret it restores Vault without)', { from: at('velero/velero'), to: at('vault/vault'), port: 8200 }],
       ['the Vault configuration Job is reached by nobody', { from: at('vault/vault'), to: at('vault/vault-config'), port: 8200 }],
     ];
     for (const [why, flow] of cases) expect(evaluator.allows(flow), why).toBe(false);
@@ -140,8 +142,7 @@ describe('network isolation of the rendered platform', () => {
       ['the provisioner talks to a Ceph OSD', { from: at('ceph-csi/provisioner'), to: { ip: '192.168.10.21' }, port: 6801 }],
       ['Prometheus scrapes the controller', { from: at('monitoring/prometheus'), to: at('argocd/argocd-application-controller'), port: 8082 }],
       ['the API server calls the MetalLB webhook', { from: { ip: '100.64.0.10' }, to: at('metallb-system/metallb'), port: 9443 }],
-      ['Velero reads its keys from Vault', { from: at('velero/velero'), to: at('vault/vault'), port: 8200 }],
-      ['Velero writes to the RADOS Gateway', { from: at('velero/velero'), to: { ip: '192.168.10.21' }, port: 7480 }],
+      ['Velero writes to the off-site bucket (S3 over HTTPS)', { from: at('velero/velero'), to: { ip: '52.219.170.1' }, port: 443 }],
       ['the ingress controller reaches Vault', { from: at('nginx-ingress/nginx-ingress'), to: at('vault/vault'), port: 8200 }],
       ['Prometheus scrapes Vault', { from: at('monitoring/prometheus'), to: at('vault/vault'), port: 8200 }],
       ['Prometheus scrapes Velero', { from: at('monitoring/prometheus'), to: at('velero/velero'), port: 8085 }],

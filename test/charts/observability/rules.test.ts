@@ -108,11 +108,11 @@ const CASES: Record<string, Case> = {
     labels: {},
   },
   CephCapacityBelowInventory: {
-    // The seed declares 230 GiB; an OSD is gone and 150 GiB remain.
+    // The seed declares ceph.capacityGiB; an OSD is gone and 150 GiB remain.
     series: { [sel('ceph_cluster_total_bytes', { job: 'ceph-mgr' })]: `${150 * GiB}x45` },
     at: '40m',
     labels: {},
-    quiet: { [sel('ceph_cluster_total_bytes', { job: 'ceph-mgr' })]: `${230 * GiB}x45` },
+    quiet: { [sel('ceph_cluster_total_bytes', { job: 'ceph-mgr' })]: `${platform.ceph.capacityGiB * GiB}x45` },
   },
   ArgoCdAppOutOfSync: {
     series: { [sel('argocd_app_info', { ...app, sync_status: 'OutOfSync', health_status: 'Healthy' })]: '1x30' },
@@ -317,7 +317,7 @@ describe('the alert rules', () => {
 
   it('takes thresholds from the model: the Ceph inventory', () => {
     const rule = alerts.get('CephCapacityBelowInventory')!;
-    expect(rule.expr).toBe(`max(ceph_cluster_total_bytes) < ${Math.round(230 * GiB * 0.95)}`);
+    expect(rule.expr).toBe(`max(ceph_cluster_total_bytes) < ${Math.round(platform.ceph.capacityGiB * GiB * 0.95)}`);
     const small = { ...platform, ceph: { ...platform.ceph, capacityGiB: 100 } };
     const other = platformRuleGroups(small, plan).flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === 'CephCapacityBelowInventory') as AlertingRule;
     expect(other.expr).toBe(`max(ceph_cluster_total_bytes) < ${Math.round(100 * GiB * 0.95)}`);

@@ -49,7 +49,7 @@ const MORE: SecretConsumer[] = [
 
 describe("Vault's configuration as code", () => {
   it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
-    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'vault-snapshot', 'velero']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'vault-snapshot']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
@@ -68,7 +68,6 @@ describe("Vault's configuration as code", () => {
       'policy-platform-redis.hcl',
       'policy-platform-vault-config.hcl',
       'policy-platform-vault-snapshot.hcl',
-      'policy-platform-velero.hcl',
       'role-alertmanager.json',
       'role-grafana.json',
       'role-harbor-setup.json',
@@ -83,7 +82,6 @@ describe("Vault's configuration as code", () => {
       'role-redis.json',
       'role-vault-config.json',
       'role-vault-snapshot.json',
-      'role-velero.json',
       'tls-reloader.sh',
     ]);
     expect(configMap().metadata.namespace).toBe('vault');
@@ -91,7 +89,9 @@ describe("Vault's configuration as code", () => {
 
   it('renders policies the HCL parser reads as exactly the intended grants', (ctx) => {
     if (!hcltool()) ctx.skip();
-    expect(parseHcl(data()['policy-platform-velero.hcl'])).toEqual({ path: { 'secret/data/velero/rgw': { capabilities: ['read'] } } });
+    expect(parseHcl(data()['policy-platform-postgresql.hcl'])).toEqual({
+      path: { 'secret/data/postgresql/superuser': { capabilities: ['read'] }, 'secret/data/postgresql/gitlab': { capabilities: ['read'] }, 'secret/data/postgresql/harbor': { capabilities: ['read'] } },
+    });
     expect(parseHcl(data()[`policy-${ADMIN_POLICY}.hcl`])).toEqual({
       path: {
         'sys/mounts': { capabilities: ['read'] },
@@ -119,7 +119,7 @@ describe("Vault's configuration as code", () => {
 
   it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-vault-config.json', 'role-vault-snapshot.json', 'role-velero.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);
@@ -139,12 +139,12 @@ describe("Vault's configuration as code", () => {
       expect(role.token_policies, file).toEqual([name === ADMIN_ROLE ? ADMIN_POLICY : `platform-${name}`]);
       expect(role.token_bound_cidrs, file).toEqual([platform.cluster.podCidr]);
     }
-    expect(JSON.parse(data()['role-velero.json'])).toEqual({
-      bound_service_account_names: ['velero'],
-      bound_service_account_namespaces: ['velero'],
+    expect(JSON.parse(data()['role-postgresql.json'])).toEqual({
+      bound_service_account_names: ['postgresql'],
+      bound_service_account_namespaces: ['databases'],
       audience: 'vault',
       alias_name_source: 'serviceaccount_uid',
-      token_policies: ['platform-velero'],
+      token_policies: ['platform-postgresql'],
       token_ttl: '15m',
       token_max_ttl: '4h',
       token_bound_cidrs: ['10.42.0.0/16'],
@@ -171,8 +171,8 @@ describe("Vault's configuration as code", () => {
 
   it('takes token lifetimes and the pod network from the model', () => {
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    const velero = consumers[0];
-    expect(consumerRole(velero, single)).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
+    const postgresql = consumers.find((c) => c.name === 'postgresql')!;
+    expect(consumerRole(postgresql, single)).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
   });
 
   it('gives every declared secret a policy path, a role and an agent injection in its pods', (ctx) => {
@@ -229,12 +229,12 @@ describe("Vault's configuration as code", () => {
   });
 
   it('fails for consumers that would share an identity or break a path', () => {
-    const velero = consumers[0];
-    expect(() => validateSecretConsumers([velero, { ...velero }])).toThrow('vault consumer velero: declared twice; every consumer needs its own name (role, policy and path)');
-    expect(() => validateSecretConsumers([velero, { ...MORE[0], namespace: 'velero', serviceAccount: 'velero' }])).toThrow(
-      'vault consumer grafana: service account velero/velero is already bound to consumer velero; give each consumer its own service account',
+    const postgresql = consumers.find((c) => c.name === 'postgresql')!;
+    expect(() => validateSecretConsumers([postgresql, { ...postgresql }])).toThrow('vault consumer postgresql: declared twice; every consumer needs its own name (role, policy and path)');
+    expect(() => validateSecretConsumers([postgresql, { ...MORE[0], namespace: 'databases', serviceAccount: 'postgresql' }])).toThrow(
+      'vault consumer grafana: service account databases/postgresql is already bound to consumer postgresql; give each consumer its own service account',
     );
-    expect(() => validateSecretConsumers([{ ...velero, name: ADMIN_ROLE }], [ADMIN_ROLE])).toThrow("vault consumer vault-config: the name is reserved for Vault's own configuration role; choose another");
+    expect(() => validateSecretConsumers([{ ...postgresql, name: ADMIN_ROLE }], [ADMIN_ROLE])).toThrow("vault consumer vault-config: the name is reserved for Vault's own configuration role; choose another");
     expect(() => validateSecretConsumers([{ ...MORE[0], secrets: [{ name: 'admin', keys: ['pass-word'] }] }])).toThrow(
       'vault consumer grafana: secret admin: key "pass-word" must be letters, digits and "_" (the template reads .Data.data.<key>)',
     );
@@ -243,7 +243,7 @@ describe("Vault's configuration as code", () => {
   });
 
   it('load-kv.sh prompts for every key of every declared secret', () => {
-    expect(data()['load-kv.sh']).toContain('\nload velero secret/velero/rgw access_key_id secret_access_key\n');
+    expect(data()['load-kv.sh']).toContain('\nload postgresql secret/postgresql/superuser password\n');
     expect(configFiles(platform, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
   });
 
@@ -302,10 +302,10 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot', 'platform-velero'].sort());
-      expect(state.policies['platform-velero']).toBe(data()['policy-platform-velero.hcl']);
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
+      expect(state.policies['platform-postgresql']).toBe(data()['policy-platform-postgresql.hcl']);
       expect(state.roles).toEqual(
-        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', 'velero', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
+        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
       );
       expect(state.revoked).toBe(1);
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
@@ -326,8 +326,8 @@ describe("Vault's configuration as code", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
-      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE, 'velero'].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot', 'platform-velero'].sort());
+      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {

@@ -148,7 +148,7 @@ describe('Vault', () => {
       pod('nginx-ingress', 'nginx-ingress', '10.42.1.11'),
       pod('monitoring', 'prometheus', '10.42.1.12'),
       pod('vault', 'vault-config', '10.42.1.13'),
-      pod('velero', 'velero', '10.42.1.14'),
+      pod('databases', 'postgresql', '10.42.1.14'),
     ];
     for (const from of allowed) expect(evaluator.allows({ from, to: server, port: 8200 }), JSON.stringify(from)).toBe(true);
     for (const from of [pod('argocd', 'argocd-server', '10.42.1.15'), pod('vault', 'intruder', '10.42.1.16'), { ip: '192.168.10.50' }]) {
