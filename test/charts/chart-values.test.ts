@@ -27,7 +27,6 @@ import { defaultRender, kubeObjects, ROOT } from '../support/render';
 const NOT_YET_IMPORTED: Record<string, string> = {
   'argo-cd': 'no source of argo-helm at tag argo-cd-10.4.0 was reachable offline',
   'nginx-ingress': 'no source of nginx/kubernetes-ingress chart 2.7.2 was reachable offline',
-  'ceph-csi-rbd': 'no source of ceph/ceph-csi at v3.17.0 was reachable offline',
   gitlab: 'the chart lives on gitlab.com (gitlab-org/charts/gitlab); no copy of 9.8.4 was reachable offline',
 };
 
