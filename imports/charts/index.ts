@@ -2,6 +2,7 @@
 import type { CephCsiRbdValues } from './ceph-csi-rbd';
 import type { CertManagerValues } from './cert-manager';
 import type { HarborValues } from './harbor';
+import type { KuredValues } from './kured';
 import type { MetallbValues } from './metallb';
 import type { SnapshotControllerValues } from './snapshot-controller';
 import type { VaultValues } from './vault';
@@ -9,6 +10,7 @@ import type { VeleroValues } from './velero';
 export type { CephCsiRbdValues } from './ceph-csi-rbd';
 export type { CertManagerValues } from './cert-manager';
 export type { HarborValues } from './harbor';
+export type { KuredValues } from './kured';
 export type { MetallbValues } from './metallb';
 export type { SnapshotControllerValues } from './snapshot-controller';
 export type { VaultValues } from './vault';
@@ -19,6 +21,7 @@ export interface ChartValues {
   readonly "ceph-csi-rbd": CephCsiRbdValues;
   readonly "cert-manager": CertManagerValues;
   readonly "harbor": HarborValues;
+  readonly "kured": KuredValues;
   readonly "metallb": MetallbValues;
   readonly "snapshot-controller": SnapshotControllerValues;
   readonly "vault": VaultValues;
