@@ -29,6 +29,8 @@ import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
+import { kured } from './day-two/kured';
+import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -81,6 +83,8 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   // ---- delivery (issue 8 part B) ----
   jenkins,
   builds,
+  // ---- day two (issue 20): k3s upgrades (4, Plans 5) and coordinated reboots (4) ----
+  systemUpgradeController, systemUpgradePlans, kured,
   // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
   prometheusDiscovery,
 ];

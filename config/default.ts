@@ -88,6 +88,8 @@ export const defaultPlatform: Platform = {
     tokenFile: '/etc/rancher/k3s/token',
     tlsSans: [],
   },
+  // Reboots after OS updates and k3s upgrades: weekend nights, one node at a time.
+  maintenance: { days: ['sa', 'su'], start: '02:00', end: '05:00', timeZone: 'UTC' },
   certManager: {
     recursiveNameservers: ['1.1.1.1:53', '1.0.0.1:53'],
   },

@@ -297,6 +297,43 @@ const K3sSchema = z.strictObject({
   ),
 });
 
+/** The days of the week as kured and system-upgrade-controller spell them (both use kured's pkg/timewindow). */
+export const MAINTENANCE_DAYS = ['mo', 'tu', 'we', 'th', 'fr', 'sa', 'su'] as const;
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day as "HH:MM" (24 h, quoted in YAML), e.g. "02:00"' });
+
+/**
+ * When the cluster may take nodes down on its own: kured's reboots after OS security updates and
+ * system-upgrade-controller's k3s upgrades start only inside this window (kubereboot/kured 1.23.0
+ * pkg/timewindow; rancher/system-upgrade-controller v0.20.1 Plan `spec.window`, the same package).
+ * A window whose end is before its start runs past midnight into the next day.
+ */
+const MaintenanceWindowSchema = z
+  .strictObject({
+    /** The days a window starts on. */
+    days: z
+      .array(z.enum(MAINTENANCE_DAYS, { error: `must be one of ${MAINTENANCE_DAYS.map((d) => `"${d}"`).join(', ')}` }))
+      .min(1, { error: 'must name at least one day, e.g. ["sa", "su"]' })
+      .refine((days) => new Set(days).size === days.length, { error: 'must not name a day twice' }),
+    /** Local time of day the window opens, "HH:MM". */
+    start: timeOfDay,
+    /** Local time of day the window closes, "HH:MM"; nothing new starts after it. */
+    end: timeOfDay,
+    /** The IANA time zone `start` and `end` are in, e.g. "Europe/Berlin". */
+    timeZone: z.string().refine(isTimeZone, { error: 'must be an IANA time zone name, e.g. "UTC" or "Europe/Berlin"' }),
+  })
+  .refine((window) => window.start !== window.end, { path: ['end'], error: 'must differ from start; the window would be empty' });
+
+/** Whether the runtime's time zone database knows `name` (the IANA names Go's time.LoadLocation reads). */
+function isTimeZone(name: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const CertManagerSchema = z.strictObject({
   /**
    * The resolvers cert-manager asks when it checks that a DNS-01 TXT record has propagated
@@ -649,6 +686,11 @@ export const PlatformSchema = z
     services: ServicesSchema,
     backups: BackupsSchema,
     k3s: K3sSchema,
+    /**
+     * The maintenance window of node reboots and k3s upgrades (docs/decisions/0098-coordinated-reboots.md).
+     * @default - Saturday and Sunday, 02:00 to 05:00 UTC
+     */
+    maintenance: MaintenanceWindowSchema.default({ days: ['sa', 'su'], start: '02:00', end: '05:00', timeZone: 'UTC' }),
     certManager: CertManagerSchema,
     argocd: ArgocdSchema,
     vault: VaultSchema,
@@ -677,6 +719,7 @@ export type PlatformNode = Platform['nodes'][string];
 export type PlatformService = Platform['services'][ServiceName];
 export type Environment = Platform['environments'][string];
 export type Observability = Platform['observability'];
+export type MaintenanceWindow = Platform['maintenance'];
 export type AlertReceiver = Observability['alerting']['receivers'][string];
 export type App = Platform['apps'][string];
 export type AppEnvironment = App['environments'][string];

@@ -42,6 +42,10 @@ export const CHARTS = {
   // renovate: datasource=helm registryUrl=https://helm.goharbor.io depName=harbor
   harbor: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: '1.19.1' }, // Harbor 2.15.1
   // ---- end source and registry ----
+  // ---- day two (issue 20): coordinated OS reboots ----
+  // renovate: datasource=helm registryUrl=https://kubereboot.github.io/charts depName=kured
+  kured: { repoURL: 'https://kubereboot.github.io/charts', chart: 'kured', version: '6.1.0' }, // kured 1.23.0
+  // ---- end day two ----
 } as const satisfies Record<string, ChartVersion>;
 
 /** Container images we render ourselves (not the ones upstream charts bring), `repository:tag`. */
@@ -103,6 +107,16 @@ export const IMAGES = {
   // renovate: datasource=docker depName=docker.io/library/node
   pipelineTools: 'docker.io/library/node:24.21.0-bookworm',
   // ---- end delivery ----
+  // ---- day two (issue 20): k3s upgrades (charts/day-two/system-upgrade.ts) ----
+  // The controller has no chart of its own upstream; its manifest is rendered here (decision 0097).
+  // Keep cdk8s.yaml's Plan CRD URL at the same tag.
+  // renovate: datasource=docker depName=rancher/system-upgrade-controller
+  systemUpgradeController: 'rancher/system-upgrade-controller:v0.20.1',
+  // The image of the cordon/drain step of every upgrade Job: the one the upstream manifest names
+  // at v0.20.1 (manifests/system-upgrade-controller.yaml, SYSTEM_UPGRADE_JOB_KUBECTL_IMAGE).
+  // renovate: datasource=docker depName=rancher/kubectl
+  systemUpgradeKubectl: 'rancher/kubectl:v1.30.3',
+  // ---- end day two ----
 } as const satisfies Record<string, string>;
 
 // ---- delivery (issue 8, part B): the Jenkins controller's plugins ---------------------------

@@ -121,12 +121,25 @@ export const PROFILES: readonly ExceptionProfile[] = [
         ...((rule.resources ?? []).includes('pods/exec') && (rule.verbs ?? []).some((v) => !['create', 'get'].includes(v)) ? ['grants pods/exec verbs beyond create and get'] : []),
       ]),
   },
+  {
+    // rancher/system-upgrade-controller v0.20.1 opens no port (no health or metrics endpoint):
+    // there is nothing to probe; Kubernetes restarts it when the process exits.
+    component: 'system-upgrade-controller (serves no HTTP, nothing to probe)',
+    matches: (o) => o.kind === 'Deployment' && o.metadata.namespace === 'system-upgrade' && appName(o) === 'system-upgrade-controller',
+    rules: ['K8S-PRB-01'],
+    narrow: (_o, w) => [
+      ...((w ? allContainers(w.pod) : []).some((c) => (c.ports ?? []).length > 0) ? ['declares a port; probe it instead'] : []),
+      ...noPrivilege(w),
+    ],
+  },
   namespaceProfile('MetalLB (speaker needs hostNetwork and NET_RAW)', ['metallb-system'], 'privileged'),
   namespaceProfile('ceph-csi RBD (node plugin mounts volumes on the host)', ['ceph-csi-rbd', 'ceph-csi'], 'privileged'),
   // No host path (disableHostPath) and no privilege: root alone needs baseline (decision 0102).
   namespaceProfile('Velero node agent and data mover pods (root, no host path)', ['velero'], 'baseline'),
   namespaceProfile('node-exporter (host namespaces and read-only host mounts)', ['node-exporter'], 'privileged'),
   namespaceProfile('log shipper (read-only host log mounts)', ['logging'], 'privileged'),
+  namespaceProfile('kured (reboots its node: privileged, host PID)', ['kured'], 'privileged'),
+  namespaceProfile('system-upgrade-controller (k3s upgrade Jobs replace the host binary)', ['system-upgrade'], 'privileged'),
   namespaceProfile('Kaniko builds (root inside the build container)', ['builds', 'jenkins-builds'], 'baseline'),
 ];
 

@@ -26,7 +26,7 @@ import type { ServiceDefinition } from '../lib/service';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, CSI_DRIVER, resources } from '../lib/kinds';
 import { STORAGE_CLASS } from '../lib/placement';
 import { RESTRICTED_CONTAINER_VALUES, restrictedPodValues } from '../lib/security-context';
-import type { SnapshotControllerValues } from '../../imports/charts';
+import type { CephCsiRbdValues, SnapshotControllerValues } from '../../imports/charts';
 
 export const CEPH_CSI_NAMESPACE = 'ceph-csi';
 export const SNAPSHOT_NAMESPACE = 'snapshot-controller';
@@ -39,7 +39,7 @@ export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'pro
 /**
  * Runs on the host network (policies are moot for it, Prometheus scrapes it at the node's
  * address) but is still selected, for completeness. Metrics on `nodeplugin.httpMetrics.containerPort`
- * (ceph/ceph-csi v3.12.2 charts/ceph-csi-rbd: values.yaml, templates/nodeplugin-daemonset.yaml).
+ * (ceph/csi-charts, docs/rbd/ceph-csi-rbd-3.17.0.tgz: values.yaml, templates/nodeplugin-daemonset.yaml).
  */
 export const NODEPLUGIN: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'nodeplugin', selectorLabel: 'component', ports: { metrics: 8080 }, hostNetwork: true };
 export const SNAPSHOT_CONTROLLER: Workload = { namespace: SNAPSHOT_NAMESPACE, name: 'snapshot-controller', ports: { http: 8080 } };
@@ -113,9 +113,12 @@ export const cephCsi: ServiceDefinition = {
       },
       nodeplugin: {
         registrar: { resources: resources('10m', '32Mi', '100m', '64Mi') },
+        // Chart 3.17.0 also gives these to the provisioner pod's three cephcsi containers
+        // (csi-rbdplugin, csi-rbdplugin-controller, liveness-prometheus): it has no
+        // provisioner-side key for them (templates/provisioner-deployment.yaml).
         plugin: { resources: resources('50m', '128Mi', '1', '1Gi') },
       },
-    },
+    } satisfies CephCsiRbdValues,
     clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CSI_DRIVER],
   }),
   connections: (platform: Platform): Connection[] =>

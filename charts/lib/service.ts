@@ -67,6 +67,12 @@ export interface ServiceDefinition {
     readonly customResourceGroups?: readonly string[];
   };
   /**
+   * API groups whose CustomResourceDefinitions the service's own workload registers when it starts
+   * (system-upgrade-controller creates upgrade.cattle.io's): Applications of later waves may render
+   * custom resources of them (test/bringup.test.ts). @default - none
+   */
+  readonly registersCustomResourceGroups?: readonly string[];
+  /**
    * The network connections its workloads need, as client or server (see charts/lib/network.ts).
    * All services' connections form the render's NetworkPlan. @default - none
    */

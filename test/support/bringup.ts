@@ -170,7 +170,7 @@ export function bringupApplications(platform: Platform, files: ReadonlyMap<strin
         service,
         objects,
         helmValues: helm,
-        customResourceGroups: service.helm?.(platform).customResourceGroups ?? [],
+        customResourceGroups: [...(service.helm?.(platform).customResourceGroups ?? []), ...(service.registersCustomResourceGroups ?? [])],
       });
     }
   }

@@ -75,8 +75,8 @@ describe('network isolation of the rendered platform', () => {
       expect(deny?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
     expect([...renderedNamespaces].sort()).toEqual([
-      'argocd', 'backups', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'logging',
-      'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'vault', 'velero',
+      'argocd', 'backups', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kured',
+      'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'system-upgrade', 'vault', 'velero',
     ]);
   });
 

@@ -56,6 +56,7 @@ describe('Prometheus', () => {
       'kube-state-metrics',
       'kube-state-metrics-telemetry',
       'kubelet',
+      'kured',
       'loki',
       'metallb',
       'nginx-ingress',

@@ -1,0 +1,98 @@
+/**
+ * Coordinated reboots after OS security updates: unattended-upgrades on each node (README, "Bootstrap
+ * the k3s nodes") installs them and writes /var/run/reboot-required when one needs a reboot (Debian's
+ * /etc/kernel/postinst.d/unattended-upgrades); kured, from its official chart, reboots such a node:
+ *  - one node at a time (its lock on the DaemonSet), cordoned and drained first, uncordoned after;
+ *  - only inside the model's maintenance window (`maintenance`: days, start, end, time zone);
+ *  - never while an alert is active in Prometheus, apart from the always-firing Watchdog;
+ *  - never on a node where a k3s upgrade Job (charts/day-two/system-upgrade.ts) runs.
+ *
+ * kubereboot/charts, tag kured-6.1.0: charts/kured/values.yaml, templates/daemonset.yaml (every
+ * `configuration.*` key becomes the flag of the same name; hostPID, the sentinel's directory
+ * mounted read-only at /sentinel). kubereboot/kured 1.23.0: cmd/kured/main.go (flags and their
+ * defaults), pkg/blockers/prometheus.go (active alerts block unless the filter matches them),
+ * pkg/blockers/kubernetespod.go (blocking pods are looked for on the node itself),
+ * pkg/timewindow (the days and time formats).
+ *
+ * @see https://kured.dev/docs/configuration/
+ */
+import type { Chart } from 'cdk8s';
+import type { Platform } from '../../config';
+import { CHARTS } from '../../config/versions';
+import type { KuredValues } from '../../imports/charts';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
+import { PlatformNamespace } from '../lib/namespace';
+import { NAME_LABEL, connect, dnsAccess, kubeApiAccess, portOf, scrapedBy, type Connection, type NetworkPlan, type Workload } from '../lib/network';
+import type { ServiceDefinition } from '../lib/service';
+import { WATCHDOG } from '../observability/rules/rule-group';
+import { PROMETHEUS_SERVER } from '../observability/workloads';
+import { K3S_UPGRADE_JOB } from './system-upgrade';
+
+export const KURED_NAMESPACE = 'kured';
+/** The chart labels its pods `app.kubernetes.io/name: kured`; metrics on `configuration.metricsPort`. */
+export const KURED: Workload = { namespace: KURED_NAMESPACE, name: 'kured', ports: { metrics: 8080 } };
+
+/** Prometheus' address inside the cluster (its Service is named after the workload). */
+export function prometheusUrl(): string {
+  return `http://${PROMETHEUS_SERVER.name}.${PROMETHEUS_SERVER.namespace}.svc:${portOf(PROMETHEUS_SERVER, 'http')}`;
+}
+
+/**
+ * Alerts that never hold a reboot back: the Watchdog fires all the time by design (the dead-man's
+ * switch), so without this filter kured would never reboot anything.
+ */
+export const ALERTS_IGNORED = [WATCHDOG] as const;
+
+export function kuredValues(platform: Platform) {
+  const window = platform.maintenance;
+  return {
+    configuration: {
+      metricsPort: portOf(KURED, 'metrics'),
+      concurrency: 1,
+      rebootDays: [...window.days],
+      startTime: window.start,
+      endTime: window.end,
+      timeZone: window.timeZone,
+      // Checks every 10 minutes (default 1 h), so a short window is not missed.
+      period: '10m',
+      prometheusUrl: prometheusUrl(),
+      alertFilterRegexp: `^(${ALERTS_IGNORED.join('|')})$`,
+      // A node whose k3s is being replaced is not rebooted under the upgrade Job.
+      blockingPodSelector: [`${NAME_LABEL}=${K3S_UPGRADE_JOB.name}`],
+      // Drain respects PodDisruptionBudgets; a drain that cannot finish is abandoned (the node is
+      // uncordoned, kured tries again next period) rather than forced (forceReboot stays false).
+      drainTimeout: '15m',
+      annotateNodes: true,
+    },
+    resources: resources('10m', '32Mi', '100m', '64Mi'),
+  } satisfies KuredValues;
+}
+
+export const kured: ServiceDefinition = {
+  name: 'kured',
+  namespace: KURED_NAMESPACE,
+  // After Prometheus (wave 3), whose alerts it asks before every reboot.
+  syncWave: 4,
+  helm: (platform: Platform) => ({
+    ...CHARTS.kured,
+    values: kuredValues(platform),
+    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+  }),
+  connections: (platform: Platform): Connection[] => [
+    dnsAccess(KURED),
+    ...kubeApiAccess(KURED, platform),
+    // Without an answer kured treats the node as blocked, so Prometheus may come up later.
+    { ...connect({ workload: KURED }, PROMETHEUS_SERVER, ['http'], 'active alerts before a reboot'), optionalAtStart: true },
+    scrapedBy(KURED),
+  ],
+  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+    new PlatformNamespace(chart, 'namespace', {
+      name: KURED_NAMESPACE,
+      podSecurity: 'privileged',
+      exceptionReason:
+        'kured reboots its node: a privileged container in the host PID namespace runs systemctl reboot through nsenter, and it reads /var/run/reboot-required from a read-only host mount',
+      workloads: [KURED],
+      plan,
+    });
+  },
+};
