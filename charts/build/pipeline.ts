@@ -3,9 +3,10 @@
  * (outside every Argo CD Application path). Jenkins' job for the app (JCasC) loads it from this
  * repository, so a change of the pipeline is reviewed in the diff of `dist/` like everything else.
  *
- *   Build pod (kaniko):   checkout -> test (Dockerfile stage `test`) -> build and push to Harbor,
- *                         tagged with the commit SHA -> wait for Harbor's Trivy scan, stop on
- *                         critical findings
+ *   Build pod (kaniko):   checkout -> test (Dockerfile stage `test`) -> build into a tarball
+ *                         (Kaniko, no registry credential) -> push it to Harbor, tagged with the
+ *                         commit SHA (crane, with the credential) -> wait for Harbor's Trivy scan
+ *                         of the pushed digest, stop on critical findings
  *   Per environment, in the model's order (the first automatically, each next after an approval):
  *   Deploy pod:           `npm run set-image` in this repository, policy gates, push (Argo CD
  *                         deploys it) -> wait for the rollout -> the app's smoke tests
@@ -17,7 +18,7 @@
  */
 import { appNamespace, type Platform } from '../../config';
 import { APP_CONTAINER, appImageRepository, appInClusterUrl } from '../apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, pipelineFile, pipelinePath } from './names';
+import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
 export const SCAN_TIMEOUT_SECONDS = 900;
@@ -144,12 +145,44 @@ export function pushScript(): string {
 /** How many times a deploy starts over when its push is rejected because the branch moved. */
 export const PUSH_ATTEMPTS = 3;
 
-/** The kaniko invocations: the `test` stage without pushing, then the image itself. */
+/** The tarball Kaniko writes and crane pushes (in the workspace both containers mount). */
+export const IMAGE_TARBALL = 'image.tar';
+/**
+ * The scan step's own copy of the pipeline steps, taken before any app code runs: the Dockerfile's
+ * `RUN` steps execute in the Kaniko container, which mounts the shared workspace (and could
+ * rewrite platform/cli there), but not the tools container's home.
+ */
+export const PIPELINE_STEPS_COPY = '/home/node/pipeline-steps.mjs';
+export const COPY_STEPS_SCRIPT = `cp platform/cli/pipeline-steps.mjs ${PIPELINE_STEPS_COPY}`;
+
+/**
+ * The kaniko invocations: the `test` stage, then the image, both without pushing and without a
+ * registry credential in the container (osscontainertools/kaniko v1.28.3
+ * cmd/executor/cmd/root.go: --no-push skips the push permission check, --tar-path writes the
+ * image tagged with --destination into a tarball).
+ */
 export const TEST_SCRIPT = '/kaniko/executor --context "dir://$WORKSPACE/app" --dockerfile "$WORKSPACE/app/Dockerfile" --target test --no-push --cleanup';
 export const BUILD_SCRIPT =
   '/kaniko/executor --context "dir://$WORKSPACE/app" --dockerfile "$WORKSPACE/app/Dockerfile" --destination "$IMAGE:$TAG"' +
+  ` --no-push --tar-path "$WORKSPACE/${IMAGE_TARBALL}"` +
   ' --label "org.opencontainers.image.revision=$TAG" --label "org.opencontainers.image.source=$APP_REPOSITORY" --cleanup';
-export const SCAN_SCRIPT = `node platform/cli/pipeline-steps.mjs harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --tag "$TAG" --docker-config /kaniko/.docker/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;
+/**
+ * The push, in the crane container: print the digest of the image under the commit's tag. Tags
+ * are immutable in Harbor (a second push of a tag is refused), so a re-run of the same commit
+ * keeps the image the first run pushed and scanned.
+ */
+export const PUSH_IMAGE_SCRIPT = [
+  'set -eu',
+  'if digest=$(crane digest "$IMAGE:$TAG" 2>/dev/null); then',
+  '  echo "$IMAGE:$TAG is in Harbor already (tags are immutable): keeping $digest" >&2',
+  'else',
+  `  reference=$(crane push "$WORKSPACE/${IMAGE_TARBALL}" "$IMAGE:$TAG")`,
+  '  digest=${reference#*@}',
+  'fi',
+  `rm -f "$WORKSPACE/${IMAGE_TARBALL}"`,
+  'echo "$digest"',
+].join('\n');
+export const SCAN_SCRIPT = `node ${PIPELINE_STEPS_COPY} harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --digest "$DIGEST" --docker-config ${REGISTRY_CONFIG_DIR}/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;
 export const ROLLOUT_SCRIPT = `node platform/cli/pipeline-steps.mjs wait-rollout --namespace "$APP_NAMESPACE" --deployment "$APP" --container ${APP_CONTAINER} --image "$IMAGE:$TAG" --timeout-seconds ${ROLLOUT_TIMEOUT_SECONDS}`;
 
 function checkoutApp(revision: string): string {
@@ -250,6 +283,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     "            dir('platform') {",
     '              checkout scm',
     '            }',
+    `            sh(label: 'keep a copy of the scan step out of the build\\'s reach', script: ${groovyString(COPY_STEPS_SCRIPT)})`,
     '          }',
     '        }',
     "        stage('Test') {",
@@ -259,10 +293,23 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     '            }',
     '          }',
     '        }',
-    "        stage('Build and push') {",
+    "        stage('Build') {",
     '          steps {',
     "            container('kaniko') {",
-    `              sh(label: 'build the image, tag it with the commit and push it to Harbor', script: ${groovyString(BUILD_SCRIPT)})`,
+    `              sh(label: 'build the image into a tarball, tagged with the commit (no registry credential)', script: ${groovyString(BUILD_SCRIPT)})`,
+    '            }',
+    '          }',
+    '        }',
+    "        stage('Push') {",
+    '          steps {',
+    "            container('crane') {",
+    '              script {',
+    `                def digest = sh(label: 'push the image to Harbor, print its digest', returnStdout: true, script: ${groovyScript(PUSH_IMAGE_SCRIPT, '                ')}).trim()`,
+    "                if (!(digest ==~ /sha256:[0-9a-f]{64}/)) {",
+    "                  error('the push printed no image digest: ' + digest)",
+    '                }',
+    '                env.DIGEST = digest',
+    '              }',
     '            }',
     '          }',
     '        }',

@@ -203,27 +203,39 @@ describe('the Kaniko build pod', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
+    const uids: Record<string, number> = { jnlp: 1000, tools: 1000, crane: 65532 };
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['jnlp', 'kaniko', 'crane', 'tools']);
     for (const c of spec.containers.filter((c: any) => c.name !== 'kaniko')) {
-      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: uids[c.name], runAsGroup: uids[c.name] });
     }
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.restartPolicy).toBe('Never');
   });
 
-  it('gets the registry credentials from Vault as /kaniko/.docker/config.json, in the containers that push', () => {
+  it('gets the registry credentials from Vault as /run/registry/config.json, in the containers that push or scan, never in Kaniko', () => {
     const annotations = pod().metadata.annotations;
     expect(annotations).toMatchObject({
       'vault.hashicorp.com/role': 'kaniko',
       'vault.hashicorp.com/agent-inject-secret-ci-push': 'secret/data/harbor-robots/ci-push',
-      'vault.hashicorp.com/secret-volume-path-ci-push': '/kaniko/.docker',
+      'vault.hashicorp.com/secret-volume-path-ci-push': '/run/registry',
       'vault.hashicorp.com/agent-inject-file-ci-push': 'config.json',
-      'vault.hashicorp.com/agent-inject-containers': 'kaniko,tools',
+      'vault.hashicorp.com/agent-inject-containers': 'crane,tools',
       'vault.hashicorp.com/agent-pre-populate-only': 'true',
     });
     expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
       '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
     );
     expect(harborPushConsumer(platform).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    // The injector mounts the secret volume into the listed containers only (agent-inject-containers):
+    // every one of them exists, and Kaniko, which runs the app's Dockerfile steps, is not one.
+    const names = pod().spec.containers.map((c: any) => c.name);
+    const mounted = annotations['vault.hashicorp.com/agent-inject-containers'].split(',');
+    for (const name of mounted) expect(names).toContain(name);
+    expect(mounted).not.toContain('kaniko');
+    expect(JSON.stringify(kaniko())).not.toMatch(/registry|\.docker|vault/);
+    const crane = pod().spec.containers.find((c: any) => c.name === 'crane');
+    expect(crane.env).toContainEqual({ name: 'DOCKER_CONFIG', value: '/run/registry' });
+    expect(crane.image).toBe(IMAGES.crane);
     // No credential is an environment variable of any container.
     for (const c of pod().spec.containers) expect(JSON.stringify(c.env ?? [])).not.toMatch(/password|token|auth/i);
   });

@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { APP_CONTAINER, APP_SERVICE_PORT } from '../../../charts/apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, KANIKO_AGENT, pipelineFile } from '../../../charts/build/names';
+import { CREDENTIALS, DEPLOY_AGENT, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
 import {
+  COPY_STEPS_SCRIPT,
   DEPLOY_BUNDLE,
+  PIPELINE_STEPS_COPY,
+  PUSH_IMAGE_SCRIPT,
   fetchScript,
   groovyScript,
   groovyString,
@@ -33,6 +36,23 @@ function shellScripts(text: string): string[] {
   return [...single, ...triple];
 }
 
+/**
+ * The container a position of a Jenkinsfile runs in: the innermost `container('...') {` block
+ * still open there, else the pod's default container (tools). Braces inside the shell literals
+ * pair up (checked below), so counting them is enough.
+ */
+function containerOf(text: string, position: number): string {
+  const open = [...text.slice(0, position).matchAll(/container\('([^']+)'\) \{/g)].filter((m) => {
+    let depth = 0;
+    for (let i = m.index! + m[0].length - 1; i < position; i++) {
+      depth += text[i] === '{' ? 1 : text[i] === '}' ? -1 : 0;
+      if (depth === 0) return false;
+    }
+    return true;
+  });
+  return open.at(-1)?.[1] ?? 'tools';
+}
+
 describe('the rendered pipeline of an app', () => {
   it('is written for every app, outside every Argo CD Application path', () => {
     expect([...defaultRender().keys()].filter((p) => p.startsWith('pipelines/'))).toEqual(['pipelines/hello/Jenkinsfile']);
@@ -51,7 +71,8 @@ describe('the rendered pipeline of an app', () => {
       'Build',
       'Checkout',
       'Test',
-      'Build and push',
+      'Build',
+      'Push',
       'Vulnerability scan',
       'Deploy dev',
       'Set the image of dev',
@@ -93,17 +114,18 @@ describe('the rendered pipeline of an app', () => {
     const text = jenkinsfile();
     expect(text).toContain('env.TAG = source.GIT_COMMIT');
     expect(text).toContain("IMAGE = 'registry.lumetium.com/apps/hello'");
-    expect(text).toContain('--destination "$IMAGE:$TAG"');
+    expect(text).toContain('--destination "$IMAGE:$TAG" --no-push --tar-path "$WORKSPACE/image.tar"');
     expect(text).toContain('--target test --no-push');
+    expect(shellScripts(text)).toContain(PUSH_IMAGE_SCRIPT);
     // The pushed commit of the webhook, else the head of main.
     expect(text).toContain("branches: [[name: env.gitlabAfter ?: 'refs/heads/main']]");
     expect(text).toContain(`credentialsId: '${CREDENTIALS.git}'`);
   });
 
-  it('stops on critical vulnerabilities: the scan step reads the credentials Vault wrote for Kaniko', () => {
+  it('stops on critical vulnerabilities of the pushed digest: the scan step reads the credentials Vault wrote for the push', () => {
     const scan = shellScripts(jenkinsfile()).find((s) => s.includes('harbor-scan'))!;
     expect(scan).toBe(
-      'node platform/cli/pipeline-steps.mjs harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --tag "$TAG" --docker-config /kaniko/.docker/config.json --timeout-seconds 900',
+      `node ${PIPELINE_STEPS_COPY} harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --digest "$DIGEST" --docker-config ${REGISTRY_CONFIG_DIR}/config.json --timeout-seconds 900`,
     );
     expect(jenkinsfile()).toContain("HARBOR_URL = 'https://registry.lumetium.com'");
     expect(jenkinsfile()).toContain("HARBOR_REPOSITORY = 'apps/hello'");
@@ -143,16 +165,7 @@ describe('the rendered pipeline of an app', () => {
       }
       return blocks;
     }
-    /** The container a position of the Jenkinsfile runs in: the innermost open container('...'). */
-    function containerAt(text: string, position: number): string | undefined {
-      const before = text.slice(0, position);
-      const open = [...before.matchAll(/container\('([^']+)'\) \{/g)].filter((m) => {
-        let depth = 0;
-        for (const ch of before.slice(m.index! + m[0].length - 1)) depth += ch === '{' ? 1 : ch === '}' ? -1 : 0;
-        return depth > 0;
-      });
-      return open.at(-1)?.[1];
-    }
+    const containerAt = containerOf;
     /** Commands a script runs: the first word of each line (shell keywords and assignments aside). */
     function commands(script: string): string[] {
       return script
@@ -248,6 +261,65 @@ describe('the rendered pipeline of an app', () => {
         expect(pushed.stderr).toBe('');
         expect(pushed.status).toBe(0);
         expect(git(remote, 'log', '-1', '--format=%s', 'main')).toBe('change dist/k8s/dev/hello/deployment-hello.yaml');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('the registry credential (an app\'s Dockerfile must not be able to read it)', () => {
+    const stepsIn = (text: string, container: string) =>
+      [...text.matchAll(/sh\(label: /g)].filter((m) => containerOf(text, m.index!) === container).map((m) => text.slice(m.index!, text.indexOf('\n', m.index!)));
+
+    it('builds in the Kaniko container without it: every Kaniko run writes no registry, none names the credential', () => {
+      const kaniko = stepsIn(jenkinsfile(), 'kaniko');
+      expect(kaniko).toHaveLength(2);
+      for (const step of kaniko) {
+        expect(step).toContain('/kaniko/executor');
+        expect(step).toContain('--no-push');
+        expect(step).not.toContain(REGISTRY_CONFIG_DIR);
+        expect(step).not.toContain('.docker');
+      }
+    });
+
+    it('pushes from the crane container and takes the digest it printed, refusing anything else', () => {
+      const text = jenkinsfile();
+      const push = text.indexOf("stage('Push')");
+      expect(containerOf(text, text.indexOf('crane push', push))).toBe('crane');
+      expect(text).toContain('if (!(digest ==~ /sha256:[0-9a-f]{64}/)) {');
+      expect(text.indexOf('env.DIGEST = digest')).toBeGreaterThan(text.indexOf('==~ /sha256:[0-9a-f]{64}/'));
+      // The scan step, in tools, runs the copy of the steps taken before the Dockerfile ran.
+      const copy = text.indexOf(COPY_STEPS_SCRIPT);
+      expect(copy).toBeGreaterThan(0);
+      expect(copy).toBeLessThan(text.indexOf("stage('Test')"));
+      expect(containerOf(text, copy)).toBe('tools');
+      expect(containerOf(text, text.indexOf('harbor-scan'))).toBe('tools');
+      expect(text).not.toContain('node platform/cli/pipeline-steps.mjs harbor-scan');
+    });
+
+    it('push step: pushes a new tag and prints only its digest; keeps the digest of a tag Harbor has already', (ctx) => {
+      if (!requireValidator('sh', hasCommand('sh'), 'apt-get install dash')) ctx.skip();
+      const dir = mkdtempSync(join(tmpdir(), 'push-image-'));
+      try {
+        const digest = `sha256:${'0f'.repeat(32)}`;
+        // A stand-in for crane: `digest` fails unless the tag "exists", `push` records its arguments.
+        writeFileSync(
+          join(dir, 'crane'),
+          ['#!/bin/sh', 'echo "$@" >> "$WORKSPACE/calls"', 'case "$1" in', `  digest) [ -f "$WORKSPACE/exists" ] && echo ${digest} || { echo "MANIFEST_UNKNOWN" >&2; exit 1; } ;;`, `  push) echo "$3@${digest}" ;;`, 'esac', ''].join('\n'),
+          { mode: 0o755 },
+        );
+        writeFileSync(join(dir, 'image.tar'), 'tarball');
+        const env = { PATH: `${dir}:${process.env.PATH}`, WORKSPACE: dir, IMAGE: 'registry.example.com/apps/hello', TAG: 'abc123' };
+        const fresh = spawnSync('sh', ['-c', PUSH_IMAGE_SCRIPT], { env, encoding: 'utf8' });
+        expect(fresh.status).toBe(0);
+        expect(fresh.stdout).toBe(`${digest}\n`);
+        expect(readFileSync(join(dir, 'calls'), 'utf8')).toContain(`push ${dir}/image.tar registry.example.com/apps/hello:abc123`);
+        writeFileSync(join(dir, 'exists'), '');
+        writeFileSync(join(dir, 'calls'), '');
+        const rerun = spawnSync('sh', ['-c', PUSH_IMAGE_SCRIPT], { env, encoding: 'utf8' });
+        expect(rerun.stdout).toBe(`${digest}\n`);
+        expect(rerun.stderr).toContain('tags are immutable');
+        expect(readFileSync(join(dir, 'calls'), 'utf8')).not.toContain('push');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
