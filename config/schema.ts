@@ -584,6 +584,15 @@ const DeliverySchema = z.strictObject({
    * @default - IMAGES.kaniko of config/versions.ts
    */
   kanikoImage: pinnedImage.optional(),
+  /**
+   * Run the build pods in a user namespace of their own (`hostUsers: false`), so Kaniko's root
+   * is an unprivileged uid on the node. Every node that may run a build needs Linux 6.3 or newer
+   * (idmap mounts on tmpfs); k3s v1.34 brings the rest (containerd 2, runc 1.2+, the feature on by
+   * default). Debian 12's own kernel is 6.1: switch it on after the runbook's kernel step.
+   * See docs/decisions/0106-kaniko-user-namespaces.md.
+   * @default false
+   */
+  userNamespaces: z.boolean().optional(),
 });
 
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */

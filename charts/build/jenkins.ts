@@ -225,6 +225,9 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
     spec: {
       // A build pod runs once (the plugin sets this too; explicit, so reviewers and checks see it).
       restartPolicy: 'Never',
+      // Kaniko's root maps to an unprivileged uid of the node (decision 0106); only where the
+      // model says the nodes' kernels allow it, since a pod that asks for it elsewhere never starts.
+      ...(platform.delivery?.userNamespaces ? { hostUsers: false } : {}),
       serviceAccountName: 'kaniko',
       automountServiceAccountToken: false,
       hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins clones from GitLab'), requiredHost(platform, 'harbor', 'the build pods push to Harbor')]),

@@ -281,6 +281,30 @@ describe('the build pods under the policy engine', () => {
     ]);
   });
 
+  describe('GIVEN delivery.userNamespaces (nodes with Linux 6.3 or newer)', () => {
+    const withUserNamespaces = () => validatePlatform(applyPatch(platform, { delivery: { userNamespaces: true } }));
+
+    it('WHEN rendered THEN the build pod runs in its own user namespace (Kaniko\'s root is no root of the node), the deploy pod as before', () => {
+      const pods = agentPodTemplates(withUserNamespaces()) as Record<string, any>;
+      expect(pods[KANIKO_AGENT.name].spec.hostUsers).toBe(false);
+      expect(pods[DEPLOY_AGENT.name].spec.hostUsers).toBeUndefined();
+      // Through JCasC, where Jenkins reads it.
+      const casc = jenkinsCasc(withUserNamespaces()) as any;
+      expect(parse(casc.jenkins.clouds[0].kubernetes.templates[0].yaml).spec.hostUsers).toBe(false);
+      expect(validateCoreObject({ ...pods[KANIKO_AGENT.name], metadata: { ...pods[KANIKO_AGENT.name].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
+      expect(violationsOfPods(Object.entries(pods).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
+    });
+
+    it('WHEN absent (the seed: Debian 12 ships Linux 6.1) THEN the pod shares the node\'s user namespace, which a pod on such a kernel needs to start', () => {
+      expect((agentPodTemplates(platform)[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
+      expect(platform.delivery?.userNamespaces).toBeUndefined();
+    });
+
+    it('fails when delivery.userNamespaces is not a boolean', () => {
+      expect(() => validatePlatform(applyPatch(platform, { delivery: { userNamespaces: 'yes' } }))).toThrow('delivery.userNamespaces: "yes": must be a boolean, not a string');
+    });
+  });
+
   it('are valid Pod specifications', async () => {
     for (const [name, pod] of Object.entries(agentPodTemplates(platform))) {
       expect(validateCoreObject({ ...(pod as KubeObject), metadata: { ...(pod as any).metadata, name, namespace: BUILDS_NAMESPACE } }), name).toBeUndefined();
