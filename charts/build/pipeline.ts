@@ -99,7 +99,8 @@ export function renderScript(platform: Platform): string {
     "git config user.name 'Jenkins (delivery pipeline)'",
     `git config user.email 'jenkins@${platform.domain}'`,
     'npm ci --no-audit --no-fund',
-    'npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG"',
+    // The digest the push printed and the scan approved: the Deployment runs exactly that image.
+    'npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG" --digest "$DIGEST"',
     'npm run --silent policy',
     'git add config/app-images.json dist',
     'if git diff --cached --quiet; then',
@@ -183,7 +184,7 @@ export const PUSH_IMAGE_SCRIPT = [
   'echo "$digest"',
 ].join('\n');
 export const SCAN_SCRIPT = `node ${PIPELINE_STEPS_COPY} harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --digest "$DIGEST" --docker-config ${REGISTRY_CONFIG_DIR}/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;
-export const ROLLOUT_SCRIPT = `node platform/cli/pipeline-steps.mjs wait-rollout --namespace "$APP_NAMESPACE" --deployment "$APP" --container ${APP_CONTAINER} --image "$IMAGE:$TAG" --timeout-seconds ${ROLLOUT_TIMEOUT_SECONDS}`;
+export const ROLLOUT_SCRIPT = `node platform/cli/pipeline-steps.mjs wait-rollout --namespace "$APP_NAMESPACE" --deployment "$APP" --container ${APP_CONTAINER} --image "$IMAGE:$TAG@$DIGEST" --timeout-seconds ${ROLLOUT_TIMEOUT_SECONDS}`;
 
 function checkoutApp(revision: string): string {
   return `checkout([$class: 'GitSCM', branches: [[name: ${revision}]], userRemoteConfigs: [[url: env.APP_REPOSITORY, credentialsId: ${groovyString(CREDENTIALS.git)}]]])`;

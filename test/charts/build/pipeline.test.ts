@@ -135,7 +135,8 @@ describe('the rendered pipeline of an app', () => {
     const scripts = shellScripts(jenkinsfile());
     const render = scripts.find((s) => s.includes('set-image'))!;
     expect(render).toBe(renderScript(platform));
-    expect(render).toContain('npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG"');
+    // The digest the push printed (and the scan judged), not just the tag.
+    expect(render).toContain('npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG" --digest "$DIGEST"');
     expect(render).toContain('npm run --silent policy');
     expect(render).toContain(`git bundle create --quiet ../${DEPLOY_BUNDLE}`);
     const push = scripts.find((s) => s.includes(' push '))!;
@@ -336,7 +337,7 @@ describe('the rendered pipeline of an app', () => {
     expect(service.spec.ports[0].port).toBe(APP_SERVICE_PORT);
     expect(staging).toContain("APP_HOST = 'hello-staging.lumetium.com'");
     const rollout = shellScripts(staging).find((s) => s.includes('wait-rollout'))!;
-    expect(rollout).toContain(`--container ${APP_CONTAINER} --image "$IMAGE:$TAG"`);
+    expect(rollout).toContain(`--container ${APP_CONTAINER} --image "$IMAGE:$TAG@$DIGEST"`);
     expect(deployment.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual([APP_CONTAINER]);
     expect(staging.indexOf('wait-rollout')).toBeLessThan(staging.indexOf(platform.apps.hello.smokeTest.slice(0, 20)));
     expect(shellScripts(staging)).toContain(platform.apps.hello.smokeTest);
