@@ -98,8 +98,6 @@ export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBO
 
 /** The containers of the build pod that get the registry credential. */
 export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
-/** uid of the nonroot user of the distroless images (crane's debug image is built on one). */
-const DISTROLESS_NONROOT_UID = 65532;
 
 /** The registry credential: the Vault agent renders Docker's config.json from the CI robot. */
 export function harborPushConsumer(platform: Platform): SecretConsumer {
@@ -189,7 +187,9 @@ function craneContainer() {
       { name: 'DOCKER_CONFIG', value: REGISTRY_CONFIG_DIR },
       { name: 'HOME', value: '/tmp' },
     ],
-    securityContext: restrictedContainer(DISTROLESS_NONROOT_UID),
+    // The agent's uid, like tools: the steps Jenkins runs here write their output and exit code
+    // into the control folder the jnlp container creates in the workspace.
+    securityContext: restrictedContainer(JENKINS_UID),
     resources: containerResources('100m', '128Mi', '1', '512Mi'),
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };

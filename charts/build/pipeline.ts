@@ -180,7 +180,6 @@ export const PUSH_IMAGE_SCRIPT = [
   `  reference=$(crane push "$WORKSPACE/${IMAGE_TARBALL}" "$IMAGE:$TAG")`,
   '  digest=${reference#*@}',
   'fi',
-  `rm -f "$WORKSPACE/${IMAGE_TARBALL}"`,
   'echo "$digest"',
 ].join('\n');
 export const SCAN_SCRIPT = `node ${PIPELINE_STEPS_COPY} harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --digest "$DIGEST" --docker-config ${REGISTRY_CONFIG_DIR}/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;

@@ -203,7 +203,9 @@ describe('the Kaniko build pod', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
-    const uids: Record<string, number> = { jnlp: 1000, tools: 1000, crane: 65532 };
+    // One uid for every container that runs Jenkins steps besides Kaniko: they write into the
+    // control folder the jnlp container creates in the workspace.
+    const uids: Record<string, number> = { jnlp: 1000, tools: 1000, crane: 1000 };
     expect(spec.containers.map((c: any) => c.name)).toEqual(['jnlp', 'kaniko', 'crane', 'tools']);
     for (const c of spec.containers.filter((c: any) => c.name !== 'kaniko')) {
       expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: uids[c.name], runAsGroup: uids[c.name] });
