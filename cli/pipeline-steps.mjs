@@ -3,10 +3,11 @@
 // repository, without `npm ci` (which only the deploy step pays for). The rendered Jenkinsfiles
 // (dist/pipelines/<app>/Jenkinsfile) call them; test/cli/pipeline-steps.test.ts covers them.
 //
-//   node cli/pipeline-steps.mjs harbor-scan --harbor-url URL --repository PROJECT/NAME --tag TAG
+//   node cli/pipeline-steps.mjs harbor-scan --harbor-url URL --repository PROJECT/NAME --digest sha256:HEX
 //        --docker-config FILE [--timeout-seconds 900] [--interval-seconds 10]
 //     Waits until Harbor's scan of the pushed image (Trivy, scan on push) has finished; exit 0 if
-//     it found no critical vulnerability, 1 if it did, if the scan failed, or on timeout.
+//     it found no critical vulnerability, 1 if it did, if the scan failed, or on timeout. It asks
+//     for the digest the push printed, not a tag: the verdict is about the image that is deployed.
 //
 //   node cli/pipeline-steps.mjs wait-rollout --namespace NS --deployment NAME --container NAME
 //        --image IMAGE [--timeout-seconds 900] [--interval-seconds 5]
@@ -73,13 +74,16 @@ export function basicAuthFor(dockerConfig, registry) {
   return `Basic ${auth}`;
 }
 
+/** An image digest as the pipeline deploys it: sha256 and 64 lowercase hex digits. */
+export const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
 /** Harbor's artifact URL with the scan overview; a repository name with slashes is encoded twice. */
-export function artifactUrl(harborUrl, repository, tag) {
+export function artifactUrl(harborUrl, repository, reference) {
   const slash = repository.indexOf('/');
   if (slash < 1) throw new Error(`--repository "${repository}": must be "project/name"`);
   const project = repository.slice(0, slash);
   const name = encodeURIComponent(encodeURIComponent(repository.slice(slash + 1)));
-  return `${harborUrl.replace(/\/$/, '')}/api/v2.0/projects/${encodeURIComponent(project)}/repositories/${name}/artifacts/${encodeURIComponent(tag)}?with_scan_overview=true`;
+  return `${harborUrl.replace(/\/$/, '')}/api/v2.0/projects/${encodeURIComponent(project)}/repositories/${name}/artifacts/${encodeURIComponent(reference)}?with_scan_overview=true`;
 }
 
 /** GET a JSON document: { status, body } (body undefined on 404). */
@@ -120,7 +124,7 @@ async function poll(check, { timeoutSeconds, intervalSeconds, log, now = Date.no
   }
 }
 
-const USAGE = `usage: node cli/pipeline-steps.mjs harbor-scan --harbor-url URL --repository PROJECT/NAME --tag TAG --docker-config FILE [--timeout-seconds N] [--interval-seconds N]
+const USAGE = `usage: node cli/pipeline-steps.mjs harbor-scan --harbor-url URL --repository PROJECT/NAME --digest sha256:HEX --docker-config FILE [--timeout-seconds N] [--interval-seconds N]
        node cli/pipeline-steps.mjs wait-rollout --namespace NS --deployment NAME --container NAME --image IMAGE [--timeout-seconds N] [--interval-seconds N] [--api-url URL] [--token-file FILE] [--ca-file FILE]`;
 
 function required(values, names) {
@@ -143,7 +147,7 @@ export async function main(argv, io = {}) {
       options: {
         'harbor-url': { type: 'string' },
         repository: { type: 'string' },
-        tag: { type: 'string' },
+        digest: { type: 'string' },
         'docker-config': { type: 'string' },
         namespace: { type: 'string' },
         deployment: { type: 'string' },
@@ -160,21 +164,24 @@ export async function main(argv, io = {}) {
     if (!(timeoutSeconds >= 0)) throw new UsageError(`--timeout-seconds "${values['timeout-seconds']}": must be a number of seconds`);
 
     if (step === 'harbor-scan') {
-      required(values, ['harbor-url', 'repository', 'tag', 'docker-config']);
+      required(values, ['harbor-url', 'repository', 'digest', 'docker-config']);
+      if (!DIGEST.test(values.digest)) throw new UsageError(`--digest "${values.digest}": must be sha256: and 64 lowercase hex digits, as the push printed it`);
+      const image = `${values.repository}@${values.digest}`;
       const registry = new URL(values['harbor-url']).host;
       const authorization = basicAuthFor(readFileSync(values['docker-config'], 'utf8'), registry);
-      const url = artifactUrl(values['harbor-url'], values.repository, values.tag);
+      const url = artifactUrl(values['harbor-url'], values.repository, values.digest);
       const verdict = await poll(
         async () => {
           const { status, body } = await getJson(url, { headers: { Authorization: authorization, 'X-Accept-Vulnerabilities': VULNERABILITY_REPORTS } });
           if (status === 401 || status === 403) return { state: 'failed', message: `Harbor refused the CI robot (HTTP ${status}); it needs read access to the artifact and its scan` };
-          if (status === 404) return { state: 'waiting', message: `${values.repository}:${values.tag} is not in Harbor yet` };
+          if (status === 404) return { state: 'waiting', message: `${image} is not in Harbor yet` };
           if (!body) return { state: 'waiting', message: `Harbor answered HTTP ${status}` };
+          if (body.digest !== values.digest) return { state: 'failed', message: `Harbor answered with the artifact ${body.digest ?? '(no digest)'}, not the one asked for` };
           return scanVerdict(body);
         },
         { timeoutSeconds, intervalSeconds: Number(values['interval-seconds'] ?? 10), log, sleep, now: io.now },
       );
-      (verdict.state === 'passed' ? log : error)(`${values.repository}:${values.tag}: ${verdict.message}`);
+      (verdict.state === 'passed' ? log : error)(`${image}: ${verdict.message}`);
       return verdict.state === 'passed' ? 0 : 1;
     }
 

@@ -5,12 +5,17 @@
  * deploys the change once it is pushed.
  *
  *   npm run set-image -- --app hello --env dev --tag 3f9c2d1...
+ *   npm run set-image -- --app hello --env dev --tag 3f9c2d1... --digest sha256:...   (what the pipeline runs)
  *   npm run set-image -- --config platform.yaml --app hello --env prod --tag 3f9c2d1...
  *   npm run set-image -- ... --out DIR        render into DIR instead of dist/
  *
  * Where the tag is written: with the default model, config/app-images.json (config/default.ts
  * reads its tags from there); with `--config FILE`, `apps.<app>.environments.<env>.tag` in FILE
- * (YAML keeps its comments and layout). See docs/decisions/0042-image-tags-file.md.
+ * (YAML keeps its comments and layout). See docs/decisions/0042-image-tags-file.md. With
+ * `--digest`, the digest is written next to the tag (`{"tag", "digest"}` in the JSON file,
+ * `digest:` beside `tag:` in FILE) and the Deployment runs `repo:tag@digest`; without it an
+ * environment that has a digest is refused, so a tag never runs with another image's digest
+ * (docs/decisions/0107-deploy-by-digest.md).
  *
  * A bad app, environment or tag, an invalid model or a failed render is a clear error and changes
  * nothing. Exit codes: 0 done (or the environment already runs that tag), 1 refused, 2 usage.
@@ -25,12 +30,13 @@ import {
   ConfigError,
   defaultPlatform,
   echo,
+  imageDigestSchema,
   imageTagSchema,
   readModelFile,
   validatePlatform,
   type Platform,
 } from '../config';
-import { APP_IMAGE_TAGS_FILE, DEFAULT_IMAGE_TAGS, imageTagsToJson, type ImageTags } from '../config/app-images';
+import { APP_IMAGE_TAGS_FILE, DEFAULT_IMAGE_TAGS, entryParts, imageTagsToJson, type ImageEntry, type ImageTags } from '../config/app-images';
 import { checkOutputTarget, commitRender, OutputTargetError, readTree, recoverAll } from './dist';
 import { processAlive, withLock } from './transaction.mjs';
 import { renderWithObjects } from './render';
@@ -38,10 +44,11 @@ import { formatDiff, semanticDiff } from './semantic-diff';
 import { verifyRender } from './verify';
 import { projectRoot } from './project-root';
 
-const USAGE = `usage: npm run set-image -- --app NAME --env ENV --tag TAG [--config FILE] [--out DIR]
+const USAGE = `usage: npm run set-image -- --app NAME --env ENV --tag TAG [--digest sha256:HEX] [--config FILE] [--out DIR]
   --app NAME      an app of the model (apps.NAME)
   --env ENV       one of its environments
   --tag TAG       the image tag to deploy there (the commit SHA the pipeline built)
+  --digest D      its digest, sha256:<64 hex> (what the pipeline pushed and the scan approved)
   --config FILE   the model file to edit instead of the default model (config/app-images.json)
   --out DIR       render into DIR instead of dist/`;
 
@@ -53,6 +60,12 @@ interface SetImageRequest {
   readonly app: string;
   readonly env: string;
   readonly tag: string;
+  readonly digest?: string;
+}
+
+/** How a tag and digest read in reports: `tag` or `tag@sha256:...`. */
+function imageLabel(tag: string, digest?: string): string {
+  return digest ? `${tag}@${digest}` : tag;
 }
 
 /** The edited model file (its path and new text) and the model it describes. */
@@ -60,7 +73,7 @@ interface ModelEdit {
   readonly file: string;
   readonly text: string;
   readonly platform: Platform;
-  /** The tag the environment had before. */
+  /** The tag (and digest) the environment had before. */
   readonly previous: string;
   /** The edited value inside the file, for the report. */
   readonly field: string;
@@ -79,6 +92,19 @@ function checkRequest(platform: Platform, request: SetImageRequest, source: stri
   }
   const tag = imageTagSchema.safeParse(request.tag);
   if (!tag.success) throw new SetImageError(`--tag ${echo(request.tag)}: ${tag.error.issues.map((i) => i.message).join('; ')}`);
+  if (request.digest !== undefined) {
+    const digest = imageDigestSchema.safeParse(request.digest);
+    if (!digest.success) throw new SetImageError(`--digest ${echo(request.digest)}: ${digest.error.issues.map((i) => i.message).join('; ')}`);
+  }
+}
+
+/** A tag without a digest where the environment has one would run the new tag with the old image's digest. */
+function refuseLosingDigest(request: SetImageRequest, where: string, current: string | undefined): void {
+  if (request.digest === undefined && current !== undefined) {
+    throw new SetImageError(
+      `--digest: (missing): ${where} has a digest, and the new tag would run with it; pass the new image's digest (crane digest <image>:${request.tag} prints it), or remove the digest by hand to deploy by tag alone`,
+    );
+  }
 }
 
 /** The default model with its tags from `tags` (the file on disk) and the request applied. */
@@ -95,8 +121,12 @@ function editDefaultModel(root: string, request: SetImageRequest): ModelEdit {
   // config/default.ts must take every tag from the file, or editing the file would change nothing.
   for (const [app, spec] of Object.entries(defaultPlatform.apps)) {
     for (const [env, deployment] of Object.entries(spec.environments)) {
-      if (deployment.tag !== DEFAULT_IMAGE_TAGS[app]?.[env]) {
+      const entry = entryParts(DEFAULT_IMAGE_TAGS[app]?.[env]);
+      if (deployment.tag !== entry.tag) {
         throw new SetImageError(`config/default.ts: apps.${app}.environments.${env}.tag is not read from ${APP_IMAGE_TAGS_FILE}; use imageTagOf('${app}', '${env}') so set-image can change it`);
+      }
+      if (deployment.digest !== entry.digest) {
+        throw new SetImageError(`config/default.ts: apps.${app}.environments.${env}.digest is not read from ${APP_IMAGE_TAGS_FILE}; spread ...imageDigestOf('${app}', '${env}') into it so set-image can change it`);
       }
     }
   }
@@ -105,16 +135,24 @@ function editDefaultModel(root: string, request: SetImageRequest): ModelEdit {
   if (!Object.hasOwn(tags, request.app) || !Object.hasOwn(tags[request.app], request.env)) {
     throw new SetImageError(`${APP_IMAGE_TAGS_FILE}: has no tag for ${request.app} in ${request.env}; add "${request.app}": { "${request.env}": "<tag>" } to it`);
   }
-  const previous = tags[request.app][request.env];
-  const edited: ImageTags = { ...tags, [request.app]: { ...tags[request.app], [request.env]: request.tag } };
+  const previous = entryParts(tags[request.app][request.env]);
+  refuseLosingDigest(request, `${APP_IMAGE_TAGS_FILE} (${request.app}.${request.env})`, previous.digest);
+  const entry: ImageEntry = request.digest ? { tag: request.tag, digest: request.digest } : request.tag;
+  const edited: ImageTags = { ...tags, [request.app]: { ...tags[request.app], [request.env]: entry } };
   for (const [app, spec] of Object.entries(model.apps)) {
-    for (const env of Object.keys(spec.environments)) spec.environments[env].tag = edited[app]?.[env] ?? spec.environments[env].tag;
+    for (const env of Object.keys(spec.environments)) {
+      if (!Object.hasOwn(edited, app) || !Object.hasOwn(edited[app], env)) continue;
+      const { tag, digest } = entryParts(edited[app][env]);
+      spec.environments[env].tag = tag;
+      if (digest === undefined) delete spec.environments[env].digest;
+      else spec.environments[env].digest = digest;
+    }
   }
   return {
     file,
     text: imageTagsToJson(edited),
     platform: validatePlatform(model, 'config/default.ts'),
-    previous,
+    previous: imageLabel(previous.tag, previous.digest),
     field: `${request.app}.${request.env}`,
   };
 }
@@ -146,10 +184,39 @@ function editModelFile(file: string, request: SetImageRequest): ModelEdit {
   // After the walk: a shared node is refused first, even where sharing also breaks the model.
   checkRequest(validatePlatform(document.toJS(), file), request, file);
   if (!isScalar(node) || !node.range) throw new SetImageError(`--config ${file}: ${path.join('.')} is not a plain value; write it as "tag: <value>"`);
-  const scalar = json ? JSON.stringify(request.tag) : stringify(request.tag, { lineWidth: 0 }).trimEnd();
-  const edited = `${text.slice(0, node.range[0])}${scalar}${text.slice(node.range[1])}`;
+  const scalarText = (value: string) => (json ? JSON.stringify(value) : stringify(value, { lineWidth: 0 }).trimEnd());
+  // Replacements at offsets of the original text, applied from the last one backwards.
+  const edits: { start: number; end: number; text: string }[] = [{ start: node.range[0], end: node.range[1], text: scalarText(request.tag) }];
+
+  // The digest beside the tag: replaced in place, or added after the tag (same indentation, or
+  // as one more entry of a flow mapping such as JSON's).
+  const environment = document.getIn(path.slice(0, -1), true);
+  const digestPath = [...path.slice(0, -1), 'digest'].join('.');
+  const digestNode = isMap(environment) ? environment.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === 'digest')?.value : undefined;
+  if (isAlias(digestNode) || (digestNode as { anchor?: string } | undefined)?.anchor) {
+    throw new SetImageError(`--config ${file}: ${digestPath} is shared with other places (an alias or anchor); write it out in full`);
+  }
+  const previousDigest = isScalar(digestNode) ? String(digestNode.value) : undefined;
+  refuseLosingDigest(request, `--config ${file}: ${digestPath}`, previousDigest);
+  if (request.digest !== undefined) {
+    if (isScalar(digestNode) && digestNode.range) {
+      edits.push({ start: digestNode.range[0], end: digestNode.range[1], text: scalarText(request.digest) });
+    } else if (isMap(environment) && environment.flow) {
+      edits.push({ start: node.range[1], end: node.range[1], text: `, ${scalarText('digest')}: ${scalarText(request.digest)}` });
+    } else {
+      const tagPair = isMap(environment) ? environment.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === 'tag') : undefined;
+      const keyStart = isScalar(tagPair?.key) && tagPair.key.range ? tagPair.key.range[0] : node.range[0];
+      const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
+      const indent = text.slice(lineStart, keyStart);
+      if (!/^\s*$/.test(indent)) throw new SetImageError(`--config ${file}: ${path.join('.')} does not start its own line; write "tag:" on a line of its own so the digest can go below it`);
+      const lineEnd = text.indexOf('\n', node.range[1]);
+      const at = lineEnd === -1 ? text.length : lineEnd;
+      edits.push({ start: at, end: at, text: `\n${indent}digest: ${scalarText(request.digest)}` });
+    }
+  }
+  const edited = edits.sort((a, b) => b.start - a.start).reduce((result, e) => `${result.slice(0, e.start)}${e.text}${result.slice(e.end)}`, text);
   const reparsed = parseDocument(edited, { uniqueKeys: true });
-  return { file, text: edited, platform: validatePlatform(reparsed.toJS(), file), previous: String(node.value), field: path.join('.') };
+  return { file, text: edited, platform: validatePlatform(reparsed.toJS(), file), previous: imageLabel(String(node.value), previousDigest), field: path.join('.') };
 }
 
 /** Removes the temporary model files of set-image runs that were killed before their journal. */
@@ -168,6 +235,7 @@ function main(argv: string[]): number {
       app: { type: 'string' },
       env: { type: 'string' },
       tag: { type: 'string' },
+      digest: { type: 'string' },
       config: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -183,7 +251,8 @@ function main(argv: string[]): number {
     return 2;
   }
   const root = projectRoot(dirname(fileURLToPath(import.meta.url)));
-  const request = { app: values.app, env: values.env, tag: values.tag };
+  const request: SetImageRequest = { app: values.app, env: values.env, tag: values.tag, ...(values.digest === undefined ? {} : { digest: values.digest }) };
+  const wanted = imageLabel(request.tag, request.digest);
   const distDir = values.out ? resolve(values.out) : join(root, 'dist');
   const source = values.out ? '--out' : '';
   const modelFile = values.config ? resolve(values.config) : join(root, APP_IMAGE_TAGS_FILE);
@@ -197,8 +266,8 @@ function main(argv: string[]): number {
     if (recovered) console.error(recovered);
     removeDeadTemporaries(modelFile);
     const edit = values.config ? editModelFile(modelFile, request) : editDefaultModel(root, request);
-    if (edit.previous === request.tag) {
-      console.log(`${label} already runs ${request.tag}; nothing changed`);
+    if (edit.previous === wanted) {
+      console.log(`${label} already runs ${wanted}; nothing changed`);
       return 0;
     }
 
@@ -211,7 +280,7 @@ function main(argv: string[]): number {
     const before = readTree(distDir);
     commitRender(root, 'npm run set-image', files, distDir, { file: edit.file, text: edit.text });
     const changes = semanticDiff(before, files);
-    console.log(`${label}: ${edit.previous} -> ${request.tag}`);
+    console.log(`${label}: ${edit.previous} -> ${wanted}`);
     console.log(`model: ${relative(process.cwd(), edit.file)} (${edit.field})`);
     console.log(changes.length ? `${relative(process.cwd(), distDir) || '.'}/ changed:\n${formatDiff(changes)}` : `${distDir}: unchanged`);
     return 0;

@@ -2,7 +2,7 @@
  * The seed platform: what `npm run synth` renders when no `--config` is given.
  * `npm run synth -- --print-config` prints it as YAML to start your own from.
  */
-import { imageTagOf } from './app-images';
+import { imageDigestOf, imageTagOf } from './app-images';
 import type { Platform } from './schema';
 
 export const defaultPlatform: Platform = {
@@ -147,7 +147,7 @@ export const defaultPlatform: Platform = {
   },
   // An example app, so the delivery flow is visible in dist/: replace it with your own (its
   // repository and first image appear once the pipeline has run; see the README's runbook).
-  // Image tags come from config/app-images.json, which the pipeline edits (npm run set-image).
+  // Image tags and digests come from config/app-images.json, which the pipeline edits (npm run set-image).
   apps: {
     hello: {
       repository: 'apps/hello',
@@ -160,18 +160,21 @@ export const defaultPlatform: Platform = {
         dev: {
           host: 'hello-dev.lumetium.com',
           tag: imageTagOf('hello', 'dev'),
+          ...imageDigestOf('hello', 'dev'),
           replicas: 1,
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } },
         },
         staging: {
           host: 'hello-staging.lumetium.com',
           tag: imageTagOf('hello', 'staging'),
+          ...imageDigestOf('hello', 'staging'),
           replicas: 1,
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } },
         },
         prod: {
           host: 'hello.lumetium.com',
           tag: imageTagOf('hello', 'prod'),
+          ...imageDigestOf('hello', 'prod'),
           replicas: 2,
           resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
         },

@@ -7,7 +7,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { z } from 'zod';
 import { APP_IMAGE_TAGS_FILE, DEFAULT_IMAGE_TAGS, type ImageTags } from './app-images';
 import { defaultPlatform } from './default';
-import { imageTagSchema, PlatformSchema, type Platform } from './schema';
+import { imageDigestSchema, imageTagSchema, PlatformSchema, type Platform } from './schema';
 
 /** Raised for any problem with the input; `problems` holds one line per problem. */
 export class ConfigError extends Error {
@@ -139,11 +139,23 @@ export function checkImageTags(data: unknown, file = APP_IMAGE_TAGS_FILE): Image
       problems.push(`${shorten(app)}: ${echo(environments)}: must be a mapping environment -> tag, e.g. {"dev": "<tag>"}`);
       continue;
     }
-    for (const [env, tag] of Object.entries(environments)) {
+    for (const [env, entry] of Object.entries(environments)) {
+      // A tag alone, or { "tag", "digest" } (docs/decisions/0107-deploy-by-digest.md).
+      if (isMapping(entry)) {
+        const extra = Object.keys(entry).filter((key) => key !== 'tag' && key !== 'digest');
+        if (extra.length || !('tag' in entry) || !('digest' in entry)) {
+          problems.push(`${shorten(app)}.${shorten(env)}: ${echo(entry)}: must be the tag, or {"tag": "<tag>", "digest": "sha256:<64 hex>"} with exactly these keys`);
+          continue;
+        }
+        const digest = imageDigestSchema.safeParse(entry.digest);
+        if (!digest.success) problems.push(`${shorten(app)}.${shorten(env)}.digest: ${echo(entry.digest)}: ${digest.error.issues.map((i) => i.message).join('; ')}`);
+      }
+      const tag = isMapping(entry) ? entry.tag : entry;
+      const where = isMapping(entry) ? `${shorten(app)}.${shorten(env)}.tag` : `${shorten(app)}.${shorten(env)}`;
       const result = imageTagSchema.safeParse(tag);
       if (!result.success) {
         const why = typeof tag === 'string' ? result.error.issues.map((i) => i.message).join('; ') : 'must be a string, the image tag (e.g. the commit SHA the pipeline built)';
-        problems.push(`${shorten(app)}.${shorten(env)}: ${echo(tag)}: ${why}`);
+        problems.push(`${where}: ${echo(tag)}: ${why}`);
       }
     }
   }

@@ -579,6 +579,14 @@ export const imageTagSchema = z
   })
   .refine((tag) => tag !== 'latest', { error: '"latest" moves under a running deployment; use the immutable commit SHA the pipeline built' });
 
+/**
+ * An image digest as the registry computed it when the pipeline pushed: `sha256:` and 64 lowercase
+ * hex digits. With it, a Deployment names exactly the image the scan approved (`repo:tag@digest`).
+ */
+export const imageDigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, {
+  error: 'must be "sha256:" and 64 lowercase hex digits, the digest the pipeline pushed (crane digest IMAGE:TAG prints it)',
+});
+
 /** `registry/path:tag` with an explicit, non-`latest` tag (optionally `@sha256:` digest). */
 const pinnedImage = z
   .string()
@@ -609,6 +617,12 @@ const AppEnvironmentSchema = z.strictObject({
    * with `npm run set-image`; in the default model the tags live in config/app-images.json.
    */
   tag: imageTagSchema,
+  /**
+   * The digest of that image, as the pipeline pushed and Harbor scanned it: the Deployment then
+   * runs `repo:tag@digest`, which no later push can change. Absent in models written before
+   * digests (the image is then the tag alone); docs/decisions/0107-deploy-by-digest.md.
+   */
+  digest: imageDigestSchema.optional(),
   /** Pods of the app in this environment (two or more get a PodDisruptionBudget and spread over nodes). */
   replicas: z.number().int().min(1, { error: 'must be at least 1' }).max(10, { error: 'must be at most 10' }),
   resources: ResourcesSchema,
@@ -664,6 +678,15 @@ const DeliverySchema = z.strictObject({
    * @default - IMAGES.kaniko of config/versions.ts
    */
   kanikoImage: pinnedImage.optional(),
+  /**
+   * Run the build pods in a user namespace of their own (`hostUsers: false`), so Kaniko's root
+   * is an unprivileged uid on the node. Every node that may run a build needs Linux 6.3 or newer
+   * (idmap mounts on tmpfs); k3s v1.34 brings the rest (containerd 2, runc 1.2+, the feature on by
+   * default). Debian 12's own kernel is 6.1: switch it on after the runbook's kernel step.
+   * See docs/decisions/0106-kaniko-user-namespaces.md.
+   * @default false
+   */
+  userNamespaces: z.boolean().optional(),
 });
 
 /** `platform` is the folder of the shared platform services; environments are for the user's apps. */

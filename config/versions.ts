@@ -103,6 +103,12 @@ export const IMAGES = {
   // community fork (docs/decisions/0040-kaniko-status.md). A -debug variant: Jenkins needs a shell.
   // renovate: datasource=docker depName=ghcr.io/osscontainertools/kaniko
   kaniko: 'ghcr.io/osscontainertools/kaniko:v1.28.5-debug',
+  // Pushes the image Kaniko built (a tarball) from its own container, the only one of the build
+  // pod that holds the registry credential besides the scan check's (docs/decisions/0105-build-
+  // without-the-registry-credential.md). The tag-specific debug image (busybox shell for Jenkins),
+  // published by go-containerregistry's release (cloudbuild.yaml: crane/debug:$TAG_NAME).
+  // renovate: datasource=docker depName=gcr.io/go-containerregistry/crane/debug
+  crane: 'gcr.io/go-containerregistry/crane/debug:v0.21.9',
   // Node with git and curl: the pipeline's scan check, rollout wait, smoke tests and set-image.
   // renovate: datasource=docker depName=docker.io/library/node
   pipelineTools: 'docker.io/library/node:24.21.0-bookworm',

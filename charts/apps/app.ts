@@ -56,11 +56,15 @@ export function appImageRepository(platform: Platform, app: string): string {
   return `${registry}/${appOf(platform, app).image}`;
 }
 
-/** The image an environment runs: Harbor repository at the environment's tag. */
+/**
+ * The image an environment runs: Harbor repository at the environment's tag and, once the
+ * pipeline recorded it, the digest it pushed and the scan approved (`repo:tag@sha256:...`: the
+ * runtime pulls by digest, the tag stays for people). docs/decisions/0107-deploy-by-digest.md.
+ */
 export function appImage(platform: Platform, app: string, env: string): string {
   const deployment = appOf(platform, app).environments[env];
   if (!deployment) throw new Error(`apps.${app}.environments.${env}: no such environment of the app`);
-  return `${appImageRepository(platform, app)}:${deployment.tag}`;
+  return `${appImageRepository(platform, app)}:${deployment.tag}${deployment.digest ? `@${deployment.digest}` : ''}`;
 }
 
 /** The app's Vault consumer in an environment (`secret/data/<app>-<env>/<secret>`), if it reads secrets. */

@@ -10,8 +10,9 @@
  *    templates in the `builds` namespace, and one pipeline job per app, triggered by GitLab's
  *    webhook and loading its Jenkinsfile from this repository (dist/pipelines/<app>/Jenkinsfile);
  *  - the `builds` namespace at Pod Security `baseline` (a declared K8S-SEC-11 exception: Kaniko
- *    runs as root) where the build pods run: `kaniko` (jnlp, Kaniko, tools; registry credentials
- *    from Vault at /kaniko/.docker/config.json) and `deploy-agent` (jnlp, tools; restricted);
+ *    runs as root) where the build pods run: `kaniko` (jnlp, Kaniko without any credential, crane
+ *    and tools with the registry credential from Vault at /run/registry/config.json) and
+ *    `deploy-agent` (jnlp, tools; restricted);
  *  - least-privilege RBAC: the controller may manage pods in `builds` only.
  *
  * Build pods reach GitLab and Harbor through the cluster's ingress controller (hostAliases to
@@ -56,6 +57,7 @@ import {
   JENKINS_NAMESPACE,
   KANIKO_AGENT,
   PIPELINE_BRANCH,
+  REGISTRY_CONFIG_DIR,
   pipelinePath,
 } from './names';
 import { KANIKO_CONTAINER_SECURITY, containerResources, restrictedContainer, restrictedPod } from './pod-security';
@@ -94,7 +96,10 @@ export const JENKINS_CONSUMER: SecretConsumer = {
 const CI_PUSH_ROBOT = HARBOR_ROBOTS.find((robot) => robot.name === 'ci-push')!;
 export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBOT.vaultPath } as const;
 
-/** Kaniko's registry credentials: the Vault agent renders Docker's config.json from the CI robot. */
+/** The containers of the build pod that get the registry credential. */
+export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
+
+/** The registry credential: the Vault agent renders Docker's config.json from the CI robot. */
 export function harborPushConsumer(platform: Platform): SecretConsumer {
   const registry = requiredHost(platform, 'harbor', 'the build pods push images to Harbor');
   const consumer: SecretConsumer = { name: 'kaniko', namespace: BUILDS_NAMESPACE, serviceAccount: 'kaniko', workload: KANIKO_AGENT, secrets: [] };
@@ -165,7 +170,35 @@ function toolsContainer() {
   };
 }
 
-/** The pod of the `kaniko` template: checkout, test and build with Kaniko, push, scan check. */
+/**
+ * The container that pushes the tarball Kaniko wrote: crane, reading nothing from the workspace
+ * but that tarball, with the credential in DOCKER_CONFIG. A Dockerfile step can change the
+ * tarball (its own app's image, which the scan then judges) but never read the credential.
+ * @see https://github.com/google/go-containerregistry/blob/v0.21.9/cmd/crane/cmd/push.go (prints the pushed digest)
+ */
+function craneContainer() {
+  return {
+    name: 'crane',
+    image: IMAGES.crane,
+    // Kept alive for the steps Jenkins runs in it (the debug image's busybox).
+    command: ['/busybox/cat'],
+    tty: true,
+    env: [
+      { name: 'DOCKER_CONFIG', value: REGISTRY_CONFIG_DIR },
+      { name: 'HOME', value: '/tmp' },
+    ],
+    // The agent's uid, like tools: the steps Jenkins runs here write their output and exit code
+    // into the control folder the jnlp container creates in the workspace.
+    securityContext: restrictedContainer(JENKINS_UID),
+    resources: containerResources('100m', '128Mi', '1', '512Mi'),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+}
+
+/**
+ * The pod of the `kaniko` template: checkout, test and build with Kaniko into a tarball (no
+ * credential), push with crane, scan check (docs/decisions/0105-build-without-the-registry-credential.md).
+ */
 export function kanikoPod(platform: Platform): Record<string, unknown> {
   const consumer = harborPushConsumer(platform);
   return {
@@ -177,10 +210,11 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
         ...vaultAgentAnnotations(consumer, platform),
         // A build pod lives minutes: fetch the credentials once, no agent sidecar.
         'vault.hashicorp.com/agent-pre-populate-only': 'true',
-        // Docker's config.json where Kaniko reads it, and only into the containers that push or query Harbor.
-        [`vault.hashicorp.com/secret-volume-path-${HARBOR_PUSH_SECRET.name}`]: '/kaniko/.docker',
+        // Docker's config.json only into the containers that push (crane) or query Harbor (tools);
+        // Kaniko builds without it, so the app's Dockerfile steps cannot read it.
+        [`vault.hashicorp.com/secret-volume-path-${HARBOR_PUSH_SECRET.name}`]: REGISTRY_CONFIG_DIR,
         [`vault.hashicorp.com/agent-inject-file-${HARBOR_PUSH_SECRET.name}`]: 'config.json',
-        'vault.hashicorp.com/agent-inject-containers': 'kaniko,tools',
+        'vault.hashicorp.com/agent-inject-containers': REGISTRY_CREDENTIAL_CONTAINERS.join(','),
         ...policyExceptions({
           'K8S-SEC-04': 'Kaniko runs as root and unpacks image filesystems with the runtime default capabilities (it adds none and drops NET_RAW)',
           'K8S-SEC-05': 'Kaniko builds an image by unpacking it into its own root filesystem, which needs root inside the container',
@@ -191,6 +225,9 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
     spec: {
       // A build pod runs once (the plugin sets this too; explicit, so reviewers and checks see it).
       restartPolicy: 'Never',
+      // Kaniko's root maps to an unprivileged uid of the node (decision 0106); only where the
+      // model says the nodes' kernels allow it, since a pod that asks for it elsewhere never starts.
+      ...(platform.delivery?.userNamespaces ? { hostUsers: false } : {}),
       serviceAccountName: 'kaniko',
       automountServiceAccountToken: false,
       hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins clones from GitLab'), requiredHost(platform, 'harbor', 'the build pods push to Harbor')]),
@@ -207,6 +244,7 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
           securityContext: KANIKO_CONTAINER_SECURITY,
           resources: containerResources('500m', '1Gi', '2', '4Gi'),
         },
+        craneContainer(),
         toolsContainer(),
       ],
       volumes: [...AGENT_SCRATCH, vaultTokenVolume()],

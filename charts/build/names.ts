@@ -15,6 +15,12 @@ export const KANIKO_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'kani
 /** Deploy pods (pod template and label `deploy-agent`): set the tag in Git, wait for the rollout, smoke tests. */
 export const DEPLOY_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'deploy-agent', receivesNothing: true };
 
+/**
+ * Where the build pod's registry credential is mounted (Docker's config.json), in the push and
+ * scan containers only: never in Kaniko's, where the app's Dockerfile `RUN` steps execute.
+ */
+export const REGISTRY_CONFIG_DIR = '/run/registry';
+
 /** The name of the GitLab connection (gitlab-plugin) the jobs report commit statuses through. */
 export const GITLAB_CONNECTION = 'gitlab';
 /** Jenkins credential ids, as the JCasC defines them and the Jenkinsfiles use them. */

@@ -3,9 +3,10 @@
  * (outside every Argo CD Application path). Jenkins' job for the app (JCasC) loads it from this
  * repository, so a change of the pipeline is reviewed in the diff of `dist/` like everything else.
  *
- *   Build pod (kaniko):   checkout -> test (Dockerfile stage `test`) -> build and push to Harbor,
- *                         tagged with the commit SHA -> wait for Harbor's Trivy scan, stop on
- *                         critical findings
+ *   Build pod (kaniko):   checkout -> test (Dockerfile stage `test`) -> build into a tarball
+ *                         (Kaniko, no registry credential) -> push it to Harbor, tagged with the
+ *                         commit SHA (crane, with the credential) -> wait for Harbor's Trivy scan
+ *                         of the pushed digest, stop on critical findings
  *   Per environment, in the model's order (the first automatically, each next after an approval):
  *   Deploy pod:           `npm run set-image` in this repository, policy gates, push (Argo CD
  *                         deploys it) -> wait for the rollout -> the app's smoke tests
@@ -17,7 +18,7 @@
  */
 import { appNamespace, type Platform } from '../../config';
 import { APP_CONTAINER, appImageRepository, appInClusterUrl } from '../apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, pipelineFile, pipelinePath } from './names';
+import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
 export const SCAN_TIMEOUT_SECONDS = 900;
@@ -51,54 +52,152 @@ export function scriptOfGroovy(literal: string): string {
 }
 
 /**
- * The deploy step, run in a clone of this repository's branch: set the environment's image tag
- * (model and dist/), run the policy gates, commit, push. A rejected push (someone else pushed
- * meanwhile) starts over from the new head, so the change is always rendered on top of it.
+ * Where the jnlp container keeps its own clone of this repository: its home (an emptyDir only
+ * that container mounts), outside the workspace every container of the pod shares.
  */
-export function deployScript(platform: Platform): string {
+export const PRIVATE_CLONE = '/home/jenkins/platform';
+/** The one commit the render step hands to the push step (in the shared workspace). */
+export const DEPLOY_BUNDLE = 'deploy.bundle';
+
+/**
+ * Git with no configuration but what the step itself passes: neither the system's nor a global
+ * file (a dependency's install script could have written one), the credentials from the
+ * environment through the helper, no hooks. Only the fetch and push steps define it.
+ */
+const TRUSTED_GIT = [
+  'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
+  '# Expanded by the credential helper when git calls it, not here: the token never is an argument.',
+  '# shellcheck disable=SC2016',
+  `helper='!f() { echo "username=$GIT_USERNAME"; echo "password=$GIT_PASSWORD"; }; f'`,
+];
+
+/**
+ * Step 1 of a deploy, in the jnlp container with the Git token: a fresh clone of this
+ * repository's branch into the container's private home, and a copy of it (no token, no remote
+ * that needs one) into the workspace for the render.
+ */
+export function fetchScript(): string {
   return [
     'set -eu',
-    '# Expanded by the credential helper when git calls it, not here: the token never is an argument.',
-    '# shellcheck disable=SC2016',
-    `git config --global credential.helper '!f() { echo "username=$GIT_USERNAME"; echo "password=$GIT_PASSWORD"; }; f'`,
-    "git config --global user.name 'Jenkins (delivery pipeline)'",
-    `git config --global user.email 'jenkins@${platform.domain}'`,
-    'attempt=1',
-    'while [ "$attempt" -le 3 ]; do',
-    '  rm -rf deploy',
-    '  git clone --quiet --depth 1 --branch "$PLATFORM_BRANCH" "$PLATFORM_REPOSITORY" deploy',
-    '  cd deploy',
-    '  npm ci --no-audit --no-fund',
-    '  npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG"',
-    '  npm run --silent policy',
-    '  git add config/app-images.json dist',
-    '  if git diff --cached --quiet; then',
-    '    echo "$APP_ENV already runs $TAG: nothing to push"',
-    '    exit 0',
-    '  fi',
-    '  git commit --quiet -m "Deploy $APP $TAG to $APP_ENV" -m "Built, tested and scanned by $BUILD_URL"',
-    '  if git push --quiet origin "HEAD:$PLATFORM_BRANCH"; then',
-    '    exit 0',
-    '  fi',
-    '  cd ..',
-    '  echo "the push was rejected (the branch moved): starting over from its new head" >&2',
-    '  attempt=$((attempt + 1))',
-    'done',
-    'echo "could not push after 3 attempts" >&2',
-    'exit 1',
+    ...TRUSTED_GIT,
+    `rm -rf ${PRIVATE_CLONE} deploy ${DEPLOY_BUNDLE}`,
+    `git -c credential.helper="$helper" -c core.hooksPath=/dev/null clone --quiet --depth 1 --branch "$PLATFORM_BRANCH" "$PLATFORM_REPOSITORY" ${PRIVATE_CLONE}`,
+    `git -c core.hooksPath=/dev/null clone --quiet --no-hardlinks ${PRIVATE_CLONE} deploy`,
   ].join('\n');
 }
 
-/** The kaniko invocations: the `test` stage without pushing, then the image itself. */
+/**
+ * Step 2, in the tools container without the Git token (npm ci runs every dependency's install
+ * script): set the environment's image (model and dist/), run the policy gates, commit, and hand
+ * the one new commit to the push step as a bundle. No change, no bundle.
+ */
+export function renderScript(platform: Platform): string {
+  return [
+    'set -eu',
+    `rm -f ${DEPLOY_BUNDLE}`,
+    'cd deploy',
+    "git config user.name 'Jenkins (delivery pipeline)'",
+    `git config user.email 'jenkins@${platform.domain}'`,
+    'npm ci --no-audit --no-fund',
+    // The digest the push printed and the scan approved: the Deployment runs exactly that image.
+    'npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG" --digest "$DIGEST"',
+    'npm run --silent policy',
+    'git add config/app-images.json dist',
+    'if git diff --cached --quiet; then',
+    '  echo "$APP_ENV already runs $TAG: nothing to push"',
+    '  exit 0',
+    'fi',
+    'git commit --quiet -m "Deploy $APP $TAG to $APP_ENV" -m "Built, tested and scanned by $BUILD_URL"',
+    `git bundle create --quiet ../${DEPLOY_BUNDLE} "origin/$PLATFORM_BRANCH..HEAD"`,
+  ].join('\n');
+}
+
+/** The files a deploy commit may change: the image model and the render (what set-image writes). */
+export const DEPLOY_COMMIT_PATHS = /^(config\/app-images\.json|dist\/.*)$/;
+
+/**
+ * Step 3, in the jnlp container with the Git token again: take the bundle's commit into the
+ * private clone only if it is exactly one commit on top of what step 1 fetched and changes only
+ * the image model and dist/ (so a dependency of the render cannot push anything else with the
+ * token), then push it. Exit 1 when the push is rejected (the branch moved): the caller starts
+ * over. Any other refusal exits 2.
+ */
+export function pushScript(): string {
+  return [
+    'set -eu',
+    ...TRUSTED_GIT,
+    `bundle="$PWD/${DEPLOY_BUNDLE}"`,
+    `cd ${PRIVATE_CLONE}`,
+    'git fetch --quiet "$bundle" HEAD || exit 2',
+    'base=$(git rev-parse HEAD)',
+    'if [ "$(git rev-list --count "$base..FETCH_HEAD")" != 1 ] || [ "$(git rev-parse FETCH_HEAD^)" != "$base" ]; then',
+    '  echo "the render step handed over more than one commit on top of $base: refused" >&2',
+    '  exit 2',
+    'fi',
+    `others=$(git diff --name-only "$base" FETCH_HEAD | grep -Ev '${DEPLOY_COMMIT_PATHS.source}' || true)`,
+    'if [ -n "$others" ]; then',
+    '  echo "the deploy commit changes more than config/app-images.json and dist/: refused: $others" >&2',
+    '  exit 2',
+    'fi',
+    'git -c credential.helper="$helper" -c core.hooksPath=/dev/null push --quiet origin "FETCH_HEAD:refs/heads/$PLATFORM_BRANCH" || exit 1',
+  ].join('\n');
+}
+
+/** How many times a deploy starts over when its push is rejected because the branch moved. */
+export const PUSH_ATTEMPTS = 3;
+
+/** The tarball Kaniko writes and crane pushes (in the workspace both containers mount). */
+export const IMAGE_TARBALL = 'image.tar';
+/**
+ * The scan step's own copy of the pipeline steps, taken before any app code runs: the Dockerfile's
+ * `RUN` steps execute in the Kaniko container, which mounts the shared workspace (and could
+ * rewrite platform/cli there), but not the tools container's home.
+ */
+export const PIPELINE_STEPS_COPY = '/home/node/pipeline-steps.mjs';
+export const COPY_STEPS_SCRIPT = `cp platform/cli/pipeline-steps.mjs ${PIPELINE_STEPS_COPY}`;
+
+/**
+ * The kaniko invocations: the `test` stage, then the image, both without pushing and without a
+ * registry credential in the container (osscontainertools/kaniko v1.28.3
+ * cmd/executor/cmd/root.go: --no-push skips the push permission check, --tar-path writes the
+ * image tagged with --destination into a tarball).
+ */
 export const TEST_SCRIPT = '/kaniko/executor --context "dir://$WORKSPACE/app" --dockerfile "$WORKSPACE/app/Dockerfile" --target test --no-push --cleanup';
 export const BUILD_SCRIPT =
   '/kaniko/executor --context "dir://$WORKSPACE/app" --dockerfile "$WORKSPACE/app/Dockerfile" --destination "$IMAGE:$TAG"' +
+  ` --no-push --tar-path "$WORKSPACE/${IMAGE_TARBALL}"` +
   ' --label "org.opencontainers.image.revision=$TAG" --label "org.opencontainers.image.source=$APP_REPOSITORY" --cleanup';
-export const SCAN_SCRIPT = `node platform/cli/pipeline-steps.mjs harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --tag "$TAG" --docker-config /kaniko/.docker/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;
-export const ROLLOUT_SCRIPT = `node platform/cli/pipeline-steps.mjs wait-rollout --namespace "$APP_NAMESPACE" --deployment "$APP" --container ${APP_CONTAINER} --image "$IMAGE:$TAG" --timeout-seconds ${ROLLOUT_TIMEOUT_SECONDS}`;
+/**
+ * The push, in the crane container: print the digest of the image under the commit's tag. Tags
+ * are immutable in Harbor (a second push of a tag is refused), so a re-run of the same commit
+ * keeps the image the first run pushed and scanned.
+ */
+export const PUSH_IMAGE_SCRIPT = [
+  'set -eu',
+  'if digest=$(crane digest "$IMAGE:$TAG" 2>/dev/null); then',
+  '  echo "$IMAGE:$TAG is in Harbor already (tags are immutable): keeping $digest" >&2',
+  'else',
+  `  reference=$(crane push "$WORKSPACE/${IMAGE_TARBALL}" "$IMAGE:$TAG")`,
+  '  digest=${reference#*@}',
+  'fi',
+  'echo "$digest"',
+].join('\n');
+export const SCAN_SCRIPT = `node ${PIPELINE_STEPS_COPY} harbor-scan --harbor-url "$HARBOR_URL" --repository "$HARBOR_REPOSITORY" --digest "$DIGEST" --docker-config ${REGISTRY_CONFIG_DIR}/config.json --timeout-seconds ${SCAN_TIMEOUT_SECONDS}`;
+export const ROLLOUT_SCRIPT = `node platform/cli/pipeline-steps.mjs wait-rollout --namespace "$APP_NAMESPACE" --deployment "$APP" --container ${APP_CONTAINER} --image "$IMAGE:$TAG@$DIGEST" --timeout-seconds ${ROLLOUT_TIMEOUT_SECONDS}`;
 
 function checkoutApp(revision: string): string {
   return `checkout([$class: 'GitSCM', branches: [[name: ${revision}]], userRemoteConfigs: [[url: env.APP_REPOSITORY, credentialsId: ${groovyString(CREDENTIALS.git)}]]])`;
+}
+
+/** A step in the jnlp container with the Git token bound to its environment, and nowhere else. */
+function withGitToken(step: string, indent: string): string[] {
+  return [
+    `${indent}container('jnlp') {`,
+    `${indent}  withCredentials([usernamePassword(credentialsId: ${groovyString(CREDENTIALS.git)}, usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_PASSWORD')]) {`,
+    `${indent}    ${step}`,
+    `${indent}  }`,
+    `${indent}}`,
+  ];
 }
 
 function kubernetesAgent(template: string, indent: string): string[] {
@@ -128,11 +227,26 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     '',
     '// Deploys TAG to APP_ENV: `npm run set-image` in a fresh clone of the platform repository (model',
     '// and dist/), the policy gates, commit, push; Argo CD syncs it within three minutes. A rejected',
-    '// push (the branch moved meanwhile) starts over from the new head.',
+    '// push (the branch moved meanwhile) starts over from the new head. The Git token is bound only',
+    '// around the clone and the push, in the jnlp container; npm ci and the render never see it.',
     'def setImageAndPush() {',
-    `  withCredentials([usernamePassword(credentialsId: ${groovyString(CREDENTIALS.git)}, usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_PASSWORD')]) {`,
-    `    sh(label: 'npm run set-image, the policy gates, push', script: ${groovyScript(deployScript(platform), '    ')})`,
+    `  for (int attempt = 1; attempt <= ${PUSH_ATTEMPTS}; attempt++) {`,
+    ...withGitToken(`sh(label: 'clone the platform repository (Git token)', script: ${groovyScript(fetchScript(), '        ')})`, '    '),
+    `    sh(label: 'npm run set-image, the policy gates, commit (no Git token)', script: ${groovyScript(renderScript(platform), '    ')})`,
+    `    if (!fileExists(${groovyString(DEPLOY_BUNDLE)})) {`,
+    '      return',
+    '    }',
+    '    def status = 0',
+    ...withGitToken(`status = sh(label: 'push the deploy commit (Git token)', returnStatus: true, script: ${groovyScript(pushScript(), '        ')})`, '    '),
+    '    if (status == 0) {',
+    '      return',
+    '    }',
+    '    if (status != 1) {',
+    "      error('the deploy commit was refused before the push (see the log above)')",
+    '    }',
+    "    echo 'the push was rejected (the branch moved): starting over from its new head'",
     '  }',
+    `  error(${groovyString(`could not push after ${PUSH_ATTEMPTS} attempts`)})`,
     '}',
     '',
     'pipeline {',
@@ -169,6 +283,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     "            dir('platform') {",
     '              checkout scm',
     '            }',
+    `            sh(label: 'keep a copy of the scan step out of the build\\'s reach', script: ${groovyString(COPY_STEPS_SCRIPT)})`,
     '          }',
     '        }',
     "        stage('Test') {",
@@ -178,10 +293,23 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     '            }',
     '          }',
     '        }',
-    "        stage('Build and push') {",
+    "        stage('Build') {",
     '          steps {',
     "            container('kaniko') {",
-    `              sh(label: 'build the image, tag it with the commit and push it to Harbor', script: ${groovyString(BUILD_SCRIPT)})`,
+    `              sh(label: 'build the image into a tarball, tagged with the commit (no registry credential)', script: ${groovyString(BUILD_SCRIPT)})`,
+    '            }',
+    '          }',
+    '        }',
+    "        stage('Push') {",
+    '          steps {',
+    "            container('crane') {",
+    '              script {',
+    `                def digest = sh(label: 'push the image to Harbor, print its digest', returnStdout: true, script: ${groovyScript(PUSH_IMAGE_SCRIPT, '                ')}).trim()`,
+    "                if (!(digest ==~ /sha256:[0-9a-f]{64}/)) {",
+    "                  error('the push printed no image digest: ' + digest)",
+    '                }',
+    '                env.DIGEST = digest',
+    '              }',
     '            }',
     '          }',
     '        }',
@@ -237,7 +365,10 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
       '          steps {',
       `            sh(label: 'wait until the environment runs the new image', script: ${groovyString(ROLLOUT_SCRIPT)})`,
       "            dir('app') {",
-      `              ${checkoutApp('env.TAG')}`,
+      // In the jnlp container: the tools container ran npm ci and may hold what an install script left behind.
+      "              container('jnlp') {",
+      `                ${checkoutApp('env.TAG')}`,
+      '              }',
       `              sh(label: ${groovyString(`smoke tests of ${app} in ${env}`)}, script: ${groovyString(spec.smokeTest)})`,
       '            }',
       '          }',

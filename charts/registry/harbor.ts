@@ -134,6 +134,8 @@ export function setupConfig(platform: Platform) {
       autoScan: true,
       preventVulnerable: true,
       severity: platform.harbor.preventSeverity,
+      // Deployments name their image by tag and digest; the tag must still never move.
+      immutableTags: true,
     })),
     robots: HARBOR_ROBOTS.map((robot) => ({
       name: robot.name,

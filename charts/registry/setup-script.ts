@@ -9,7 +9,8 @@
  * @see https://goharbor.io/docs/main/build-customize-contribute/configure-swagger/ (API v2.0)
  */
 export const SETUP_SCRIPT = `#!/usr/bin/env python3
-"""Configure Harbor from the platform model: projects (scan on push, blocked vulnerable pulls)
+"""Configure Harbor from the platform model: projects (scan on push, blocked vulnerable pulls,
+immutable tags)
 and system robot accounts whose secrets come from Vault (files written by the Vault agent).
 Rendered by the platform synthesizer (charts/registry/setup-script.ts)."""
 import base64
@@ -89,6 +90,45 @@ def ensure_project(harbor, project):
         print(f"project {name}: updated")
 
 
+# Every tag of every repository: once pushed, a tag keeps its digest (a re-push is refused), so
+# one app's build can never replace an image another environment or app deploys by that tag.
+# goharbor/harbor v2.15.1: api/v2.0/swagger.yaml /projects/{project_name_or_id}/immutabletagrules,
+# src/pkg/immutable/model/rule.go (kind doublestar), src/lib/selector/selectors/doublestar
+# (repoMatches, matches), src/server/middleware/immutable/pushmf.go (the push it refuses).
+IMMUTABLE_ALL = {
+    "action": "immutable",
+    "template": "immutable_template",
+    "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]},
+    "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+}
+
+
+def is_immutable_all(rule):
+    repositories = (rule.get("scope_selectors") or {}).get("repository") or []
+    tags = rule.get("tag_selectors") or []
+    return (
+        rule.get("action") == "immutable"
+        and [(s.get("decoration"), s.get("pattern")) for s in repositories] == [("repoMatches", "**")]
+        and [(s.get("decoration"), s.get("pattern")) for s in tags] == [("matches", "**")]
+    )
+
+
+def ensure_immutable_tags(harbor, project):
+    name = project["name"]
+    quoted = urllib.parse.quote(name, safe="")
+    _, rules = harbor.call("GET", f"/projects/{quoted}/immutabletagrules?page_size=100", by_name=True)
+    existing = next((rule for rule in rules or [] if is_immutable_all(rule)), None)
+    if existing is None:
+        harbor.call("POST", f"/projects/{quoted}/immutabletagrules", dict(IMMUTABLE_ALL, disabled=False), by_name=True)
+        print(f"project {name}: tags made immutable")
+    elif existing.get("disabled"):
+        rule_id = existing["id"]
+        harbor.call("PUT", f"/projects/{quoted}/immutabletagrules/{rule_id}", dict(existing, disabled=False), by_name=True)
+        print(f"project {name}: immutable tag rule enabled again")
+    else:
+        print(f"project {name}: tags already immutable")
+
+
 def find_robot(harbor, name):
     page = 1
     while True:
@@ -146,6 +186,8 @@ def main(argv):
     harbor.wait_until_ready(int(os.environ.get("HARBOR_WAIT_SECONDS", "600")))
     for project in config["projects"]:
         ensure_project(harbor, project)
+        if project["immutableTags"]:
+            ensure_immutable_tags(harbor, project)
     for robot in config["robots"]:
         ensure_robot(harbor, robot)
     return 0

@@ -107,29 +107,36 @@ describe('the steps against HTTP servers standing in for Harbor and the Kubernet
     const code = await main(argv, { log: (l) => out.push(l), error: (l) => err.push(l), sleep: async (ms) => void (clock += ms), now: () => clock });
     return { code, out, err };
   };
-  const scan = ['harbor-scan', '--repository', 'apps/hello', '--tag', 'abc', '--docker-config', dockerConfig, '--timeout-seconds', '60'];
+  const digest = `sha256:${'ab12'.repeat(16)}`;
+  const image = `apps/hello@${digest}`;
+  const scan = ['harbor-scan', '--repository', 'apps/hello', '--digest', digest, '--docker-config', dockerConfig, '--timeout-seconds', '60'];
+  const artifact = (body: object) => ({ digest, ...body });
 
   it('harbor-scan waits through 404 and a running scan, then passes a clean image (exit 0)', async () => {
     requests.length = 0;
-    answers = [{ status: 404 }, { status: 200, body: overview('Running') }, { status: 200, body: overview('Success', { Medium: 1 }, 'Medium') }];
+    answers = [{ status: 404 }, { status: 200, body: artifact(overview('Running')) }, { status: 200, body: artifact(overview('Success', { Medium: 1 }, 'Medium')) }];
     const result = await run([...scan, '--harbor-url', base]);
     expect(result).toEqual({
       code: 0,
-      out: ['waiting: apps/hello:abc is not in Harbor yet', 'waiting: scan status Running', 'apps/hello:abc: no critical vulnerability (1 in total, 0 high)'],
+      out: [`waiting: ${image} is not in Harbor yet`, 'waiting: scan status Running', `${image}: no critical vulnerability (1 in total, 0 high)`],
       err: [],
     });
-    expect(requests[0].url).toBe('/api/v2.0/projects/apps/repositories/hello/artifacts/abc?with_scan_overview=true');
+    // The artifact by the digest the push printed: the verdict is about the image that is deployed.
+    expect(requests[0].url).toBe(`/api/v2.0/projects/apps/repositories/hello/artifacts/${encodeURIComponent(digest)}?with_scan_overview=true`);
     expect(requests[0].headers.authorization).toBe(`Basic ${Buffer.from('robot$ci-push:pw').toString('base64')}`);
     expect(requests[0].headers['x-accept-vulnerabilities']).toContain(REPORT);
   });
 
   it('harbor-scan stops the pipeline on critical findings, on refused credentials and on timeout (exit 1)', async () => {
-    answers = [{ status: 200, body: overview('Success', { Critical: 1 }, 'Critical') }];
-    expect(await run([...scan, '--harbor-url', base])).toMatchObject({ code: 1, err: ['apps/hello:abc: 1 critical vulnerability (of 1); fix them before this image is deployed'] });
+    answers = [{ status: 200, body: artifact(overview('Success', { Critical: 1 }, 'Critical')) }];
+    expect(await run([...scan, '--harbor-url', base])).toMatchObject({ code: 1, err: [`${image}: 1 critical vulnerability (of 1); fix them before this image is deployed`] });
     answers = [{ status: 403 }];
     expect((await run([...scan, '--harbor-url', base])).err[0]).toContain('Harbor refused the CI robot (HTTP 403)');
-    answers = [{ status: 200, body: overview('Running') }];
-    expect((await run([...scan, '--harbor-url', base])).err).toEqual(['apps/hello:abc: scan status Running; gave up after 60 s']);
+    answers = [{ status: 200, body: artifact(overview('Running')) }];
+    expect((await run([...scan, '--harbor-url', base])).err).toEqual([`${image}: scan status Running; gave up after 60 s`]);
+    // A clean report of another artifact is no verdict on this one.
+    answers = [{ status: 200, body: { ...overview('Success', {}, 'None'), digest: `sha256:${'cd34'.repeat(16)}` } }];
+    expect((await run([...scan, '--harbor-url', base])).err).toEqual([`${image}: Harbor answered with the artifact sha256:${'cd34'.repeat(16)}, not the one asked for`]);
   });
 
   it('wait-rollout reads the Deployment with the service account token until it runs the image', async () => {
@@ -152,7 +159,7 @@ describe('the steps against HTTP servers standing in for Harbor and the Kubernet
   });
 
   it('runs as a plain Node script (no build, no dependency): exit codes and usage', async () => {
-    answers = [{ status: 200, body: overview('Success', { Critical: 3 }, 'Critical') }];
+    answers = [{ status: 200, body: artifact(overview('Success', { Critical: 3 }, 'Critical')) }];
     const exec = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, [join(ROOT, 'cli/pipeline-steps.mjs'), ...args], { cwd: work });
@@ -160,10 +167,16 @@ describe('the steps against HTTP servers standing in for Harbor and the Kubernet
         child.stderr.on('data', (chunk) => (stderr += chunk));
         child.on('close', (code) => resolve({ code, stderr }));
       });
-    expect(await exec([...scan, '--harbor-url', base])).toEqual({ code: 1, stderr: 'apps/hello:abc: 3 critical vulnerabilities (of 3); fix them before this image is deployed\n' });
+    expect(await exec([...scan, '--harbor-url', base])).toEqual({ code: 1, stderr: `${image}: 3 critical vulnerabilities (of 3); fix them before this image is deployed\n` });
     const usage = await exec(['harbor-scan', '--harbor-url', base]);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^missing --repository, --tag, --docker-config\nusage: /);
+    expect(usage.stderr).toMatch(/^missing --repository, --digest, --docker-config\nusage: /);
+    // A tag or a short digest is refused: the scan gate names exactly one image.
+    for (const bad of ['abc', 'sha256:abc', `sha256:${'AB12'.repeat(16)}`]) {
+      const refused = await exec(['harbor-scan', '--harbor-url', base, '--repository', 'apps/hello', '--digest', bad, '--docker-config', dockerConfig]);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toContain(`--digest "${bad}": must be sha256: and 64 lowercase hex digits`);
+    }
     expect((await exec(['deploy'])).stderr).toMatch(/^unknown step "deploy"/);
   });
 });

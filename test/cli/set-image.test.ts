@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readTree } from '../../cli/dist';
 import { semanticDiff, type GroupChange } from '../../cli/semantic-diff';
 import { APP_IMAGE_TAGS_FILE } from '../../config/app-images';
+import { checkImageTags } from '../../config';
 import { ROOT } from '../support/render';
 
 const work = mkdtempSync(join(tmpdir(), 'set-image-test-'));
@@ -318,5 +319,93 @@ describe('a corrupt config/app-images.json', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('main.ts: cannot be built; nothing was changed:\n  config/app-images.json:2:0: ');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('npm run set-image --digest (the digest the pipeline pushed and the scan approved)', () => {
+  const project = copyProject('digest');
+  const rendered = run(project, 'main.ts', []);
+  const dist = join(project, 'dist');
+  const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
+  const DIGEST = `sha256:${'4e'.repeat(32)}`;
+  const image = (tree: Map<string, string>, env: string, app = 'hello') => /image: (\S+)/.exec(tree.get(`k8s/${env}/${app}/deployment-${app}.yaml`) ?? '')?.[1];
+
+  it('GIVEN the default model WHEN a tag and its digest are set THEN the Deployment runs repo:tag@digest and the file keeps both', () => {
+    expect(rendered.status, rendered.stderr).toBe(0);
+    const before = readTree(dist);
+    const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toMatch(new RegExp(`^hello in dev: \\S+ -> ${SHA}@${DIGEST}$`));
+    expect(JSON.parse(readFileSync(tagsFile, 'utf8')).hello.dev).toEqual({ tag: SHA, digest: DIGEST });
+    const after = readTree(dist);
+    expect(image(after, 'dev')).toBe(`registry.lumetium.com/apps/hello:${SHA}@${DIGEST}`);
+    // The other environments keep their tag-only image (models from before digests keep rendering).
+    expect(image(after, 'staging')).toBe(image(before, 'staging'));
+    expect(image(after, 'staging')).not.toContain('@');
+    const check = run(project, 'main.ts', ['--check']);
+    expect(check.status, check.stderr).toBe(0);
+    const again = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
+    expect(again.stdout).toBe(`hello in dev already runs ${SHA}@${DIGEST}; nothing changed\n`);
+  });
+
+  it('fails when a new tag comes without a digest where the environment has one, or the digest is malformed, and changes nothing', () => {
+    const before = readTree(dist);
+    const tags = readFileSync(tagsFile, 'utf8');
+    const cases: [string[], string][] = [
+      [
+        ['--app', 'hello', '--env', 'dev', '--tag', 'abc'],
+        '--digest: (missing): config/app-images.json (hello.dev) has a digest, and the new tag would run with it; pass the new image\'s digest (crane digest <image>:abc prints it), or remove the digest by hand to deploy by tag alone\n',
+      ],
+      [
+        ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', 'sha256:abc'],
+        '--digest "sha256:abc": must be "sha256:" and 64 lowercase hex digits, the digest the pipeline pushed (crane digest IMAGE:TAG prints it)\n',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = run(project, 'cli/set-image.ts', args);
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stderr).toBe(message);
+    }
+    expect(readFileSync(tagsFile, 'utf8')).toBe(tags);
+    expect(readTree(dist)).toEqual(before);
+  });
+
+  it('GIVEN a model file WHEN a digest is set THEN one line "digest:" appears below the tag, and the next deploy replaces both in place', () => {
+    const file = join(work, 'digest-platform.yaml');
+    const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
+    writeFileSync(file, original);
+    const out = join(work, 'digest-dist');
+    const deploy = (tag: string, digest: string) =>
+      spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'prod', '--tag', tag, '--digest', digest, '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    const first = deploy(SHA, DIGEST);
+    expect(first.status, first.stderr).toBe(0);
+    const lines = original.split('\n');
+    const edited = readFileSync(file, 'utf8').split('\n');
+    expect(edited).toHaveLength(lines.length + 1);
+    const tagLine = edited.findIndex((line) => line.includes(`tag: ${SHA}`));
+    expect(edited[tagLine + 1]).toBe(`${/^\s*/.exec(edited[tagLine])![0]}digest: ${DIGEST}`);
+    expect(image(readTree(out), 'prod', 'shop')).toBe(`images.example.net/team/storefront:${SHA}@${DIGEST}`);
+    const next = `sha256:${'5f'.repeat(32)}`;
+    const second = deploy(sha(7), next);
+    expect(second.status, second.stderr).toBe(0);
+    const again = readFileSync(file, 'utf8').split('\n');
+    expect(again).toHaveLength(edited.length);
+    expect(again[tagLine + 1]).toBe(edited[tagLine + 1].replace(DIGEST, next));
+    expect(image(readTree(out), 'prod', 'shop')).toBe(`images.example.net/team/storefront:${sha(7)}@${next}`);
+  });
+
+  it('fails when config/app-images.json has an entry with a digest but no tag, or a bad digest, naming it', () => {
+    const bad = { hello: { dev: { digest: DIGEST }, staging: { tag: SHA, digest: 'md5:1' }, prod: '0.1.0' } };
+    const message = (() => {
+      try {
+        checkImageTags(bad);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })().split('\n');
+    expect(message[0]).toBe('config/app-images.json: the platform model is invalid (2 problems):');
+    expect(message[1]).toMatch(/^ {2}hello\.dev: \{"digest":"sha256:4e4e.*: must be the tag, or \{"tag": "<tag>", "digest": "sha256:<64 hex>"\} with exactly these keys$/);
+    expect(message[2]).toBe('  hello.staging.digest: "md5:1": must be "sha256:" and 64 lowercase hex digits, the digest the pipeline pushed (crane digest IMAGE:TAG prints it)');
   });
 });

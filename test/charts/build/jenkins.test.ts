@@ -203,27 +203,41 @@ describe('the Kaniko build pod', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
+    // One uid for every container that runs Jenkins steps besides Kaniko: they write into the
+    // control folder the jnlp container creates in the workspace.
+    const uids: Record<string, number> = { jnlp: 1000, tools: 1000, crane: 1000 };
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['jnlp', 'kaniko', 'crane', 'tools']);
     for (const c of spec.containers.filter((c: any) => c.name !== 'kaniko')) {
-      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: uids[c.name], runAsGroup: uids[c.name] });
     }
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.restartPolicy).toBe('Never');
   });
 
-  it('gets the registry credentials from Vault as /kaniko/.docker/config.json, in the containers that push', () => {
+  it('gets the registry credentials from Vault as /run/registry/config.json, in the containers that push or scan, never in Kaniko', () => {
     const annotations = pod().metadata.annotations;
     expect(annotations).toMatchObject({
       'vault.hashicorp.com/role': 'kaniko',
       'vault.hashicorp.com/agent-inject-secret-ci-push': 'secret/data/harbor-robots/ci-push',
-      'vault.hashicorp.com/secret-volume-path-ci-push': '/kaniko/.docker',
+      'vault.hashicorp.com/secret-volume-path-ci-push': '/run/registry',
       'vault.hashicorp.com/agent-inject-file-ci-push': 'config.json',
-      'vault.hashicorp.com/agent-inject-containers': 'kaniko,tools',
+      'vault.hashicorp.com/agent-inject-containers': 'crane,tools',
       'vault.hashicorp.com/agent-pre-populate-only': 'true',
     });
     expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
       '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
     );
     expect(harborPushConsumer(platform).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    // The injector mounts the secret volume into the listed containers only (agent-inject-containers):
+    // every one of them exists, and Kaniko, which runs the app's Dockerfile steps, is not one.
+    const names = pod().spec.containers.map((c: any) => c.name);
+    const mounted = annotations['vault.hashicorp.com/agent-inject-containers'].split(',');
+    for (const name of mounted) expect(names).toContain(name);
+    expect(mounted).not.toContain('kaniko');
+    expect(JSON.stringify(kaniko())).not.toMatch(/registry|\.docker|vault/);
+    const crane = pod().spec.containers.find((c: any) => c.name === 'crane');
+    expect(crane.env).toContainEqual({ name: 'DOCKER_CONFIG', value: '/run/registry' });
+    expect(crane.image).toBe(IMAGES.crane);
     // No credential is an environment variable of any container.
     for (const c of pod().spec.containers) expect(JSON.stringify(c.env ?? [])).not.toMatch(/password|token|auth/i);
   });
@@ -267,6 +281,30 @@ describe('the build pods under the policy engine', () => {
       'POLICY-EXC-02  Job/builds/kaniko  exception for Kaniko build pod (Jenkins agent) is broader than upstream needs: container kaniko is privileged',
       'POLICY-EXC-02  Job/builds/kaniko  exception for Kaniko build pod (Jenkins agent) is broader than upstream needs: mounts a hostPath; Kaniko needs none (never the docker socket)',
     ]);
+  });
+
+  describe('GIVEN delivery.userNamespaces (nodes with Linux 6.3 or newer)', () => {
+    const withUserNamespaces = () => validatePlatform(applyPatch(platform, { delivery: { userNamespaces: true } }));
+
+    it('WHEN rendered THEN the build pod runs in its own user namespace (Kaniko\'s root is no root of the node), the deploy pod as before', () => {
+      const pods = agentPodTemplates(withUserNamespaces()) as Record<string, any>;
+      expect(pods[KANIKO_AGENT.name].spec.hostUsers).toBe(false);
+      expect(pods[DEPLOY_AGENT.name].spec.hostUsers).toBeUndefined();
+      // Through JCasC, where Jenkins reads it.
+      const casc = jenkinsCasc(withUserNamespaces()) as any;
+      expect(parse(casc.jenkins.clouds[0].kubernetes.templates[0].yaml).spec.hostUsers).toBe(false);
+      expect(validateCoreObject({ ...pods[KANIKO_AGENT.name], metadata: { ...pods[KANIKO_AGENT.name].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
+      expect(violationsOfPods(Object.entries(pods).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
+    });
+
+    it('WHEN absent (the seed: Debian 12 ships Linux 6.1) THEN the pod shares the node\'s user namespace, which a pod on such a kernel needs to start', () => {
+      expect((agentPodTemplates(platform)[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
+      expect(platform.delivery?.userNamespaces).toBeUndefined();
+    });
+
+    it('fails when delivery.userNamespaces is not a boolean', () => {
+      expect(() => validatePlatform(applyPatch(platform, { delivery: { userNamespaces: 'yes' } }))).toThrow('delivery.userNamespaces: "yes": must be a boolean, not a string');
+    });
   });
 
   it('are valid Pod specifications', async () => {

@@ -137,7 +137,7 @@ describe('Harbor', () => {
   it('renders the projects (scan on push, pulls blocked at the model severity) and the two robots from the model', () => {
     const config = JSON.parse(find('ConfigMap', 'harbor-setup', 'harbor').data['harbor.json']);
     expect(config).toEqual(setupConfig(loadDefaultPlatform()));
-    expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical' }]);
+    expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical', immutableTags: true }]);
     expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([
       ['ci-push', '/vault/secrets/ci-push'],
       ['cluster-pull', '/vault/secrets/cluster-pull'],
@@ -198,6 +198,7 @@ function fakeHarbor(adminPassword: string) {
   const calls: string[] = [];
   const projects = new Map<string, Record<string, string>>();
   const robots: { id: number; name: string; level: string; description: string; permissions: unknown; secret: string }[] = [];
+  const immutableRules = new Map<string, any[]>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -217,6 +218,21 @@ function fakeHarbor(adminPassword: string) {
       if (project && req.method === 'GET') return projects.has(project[1]) ? reply(200, { name: project[1], metadata: projects.get(project[1]) }) : reply(404);
       if (project && req.method === 'PUT') return projects.set(project[1], json.metadata), reply(200);
       if (path === '/projects' && req.method === 'POST') return projects.set(json.project_name, json.metadata), reply(201);
+      const rules = path.match(/^\/projects\/([^/]+)\/immutabletagrules(?:\/(\d+))?$/);
+      if (rules) {
+        if (req.headers['x-is-resource-name'] !== 'true' || !projects.has(rules[1])) return reply(404);
+        const list = immutableRules.get(rules[1]) ?? [];
+        immutableRules.set(rules[1], list);
+        // What Harbor's model requires (src/pkg/immutable/model/rule.go: Required fields, kind doublestar).
+        const valid = (rule: any) =>
+          rule.action && rule.template && rule.tag_selectors?.length && rule.scope_selectors?.repository?.length &&
+          [...rule.tag_selectors, ...rule.scope_selectors.repository].every((sel: any) => sel.kind === 'doublestar' && sel.decoration && sel.pattern);
+        if (req.method === 'GET' && !rules[2]) return reply(200, list);
+        if (req.method === 'POST' && !rules[2]) return valid(json) ? (list.push({ ...json, id: list.length + 1 }), reply(201)) : reply(400);
+        const rule = list.find((r) => r.id === Number(rules[2]));
+        if (req.method === 'PUT' && rule && json.id === rule.id && valid(json)) return Object.assign(rule, json), reply(200);
+        return reply(400);
+      }
       if (path === '/robots' && req.method === 'GET') return reply(200, robots.map(({ secret: _secret, ...r }) => r));
       if (path === '/robots' && req.method === 'POST') {
         const robot = { id: robots.length + 1, name: `robot$${json.name}`, level: json.level, description: json.description, permissions: json.permissions, secret: json.secret };
@@ -230,7 +246,7 @@ function fakeHarbor(adminPassword: string) {
       return reply(404);
     });
   });
-  return { server, calls, projects, robots };
+  return { server, calls, projects, robots, immutableRules };
 }
 
 function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -266,19 +282,36 @@ describe('the Harbor setup Job against a fake Harbor API', () => {
       const first = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
       expect(first.stderr).toBe('');
       expect(first.status).toBe(0);
-      expect(first.stdout).toBe('project apps: created\nrobot ci-push: created\nrobot cluster-pull: created\n');
+      expect(first.stdout).toBe('project apps: created\nproject apps: tags made immutable\nrobot ci-push: created\nrobot cluster-pull: created\n');
+      // Every tag of every repository of the project: a pushed tag never moves to another digest.
+      expect(fake.immutableRules.get('apps')).toEqual([
+        {
+          id: 1,
+          disabled: false,
+          action: 'immutable',
+          template: 'immutable_template',
+          scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+          tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }],
+        },
+      ]);
       expect(fake.projects.get('apps')).toEqual({ public: 'false', auto_scan: 'true', prevent_vul: 'true', severity: 'critical' });
       expect(fake.robots.map((r) => [r.name, r.level, r.secret])).toEqual([
         ['robot$ci-push', 'system', 'CiPush-Secret-1'],
         ['robot$cluster-pull', 'system', 'Pull-Secret-1'],
       ]);
 
-      // A second run (the next sync) creates nothing; a secret rotated in Vault is applied.
+      // A second run (the next sync) creates nothing; a secret rotated in Vault is applied; the
+      // immutability rule someone disabled by hand is enabled again, an unrelated rule is left alone.
       writeFileSync(join(dir, 'cluster-pull'), 'Pull-Secret-2\n');
+      fake.immutableRules.get('apps')![0].disabled = true;
+      const other = { id: 2, disabled: false, action: 'immutable', template: 'immutable_template', scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'base/**' }] }, tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }] };
+      fake.immutableRules.get('apps')!.push(other);
       fake.calls.length = 0;
       const second = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
       expect(second.status).toBe(0);
-      expect(second.stdout).toBe('project apps: updated\nrobot ci-push: updated\nrobot cluster-pull: updated\n');
+      expect(second.stdout).toBe('project apps: updated\nproject apps: immutable tag rule enabled again\nrobot ci-push: updated\nrobot cluster-pull: updated\n');
+      expect(fake.immutableRules.get('apps')!.map((r) => [r.id, r.disabled])).toEqual([[1, false], [2, false]]);
+      expect(fake.immutableRules.get('apps')![1]).toEqual(other);
       expect(fake.calls.filter((c) => c.startsWith('POST'))).toEqual([]);
       expect(fake.robots).toHaveLength(2);
       expect(fake.robots[1].secret).toBe('Pull-Secret-2');
