@@ -26,5 +26,5 @@ export function restrictedContainer(uid?: number): k8s.SecurityContext {
   };
 }
 
-/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/core/kinds.ts. */
+/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/lib/kinds.ts. */
 export { resources as containerResources } from '../lib/kinds';
