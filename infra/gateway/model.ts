@@ -2,31 +2,48 @@
  * What the gateway's files and stacks derive from the model, computed in one place so DNS records,
  * HAProxy routes, the Headscale policy and the security group cannot disagree.
  */
-import { SERVICE_NAMES, appNamespace, type Platform, type ServiceName } from '../../config';
+import { SERVICE_NAMES, appNamespace, exposureOf, type Exposure, type Platform, type ServiceName } from '../../config';
 import { intToIpv4, parseAddressRange } from '../../config/net';
 
-/** A public host of the platform and what serves it: a platform service, or an app in an environment (`<app>-<env>`). */
-export interface PublicHost {
+/** A host of the platform, what serves it (a platform service, or an app in an environment: `<app>-<env>`) and who reaches it. */
+export interface PlatformHost {
   readonly service: ServiceName | string;
   readonly host: string;
+  readonly exposure: Exposure;
 }
 
+/** A host the internet reaches (exposure `public`). */
+export type PublicHost = PlatformHost;
+
 /**
- * Every public host the model declares: the services' hosts in the model's service order, then
- * each app's host per environment (apps and environments in the model's order).
+ * Every host the model declares, public or mesh-only: the services' hosts in the model's service
+ * order, then each app's host per environment (apps and environments in the model's order).
  */
-export function publicHosts(platform: Platform): PublicHost[] {
+export function platformHosts(platform: Platform): PlatformHost[] {
   const services = SERVICE_NAMES.flatMap((service) => {
-    const host = platform.services[service].host;
-    return host ? [{ service, host }] : [];
+    const entry = platform.services[service];
+    return entry.host ? [{ service, host: entry.host, exposure: exposureOf(entry) }] : [];
   });
   const apps = Object.entries(platform.apps).flatMap(([app, spec]) =>
     Object.keys(platform.environments).flatMap((env) => {
-      const host = spec.environments[env]?.host;
-      return host ? [{ service: appNamespace(app, env), host }] : [];
+      const entry = spec.environments[env];
+      return entry?.host ? [{ service: appNamespace(app, env), host: entry.host, exposure: exposureOf(entry) }] : [];
     }),
   );
   return [...services, ...apps];
+}
+
+/** The hosts the internet reaches: each gets a proxied Cloudflare record and an HAProxy route. */
+export function publicHosts(platform: Platform): PublicHost[] {
+  return platformHosts(platform).filter((h) => h.exposure === 'public');
+}
+
+/**
+ * The mesh-only hosts: no Cloudflare record, no HAProxy route; Headscale's DNS answers them on the
+ * mesh with the ingress controller's address, which the subnet router makes reachable.
+ */
+export function meshHosts(platform: Platform): PlatformHost[] {
+  return platformHosts(platform).filter((h) => h.exposure === 'mesh');
 }
 
 /** The Cloudflare zone the records live in. */

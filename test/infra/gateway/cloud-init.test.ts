@@ -226,7 +226,7 @@ function withApps(count: number, name: (i: number) => string): Platform {
       repository: `apps/${app}`,
       image: `apps/${app}`,
       environments: Object.fromEntries(
-        Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
+        Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, exposure: 'public' as const, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
       ),
     };
   }
