@@ -101,8 +101,8 @@ export interface MeshDnsRecord {
  * (`dnsToTailcfgDNS`) sends them to every client as the DNS config's ExtraRecords. A name outside
  * the MagicDNS base domain is allowed: Tailscale's client answers such records from its own
  * resolver (100.100.100.100), which it then puts in front of the system's (tailscale/tailscale
- * net/dns/manager.go, `hasHostsWithoutSplitDNSRoutes`). Static entries need a Headscale restart
- * to change, which the gateway's config update does anyway.
+ * net/dns/manager.go, `hasHostsWithoutSplitDNSRoutes`). Static entries are read at start: a
+ * changed config reaches the gateway as a new cloud-init, which replaces the instance.
  */
 export function meshDnsRecords(platform: Platform): MeshDnsRecord[] {
   return meshHosts(platform).map(({ host }) => ({ name: host, type: 'A', value: platform.cluster.ingressAddress }));
