@@ -984,6 +984,14 @@ function checkApps(model: Model, ctx: Ctx): void {
       if (previous) issue(ctx, ['apps', app], `its namespace in ${env}, "${namespace}", is also ${previous}'s; rename one of the apps`);
       else namespaces.set(namespace, `app ${app} in ${env}`);
 
+      const environment = model.environments[env];
+      if (exposureOf(spec.environments[env]) === 'public' && environment?.certificateIssuer === 'letsencrypt-staging') {
+        issue(
+          ctx,
+          ['environments', env, 'certificateIssuer'],
+          `app ${app} is public in ${env} (a proxied Cloudflare record) and Full (strict) refuses Let's Encrypt staging certificates (error 526); use "letsencrypt-prod", or make apps.${app}.environments.${env}.exposure "mesh"`,
+        );
+      }
       const resources = spec.environments[env].resources;
       const path = ['apps', app, 'environments', env, 'resources', 'requests'];
       if (resources && cpuMillis(resources.requests.cpu) > cpuMillis(resources.limits.cpu)) {

@@ -110,6 +110,15 @@ describe('the platform model', () => {
       ]);
     });
 
+    it('fails when an environment with a public app host asks for staging certificates', () => {
+      const input = applyPatch(defaultPlatform, { environments: { prod: { certificateIssuer: 'letsencrypt-staging' } } });
+      expect(problemsOf(input)).toEqual([
+        'environments.prod.certificateIssuer: "letsencrypt-staging": app hello is public in prod (a proxied Cloudflare record) and Full (strict) refuses Let\'s Encrypt staging certificates (error 526); use "letsencrypt-prod", or make apps.hello.environments.prod.exposure "mesh"',
+      ]);
+      // A mesh-only environment may use staging: nothing in its path refuses it.
+      expect(problemsOf(applyPatch(defaultPlatform, { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }))).toEqual([]);
+    });
+
     it('fails when a service without a host has an exposure', () => {
       expect(problemsOf(applyPatch(defaultPlatform, { services: { loki: { exposure: 'public' } } }))).toEqual([
         'services.loki.exposure: "public": is set but the service has no host; remove exposure, or set services.loki.host',
