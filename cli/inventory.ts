@@ -5,9 +5,10 @@
  * Mermaid diagram of the architecture and the delivery flow. Everything in it is read off the
  * same render that goes to Git, so it cannot drift from what is deployed.
  */
+import { parse } from 'yaml';
 import type { KubeObject } from '../charts/lib/service';
 import { servicesOf } from '../charts/catalogue';
-import { PLATFORM_ENV, SERVICE_NAMES, type Platform, type ServiceName } from '../config';
+import { PLATFORM_ENV, SERVICE_NAMES, exposureOf, type Platform, type ServiceName } from '../config';
 import { byCodePoint } from '../config/order';
 import { KV_MOUNT, secretPath } from '../charts/lib/vault';
 
@@ -110,19 +111,27 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
     if (object.kind !== 'Ingress') continue;
     for (const rule of (object.spec as { rules?: { host?: string }[] }).rules ?? []) if (rule.host) ingressHosts.set(rule.host, `${object.metadata.namespace}/${object.metadata.name}`);
   }
-  lines.push('', '## Public hosts', '', '| host | serves | Cloudflare record | HAProxy route | Ingress |', '|---|---|---|---|---|');
-  const hosts: [string, string][] = [
-    ...SERVICE_NAMES.flatMap((name): [string, string][] => (platform.services[name].host ? [[platform.services[name].host!, name]] : [])),
+  // Mesh-only hosts (decision 0099) are answered by Headscale's DNS on the mesh, nowhere public.
+  const headscale = files.get('gateway/headscale/config.yaml');
+  const meshRecords = ((headscale ? (parse(headscale) as { dns?: { extra_records?: { name: string; type: string; value: string }[] } }) : undefined)?.dns?.extra_records ?? []);
+  lines.push('', '## Hosts', '', '| host | serves | exposure | Cloudflare record | HAProxy route | mesh DNS (Headscale) | Ingress |', '|---|---|---|---|---|---|---|');
+  const hosts: [string, string, string][] = [
+    ...SERVICE_NAMES.flatMap((name): [string, string, string][] => {
+      const entry = platform.services[name];
+      return entry.host ? [[entry.host, name, exposureOf(entry)]] : [];
+    }),
     ...Object.entries(platform.apps).flatMap(([app, spec]) =>
-      Object.entries(spec.environments).map(([env, deployment]): [string, string] => [deployment.host, `app ${app} (${env})`]),
+      Object.entries(spec.environments).map(([env, deployment]): [string, string, string] => [deployment.host, `app ${app} (${env})`, exposureOf(deployment)]),
     ),
-    [platform.mesh.headscaleHost, 'headscale (mesh control server)'],
+    [platform.mesh.headscaleHost, 'headscale (mesh control server)', 'public'],
   ];
-  for (const [host, what] of hosts.sort(([a], [b]) => byCodePoint(a, b))) {
+  for (const [host, what, exposure] of hosts.sort(([a], [b]) => byCodePoint(a, b))) {
     const record = records.find((r) => r.name === host);
     const dns = record ? `${record.type} ${record.proxied ? 'proxied' : `DNS-only, ttl ${record.ttl}`}` : 'none';
     const route = new RegExp(`req\\.ssl_sni -i ${host.replace(/\./g, '\\.')}\\b`).test(haproxy) ? 'SNI passthrough :443' : 'none';
-    lines.push(`| ${host} | ${what} | ${dns} | ${route} | ${ingressHosts.get(host) ?? (what.startsWith('headscale') ? 'on the gateway' : 'not rendered yet')} |`);
+    const meshRecord = meshRecords.find((r) => r.name === host);
+    const meshDns = meshRecord ? `${meshRecord.type} ${meshRecord.value}` : 'none';
+    lines.push(`| ${host} | ${what} | ${exposure} | ${dns} | ${route} | ${meshDns} | ${ingressHosts.get(host) ?? (what.startsWith('headscale') ? 'on the gateway' : 'not rendered yet')} |`);
   }
   lines.push('');
   return lines.join('\n');

@@ -56,20 +56,23 @@ export const defaultPlatform: Platform = {
     nearfullRatio: 0.85,
     rgw: { endpoint: 'http://192.168.10.21:7480', bucket: 'velero-backups' },
   },
+  // Exposure (docs/decisions/0099-host-exposure.md): the internet reaches GitLab (collaborators,
+  // clones) and the prod apps; the admin tools, Harbor and the pre-production apps only the mesh
+  // and the cluster. Harbor stays resolvable inside the cluster, where builds push and nodes pull.
   services: {
-    argocd: { node: 'k3s-worker-01', host: 'argocd.lumetium.com' },
-    gitlab: { node: 'k3s-worker-01', host: 'git.lumetium.com' },
+    argocd: { node: 'k3s-worker-01', host: 'argocd.lumetium.com', exposure: 'mesh' },
+    gitlab: { node: 'k3s-worker-01', host: 'git.lumetium.com', exposure: 'public' },
     gitaly: { node: 'k3s-worker-02' },
     postgresql: { node: 'k3s-worker-01' },
     redis: { node: 'k3s-worker-01' },
-    jenkins: { node: 'k3s-worker-02', host: 'ci.lumetium.com' },
-    harbor: { node: 'k3s-worker-02', host: 'registry.lumetium.com' },
+    jenkins: { node: 'k3s-worker-02', host: 'ci.lumetium.com', exposure: 'mesh' },
+    harbor: { node: 'k3s-worker-02', host: 'registry.lumetium.com', exposure: 'mesh' },
     prometheus: { node: 'k3s-master' },
     // Not on Prometheus' node: losing one node must not silence both (config/schema.ts checks it).
     alertmanager: { node: 'k3s-worker-02' },
-    grafana: { node: 'k3s-master', host: 'grafana.lumetium.com' },
+    grafana: { node: 'k3s-master', host: 'grafana.lumetium.com', exposure: 'mesh' },
     loki: { node: 'k3s-master' },
-    vault: { node: 'k3s-master', host: 'vault.lumetium.com' },
+    vault: { node: 'k3s-master', host: 'vault.lumetium.com', exposure: 'mesh' },
   },
   backups: {
     schedule: '0 3 * * *',
@@ -139,8 +142,9 @@ export const defaultPlatform: Platform = {
     },
   },
   environments: {
-    // Production certificates everywhere: every host is proxied by Cloudflare in Full (strict)
-    // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md).
+    // Production certificates everywhere: public hosts are proxied by Cloudflare in Full (strict)
+    // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md),
+    // and the admins' browsers on the mesh trust only production ones (decision 0099).
     dev: { certificateIssuer: 'letsencrypt-prod' },
     staging: { certificateIssuer: 'letsencrypt-prod' },
     prod: { certificateIssuer: 'letsencrypt-prod' },
@@ -159,6 +163,7 @@ export const defaultPlatform: Platform = {
       environments: {
         dev: {
           host: 'hello-dev.lumetium.com',
+          exposure: 'mesh',
           tag: imageTagOf('hello', 'dev'),
           ...imageDigestOf('hello', 'dev'),
           replicas: 1,
@@ -166,6 +171,7 @@ export const defaultPlatform: Platform = {
         },
         staging: {
           host: 'hello-staging.lumetium.com',
+          exposure: 'mesh',
           tag: imageTagOf('hello', 'staging'),
           ...imageDigestOf('hello', 'staging'),
           replicas: 1,
@@ -173,6 +179,7 @@ export const defaultPlatform: Platform = {
         },
         prod: {
           host: 'hello.lumetium.com',
+          exposure: 'public',
           tag: imageTagOf('hello', 'prod'),
           ...imageDigestOf('hello', 'prod'),
           replicas: 2,

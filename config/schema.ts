@@ -168,12 +168,35 @@ const CephSchema = z.strictObject({
   }),
 });
 
-/** A platform service: where it runs and, if public, its host name. */
+/**
+ * Who can reach a host. `public`: a proxied Cloudflare record and an HAProxy route on the gateway,
+ * so anyone on the internet (through Cloudflare) reaches it. `mesh`: neither; only devices on the
+ * Headscale mesh resolve it (Headscale's DNS `extra_records`) and reach it over the subnet route to
+ * the ingress controller, and the cluster's own clients reach it through its in-cluster names
+ * (coredns-custom). Either way its certificate comes from cert-manager by DNS-01, which needs no
+ * public route. docs/decisions/0099-host-exposure.md.
+ */
+export const EXPOSURES = ['public', 'mesh'] as const;
+export type Exposure = (typeof EXPOSURES)[number];
+/** A host's exposure when the model does not say: closed by default (zero trust). */
+export const DEFAULT_EXPOSURE: Exposure = 'mesh';
+
+const exposure = z.enum(EXPOSURES, {
+  error: 'must be "public" (Cloudflare record and gateway route) or "mesh" (Headscale mesh and cluster only)',
+});
+
+/** A platform service: where it runs and, if it has one, its host name and who reaches it. */
 const ServiceSchema = z.strictObject({
   /** The node it is placed on (a key of `nodes`). */
   node: z.string(),
-  /** Its public host name (under `domain`); absent for internal services. */
+  /** Its host name (under `domain`); absent for internal services. */
   host: z.string().optional(),
+  /**
+   * Who reaches `host`: `public` (internet, through Cloudflare and the gateway) or `mesh`
+   * (Headscale mesh and the cluster only). Only with `host`.
+   * @default 'mesh'
+   */
+  exposure: exposure.optional(),
 });
 
 /** The platform services of the seed, by name. Fixed keys: a typo is an error. */
@@ -613,6 +636,12 @@ const AppEnvironmentSchema = z.strictObject({
    */
   host: z.string(),
   /**
+   * Who reaches `host`: `public` (internet, through Cloudflare and the gateway) or `mesh`
+   * (Headscale mesh and the cluster only).
+   * @default 'mesh'
+   */
+  exposure: exposure.optional(),
+  /**
    * The image tag deployed: the commit SHA the pipeline built and scanned. The pipeline changes it
    * with `npm run set-image`; in the default model the tags live in config/app-images.json.
    */
@@ -784,7 +813,7 @@ function checkHosts(model: Model, ctx: Ctx): void {
   const claim = (host: string, path: (string | number)[]) => {
     const previous = seen.get(host);
     if (previous) {
-      issue(ctx, path, `host is already used by ${previous}; every public host must be unique`);
+      issue(ctx, path, `host is already used by ${previous}; every host must be unique`);
     } else {
       seen.set(host, path.join('.'));
     }
@@ -804,6 +833,12 @@ function checkHosts(model: Model, ctx: Ctx): void {
       continue;
     }
     claim(host, ['services', name, 'host']);
+  }
+  for (const name of SERVICE_NAMES) {
+    const { host, exposure: given } = model.services[name];
+    if (host === undefined && given !== undefined) {
+      issue(ctx, ['services', name, 'exposure'], `is set but the service has no host; remove exposure, or set services.${name}.host`);
+    }
   }
 
   for (const [app, spec] of Object.entries(model.apps ?? {})) {
@@ -980,12 +1015,12 @@ function checkBackups(model: Model, ctx: Ctx): void {
   }
 }
 
-/** GitLab and Harbor are public by design (git.<domain>, registry.<domain>); Harbor's projects are unique. */
+/** GitLab and Harbor need a host (git.<domain>, registry.<domain>), public or mesh-only; Harbor's projects are unique. */
 function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
   const examples: Record<string, string> = { gitlab: 'git', harbor: 'registry' };
   for (const name of ['gitlab', 'harbor'] as const) {
     if (model.services[name].host === undefined) {
-      issue(ctx, ['services', name, 'host'], `${name} is served on a public host; set it, e.g. "${examples[name]}.${model.domain}"`);
+      issue(ctx, ['services', name, 'host'], `${name} needs a host: the pipeline, Argo CD and the nodes reach it by name; set it, e.g. "${examples[name]}.${model.domain}"`);
     }
   }
   const seen = new Set<string>();
@@ -1036,6 +1071,11 @@ function memoryBytes(quantity: string): number {
   return Number(quantity.slice(0, -2)) * (units[quantity.slice(-2)] ?? NaN);
 }
 
+/** The exposure of a host entry (a service or an app environment), with the model's default. */
+export function exposureOf(entry: { readonly exposure?: Exposure }): Exposure {
+  return entry.exposure ?? DEFAULT_EXPOSURE;
+}
+
 /** The namespace (and Application, and Vault consumer) of an app in one environment. */
 export function appNamespace(app: string, env: string): string {
   return `${app}-${env}`;
@@ -1069,6 +1109,14 @@ function checkApps(model: Model, ctx: Ctx): void {
       if (previous) issue(ctx, ['apps', app], `its namespace in ${env}, "${namespace}", is also ${previous}'s; rename one of the apps`);
       else namespaces.set(namespace, `app ${app} in ${env}`);
 
+      const environment = model.environments[env];
+      if (exposureOf(spec.environments[env]) === 'public' && environment?.certificateIssuer === 'letsencrypt-staging') {
+        issue(
+          ctx,
+          ['environments', env, 'certificateIssuer'],
+          `app ${app} is public in ${env} (a proxied Cloudflare record) and Full (strict) refuses Let's Encrypt staging certificates (error 526); use "letsencrypt-prod", or make apps.${app}.environments.${env}.exposure "mesh"`,
+        );
+      }
       const resources = spec.environments[env].resources;
       const path = ['apps', app, 'environments', env, 'resources', 'requests'];
       if (resources && cpuMillis(resources.requests.cpu) > cpuMillis(resources.limits.cpu)) {

@@ -1,32 +1,58 @@
 /**
- * Cross-layer consistency: one model drives every layer, so every public host has exactly one
- * Ingress with TLS and an existing issuer, one Cloudflare record, an HAProxy route and a mesh ACL
- * entry, and no layer serves a host the model does not declare.
+ * Cross-layer consistency: one model drives every layer, so every host has exactly one Ingress
+ * with TLS and an existing issuer, and no layer serves a host the model does not declare. By
+ * exposure (decision 0099):
+ * - a public host has exactly one Cloudflare record, proxied, an HAProxy route and a mesh ACL
+ *   entry that lets the gateway reach the ingress, and no Headscale DNS record (the mesh would
+ *   then bypass Cloudflare for it);
+ * - a mesh-only host appears in no public layer (no Cloudflare record, no HAProxy route) and has
+ *   exactly one Headscale DNS record (`dns.extra_records`) with the ingress controller's address.
  *
  * A layer joins the check once its renderer exists (the render holds its files); `activeLayers`
  * says which do, and the tests pin that list so a layer cannot silently drop out. A host's Ingress
  * is required once the service that owns it is rendered.
  */
-import { PLATFORM_ENV, SERVICE_NAMES } from '../config';
+import { parse } from 'yaml';
+import { PLATFORM_ENV, SERVICE_NAMES, exposureOf, type Exposure } from '../config';
 import type { PolicyInput, Violation } from './types';
 import { resources } from './terraform/json';
 
-export type Layer = 'ingress' | 'dns' | 'haproxy' | 'mesh-acl';
+export type Layer = 'ingress' | 'dns' | 'haproxy' | 'mesh-acl' | 'mesh-dns';
 
 const HAPROXY_CFG = 'gateway/haproxy.cfg';
 const ACL_FILES = ['gateway/headscale/acl.hujson', 'gateway/headscale/acl.json'];
+const HEADSCALE_CONFIG = 'gateway/headscale/config.yaml';
 
 interface IngressSpec {
   tls?: { hosts?: string[]; secretName?: string }[];
   rules?: { host?: string }[];
 }
 
-function dnsRecordNames(input: PolicyInput): string[] {
+interface DnsRecord {
+  readonly name: string;
+  readonly proxied: boolean;
+}
+
+function dnsRecords(input: PolicyInput): DnsRecord[] {
   const domain = input.platform.domain;
   return [...resources(input.stacks, 'cloudflare_dns_record'), ...resources(input.stacks, 'cloudflare_record')].map((r) => {
-    const name = String((r.body as { name?: string }).name ?? '');
-    return name === '@' ? domain : name.endsWith(domain) ? name : `${name}.${domain}`;
+    const body = r.body as { name?: string; proxied?: boolean };
+    const name = String(body.name ?? '');
+    return { name: name === '@' ? domain : name.endsWith(domain) ? name : `${name}.${domain}`, proxied: body.proxied === true };
   });
+}
+
+function dnsRecordNames(input: PolicyInput): string[] {
+  return dnsRecords(input).map((r) => r.name);
+}
+
+/** Headscale's `dns.extra_records` as rendered (`{name, type, value}` entries). */
+function meshDnsRecords(input: PolicyInput): { name: string; type: string; value: string }[] {
+  const text = input.files.get(HEADSCALE_CONFIG);
+  if (text === undefined) return [];
+  const records = (parse(text) as { dns?: { extra_records?: unknown } } | null)?.dns?.extra_records;
+  if (!Array.isArray(records)) return [];
+  return records.map((r: { name?: unknown; type?: unknown; value?: unknown }) => ({ name: String(r?.name), type: String(r?.type), value: String(r?.value) }));
 }
 
 export function activeLayers(input: PolicyInput): Layer[] {
@@ -35,6 +61,7 @@ export function activeLayers(input: PolicyInput): Layer[] {
   if (dnsRecordNames(input).length) layers.push('dns');
   if (input.files.has(HAPROXY_CFG)) layers.push('haproxy');
   if (ACL_FILES.some((f) => input.files.has(f))) layers.push('mesh-acl');
+  if (input.files.has(HEADSCALE_CONFIG)) layers.push('mesh-dns');
   return layers;
 }
 
@@ -45,13 +72,28 @@ export function consistencyRules(input: PolicyInput): Violation[] {
   const hostRef = (host: string) => `Host/-/${host}`;
   const report = (host: string, message: string) => violations.push({ rule: 'CONSISTENCY-01', ref: hostRef(host), message });
 
-  const serviceHosts = new Map(SERVICE_NAMES.flatMap((name) => (platform.services[name].host ? [[platform.services[name].host!, name] as const] : [])));
+  const exposure = new Map<string, Exposure>();
+  const serviceHosts = new Map(
+    SERVICE_NAMES.flatMap((name) => {
+      const entry = platform.services[name];
+      if (!entry.host) return [];
+      exposure.set(entry.host, exposureOf(entry));
+      return [[entry.host, name] as const];
+    }),
+  );
   // App hosts: one per app and environment; the Ingress lives in k8s/<env>/<app>/.
   const appHosts = new Map(
-    Object.entries(platform.apps ?? {}).flatMap(([app, spec]) => Object.entries(spec.environments).map(([env, d]) => [d.host, { app, env }] as const)),
+    Object.entries(platform.apps ?? {}).flatMap(([app, spec]) =>
+      Object.entries(spec.environments).map(([env, d]) => {
+        exposure.set(d.host, exposureOf(d));
+        return [d.host, { app, env }] as const;
+      }),
+    ),
   );
-  const publicHosts = [...serviceHosts.keys(), ...appHosts.keys()];
-  const declared = new Set([...publicHosts, platform.mesh.headscaleHost]);
+  const modelHosts = [...serviceHosts.keys(), ...appHosts.keys()];
+  const publicHosts = modelHosts.filter((host) => exposure.get(host) === 'public');
+  const meshHosts = modelHosts.filter((host) => exposure.get(host) === 'mesh');
+  const declared = new Set([...modelHosts, platform.mesh.headscaleHost]);
   const renderedServices = new Set([...input.files.keys()].flatMap((p) => (p.startsWith(`k8s/${PLATFORM_ENV}/`) ? [p.split('/')[2]] : [])));
 
   const ingresses = input.objects.filter(({ object }) => object.kind === 'Ingress').map(({ object }) => object);
@@ -80,18 +122,41 @@ export function consistencyRules(input: PolicyInput): Violation[] {
     }
   }
 
-  const records = dnsRecordNames(input);
+  const records = dnsRecords(input);
   if (layers.has('dns')) {
-    for (const host of declared) {
-      const count = records.filter((r) => r === host).length;
-      if (count !== 1) report(host, `${count} Cloudflare records name it; it needs exactly one`);
+    for (const host of [...publicHosts, platform.mesh.headscaleHost]) {
+      const named = records.filter((r) => r.name === host);
+      if (named.length !== 1) report(host, `${named.length} Cloudflare records name it; it needs exactly one`);
+      else if (host !== platform.mesh.headscaleHost && !named[0].proxied) report(host, 'its Cloudflare record is not proxied; a public host is served only through Cloudflare (set proxied = true)');
+    }
+    for (const host of meshHosts) {
+      const count = records.filter((r) => r.name === host).length;
+      if (count > 0) report(host, `is mesh-only but ${count} Cloudflare record(s) publish it; remove them, or make its exposure "public"`);
     }
   }
 
   const haproxy = input.files.get(HAPROXY_CFG) ?? '';
+  const inHaproxy = (host: string) => new RegExp(`(^|[\\s,])${host.replace(/\./g, '\\.')}($|[\\s,])`, 'm').test(haproxy);
   if (layers.has('haproxy')) {
     for (const host of publicHosts) {
-      if (!new RegExp(`(^|[\\s,])${host.replace(/\./g, '\\.')}($|[\\s,])`, 'm').test(haproxy)) report(host, 'HAProxy has no route for it; route its SNI to the ingress controller');
+      if (!inHaproxy(host)) report(host, 'HAProxy has no route for it; route its SNI to the ingress controller');
+    }
+    for (const host of meshHosts) {
+      if (inHaproxy(host)) report(host, 'is mesh-only but HAProxy names it; the gateway must not route it (remove the route, or make its exposure "public")');
+    }
+  }
+
+  const meshRecords = meshDnsRecords(input);
+  if (layers.has('mesh-dns')) {
+    for (const host of meshHosts) {
+      const named = meshRecords.filter((r) => r.name === host);
+      if (named.length !== 1) report(host, `${named.length} Headscale DNS records (dns.extra_records) name it; a mesh-only host needs exactly one`);
+      else if (named[0].type !== 'A' || named[0].value !== platform.cluster.ingressAddress) {
+        report(host, `its Headscale DNS record is ${named[0].type} ${named[0].value}; it must be A ${platform.cluster.ingressAddress} (the ingress controller, over the subnet route)`);
+      }
+    }
+    for (const host of publicHosts) {
+      if (meshRecords.some((r) => r.name === host)) report(host, 'is public but Headscale\'s DNS (dns.extra_records) names it; mesh devices would bypass Cloudflare for it, remove the record');
     }
   }
 
@@ -99,11 +164,14 @@ export function consistencyRules(input: PolicyInput): Violation[] {
   if (layers.has('mesh-acl') && publicHosts.length && !acl.includes(platform.cluster.ingressAddress)) {
     for (const host of publicHosts) report(host, `the mesh ACL does not let the gateway reach the ingress address ${platform.cluster.ingressAddress}`);
   }
+  if (layers.has('mesh-acl') && meshHosts.length && !acl.includes(platform.cluster.ingressAddress)) {
+    for (const host of meshHosts) report(host, `is mesh-only but the mesh ACL does not let admins reach the ingress address ${platform.cluster.ingressAddress}`);
+  }
 
   // Nothing may serve a host the model does not declare. App hosts (issue: the user's apps) are
   // declared per environment; until the model has apps, every Ingress host must be a service host.
   const domainPattern = new RegExp(`[a-z0-9.-]+\\.${platform.domain.replace(/\./g, '\\.')}`, 'g');
-  const seen = new Set<string>([...ingressHosts.keys(), ...records, ...(haproxy.match(domainPattern) ?? [])]);
+  const seen = new Set<string>([...ingressHosts.keys(), ...records.map((r) => r.name), ...meshRecords.map((r) => r.name), ...(haproxy.match(domainPattern) ?? [])]);
   for (const host of seen) {
     if (!declared.has(host) && host !== platform.domain) report(host, 'is rendered but the model does not declare it; declare it in the model or remove it');
   }

@@ -15,7 +15,7 @@ import { kvPutPath } from '../charts/lib/vault';
 import { HARBOR_SECRETS } from '../charts/registry/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { RESTORE_ONLY_VAULT_ENTRIES } from '../charts/backup/application-backups';
-import { publicHosts } from '../infra/lib/public-hosts';
+import { platformHosts } from '../infra/lib/hosts';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -119,7 +119,7 @@ describe('the README runbooks', () => {
   });
 
   it("names only hosts of the model under its domain", () => {
-    const known = new Set([...publicHosts(platform).map((h) => h.host), platform.mesh.headscaleHost]);
+    const known = new Set([...platformHosts(platform).map((h) => h.host), platform.mesh.headscaleHost]);
     const escaped = platform.domain.replace(/\./g, '\\.');
     const named = unique([...readme.matchAll(new RegExp(`\\b((?:[a-z0-9-]+\\.)+${escaped})\\b`, 'g'))].map((m) => m[1]));
     expect(named.length).toBeGreaterThan(3);

@@ -14,7 +14,7 @@
  * @see docs/decisions/0044-apps-across-environments.md
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import { appNamespace, PLATFORM_ENV, type App, type Platform } from '../../config';
+import { appNamespace, exposureOf, PLATFORM_ENV, type App, type Platform } from '../../config';
 import { DEPLOY_AGENT, BUILDS_NAMESPACE } from '../build/names';
 import { containerResources, restrictedContainer, restrictedPod } from '../build/pod-security';
 import { TlsIngress, issuerFor } from '../lib/ingress';
@@ -192,7 +192,7 @@ export function appService(app: string, env: string): ServiceDefinition {
         host: deployment.host,
         serviceName: app,
         servicePort: APP_SERVICE_PORT,
-        issuer: issuerFor(platform, env),
+        issuer: issuerFor(platform, env, exposureOf(deployment)),
       });
     },
   };

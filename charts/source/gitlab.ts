@@ -41,6 +41,7 @@ import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
 import {
+  INGRESS_CONTROLLER,
   INTERNET,
   connect,
   dnsAccess,
@@ -270,6 +271,9 @@ export const gitlab: ServiceDefinition = {
       })),
       // Outgoing webhooks and integrations run in Sidekiq.
       { from: { workload: SIDEKIQ }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'webhooks and integrations (HTTPS)' },
+      // Webhooks to Jenkins by its host, which the cluster resolves to the ingress controller
+      // (coredns-custom): in-cluster, even when Jenkins is mesh-only (decision 0101).
+      connect({ workload: SIDEKIQ }, INGRESS_CONTROLLER, ['https'], 'webhooks to Jenkins through the ingress controller'),
       ...kubeApiAccess(SHARED_SECRETS, platform),
       scrapedBy(WEBSERVICE),
       scrapedBy(WEBSERVICE, 'workhorseMetrics'),

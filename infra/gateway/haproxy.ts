@@ -4,6 +4,8 @@
  * - 443 (TCP): routed by SNI without terminating TLS, so certificates stay in the cluster
  *   (cert-manager). The model's public hosts go to the ingress controller's MetalLB address over
  *   the mesh, and only from Cloudflare (their records are proxied: nobody may bypass Cloudflare),
+ *   Mesh-only hosts (exposure `mesh`, decision 0099) have no route: their SNI is rejected like
+ *   any undeclared name, so the public path never reaches their Ingresses.
  *   to the controller's gateway port with a PROXY v2 header (the client address, decision 0069).
  *   The Headscale host goes to Headscale on loopback, from anywhere (Tailscale clients connect
  *   directly). Any other name, or no TLS at all, is rejected: there is no default backend.
@@ -14,11 +16,21 @@
  */
 import type { Platform } from '../../config';
 import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
-import { publicHosts } from '../lib/public-hosts';
+import { publicHosts, type PublicHost } from '../lib/hosts';
 import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 /** Connection limits sized for a small instance (t3.small: 2 GiB); each connection costs ~35 KiB. */
 const MAX_CONNECTIONS = { global: 20000, https: 15000, http: 4000, metrics: 100 } as const;
+
+/**
+ * The `public_host` ACL of a frontend: one line per public host. A model whose hosts are all
+ * mesh-only still needs the ACL defined (HAProxy refuses a rule naming an unknown ACL), as one that
+ * never matches (`always_false`, 2.6 manual section 7.3.2).
+ */
+function publicHostAcls(hosts: readonly PublicHost[], fetch: string): string[] {
+  if (hosts.length === 0) return ['    # no public host: every host of the model is mesh-only', '    acl public_host always_false'];
+  return hosts.flatMap(({ service, host }) => [`    # ${service}`, `    acl public_host ${fetch} -i ${host}`]);
+}
 
 export function renderHaproxyConfig(platform: Platform): string {
   const hosts = publicHosts(platform);
@@ -28,7 +40,7 @@ export function renderHaproxyConfig(platform: Platform): string {
   const checkSni = hosts[0]?.host ?? headscaleHost;
   const lines = [
     '# Rendered by the platform synthesizer from the platform model (config/): do not edit on the gateway.',
-    '# Routes every public host of the model; hosts the model does not declare are rejected.',
+    '# Routes every public host of the model; mesh-only and undeclared hosts are rejected.',
     'global',
     // Under systemd (Debian's unit runs `haproxy -Ws`) stdout goes to the journal.
     '    log stdout format raw local0 info',
@@ -63,7 +75,7 @@ export function renderHaproxyConfig(platform: Platform): string {
     '    tcp-request inspect-delay 5s',
     `    acl from_cloudflare src ${CLOUDFLARE_IPV4_RANGES.join(' ')}`,
     `    acl headscale_host req.ssl_sni -i ${headscaleHost}`,
-    ...hosts.flatMap(({ service, host }) => [`    # ${service}`, `    acl public_host req.ssl_sni -i ${host}`]),
+    ...publicHostAcls(hosts, 'req.ssl_sni'),
     '    tcp-request content reject unless { req.ssl_hello_type 1 }',
     '    tcp-request content reject if public_host !from_cloudflare',
     '    tcp-request content reject unless public_host or headscale_host',
@@ -77,7 +89,7 @@ export function renderHaproxyConfig(platform: Platform): string {
     '    option httplog',
     `    acl from_cloudflare src ${CLOUDFLARE_IPV4_RANGES.join(' ')}`,
     '    acl acme_challenge path_beg /.well-known/acme-challenge/',
-    ...hosts.flatMap(({ service, host }) => [`    # ${service}`, `    acl public_host req.hdr(host),field(1,:) -i ${host}`]),
+    ...publicHostAcls(hosts, 'req.hdr(host),field(1,:)'),
     '    http-request deny deny_status 403 unless from_cloudflare',
     '    http-request deny deny_status 404 unless public_host',
     // Not `redirect scheme https`: HAProxy 2.6 copies the Host header verbatim, so `Host: x:80`

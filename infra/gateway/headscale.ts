@@ -13,6 +13,7 @@ import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { K3S_API_PORT } from '../../config/topology';
 import { MESH_TAGS, poolCidrs } from './model';
+import { meshHosts } from '../lib/hosts';
 import { GATEWAY_PORTS, INGRESS_GATEWAY_PORT } from '../../config/gateway';
 
 export const HEADSCALE_PATHS = {
@@ -66,13 +67,14 @@ export function renderHeadscaleConfig(platform: Platform): string {
     log: { format: 'text', level: 'info' },
     policy: { mode: 'file', path: HEADSCALE_PATHS.policy },
     dns: {
+      // Also what serves the mesh-only hosts (extra_records, decision 0100) to admin devices.
       magic_dns: true,
       base_domain: mesh.baseDomain,
       // The k3s nodes keep their own resolvers: MagicDNS adds mesh names without taking over DNS.
       override_local_dns: false,
       nameservers: { global: [], split: {} },
       search_domains: [],
-      extra_records: [],
+      extra_records: meshDnsRecords(platform),
     },
     unix_socket: '/var/run/headscale/headscale.sock',
     unix_socket_permission: '0770',
@@ -80,6 +82,32 @@ export function renderHeadscaleConfig(platform: Platform): string {
     randomize_client_port: false,
   };
   return HEADER + toYaml(config);
+}
+
+/** One entry of Headscale's `dns.extra_records`. */
+export interface MeshDnsRecord {
+  readonly name: string;
+  readonly type: 'A';
+  readonly value: string;
+}
+
+/**
+ * The mesh-only hosts as MagicDNS records (decision 0100): each name answers with the ingress
+ * controller's MetalLB address, which mesh devices reach through the subnet router's route of the
+ * pool (`mesh.subnetRouter`). Public hosts are not listed: the internet's answer (Cloudflare) is
+ * the one every device should use for them.
+ *
+ * Upstream, read at juanfont/headscale v0.29.2 (newest tag in the local mirror; the pinned 0.29.4
+ * is a patch release of it): config-example.yaml and docs/ref/dns.md say the records are served
+ * through MagicDNS and that Tailscale processes only A and AAAA records; hscontrol/types/config.go
+ * (`dnsToTailcfgDNS`) sends them to every client as the DNS config's ExtraRecords. A name outside
+ * the MagicDNS base domain is allowed: Tailscale's client answers such records from its own
+ * resolver (100.100.100.100), which it then puts in front of the system's (tailscale/tailscale
+ * net/dns/manager.go, `hasHostsWithoutSplitDNSRoutes`). Static entries are read at start: a
+ * changed config reaches the gateway as a new cloud-init, which replaces the instance.
+ */
+export function meshDnsRecords(platform: Platform): MeshDnsRecord[] {
+  return meshHosts(platform).map(({ host }) => ({ name: host, type: 'A', value: platform.cluster.ingressAddress }));
 }
 
 /** One rule of a Tailscale/Headscale policy. */

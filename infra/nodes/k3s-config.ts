@@ -16,7 +16,7 @@ import { intToIpv4, parseCidr } from '../../config/net';
 import { K3S_VERSION } from '../../config/versions';
 import { K3S_API_PORT, nodeLabels } from '../../config/topology';
 import { HARBOR_ROBOTS, robotUserName } from '../../config/harbor-robots';
-import { publicHosts } from '../lib/public-hosts';
+import { platformHosts } from '../lib/hosts';
 
 /** The options we set, in k3s' own flag names (config file keys are the flags without `--`). */
 interface K3sCommonConfig {
@@ -105,14 +105,16 @@ function header(platform: Platform, name: string): string {
 }
 
 /**
- * The public names in-cluster clients use, all served by the ingress controller at
+ * The names in-cluster clients use, all served by the ingress controller at
  * `cluster.ingressAddress` (the MetalLB address HAProxy targets too). Resolving them to that
  * address inside the cluster keeps Git clones, image pulls and API calls off Cloudflare (100 MB
  * request bodies, 100 s to the first byte) and the gateway: the same fact the build pods use
- * through hostAliases (charts/build/jenkins.ts), from the one list of public hosts.
+ * through hostAliases (charts/build/jenkins.ts), from the one list of hosts. Mesh-only hosts too
+ * (decision 0099): they have no public record at all, and a mesh-only Harbor is still where the
+ * nodes pull and the builds push.
  */
 export function ingressHosts(platform: Platform): { address: string; hosts: string[] } {
-  const hosts = [...new Set([...publicHosts(platform).map((h) => h.host), new URL(platform.git.repoURL).hostname])].sort();
+  const hosts = [...new Set([...platformHosts(platform).map((h) => h.host), new URL(platform.git.repoURL).hostname])].sort();
   return { address: platform.cluster.ingressAddress, hosts };
 }
 

@@ -5,7 +5,7 @@ import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { Platform } from '../../config';
 import { cloudflareZone } from '../gateway/model';
-import { publicHosts } from '../lib/public-hosts';
+import { publicHosts } from '../lib/hosts';
 import { useStateBucket } from '../lib/backend';
 
 /**
@@ -17,7 +17,8 @@ export const PROXIED_TTL = 1;
 export const DNS_ONLY_TTL = 300;
 
 /**
- * Cloudflare DNS: one A record per public host of the model, all pointing at the gateway's Elastic
+ * Cloudflare DNS: one A record per public host of the model (exposure `public`; mesh-only hosts
+ * get none: Headscale's DNS answers them on the mesh, decision 0100), all pointing at the gateway's Elastic
  * IP, read from the gateway stack's state (apply `gateway` first). Web hosts are proxied (the
  * origin address stays hidden, Cloudflare's TLS and WAF apply); the Headscale host is DNS-only,
  * because Tailscale clients need a direct connection to the control server and its DERP relay.

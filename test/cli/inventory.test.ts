@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { renderPlatform } from '../../cli/render';
-import { SERVICE_NAMES, loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { SERVICE_NAMES, exposureOf, loadDefaultPlatform, loadPlatformFile } from '../../config';
 import { servicesOf } from '../../charts/catalogue';
 import { defaultRender, ROOT } from '../support/render';
 
@@ -20,20 +20,31 @@ describe('the rendered inventory (dist/README.md)', () => {
     }
   });
 
-  it('lists every public host with its Cloudflare record and HAProxy route', () => {
+  it('lists every host with its exposure: public ones with their Cloudflare record and HAProxy route, mesh-only ones with their Headscale record only', () => {
     const platform = loadDefaultPlatform();
+    const ingress = platform.cluster.ingressAddress;
+    const row = (exposure: string) =>
+      exposure === 'public' ? `| ${exposure} | A proxied | SNI passthrough :443 | none |` : `| ${exposure} | none | none | A ${ingress} |`;
+    let mesh = 0;
     for (const name of SERVICE_NAMES) {
-      const host = platform.services[name].host;
-      if (host) expect(inventory()).toContain(`| ${host} | ${name} | A proxied | SNI passthrough :443 |`);
+      const entry = platform.services[name];
+      if (!entry.host) continue;
+      const exposure = exposureOf(entry);
+      if (exposure === 'mesh') mesh++;
+      expect(inventory()).toContain(`| ${entry.host} | ${name} ${row(exposure)}`);
     }
-    expect(inventory()).toContain(`| ${platform.mesh.headscaleHost} | headscale (mesh control server) | A DNS-only, ttl 300 | SNI passthrough :443 | on the gateway |`);
+    // The seed has both kinds, so both row shapes were checked.
+    expect(mesh).toBeGreaterThan(0);
+    expect(inventory()).toContain(`| ${platform.mesh.headscaleHost} | headscale (mesh control server) | public | A DNS-only, ttl 300 | SNI passthrough :443 | none | on the gateway |`);
   });
 
   it("lists every app's host per environment, served by the app's Ingress, and the app's URL in its row", () => {
     const platform = loadDefaultPlatform();
+    const ingress = platform.cluster.ingressAddress;
     for (const [app, spec] of Object.entries(platform.apps)) {
       for (const [env, deployment] of Object.entries(spec.environments)) {
-        expect(inventory()).toContain(`| ${deployment.host} | app ${app} (${env}) | A proxied | SNI passthrough :443 | ${app}-${env}/${app} |`);
+        const edge = exposureOf(deployment) === 'public' ? 'public | A proxied | SNI passthrough :443 | none' : `mesh | none | none | A ${ingress}`;
+        expect(inventory()).toContain(`| ${deployment.host} | app ${app} (${env}) | ${edge} | ${app}-${env}/${app} |`);
         expect(inventory()).toContain(`| ${env} | ${app} | ${app}-${env} | any | https://${deployment.host} | registry.lumetium.com/${spec.image}:${deployment.tag} |`);
       }
     }

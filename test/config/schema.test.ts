@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import {
   ConfigError,
   defaultPlatform,
+  exposureOf,
   loadDefaultPlatform,
   loadPlatformFile,
   platformToYaml,
@@ -80,6 +81,49 @@ describe('the platform model', () => {
       'services.grafana.host: "grafana": must be a fully qualified domain name under lumetium.com, e.g. "grafana.lumetium.com"',
       'services.redis.node: "nowhere": no such node; place the service on one of: k3s-master, k3s-worker-01, k3s-worker-02',
     ]);
+  });
+
+  describe('host exposure (decision 0099)', () => {
+    it('GIVEN the seed WHEN its hosts are read THEN GitLab and the prod app are public, the admin tools, Harbor and pre-production mesh-only', () => {
+      const platform = loadDefaultPlatform();
+      const byExposure = (exposure: string) =>
+        [
+          ...Object.entries(platform.services).flatMap(([name, s]) => (s.host && exposureOf(s) === exposure ? [name] : [])),
+          ...Object.entries(platform.apps.hello.environments).flatMap(([env, e]) => (exposureOf(e) === exposure ? [`hello-${env}`] : [])),
+        ].sort();
+      expect(byExposure('public')).toEqual(['gitlab', 'hello-prod']);
+      expect(byExposure('mesh')).toEqual(['argocd', 'grafana', 'harbor', 'hello-dev', 'hello-staging', 'jenkins', 'vault']);
+    });
+
+    it('GIVEN a host without exposure WHEN the model is validated THEN it is mesh-only (closed by default)', () => {
+      const platform = validatePlatform(applyPatch(defaultPlatform, { services: { grafana: { exposure: undefined } }, apps: { hello: { environments: { prod: { exposure: undefined } } } } }));
+      expect(platform.services.grafana.exposure).toBeUndefined();
+      expect(exposureOf(platform.services.grafana)).toBe('mesh');
+      expect(exposureOf(platform.apps.hello.environments.prod)).toBe('mesh');
+    });
+
+    it('fails when an exposure is neither public nor mesh, naming the path and the choices', () => {
+      const input = applyPatch(defaultPlatform, { services: { vault: { exposure: 'private' } }, apps: { hello: { environments: { dev: { exposure: 'internal' } } } } });
+      expect(problemsOf(input)).toEqual([
+        'apps.hello.environments.dev.exposure: "internal": must be "public" (Cloudflare record and gateway route) or "mesh" (Headscale mesh and cluster only)',
+        'services.vault.exposure: "private": must be "public" (Cloudflare record and gateway route) or "mesh" (Headscale mesh and cluster only)',
+      ]);
+    });
+
+    it('fails when an environment with a public app host asks for staging certificates', () => {
+      const input = applyPatch(defaultPlatform, { environments: { prod: { certificateIssuer: 'letsencrypt-staging' } } });
+      expect(problemsOf(input)).toEqual([
+        'environments.prod.certificateIssuer: "letsencrypt-staging": app hello is public in prod (a proxied Cloudflare record) and Full (strict) refuses Let\'s Encrypt staging certificates (error 526); use "letsencrypt-prod", or make apps.hello.environments.prod.exposure "mesh"',
+      ]);
+      // A mesh-only environment may use staging: nothing in its path refuses it.
+      expect(problemsOf(applyPatch(defaultPlatform, { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }))).toEqual([]);
+    });
+
+    it('fails when a service without a host has an exposure', () => {
+      expect(problemsOf(applyPatch(defaultPlatform, { services: { loki: { exposure: 'public' } } }))).toEqual([
+        'services.loki.exposure: "public": is set but the service has no host; remove exposure, or set services.loki.host',
+      ]);
+    });
   });
 
   it('fails cleanly when whole branches have the wrong shape', () => {

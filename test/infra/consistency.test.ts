@@ -1,7 +1,8 @@
 /**
  * One model drives every layer of the edge, so they cannot disagree: the public hosts of the model
  * are exactly the Cloudflare records (plus Headscale's), exactly the HAProxy routes on 443 and 80,
- * and the Headscale policy lets the gateway reach exactly what HAProxy forwards to.
+ * and the Headscale policy lets the gateway reach exactly what HAProxy forwards to. The mesh-only
+ * hosts are exactly Headscale's DNS records and appear in no public layer (decision 0099).
  */
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { parse } from 'yaml';
 import { renderPlatform } from '../../cli/render';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../config';
 import { MESH_TAGS } from '../../infra/gateway/model';
-import { publicHosts } from '../../infra/lib/public-hosts';
+import { meshHosts, publicHosts } from '../../infra/lib/hosts';
 import { INGRESS_GATEWAY_PORT } from '../../config/gateway';
 import { AclEvaluator, parseHujson } from '../support/acl';
 import { ROOT } from '../support/render';
@@ -21,6 +22,8 @@ const platforms: [string, Platform][] = [
 ];
 
 type Block = Record<string, unknown>;
+
+const SERVICE_HOSTS = (platform: Platform) => Object.values(platform.services).flatMap((s) => (s.host ? [s.host] : []));
 
 describe.each(platforms)('the edge of %s', (_, platform) => {
   const files = renderPlatform(platform);
@@ -42,6 +45,21 @@ describe.each(platforms)('the edge of %s', (_, platform) => {
     expect(valuesOf(sectionOf(haproxy, 'frontend http'), 'acl public_host req.hdr(host),field(1,:) -i ')).toEqual(hosts);
     expect(valuesOf(sectionOf(haproxy, 'frontend https'), 'acl headscale_host req.ssl_sni -i ')).toEqual([headscaleHost]);
     expect(sectionOf(haproxy, 'frontend http').join('\n')).not.toContain(headscaleHost);
+  });
+
+  it('resolves exactly the mesh-only hosts on the mesh, to the ingress address, and publishes them nowhere public', () => {
+    const mesh = meshHosts(platform).map((h) => h.host).sort();
+    const headscale = parse(files.get('gateway/headscale/config.yaml')!);
+    expect(headscale.dns.extra_records.map((r: { name: string }) => r.name).sort()).toEqual(mesh);
+    const records = Object.values(dns.resource.cloudflare_dns_record).map((r) => r.name);
+    for (const host of mesh) {
+      expect(records, host).not.toContain(host);
+      expect(haproxy, host).not.toContain(host);
+    }
+    // Every Ingress host of the model is one or the other: nothing served falls between the two.
+    expect([...mesh, ...hosts].sort()).toEqual(
+      [...new Set([...SERVICE_HOSTS(platform), ...Object.values(platform.apps).flatMap((a) => Object.values(a.environments).map((e) => e.host))])].sort(),
+    );
   });
 
   it('lets the gateway reach every mesh backend of HAProxy, and nothing else', () => {

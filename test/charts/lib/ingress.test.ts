@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, validatePlatform } from '../../../config';
-import { PROD_ISSUER, issuerFor } from '../../../charts/lib/ingress';
+import { PROD_ISSUER, STAGING_ISSUER, issuerFor } from '../../../charts/lib/ingress';
 import { applyPatch } from '../../support/patch';
 import { defaultRender, kubeObjects } from '../../support/render';
 
@@ -22,14 +22,26 @@ describe('certificates behind Cloudflare', () => {
       if (!certificate.spec.dnsNames.some((name: string) => proxied.has(name))) continue;
       expect(certificate.spec.issuerRef.name, `${certificate.metadata.namespace}/${certificate.metadata.name}`).toBe(PROD_ISSUER);
     }
-    // The check covered the app environments too, not only the platform's hosts.
-    expect(served).toEqual(expect.arrayContaining(['hello-dev.lumetium.com', 'hello-staging.lumetium.com', 'hello.lumetium.com']));
+    // The check covered an app environment too, not only the platform's hosts.
+    expect(served).toEqual(expect.arrayContaining(['git.lumetium.com', 'hello.lumetium.com']));
   });
 
-  it('fails when an environment asks for Let’s Encrypt staging certificates behind proxied records', () => {
-    const platform = validatePlatform(applyPatch(loadDefaultPlatform(), { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }));
-    expect(() => issuerFor(platform, 'dev')).toThrow(
-      'environments.dev.certificateIssuer: "letsencrypt-staging": its hosts are proxied Cloudflare records and Full (strict) refuses Let\'s Encrypt staging certificates (error 526); use "letsencrypt-prod"',
+  it('fails when an environment with a public host asks for Let’s Encrypt staging certificates', () => {
+    // The model's validation refuses this already (config/schema.ts); the chart refuses it too, for a model built in code.
+    const platform = structuredClone(loadDefaultPlatform());
+    platform.environments.dev.certificateIssuer = 'letsencrypt-staging';
+    platform.apps.hello.environments.dev.exposure = 'public';
+    expect(() => issuerFor(platform, 'dev', 'public')).toThrow(
+      'environments.dev.certificateIssuer: "letsencrypt-staging": its public hosts are proxied Cloudflare records and Full (strict) refuses Let\'s Encrypt staging certificates (error 526); use "letsencrypt-prod", or make the environment\'s hosts exposure "mesh"',
     );
+    expect(() => issuerFor(platform, 'dev')).toThrow('its public hosts are proxied Cloudflare records');
+  });
+
+  it('GIVEN an environment on the staging issuer WHEN its host is mesh-only THEN its Ingress names the staging issuer (no Cloudflare in its path)', () => {
+    const platform = validatePlatform(applyPatch(loadDefaultPlatform(), { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }));
+    expect(platform.apps.hello.environments.dev.exposure).toBe('mesh');
+    expect(issuerFor(platform, 'dev', 'mesh')).toBe(STAGING_ISSUER);
+    // The platform's own hosts keep production certificates whatever their exposure.
+    expect(issuerFor(platform, 'platform', 'mesh')).toBe(PROD_ISSUER);
   });
 });

@@ -105,4 +105,16 @@ describe('GitLab CE', () => {
     expect(evaluator.allows({ from: pod('gitlab', { app: 'sidekiq' }), to: { ip: '192.168.10.22' }, port: 7480 })).toBe(false);
     expect(evaluator.allows({ from: gitaly, to: { ip: '8.8.8.8' }, port: 443 })).toBe(false);
   });
+
+  it('GIVEN a webhook to Jenkins by its host WHEN Sidekiq sends it THEN it stays in the cluster: Sidekiq reaches the ingress controller, which reaches Jenkins (decision 0101)', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects);
+    const sidekiq: Endpoint = { pod: { namespace: 'gitlab', labels: { app: 'sidekiq' }, ip: '10.42.9.40' } };
+    const controller: Endpoint = { pod: { namespace: 'nginx-ingress', labels: { 'app.kubernetes.io/name': 'nginx-ingress' }, ip: '10.42.9.41' } };
+    const jenkins: Endpoint = { pod: { namespace: 'jenkins', labels: { 'app.kubernetes.io/name': 'jenkins' }, ip: '10.42.9.42' } };
+    // The host resolves in the cluster to the controller (coredns-custom), which kube-proxy hands to a controller pod.
+    expect(evaluator.allows({ from: sidekiq, to: controller, port: 443 })).toBe(true);
+    expect(evaluator.allows({ from: controller, to: jenkins, port: 8080 })).toBe(true);
+    // Only Sidekiq sends webhooks: the web pods do not get the path.
+    expect(evaluator.allows({ from: { pod: { namespace: 'gitlab', labels: { app: 'gitlab-exporter' }, ip: '10.42.9.43' } }, to: controller, port: 443 })).toBe(false);
+  });
 });

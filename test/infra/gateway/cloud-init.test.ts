@@ -21,7 +21,7 @@ import {
   USER_DATA_SAFETY_MARGIN,
 } from '../../../infra/gateway/cloud-init';
 import { FIRST_ADMIN_KEY_PARAMETER } from '../../../infra/gateway/model';
-import { publicHosts } from '../../../infra/lib/public-hosts';
+import { publicHosts } from '../../../infra/lib/hosts';
 import { renderGateway } from '../../../infra/gateway/files';
 import { fakeGateway, type FakeGateway, type FakeGatewayState } from '../../support/gateway';
 import { ROOT } from '../../support/render';
@@ -227,7 +227,7 @@ function withApps(count: number, name: (i: number) => string): Platform {
       repository: `apps/${app}`,
       image: `apps/${app}`,
       environments: Object.fromEntries(
-        Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
+        Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, exposure: 'public' as const, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
       ),
     };
   }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { renderHaproxyConfig } from '../../../infra/gateway/haproxy';
-import { publicHosts } from '../../../infra/lib/public-hosts';
+import { publicHosts } from '../../../infra/lib/hosts';
 import { GATEWAY_PORTS, HEADSCALE_METRICS_PATH, INGRESS_GATEWAY_PORT } from '../../../config/gateway';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
 import { intToIpv4, parseCidr } from '../../../config/net';

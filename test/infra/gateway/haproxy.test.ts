@@ -9,6 +9,7 @@ import { renderHeadscaleConfig } from '../../../infra/gateway/headscale';
 import { scrapeJobs } from '../../../charts/observability/targets';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
 import { INGRESS_GATEWAY_PORT } from '../../../config/gateway';
+import { meshHosts } from '../../../infra/lib/hosts';
 import { sectionOf } from '../../support/haproxy';
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
@@ -37,12 +38,14 @@ describe('haproxy.cfg', () => {
     expect(result.status).toBe(0);
   });
 
-  it('is accepted for another model too', (ctx) => {
+  it('is accepted for another model too, whose hosts are all mesh-only (no exposure given), and then routes only Headscale', (ctx) => {
     if (!haveHaproxy()) ctx.skip();
     const other = renderHaproxyConfig(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
     const result = haproxyCheck('single-node', other);
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(other).toContain('acl public_host req.ssl_sni -i cd.example.net');
+    expect(other).not.toContain('cd.example.net');
+    expect(sectionOf(other, 'frontend https').filter((l) => l.startsWith('acl public_host '))).toEqual(['acl public_host always_false']);
+    expect(sectionOf(other, 'frontend http').filter((l) => l.startsWith('acl public_host '))).toEqual(['acl public_host always_false']);
   });
 
   it('would be rejected if broken (the check is not a no-op)', (ctx) => {
@@ -55,22 +58,14 @@ describe('haproxy.cfg', () => {
   it('routes 443 by SNI without terminating TLS: public hosts to the ingress, Headscale to loopback', () => {
     const https = sectionOf(config, 'frontend https');
     expect(https).toContain('bind :443');
-    expect(https.filter((l) => l.startsWith('acl public_host '))).toEqual([
-      'acl public_host req.ssl_sni -i argocd.lumetium.com',
-      'acl public_host req.ssl_sni -i git.lumetium.com',
-      'acl public_host req.ssl_sni -i ci.lumetium.com',
-      'acl public_host req.ssl_sni -i registry.lumetium.com',
-      'acl public_host req.ssl_sni -i grafana.lumetium.com',
-      'acl public_host req.ssl_sni -i vault.lumetium.com',
-      'acl public_host req.ssl_sni -i hello-dev.lumetium.com',
-      'acl public_host req.ssl_sni -i hello-staging.lumetium.com',
-      'acl public_host req.ssl_sni -i hello.lumetium.com',
-    ]);
+    // The seed's public hosts only (decision 0099): GitLab and the prod app; mesh-only ones have no route.
+    expect(https.filter((l) => l.startsWith('acl public_host '))).toEqual(['acl public_host req.ssl_sni -i git.lumetium.com', 'acl public_host req.ssl_sni -i hello.lumetium.com']);
+    for (const { host } of meshHosts(platform)) expect(config).not.toContain(host);
     expect(https).toContain('acl headscale_host req.ssl_sni -i headscale.lumetium.com');
     expect(https.filter((l) => l.startsWith('use_backend'))).toEqual(['use_backend ingress_https if public_host', 'use_backend headscale if headscale_host']);
     expect(config).not.toMatch(/\bssl crt\b|\bcrt \//);
     expect(sectionOf(config, 'backend ingress_https')).toEqual([
-      `server ingress 192.168.10.240:${INGRESS_GATEWAY_PORT} send-proxy-v2 check check-ssl verify none check-sni argocd.lumetium.com`,
+      `server ingress 192.168.10.240:${INGRESS_GATEWAY_PORT} send-proxy-v2 check check-ssl verify none check-sni git.lumetium.com`,
     ]);
     expect(sectionOf(config, 'backend headscale')).toEqual(['server headscale 127.0.0.1:8443 check']);
   });

@@ -61,7 +61,49 @@ describe('the Headscale configuration', () => {
   it('reads the rendered ACL policy from a file', () => {
     expect(config.policy).toEqual({ mode: 'file', path: '/etc/headscale/acl.hujson' });
   });
+
+  it('GIVEN mesh-only hosts WHEN a mesh device resolves them THEN MagicDNS answers each with one A record of the ingress address, and no public host', () => {
+    // The seed's mesh-only hosts (decision 0099); the public ones (GitLab, the prod app) are Cloudflare's to answer.
+    expect(config.dns.extra_records.map((r: { name: string }) => r.name).sort()).toEqual([
+      'argocd.lumetium.com',
+      'ci.lumetium.com',
+      'grafana.lumetium.com',
+      'hello-dev.lumetium.com',
+      'hello-staging.lumetium.com',
+      'registry.lumetium.com',
+      'vault.lumetium.com',
+    ]);
+    for (const record of config.dns.extra_records) expect(record).toEqual({ name: record.name, type: 'A', value: platform.cluster.ingressAddress });
+    // Headscale serves extra_records through MagicDNS (docs/ref/dns.md); both options are exclusive (hscontrol/types/config.go).
+    expect(config.dns.magic_dns).toBe(true);
+    expect(config.dns.extra_records_path).toBeUndefined();
+  });
+
+  it('GIVEN a mesh-only host WHEN an admin device connects to the address MagicDNS gives THEN the ACL lets it through on 443, and a stranger not', () => {
+    const mesh = meshOf(platform);
+    for (const { value } of config.dns.extra_records) {
+      expect(mesh.acl.canReach(mesh.admin, value, 443)).toBe(true);
+      expect(mesh.acl.canReach(mesh.stranger, value, 443)).toBe(false);
+      // The address lies in the pool the subnet router advertises.
+      expect(poolCidrs(platform).some((cidr) => inCidr(value, cidr))).toBe(true);
+    }
+  });
+
+  it('follows another model: every host mesh-only when the model gives no exposure', () => {
+    const other = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const records = parse(renderHeadscaleConfig(other)).dns.extra_records as { name: string; value: string }[];
+    expect(records.map((r) => r.name)).toContain('cd.example.net');
+    expect(records.map((r) => r.name)).toContain('shop.example.net');
+    expect(new Set(records.map((r) => r.value))).toEqual(new Set([other.cluster.ingressAddress]));
+  });
 });
+
+function inCidr(address: string, cidr: string): boolean {
+  const toInt = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return toInt(address) >= toInt(base) && toInt(address) < toInt(base) + size;
+}
 
 describe('the Headscale ACL policy', () => {
   const platform = loadDefaultPlatform();

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { K3S_VERSION } from '../../../config/versions';
 import { K3S_MANIFESTS_DIR, PULL_PASSWORD_PLACEHOLDER, renderNodes } from '../../../infra/nodes/k3s-config';
-import { publicHosts } from '../../../infra/lib/public-hosts';
+import { platformHosts } from '../../../infra/lib/hosts';
 import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { NODE_LABEL } from '../../../config/topology';
@@ -115,15 +115,20 @@ describe('the k3s node configs', () => {
       expect(readme).toContain('cat dist/nodes/<node>/hosts | sudo tee -a /etc/hosts');
     });
 
-    it('WHEN a pod resolves a public host THEN the cluster DNS answers with the ingress controller, Argo CD\'s repository host included', () => {
+    it('WHEN a pod resolves a host of the model, public or mesh-only THEN the cluster DNS answers with the ingress controller, Argo CD\'s repository host included', () => {
       const configMap = parse(files.get('nodes/k3s-master/manifests/coredns-custom.yaml')!);
       expect(configMap.metadata).toMatchObject({ name: 'coredns-custom', namespace: 'kube-system' });
       const server: string = configMap.data['platform.server'];
       expect(server.split('\n')[0]).toBe(`${platform.domain}:53 {`);
       const answers = new Map([...server.matchAll(/^\s+(\d+\.\d+\.\d+\.\d+) (\S+)$/gm)].map((m) => [m[2], m[1]]));
-      const expected = [...publicHosts(platform).map((h) => h.host), new URL(platform.git.repoURL).hostname];
+      const expected = [...platformHosts(platform).map((h) => h.host), new URL(platform.git.repoURL).hostname];
       for (const host of expected) expect(answers.get(host), host).toBe(platform.cluster.ingressAddress);
       expect(answers.has('git.lumetium.com')).toBe(true);
+      // Mesh-only hosts have no public record to fall back to: builds push to a mesh-only Harbor and
+      // GitLab's webhooks call a mesh-only Jenkins by these names (decision 0101).
+      expect(platform.services.harbor.exposure).toBe('mesh');
+      expect(answers.get(platform.services.harbor.host!)).toBe(platform.cluster.ingressAddress);
+      expect(answers.get(platform.services.jenkins.host!)).toBe(platform.cluster.ingressAddress);
       // Everything else of the zone (Headscale, a new record) still resolves upstream.
       expect(server).toMatch(/fallthrough\n\s+}\n\s+forward \. \/etc\/resolv\.conf/);
       expect(answers.has(platform.mesh.headscaleHost)).toBe(false);

@@ -4,6 +4,7 @@ import { DataCloudflareZone } from '@cdktf/provider-cloudflare/lib/data-cloudfla
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { validatePlatform, defaultPlatform, loadDefaultPlatform, type Platform } from '../../../config';
 import { DnsStack } from '../../../infra/stacks/dns';
+import { meshHosts } from '../../../infra/lib/hosts';
 import { applyPatch } from '../../support/patch';
 
 type Block = Record<string, unknown>;
@@ -33,20 +34,18 @@ describe('the dns stack', () => {
 
   it('proxies every public host of the model, with automatic TTL, to the gateway', () => {
     const proxied = Object.values(records).filter((r) => r.proxied === true);
-    expect(proxied.map((r) => r.name).sort()).toEqual([
-      'argocd.lumetium.com',
-      'ci.lumetium.com',
-      'git.lumetium.com',
-      'grafana.lumetium.com',
-      'hello-dev.lumetium.com',
-      'hello-staging.lumetium.com',
-      'hello.lumetium.com',
-      'registry.lumetium.com',
-      'vault.lumetium.com',
-    ]);
+    // The seed's public hosts (decision 0099): GitLab and the prod app.
+    expect(proxied.map((r) => r.name).sort()).toEqual(['git.lumetium.com', 'hello.lumetium.com']);
     for (const record of proxied) {
       expect(record).toMatchObject({ type: 'A', ttl: 1, content: GATEWAY_IP, zone_id: '${data.cloudflare_zone.zone.zone_id}' });
     }
+  });
+
+  it('publishes no record at all for a mesh-only host (Headscale answers it on the mesh)', () => {
+    const names = Object.values(records).map((r) => r.name);
+    const mesh = meshHosts(loadDefaultPlatform()).map((h) => h.host);
+    expect(mesh).toEqual(expect.arrayContaining(['argocd.lumetium.com', 'ci.lumetium.com', 'grafana.lumetium.com', 'registry.lumetium.com', 'vault.lumetium.com', 'hello-dev.lumetium.com', 'hello-staging.lumetium.com']));
+    for (const host of mesh) expect(names, host).not.toContain(host);
   });
 
   it('keeps Headscale DNS-only with a TTL Cloudflare accepts', () => {
@@ -76,7 +75,7 @@ describe('the dns stack', () => {
         domain: 'platform.lumetium.com',
         gateway: { cloudflareZone: 'lumetium.com' },
         mesh: { headscaleHost: 'headscale.platform.lumetium.com', baseDomain: 'mesh.platform.lumetium.com' },
-        services: Object.fromEntries(Object.entries(defaultPlatform.services).map(([name, s]) => [name, s.host ? { host: s.host.replace('lumetium.com', 'platform.lumetium.com') } : {}])),
+        services: Object.fromEntries(Object.entries(defaultPlatform.services).map(([name, s]) => [name, s.host ? { host: s.host.replace('lumetium.com', 'platform.lumetium.com'), exposure: 'public' } : {}])),
         apps: { hello: { environments: Object.fromEntries(Object.entries(defaultPlatform.apps.hello.environments).map(([env, e]) => [env, { host: e.host.replace('lumetium.com', 'platform.lumetium.com') }])) } },
       }),
     );
