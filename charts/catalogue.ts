@@ -15,8 +15,10 @@ import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
+import { issuerFor } from './lib/ingress';
+import { vaultTlsServerName } from './lib/vault';
 import { alertmanager } from './observability/alertmanager';
-import { grafana } from './observability/grafana';
+import { Grafana, grafanaHost } from './observability/grafana';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
@@ -48,6 +50,13 @@ const loki = constructService(Loki, (platform) => ({
 const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
 const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
 const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
+const grafana = constructService(Grafana, (platform) => ({
+  host: grafanaHost(platform),
+  node: placedNode(platform, 'grafana'),
+  scrapeInterval: platform.observability.scrapeInterval,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,

@@ -27,6 +27,17 @@ describe('catalogue', () => {
     expect(objects.find((o) => o.kind === 'ConfigMap').data['loki.yaml']).toContain('retention_period: 72h');
   });
 
+  it('GIVEN the seed model WHEN the catalogue builds Grafana THEN host, node, scrape interval and Vault name come from the model', () => {
+    const seed = loadDefaultPlatform();
+    const objects = build('grafana', seed);
+    expect(objects.find((o) => o.kind === 'Ingress').spec.tls[0].hosts).toEqual([seed.services.grafana.host]);
+    const pod = objects.find((o) => o.kind === 'Deployment').spec.template;
+    expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': seed.services.grafana.node });
+    expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe(seed.services.vault.host);
+    const datasources = objects.find((o) => o.metadata.name === 'grafana-config').data['datasources.yaml'];
+    expect(datasources).toContain(`timeInterval: ${seed.observability.scrapeInterval}`);
+  });
+
   it('fails when the model places a service on a node it does not have', () => {
     const seed = loadDefaultPlatform();
     const platform: Platform = { ...seed, services: { ...seed.services, loki: { ...seed.services.loki, node: 'nowhere' } } };
