@@ -17,7 +17,7 @@ import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
 import { vaultTlsServerName } from './lib/vault';
-import { alertmanager } from './observability/alertmanager';
+import { Alertmanager } from './observability/alertmanager';
 import { Grafana, grafanaHost } from './observability/grafana';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
@@ -50,6 +50,11 @@ const loki = constructService(Loki, (platform) => ({
 const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
 const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
 const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
+const alertmanager = constructService(Alertmanager, (platform) => ({
+  node: placedNode(platform, 'alertmanager'),
+  alerting: platform.observability.alerting,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),

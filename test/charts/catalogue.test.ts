@@ -1,13 +1,14 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { PLATFORM_SERVICES } from '../../charts/catalogue';
+import { allServices, PLATFORM_SERVICES } from '../../charts/catalogue';
+import { servicePlan } from '../../charts/render';
 import { loadDefaultPlatform, type Platform } from '../../config';
 
 /** Builds one catalogue entry on its own chart, from a model, the way the render does. */
 function build(name: string, platform: Platform): any[] {
   const service = PLATFORM_SERVICES.find((s) => s.name === name)!;
   const chart = Testing.chart();
-  service.build(chart, platform, { connections: [] });
+  service.build(chart, platform, servicePlan(platform, allServices(platform)));
   return Testing.synth(chart);
 }
 
@@ -36,6 +37,14 @@ describe('catalogue', () => {
     expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe(seed.services.vault.host);
     const datasources = objects.find((o) => o.metadata.name === 'grafana-config').data['datasources.yaml'];
     expect(datasources).toContain(`timeInterval: ${seed.observability.scrapeInterval}`);
+  });
+
+  it('GIVEN the seed placement WHEN the catalogue builds Prometheus and Alertmanager THEN they run on different nodes', () => {
+    const seed = loadDefaultPlatform();
+    const selectorOf = (name: string) => build(name, seed).find((o) => o.kind === 'StatefulSet' && o.metadata.name === name).spec.template.spec.nodeSelector;
+    expect(selectorOf('alertmanager')).toBeDefined();
+    expect(selectorOf('prometheus')).toBeDefined();
+    expect(selectorOf('alertmanager')).not.toEqual(selectorOf('prometheus'));
   });
 
   it('fails when the model places a service on a node it does not have', () => {
