@@ -23,7 +23,8 @@ import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
 import { NodeExporter } from './observability/node-exporter';
-import { prometheus, prometheusDiscovery } from './observability/prometheus';
+import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observability/prometheus';
+import { scrapeJobs } from './observability/targets';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { databases } from './data/databases';
@@ -50,6 +51,17 @@ const loki = constructService(Loki, (platform) => ({
 const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
 const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
 const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
+const prometheus = constructService(Prometheus, (platform, plan) => ({
+  node: placedNode(platform, 'prometheus'),
+  retentionDays: platform.observability.prometheus.retentionDays,
+  storageGiB: platform.observability.prometheus.storageGiB,
+  scrapeInterval: platform.observability.scrapeInterval,
+  cluster: platform.domain,
+  scrapeJobs: scrapeJobs(platform, plan),
+  ruleGroups: platformRuleGroups(platform, plan),
+  plan,
+}));
+const prometheusDiscovery = constructService(PrometheusDiscovery, (_platform, plan) => ({ plan }));
 const alertmanager = constructService(Alertmanager, (platform) => ({
   node: placedNode(platform, 'alertmanager'),
   alerting: platform.observability.alerting,
