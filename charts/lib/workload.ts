@@ -5,7 +5,7 @@
  * and the Deployment, StatefulSet or DaemonSet, with restricted security (charts/lib/
  * security-context.ts) and a checksum of its configuration that rolls the pods when it changes.
  * docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects and not
- * cdk8s-plus-28's L2 constructs.
+ * cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
  *
  * ## How to write a service
  * 1. One chart file, `charts/<layer>/<service>.ts`:
