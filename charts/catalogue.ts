@@ -15,13 +15,16 @@ import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
-import { alertmanager } from './observability/alertmanager';
-import { grafana } from './observability/grafana';
+import { issuerFor } from './lib/ingress';
+import { vaultTlsServerName } from './lib/vault';
+import { Alertmanager } from './observability/alertmanager';
+import { Grafana, grafanaHost } from './observability/grafana';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
 import { NodeExporter } from './observability/node-exporter';
-import { prometheus, prometheusDiscovery } from './observability/prometheus';
+import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observability/prometheus';
+import { scrapeJobs } from './observability/targets';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { databases } from './data/databases';
@@ -50,6 +53,29 @@ const loki = constructService(Loki, (platform) => ({
 const kubeStateMetrics = constructService(KubeStateMetrics, (platform) => ({ node: placedNode(platform, 'prometheus') }));
 const nodeExporter = constructService(NodeExporter, (_platform, plan) => ({ plan }));
 const logShipper = constructService(LogShipper, (_platform, plan) => ({ plan }));
+const prometheus = constructService(Prometheus, (platform, plan) => ({
+  node: placedNode(platform, 'prometheus'),
+  retentionDays: platform.observability.prometheus.retentionDays,
+  storageGiB: platform.observability.prometheus.storageGiB,
+  scrapeInterval: platform.observability.scrapeInterval,
+  cluster: platform.domain,
+  scrapeJobs: scrapeJobs(platform, plan),
+  ruleGroups: platformRuleGroups(platform, plan),
+  plan,
+}));
+const prometheusDiscovery = constructService(PrometheusDiscovery, (_platform, plan) => ({ plan }));
+const alertmanager = constructService(Alertmanager, (platform) => ({
+  node: placedNode(platform, 'alertmanager'),
+  alerting: platform.observability.alerting,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const grafana = constructService(Grafana, (platform) => ({
+  host: grafanaHost(platform),
+  node: placedNode(platform, 'grafana'),
+  scrapeInterval: platform.observability.scrapeInterval,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,

@@ -103,7 +103,6 @@ const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; rea
   // issue 19: the day-two services arrived before their conversion onto the workload family.
   { from: 'charts/day-two/kured.ts', to: 'charts/observability/rules/rule-group.ts', why: "issue 19: kured's alert filter names the Watchdog alert" },
   { from: 'charts/day-two/kured.ts', to: 'charts/observability/workloads.ts', why: 'issue 19: kured asks Prometheus before a reboot' },
-  { from: 'charts/day-two/system-upgrade.ts', to: 'charts/observability/pod.ts', why: 'issue 19: the controller uses the observability pod builders' },
   { from: 'charts/security/vault-config.ts', to: 'charts/backup/names.ts', why: "issue 19: Vault's policy for the Raft snapshot job" },
   // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted
   // security come from build/, the pipeline's image and URL from apps/. The security-context

@@ -25,7 +25,7 @@ import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { INTERNET, dnsAccess, hosts, kubeApiAccess, type Connection, type Workload } from '../lib/network';
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodValues } from '../lib/security-context';
+import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP, restrictedPodValues } from '../lib/security-context';
 import type { VeleroValues } from '../../imports/charts';
 
 export const VELERO_NAMESPACE = 'velero';
@@ -136,7 +136,7 @@ const NODE_AGENT_CONTAINER_SECURITY = { ...RESTRICTED_CONTAINER_SECURITY, privil
  * (velero-12.1.0) leaves both objects open (no `additionalProperties: false`), and the chart
  * copies them whole (toYaml, toPrettyJson). Declared apart so the extra keys pass the type check.
  */
-const NODE_AGENT_POD_SECURITY = { runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } } as const;
+const NODE_AGENT_POD_SECURITY = { runAsUser: 0, seccompProfile: RUNTIME_DEFAULT_SECCOMP } as const;
 /** Velero v1.18 pkg/types/repo_maintenance.go: `podLabels` of the maintenance Jobs' pods. */
 const MAINTENANCE_GLOBAL = { podLabels: { 'app.kubernetes.io/name': VELERO_WORKERS.name }, podResources: DATA_MOVER_RESOURCES } as const;
 

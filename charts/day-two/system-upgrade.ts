@@ -24,7 +24,9 @@ import { PlatformNamespace } from '../lib/namespace';
 import { policyExceptions } from '../../common/policy-exceptions';
 import { kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { RESTRICTED_CONTAINER_SECURITY, resources, restrictedPodSecurity, serviceAccount } from '../observability/pod';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { resources } from '../lib/kinds';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
 export const SYSTEM_UPGRADE_NAMESPACE = 'system-upgrade';
 /** The API group of the Plan CRD the controller registers at start. */
@@ -130,7 +132,10 @@ export const systemUpgradeController: ServiceDefinition = {
       workloads: [SYSTEM_UPGRADE_CONTROLLER],
       plan,
     });
-    serviceAccount(chart, 'service-account', { name: ACCOUNT, namespace: ns, automountToken: true });
+    new k8s.KubeServiceAccount(chart, 'service-account', {
+      metadata: { name: ACCOUNT, namespace: ns, labels: standardLabels(ACCOUNT, 'service-account') },
+      automountServiceAccountToken: true,
+    });
     // The controller's settings, as upstream's ConfigMap, with the kubectl image pinned here.
     new ApiObject(chart, 'controller-env', {
       apiVersion: 'v1',
@@ -219,7 +224,7 @@ export const systemUpgradeController: ServiceDefinition = {
               { key: 'CriticalAddonsOnly', operator: 'Exists' },
               { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
             ],
-            securityContext: restrictedPodSecurity(65534),
+            securityContext: restrictedPodSecurity({ uid: 65534 }),
             containers: [
               {
                 name: CONTROLLER_NAME,

@@ -1,11 +1,11 @@
 /**
  * The workload construct family: every pod the platform renders itself is built here, from its
  * intent (image, ports by name, probes, resources, volumes, identity, node, Vault secrets), into
- * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its Service, its ConfigMaps
- * and the Deployment, StatefulSet or DaemonSet, with restricted security (charts/lib/
- * security-context.ts) and a checksum of its configuration that rolls the pods when it changes.
- * docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects and not
- * cdk8s-plus-28's L2 constructs.
+ * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its
+ * Service, its ConfigMaps and the Deployment, StatefulSet or DaemonSet, with restricted security
+ * (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods when it
+ * changes. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
+ * and not cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
  *
  * ## How to write a service
  * 1. One chart file, `charts/<layer>/<service>.ts`:
@@ -50,7 +50,9 @@ export function configChecksum(files: Readonly<Record<string, string>>): string 
 
 /** Requests and limits as Kubernetes quantities (POLICY-RULES K8S-RES-01). */
 export interface WorkloadResources {
+  /** What the scheduler reserves, e.g. `{ cpu: '100m', memory: '256Mi' }`. */
   readonly requests: { readonly cpu: string; readonly memory: string };
+  /** The most the container may use, e.g. `{ cpu: '1', memory: '1Gi' }`. */
   readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
@@ -66,22 +68,42 @@ export interface WorkloadProbe {
    * @default - no TCP check (set `httpGet` instead)
    */
   readonly tcpPort?: string;
-  /** @default - Kubernetes' default (0) */
+  /** Seconds before the first check. @default - Kubernetes' default (0) */
   readonly initialDelaySeconds?: number;
-  /** @default - Kubernetes' default (10) */
+  /** Seconds between checks. @default - Kubernetes' default (10) */
   readonly periodSeconds?: number;
-  /** @default - Kubernetes' default (3) */
+  /** Failed checks in a row that count as failure. @default - Kubernetes' default (3) */
   readonly failureThreshold?: number;
 }
 
 /** Where a volume appears in the container. */
 export interface VolumeMountProps {
+  /** Where the container sees the volume (or the one file of `subPath`). */
   readonly mountPath: string;
   /**
    * Mount one key of the volume (a file) rather than the whole volume (a directory).
    * @default - the whole volume
    */
   readonly subPath?: string;
+}
+
+/** How a host path is mounted (`WorkloadVolume.hostPath`). */
+export interface HostPathOptions {
+  /**
+   * What must exist at the path (`Directory`, `File`, ...): the pod waits rather than creating it.
+   * @default - no check
+   */
+  readonly type?: string;
+  /**
+   * Where the container sees it.
+   * @default - the same path as on the host
+   */
+  readonly mountPath?: string;
+  /**
+   * `HostToContainer` to see mounts the host makes later (e.g. node-exporter's view of `/`).
+   * @default - Kubernetes' default (`None`)
+   */
+  readonly mountPropagation?: string;
 }
 
 /**
@@ -114,7 +136,7 @@ export class WorkloadVolume {
    * A directory or file of the node, mounted read-only (only in a namespace whose Pod Security
    * admits hostPath, with the policy exception on the workload).
    */
-  static hostPath(name: string, path: string, options: { readonly type?: string; readonly mountPath?: string; readonly mountPropagation?: string } = {}): WorkloadVolume {
+  static hostPath(name: string, path: string, options: HostPathOptions = {}): WorkloadVolume {
     const mount: k8s.VolumeMount = { name, mountPath: options.mountPath ?? path, readOnly: true, mountPropagation: options.mountPropagation };
     return new WorkloadVolume(name, [], true, { volume: { name, hostPath: { path, type: options.type } }, mountsAsIs: [mount] });
   }
@@ -192,17 +214,17 @@ export interface WorkloadProps {
    * @default - the workload's name
    */
   readonly containerName?: string;
-  /** @default - the image's entrypoint */
+  /** The container's entrypoint. @default - the image's entrypoint */
   readonly command?: readonly string[];
-  /** @default - the image's arguments */
+  /** The container's arguments. @default - the image's arguments */
   readonly args?: readonly string[];
-  /** @default - none */
+  /** Environment variables of the container. @default - none */
   readonly env?: readonly k8s.EnvVar[];
-  /** @default - no readiness probe */
+  /** When the pod receives traffic. @default - no readiness probe */
   readonly readinessProbe?: WorkloadProbe;
-  /** @default - no liveness probe */
+  /** When the container is restarted. @default - no liveness probe */
   readonly livenessProbe?: WorkloadProbe;
-  /** @default - no startup probe */
+  /** Holds the other probes off until the program started. @default - no startup probe */
   readonly startupProbe?: WorkloadProbe;
   /** Volumes and their mounts, in order. @default - none */
   readonly volumes?: readonly WorkloadVolume[];
@@ -227,13 +249,13 @@ export interface WorkloadProps {
    * @default - none
    */
   readonly annotations?: Readonly<Record<string, string>>;
-  /** @default - none */
+  /** Taints the pods tolerate (e.g. the control plane's, for a per-node agent). @default - none */
   readonly tolerations?: readonly k8s.Toleration[];
   /** Share the node's network namespace. @default false */
   readonly hostNetwork?: boolean;
   /** Share the node's process namespace. @default false */
   readonly hostPid?: boolean;
-  /** @default - Kubernetes' default (30 s) */
+  /** Seconds a stopping pod gets before it is killed. @default - Kubernetes' default (30 s) */
   readonly terminationGracePeriodSeconds?: number;
 }
 
@@ -388,7 +410,7 @@ export abstract class WorkloadBase extends Construct {
 }
 
 export interface WorkloadDeploymentProps extends WorkloadProps {
-  /** @default 1 */
+  /** Pods of the Deployment. @default 1 */
   readonly replicas?: number;
 }
 

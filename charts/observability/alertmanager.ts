@@ -5,32 +5,22 @@
  *
  * @see https://prometheus.io/docs/alerting/latest/configuration/
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
 import { HEARTBEAT_RECEIVER, type Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { ALERTMANAGER_GIB } from '../../config/capacity';
-import { standardLabels } from '../lib/labels';
+import { STORAGE_CLASS } from '../lib/placement';
+import { resources } from '../lib/kinds';
 import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import type { SecretConsumer, VaultSecret } from '../lib/vault';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  RESTRICTED_CONTAINER_SECURITY,
-  configChecksum,
-  configMap,
-  containerPorts,
-  podLabels,
-  resources,
-  restrictedPodSecurity,
-  selectorOf,
-  serviceAccount,
-  workloadService,
-} from './pod';
-import { rawValueSecret, secretFile, vaultAgentPod } from './vault-agent';
+import type { ServiceRegistration } from '../lib/service';
+import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 import { WATCHDOG } from './rules/rule-group';
 import { ALERTMANAGER, MONITORING_NAMESPACE } from './workloads';
+
+/** The model's alerting section (`observability.alerting`): routes, receivers, SMTP, heartbeat. */
+export type AlertingModel = Platform['observability']['alerting'];
 
 const NAME = ALERTMANAGER.name;
 const UID = 65534;
@@ -43,8 +33,7 @@ const STORAGE = `${ALERTMANAGER_GIB}Gi`;
  * The Vault secrets Alertmanager reads: the SMTP password, one per webhook-style integration, and
  * the heartbeat's ping URL (a capability URL: whoever has it can keep the dead-man's switch quiet).
  */
-export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; heartbeat: VaultSecret; byReceiver: Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }> } {
-  const { alerting } = platform.observability;
+export function alertmanagerSecrets(alerting: AlertingModel): { smtp?: VaultSecret; heartbeat: VaultSecret; byReceiver: Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }> } {
   const byReceiver = new Map<string, { slack?: VaultSecret; pagerduty?: VaultSecret }>();
   for (const [name, receiver] of Object.entries(alerting.receivers)) {
     byReceiver.set(name, {
@@ -56,8 +45,8 @@ export function alertmanagerSecrets(platform: Platform): { smtp?: VaultSecret; h
   return { smtp, heartbeat: rawValueSecret(NAME, HEARTBEAT_RECEIVER, 'url'), byReceiver };
 }
 
-export function alertmanagerConsumer(platform: Platform): SecretConsumer {
-  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(platform);
+export function alertmanagerConsumer(alerting: AlertingModel): SecretConsumer {
+  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(alerting);
   return {
     name: NAME,
     namespace: MONITORING_NAMESPACE,
@@ -69,9 +58,8 @@ export function alertmanagerConsumer(platform: Platform): SecretConsumer {
 const matcher = (label: string, value: string) => `${label}=${JSON.stringify(value)}`;
 
 /** alertmanager.yml from the model. */
-export function alertmanagerConfig(platform: Platform): Record<string, unknown> {
-  const { alerting } = platform.observability;
-  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(platform);
+export function alertmanagerConfig(alerting: AlertingModel): Record<string, unknown> {
+  const { smtp, heartbeat, byReceiver } = alertmanagerSecrets(alerting);
   return {
     global: {
       resolve_timeout: '5m',
@@ -162,88 +150,66 @@ export function alertmanagerConfig(platform: Platform): Record<string, unknown> 
 }
 
 /** `host:port` -> port of the SMTP submission server. */
-function smtpPort(platform: Platform): number | undefined {
-  const smarthost = platform.observability.alerting.smtp?.smarthost;
+function smtpPort(alerting: AlertingModel): number | undefined {
+  const smarthost = alerting.smtp?.smarthost;
   return smarthost ? Number(smarthost.split(':').pop()) : undefined;
 }
 
-export const alertmanager: ServiceDefinition = {
-  name: 'alertmanager',
-  namespace: MONITORING_NAMESPACE,
-  syncWave: 4,
-  connections: (platform: Platform): Connection[] => {
-    const receivers = Object.values(platform.observability.alerting.receivers);
-    const port = smtpPort(platform);
-    const outbound = [
-      // 443 always: the heartbeat's https ping.
-      { port: 443 },
-      ...(port !== undefined && receivers.some((r) => r.email) ? [{ port }] : []),
-    ];
-    return [
-      dnsAccess(ALERTMANAGER),
-        scrapedBy(ALERTMANAGER, 'http'),
-      ...(outbound.length ? [{ from: { workload: ALERTMANAGER }, to: { network: INTERNET }, ports: outbound, purpose: 'notifications (SMTP, chat and paging webhooks, the heartbeat)' }] : []),
-    ];
-  },
-  secretConsumers: (platform: Platform) => [alertmanagerConsumer(platform)],
-  build(chart: Chart, platform: Platform) {
-    const ns = MONITORING_NAMESPACE;
-    const config = { 'alertmanager.yml': toYaml(alertmanagerConfig(platform)) };
-    const agent = vaultAgentPod(alertmanagerConsumer(platform), platform);
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
-    configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
-    workloadService(chart, 'service', ALERTMANAGER, ['http'], { headless: true });
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: NAME, namespace: ns, labels: podLabels(ALERTMANAGER, 'alerting') },
-      spec: {
-        replicas: 1,
-        serviceName: NAME,
-        selector: selectorOf(ALERTMANAGER),
-        template: {
-          metadata: {
-            labels: { ...podLabels(ALERTMANAGER, 'alerting'), ...agent.labels },
-            annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(config), ...agent.annotations },
-          },
-          spec: {
-            serviceAccountName: NAME,
-            automountServiceAccountToken: false,
-            nodeSelector: nodeSelectorFor(platform, 'alertmanager'),
-            securityContext: restrictedPodSecurity(UID, { fsGroup: UID }),
-            containers: [
-              {
-                name: 'alertmanager',
-                image: IMAGES.alertmanager,
-                args: [
-                  `--config.file=${CONFIG_DIR}/alertmanager.yml`,
-                  `--storage.path=${DATA_DIR}`,
-                  `--web.listen-address=:${ALERTMANAGER.ports!.http}`,
-                  // A single replica: no gossip listener.
-                  '--cluster.listen-address=',
-                ],
-                ports: containerPorts(ALERTMANAGER, ['http']),
-                readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('25m', '64Mi', '500m', '256Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'data', mountPath: DATA_DIR },
-                ],
-              },
-            ],
-            volumes: [{ name: 'config', configMap: { name: `${NAME}-config` } }, agent.volume],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(NAME, 'storage') },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: STORAGE } } },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+/** What Alertmanager reads of the model. */
+export interface AlertmanagerProps {
+  /** The node it runs on (`services.alertmanager.node`; its volume follows it). */
+  readonly node: string;
+  /** Routes, receivers, SMTP and heartbeat (`observability.alerting`). */
+  readonly alerting: AlertingModel;
+  /** The name Vault's certificate is issued for, which the Vault agent verifies. */
+  readonly vaultTlsServerName: string;
+}
+
+/** The internet ports its receivers use: 443 always (the heartbeat's https ping), SMTP's when mail is sent. */
+export function alertmanagerConnections(alerting: AlertingModel): Connection[] {
+  const receivers = Object.values(alerting.receivers);
+  const port = smtpPort(alerting);
+  const outbound = [{ port: 443 }, ...(port !== undefined && receivers.some((r) => r.email) ? [{ port }] : [])];
+  return [
+    dnsAccess(ALERTMANAGER),
+    scrapedBy(ALERTMANAGER, 'http'),
+    { from: { workload: ALERTMANAGER }, to: { network: INTERNET }, ports: outbound, purpose: 'notifications (SMTP, chat and paging webhooks, the heartbeat)' },
+  ];
+}
+
+/** Alertmanager: one replica in a StatefulSet whose volume keeps silences and the notification log. */
+export class Alertmanager extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'alertmanager',
+    namespace: MONITORING_NAMESPACE,
+    syncWave: 4,
+    connections: (platform) => alertmanagerConnections(platform.observability.alerting),
+    secretConsumers: (platform) => [alertmanagerConsumer(platform.observability.alerting)],
+  };
+
+  constructor(scope: Construct, id: string, props: AlertmanagerProps) {
+    super(scope, id);
+    new WorkloadStatefulSet(this, 'alertmanager', {
+      workload: ALERTMANAGER,
+      component: 'alerting',
+      image: IMAGES.alertmanager,
+      identity: { uid: UID, fsGroup: UID },
+      node: props.node,
+      vaultAgent: vaultAgentPodFor(alertmanagerConsumer(props.alerting), props.vaultTlsServerName),
+      args: [
+        `--config.file=${CONFIG_DIR}/alertmanager.yml`,
+        `--storage.path=${DATA_DIR}`,
+        `--web.listen-address=:${ALERTMANAGER.ports!.http}`,
+        // A single replica: no gossip listener.
+        '--cluster.listen-address=',
+      ],
+      readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10 },
+      livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('25m', '64Mi', '500m', '256Mi'),
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'alertmanager.yml': toYaml(alertmanagerConfig(props.alerting)) }, [{ mountPath: CONFIG_DIR }]),
+        WorkloadVolume.dataClaim('data', DATA_DIR, { storage: STORAGE, storageClassName: STORAGE_CLASS }),
+      ],
     });
-  },
-};
+  }
+}

@@ -5,31 +5,18 @@
  *
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
-import { PLATFORM_ENV, type Platform } from '../../config';
+import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { TlsIngress, issuerFor } from '../lib/ingress';
-import { connect, dnsAccess, exposedThroughIngress, scrapedBy, type Connection } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import type { SecretConsumer } from '../lib/vault';
+import { resources } from '../lib/kinds';
+import { TlsIngress } from '../lib/ingress';
+import { connect, dnsAccess, exposedThroughIngress, scrapedBy } from '../lib/network';
+import type { ServiceRegistration } from '../lib/service';
+import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
+import { WorkloadDeployment, WorkloadVolume } from '../lib/workload';
 import { LOKI_UID, PROMETHEUS_UID } from './dashboards/builder';
 import { platformDashboards } from './dashboards';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  RESTRICTED_CONTAINER_SECURITY,
-  configChecksum,
-  configMap,
-  containerPorts,
-  podLabels,
-  resources,
-  restrictedPodSecurity,
-  selectorOf,
-  serviceAccount,
-  workloadService,
-} from './pod';
-import { rawValueSecret, secretFile, vaultAgentPod } from './vault-agent';
 import { GRAFANA, LOKI, MONITORING_NAMESPACE, PROMETHEUS_SERVER, serviceUrl } from './workloads';
 
 const NAME = GRAFANA.name;
@@ -45,15 +32,15 @@ export function grafanaConsumer(): SecretConsumer {
   return { name: NAME, namespace: MONITORING_NAMESPACE, serviceAccount: NAME, secrets: [ADMIN_SECRET] };
 }
 
-function hostOf(platform: Platform): string {
+/** Grafana's public host (`services.grafana.host`), which the model must set. */
+export function grafanaHost(platform: Platform): string {
   const host = platform.services.grafana.host;
   if (!host) throw new Error('services.grafana.host: (missing): Grafana needs a public host for its UI, e.g. "grafana.example.com"');
   return host;
 }
 
 /** grafana.ini: the public URL, the admin from Vault, no sign-up, no phoning home. */
-export function grafanaIni(platform: Platform): string {
-  const host = hostOf(platform);
+export function grafanaIni(host: string): string {
   const sections: [string, Record<string, string | number | boolean>][] = [
     ['server', { http_port: GRAFANA.ports!.http, domain: host, root_url: `https://${host}/`, enforce_domain: false }],
     ['paths', { data: DATA_DIR, provisioning: PROVISIONING_DIR }],
@@ -71,7 +58,8 @@ export function grafanaIni(platform: Platform): string {
   return sections.map(([name, values]) => `[${name}]\n${Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`).join('\n');
 }
 
-export function grafanaDatasources(platform: Platform): Record<string, unknown> {
+/** The provisioned datasources; `scrapeInterval` is Prometheus' (its smallest useful step). */
+export function grafanaDatasources(scrapeInterval: string): Record<string, unknown> {
   return {
     apiVersion: 1,
     datasources: [
@@ -83,7 +71,7 @@ export function grafanaDatasources(platform: Platform): Record<string, unknown> 
         url: serviceUrl(PROMETHEUS_SERVER, 'http'),
         isDefault: true,
         editable: false,
-        jsonData: { timeInterval: platform.observability.scrapeInterval, httpMethod: 'POST' },
+        jsonData: { timeInterval: scrapeInterval, httpMethod: 'POST' },
       },
       { name: 'Loki', type: 'loki', uid: LOKI_UID, access: 'proxy', url: serviceUrl(LOKI, 'http'), editable: false, jsonData: { maxLines: 1000 } },
     ],
@@ -105,87 +93,73 @@ const DASHBOARD_PROVIDERS = {
   ],
 };
 
-export const grafana: ServiceDefinition = {
-  name: 'grafana',
-  namespace: MONITORING_NAMESPACE,
-  syncWave: 4,
-  connections: (): Connection[] => [
-    dnsAccess(GRAFANA),
-    exposedThroughIngress(GRAFANA, 'http'),
-    scrapedBy(GRAFANA, 'http'),
-    connect({ workload: GRAFANA }, PROMETHEUS_SERVER, ['http'], 'Prometheus datasource'),
-    connect({ workload: GRAFANA }, LOKI, ['http'], 'Loki datasource'),
-  ],
-  secretConsumers: () => [grafanaConsumer()],
-  build(chart: Chart, platform: Platform) {
-    const ns = MONITORING_NAMESPACE;
+/** What Grafana reads of the model. */
+export interface GrafanaProps {
+  /** Its public host (`services.grafana.host`), served with TLS. */
+  readonly host: string;
+  /** The node it runs on (`services.grafana.node`). */
+  readonly node: string;
+  /** Prometheus' scrape interval (`observability.scrapeInterval`), the datasource's minimum step. */
+  readonly scrapeInterval: string;
+  /** The cert-manager ClusterIssuer of its certificate. */
+  readonly issuer: string;
+  /** The name Vault's certificate is issued for, which the Vault agent verifies. */
+  readonly vaultTlsServerName: string;
+}
+
+/** Grafana: a stateless Deployment with provisioned datasources and dashboards, behind a TLS Ingress. */
+export class Grafana extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'grafana',
+    namespace: MONITORING_NAMESPACE,
+    syncWave: 4,
+    connections: () => [
+      dnsAccess(GRAFANA),
+      exposedThroughIngress(GRAFANA, 'http'),
+      scrapedBy(GRAFANA, 'http'),
+      connect({ workload: GRAFANA }, PROMETHEUS_SERVER, ['http'], 'Prometheus datasource'),
+      connect({ workload: GRAFANA }, LOKI, ['http'], 'Loki datasource'),
+    ],
+    secretConsumers: () => [grafanaConsumer()],
+  };
+
+  constructor(scope: Construct, id: string, props: GrafanaProps) {
+    super(scope, id);
     const config = {
-      'grafana.ini': grafanaIni(platform),
-      'datasources.yaml': toYaml(grafanaDatasources(platform)),
+      'grafana.ini': grafanaIni(props.host),
+      'datasources.yaml': toYaml(grafanaDatasources(props.scrapeInterval)),
       'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };
     const dashboards = Object.fromEntries(Object.entries(platformDashboards()).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
-    const agent = vaultAgentPod(grafanaConsumer(), platform);
-
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: false });
-    configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
-    configMap(chart, 'dashboards', { name: `${NAME}-dashboards`, namespace: ns, data: dashboards });
-    workloadService(chart, 'service', GRAFANA, ['http']);
-    new ApiObject(chart, 'deployment', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: NAME, namespace: ns, labels: podLabels(GRAFANA, 'dashboards') },
-      spec: {
-        replicas: 1,
-        selector: selectorOf(GRAFANA),
-        template: {
-          metadata: {
-            labels: { ...podLabels(GRAFANA, 'dashboards'), ...agent.labels },
-            annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum({ ...config, ...dashboards }), ...agent.annotations },
-          },
-          spec: {
-            serviceAccountName: NAME,
-            automountServiceAccountToken: false,
-            nodeSelector: nodeSelectorFor(platform, 'grafana'),
-            securityContext: restrictedPodSecurity(UID, { fsGroup: UID }),
-            containers: [
-              {
-                name: 'grafana',
-                image: IMAGES.grafana,
-                env: [{ name: 'GF_PATHS_CONFIG', value: '/etc/grafana/grafana.ini' }],
-                ports: containerPorts(GRAFANA, ['http']),
-                readinessProbe: { httpGet: { path: '/api/health', port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { tcpSocket: { port: 'http' }, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
-                resources: resources('50m', '128Mi', '1', '512Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/grafana/grafana.ini', subPath: 'grafana.ini', readOnly: true },
-                  { name: 'config', mountPath: `${PROVISIONING_DIR}/datasources/datasources.yaml`, subPath: 'datasources.yaml', readOnly: true },
-                  { name: 'config', mountPath: `${PROVISIONING_DIR}/dashboards/dashboards.yaml`, subPath: 'dashboards.yaml', readOnly: true },
-                  { name: 'dashboards', mountPath: DASHBOARDS_DIR, readOnly: true },
-                  { name: 'data', mountPath: DATA_DIR },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${NAME}-config` } },
-              { name: 'dashboards', configMap: { name: `${NAME}-dashboards` } },
-              { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
-              { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
-              agent.volume,
-            ],
-          },
-        },
-      },
+    new WorkloadDeployment(this, 'grafana', {
+      workload: GRAFANA,
+      component: 'dashboards',
+      image: IMAGES.grafana,
+      identity: { uid: UID, fsGroup: UID },
+      node: props.node,
+      vaultAgent: vaultAgentPodFor(grafanaConsumer(), props.vaultTlsServerName),
+      env: [{ name: 'GF_PATHS_CONFIG', value: '/etc/grafana/grafana.ini' }],
+      readinessProbe: { httpGet: { path: '/api/health', port: 'http' }, periodSeconds: 10 },
+      livenessProbe: { tcpPort: 'http', initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
+      resources: resources('50m', '128Mi', '1', '512Mi'),
+      volumes: [
+        WorkloadVolume.configFiles('config', config, [
+          { mountPath: '/etc/grafana/grafana.ini', subPath: 'grafana.ini' },
+          { mountPath: `${PROVISIONING_DIR}/datasources/datasources.yaml`, subPath: 'datasources.yaml' },
+          { mountPath: `${PROVISIONING_DIR}/dashboards/dashboards.yaml`, subPath: 'dashboards.yaml' },
+        ]),
+        WorkloadVolume.configFiles('dashboards', dashboards, [{ mountPath: DASHBOARDS_DIR }]),
+        WorkloadVolume.emptyDir('data', DATA_DIR, '1Gi'),
+        WorkloadVolume.emptyDir('tmp', '/tmp', '256Mi'),
+      ],
     });
-    new TlsIngress(chart, 'ingress', {
+    new TlsIngress(this, 'ingress', {
       name: NAME,
-      namespace: ns,
-      host: hostOf(platform),
+      namespace: MONITORING_NAMESPACE,
+      host: props.host,
       serviceName: NAME,
       servicePort: GRAFANA.ports!.http,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer: props.issuer,
     });
-  },
-};
+  }
+}

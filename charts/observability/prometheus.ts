@@ -10,32 +10,22 @@
  *
  * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
+import { STORAGE_CLASS } from '../lib/placement';
+import { resources } from '../lib/kinds';
 import { DISCOVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  RESTRICTED_CONTAINER_SECURITY,
-  configChecksum,
-  configMap,
-  containerPorts,
-  podLabels,
-  resources,
-  restrictedPodSecurity,
-  selectorOf,
-  serviceAccount,
-  workloadService,
-} from './pod';
+import type { ServiceRegistration } from '../lib/service';
+import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 import { RULE_GROUPS } from './rules';
 import { resolveRuleGroups, type RuleGroup, type RuleGroupSource } from './rules/rule-group';
-import { discoveryNamespaces, prometheusConnections, scrapeJobs } from './targets';
+import { discoveryNamespaces, prometheusConnections, scrapeJobs, type ScrapeConfig } from './targets';
 import { ALERTMANAGER, MONITORING_NAMESPACE, MONITORING_WORKLOADS, PROMETHEUS_SERVER, serviceHost } from './workloads';
 
 const NAME = PROMETHEUS_SERVER.name;
@@ -44,23 +34,25 @@ const UID = 65534;
 const CONFIG_DIR = '/etc/prometheus';
 const RULES_DIR = '/etc/prometheus/rules';
 const DATA_DIR = '/prometheus';
+/** The ClusterRole of pod discovery, granted per namespace. */
+const DISCOVERY_ROLE = `${NAME}-discovery`;
 
 /** prometheus.yml: global settings from the model, Alertmanager, the rule files, every scrape job. */
-export function prometheusConfig(platform: Platform, plan: NetworkPlan): Record<string, unknown> {
-  const interval = platform.observability.scrapeInterval;
+export function prometheusConfig(props: Pick<PrometheusProps, 'scrapeInterval' | 'cluster' | 'scrapeJobs'>): Record<string, unknown> {
+  const interval = props.scrapeInterval;
   return {
     global: {
       scrape_interval: interval,
       evaluation_interval: interval,
       // Upstream's default timeout, but never longer than the interval (Prometheus refuses that).
       scrape_timeout: `${Math.min(10, durationSeconds(interval))}s`,
-      external_labels: { cluster: platform.domain },
+      external_labels: { cluster: props.cluster },
     },
     alerting: {
       alertmanagers: [{ static_configs: [{ targets: [`${serviceHost(ALERTMANAGER)}:${ALERTMANAGER.ports!.http}`] }] }],
     },
     rule_files: [`${RULES_DIR}/*.yaml`],
-    scrape_configs: scrapeJobs(platform, plan),
+    scrape_configs: [...props.scrapeJobs],
   };
 }
 
@@ -79,116 +71,96 @@ export function retentionSize(storageGiB: number): string {
   return `${Math.floor(storageGiB * 0.8)}GB`;
 }
 
-export const prometheus: ServiceDefinition = {
-  name: 'prometheus',
-  namespace: MONITORING_NAMESPACE,
-  // After the StorageClass, the ingress controller and the issuers (wave 2).
-  syncWave: 3,
-  connections: prometheusConnections,
-  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-    const ns = MONITORING_NAMESPACE;
-    new PlatformNamespace(chart, 'namespace', { name: ns, workloads: MONITORING_WORKLOADS, plan });
+/** What Prometheus reads of the model and the render. */
+export interface PrometheusProps {
+  /** The node it runs on (`services.prometheus.node`; its volume follows it). */
+  readonly node: string;
+  /** Days the TSDB keeps samples (`observability.prometheus.retentionDays`). */
+  readonly retentionDays: number;
+  /** Size of its volume in GiB; retention by size keeps 80% of it. */
+  readonly storageGiB: number;
+  /** Scrape and evaluation interval (`observability.scrapeInterval`), e.g. "30s". */
+  readonly scrapeInterval: string;
+  /** The `cluster` external label of every sample and alert (the platform's domain). */
+  readonly cluster: string;
+  /** Every scrape job (charts/observability/targets.ts `scrapeJobs`). */
+  readonly scrapeJobs: readonly ScrapeConfig[];
+  /** Its alerting and recording rules (`platformRuleGroups`). */
+  readonly ruleGroups: readonly RuleGroup[];
+  /** Every connection of the render: the `monitoring` namespace renders its half of each. */
+  readonly plan: NetworkPlan;
+}
 
-    serviceAccount(chart, 'service-account', { name: NAME, namespace: ns, automountToken: true });
+/**
+ * Prometheus and the `monitoring` namespace: a StatefulSet of one replica with its own volume,
+ * and the RBAC its discovery needs (the per-namespace grants are `PrometheusDiscovery`'s).
+ */
+export class Prometheus extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'prometheus',
+    namespace: MONITORING_NAMESPACE,
+    // After the StorageClass, the ingress controller and the issuers (wave 2).
+    syncWave: 3,
+    connections: prometheusConnections,
+  };
+
+  constructor(scope: Construct, id: string, props: PrometheusProps) {
+    super(scope, id);
+    const ns = MONITORING_NAMESPACE;
+    new PlatformNamespace(this, 'namespace', { name: ns, workloads: MONITORING_WORKLOADS, plan: props.plan });
+
     const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace: ns }];
-    new ApiObject(chart, 'cluster-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
+    new k8s.KubeClusterRole(this, 'cluster-role', {
       metadata: { name: NAME, labels: standardLabels(NAME, 'rbac') },
       rules: [
         { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
-        { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+        { nonResourceUrLs: ['/metrics'], verbs: ['get'] },
       ],
     });
-    new ApiObject(chart, 'cluster-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
+    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
       metadata: { name: NAME, labels: standardLabels(NAME, 'rbac') },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
       subjects,
     });
     // Pod discovery: one ClusterRole holding the rule, granted namespace by namespace (a
     // RoleBinding to a ClusterRole grants it in that namespace only).
-    const discovery = `${NAME}-discovery`;
-    new ApiObject(chart, 'discovery-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: discovery, labels: standardLabels(discovery, 'rbac') },
+    new k8s.KubeClusterRole(this, 'discovery-role', {
+      metadata: { name: DISCOVERY_ROLE, labels: standardLabels(DISCOVERY_ROLE, 'rbac') },
       rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }],
     });
-    // The RoleBindings are prometheusDiscovery's (below): most namespaces do not exist yet.
+    // The RoleBindings are PrometheusDiscovery's (below): most namespaces do not exist yet.
 
-    const config = { 'prometheus.yml': toYaml(prometheusConfig(platform, plan)) };
-    const rules = ruleFiles(platformRuleGroups(platform, plan));
-    configMap(chart, 'config', { name: `${NAME}-config`, namespace: ns, data: config });
-    configMap(chart, 'rules', { name: `${NAME}-rules`, namespace: ns, data: rules });
-    workloadService(chart, 'service', PROMETHEUS_SERVER, ['http'], { headless: true });
-
-    const { retentionDays, storageGiB } = platform.observability.prometheus;
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: NAME, namespace: ns, labels: podLabels(PROMETHEUS_SERVER, 'server') },
-      spec: {
-        replicas: 1,
-        serviceName: NAME,
-        selector: selectorOf(PROMETHEUS_SERVER),
-        template: {
-          metadata: {
-            labels: podLabels(PROMETHEUS_SERVER, 'server'),
-            annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum({ ...config, ...rules }) },
-          },
-          spec: {
-            serviceAccountName: NAME,
-            // Service discovery and the kubelet, cAdvisor and API server scrapes use this token.
-            automountServiceAccountToken: true,
-            nodeSelector: nodeSelectorFor(platform, 'prometheus'),
-            securityContext: restrictedPodSecurity(UID, { fsGroup: UID }),
-            // Lets the TSDB close its head block cleanly before the pod is killed.
-            terminationGracePeriodSeconds: 300,
-            containers: [
-              {
-                name: 'prometheus',
-                image: IMAGES.prometheus,
-                args: [
-                  `--config.file=${CONFIG_DIR}/prometheus.yml`,
-                  `--storage.tsdb.path=${DATA_DIR}`,
-                  `--storage.tsdb.retention.time=${retentionDays}d`,
-                  `--storage.tsdb.retention.size=${retentionSize(storageGiB)}`,
-                  `--web.listen-address=:${PROMETHEUS_SERVER.ports!.http}`,
-                ],
-                ports: containerPorts(PROMETHEUS_SERVER, ['http']),
-                readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
-                livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, periodSeconds: 15, failureThreshold: 10 },
-                // WAL replay after a restart can take minutes on a full TSDB.
-                startupProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 60 },
-                resources: resources('250m', '1Gi', '2', '3Gi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'rules', mountPath: RULES_DIR, readOnly: true },
-                  { name: 'data', mountPath: DATA_DIR },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${NAME}-config` } },
-              { name: 'rules', configMap: { name: `${NAME}-rules` } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(NAME, 'storage') },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: `${storageGiB}Gi` } } },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+    new WorkloadStatefulSet(this, 'prometheus', {
+      workload: PROMETHEUS_SERVER,
+      component: 'server',
+      image: IMAGES.prometheus,
+      identity: { uid: UID, fsGroup: UID },
+      // Service discovery and the kubelet, cAdvisor and API server scrapes use this token.
+      automountToken: true,
+      node: props.node,
+      // Lets the TSDB close its head block cleanly before the pod is killed.
+      terminationGracePeriodSeconds: 300,
+      args: [
+        `--config.file=${CONFIG_DIR}/prometheus.yml`,
+        `--storage.tsdb.path=${DATA_DIR}`,
+        `--storage.tsdb.retention.time=${props.retentionDays}d`,
+        `--storage.tsdb.retention.size=${retentionSize(props.storageGiB)}`,
+        `--web.listen-address=:${PROMETHEUS_SERVER.ports!.http}`,
+      ],
+      readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+      livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, periodSeconds: 15, failureThreshold: 10 },
+      // WAL replay after a restart can take minutes on a full TSDB.
+      startupProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 60 },
+      resources: resources('250m', '1Gi', '2', '3Gi'),
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'prometheus.yml': toYaml(prometheusConfig(props)) }, [{ mountPath: CONFIG_DIR }]),
+        WorkloadVolume.configFiles('rules', ruleFiles(props.ruleGroups), [{ mountPath: RULES_DIR }]),
+        WorkloadVolume.dataClaim('data', DATA_DIR, { storage: `${props.storageGiB}Gi`, storageClassName: STORAGE_CLASS }),
+      ],
     });
-  },
-};
+  }
+}
 
 /** Seconds of a model duration ("30s", "1m", "1h"). */
 export function durationSeconds(duration: string): number {
@@ -203,22 +175,29 @@ export function durationSeconds(duration: string): number {
  * does not exist yet fails the sync, and the root would wait for Prometheus forever). Until it
  * syncs, pod discovery outside `monitoring` finds nothing (docs/decisions/0065-bring-up-order.md).
  */
-export const prometheusDiscovery: ServiceDefinition = {
-  name: 'prometheus-discovery',
-  namespace: MONITORING_NAMESPACE,
-  syncWave: DISCOVERY_SYNC_WAVE,
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    const discovery = `${NAME}-discovery`;
+/** What the discovery grants read of the render. */
+export interface PrometheusDiscoveryProps {
+  /** Every connection of the render: the namespaces of its pod targets come from it. */
+  readonly plan: NetworkPlan;
+}
+
+export class PrometheusDiscovery extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'prometheus-discovery',
+    namespace: MONITORING_NAMESPACE,
+    syncWave: DISCOVERY_SYNC_WAVE,
+  };
+
+  constructor(scope: Construct, id: string, props: PrometheusDiscoveryProps) {
+    super(scope, id);
     const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace: MONITORING_NAMESPACE }];
-    for (const target of discoveryNamespaces(plan)) {
-      new ApiObject(chart, `role-binding-${target}`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
+    for (const target of discoveryNamespaces(props.plan)) {
+      new k8s.KubeRoleBinding(this, `role-binding-${target}`, {
         // One file per object: the namespace is part of the name.
-        metadata: { name: `${discovery}-${target}`, namespace: target, labels: standardLabels(discovery, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: discovery },
+        metadata: { name: `${DISCOVERY_ROLE}-${target}`, namespace: target, labels: standardLabels(DISCOVERY_ROLE, 'rbac') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DISCOVERY_ROLE },
         subjects,
       });
     }
-  },
-};
+  }
+}

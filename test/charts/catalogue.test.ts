@@ -1,13 +1,14 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { PLATFORM_SERVICES } from '../../charts/catalogue';
+import { allServices, PLATFORM_SERVICES } from '../../charts/catalogue';
+import { servicePlan } from '../../charts/synth';
 import { loadDefaultPlatform, type Platform } from '../../config';
 
 /** Builds one catalogue entry on its own chart, from a model, the way the render does. */
 function build(name: string, platform: Platform): any[] {
   const service = PLATFORM_SERVICES.find((s) => s.name === name)!;
   const chart = Testing.chart();
-  service.build(chart, platform, { connections: [] });
+  service.build(chart, platform, servicePlan(platform, allServices(platform)));
   return Testing.synth(chart);
 }
 
@@ -25,6 +26,25 @@ describe('catalogue', () => {
     expect(sts.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': node });
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('42Gi');
     expect(objects.find((o) => o.kind === 'ConfigMap').data['loki.yaml']).toContain('retention_period: 72h');
+  });
+
+  it('GIVEN the seed model WHEN the catalogue builds Grafana THEN host, node, scrape interval and Vault name come from the model', () => {
+    const seed = loadDefaultPlatform();
+    const objects = build('grafana', seed);
+    expect(objects.find((o) => o.kind === 'Ingress').spec.tls[0].hosts).toEqual([seed.services.grafana.host]);
+    const pod = objects.find((o) => o.kind === 'Deployment').spec.template;
+    expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': seed.services.grafana.node });
+    expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe(seed.services.vault.host);
+    const datasources = objects.find((o) => o.metadata.name === 'grafana-config').data['datasources.yaml'];
+    expect(datasources).toContain(`timeInterval: ${seed.observability.scrapeInterval}`);
+  });
+
+  it('GIVEN the seed placement WHEN the catalogue builds Prometheus and Alertmanager THEN they run on different nodes', () => {
+    const seed = loadDefaultPlatform();
+    const selectorOf = (name: string) => build(name, seed).find((o) => o.kind === 'StatefulSet' && o.metadata.name === name).spec.template.spec.nodeSelector;
+    expect(selectorOf('alertmanager')).toBeDefined();
+    expect(selectorOf('prometheus')).toBeDefined();
+    expect(selectorOf('alertmanager')).not.toEqual(selectorOf('prometheus'));
   });
 
   it('fails when the model places a service on a node it does not have', () => {

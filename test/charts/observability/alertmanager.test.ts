@@ -1,20 +1,28 @@
-import { vaultTokenVolume } from '../../../charts/lib/vault';
+import { Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { vaultTokenVolume } from '../../../charts/lib/vault';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { alertmanager, alertmanagerConfig, alertmanagerConsumer } from '../../../charts/observability/alertmanager';
-import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { Alertmanager, alertmanagerConfig, alertmanagerConnections, alertmanagerConsumer, type AlertmanagerProps } from '../../../charts/observability/alertmanager';
+import { ROOT } from '../../support/render';
 import { amtoolCheckConfig, amtoolRoutesTest, hasAmtool } from '../../support/promtool';
-import { stringify } from 'yaml';
+import { validateCoreObject } from '../../support/schemas';
 
-const platform = loadDefaultPlatform();
-const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
-const rendered = () => parse((parse(defaultRender().get('k8s/platform/alertmanager/configmap-alertmanager-config.yaml')!) as any).data['alertmanager.yml']);
+// The alerting sections of the seed (mail, chat, a continuing critical route) and of the one-node fixture (paging only).
+const seedAlerting = loadDefaultPlatform().observability.alerting;
+const singleAlerting = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')).observability.alerting;
+const PROPS: AlertmanagerProps = { node: 'node-b', alerting: seedAlerting, vaultTlsServerName: 'vault.example.com' };
+
+function objects(props: AlertmanagerProps = PROPS): any[] {
+  const chart = Testing.chart();
+  new Alertmanager(chart, 'alertmanager', props);
+  return Testing.synth(chart);
+}
+const rendered = () => parse(objects().find((o) => o.kind === 'ConfigMap').data['alertmanager.yml']);
 
 describe('Alertmanager', () => {
-  it('routes and receives as the model says, with every credential read from a Vault file', () => {
+  it('GIVEN the seed alerting WHEN rendered THEN it routes and receives as the model says, with every credential read from a Vault file', () => {
     const config = rendered();
     expect(config.route).toEqual({
       receiver: 'ops-email',
@@ -46,7 +54,7 @@ describe('Alertmanager', () => {
     expect(JSON.stringify(config)).not.toMatch(/hooks\.slack\.com|api_url"|auth_password"/);
   });
 
-  it('groups and inhibits: critical over warning, a down node over what runs on it, a sealed Vault over its scrape', () => {
+  it('GIVEN any model WHEN rendered THEN it groups and inhibits: critical over warning, a down node over what runs on it, a sealed Vault over its scrape', () => {
     expect(rendered().inhibit_rules).toEqual([
       { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'namespace'] },
       { source_matchers: ['alertname="NodeDown"'], target_matchers: ['alertname!="NodeDown"'], equal: ['node'] },
@@ -54,8 +62,8 @@ describe('Alertmanager', () => {
     ]);
   });
 
-  it('declares its Vault consumer; its pods carry the agent annotations and a token for Vault only', () => {
-    expect(alertmanagerConsumer(platform)).toEqual({
+  it('GIVEN receivers with credentials WHEN rendered THEN it declares its Vault consumer, and its pod carries the agent annotations and a token for Vault only', () => {
+    expect(alertmanagerConsumer(seedAlerting)).toEqual({
       name: 'alertmanager',
       namespace: 'monitoring',
       serviceAccount: 'alertmanager',
@@ -65,8 +73,8 @@ describe('Alertmanager', () => {
         { name: 'ops-chat-slack', keys: ['url'], template: '{{- with secret "secret/data/alertmanager/ops-chat-slack" -}}{{ index .Data.data "url" }}{{- end }}' },
       ],
     });
-    expect(alertmanager.secretConsumers!(platform)).toEqual([alertmanagerConsumer(platform)]);
-    const sts = objects().find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'alertmanager');
+    expect(Alertmanager.registration.secretConsumers!(loadDefaultPlatform())).toEqual([alertmanagerConsumer(seedAlerting)]);
+    const sts = objects().find((o) => o.kind === 'StatefulSet');
     const pod = sts.spec.template;
     expect(pod.metadata.annotations).toMatchObject({
       'vault.hashicorp.com/agent-inject': 'true',
@@ -76,23 +84,26 @@ describe('Alertmanager', () => {
     });
     expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(pod.spec.volumes).toContainEqual(vaultTokenVolume());
+    expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe('vault.example.com');
+    expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-b' });
     expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('ceph-rbd');
+    for (const object of objects()) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
-  it('reaches the internet only on the ports its receivers use', () => {
-    const egress = (p: typeof platform) => alertmanager.connections!(p).filter((c) => 'network' in c.to).map((c) => c.ports.map((x) => x.port));
-    expect(egress(platform)).toEqual([[443, 587]]);
-    expect(egress(single)).toEqual([[443]]);
+  it('GIVEN mail or only paging WHEN the network is planned THEN it reaches the internet only on the ports its receivers use', () => {
+    const egress = (alerting: typeof seedAlerting) => alertmanagerConnections(alerting).filter((c) => 'network' in c.to).map((c) => c.ports.map((x) => x.port));
+    expect(egress(seedAlerting)).toEqual([[443, 587]]);
+    expect(egress(singleAlerting)).toEqual([[443]]);
   });
 
   it('amtool check-config accepts the rendered configuration (default and one-node platforms)', (ctx) => {
     if (!hasAmtool()) ctx.skip();
-    for (const text of [stringify(rendered()), stringify(alertmanagerConfig(single), { aliasDuplicateObjects: false })]) {
+    for (const text of [stringify(rendered()), stringify(alertmanagerConfig(singleAlerting), { aliasDuplicateObjects: false })]) {
       const result = amtoolCheckConfig(text);
       expect(result.output).toContain('SUCCESS');
       expect(result.status, result.output).toBe(0);
     }
-    expect(alertmanagerConfig(single).receivers).toEqual([{ name: 'heartbeat', webhook_configs: [{ url_file: '/vault/secrets/heartbeat', send_resolved: false }] }, { name: 'pager', pagerduty_configs: [{ routing_key_file: '/vault/secrets/pager-pagerduty', send_resolved: true }] }]);
+    expect(alertmanagerConfig(singleAlerting).receivers).toEqual([{ name: 'heartbeat', webhook_configs: [{ url_file: '/vault/secrets/heartbeat', send_resolved: false }] }, { name: 'pager', pagerduty_configs: [{ routing_key_file: '/vault/secrets/pager-pagerduty', send_resolved: true }] }]);
   });
 
   it('amtool check-config rejects a route to an unknown receiver (the check is not a no-op)', (ctx) => {
@@ -122,12 +133,5 @@ describe('Alertmanager', () => {
     expect(receivers({ alertname: 'Other' })).toEqual(['ops-email']);
     // The seed's critical route continues: critical alerts reach the chat AND the default receiver.
     expect(receivers({ alertname: 'NodeDown', severity: 'critical' })).toEqual(['ops-chat', 'ops-email']);
-  });
-
-  it('GIVEN the seed placement WHEN rendered THEN Prometheus and Alertmanager run on different nodes', () => {
-    const selectorOf = (name: string) => objects().find((o) => o.kind === 'StatefulSet' && o.metadata.name === name).spec.template.spec.nodeSelector;
-    expect(selectorOf('alertmanager')).toBeDefined();
-    expect(selectorOf('prometheus')).toBeDefined();
-    expect(selectorOf('alertmanager')).not.toEqual(selectorOf('prometheus'));
   });
 });

@@ -1,24 +1,30 @@
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadDefaultPlatform } from '../../../config';
-import { grafana, grafanaConsumer, grafanaIni } from '../../../charts/observability/grafana';
+import { Grafana, grafanaConsumer, grafanaIni, type GrafanaProps } from '../../../charts/observability/grafana';
 import { platformDashboards } from '../../../charts/observability/dashboards';
 import { dashboard } from '../../../charts/observability/dashboards/builder';
-import { defaultRender, kubeObjects } from '../../support/render';
+import { configChecksum } from '../../../charts/lib/workload';
+import { validateCoreObject } from '../../support/schemas';
 
-const platform = loadDefaultPlatform();
-const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
-const data = (name: string) => (parse(defaultRender().get(`k8s/platform/grafana/configmap-${name}.yaml`)!) as any).data as Record<string, string>;
+const PROPS: GrafanaProps = { host: 'grafana.example.com', node: 'node-a', scrapeInterval: '30s', issuer: 'letsencrypt-prod', vaultTlsServerName: 'vault.example.com' };
+
+function objects(): any[] {
+  const chart = Testing.chart();
+  new Grafana(chart, 'grafana', PROPS);
+  return Testing.synth(chart);
+}
+const data = (name: string) => objects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === name).data as Record<string, string>;
 
 describe('Grafana', () => {
-  it('provisions Prometheus and Loki as datasources, by uid, from their Services', () => {
+  it('GIVEN a scrape interval WHEN rendered THEN Prometheus and Loki are provisioned as datasources, by uid, from their Services', () => {
     expect(parse(data('grafana-config')['datasources.yaml']).datasources).toEqual([
-      expect.objectContaining({ name: 'Prometheus', type: 'prometheus', uid: 'prometheus', url: 'http://prometheus.monitoring.svc:9090', isDefault: true, editable: false }),
+      expect.objectContaining({ name: 'Prometheus', type: 'prometheus', uid: 'prometheus', url: 'http://prometheus.monitoring.svc:9090', isDefault: true, editable: false, jsonData: { timeInterval: '30s', httpMethod: 'POST' } }),
       expect.objectContaining({ name: 'Loki', type: 'loki', uid: 'loki', url: 'http://loki.monitoring.svc:3100', editable: false }),
     ]);
   });
 
-  it('provisions the dashboards from code: nodes, cluster, Argo CD, ingress, backups, logs and each hosted service, read-only', () => {
+  it('GIVEN the dashboards in code WHEN rendered THEN they are provisioned: nodes, cluster, Argo CD, ingress, backups, logs and each hosted service, read-only', () => {
     const dashboards = data('grafana-dashboards');
     expect(Object.keys(dashboards).sort()).toEqual([
       'platform-argocd.json',
@@ -55,24 +61,34 @@ describe('Grafana', () => {
     expect(() => dashboard({ uid: 'x', title: 'x', tags: [], description: '', rows: [[wide, wide]] })).toThrow('dashboard x: a row of wide, wide is 32 columns wide; at most 24 fit');
   });
 
-  it('is served on grafana.<domain> with TLS from the production issuer', () => {
-    const ingress = objects().find((o) => o.kind === 'Ingress' && o.metadata.name === 'grafana');
+  it('GIVEN a host and an issuer WHEN rendered THEN it is served on that host with TLS from that issuer', () => {
+    const ingress = objects().find((o) => o.kind === 'Ingress');
     expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' });
-    expect(ingress.spec.tls).toEqual([{ hosts: ['grafana.lumetium.com'], secretName: 'grafana-tls' }]);
+    expect(ingress.spec.tls).toEqual([{ hosts: ['grafana.example.com'], secretName: 'grafana-tls' }]);
     expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'grafana', port: { number: 3000 } } });
   });
 
-  it('takes its admin password from Vault, through a file, and does not phone home', () => {
-    const ini = grafanaIni(platform);
+  it('GIVEN Vault WHEN rendered THEN the admin password comes from Vault through a file, and it does not phone home', () => {
+    const ini = grafanaIni(PROPS.host);
     expect(ini).toContain('admin_password = $__file{/vault/secrets/admin}');
-    expect(ini).toContain('root_url = https://grafana.lumetium.com/');
+    expect(ini).toContain('root_url = https://grafana.example.com/');
     expect(ini).toContain('allow_sign_up = false');
     expect(ini).toContain('check_for_updates = false');
-    expect(grafana.secretConsumers!(platform)).toEqual([grafanaConsumer()]);
+    expect(Grafana.registration.secretConsumers!({} as never)).toEqual([grafanaConsumer()]);
     expect(grafanaConsumer().secrets.map((s) => s.name)).toEqual(['admin']);
-    const pod = objects().find((o) => o.kind === 'Deployment' && o.metadata.name === 'grafana').spec.template;
+    const pod = objects().find((o) => o.kind === 'Deployment').spec.template;
     expect(pod.metadata.annotations['vault.hashicorp.com/agent-inject-secret-admin']).toBe('secret/data/grafana/admin');
+    expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe('vault.example.com');
+    expect(pod.spec.volumes.map((v: any) => v.name)).toContain('vault-token');
     expect(pod.spec.automountServiceAccountToken).toBe(false);
-    expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
+    expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
+  });
+
+  it('GIVEN its configuration and dashboards WHEN rendered THEN the pod template checksum covers both ConfigMaps, and every object is schema-valid', () => {
+    const pod = objects().find((o) => o.kind === 'Deployment').spec.template;
+    expect(pod.spec.containers[0].volumeMounts.map((m: any) => m.name)).toEqual(['config', 'config', 'config', 'dashboards', 'data', 'tmp']);
+    // Both ConfigMaps roll the pod: Grafana reads provisioned files only at start.
+    expect(pod.metadata.annotations['platform-synthesizer.io/config-checksum']).toBe(configChecksum({ ...data('grafana-config'), ...data('grafana-dashboards') }));
+    for (const object of objects()) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@
  * lets it, the least-privilege RBAC behind its discovery, its storage and retention from the
  * model, and `promtool check config` on the rendered prometheus.yml with its rules.
  */
+import { Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -10,13 +11,14 @@ import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { renderPlatform } from '../../../cli/render';
 import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { PROMETHEUS, type Connection, type Workload } from '../../../charts/lib/network';
-import { prometheusConfig, retentionSize } from '../../../charts/observability/prometheus';
+import { Prometheus, PrometheusDiscovery, platformRuleGroups, prometheusConfig, retentionSize, type PrometheusProps } from '../../../charts/observability/prometheus';
 import { HOST_NETWORK_TARGETS, podTargets, scrapeJobs, VELERO } from '../../../charts/observability/targets';
 import { VAULT_SERVER } from '../../../charts/lib/vault';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 import { hasPromtool, promtoolCheckConfig } from '../../support/promtool';
 import { IMAGES } from '../../../config/versions';
+import { validateCoreObject } from '../../support/schemas';
 
 const platform = loadDefaultPlatform();
 const plan = { connections: PLATFORM_SERVICES.flatMap((s) => s.connections?.(platform) ?? []) };
@@ -26,6 +28,24 @@ const find = (kind: string, name: string, namespace?: string) =>
 const configMapData = (files: Map<string, string>, name: string) => (parse(files.get(`k8s/platform/prometheus/configmap-${name}.yaml`)!) as any).data as Record<string, string>;
 const jobs = scrapeJobs(platform, plan);
 const jobNames = jobs.map((j) => j.job_name);
+
+/** Prometheus alone, with small props of its own and the seed's jobs and rules. */
+const PROPS: PrometheusProps = {
+  node: 'node-a',
+  retentionDays: 15,
+  storageGiB: 20,
+  scrapeInterval: '30s',
+  cluster: 'example.com',
+  scrapeJobs: jobs,
+  ruleGroups: platformRuleGroups(platform, plan),
+  plan,
+};
+function alone(props: PrometheusProps = PROPS): any[] {
+  const chart = Testing.chart();
+  new Prometheus(chart, 'prometheus', props);
+  return Testing.synth(chart);
+}
+const findAlone = (kind: string, name: string) => alone().find((o) => o.kind === kind && o.metadata.name === name);
 
 const isScrape = (c: Connection) => 'workload' in c.from && c.from.workload.namespace === PROMETHEUS.namespace && c.from.workload.name === PROMETHEUS.name;
 
@@ -168,16 +188,16 @@ describe('Prometheus', () => {
   it('scrapes MetalLB 0.16 over HTTPS with its token (controller-runtime secure metrics)', () => {
     const job = jobs.find((j) => j.job_name === 'metallb') as any;
     expect(job).toMatchObject({ scheme: 'https', authorization: { credentials_file: '/var/run/secrets/kubernetes.io/serviceaccount/token' }, tls_config: { insecure_skip_verify: true } });
-    expect(find('ClusterRole', 'prometheus').rules).toContainEqual({ nonResourceURLs: ['/metrics'], verbs: ['get'] });
+    expect(findAlone('ClusterRole', 'prometheus').rules).toContainEqual({ nonResourceURLs: ['/metrics'], verbs: ['get'] });
   });
 
   it('discovers with least privilege: pods only in its targets\' namespaces, nodes and their metrics, the API server\'s /metrics', () => {
-    expect(find('ClusterRole', 'prometheus').rules).toEqual([
+    expect(findAlone('ClusterRole', 'prometheus').rules).toEqual([
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
       { nonResourceURLs: ['/metrics'], verbs: ['get'] },
     ]);
-    expect(find('ClusterRole', 'prometheus-discovery').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+    expect(findAlone('ClusterRole', 'prometheus-discovery').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
     // Granted per namespace only: RoleBindings, no ClusterRoleBinding for pods.
     expect(objects().filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'prometheus-discovery')).toEqual([]);
     const bindings = objects().filter((o) => o.kind === 'RoleBinding' && o.roleRef.name === 'prometheus-discovery');
@@ -190,18 +210,37 @@ describe('Prometheus', () => {
     }
   });
 
-  it('runs as a StatefulSet on ceph-rbd, on its node, with the retention of the model', () => {
-    const sts = find('StatefulSet', 'prometheus');
+  it('GIVEN a node, retention and volume size WHEN rendered THEN it runs as a StatefulSet on ceph-rbd on that node, keeping that long and at most 80% of the volume', () => {
+    const objects = alone();
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
     const pod = sts.spec.template.spec;
-    expect(pod.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-master' });
+    expect(pod.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
     expect(pod.containers[0].image).toBe(IMAGES.prometheus);
-    expect(pod.containers[0].args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=15d', `--storage.tsdb.retention.size=${Math.floor(platform.observability.prometheus.storageGiB * 0.8)}GB`]));
-    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${platform.observability.prometheus.storageGiB}Gi` } } });
-    expect(find('Service', 'prometheus', 'monitoring').spec.clusterIP).toBe('None');
+    expect(pod.containers[0].args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=15d', '--storage.tsdb.retention.size=16GB']));
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '20Gi' } } });
+    expect(objects.find((o) => o.kind === 'Service').spec.clusterIP).toBe('None');
+    // Discovery and the kubelet scrapes use its token.
+    expect(pod.automountServiceAccountToken).toBe(true);
     expect(retentionSize(20)).toBe('16GB');
-    const config = parse(configMapData(defaultRender(), 'prometheus-config')['prometheus.yml']);
-    expect(config.global).toEqual({ scrape_interval: '30s', evaluation_interval: '30s', scrape_timeout: '10s', external_labels: { cluster: 'lumetium.com' } });
+    const config = parse(objects.find((o) => o.metadata.name === 'prometheus-config').data['prometheus.yml']);
+    expect(config.global).toEqual({ scrape_interval: '30s', evaluation_interval: '30s', scrape_timeout: '10s', external_labels: { cluster: 'example.com' } });
     expect(config.alerting).toEqual({ alertmanagers: [{ static_configs: [{ targets: ['alertmanager.monitoring.svc:9093'] }] }] });
+    expect(config.scrape_configs.map((j: any) => j.job_name)).toEqual(jobNames);
+    expect(Object.keys(objects.find((o) => o.metadata.name === 'prometheus-rules').data).sort()).toEqual(PROPS.ruleGroups.map((g) => `${g.name}.yaml`).sort());
+  });
+
+  it('GIVEN the seed render WHEN the catalogue builds it THEN its node and retention come from the model', () => {
+    const sts = find('StatefulSet', 'prometheus');
+    expect(sts.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': platform.services.prometheus.node });
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(`${platform.observability.prometheus.storageGiB}Gi`);
+  });
+
+  it('GIVEN a plan WHEN the discovery grants are rendered THEN each namespace of a pod target gets one RoleBinding to the discovery role, and every object is schema-valid', () => {
+    const chart = Testing.chart();
+    new PrometheusDiscovery(chart, 'discovery', { plan });
+    const bindings = Testing.synth(chart);
+    expect(bindings.map((b: any) => b.metadata.namespace).sort()).toEqual([...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort());
+    for (const object of [...bindings, ...alone()]) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
   it('promtool check config accepts the rendered prometheus.yml and its rules (default and one-node platforms)', (ctx) => {
@@ -213,7 +252,7 @@ describe('Prometheus', () => {
       expect(result.output).toMatch(/SUCCESS: 11 rule files found/);
       expect(result.status, result.output).toBe(0);
     }
-    expect(prometheusConfig(single, plan).global).toMatchObject({ scrape_interval: '1m', scrape_timeout: '10s', external_labels: { cluster: 'example.net' } });
+    expect(prometheusConfig({ scrapeInterval: single.observability.scrapeInterval, cluster: single.domain, scrapeJobs: scrapeJobs(single, plan) }).global).toMatchObject({ scrape_interval: '1m', scrape_timeout: '10s', external_labels: { cluster: 'example.net' } });
   });
 
   it('promtool check config rejects a broken scrape config (the check is not a no-op)', (ctx) => {

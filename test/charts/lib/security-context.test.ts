@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  KANIKO_CONTAINER_SECURITY,
+  RESTRICTED_CONTAINER_SECURITY,
+  RESTRICTED_CONTAINER_VALUES,
+  RESTRICTED_POD_ANY_USER,
+  restrictedPodSecurity,
+  restrictedPodValues,
+} from '../../../charts/lib/security-context';
+import { ROOT } from '../../support/render';
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('security context (Pod Security restricted, one source)', () => {
+  it('GIVEN a uid only WHEN the pod level is built THEN it runs as that user and group, non-root, seccomp RuntimeDefault, with no fsGroup', () => {
+    expect(restrictedPodSecurity({ uid: 1000 })).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  it('GIVEN a group, an fsGroup and supplementary groups WHEN the pod level is built THEN each is set, the fsGroup changed only on a root mismatch unless told otherwise', () => {
+    expect(restrictedPodSecurity({ uid: 100, gid: 1000, fsGroup: 1000, supplementalGroups: [4] })).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 100,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      supplementalGroups: [4],
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(restrictedPodSecurity({ uid: 1, fsGroup: 1, fsGroupChangeOnRootMismatch: false })).not.toHaveProperty('fsGroupChangePolicy');
+    expect(restrictedPodValues({ uid: 7 })).toEqual(restrictedPodSecurity({ uid: 7 }));
+  });
+
+  it('GIVEN the container level WHEN used in a pod or as chart values THEN nothing escalates, no capability is held, the root filesystem is read-only; the values form adds the pod half', () => {
+    expect(RESTRICTED_CONTAINER_SECURITY).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(RESTRICTED_CONTAINER_VALUES).toEqual({ ...RESTRICTED_CONTAINER_SECURITY, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(RESTRICTED_POD_ANY_USER).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  it("GIVEN Kaniko's exception WHEN compared with restricted THEN it deviates only as POLICY-RULES section 3 allows: root, a writable root, the runtime's capabilities minus NET_RAW; never privileged, never escalating, seccomp kept", () => {
+    expect(KANIKO_CONTAINER_SECURITY).toEqual({
+      runAsUser: 0,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: false,
+      capabilities: { drop: ['NET_RAW'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('fails when a chart writes a seccomp profile of its own instead of importing charts/lib/security-context.ts', () => {
+    const own = join(ROOT, 'charts/lib/security-context.ts');
+    const offenders = sources(join(ROOT, 'charts'))
+      .filter((path) => path !== own)
+      .flatMap((path) => {
+        const text = readFileSync(path, 'utf8');
+        return /seccompProfile:\s*\{|type:\s*'RuntimeDefault'/.test(text) ? [relative(ROOT, path)] : [];
+      });
+    expect(offenders).toEqual([]);
+  });
+});
