@@ -26,6 +26,7 @@ import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry-harbor/harbor';
 import { gitlab } from './source/gitlab';
+import { renovate } from './day-two/renovate';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -68,6 +69,7 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   // ---- delivery (issue 8 part B) ----
   jenkins,
   builds,
+  renovate,
   // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
   prometheusDiscovery,
 ];

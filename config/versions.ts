@@ -103,6 +103,13 @@ export const IMAGES = {
   // renovate: datasource=docker depName=docker.io/library/node
   pipelineTools: 'docker.io/library/node:24.21.0-bookworm',
   // ---- end delivery ----
+  // ---- day two (issue 20) ----
+  // Renovate's "full" image: Node, npm and the other tools preinstalled (binarySource=global), so
+  // the postUpgradeTasks of renovate.json run without downloading tools (decision 0108). This
+  // comment lets Renovate bump itself; the tag is `<version>-full`.
+  // renovate: datasource=docker depName=renovate/renovate
+  renovate: 'renovate/renovate:44.121.2-full',
+  // ---- end day two ----
 } as const satisfies Record<string, string>;
 
 // ---- delivery (issue 8, part B): the Jenkins controller's plugins ---------------------------
