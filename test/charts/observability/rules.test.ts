@@ -168,6 +168,24 @@ const CASES: Record<string, Case> = {
       [sel('kube_cronjob_status_last_successful_time', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0+60x1600',
     },
   },
+  RenovateRunFailed: {
+    series: {
+      [sel('kube_job_failed', { job: 'kube-state-metrics', namespace: 'renovate', job_name: 'renovate-29100000', condition: 'true' })]: '1x15',
+      [sel('kube_job_owner', { job: 'kube-state-metrics', namespace: 'renovate', job_name: 'renovate-29100000', owner_kind: 'CronJob', owner_name: 'renovate', owner_is_controller: 'true' })]: '1x15',
+    },
+    at: '10m',
+    labels: { namespace: 'renovate', cronjob: 'renovate' },
+  },
+  RenovateNotSucceeding: {
+    // The seed's hourly schedule: created at time 0 and never successful, missed after 4 h (+30 min).
+    series: { [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0x330' },
+    at: '5h',
+    labels: { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' },
+    quiet: {
+      [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0x330',
+      [sel('kube_cronjob_status_last_successful_time', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0+60x330',
+    },
+  },
   PodCrashLooping: {
     series: { [sel('kube_pod_container_status_restarts_total', { job: 'kube-state-metrics', namespace: 'monitoring', pod: 'loki-0', container: 'loki' })]: '0+1x30' },
     at: '25m',
