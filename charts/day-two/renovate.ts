@@ -98,15 +98,17 @@ function gitlabHostOf(platform: Platform): string {
  * touches only these (decision 0108).
  */
 export function renovateRepositories(platform: Platform): string[] {
-  const gitlab = gitlabHostOf(platform);
-  const own = gitlabProject(platform.git.repoURL, gitlab);
-  const repositories = [...new Set([...(own ? [own] : []), ...Object.values(platform.apps).map((app) => app.repository)])].sort();
-  if (repositories.length === 0) {
-    throw new Error(
-      `renovate: no repository to update: git.repoURL "${platform.git.repoURL}" is not on GitLab's host "${gitlab}" (services.gitlab.host) and the model has no apps; host the platform repository on that GitLab, or add an app`,
-    );
-  }
-  return repositories;
+  const own = gitlabProject(platform.git.repoURL, gitlabHostOf(platform));
+  return [...new Set([...(own ? [own] : []), ...Object.values(platform.apps).map((app) => app.repository)])].sort();
+}
+
+/**
+ * Whether the CronJob is suspended: on request (`renovate.suspend`), or while it has nothing to
+ * work on. The runbook renders with `git.repoURL` on a temporary repository until GitLab runs
+ * (step 1 to 9); a model without apps then has no repository on GitLab yet.
+ */
+export function renovateSuspended(platform: Platform): boolean {
+  return platform.renovate.suspend || renovateRepositories(platform).length === 0;
 }
 
 /** The global (self-hosted) configuration: only options a repository cannot set. */
@@ -266,7 +268,7 @@ export const renovate: ServiceDefinition = {
       spec: {
         schedule,
         timeZone: 'Etc/UTC',
-        suspend: platform.renovate.suspend,
+        suspend: renovateSuspended(platform),
         // Two runs on the same repositories would race for the same branches.
         concurrencyPolicy: 'Forbid',
         // A start missed by more than a quarter of an hour is skipped: the next one comes soon.

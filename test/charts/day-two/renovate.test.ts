@@ -30,6 +30,7 @@ import {
 import { PLATFORM_SERVICES } from '../../../charts/registry';
 import { ruleFiles } from '../../../charts/observability/prometheus';
 import { secretFile } from '../../../charts/lib/vault';
+import { declaredVaultPaths } from '../../../cli/doctor';
 import { entriesLoadedByScript } from '../../support/bringup';
 import { hasPromtool, promtoolTestRules } from '../../support/promtool';
 import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/network-evaluator';
@@ -111,6 +112,15 @@ describe('the Renovate CronJob', () => {
     expect(JSON.stringify(job)).not.toMatch(/glpat-/);
   });
 
+  it('GIVEN the token entry WHEN npm run doctor and the README read it THEN the doctor checks it and the README section Dependency updates writes it', () => {
+    expect(declaredVaultPaths(platform)).toContain('secret/renovate/gitlab-token');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Dependency updates\n'), readme.indexOf('\n## ', readme.indexOf('\n## Dependency updates\n') + 1));
+    expect(section).toMatch(/^vault kv put secret\/renovate\/gitlab-token value=/m);
+    // The scopes the runbook asks for: Renovate's own (api) and Git over HTTPS (write_repository).
+    expect(section).toMatch(/`api` and `write_repository`/);
+  });
+
   it('GIVEN the registry WHEN the platform syncs THEN Renovate comes after GitLab, which issues its token, and after Vault', () => {
     const wave = (name: string) => PLATFORM_SERVICES.find((s) => s.name === name)!.syncWave;
     expect(wave(RENOVATE)).toBeGreaterThan(wave('gitlab'));
@@ -177,14 +187,15 @@ describe('the global configuration', () => {
     expect(renovateRepositories(model)).toEqual(Object.values(model.apps).map((a) => a.repository).sort());
   });
 
-  it('fails when there is no repository to update (platform repository elsewhere, no apps)', () => {
+  it('GIVEN the platform repository outside this GitLab and no apps WHEN it renders THEN the CronJob is suspended (nothing to work on yet)', () => {
     const model = withModel((m) => {
       m.git.repoURL = 'https://github.com/example/platform.git';
       m.apps = {};
     });
-    expect(() => build(model)).toThrow(
-      'renovate: no repository to update: git.repoURL "https://github.com/example/platform.git" is not on GitLab\'s host "git.lumetium.com" (services.gitlab.host) and the model has no apps; host the platform repository on that GitLab, or add an app',
-    );
+    expect(renovateRepositories(model)).toEqual([]);
+    expect(cronJobOf(build(model)).spec.suspend).toBe(true);
+    // With the platform repository on GitLab it runs again.
+    expect(cronJobOf(build(withModel((m) => (m.apps = {})))).spec.suspend).toBe(false);
   });
 });
 
