@@ -34,6 +34,7 @@ import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 import { kured } from './day-two/kured';
 import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
+import { renovate } from './day-two/renovate';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -111,6 +112,8 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   builds,
   // ---- day two (issue 20): k3s upgrades (4, Plans 5) and coordinated reboots (4) ----
   systemUpgradeController, systemUpgradePlans, kured,
+  // Renovate's CronJob (13, once GitLab and Vault run).
+  renovate,
   // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
   prometheusDiscovery,
 ];

@@ -141,6 +141,9 @@ export const defaultPlatform: Platform = {
       smtp: { smarthost: 'smtp.lumetium.com:587', from: 'alertmanager@lumetium.com', username: 'alertmanager@lumetium.com' },
     },
   },
+  // Renovate looks every hour; renovate.json opens merge requests before 06:00 UTC on Mondays
+  // and lets the other runs rebase them (README "Dependency updates").
+  renovate: { schedule: '30 * * * *', suspend: false },
   environments: {
     // Production certificates everywhere: public hosts are proxied by Cloudflare in Full (strict)
     // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md),

@@ -699,6 +699,25 @@ const AppSchema = z.strictObject({
 });
 
 /** Settings of the build pipeline shared by every app. */
+/**
+ * Renovate, run in the cluster against GitLab (charts/day-two/renovate.ts,
+ * docs/decisions/0108-renovate-in-the-cluster.md). Each repository's own renovate.json decides what
+ * is updated and when merge requests open; this only decides when the bot looks.
+ */
+const RenovateSchema = z.strictObject({
+  /**
+   * When the CronJob starts a run (cron, UTC). Runs outside the schedule of a repository's
+   * renovate.json still rebase and update its open merge requests.
+   * @default '30 * * * *'
+   */
+  schedule: cron.default('30 * * * *'),
+  /**
+   * Pauses every run (the CronJob's `suspend`) and silences the missed-run alert; open merge
+   * requests stay as they are. @default false
+   */
+  suspend: z.boolean().default(false),
+});
+
 const DeliverySchema = z.strictObject({
   /**
    * The Kaniko executor image of the build pods; a `-debug` variant, because Jenkins runs its
@@ -763,6 +782,8 @@ export const PlatformSchema = z
     apps: z.record(dnsLabel('hello'), AppSchema),
     /** @default - the pinned images of config/versions.ts */
     delivery: DeliverySchema.optional(),
+    /** @default - hourly at half past, not suspended */
+    renovate: RenovateSchema.default({ schedule: '30 * * * *', suspend: false }),
   })
   .superRefine(crossFieldRules);
 

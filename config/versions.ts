@@ -122,6 +122,12 @@ export const IMAGES = {
   // at v0.20.1 (manifests/system-upgrade-controller.yaml, SYSTEM_UPGRADE_JOB_KUBECTL_IMAGE).
   // renovate: datasource=docker depName=rancher/kubectl
   systemUpgradeKubectl: 'rancher/kubectl:v1.30.3',
+  // ---- day two (issue 20): dependency updates (charts/day-two/renovate.ts) ----
+  // Renovate's "full" image: Node, npm and the other tools preinstalled (binarySource=global), so
+  // the postUpgradeTasks of renovate.json run without downloading tools (decision 0108). This
+  // comment lets Renovate bump itself; the tag is `<version>-full`.
+  // renovate: datasource=docker depName=renovate/renovate
+  renovate: 'renovate/renovate:44.121.2-full',
   // ---- end day two ----
 } as const satisfies Record<string, string>;
 

@@ -101,7 +101,7 @@ const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; rea
   { from: 'charts/observability/dashboards/backups.ts', to: 'charts/backup/alert-rules.ts', why: 'issue 19: the backups dashboard selects the watched CronJobs' },
   { from: 'charts/backup/alert-rules.ts', to: 'charts/source/gitlab.ts', why: "issue 19: the backup alerts watch GitLab's backup CronJob" },
   // issue 19: the day-two services arrived before their conversion onto the workload family.
-  { from: 'charts/day-two/kured.ts', to: 'charts/observability/rules/rule-group.ts', why: "issue 19: kured's alert filter names the Watchdog alert" },
+  { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
   { from: 'charts/day-two/kured.ts', to: 'charts/observability/workloads.ts', why: 'issue 19: kured asks Prometheus before a reboot' },
   { from: 'charts/security/vault-config.ts', to: 'charts/backup/names.ts', why: "issue 19: Vault's policy for the Raft snapshot job" },
   // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted

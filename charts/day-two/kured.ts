@@ -24,7 +24,7 @@ import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
 import { PlatformNamespace } from '../lib/namespace';
 import { NAME_LABEL, connect, dnsAccess, kubeApiAccess, portOf, scrapedBy, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { WATCHDOG } from '../observability/rules/rule-group';
+import { WATCHDOG } from '../lib/rule-group';
 import { PROMETHEUS_SERVER } from '../observability/workloads';
 import { K3S_UPGRADE_JOB } from './system-upgrade';
 

@@ -16,7 +16,7 @@ import { INTERNET, dnsAccess, scrapedBy, type Connection } from '../lib/network'
 import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
-import { WATCHDOG } from './rules/rule-group';
+import { WATCHDOG } from '../lib/rule-group';
 import { ALERTMANAGER, MONITORING_NAMESPACE } from './workloads';
 
 /** The model's alerting section (`observability.alerting`): routes, receivers, SMTP, heartbeat. */

@@ -24,7 +24,7 @@ import type { NetworkPlan } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
 import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 import { RULE_GROUPS } from './rules';
-import { resolveRuleGroups, type RuleGroup, type RuleGroupSource } from './rules/rule-group';
+import { resolveRuleGroups, type RuleGroup, type RuleGroupSource } from '../lib/rule-group';
 import { discoveryNamespaces, prometheusConnections, scrapeJobs, type ScrapeConfig } from './targets';
 import { ALERTMANAGER, MONITORING_NAMESPACE, MONITORING_WORKLOADS, PROMETHEUS_SERVER, serviceHost } from './workloads';
 

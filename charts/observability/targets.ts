@@ -299,6 +299,8 @@ export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>
     'kube_statefulset_status_replicas_ready', 'kube_daemonset_status_number_unavailable',
     // docs/metrics/workload/{job,cronjob}-metrics.md: the backup CronJobs' alerts.
     'kube_job_failed', 'kube_job_owner', 'kube_cronjob_created', 'kube_cronjob_status_last_successful_time',
+    // The same cronjob-metrics.md: Renovate's missed-run alert is silent while its CronJob is suspended.
+    'kube_cronjob_spec_suspend',
   ],
   // cAdvisor inside the kubelet (google/cadvisor metrics/prometheus.go).
   cadvisor: ['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes'],

@@ -5,7 +5,8 @@
  */
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
 import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from '../../backup/alert-rules';
-import type { RuleGroup, RuleGroupSource } from './rule-group';
+import { renovateRules } from '../../day-two/renovate';
+import type { RuleGroup, RuleGroupSource } from '../../lib/rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [
   targetRules,
@@ -22,4 +23,6 @@ export const RULE_GROUPS: readonly RuleGroupSource[] = [
   BACKUP_ALERT_RULES as RuleGroup,
   // PostgreSQL dumps and Vault snapshots (issue 17): failed or missed.
   APPLICATION_BACKUP_ALERT_RULES as RuleGroup,
+  // Renovate (issue 20): a failed run, no success for two scheduled intervals.
+  renovateRules,
 ];

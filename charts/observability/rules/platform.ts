@@ -3,7 +3,7 @@
  * Argo CD, Vault, the Kubernetes workloads and the monitoring pipeline itself. Thresholds that
  * depend on the platform come from the model. Backups alert from their own group (issue 6).
  */
-import { WATCHDOG, type AlertingRule, type RuleContext, type RuleGroup } from './rule-group';
+import { WATCHDOG, type AlertingRule, type RuleContext, type RuleGroup } from '../../lib/rule-group';
 
 const GiB = 1024 ** 3;
 const DAY = 24 * 3600;

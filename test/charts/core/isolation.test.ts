@@ -76,7 +76,7 @@ describe('network isolation of the rendered platform', () => {
     }
     expect([...renderedNamespaces].sort()).toEqual([
       'argocd', 'backups', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kured',
-      'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'snapshot-controller', 'system-upgrade', 'vault', 'velero',
+      'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'renovate', 'snapshot-controller', 'system-upgrade', 'vault', 'velero',
     ]);
   });
 

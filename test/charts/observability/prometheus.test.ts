@@ -249,7 +249,7 @@ describe('Prometheus', () => {
     for (const files of [defaultRender(), renderPlatform(single)]) {
       const result = promtoolCheckConfig(configMapData(files, 'prometheus-config')['prometheus.yml'], configMapData(files, 'prometheus-rules'));
       expect(result.output).toContain('is valid prometheus config file syntax');
-      expect(result.output).toMatch(/SUCCESS: 11 rule files found/);
+      expect(result.output).toMatch(/SUCCESS: 12 rule files found/);
       expect(result.status, result.output).toBe(0);
     }
     expect(prometheusConfig({ scrapeInterval: single.observability.scrapeInterval, cluster: single.domain, scrapeJobs: scrapeJobs(single, plan) }).global).toMatchObject({ scrape_interval: '1m', scrape_timeout: '10s', external_labels: { cluster: 'example.net' } });

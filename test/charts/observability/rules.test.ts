@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../../../config';
 import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { platformRuleGroups, ruleFiles } from '../../../charts/observability/prometheus';
-import { isAlertingRule, resolveRuleGroups, type AlertingRule } from '../../../charts/observability/rules/rule-group';
+import { isAlertingRule, resolveRuleGroups, type AlertingRule } from '../../../charts/lib/rule-group';
 import { scrapeJobs } from '../../../charts/observability/targets';
 import { hasPromtool, promtoolCheckRules, promtoolTestRules } from '../../support/promtool';
 
@@ -166,6 +166,24 @@ const CASES: Record<string, Case> = {
     quiet: {
       [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0x1600',
       [sel('kube_cronjob_status_last_successful_time', { job: 'kube-state-metrics', namespace: 'backups', cronjob: 'vault-snapshot' })]: '0+60x1600',
+    },
+  },
+  RenovateRunFailed: {
+    series: {
+      [sel('kube_job_failed', { job: 'kube-state-metrics', namespace: 'renovate', job_name: 'renovate-29100000', condition: 'true' })]: '1x15',
+      [sel('kube_job_owner', { job: 'kube-state-metrics', namespace: 'renovate', job_name: 'renovate-29100000', owner_kind: 'CronJob', owner_name: 'renovate', owner_is_controller: 'true' })]: '1x15',
+    },
+    at: '10m',
+    labels: { namespace: 'renovate', cronjob: 'renovate' },
+  },
+  RenovateNotSucceeding: {
+    // The seed's hourly schedule: created at time 0 and never successful, missed after 4 h (+30 min).
+    series: { [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0x330' },
+    at: '5h',
+    labels: { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' },
+    quiet: {
+      [sel('kube_cronjob_created', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0x330',
+      [sel('kube_cronjob_status_last_successful_time', { job: 'kube-state-metrics', namespace: 'renovate', cronjob: 'renovate' })]: '0+60x330',
     },
   },
   PodCrashLooping: {

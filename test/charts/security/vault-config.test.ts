@@ -49,7 +49,7 @@ const MORE: SecretConsumer[] = [
 
 describe("Vault's configuration as code", () => {
   it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
-    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'vault-snapshot']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'renovate', 'vault-snapshot']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
@@ -66,6 +66,7 @@ describe("Vault's configuration as code", () => {
       'policy-platform-postgresql.hcl',
       'policy-platform-raft-snapshot.hcl',
       'policy-platform-redis.hcl',
+      'policy-platform-renovate.hcl',
       'policy-platform-vault-config.hcl',
       'policy-platform-vault-snapshot.hcl',
       'role-alertmanager.json',
@@ -80,6 +81,7 @@ describe("Vault's configuration as code", () => {
       'role-postgresql.json',
       'role-raft-snapshot.json',
       'role-redis.json',
+      'role-renovate.json',
       'role-vault-config.json',
       'role-vault-snapshot.json',
       'tls-reloader.sh',
@@ -119,7 +121,7 @@ describe("Vault's configuration as code", () => {
 
   it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-renovate.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);
@@ -302,10 +304,10 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
       expect(state.policies['platform-postgresql']).toBe(data()['policy-platform-postgresql.hcl']);
       expect(state.roles).toEqual(
-        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
+        Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'renovate', 'vault-snapshot', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
       );
       expect(state.revoked).toBe(1);
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
@@ -326,8 +328,8 @@ describe("Vault's configuration as code", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
-      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'vault-snapshot', ADMIN_ROLE].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
+      expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'renovate', 'vault-snapshot', ADMIN_ROLE].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {

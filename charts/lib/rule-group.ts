@@ -10,7 +10,7 @@
  *
  * @see https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
  */
-import type { Platform } from '../../../config';
+import type { Platform } from '../../config';
 
 /** `none` is the Watchdog's alone: it is for the heartbeat service, never for people. */
 export type Severity = 'critical' | 'warning' | 'none';

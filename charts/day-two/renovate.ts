@@ -1,0 +1,328 @@
+/**
+ * Renovate in the cluster (issue 20): a CronJob that runs the pinned Renovate image against the
+ * platform's GitLab and opens merge requests for this repository and for each app's repository.
+ *
+ *  - What is updated, grouped and when merge requests open is each repository's own
+ *    renovate.json: the global (self-hosted) configuration below sets only self-hosted options
+ *    (platform, endpoint, the repository list, `requireConfig`, the commands `postUpgradeTasks`
+ *    may run) and nothing a repository configures.
+ *  - The GitLab token (a bot user's personal access token) comes from Vault through the agent,
+ *    read once at start; GitLab issues it, so it is loaded once GitLab runs (README "Dependency
+ *    updates").
+ *  - Renovate reaches GitLab at its public name through the ingress controller, like Jenkins, and
+ *    the internet on 443 for registries, datasources and the downloads of `npm run import`.
+ *  - Alerts: a failed run, and no successful run for longer than the schedule allows.
+ * docs/decisions/0108-renovate-in-the-cluster.md and 0109-renovate-token-and-github-rate-limits.md.
+ *
+ * Upstream read at renovatebot/renovate tag 44.39.2 (the newest tag of the stored snapshot; the
+ * pinned image is a later 44.x): tools/docker/Dockerfile (USER 12021, ENTRYPOINT
+ * renovate-entrypoint.sh, the full image sets RENOVATE_BINARY_SOURCE=global),
+ * docs/usage/self-hosted-configuration.md (`allowedCommands`, `requireConfig`, `repositories`,
+ * `binarySource`, `baseDir`, `cacheDir`), docs/usage/examples/self-hosting.md (a CronJob with
+ * RENOVATE_CONFIG_FILE pointing at a JSON file from a ConfigMap), lib/modules/platform/gitlab/readme.md.
+ *
+ * @see https://docs.renovatebot.com/self-hosted-configuration/
+ * @see https://docs.renovatebot.com/modules/platform/gitlab/
+ */
+import { ApiObject, type Chart } from 'cdk8s';
+import { Cron } from 'croner';
+import type { Platform } from '../../config';
+import { IMAGES } from '../../config/versions';
+import { resources } from '../lib/kinds';
+import { READ_AT_START } from '../lib/vault-access';
+import { standardLabels } from '../lib/labels';
+import { PlatformNamespace } from '../lib/namespace';
+import { INGRESS_CONTROLLER, INTERNET, connect, dnsAccess, type Connection, type Workload } from '../lib/network';
+import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
+import type { ServiceDefinition, ServicePlan } from '../lib/service';
+import { rawValueSecret, secretFile, vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import type { AlertingRule, RuleContext, RuleGroup } from '../lib/rule-group';
+
+export const RENOVATE_NAMESPACE = 'renovate';
+export const RENOVATE = 'renovate';
+/**
+ * After GitLab (wave 12), which issues the token, like Jenkins; Vault (wave 3) is up long before.
+ * A run that starts before the token is loaded waits in its Vault agent and times out: the
+ * CronJob itself is Healthy, so the bring-up does not stall here.
+ */
+export const RENOVATE_SYNC_WAVE = 13;
+
+/** The Job's pods only call out. */
+export const RENOVATE_WORKLOAD: Workload = { namespace: RENOVATE_NAMESPACE, name: RENOVATE, receivesNothing: true };
+
+/** The bot's GitLab access token, `secret/renovate/gitlab-token` key `value`: GitLab issues it. */
+export const GITLAB_TOKEN_SECRET = { ...rawValueSecret(RENOVATE, 'gitlab-token', 'value'), issuedBy: 'gitlab' };
+
+export const RENOVATE_CONSUMER: SecretConsumer = {
+  name: RENOVATE,
+  namespace: RENOVATE_NAMESPACE,
+  serviceAccount: RENOVATE,
+  workload: RENOVATE_WORKLOAD,
+  secrets: [GITLAB_TOKEN_SECRET],
+};
+
+/**
+ * The commands renovate.json's `postUpgradeTasks` run, as anchored regular expressions: Renovate
+ * runs a task only when one matches (`allowedCommands`, formerly `allowedPostUpgradeCommands`).
+ * test/charts/day-two/renovate.test.ts checks them against renovate.json both ways.
+ */
+export const ALLOWED_COMMANDS = ['^npm ci --ignore-scripts$', '^npm run import$', '^npm run synth$'] as const;
+
+/** The image's user (`USER 12021`, containerbase's `ubuntu`); its HOME is /home/ubuntu. */
+const RENOVATE_UID = 12021;
+const HOME = '/home/ubuntu';
+/** Clones, Renovate's caches and the npm cache of the tasks: all scratch, emptied after each run. */
+const BASE_DIR = '/tmp/renovate';
+const CONFIG_DIR = '/etc/renovate';
+/** A run that has not finished by then is killed and counts as failed. */
+export const RENOVATE_DEADLINE_SECONDS = 2 * 3600;
+
+/** The GitLab project path (`group/name`) of `url` when it lives on `gitlabHost`. */
+function gitlabProject(url: string, gitlabHost: string): string | undefined {
+  const parsed = new URL(url);
+  if (parsed.hostname !== gitlabHost) return undefined;
+  return parsed.pathname.replace(/^\/+/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+}
+
+function gitlabHostOf(platform: Platform): string {
+  const host = platform.services.gitlab.host;
+  if (!host) {
+    throw new Error(`services.gitlab.host: (missing): Renovate opens merge requests on GitLab through its API; give GitLab a public host, e.g. "git.${platform.domain}"`);
+  }
+  return host;
+}
+
+/**
+ * The repositories Renovate works on: this platform's (when it is hosted on the platform's GitLab)
+ * and each app's. An explicit list, not autodiscovery: a token that can see more projects
+ * touches only these (decision 0108).
+ */
+export function renovateRepositories(platform: Platform): string[] {
+  const own = gitlabProject(platform.git.repoURL, gitlabHostOf(platform));
+  return [...new Set([...(own ? [own] : []), ...Object.values(platform.apps).map((app) => app.repository)])].sort();
+}
+
+/**
+ * Whether the CronJob is suspended: on request (`renovate.suspend`), or while it has nothing to
+ * work on. The runbook renders with `git.repoURL` on a temporary repository until GitLab runs
+ * (step 1 to 9); a model without apps then has no repository on GitLab yet.
+ */
+export function renovateSuspended(platform: Platform): boolean {
+  return platform.renovate.suspend || renovateRepositories(platform).length === 0;
+}
+
+/** The global (self-hosted) configuration: only options a repository cannot set. */
+export function renovateGlobalConfig(platform: Platform) {
+  return {
+    platform: 'gitlab',
+    endpoint: `https://${gitlabHostOf(platform)}/api/v4/`,
+    autodiscover: false,
+    repositories: renovateRepositories(platform),
+    // A repository without renovate.json gets an onboarding merge request and nothing else.
+    requireConfig: 'required',
+    allowedCommands: [...ALLOWED_COMMANDS],
+    // The full image's preinstalled tools; nothing is downloaded at run time but the tasks' own.
+    binarySource: 'global',
+    baseDir: BASE_DIR,
+    cacheDir: `${BASE_DIR}/cache`,
+  };
+}
+
+/**
+ * The container's command: the token from the agent's file into RENOVATE_TOKEN (Renovate reads
+ * secrets from the environment), then the image's own entrypoint chain (containerbase's
+ * environment) with `renovate`.
+ */
+export function renovateCommand(): string[] {
+  const file = secretFile(GITLAB_TOKEN_SECRET);
+  return [
+    '/bin/bash',
+    '-c',
+    [
+      'set -eu',
+      `if [ ! -s ${file} ]; then echo "no GitLab token in ${file}: load secret/renovate/gitlab-token (README, Dependency updates)" >&2; exit 1; fi`,
+      `RENOVATE_TOKEN="$(cat ${file})"`,
+      'export RENOVATE_TOKEN',
+      'exec /usr/local/sbin/renovate-entrypoint.sh renovate',
+    ].join('\n'),
+  ];
+}
+
+// ---- schedule and alerts ------------------------------------------------------------------
+
+/**
+ * The longest time between two consecutive starts of `schedule` over a year (UTC), from a fixed
+ * date so the render stays deterministic.
+ */
+export function longestGapSeconds(schedule: string): number {
+  const cron = new Cron(schedule, { timezone: 'Etc/UTC', paused: true });
+  const start = new Date('2026-01-01T00:00:00Z');
+  const end = start.getTime() + 366 * 86400 * 1000;
+  let previous = cron.nextRun(start);
+  let longest = 0;
+  for (let count = 0; previous && previous.getTime() < end && count < 20000; count++) {
+    const next = cron.nextRun(previous);
+    if (!next) break;
+    longest = Math.max(longest, (next.getTime() - previous.getTime()) / 1000);
+    previous = next;
+  }
+  if (longest === 0) throw new Error(`renovate.schedule: "${schedule}" does not start twice within a year; use e.g. "30 * * * *" (hourly)`);
+  return longest;
+}
+
+/**
+ * No successful run for two whole gaps and a deadline: one failed or skipped run is not worth a
+ * page (the next one usually succeeds), two in a row are.
+ */
+export function missedRunSeconds(schedule: string): number {
+  return 2 * longestGapSeconds(schedule) + RENOVATE_DEADLINE_SECONDS;
+}
+
+/**
+ * A failed Job is kept until the next run has finished: if that one fails too there is always a
+ * failed Job (the alert stays), if it succeeds the old one goes (the alert clears).
+ */
+function failedJobTtlSeconds(schedule: string): number {
+  return longestGapSeconds(schedule) + RENOVATE_DEADLINE_SECONDS;
+}
+
+function hours(seconds: number): string {
+  return `${Math.round((seconds / 3600) * 10) / 10}`;
+}
+
+/** Renovate's alerts: its last run failed; it has not succeeded for longer than its schedule allows. */
+export function renovateRules({ platform }: Pick<RuleContext, 'platform'>): RuleGroup {
+  const ns = `namespace="${RENOVATE_NAMESPACE}"`;
+  const cronjob = `${ns}, cronjob="${RENOVATE}"`;
+  const missed = missedRunSeconds(platform.renovate.schedule);
+  const suspended = `unless on (namespace, cronjob) kube_cronjob_spec_suspend{${cronjob}} == 1`;
+  const failed: AlertingRule = {
+    alert: 'RenovateRunFailed',
+    expr: `max by (namespace, cronjob) (label_replace(kube_job_failed{${ns}, condition="true"} * on (namespace, job_name) group_left (owner_name) kube_job_owner{${ns}, owner_kind="CronJob", owner_name="${RENOVATE}"}, "cronjob", "$1", "owner_name", "(.+)")) > 0`,
+    for: '5m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'The last Renovate run failed',
+      description:
+        'A Job of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed: no merge request was opened or updated. Read its log (`kubectl -n {{ $labels.namespace }} logs job/<job> --all-containers`): an expired GitLab token (README "Dependency updates"), GitLab unreachable or a failing postUpgradeTask are the usual causes.',
+    },
+  };
+  const missing: AlertingRule = {
+    alert: 'RenovateNotSucceeding',
+    expr:
+      `(time() - kube_cronjob_status_last_successful_time{${cronjob}} > ${missed} ${suspended})` +
+      ` or (time() - kube_cronjob_created{${cronjob}} > ${missed} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${cronjob}} ${suspended})`,
+    for: '30m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: `Renovate has not completed a run in ${hours(missed)} hours`,
+      description:
+        'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has no successful run in two scheduled intervals. Check that its Jobs start (`kubectl -n {{ $labels.namespace }} get jobs,pods`), that secret/renovate/gitlab-token is loaded and valid, and that GitLab answers. To pause Renovate on purpose set renovate.suspend in the model.',
+    },
+  };
+  return { name: 'renovate', rules: [failed, missing] };
+}
+
+// ---- the service ---------------------------------------------------------------------------
+
+export const renovate: ServiceDefinition = {
+  name: RENOVATE,
+  namespace: RENOVATE_NAMESPACE,
+  syncWave: RENOVATE_SYNC_WAVE,
+  secretConsumers: () => [RENOVATE_CONSUMER],
+  // Its connection to Vault comes with the consumer.
+  connections: (): Connection[] => [
+    dnsAccess(RENOVATE_WORKLOAD),
+    connect({ workload: RENOVATE_WORKLOAD }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Git over HTTPS) through the ingress controller'),
+    {
+      from: { workload: RENOVATE_WORKLOAD },
+      to: { network: INTERNET },
+      ports: [{ port: 443 }],
+      purpose: 'registries and release datasources; npm, chart and CRD downloads of the postUpgradeTasks',
+    },
+  ],
+  build(chart: Chart, platform: Platform, plan: ServicePlan) {
+    const ns = RENOVATE_NAMESPACE;
+    const labels = standardLabels(RENOVATE, 'dependency-updates');
+    const agent = vaultAgentPod(RENOVATE_CONSUMER, platform);
+    const schedule = platform.renovate.schedule;
+    new PlatformNamespace(chart, 'namespace', { name: ns, workloads: [RENOVATE_WORKLOAD], plan });
+    new ApiObject(chart, 'service-account', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: RENOVATE_CONSUMER.serviceAccount, namespace: ns, labels },
+      // It never calls the Kubernetes API; the Vault agent logs in with the projected token.
+      automountServiceAccountToken: false,
+    });
+    new ApiObject(chart, 'config', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${RENOVATE}-config`, namespace: ns, labels },
+      data: { 'config.json': `${JSON.stringify(renovateGlobalConfig(platform), null, 2)}\n` },
+    });
+    const gitlab = gitlabHostOf(platform);
+    new ApiObject(chart, 'cronjob', {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: RENOVATE, namespace: ns, labels },
+      spec: {
+        schedule,
+        timeZone: 'Etc/UTC',
+        suspend: renovateSuspended(platform),
+        // Two runs on the same repositories would race for the same branches.
+        concurrencyPolicy: 'Forbid',
+        // A start missed by more than a quarter of an hour is skipped: the next one comes soon.
+        startingDeadlineSeconds: 900,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 1,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            // A failed run is retried by the next scheduled one, not at once.
+            backoffLimit: 0,
+            activeDeadlineSeconds: RENOVATE_DEADLINE_SECONDS,
+            ttlSecondsAfterFinished: failedJobTtlSeconds(schedule),
+            template: {
+              metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
+              spec: {
+                serviceAccountName: agent.serviceAccountName,
+                automountServiceAccountToken: false,
+                restartPolicy: 'Never',
+                securityContext: { runAsNonRoot: true, runAsUser: RENOVATE_UID, seccompProfile: RUNTIME_DEFAULT_SECCOMP },
+                // GitLab at its public name, through the ingress controller in the cluster (as Jenkins).
+                hostAliases: [{ ip: platform.cluster.ingressAddress, hostnames: [gitlab] }],
+                containers: [
+                  {
+                    name: RENOVATE,
+                    image: IMAGES.renovate,
+                    command: renovateCommand(),
+                    env: [
+                      { name: 'RENOVATE_CONFIG_FILE', value: `${CONFIG_DIR}/config.json` },
+                      { name: 'LOG_LEVEL', value: 'info' },
+                      { name: 'HOME', value: HOME },
+                    ],
+                    securityContext: RESTRICTED_CONTAINER_SECURITY,
+                    // npm ci and the render of the platform repository (postUpgradeTasks) are the peak.
+                    resources: resources('500m', '1Gi', '2', '3Gi'),
+                    volumeMounts: [
+                      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                      { name: 'work', mountPath: '/tmp' },
+                      { name: 'home', mountPath: HOME },
+                    ],
+                  },
+                ],
+                volumes: [
+                  ...agent.volumes,
+                  { name: 'config', configMap: { name: `${RENOVATE}-config` } },
+                  // Clones with node_modules, the npm cache and the charts `npm run import` downloads.
+                  { name: 'work', emptyDir: { sizeLimit: '8Gi' } },
+                  { name: 'home', emptyDir: { sizeLimit: '2Gi' } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+  },
+};
