@@ -114,6 +114,22 @@ export interface ServiceRegistration {
    * @default - none
    */
   secretConsumers?(platform: Platform): readonly SecretConsumer[];
+  /**
+   * The pinned upstream chart and its values (see `ServiceDefinition.helm`).
+   * @default - none: the service renders only its own objects
+   */
+  helm?: ServiceDefinition['helm'];
+  /**
+   * API groups whose custom resources the service's own objects register at run time (see
+   * `ServiceDefinition.registersCustomResourceGroups`).
+   * @default - none
+   */
+  readonly registersCustomResourceGroups?: readonly string[];
+  /**
+   * Objects derived from what every service renders (see `ServiceDefinition.afterRender`).
+   * @default - none
+   */
+  afterRender?: ServiceDefinition['afterRender'];
 }
 
 /** A service written as a construct class: `new Foo(scope, id, props)` renders it. */
@@ -136,6 +152,9 @@ export function constructService<P>(service: ServiceConstruct<P>, props: (platfo
     // Looked up at each call, so a test can replace the registration's method.
     connections: registration.connections && ((platform) => registration.connections!(platform)),
     secretConsumers: registration.secretConsumers && ((platform) => registration.secretConsumers!(platform)),
+    helm: registration.helm && ((platform) => registration.helm!(platform)),
+    registersCustomResourceGroups: registration.registersCustomResourceGroups,
+    afterRender: registration.afterRender && ((chart, platform, render) => registration.afterRender!(chart, platform, render)),
     build(chart: Chart, platform: Platform, plan: ServicePlan) {
       new service(chart, registration.name, props(platform, plan));
     },
