@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Speed without losing a check (docs/decisions/0096-test-run-speed.md):
@@ -5,8 +6,8 @@ import { defineConfig } from 'vitest/config';
 //   providers and our sources load once per worker, and test/support/render.ts renders the
 //   default platform once per worker instead of once per file. The fixtures hand out copies, and
 //   every file that changes process state (environment, spies) restores it in the same file.
-// - maxWorkers: 2: vitest's default on a 2-core machine is one worker (cores - 1), which runs the
-//   files one after another while most of them wait on child processes (renders, validators).
+// - at least two workers: vitest's default is cores - 1, one worker on a 2-core machine, which runs
+//   the files one after another while most of them wait on child processes (renders, validators).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -15,7 +16,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     isolate: false,
-    maxWorkers: 2,
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: ['default'],
   },
 });
