@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { renderPlatform } from '../../cli/render';
-import { SERVICE_NAMES, exposureOf, loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { SERVICE_NAMES, exposureOf, loadDefaultPlatform } from '../../config';
 import { servicesOf } from '../../charts/catalogue';
-import { defaultRender, ROOT } from '../support/render';
+import { defaultRender, singleNodeRender } from '../support/render';
 
 const inventory = () => defaultRender().get('README.md')!;
 
@@ -74,7 +72,7 @@ describe('the rendered inventory (dist/README.md)', () => {
   });
 
   it('follows the model: another platform has its own hosts and nodes', () => {
-    const text = renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'))).get('README.md')!;
+    const text = singleNodeRender().get('README.md')!;
     expect(text).toContain('# The example.net platform');
     expect(text).toContain('subgraph node_solo["solo (server)');
     expect(text).not.toContain('lumetium');

@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ValidateFunction } from 'ajv';
-import { join } from 'node:path';
 import { renderPlatform } from '../../cli/render';
 import { verifyRender } from '../../cli/verify';
-import { loadDefaultPlatform, loadPlatformFile } from '../../config';
-import { defaultRender, kubeObjects, ROOT } from '../support/render';
+import { loadDefaultPlatform } from '../../config';
+import { defaultRender, kubeObjects, ROOT, singleNodeRender } from '../support/render';
 import { loadCrdValidators, validateObject } from '../support/schemas';
 import { CRDS_DIR, hasCrds } from '../support/validators';
 
@@ -64,7 +63,7 @@ describe('the whole render', () => {
   });
 
   it('renders another platform with nothing of the seed left in it', () => {
-    const files = renderPlatform(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
+    const files = singleNodeRender();
     expect(verifyRender(files)).toEqual([]);
     for (const [path, text] of files) {
       expect(text, path).not.toContain('lumetium');

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderPlatform } from '../../cli/render';
 import { loadDefaultPlatform, loadPlatformFile } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
-import { defaultRender, ROOT } from '../support/render';
+import { defaultRender, ROOT, SINGLE_NODE_FILE, singleNodeRender } from '../support/render';
 
 describe('the policy gates over the whole render', () => {
   it('find no violation in the default platform', () => {
@@ -12,8 +11,8 @@ describe('the policy gates over the whole render', () => {
   });
 
   it('find no violation in another valid platform', () => {
-    const platform = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    expect(checkPolicy(policyInput(renderPlatform(platform), platform)).map(formatViolation)).toEqual([]);
+    const platform = loadPlatformFile(SINGLE_NODE_FILE);
+    expect(checkPolicy(policyInput(singleNodeRender(), platform)).map(formatViolation)).toEqual([]);
   });
 
   it('npm run policy passes on the committed dist/ and fails (exit 1, one line per violation) on a broken one', () => {

@@ -1,27 +1,53 @@
-/** Shared fixtures: one render of the default platform per test file, and process helpers. */
+/**
+ * Shared fixtures: one render of the default platform and of the single-node fixture per test
+ * worker (vitest.config.ts runs files without module isolation, so this module and its cache are
+ * shared by every file a worker runs), and process helpers.
+ */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPlatform, type RenderedFiles } from '../../cli/render';
-import { loadDefaultPlatform } from '../../config';
+import { loadDefaultPlatform, loadPlatformFile } from '../../config';
 import type { KubeObject } from '../../charts/lib/service';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-let cached: RenderedFiles | undefined;
+export const SINGLE_NODE_FILE = join(ROOT, 'test/fixtures/valid/single-node.yaml');
 
-/** The render of the default platform (computed once per test file). */
+let cachedDefault: RenderedFiles | undefined;
+let cachedSingleNode: RenderedFiles | undefined;
+
+/**
+ * The render of the default platform, computed once per worker. Each call returns a copy: a test
+ * that plants a defect into its files can never leak it into another test or file.
+ */
 export function defaultRender(): RenderedFiles {
-  cached ??= renderPlatform(loadDefaultPlatform());
-  return cached;
+  cachedDefault ??= renderPlatform(loadDefaultPlatform());
+  return new Map(cachedDefault);
 }
 
-/** Every Kubernetes object of a render, with the file it is in. */
+/** The render of test/fixtures/valid/single-node.yaml, computed once per worker; a copy per call. */
+export function singleNodeRender(): RenderedFiles {
+  cachedSingleNode ??= renderPlatform(loadPlatformFile(SINGLE_NODE_FILE));
+  return new Map(cachedSingleNode);
+}
+
+/**
+ * Parsed YAML by text: parsing the whole render takes about a second on a busy 2-core machine and
+ * many tests ask for it per test; a deep copy of the cached tree takes milliseconds. Keyed by the
+ * text itself, so a planted edit is a different key and is parsed for real.
+ */
+const parsedByText = new Map<string, unknown>();
+
+/** Every Kubernetes object of a render, with the file it is in (fresh objects: mutate freely). */
 export function kubeObjects(files: RenderedFiles): { path: string; object: KubeObject }[] {
   return [...files]
     .filter(([path]) => path.startsWith('k8s/'))
-    .map(([path, text]) => ({ path, object: parse(text) as KubeObject }));
+    .map(([path, text]) => {
+      if (!parsedByText.has(text)) parsedByText.set(text, parse(text));
+      return { path, object: structuredClone(parsedByText.get(text)) as KubeObject };
+    });
 }
 
 /** Runs a project entry the way npm scripts do (`node cli/launch.mjs ENTRY args`). */

@@ -108,7 +108,9 @@ describe('the gateway cloud-init user data', () => {
     const bin = mkdtempSync(join(work, 'dpkg-query-'));
     const run = (installed: string) => {
       writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\nprintf '%s' '${installed}'\n`, { mode: 0o755 });
-      return spawnSync('bash', ['-euo', 'pipefail', '-c', check], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      // stdin from /dev/null: on a socket (Node's default pipe) Debian's bash takes itself for a
+      // remote shell and sources /etc/bash.bashrc, whose unguarded $PS1 fails under -u.
+      return spawnSync('bash', ['-euo', 'pipefail', '-c', check], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     };
     const floor = GATEWAY_PACKAGES.haproxy;
     const update = Number(/deb12u(\d+)$/.exec(floor)![1]);
