@@ -21,7 +21,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A copy of the project's sources (not dist/, not the render cache) with the shared node_modules. */
 function copyProject(name: string): string {
   const project = join(work, name);
-  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'charts', 'infra', 'imports', 'policy']) {
+  for (const entry of ['package.json', 'main.ts', 'tsconfig.json', 'cli', 'config', 'common', 'charts', 'infra', 'imports', 'policy']) {
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(project, 'node_modules'));
