@@ -9,7 +9,7 @@ import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
 import { builds, jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
-import { metallb, metallbConfig } from './core/metallb';
+import { Metallb, MetallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
@@ -70,6 +70,9 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
   alerting: platform.observability.alerting,
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+// ---- the cluster core (charts/core) ----
+const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
+const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),

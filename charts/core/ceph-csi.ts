@@ -12,6 +12,7 @@ import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
 import { standardLabels } from '../lib/labels';
+import { CEPH_CSI_NODEPLUGIN } from '../lib/host-network';
 import { PlatformNamespace } from '../lib/namespace';
 import {
   dnsAccess,
@@ -36,12 +37,8 @@ export const CEPH_SECRET = 'csi-rbd-secret';
 
 /** ceph-csi's chart labels pods `component: provisioner|nodeplugin`, not the recommended labels. */
 export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'provisioner', selectorLabel: 'component', ports: { metrics: 8080 } };
-/**
- * Runs on the host network (policies are moot for it, Prometheus scrapes it at the node's
- * address) but is still selected, for completeness. Metrics on `nodeplugin.httpMetrics.containerPort`
- * (ceph/csi-charts, docs/rbd/ceph-csi-rbd-3.17.0.tgz: values.yaml, templates/nodeplugin-daemonset.yaml).
- */
-export const NODEPLUGIN: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'nodeplugin', selectorLabel: 'component', ports: { metrics: 8080 }, hostNetwork: true };
+/** The node plugin: on the host network, so Prometheus' side of it lives in charts/lib (decision 0110). */
+export const NODEPLUGIN = CEPH_CSI_NODEPLUGIN;
 export const SNAPSHOT_CONTROLLER: Workload = { namespace: SNAPSHOT_NAMESPACE, name: 'snapshot-controller', ports: { http: 8080 } };
 
 /** Ceph's monitor ports (msgr2, msgr1) and the OSD/MGR port range. */

@@ -5,7 +5,6 @@ import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { cephCsi, cephCsiConfig, snapshotController } from '../../../charts/core/ceph-csi';
 import { certManager, certManagerConfig } from '../../../charts/core/cert-manager';
-import { metallb, metallbConfig } from '../../../charts/core/metallb';
 import { nginxIngress } from '../../../charts/core/nginx-ingress';
 import type { ServiceDefinition } from '../../../charts/lib/service';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
@@ -41,15 +40,6 @@ describe('the cluster core services', () => {
       if (chart) expect({ chart: helmSource(name).chart, version: helmSource(name).targetRevision }, name).toEqual({ chart: chart.chart, version: chart.version });
       else expect(helmSource(name), name).toBeUndefined();
     }
-  });
-
-  it('MetalLB: the pool from the model, handed out only on request, announced over L2', () => {
-    const pool = find('IPAddressPool', 'platform');
-    expect(pool.metadata.namespace).toBe('metallb-system');
-    expect(pool.spec).toEqual({ addresses: ['192.168.10.240/28'], autoAssign: false, avoidBuggyIPs: true });
-    expect(find('L2Advertisement', 'platform').spec).toEqual({ ipAddressPools: ['platform'] });
-    expect(valuesOf('metallb').crds).toEqual({ enabled: true });
-    expect(find('Namespace', 'metallb-system').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
   });
 
   it('NGINX Ingress Controller: class nginx, the only LoadBalancer, on the fixed MetalLB address, with metrics', () => {
@@ -113,10 +103,8 @@ describe('the cluster core services', () => {
   });
 
   it('builds each service standalone without a plan it does not need', () => {
-    expect(synth(metallbConfig).map((o) => o.kind)).toEqual(['IPAddressPool', 'L2Advertisement']);
     expect(synth(certManagerConfig).map((o) => o.metadata.name)).toEqual(['letsencrypt-staging', 'letsencrypt-prod']);
     expect(synth(cephCsiConfig).map((o) => o.kind)).toEqual(['StorageClass', 'VolumeSnapshotClass']);
-    expect(() => synth(metallb)).toThrow(/workload metallb-system\/metallb: no connection reaches it/);
     expect(snapshotController.syncWave).toBeLessThan(cephCsi.syncWave);
   });
 });
