@@ -8,7 +8,7 @@ import { PLATFORM_ENV, type Platform } from '../config';
 import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
 import { builds, jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
-import { certManager, certManagerConfig } from './core/cert-manager';
+import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
@@ -71,6 +71,8 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 // ---- the cluster core (charts/core) ----
+const certManager = constructService(CertManager, (_platform, plan) => ({ plan }));
+const certManagerConfig = constructService(CertManagerConfig, (platform) => ({ acmeEmail: platform.acmeEmail, domain: platform.domain }));
 const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
 const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
 const grafana = constructService(Grafana, (platform) => ({

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { cephCsi, cephCsiConfig, snapshotController } from '../../../charts/core/ceph-csi';
-import { certManager, certManagerConfig } from '../../../charts/core/cert-manager';
 import { nginxIngress } from '../../../charts/core/nginx-ingress';
 import type { ServiceDefinition } from '../../../charts/lib/service';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
@@ -58,23 +57,7 @@ describe('the cluster core services', () => {
     }
   });
 
-  it('cert-manager: CRDs, DNS-01 on Cloudflare with a token Secret kept out of Git, staging and prod issuers', () => {
-    const values = valuesOf('cert-manager');
-    expect(values.crds).toEqual({ enabled: true, keep: true });
-    expect(values.dns01RecursiveNameservers).toBe('1.1.1.1:53,1.0.0.1:53');
-    expect(values.dns01RecursiveNameserversOnly).toBe(true);
-    const staging = find('ClusterIssuer', 'letsencrypt-staging');
-    const prod = find('ClusterIssuer', 'letsencrypt-prod');
-    expect(staging.spec.acme.server).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
-    expect(prod.spec.acme.server).toBe('https://acme-v02.api.letsencrypt.org/directory');
-    for (const issuer of [staging, prod]) {
-      expect(issuer.spec.acme.email).toBe('ops@lumetium.com');
-      expect(issuer.spec.acme.solvers).toEqual([
-        { selector: { dnsZones: ['lumetium.com'] }, dns01: { cloudflare: { apiTokenSecretRef: { name: 'cloudflare-api-token', key: 'api-token' } } } },
-      ]);
-    }
-    expect(staging.spec.acme.privateKeySecretRef.name).not.toBe(prod.spec.acme.privateKeySecretRef.name);
-    // The token is never rendered: no Secret anywhere in dist/.
+  it('keeps every credential out of Git: no Secret anywhere in dist/ (the Cloudflare token and the Ceph key are created by hand)', () => {
     expect(objects().filter(({ object }) => object.kind === 'Secret')).toEqual([]);
   });
 
@@ -99,11 +82,9 @@ describe('the cluster core services', () => {
     expect((cephCsi.helm!(single).values as any).provisioner.replicaCount).toBe(1);
     expect((nginxIngress.helm!(single).values as any).controller.kind).toBe('daemonset');
     expect((nginxIngress.helm!(single).values as any).controller.service.annotations['metallb.io/loadBalancerIPs']).toBe('10.10.0.200');
-    expect((certManager.helm!(single).values as any).dns01RecursiveNameservers).toBe('9.9.9.9:53');
   });
 
   it('builds each service standalone without a plan it does not need', () => {
-    expect(synth(certManagerConfig).map((o) => o.metadata.name)).toEqual(['letsencrypt-staging', 'letsencrypt-prod']);
     expect(synth(cephCsiConfig).map((o) => o.kind)).toEqual(['StorageClass', 'VolumeSnapshotClass']);
     expect(snapshotController.syncWave).toBeLessThan(cephCsi.syncWave);
   });
