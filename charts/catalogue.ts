@@ -10,7 +10,7 @@ import { builds, jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
-import { nginxIngress } from './core/nginx-ingress';
+import { NginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
@@ -75,6 +75,7 @@ const certManager = constructService(CertManager, (_platform, plan) => ({ plan }
 const certManagerConfig = constructService(CertManagerConfig, (platform) => ({ acmeEmail: platform.acmeEmail, domain: platform.domain }));
 const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
 const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
+const nginxIngress = constructService(NginxIngress, (_platform, plan) => ({ plan }));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),

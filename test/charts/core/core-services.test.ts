@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { cephCsi, cephCsiConfig, snapshotController } from '../../../charts/core/ceph-csi';
-import { nginxIngress } from '../../../charts/core/nginx-ingress';
 import type { ServiceDefinition } from '../../../charts/lib/service';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 
@@ -41,17 +40,7 @@ describe('the cluster core services', () => {
     }
   });
 
-  it('NGINX Ingress Controller: class nginx, the only LoadBalancer, on the fixed MetalLB address, with metrics', () => {
-    expect(helmSource('nginx-ingress').repoURL).toBe('https://helm.nginx.com/stable');
-    const values = valuesOf('nginx-ingress');
-    expect(values.controller.ingressClass).toEqual({ name: 'nginx', create: true, setAsDefaultIngress: false });
-    expect(values.controller.service).toMatchObject({
-      type: 'LoadBalancer',
-      annotations: { 'metallb.io/address-pool': 'platform', 'metallb.io/loadBalancerIPs': '192.168.10.240' },
-    });
-    expect(values.prometheus).toEqual({ create: true, port: 9113, scheme: 'http', service: { create: true } });
-    expect(values.controller.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
-    // No other Service of ours is a LoadBalancer or a NodePort.
+  it('has one LoadBalancer, the ingress controller\'s (a chart value): no Service of ours is a LoadBalancer or a NodePort', () => {
     for (const { object } of objects().filter(({ object }) => object.kind === 'Service')) {
       expect(['LoadBalancer', 'NodePort']).not.toContain((object.spec as any).type);
     }
@@ -80,8 +69,6 @@ describe('the cluster core services', () => {
   it('follows the model: a one-node platform gets one provisioner and one ingress controller (one per node)', () => {
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
     expect((cephCsi.helm!(single).values as any).provisioner.replicaCount).toBe(1);
-    expect((nginxIngress.helm!(single).values as any).controller.kind).toBe('daemonset');
-    expect((nginxIngress.helm!(single).values as any).controller.service.annotations['metallb.io/loadBalancerIPs']).toBe('10.10.0.200');
   });
 
   it('builds each service standalone without a plan it does not need', () => {
