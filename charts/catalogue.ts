@@ -7,7 +7,7 @@
 import { PLATFORM_ENV, type Platform } from '../config';
 import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
 import { builds, jenkins } from './build/jenkins';
-import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
+import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
 import { NginxIngress } from './core/nginx-ingress';
@@ -76,6 +76,9 @@ const certManagerConfig = constructService(CertManagerConfig, (platform) => ({ a
 const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
 const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
 const nginxIngress = constructService(NginxIngress, (_platform, plan) => ({ plan }));
+const snapshotController = constructService(SnapshotController, (_platform, plan) => ({ plan }));
+const cephCsi = constructService(CephCsi, (_platform, plan) => ({ plan }));
+const cephCsiConfig = constructService(CephCsiConfig, (platform) => ({ clusterId: platform.ceph.clusterId, rbdPool: platform.ceph.rbdPool }));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),
