@@ -1,9 +1,10 @@
 import { Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { CephCsi, CephCsiConfig, SnapshotController, type CephCsiConfigProps } from '../../../charts/core/ceph-csi';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { validateCoreObject } from '../../support/schemas';
 import { ROOT } from '../../support/render';
 
@@ -12,6 +13,13 @@ const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml
 const cephValues = (model = platform) => CephCsi.registration.helm!(model).values as any;
 
 const CLASSES: CephCsiConfigProps = { clusterId: 'c0ffee00-0000-4000-8000-000000000001', rbdPool: 'volumes' };
+
+/** Builds the catalogue's entry `name` from a model, as the render does (these entries need no plan). */
+function fromCatalogue(name: string, model: Platform): any[] {
+  const chart = Testing.chart();
+  PLATFORM_SERVICES.find((s) => s.name === name)!.build(chart, model, { connections: [] });
+  return Testing.synth(chart);
+}
 
 function synthClasses(props: CephCsiConfigProps = CLASSES): any[] {
   const chart = Testing.chart();
@@ -93,5 +101,11 @@ describe('ceph-csi-config', () => {
       expect(objects[0].parameters[`csi.storage.k8s.io/${prefix}-secret-namespace`]).toBe('ceph-csi');
     }
     expect(validateCoreObject(objects[0])).toBeUndefined();
+  });
+
+  it('GIVEN the seed model WHEN the catalogue builds ceph-csi-config THEN the classes use ceph.clusterId and ceph.rbdPool', () => {
+    const [sc, snap] = fromCatalogue('ceph-csi-config', platform);
+    expect(sc.parameters).toMatchObject({ clusterID: platform.ceph.clusterId, pool: platform.ceph.rbdPool });
+    expect(snap.parameters.clusterID).toBe(platform.ceph.clusterId);
   });
 });

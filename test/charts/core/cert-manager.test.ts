@@ -1,10 +1,11 @@
 import { Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { CertManager, CertManagerConfig, type CertManagerConfigProps } from '../../../charts/core/cert-manager';
 import { describePeer } from '../../../charts/lib/network';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { validateCoreObject } from '../../support/schemas';
 import { ROOT } from '../../support/render';
 
@@ -13,6 +14,13 @@ const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml
 const values = (model = platform) => CertManager.registration.helm!(model).values as any;
 
 const ISSUERS: CertManagerConfigProps = { acmeEmail: 'ops@example.com', domain: 'example.com' };
+
+/** Builds the catalogue's entry `name` from a model, as the render does (these entries need no plan). */
+function fromCatalogue(name: string, model: Platform): any[] {
+  const chart = Testing.chart();
+  PLATFORM_SERVICES.find((s) => s.name === name)!.build(chart, model, { connections: [] });
+  return Testing.synth(chart);
+}
 
 function synthIssuers(props: CertManagerConfigProps = ISSUERS): any[] {
   const chart = Testing.chart();
@@ -71,5 +79,12 @@ describe('cert-manager', () => {
     const objects = synthCertManager();
     expect(objects.find((o) => o.kind === 'Namespace').metadata.name).toBe('cert-manager');
     for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN the seed model WHEN the catalogue builds cert-manager-config THEN the issuers use acmeEmail and solve for the domain', () => {
+    for (const issuer of fromCatalogue('cert-manager-config', platform)) {
+      expect(issuer.spec.acme.email).toBe(platform.acmeEmail);
+      expect(issuer.spec.acme.solvers[0].selector.dnsZones).toEqual([platform.domain]);
+    }
   });
 });

@@ -1,12 +1,20 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform } from '../../../config';
+import { loadDefaultPlatform, type Platform } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 import { Metallb, MetallbConfig, POOL_NAME } from '../../../charts/core/metallb';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { validateCoreObject } from '../../support/schemas';
 
 const platform = loadDefaultPlatform();
 const values = () => Metallb.registration.helm!(platform).values as any;
+
+/** Builds the catalogue's entry `name` from a model, as the render does (these entries need no plan). */
+function fromCatalogue(name: string, model: Platform): any[] {
+  const chart = Testing.chart();
+  PLATFORM_SERVICES.find((s) => s.name === name)!.build(chart, model, { connections: [] });
+  return Testing.synth(chart);
+}
 
 function synthMetallb(connections = Metallb.registration.connections!(platform)): any[] {
   const chart = Testing.chart();
@@ -61,5 +69,10 @@ describe('MetalLB', () => {
 
   it('GIVEN its own connections WHEN rendered THEN every core object is valid against the pinned Kubernetes schemas', () => {
     for (const object of synthMetallb()) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN a model with another pool WHEN the catalogue builds metallb-config THEN the pool is cluster.loadBalancerPool', () => {
+    const model: Platform = { ...platform, cluster: { ...platform.cluster, loadBalancerPool: '192.168.10.224/28' } };
+    expect(fromCatalogue('metallb-config', model)[0].spec.addresses).toEqual(['192.168.10.224/28']);
   });
 });
