@@ -40,17 +40,19 @@ import { CLOUDFLARE_IPV4_RANGES } from '../../config/cloudflare';
 import { POOL_NAME } from './metallb';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, INGRESS_CLASS_KIND, resources } from '../lib/kinds';
 import { INGRESS_CLASS } from '../lib/ingress';
-import { RESTRICTED_POD_ANY_USER, RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
+import type * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { RESTRICTED_CONTAINER_VALUES, RESTRICTED_POD_ANY_USER } from '../lib/security-context';
 
-/** The controller runs as nginx (uid 101) and binds 80 and 443 with NET_BIND_SERVICE only. */
+/**
+ * The controller runs as nginx (uid 101) and binds 80 and 443 with NET_BIND_SERVICE only: the
+ * restricted container values (charts/lib/security-context.ts) plus that one capability, which
+ * Pod Security `restricted` allows to be added.
+ */
 const CONTROLLER_SECURITY_CONTEXT = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
+  ...RESTRICTED_CONTAINER_VALUES,
   runAsUser: 101,
-  runAsNonRoot: true,
   capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
-  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
-};
+} as const satisfies k8s.SecurityContext;
 
 /** The container and Service port name of the gateway port (an IANA service name: 15 characters at most). */
 export const GATEWAY_PORT_NAME = 'https-gateway';

@@ -41,6 +41,20 @@ describe('the NGINX Ingress Controller', () => {
     expect(values.controller.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
   });
 
+  it('GIVEN the restricted settings of charts/lib WHEN installed THEN the controller runs as nginx (uid 101), restricted except NET_BIND_SERVICE, and its init container adds nothing', () => {
+    const { controller: c } = valuesFor();
+    expect(c.podSecurityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 101,
+      seccompProfile: { type: 'RuntimeDefault' },
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+    });
+    expect(c.initContainerSecurityContext).toEqual({ ...c.securityContext, capabilities: { drop: ['ALL'] } });
+  });
+
   it('GIVEN a one-node platform WHEN installed THEN it still runs one controller per node, on that model\'s ingress address', () => {
     expect(valuesFor(single).controller.kind).toBe('daemonset');
     expect(valuesFor(single).controller.service.annotations['metallb.io/loadBalancerIPs']).toBe('10.10.0.200');
