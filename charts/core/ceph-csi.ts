@@ -31,7 +31,7 @@ import { STORAGE_CLASS } from '../lib/placement';
 import { RESTRICTED_CONTAINER_VALUES, restrictedPodValues } from '../lib/security-context';
 import type { CephCsiRbdValues, SnapshotControllerValues } from '../../imports/charts';
 
-export const CEPH_CSI_NAMESPACE = 'ceph-csi';
+export const CEPH_CSI_NAMESPACE = CEPH_CSI_NODEPLUGIN.namespace;
 export const SNAPSHOT_NAMESPACE = 'snapshot-controller';
 export const CSI_DRIVER_NAME = 'rbd.csi.ceph.com';
 /** The Secret (created by hand, see the README) with the Ceph client's `userID` and `userKey`. */
