@@ -7,10 +7,10 @@
 import { PLATFORM_ENV, type Platform } from '../config';
 import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
 import { builds, jenkins } from './build/jenkins';
-import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
-import { certManager, certManagerConfig } from './core/cert-manager';
-import { metallb, metallbConfig } from './core/metallb';
-import { nginxIngress } from './core/nginx-ingress';
+import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
+import { CertManager, CertManagerConfig } from './core/cert-manager';
+import { Metallb, MetallbConfig } from './core/metallb';
+import { NginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
@@ -70,6 +70,15 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
   alerting: platform.observability.alerting,
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+// ---- the cluster core (charts/core) ----
+const certManager = constructService(CertManager, (_platform, plan) => ({ plan }));
+const certManagerConfig = constructService(CertManagerConfig, (platform) => ({ acmeEmail: platform.acmeEmail, domain: platform.domain }));
+const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
+const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
+const nginxIngress = constructService(NginxIngress, (_platform, plan) => ({ plan }));
+const snapshotController = constructService(SnapshotController, (_platform, plan) => ({ plan }));
+const cephCsi = constructService(CephCsi, (_platform, plan) => ({ plan }));
+const cephCsiConfig = constructService(CephCsiConfig, (platform) => ({ clusterId: platform.ceph.clusterId, rbdPool: platform.ceph.rbdPool }));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),

@@ -92,10 +92,6 @@ const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; rea
   { from: 'charts/registry/harbor.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: Harbor reads the PostgreSQL endpoint' },
   { from: 'charts/registry/harbor.ts', to: 'charts/data/redis.ts', why: 'issue 19: Harbor reads the Redis endpoint' },
   { from: 'charts/backup/application-backups.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: the dumps read the PostgreSQL endpoint and databases' },
-  // issue 19: Prometheus' targets should be declared by each service (as secret consumers are)
-  // and collected by the catalogue, not read from the services' modules.
-  { from: 'charts/observability/targets.ts', to: 'charts/core/ceph-csi.ts', why: 'issue 19: Prometheus scrapes the ceph-csi node plugin' },
-  { from: 'charts/observability/targets.ts', to: 'charts/core/metallb.ts', why: 'issue 19: Prometheus scrapes MetalLB' },
   // issue 19: the backup alert rules and their CronJob selector, which observability loads.
   { from: 'charts/observability/rules/index.ts', to: 'charts/backup/alert-rules.ts', why: 'issue 19: Prometheus loads the backup alert rules' },
   { from: 'charts/observability/dashboards/backups.ts', to: 'charts/backup/alert-rules.ts', why: 'issue 19: the backups dashboard selects the watched CronJobs' },

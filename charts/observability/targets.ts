@@ -28,8 +28,8 @@ import {
   type Workload,
 } from '../lib/network';
 import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
-import { NODEPLUGIN } from '../core/ceph-csi';
-import { METALLB } from '../core/metallb';
+// The host-network targets live below the services (decision 0110): no import of a service's module.
+import { CEPH_CSI_NODEPLUGIN, METALLB } from '../lib/host-network';
 import { ALERTMANAGER, PROMETHEUS_SERVER } from './workloads';
 
 /** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
@@ -234,7 +234,7 @@ export function scrapeJobs(platform: Platform, plan: NetworkPlan): ScrapeConfig[
  * ceph-csi's node plugin. Pod discovery finds them at the node's address, where no podSelector
  * reaches; the Prometheus test fails when a scraped `hostNetwork` workload is missing here.
  */
-export const HOST_NETWORK_TARGETS: readonly Workload[] = [METALLB, NODEPLUGIN];
+export const HOST_NETWORK_TARGETS: readonly Workload[] = [METALLB, CEPH_CSI_NODEPLUGIN];
 
 /** The metrics ports of the host-network targets, sorted and without duplicates. */
 function hostNetworkMetricsPorts(): number[] {

@@ -1,27 +1,16 @@
-import { Chart, Testing } from 'cdk8s';
-import { join } from 'node:path';
+/**
+ * The cluster core as the whole render installs it: the Applications' waves and pinned charts, and
+ * the properties no single service can check (no other LoadBalancer, no Secret in Git). Each
+ * service's own behaviour is tested alone in its file (cert-manager, metallb, nginx-ingress, ceph-csi).
+ */
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import { CHARTS } from '../../../config/versions';
-import { cephCsi, cephCsiConfig, snapshotController } from '../../../charts/core/ceph-csi';
-import { certManager, certManagerConfig } from '../../../charts/core/cert-manager';
-import { metallb, metallbConfig } from '../../../charts/core/metallb';
-import { nginxIngress } from '../../../charts/core/nginx-ingress';
-import type { ServiceDefinition } from '../../../charts/lib/service';
-import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { defaultRender, kubeObjects } from '../../support/render';
 
-const platform = loadDefaultPlatform();
 const objects = () => kubeObjects(defaultRender());
 const find = (kind: string, name: string) => objects().find(({ object }) => object.kind === kind && object.metadata.name === name)?.object as any;
 const app = (name: string) => find('Application', name);
 const helmSource = (name: string) => (app(name).spec.sources ?? [app(name).spec.source]).find((s: any) => s.chart);
-const valuesOf = (name: string) => helmSource(name).helm.valuesObject;
-
-function synth(service: ServiceDefinition) {
-  const chart = new Chart(Testing.app(), 'test');
-  service.build(chart, platform, { connections: [] });
-  return Testing.synth(chart);
-}
 
 describe('the cluster core services', () => {
   it('install every operator from its pinned chart, in sync waves: operators before their custom resources', () => {
@@ -43,80 +32,13 @@ describe('the cluster core services', () => {
     }
   });
 
-  it('MetalLB: the pool from the model, handed out only on request, announced over L2', () => {
-    const pool = find('IPAddressPool', 'platform');
-    expect(pool.metadata.namespace).toBe('metallb-system');
-    expect(pool.spec).toEqual({ addresses: ['192.168.10.240/28'], autoAssign: false, avoidBuggyIPs: true });
-    expect(find('L2Advertisement', 'platform').spec).toEqual({ ipAddressPools: ['platform'] });
-    expect(valuesOf('metallb').crds).toEqual({ enabled: true });
-    expect(find('Namespace', 'metallb-system').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
-  });
-
-  it('NGINX Ingress Controller: class nginx, the only LoadBalancer, on the fixed MetalLB address, with metrics', () => {
-    expect(helmSource('nginx-ingress').repoURL).toBe('https://helm.nginx.com/stable');
-    const values = valuesOf('nginx-ingress');
-    expect(values.controller.ingressClass).toEqual({ name: 'nginx', create: true, setAsDefaultIngress: false });
-    expect(values.controller.service).toMatchObject({
-      type: 'LoadBalancer',
-      annotations: { 'metallb.io/address-pool': 'platform', 'metallb.io/loadBalancerIPs': '192.168.10.240' },
-    });
-    expect(values.prometheus).toEqual({ create: true, port: 9113, scheme: 'http', service: { create: true } });
-    expect(values.controller.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
-    // No other Service of ours is a LoadBalancer or a NodePort.
+  it('has one LoadBalancer, the ingress controller\'s (a chart value): no Service of ours is a LoadBalancer or a NodePort', () => {
     for (const { object } of objects().filter(({ object }) => object.kind === 'Service')) {
       expect(['LoadBalancer', 'NodePort']).not.toContain((object.spec as any).type);
     }
   });
 
-  it('cert-manager: CRDs, DNS-01 on Cloudflare with a token Secret kept out of Git, staging and prod issuers', () => {
-    const values = valuesOf('cert-manager');
-    expect(values.crds).toEqual({ enabled: true, keep: true });
-    expect(values.dns01RecursiveNameservers).toBe('1.1.1.1:53,1.0.0.1:53');
-    expect(values.dns01RecursiveNameserversOnly).toBe(true);
-    const staging = find('ClusterIssuer', 'letsencrypt-staging');
-    const prod = find('ClusterIssuer', 'letsencrypt-prod');
-    expect(staging.spec.acme.server).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
-    expect(prod.spec.acme.server).toBe('https://acme-v02.api.letsencrypt.org/directory');
-    for (const issuer of [staging, prod]) {
-      expect(issuer.spec.acme.email).toBe('ops@lumetium.com');
-      expect(issuer.spec.acme.solvers).toEqual([
-        { selector: { dnsZones: ['lumetium.com'] }, dns01: { cloudflare: { apiTokenSecretRef: { name: 'cloudflare-api-token', key: 'api-token' } } } },
-      ]);
-    }
-    expect(staging.spec.acme.privateKeySecretRef.name).not.toBe(prod.spec.acme.privateKeySecretRef.name);
-    // The token is never rendered: no Secret anywhere in dist/.
+  it('keeps every credential out of Git: no Secret anywhere in dist/ (the Cloudflare token and the Ceph key are created by hand)', () => {
     expect(objects().filter(({ object }) => object.kind === 'Secret')).toEqual([]);
-  });
-
-  it('Ceph: the cluster from the model, a default expandable StorageClass bound on first consumer, a snapshot class, no credentials', () => {
-    const values = valuesOf('ceph-csi');
-    expect(values.csiConfig).toEqual([{ clusterID: platform.ceph.clusterId, monitors: platform.ceph.monitors }]);
-    expect(values.secret).toEqual({ create: false });
-    expect(values.storageClass).toEqual({ create: false });
-    const sc = find('StorageClass', 'ceph-rbd');
-    expect(sc.metadata.annotations).toEqual({ 'storageclass.kubernetes.io/is-default-class': 'true' });
-    expect(sc.provisioner).toBe('rbd.csi.ceph.com');
-    expect(sc.allowVolumeExpansion).toBe(true);
-    expect(sc.volumeBindingMode).toBe('WaitForFirstConsumer');
-    expect(sc.parameters).toMatchObject({ clusterID: platform.ceph.clusterId, pool: 'kubernetes', 'csi.storage.k8s.io/provisioner-secret-name': 'csi-rbd-secret' });
-    const snap = find('VolumeSnapshotClass', 'ceph-rbd');
-    expect(snap).toMatchObject({ driver: 'rbd.csi.ceph.com', deletionPolicy: 'Delete', parameters: { clusterID: platform.ceph.clusterId } });
-    expect(find('Namespace', 'ceph-csi').metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-SEC-11: the ceph-csi RBD node plugin/);
-  });
-
-  it('follows the model: a one-node platform gets one provisioner and one ingress controller (one per node)', () => {
-    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    expect((cephCsi.helm!(single).values as any).provisioner.replicaCount).toBe(1);
-    expect((nginxIngress.helm!(single).values as any).controller.kind).toBe('daemonset');
-    expect((nginxIngress.helm!(single).values as any).controller.service.annotations['metallb.io/loadBalancerIPs']).toBe('10.10.0.200');
-    expect((certManager.helm!(single).values as any).dns01RecursiveNameservers).toBe('9.9.9.9:53');
-  });
-
-  it('builds each service standalone without a plan it does not need', () => {
-    expect(synth(metallbConfig).map((o) => o.kind)).toEqual(['IPAddressPool', 'L2Advertisement']);
-    expect(synth(certManagerConfig).map((o) => o.metadata.name)).toEqual(['letsencrypt-staging', 'letsencrypt-prod']);
-    expect(synth(cephCsiConfig).map((o) => o.kind)).toEqual(['StorageClass', 'VolumeSnapshotClass']);
-    expect(() => synth(metallb)).toThrow(/workload metallb-system\/metallb: no connection reaches it/);
-    expect(snapshotController.syncWave).toBeLessThan(cephCsi.syncWave);
   });
 });

@@ -5,22 +5,73 @@
  * requires the PROXY protocol, trusts it from the gateway only and restores the visitor's address
  * from CF-Connecting-IP; and the same port on both sides (HAProxy, Service, NetworkPolicy).
  */
+import { Testing } from 'cdk8s';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform } from '../../../config';
-import { GATEWAY_PORT_NAME } from '../../../charts/core/nginx-ingress';
+import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { CHARTS } from '../../../config/versions';
+import { GATEWAY_PORT_NAME, NginxIngress } from '../../../charts/core/nginx-ingress';
 import { INGRESS_CONTROLLER } from '../../../charts/lib/network';
 import { INGRESS_GATEWAY_PORT } from '../../../config/gateway';
 import { CLOUDFLARE_IPV4_RANGES } from '../../../config/cloudflare';
 import { sectionOf } from '../../support/haproxy';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
-import { defaultRender, kubeObjects } from '../../support/render';
+import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
 
 const platform = loadDefaultPlatform();
-const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
-const application = objects.find((o) => o.kind === 'Application' && o.metadata.name === 'nginx-ingress');
-const controller = (application.spec.sources ?? [application.spec.source]).find((s: any) => s.chart).helm.valuesObject.controller;
+const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+const valuesFor = (model = platform) => NginxIngress.registration.helm!(model).values as any;
+const controller = valuesFor().controller;
 const entries: Record<string, string> = controller.config.entries;
 const streamLines = (entries['stream-snippets'] ?? '').split('\n').map((line) => line.trim().replace(/;$/, ''));
+
+describe('the NGINX Ingress Controller', () => {
+  it('GIVEN the model WHEN installed THEN the pinned chart from nginx.org serves class nginx, the only LoadBalancer, on the fixed MetalLB address, with metrics', () => {
+    const helm = NginxIngress.registration.helm!(platform);
+    expect({ repoURL: helm.repoURL, chart: helm.chart, version: helm.version }).toEqual(CHARTS.nginxIngress);
+    expect(helm.repoURL).toBe('https://helm.nginx.com/stable');
+    const values = valuesFor();
+    expect(values.controller.ingressClass).toEqual({ name: 'nginx', create: true, setAsDefaultIngress: false });
+    expect(values.controller.service).toMatchObject({
+      type: 'LoadBalancer',
+      annotations: { 'metallb.io/address-pool': 'platform', 'metallb.io/loadBalancerIPs': '192.168.10.240' },
+    });
+    expect(values.prometheus).toEqual({ create: true, port: 9113, scheme: 'http', service: { create: true } });
+    expect(values.controller.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
+  });
+
+  it('GIVEN the restricted settings of charts/lib WHEN installed THEN the controller runs as nginx (uid 101), restricted except NET_BIND_SERVICE, and its init container adds nothing', () => {
+    const { controller: c } = valuesFor();
+    expect(c.podSecurityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 101,
+      seccompProfile: { type: 'RuntimeDefault' },
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+    });
+    expect(c.initContainerSecurityContext).toEqual({ ...c.securityContext, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('GIVEN a one-node platform WHEN installed THEN it still runs one controller per node, on that model\'s ingress address', () => {
+    expect(valuesFor(single).controller.kind).toBe('daemonset');
+    expect(valuesFor(single).controller.service.annotations['metallb.io/loadBalancerIPs']).toBe('10.10.0.200');
+  });
+
+  it('GIVEN its registration WHEN ordered THEN it installs in wave 2, after metallb-config gives its Service an address', () => {
+    expect(NginxIngress.registration.syncWave).toBe(2);
+  });
+
+  it('GIVEN its own connections as the plan WHEN rendered THEN its namespace and policies are valid against the pinned Kubernetes schemas', () => {
+    const chart = Testing.chart();
+    new NginxIngress(chart, 'nginx-ingress', { plan: { connections: NginxIngress.registration.connections!(platform) } });
+    const objects: any[] = Testing.synth(chart);
+    expect(objects.find((o) => o.kind === 'Namespace').metadata.name).toBe(INGRESS_CONTROLLER.namespace);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+});
 
 describe('the ingress controller behind the gateway', () => {
   it('runs on every node, so the subnet router has a local endpoint under externalTrafficPolicy Local', () => {
@@ -67,7 +118,7 @@ describe('the ingress controller behind the gateway', () => {
   });
 
   it('lets only the gateway reach the gateway port; everyone reaches 80 and 443', () => {
-    const evaluator = new NetworkPolicyEvaluator(objects);
+    const evaluator = new NetworkPolicyEvaluator(kubeObjects(defaultRender()).map(({ object }) => object as any));
     const ingress: Endpoint = { pod: { namespace: INGRESS_CONTROLLER.namespace, labels: { 'app.kubernetes.io/name': INGRESS_CONTROLLER.name }, ip: '10.42.0.20' } };
     const gateway: Endpoint = { ip: platform.gateway.meshAddress };
     const pod: Endpoint = { pod: { namespace: 'builds', labels: { 'app.kubernetes.io/name': 'kaniko' }, ip: '10.42.1.30' } };
