@@ -84,14 +84,6 @@ function violation(from: string, to: string): string | undefined {
  * entry that no longer matches an import fails the test as stale: delete it when you fix it.
  */
 const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; readonly why: string }[] = [
-  // issue 19: the data services' endpoints (Workload, host, port, database names) should reach
-  // their clients as props from the catalogue once services are constructs with props.
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: GitLab reads the PostgreSQL endpoint' },
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/redis.ts', why: 'issue 19: GitLab reads the Redis endpoint' },
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/rgw.ts', why: 'issue 19: GitLab reads the Ceph RGW endpoint' },
-  { from: 'charts/registry/harbor.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: Harbor reads the PostgreSQL endpoint' },
-  { from: 'charts/registry/harbor.ts', to: 'charts/data/redis.ts', why: 'issue 19: Harbor reads the Redis endpoint' },
-  { from: 'charts/backup/application-backups.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: the dumps read the PostgreSQL endpoint and databases' },
   // issue 19: Prometheus' targets should be declared by each service (as secret consumers are)
   // and collected by the catalogue, not read from the services' modules.
   { from: 'charts/observability/targets.ts', to: 'charts/core/ceph-csi.ts', why: 'issue 19: Prometheus scrapes the ceph-csi node plugin' },

@@ -9,10 +9,8 @@ import type { Platform } from '../../config';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
 import type { ServiceDefinition } from '../lib/service';
-import { DATABASES_NAMESPACE } from './common';
+import { DATABASES_NAMESPACE, POSTGRESQL, REDIS } from '../lib/data-endpoints';
 import { NAMESPACE_SYNC_WAVE } from '../lib/sync-waves';
-import { POSTGRESQL } from './postgresql';
-import { REDIS } from './redis';
 
 export const databases: ServiceDefinition = {
   name: 'databases',

@@ -21,42 +21,14 @@ import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
-import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
+import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
 import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
-import { DATABASES_NAMESPACE } from './common';
+import { DATABASES, DATABASES_NAMESPACE, POSTGRESQL, POSTGRESQL_PORT, type DatabaseOwner } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
-
-export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
-/** The Service clients connect to: `postgresql.databases.svc:5432`. */
-export const POSTGRESQL_HOST = `${POSTGRESQL.name}.${DATABASES_NAMESPACE}.svc`;
-export const POSTGRESQL_PORT = POSTGRESQL.ports!.postgres;
-
-/** An application's own user and database (the user owns the database). */
-export interface DatabaseOwner {
-  readonly user: string;
-  readonly database: string;
-  /** Extensions the application needs but, as a non-superuser, cannot create itself. */
-  readonly extensions: readonly string[];
-}
-
-/**
- * The databases of the platform. GitLab needs pg_trgm and btree_gist in its database
- * (https://docs.gitlab.com/install/postgresql_extensions/); Harbor's is `registry`, its default.
- */
-export const DATABASES: readonly DatabaseOwner[] = [
-  { user: 'gitlab', database: 'gitlabhq_production', extensions: ['btree_gist', 'pg_trgm'] },
-  { user: 'harbor', database: 'registry', extensions: [] },
-];
-
-export function databaseOf(user: string): DatabaseOwner {
-  const owner = DATABASES.find((d) => d.user === user);
-  if (!owner) throw new Error(`postgresql: no database user "${user}"; declared: ${DATABASES.map((d) => d.user).join(', ')}`);
-  return owner;
-}
 
 /** The role the exporter connects as (through the local socket, no password). */
 export const EXPORTER_ROLE = 'postgres_exporter';

@@ -17,28 +17,14 @@ import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
-import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
+import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
 import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { DATABASES_NAMESPACE } from './common';
+import { DATABASES_NAMESPACE, REDIS, REDIS_PORT } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, vaultFile } from '../lib/vault-access';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
-
-export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };
-/** The Service clients connect to: `redis.databases.svc:6379`. */
-export const REDIS_HOST = `${REDIS.name}.${DATABASES_NAMESPACE}.svc`;
-export const REDIS_PORT = REDIS.ports!.redis;
-
-/**
- * Logical databases. Harbor's core must use 0 (its library cannot be configured otherwise), its
- * job service, registry and Trivy adapter use 1, 2 and 5 (the chart's defaults); GitLab gets 10.
- */
-export const REDIS_DATABASES = {
-  harbor: { core: 0, jobservice: 1, registry: 2, trivy: 5 },
-  gitlab: 10,
-} as const;
 
 /** A client's ACL user. */
 export interface RedisUser {
