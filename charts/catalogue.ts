@@ -27,7 +27,7 @@ import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observabi
 import { scrapeJobs } from './observability/targets';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
-import { databases } from './data/databases';
+import { Databases } from './data/databases';
 import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
@@ -77,6 +77,7 @@ const grafana = constructService(Grafana, (platform) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
