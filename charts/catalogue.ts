@@ -28,7 +28,7 @@ import { scrapeJobs } from './observability/targets';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { Databases } from './data/databases';
-import { postgresql } from './data/postgresql';
+import { Postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
@@ -78,6 +78,11 @@ const grafana = constructService(Grafana, (platform) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
+const postgresql = constructService(Postgresql, (platform) => ({
+  node: placedNode(platform, 'postgresql'),
+  storageGiB: platform.postgresql.storageGiB,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
