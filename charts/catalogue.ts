@@ -29,7 +29,7 @@ import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
 import { Databases } from './data/databases';
 import { Postgresql } from './data/postgresql';
-import { redis } from './data/redis';
+import { Redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 import { kured } from './day-two/kured';
@@ -81,6 +81,12 @@ const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({
   node: placedNode(platform, 'postgresql'),
   storageGiB: platform.postgresql.storageGiB,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const redis = constructService(Redis, (platform) => ({
+  node: placedNode(platform, 'redis'),
+  storageGiB: platform.redis.storageGiB,
+  maxMemoryMiB: platform.redis.maxMemoryMiB,
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 
