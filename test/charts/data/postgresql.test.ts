@@ -84,6 +84,14 @@ describe('PostgreSQL', () => {
     expect(sql).toContain("ALTER ROLE harbor WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';");
   });
 
+  it('GIVEN its registration WHEN the render plans the network THEN it asks only for DNS and lets Prometheus scrape 9187; its clients declare 5432 themselves', () => {
+    const connections = Postgresql.registration.connections!({} as never);
+    expect(connections.map((c) => [c.purpose, 'workload' in c.from ? c.from.workload.name : '', 'workload' in c.to ? c.to.workload.name : '', c.ports.map((p) => p.port)])).toEqual([
+      ['DNS', 'postgresql', 'kube-dns', [53, 53]],
+      ['metrics scrape', 'prometheus', 'postgresql', [9187]],
+    ]);
+  });
+
   it('GIVEN any props WHEN rendered THEN every object is a valid Kubernetes object', () => {
     for (const object of synth()) expect(validateCoreObject(object), `${object.kind}/${object.metadata.name}`).toBeUndefined();
   });

@@ -84,6 +84,14 @@ describe('Redis', () => {
     expect(redis.livenessProbe.tcpSocket).toEqual({ port: 'redis' });
   });
 
+  it('GIVEN its registration WHEN the render plans the network THEN it asks only for DNS and lets Prometheus scrape 9121; its clients declare 6379 themselves', () => {
+    const connections = Redis.registration.connections!({} as never);
+    expect(connections.map((c) => [c.purpose, 'workload' in c.from ? c.from.workload.name : '', 'workload' in c.to ? c.to.workload.name : '', c.ports.map((p) => p.port)])).toEqual([
+      ['DNS', 'redis', 'kube-dns', [53, 53]],
+      ['metrics scrape', 'prometheus', 'redis', [9121]],
+    ]);
+  });
+
   it('GIVEN any props WHEN rendered THEN every object is a valid Kubernetes object', () => {
     for (const object of synth()) expect(validateCoreObject(object), `${object.kind}/${object.metadata.name}`).toBeUndefined();
   });
