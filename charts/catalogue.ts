@@ -27,9 +27,9 @@ import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observabi
 import { scrapeJobs } from './observability/targets';
 import { argocd } from './platform/argocd';
 import { vault } from './security/vault';
-import { databases } from './data/databases';
-import { postgresql } from './data/postgresql';
-import { redis } from './data/redis';
+import { Databases } from './data/databases';
+import { Postgresql } from './data/postgresql';
+import { Redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 import { kured } from './day-two/kured';
@@ -84,6 +84,18 @@ const grafana = constructService(Grafana, (platform) => ({
   node: placedNode(platform, 'grafana'),
   scrapeInterval: platform.observability.scrapeInterval,
   issuer: issuerFor(platform, PLATFORM_ENV),
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const databases = constructService(Databases, (_platform, plan) => ({ plan }));
+const postgresql = constructService(Postgresql, (platform) => ({
+  node: placedNode(platform, 'postgresql'),
+  storageGiB: platform.postgresql.storageGiB,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const redis = constructService(Redis, (platform) => ({
+  node: placedNode(platform, 'redis'),
+  storageGiB: platform.redis.storageGiB,
+  maxMemoryMiB: platform.redis.maxMemoryMiB,
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 

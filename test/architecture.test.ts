@@ -84,14 +84,6 @@ function violation(from: string, to: string): string | undefined {
  * entry that no longer matches an import fails the test as stale: delete it when you fix it.
  */
 const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; readonly why: string }[] = [
-  // issue 19: the data services' endpoints (Workload, host, port, database names) should reach
-  // their clients as props from the catalogue once services are constructs with props.
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: GitLab reads the PostgreSQL endpoint' },
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/redis.ts', why: 'issue 19: GitLab reads the Redis endpoint' },
-  { from: 'charts/source/gitlab.ts', to: 'charts/data/rgw.ts', why: 'issue 19: GitLab reads the Ceph RGW endpoint' },
-  { from: 'charts/registry/harbor.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: Harbor reads the PostgreSQL endpoint' },
-  { from: 'charts/registry/harbor.ts', to: 'charts/data/redis.ts', why: 'issue 19: Harbor reads the Redis endpoint' },
-  { from: 'charts/backup/application-backups.ts', to: 'charts/data/postgresql.ts', why: 'issue 19: the dumps read the PostgreSQL endpoint and databases' },
   // issue 19: the backup alert rules and their CronJob selector, which observability loads.
   { from: 'charts/observability/rules/index.ts', to: 'charts/backup/alert-rules.ts', why: 'issue 19: Prometheus loads the backup alert rules' },
   { from: 'charts/observability/dashboards/backups.ts', to: 'charts/backup/alert-rules.ts', why: 'issue 19: the backups dashboard selects the watched CronJobs' },

@@ -20,7 +20,7 @@ import { ApiObject, type Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
-import { DATABASES, POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT } from '../data/postgresql';
+import { DATABASES, POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';

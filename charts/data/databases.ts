@@ -4,21 +4,28 @@
  * clients that declare a connection to it (GitLab's and Harbor's workloads) and Prometheus.
  * Its own Application, one wave before the databases, so both StatefulSets find it.
  */
-import type { Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
+import { DATABASES_NAMESPACE, POSTGRESQL, REDIS } from '../lib/data-endpoints';
 import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
-import type { ServiceDefinition } from '../lib/service';
-import { DATABASES_NAMESPACE } from './common';
+import type { ServiceRegistration } from '../lib/service';
 import { NAMESPACE_SYNC_WAVE } from '../lib/sync-waves';
-import { POSTGRESQL } from './postgresql';
-import { REDIS } from './redis';
 
-export const databases: ServiceDefinition = {
-  name: 'databases',
-  namespace: DATABASES_NAMESPACE,
-  syncWave: NAMESPACE_SYNC_WAVE,
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', { name: DATABASES_NAMESPACE, workloads: [POSTGRESQL, REDIS], plan });
-  },
-};
+export interface DatabasesProps {
+  /** Every connection of the render: the namespace's NetworkPolicies admit what it declares to PostgreSQL and Redis. */
+  readonly plan: NetworkPlan;
+}
+
+/** The namespace PostgreSQL and Redis run in, and the NetworkPolicies of both. */
+export class Databases extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'databases',
+    namespace: DATABASES_NAMESPACE,
+    syncWave: NAMESPACE_SYNC_WAVE,
+  };
+
+  constructor(scope: Construct, id: string, props: DatabasesProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: DATABASES_NAMESPACE, workloads: [POSTGRESQL, REDIS], plan: props.plan });
+  }
+}

@@ -16,47 +16,20 @@
  * @see https://www.postgresql.org/docs/17/app-initdb.html
  * @see https://github.com/prometheus-community/postgres_exporter
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../lib/kinds';
+import { NODE_LABEL } from '../../config/topology';
 import { standardLabels } from '../lib/labels';
-import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
-import { DATABASES_NAMESPACE } from './common';
+import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
+import { STORAGE_CLASS } from '../lib/placement';
+import type { ServiceRegistration } from '../lib/service';
+import { vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
+import { DATABASES, DATABASES_NAMESPACE, POSTGRESQL, POSTGRESQL_PORT, type DatabaseOwner } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
-
-export const POSTGRESQL: Workload = { namespace: DATABASES_NAMESPACE, name: 'postgresql', ports: { postgres: 5432, metrics: 9187 } };
-/** The Service clients connect to: `postgresql.databases.svc:5432`. */
-export const POSTGRESQL_HOST = `${POSTGRESQL.name}.${DATABASES_NAMESPACE}.svc`;
-export const POSTGRESQL_PORT = POSTGRESQL.ports!.postgres;
-
-/** An application's own user and database (the user owns the database). */
-export interface DatabaseOwner {
-  readonly user: string;
-  readonly database: string;
-  /** Extensions the application needs but, as a non-superuser, cannot create itself. */
-  readonly extensions: readonly string[];
-}
-
-/**
- * The databases of the platform. GitLab needs pg_trgm and btree_gist in its database
- * (https://docs.gitlab.com/install/postgresql_extensions/); Harbor's is `registry`, its default.
- */
-export const DATABASES: readonly DatabaseOwner[] = [
-  { user: 'gitlab', database: 'gitlabhq_production', extensions: ['btree_gist', 'pg_trgm'] },
-  { user: 'harbor', database: 'registry', extensions: [] },
-];
-
-export function databaseOf(user: string): DatabaseOwner {
-  const owner = DATABASES.find((d) => d.user === user);
-  if (!owner) throw new Error(`postgresql: no database user "${user}"; declared: ${DATABASES.map((d) => d.user).join(', ')}`);
-  return owner;
-}
+import { restrictedPodSecurity } from '../lib/security-context';
+import { containerResources, restrictedContainer } from './container';
 
 /** The role the exporter connects as (through the local socket, no password). */
 export const EXPORTER_ROLE = 'postgres_exporter';
@@ -185,50 +158,64 @@ export function pgHbaConf(): string {
   ].join('\n');
 }
 
-export const postgresql: ServiceDefinition = {
-  name: 'postgresql',
-  namespace: DATABASES_NAMESPACE,
-  syncWave: DATA_SYNC_WAVE,
-  connections: (): Connection[] => [dnsAccess(POSTGRESQL), scrapedBy(POSTGRESQL)],
-  secretConsumers: () => [POSTGRESQL_CONSUMER],
-  build(chart: Chart, platform: Platform) {
+export interface PostgresqlProps {
+  /** The node the pod runs on (`services.postgresql.node` of the model, checked there). */
+  readonly node: string;
+  /** The size of the data volume in GiB (`postgresql.storageGiB`). */
+  readonly storageGiB: number;
+  /** The name Vault's certificate is issued for, which the Vault agent verifies (`vaultTlsServerName`). */
+  readonly vaultTlsServerName: string;
+}
+
+/**
+ * The PostgreSQL server: its ServiceAccount, configuration and init ConfigMaps, headless Service
+ * and StatefulSet, as typed objects. Not a `WorkloadStatefulSet`: it runs an init container and
+ * an exporter beside the server, and its volume claim template (labels included) is immutable on
+ * a running StatefulSet (docs/decisions/0111-data-services-typed-objects.md).
+ */
+export class Postgresql extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'postgresql',
+    namespace: DATABASES_NAMESPACE,
+    syncWave: DATA_SYNC_WAVE,
+    connections: (): Connection[] => [dnsAccess(POSTGRESQL), scrapedBy(POSTGRESQL)],
+    secretConsumers: () => [POSTGRESQL_CONSUMER],
+  };
+
+  readonly statefulSet: k8s.KubeStatefulSet;
+
+  constructor(scope: Construct, id: string, props: PostgresqlProps) {
+    super(scope, id);
     const name = POSTGRESQL.name;
     const namespace = DATABASES_NAMESPACE;
     const labels = standardLabels(name, 'database');
     const selector = { 'app.kubernetes.io/name': name };
+    const agent = vaultAgentPodFor(POSTGRESQL_CONSUMER, props.vaultTlsServerName);
 
-    new ApiObject(chart, 'service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
+    new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: POSTGRESQL_CONSUMER.serviceAccount, namespace, labels },
       // It never calls the Kubernetes API; the Vault agent gets its own projected token.
       automountServiceAccountToken: false,
     });
 
-    new ApiObject(chart, 'config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: `${name}-config`, namespace, labels },
       data: { 'postgresql.conf': postgresqlConf(), 'pg_hba.conf': pgHbaConf() },
     });
-    new ApiObject(chart, 'init', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    new k8s.KubeConfigMap(this, 'init', {
       metadata: { name: `${name}-init`, namespace, labels },
       data: { 'init.sh': INIT_SCRIPT, 'init.sql': initSql() },
     });
 
     // Headless: clients resolve postgresql.databases.svc to the pod; the StatefulSet's governing Service.
-    new ApiObject(chart, 'service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    new k8s.KubeService(this, 'service', {
       metadata: { name, namespace, labels },
       spec: {
-        clusterIP: 'None',
+        clusterIp: 'None',
         selector,
         ports: [
-          { name: 'postgres', port: POSTGRESQL_PORT, targetPort: 'postgres', protocol: 'TCP' },
-          { name: 'metrics', port: POSTGRESQL.ports!.metrics, targetPort: 'metrics', protocol: 'TCP' },
+          { name: 'postgres', port: POSTGRESQL_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' },
+          { name: 'metrics', port: POSTGRESQL.ports!.metrics, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
         ],
       },
     });
@@ -239,12 +226,11 @@ export const postgresql: ServiceDefinition = {
       init: { name: 'init', mountPath: INIT_DIR, readOnly: true },
       socket: { name: 'socket', mountPath: SOCKET_DIR },
       tmp: { name: 'tmp', mountPath: '/tmp' },
-    };
-    const env = [{ name: 'PGDATA', value: PGDATA }];
+    } satisfies Record<string, k8s.VolumeMount>;
+    const env: k8s.EnvVar[] = [{ name: 'PGDATA', value: PGDATA }];
+    const port = (name: string) => k8s.IntOrString.fromString(name);
 
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: { name, namespace, labels },
       spec: {
         serviceName: name,
@@ -254,13 +240,13 @@ export const postgresql: ServiceDefinition = {
         updateStrategy: { type: 'RollingUpdate' },
         template: {
           metadata: {
-            labels: { ...labels, ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).labels },
-            annotations: { ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).annotations, ...READ_AT_START },
+            labels: { ...labels, ...agent.labels },
+            annotations: { ...agent.annotations, ...READ_AT_START },
           },
           spec: {
             serviceAccountName: POSTGRESQL_CONSUMER.serviceAccount,
             automountServiceAccountToken: false,
-            nodeSelector: nodeSelectorFor(platform, 'postgresql'),
+            nodeSelector: { [NODE_LABEL]: props.node },
             securityContext: restrictedPodSecurity({ uid: POSTGRES_UID, fsGroup: POSTGRES_UID }),
             // A fast shutdown with a checkpoint can take a while on a busy server.
             terminationGracePeriodSeconds: 120,
@@ -270,8 +256,8 @@ export const postgresql: ServiceDefinition = {
                 image: IMAGES.postgres,
                 command: ['/bin/sh', `${INIT_DIR}/init.sh`],
                 env,
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                resources: resources('100m', '256Mi', '1', '1Gi'),
+                securityContext: restrictedContainer(),
+                resources: containerResources('100m', '256Mi', '1', '1Gi'),
                 volumeMounts: [mounts.data, mounts.config, mounts.init, mounts.socket, mounts.tmp],
               },
             ],
@@ -288,10 +274,10 @@ export const postgresql: ServiceDefinition = {
                   periodSeconds: 10,
                   timeoutSeconds: 5,
                 },
-                livenessProbe: { tcpSocket: { port: 'postgres' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
-                startupProbe: { tcpSocket: { port: 'postgres' }, periodSeconds: 10, failureThreshold: 60 },
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                resources: resources('250m', '1Gi', '2', '2Gi'),
+                livenessProbe: { tcpSocket: { port: port('postgres') }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+                startupProbe: { tcpSocket: { port: port('postgres') }, periodSeconds: 10, failureThreshold: 60 },
+                securityContext: restrictedContainer(),
+                resources: containerResources('250m', '1Gi', '2', '2Gi'),
                 volumeMounts: [mounts.data, mounts.config, mounts.socket, mounts.tmp],
               },
               {
@@ -304,19 +290,19 @@ export const postgresql: ServiceDefinition = {
                   },
                 ],
                 ports: [{ name: 'metrics', containerPort: POSTGRESQL.ports!.metrics, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                resources: resources('10m', '32Mi', '200m', '128Mi'),
+                readinessProbe: { httpGet: { path: '/metrics', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 10 },
+                livenessProbe: { httpGet: { path: '/', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
+                securityContext: restrictedContainer(),
+                resources: containerResources('10m', '32Mi', '200m', '128Mi'),
                 volumeMounts: [mounts.socket],
               },
             ],
             volumes: [
-              ...vaultAgentPod(POSTGRESQL_CONSUMER, platform).volumes,
+              ...agent.volumes,
               { name: 'config', configMap: { name: `${name}-config` } },
               { name: 'init', configMap: { name: `${name}-init` } },
-              { name: 'socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-              { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+              { name: 'socket', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
             ],
           },
         },
@@ -326,7 +312,7 @@ export const postgresql: ServiceDefinition = {
             spec: {
               accessModes: ['ReadWriteOnce'],
               storageClassName: STORAGE_CLASS,
-              resources: { requests: { storage: `${platform.postgresql.storageGiB}Gi` } },
+              resources: { requests: { storage: k8s.Quantity.fromString(`${props.storageGiB}Gi`) } },
             },
           },
         ],
@@ -334,5 +320,5 @@ export const postgresql: ServiceDefinition = {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       },
     });
-  },
-};
+  }
+}

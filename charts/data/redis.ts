@@ -12,33 +12,20 @@
  * @see https://redis.io/docs/latest/operate/oss_and_stack/management/security/acl/
  * @see https://github.com/oliver006/redis_exporter
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../lib/kinds';
+import { NODE_LABEL } from '../../config/topology';
 import { standardLabels } from '../lib/labels';
-import { dnsAccess, scrapedBy, type Connection, type Workload } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import { vaultAgentPod, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { DATABASES_NAMESPACE } from './common';
+import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
+import { STORAGE_CLASS } from '../lib/placement';
+import type { ServiceRegistration } from '../lib/service';
+import { vaultAgentPodFor, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import { DATABASES_NAMESPACE, REDIS, REDIS_PORT } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, vaultFile } from '../lib/vault-access';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
-
-export const REDIS: Workload = { namespace: DATABASES_NAMESPACE, name: 'redis', ports: { redis: 6379, metrics: 9121 } };
-/** The Service clients connect to: `redis.databases.svc:6379`. */
-export const REDIS_HOST = `${REDIS.name}.${DATABASES_NAMESPACE}.svc`;
-export const REDIS_PORT = REDIS.ports!.redis;
-
-/**
- * Logical databases. Harbor's core must use 0 (its library cannot be configured otherwise), its
- * job service, registry and Trivy adapter use 1, 2 and 5 (the chart's defaults); GitLab gets 10.
- */
-export const REDIS_DATABASES = {
-  harbor: { core: 0, jobservice: 1, registry: 2, trivy: 5 },
-  gitlab: 10,
-} as const;
+import { restrictedPodSecurity } from '../lib/security-context';
+import { containerResources, restrictedContainer } from './container';
 
 /** A client's ACL user. */
 export interface RedisUser {
@@ -94,7 +81,8 @@ export const REDIS_CONSUMER: SecretConsumer = {
 /** The image's `redis` user. */
 const REDIS_UID = 999;
 
-export function redisConf(platform: Platform): string {
+/** redis.conf: what differs from the defaults, and why. */
+export function redisConf(props: Pick<RedisProps, 'maxMemoryMiB'>): string {
   return [
     '# Rendered by the platform synthesizer (charts/data/redis.ts).',
     // All addresses of the pod (IPv6 only if the cluster has it); the NetworkPolicy admits the clients.
@@ -107,7 +95,7 @@ export function redisConf(platform: Platform): string {
     // GitLab keeps its job queues here: the append-only file, fsynced every second.
     'appendonly yes',
     'appendfsync everysec',
-    `maxmemory ${platform.redis.maxMemoryMiB}mb`,
+    `maxmemory ${props.maxMemoryMiB}mb`,
     // Never drop keys (job queues): refuse writes when full, and alert on memory instead.
     'maxmemory-policy noeviction',
     'databases 16',
@@ -117,49 +105,66 @@ export function redisConf(platform: Platform): string {
   ].join('\n');
 }
 
-export const redis: ServiceDefinition = {
-  name: 'redis',
-  namespace: DATABASES_NAMESPACE,
-  syncWave: DATA_SYNC_WAVE,
-  connections: (): Connection[] => [dnsAccess(REDIS), scrapedBy(REDIS)],
-  secretConsumers: () => [REDIS_CONSUMER],
-  build(chart: Chart, platform: Platform) {
+export interface RedisProps {
+  /** The node the pod runs on (`services.redis.node` of the model, checked there). */
+  readonly node: string;
+  /** The size of the append-only file's volume in GiB (`redis.storageGiB`). */
+  readonly storageGiB: number;
+  /** Redis' own memory limit in MiB (`redis.maxMemoryMiB`): the container's request; its limit is a quarter more. */
+  readonly maxMemoryMiB: number;
+  /** The name Vault's certificate is issued for, which the Vault agent verifies (`vaultTlsServerName`). */
+  readonly vaultTlsServerName: string;
+}
+
+/**
+ * The Redis server: its ServiceAccount, configuration ConfigMap, headless Service and
+ * StatefulSet, as typed objects. Not a `WorkloadStatefulSet`: it runs its exporter beside the
+ * server, and its volume claim template (labels included) is immutable on a running StatefulSet
+ * (docs/decisions/0111-data-services-typed-objects.md).
+ */
+export class Redis extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'redis',
+    namespace: DATABASES_NAMESPACE,
+    syncWave: DATA_SYNC_WAVE,
+    connections: (): Connection[] => [dnsAccess(REDIS), scrapedBy(REDIS)],
+    secretConsumers: () => [REDIS_CONSUMER],
+  };
+
+  readonly statefulSet: k8s.KubeStatefulSet;
+
+  constructor(scope: Construct, id: string, props: RedisProps) {
+    super(scope, id);
     const name = REDIS.name;
     const namespace = DATABASES_NAMESPACE;
     const labels = standardLabels(name, 'cache');
     const selector = { 'app.kubernetes.io/name': name };
+    const agent = vaultAgentPodFor(REDIS_CONSUMER, props.vaultTlsServerName);
     // The container may use a quarter more than Redis' own limit (buffers, fork for rewrites).
-    const memoryLimitMiB = Math.ceil(platform.redis.maxMemoryMiB * 1.25);
+    const memoryLimitMiB = Math.ceil(props.maxMemoryMiB * 1.25);
+    const port = (portName: string) => k8s.IntOrString.fromString(portName);
 
-    new ApiObject(chart, 'service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
+    new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: REDIS_CONSUMER.serviceAccount, namespace, labels },
       automountServiceAccountToken: false,
     });
-    new ApiObject(chart, 'config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: `${name}-config`, namespace, labels },
-      data: { 'redis.conf': redisConf(platform) },
+      data: { 'redis.conf': redisConf(props) },
     });
-    new ApiObject(chart, 'service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    new k8s.KubeService(this, 'service', {
       metadata: { name, namespace, labels },
       spec: {
-        clusterIP: 'None',
+        clusterIp: 'None',
         selector,
         ports: [
-          { name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' },
-          { name: 'metrics', port: REDIS.ports!.metrics, targetPort: 'metrics', protocol: 'TCP' },
+          { name: 'redis', port: REDIS_PORT, targetPort: port('redis'), protocol: 'TCP' },
+          { name: 'metrics', port: REDIS.ports!.metrics, targetPort: port('metrics'), protocol: 'TCP' },
         ],
       },
     });
 
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: { name, namespace, labels },
       spec: {
         serviceName: name,
@@ -169,13 +174,13 @@ export const redis: ServiceDefinition = {
         updateStrategy: { type: 'RollingUpdate' },
         template: {
           metadata: {
-            labels: { ...labels, ...vaultAgentPod(REDIS_CONSUMER, platform).labels },
-            annotations: { ...vaultAgentPod(REDIS_CONSUMER, platform).annotations, ...READ_AT_START },
+            labels: { ...labels, ...agent.labels },
+            annotations: { ...agent.annotations, ...READ_AT_START },
           },
           spec: {
             serviceAccountName: REDIS_CONSUMER.serviceAccount,
             automountServiceAccountToken: false,
-            nodeSelector: nodeSelectorFor(platform, 'redis'),
+            nodeSelector: { [NODE_LABEL]: props.node },
             securityContext: restrictedPodSecurity({ uid: REDIS_UID, fsGroup: REDIS_UID }),
             terminationGracePeriodSeconds: 60,
             containers: [
@@ -190,11 +195,11 @@ export const redis: ServiceDefinition = {
                   periodSeconds: 10,
                   timeoutSeconds: 5,
                 },
-                livenessProbe: { tcpSocket: { port: 'redis' }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
+                livenessProbe: { tcpSocket: { port: port('redis') }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
                 // Loading a large append-only file after a restart takes a while.
-                startupProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, failureThreshold: 120 },
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                resources: resources('100m', `${platform.redis.maxMemoryMiB}Mi`, '1', `${memoryLimitMiB}Mi`),
+                startupProbe: { tcpSocket: { port: port('redis') }, periodSeconds: 5, failureThreshold: 120 },
+                securityContext: restrictedContainer(),
+                resources: containerResources('100m', `${props.maxMemoryMiB}Mi`, '1', `${memoryLimitMiB}Mi`),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },
                   { name: 'config', mountPath: '/etc/redis', readOnly: true },
@@ -206,16 +211,16 @@ export const redis: ServiceDefinition = {
                 image: IMAGES.redisExporter,
                 args: [`--redis.addr=${EXPORTER_ADDRESS}`, '--redis.user=exporter', `--redis.password-file=${vaultFile(EXPORTER_TARGETS)}`],
                 ports: [{ name: 'metrics', containerPort: REDIS.ports!.metrics, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/health', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-                resources: resources('10m', '32Mi', '200m', '128Mi'),
+                readinessProbe: { httpGet: { path: '/metrics', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 10 },
+                livenessProbe: { httpGet: { path: '/health', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
+                securityContext: restrictedContainer(),
+                resources: containerResources('10m', '32Mi', '200m', '128Mi'),
               },
             ],
             volumes: [
-              ...vaultAgentPod(REDIS_CONSUMER, platform).volumes,
+              ...agent.volumes,
               { name: 'config', configMap: { name: `${name}-config` } },
-              { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
             ],
           },
         },
@@ -225,12 +230,12 @@ export const redis: ServiceDefinition = {
             spec: {
               accessModes: ['ReadWriteOnce'],
               storageClassName: STORAGE_CLASS,
-              resources: { requests: { storage: `${platform.redis.storageGiB}Gi` } },
+              resources: { requests: { storage: k8s.Quantity.fromString(`${props.storageGiB}Gi`) } },
             },
           },
         ],
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       },
     });
-  },
-};
+  }
+}

@@ -35,8 +35,7 @@ import type { Chart } from 'cdk8s';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
 import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
-import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../data/postgresql';
-import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
+import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf, rgwNetwork, rgwPort } from '../lib/data-endpoints';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
@@ -55,7 +54,6 @@ import {
 import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
 import type { ServiceDefinition } from '../lib/service';
 import { PLATFORM_ENV } from '../../config';
-import { rgwNetwork, rgwPort } from '../data/rgw';
 
 export const GITLAB_NAMESPACE = 'gitlab';
 /** The Helm release name: the chart names its objects `gitlab-<component>`. */

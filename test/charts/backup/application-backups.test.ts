@@ -18,7 +18,7 @@ import {
   snapshotScript,
   uploadScript,
 } from '../../../charts/backup/application-backups';
-import { DATABASES } from '../../../charts/data/postgresql';
+import { DATABASES } from '../../../charts/lib/data-endpoints';
 import { WATCHED_BACKUP_CRONJOBS } from '../../../charts/backup/alert-rules';
 import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, gitlab } from '../../../charts/source/gitlab';
 import { defaultRender, kubeObjects } from '../../support/render';

@@ -2,54 +2,67 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
+import { loadPlatformFile } from '../../../config';
 import { IMAGES } from '../../../config/versions';
-import { DATABASES, INIT_SCRIPT, POSTGRESQL_CONSUMER, initSql, pgHbaConf, postgresqlConf } from '../../../charts/data/postgresql';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
+import { DATABASES } from '../../../charts/lib/data-endpoints';
+import { INIT_SCRIPT, POSTGRESQL_CONSUMER, Postgresql, initSql, pgHbaConf, postgresqlConf, type PostgresqlProps } from '../../../charts/data/postgresql';
 import { secretPath } from '../../../charts/lib/vault';
-import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
-import { ROOT, defaultRender, kubeObjects } from '../../support/render';
+import { ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
 import { hasCommand, requireValidator } from '../../support/validators';
 
-const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
-const find = (kind: string, name: string, namespace = 'databases') =>
-  objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+const PROPS: PostgresqlProps = { node: 'node-a', storageGiB: 25, vaultTlsServerName: 'vault.example.com' };
+
+function synth(props: PostgresqlProps = PROPS): any[] {
+  const chart = Testing.chart();
+  new Postgresql(chart, 'postgresql', props);
+  return Testing.synth(chart);
+}
+const find = (objects: any[], kind: string, name = 'postgresql') => objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === 'databases');
 
 describe('PostgreSQL', () => {
-  const statefulSet = () => find('StatefulSet', 'postgresql');
-  const pod = () => statefulSet().spec.template.spec;
+  const statefulSet = (props?: PostgresqlProps) => find(synth(props), 'StatefulSet');
+  const pod = (props?: PostgresqlProps) => statefulSet(props).spec.template.spec;
 
-  it('is one StatefulSet behind the headless Service postgresql:5432, on the node the model places it', () => {
-    const service = find('Service', 'postgresql');
+  it('GIVEN a node WHEN rendered THEN it is one StatefulSet on that node behind the headless Service postgresql:5432, with its exporter on 9187', () => {
+    const objects = synth();
+    const service = find(objects, 'Service');
     expect(service.spec.clusterIP).toBe('None');
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'postgresql' });
     expect(service.spec.ports.map((p: any) => [p.name, p.port])).toEqual([['postgres', 5432], ['metrics', 9187]]);
-    expect(statefulSet().spec.serviceName).toBe('postgresql');
-    expect(statefulSet().spec.replicas).toBe(1);
-    expect(pod().nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-01' });
-    expect(pod().containers.map((c: any) => [c.name, c.image])).toEqual([
+    const set = find(objects, 'StatefulSet');
+    expect(set.spec.serviceName).toBe('postgresql');
+    expect(set.spec.replicas).toBe(1);
+    expect(set.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
+    expect(set.spec.template.spec.containers.map((c: any) => [c.name, c.image])).toEqual([
       ['postgresql', IMAGES.postgres],
       ['exporter', IMAGES.postgresExporter],
     ]);
-    expect(IMAGES.postgres).toBe('postgres:17.9-bookworm');
   });
 
-  it('keeps its data on a ceph-rbd volume of the model size, kept when the StatefulSet goes', () => {
-    const [claim] = statefulSet().spec.volumeClaimTemplates;
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${loadDefaultPlatform().postgresql.storageGiB}Gi` } } });
-    expect(statefulSet().spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+  it('GIVEN a volume size WHEN rendered THEN its data is on a ceph-rbd claim of that size, kept when the StatefulSet goes', () => {
+    const set = statefulSet({ ...PROPS, storageGiB: 17 });
+    const [claim] = set.spec.volumeClaimTemplates;
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: '17Gi' } } });
+    expect(set.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   });
 
-  it('runs restricted: non-root 999, read-only root, no capabilities, seccomp, no API token', () => {
+  it('GIVEN any props WHEN rendered THEN it runs restricted: non-root 999, read-only root, no capabilities, seccomp, no API token', () => {
     expect(pod().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod().automountServiceAccountToken).toBe(false);
+    expect(find(synth(), 'ServiceAccount').automountServiceAccountToken).toBe(false);
     for (const c of [...pod().initContainers, ...pod().containers]) {
       expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     }
   });
 
-  it('reads the superuser and each application password from Vault, once, before its init step', () => {
+  it('GIVEN the name of Vault\'s certificate WHEN rendered THEN it reads the superuser and each application password from Vault, once, before its init step', () => {
     const annotations = statefulSet().spec.template.metadata.annotations;
     expect(annotations['vault.hashicorp.com/role']).toBe('postgresql');
+    expect(annotations['vault.hashicorp.com/tls-server-name']).toBe('vault.example.com');
     expect(annotations['vault.hashicorp.com/agent-init-first']).toBe('true');
     expect(annotations['vault.hashicorp.com/agent-pre-populate-only']).toBe('true');
     expect(POSTGRESQL_CONSUMER.secrets.map((s) => secretPath(POSTGRESQL_CONSUMER, s))).toEqual([
@@ -62,55 +75,43 @@ describe('PostgreSQL', () => {
     expect(JSON.stringify(pod())).not.toMatch(/PASSWORD/);
   });
 
-  it('creates exactly the databases GitLab and Harbor need, owned by their users', () => {
+  it('GIVEN the declared clients WHEN rendered THEN it creates exactly the databases GitLab and Harbor need, owned by their users', () => {
     expect(DATABASES.map((d) => `${d.user}:${d.database}`)).toEqual(['gitlab:gitlabhq_production', 'harbor:registry']);
-    const sql = find('ConfigMap', 'postgresql-init').data['init.sql'];
+    const sql = find(synth(), 'ConfigMap', 'postgresql-init').data['init.sql'];
     expect(sql).toBe(initSql());
     expect(sql).toContain("SELECT 'CREATE DATABASE gitlabhq_production OWNER gitlab ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'gitlabhq_production')\\gexec");
     expect(sql).toContain('CREATE EXTENSION IF NOT EXISTS pg_trgm;');
     expect(sql).toContain("ALTER ROLE harbor WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';");
   });
 
-  it('passes shellcheck (init step)', () => {
+  it('GIVEN its registration WHEN the render plans the network THEN it asks only for DNS and lets Prometheus scrape 9187; its clients declare 5432 themselves', () => {
+    const connections = Postgresql.registration.connections!({} as never);
+    expect(connections.map((c) => [c.purpose, 'workload' in c.from ? c.from.workload.name : '', 'workload' in c.to ? c.to.workload.name : '', c.ports.map((p) => p.port)])).toEqual([
+      ['DNS', 'postgresql', 'kube-dns', [53, 53]],
+      ['metrics scrape', 'prometheus', 'postgresql', [9187]],
+    ]);
+  });
+
+  it('GIVEN any props WHEN rendered THEN every object is a valid Kubernetes object', () => {
+    for (const object of synth()) expect(validateCoreObject(object), `${object.kind}/${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN the one-node model WHEN the catalogue builds PostgreSQL THEN its node and volume size come from services.postgresql and postgresql', () => {
+    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const chart = Testing.chart();
+    PLATFORM_SERVICES.find((s) => s.name === 'postgresql')!.build(chart, single, { connections: [] });
+    const set = Testing.synth(chart).find((o: any) => o.kind === 'StatefulSet') as any;
+    expect(set.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': single.services.postgresql.node });
+    expect(single.services.postgresql.node).toBe('solo');
+    expect(set.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(`${single.postgresql.storageGiB}Gi`);
+    expect(set.spec.template.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe(single.services.vault.host);
+  });
+
+  it('GIVEN the init script WHEN shellcheck reads it THEN it finds nothing', () => {
     if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) return;
     const result = spawnSync('shellcheck', ['--shell=sh', '-'], { input: INIT_SCRIPT, encoding: 'utf8' });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
-  });
-
-  it('admits only GitLab, Harbor (5432) and Prometheus (9187) on the network', () => {
-    const evaluator = new NetworkPolicyEvaluator(objects);
-    let ip = 20;
-    const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ pod: { namespace, labels, ip: `10.42.7.${ip++}` } });
-    const postgres = pod('databases', { 'app.kubernetes.io/name': 'postgresql' });
-    const allowed = (from: Endpoint, port: number) => evaluator.allows({ from, to: postgres, port });
-    for (const app of ['webservice', 'sidekiq', 'toolbox', 'migrations', 'gitlab-exporter']) expect(allowed(pod('gitlab', { app }), 5432), app).toBe(true);
-    for (const component of ['core', 'jobservice', 'exporter']) expect(allowed(pod('harbor', { component }), 5432), component).toBe(true);
-    for (const [namespace, labels] of [
-      ['gitlab', { app: 'gitaly' }],
-      ['harbor', { component: 'nginx' }],
-      ['harbor', { component: 'trivy' }],
-      ['databases', { 'app.kubernetes.io/name': 'redis' }],
-      ['databases', { 'app.kubernetes.io/name': 'intruder' }],
-      ['argocd', { 'app.kubernetes.io/name': 'argocd-server' }],
-      ['monitoring', { 'app.kubernetes.io/name': 'prometheus' }],
-    ] as const) {
-      expect(allowed(pod(namespace, labels), 5432), `${namespace} ${JSON.stringify(labels)}`).toBe(false);
-    }
-    expect(allowed(pod('monitoring', { 'app.kubernetes.io/name': 'prometheus' }), 9187)).toBe(true);
-    expect(allowed(pod('gitlab', { app: 'webservice' }), 9187)).toBe(false);
-    expect(allowed({ ip: '192.168.10.50' }, 5432)).toBe(false);
-  });
-
-  it('follows the model: another platform places and sizes it differently', async () => {
-    const { postgresql } = await import('../../../charts/data/postgresql');
-    const { Testing } = await import('cdk8s');
-    const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    const chart = Testing.chart();
-    postgresql.build(chart, single, { connections: [] });
-    const set = Testing.synth(chart).find((o: any) => o.kind === 'StatefulSet') as any;
-    expect(set.spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'solo' });
-    expect(set.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
   });
 });
 
