@@ -9,7 +9,7 @@
  * to `s3://<backups.dumpBucket>/<kind>/<UTC time>/` on the RADOS Gateway and deletes what is older
  * than `backups.retentionDays`. The RGW keys come from Vault (agent, read once at start).
  * No PersistentVolumeClaim: nothing to count in the Ceph pool but the bucket itself.
- * Alerts: charts/backup/alert-rules.ts (APPLICATION_BACKUP_ALERT_RULES).
+ * Alerts: charts/observability/rules/backups.ts (APPLICATION_BACKUP_ALERT_RULES).
  * See docs/decisions/0086-database-dumps-and-snapshots.md and 0087-rclone-upload-tool.md.
  *
  * @see https://www.postgresql.org/docs/17/app-pgdump.html
@@ -39,10 +39,10 @@ import {
   type SecretConsumer,
   type VaultSecret,
 } from '../lib/vault';
-import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from './names';
+import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 import { rgwEndpoint } from './velero';
 
-export { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from './names';
+export { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 
 /** After the databases (wave 11) they dump; Vault (wave 3) is up long before. */
 export const BACKUPS_SYNC_WAVE = 12;

@@ -27,6 +27,7 @@ import { INTERNET, dnsAccess, hosts, kubeApiAccess, type Connection, type Worklo
 import type { RenderSummary, ServiceDefinition, ServicePlan } from '../lib/service';
 import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP, restrictedPodValues } from '../lib/security-context';
 import type { VeleroValues } from '../../imports/charts';
+import { VELERO_SCHEDULE } from '../lib/backup-jobs';
 
 export const VELERO_NAMESPACE = 'velero';
 /** The Helm release: names the Deployment, its ServiceAccount and the metrics Service `velero`. */
@@ -34,7 +35,7 @@ export const VELERO_RELEASE = 'velero';
 /** The one backup storage location, the default for every backup. */
 export const STORAGE_LOCATION = 'default';
 /** The daily Schedule; its backups are labelled `velero.io/schedule-name: daily`. */
-export const SCHEDULE_NAME = 'daily';
+export const SCHEDULE_NAME = VELERO_SCHEDULE;
 /** How long Velero waits for a CSI snapshot to be ready before the backup fails. */
 const CSI_SNAPSHOT_TIMEOUT = '10m0s';
 

@@ -19,8 +19,8 @@ import {
   uploadScript,
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/data/postgresql';
-import { WATCHED_BACKUP_CRONJOBS } from '../../../charts/backup/alert-rules';
-import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, gitlab } from '../../../charts/source/gitlab';
+import { GITLAB_BACKUP_CRONJOB, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
+import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, gitlab } from '../../../charts/source/gitlab';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 
@@ -78,7 +78,9 @@ describe('the application-consistent backups', () => {
     expect(cron.extraArgs).toBe(`--maximum-backups ${platform.backups.retentionDays}`);
     expect(values.global.appConfig.backups.bucket).toBe(`${platform.gitlab.bucketPrefix}-backups`);
     expect(values.global.railsSecrets.secret).toBe(GITLAB_RAILS_SECRET);
-    expect(WATCHED_BACKUP_CRONJOBS[GITLAB_NAMESPACE]).toEqual([GITLAB_BACKUP_CRONJOB]);
+    // The name the toolbox subchart gives its CronJob in GitLab's release and namespace.
+    expect(GITLAB_BACKUP_CRONJOB).toEqual({ namespace: GITLAB_NAMESPACE, name: `${GITLAB_RELEASE}-toolbox-backup` });
+    expect(WATCHED_BACKUP_CRONJOBS[GITLAB_NAMESPACE]).toEqual([GITLAB_BACKUP_CRONJOB.name]);
     expect(WATCHED_BACKUP_CRONJOBS[BACKUPS_NAMESPACE]).toEqual([POSTGRESQL_DUMP, VAULT_SNAPSHOT]);
     // Every CronJob rendered in the backups namespace is watched.
     const rendered = objects().filter((o) => o.kind === 'CronJob' && o.metadata.namespace === BACKUPS_NAMESPACE).map((o) => o.metadata.name);
