@@ -11,7 +11,7 @@ import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
-import { velero, veleroConfig } from './backup/velero';
+import { Velero, VeleroConfig, backupStorage } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
@@ -64,6 +64,8 @@ const prometheus = constructService(Prometheus, (platform, plan) => ({
   ruleGroups: platformRuleGroups(platform, plan),
   plan,
 }));
+const velero = constructService(Velero, (_platform, plan) => ({ plan }));
+const veleroConfig = constructService(VeleroConfig, (platform) => ({ storage: backupStorage(platform) }));
 const prometheusDiscovery = constructService(PrometheusDiscovery, (_platform, plan) => ({ plan }));
 const alertmanager = constructService(Alertmanager, (platform) => ({
   node: placedNode(platform, 'alertmanager'),
