@@ -12,7 +12,7 @@ import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { Velero, VeleroConfig, backupStorage } from './backup/velero';
-import { applicationBackups } from './backup/application-backups';
+import { ApplicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
@@ -66,6 +66,15 @@ const prometheus = constructService(Prometheus, (platform, plan) => ({
 }));
 const velero = constructService(Velero, (_platform, plan) => ({ plan }));
 const veleroConfig = constructService(VeleroConfig, (platform) => ({ storage: backupStorage(platform) }));
+const applicationBackups = constructService(ApplicationBackups, (platform, plan) => ({
+  plan,
+  dumpBucket: platform.backups.dumpBucket,
+  region: platform.backups.region,
+  rgwUrl: platform.ceph.rgw.endpoint,
+  retentionDays: platform.backups.retentionDays,
+  postgresqlStorageGiB: platform.postgresql.storageGiB,
+  vaultTlsServerName: vaultTlsServerName(platform),
+}));
 const prometheusDiscovery = constructService(PrometheusDiscovery, (_platform, plan) => ({ plan }));
 const alertmanager = constructService(Alertmanager, (platform) => ({
   node: placedNode(platform, 'alertmanager'),
