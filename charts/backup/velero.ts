@@ -113,11 +113,6 @@ export function backupStorage(platform: Platform): BackupStorage {
   return { bucket: platform.ceph.rgw.bucket, region: platform.backups.region, s3Url: rgwEndpoint(platform).url };
 }
 
-/** The bucket Velero's one storage location uses: off site when the model names one. */
-export function storageBucket(platform: Platform): string {
-  return backupStorage(platform).bucket;
-}
-
 /**
  * The AWS plugin's location config (vmware-tanzu/velero-plugin-for-aws backupstoragelocation.md,
  * branch release-1.14 at 673d828: `region`, `s3Url`, `s3ForcePathStyle`, `kmsKeyId`): AWS S3 needs

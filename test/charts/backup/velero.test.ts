@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
 import { CHARTS, IMAGES } from '../../../config/versions';
 import { scrapedBy } from '../../../charts/lib/network';
-import { NODE_AGENT_CONFIG, VELERO_CREDENTIALS, VELERO_SERVER, Velero, VeleroConfig, backupStorage, backupTtl, rgwEndpoint, statefulNamespaces, storageBucket, type BackupStorage } from '../../../charts/backup/velero';
+import { NODE_AGENT_CONFIG, VELERO_CREDENTIALS, VELERO_SERVER, Velero, VeleroConfig, backupStorage, backupTtl, rgwEndpoint, statefulNamespaces, type BackupStorage } from '../../../charts/backup/velero';
 import { POLICY_EXCEPTIONS_ANNOTATION } from '../../../common/policy-exceptions';
 import type { KubeObject } from '../../../charts/lib/service';
 import type { RenderSummary, ServiceDefinition } from '../../../charts/lib/service';
@@ -122,7 +122,7 @@ describe('Velero', () => {
       // AWS S3 by virtual host in the bucket's region: no endpoint, no path style.
       config: { region: offsite.region },
     });
-    expect(storageBucket(platform)).not.toBe(platform.ceph.rgw.bucket);
+    expect(backupStorage(platform).bucket).not.toBe(platform.ceph.rgw.bucket);
   });
 
   it('GIVEN no backups.offsite WHEN the storage location is rendered THEN it is the RGW bucket of the model, by path', () => {
