@@ -11,8 +11,8 @@ import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
 import { NginxIngress } from './core/nginx-ingress';
-import { velero, veleroConfig } from './backup/velero';
-import { applicationBackups } from './backup/application-backups';
+import { Velero, VeleroConfig, backupStorage } from './backup/velero';
+import { ApplicationBackups } from './backup/application-backups';
 import { constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
@@ -63,6 +63,17 @@ const prometheus = constructService(Prometheus, (platform, plan) => ({
   scrapeJobs: scrapeJobs(platform, plan),
   ruleGroups: platformRuleGroups(platform, plan),
   plan,
+}));
+const velero = constructService(Velero, (_platform, plan) => ({ plan }));
+const veleroConfig = constructService(VeleroConfig, (platform) => ({ storage: backupStorage(platform) }));
+const applicationBackups = constructService(ApplicationBackups, (platform, plan) => ({
+  plan,
+  dumpBucket: platform.backups.dumpBucket,
+  region: platform.backups.region,
+  rgwUrl: platform.ceph.rgw.endpoint,
+  retentionDays: platform.backups.retentionDays,
+  postgresqlStorageGiB: platform.postgresql.storageGiB,
+  vaultTlsServerName: vaultTlsServerName(platform),
 }));
 const prometheusDiscovery = constructService(PrometheusDiscovery, (_platform, plan) => ({ plan }));
 const alertmanager = constructService(Alertmanager, (platform) => ({

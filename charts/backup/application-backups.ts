@@ -9,24 +9,24 @@
  * to `s3://<backups.dumpBucket>/<kind>/<UTC time>/` on the RADOS Gateway and deletes what is older
  * than `backups.retentionDays`. The RGW keys come from Vault (agent, read once at start).
  * No PersistentVolumeClaim: nothing to count in the Ceph pool but the bucket itself.
- * Alerts: charts/backup/alert-rules.ts (APPLICATION_BACKUP_ALERT_RULES).
+ * Alerts: charts/observability/rules/backups.ts (APPLICATION_BACKUP_ALERT_RULES).
  * See docs/decisions/0086-database-dumps-and-snapshots.md and 0087-rclone-upload-tool.md.
  *
  * @see https://www.postgresql.org/docs/17/app-pgdump.html
  * @see https://developer.hashicorp.com/vault/docs/commands/operator/raft#snapshot-save
  * @see https://rclone.org/s3/#ceph
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../lib/kinds';
 import { DATABASES, POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
-import { connect, dnsAccess, hosts, type Connection, type Workload } from '../lib/network';
+import { connect, dnsAccess, hosts, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER } from '../lib/security-context';
-import type { ServiceDefinition, ServicePlan } from '../lib/service';
+import type { ServiceRegistration } from '../lib/service';
 import {
   KUBERNETES_AUTH_MOUNT,
   VAULT_ADDRESS,
@@ -34,15 +34,14 @@ import {
   VAULT_AGENT_UID,
   VAULT_TOKEN_VOLUME,
   secretFile,
-  vaultAgentPod,
-  vaultTlsServerName,
+  vaultAgentPodFor,
   type SecretConsumer,
   type VaultSecret,
 } from '../lib/vault';
-import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from './names';
+import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 import { rgwEndpoint } from './velero';
 
-export { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from './names';
+export { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 
 /** After the databases (wave 11) they dump; Vault (wave 3) is up long before. */
 export const BACKUPS_SYNC_WAVE = 12;
@@ -163,13 +162,13 @@ rclone rmdirs --leave-root "rgw:$BUCKET/${prefix}"
 }
 
 /** rclone's remote `rgw`, from environment variables only (no config file). @see https://rclone.org/docs/#config-file */
-function rcloneEnv(platform: Platform) {
+function rcloneEnv(props: ApplicationBackupsProps): k8s.EnvVar[] {
   return [
-    { name: 'BUCKET', value: platform.backups.dumpBucket },
+    { name: 'BUCKET', value: props.dumpBucket },
     { name: 'RCLONE_CONFIG_RGW_TYPE', value: 's3' },
     { name: 'RCLONE_CONFIG_RGW_PROVIDER', value: 'Ceph' },
-    { name: 'RCLONE_CONFIG_RGW_ENDPOINT', value: rgwEndpoint(platform).url },
-    { name: 'RCLONE_CONFIG_RGW_REGION', value: platform.backups.region },
+    { name: 'RCLONE_CONFIG_RGW_ENDPOINT', value: props.rgwUrl },
+    { name: 'RCLONE_CONFIG_RGW_REGION', value: props.region },
     { name: 'RCLONE_CONFIG_RGW_ENV_AUTH', value: 'true' },
     // The operator creates the bucket (README runbook); the keys need not be allowed to.
     { name: 'RCLONE_S3_NO_CHECK_BUCKET', value: 'true' },
@@ -177,126 +176,86 @@ function rcloneEnv(platform: Platform) {
   ];
 }
 
+/** Requests and limits as the typed container takes them. */
+function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): k8s.ResourceRequirements {
+  const q = k8s.Quantity.fromString;
+  return { requests: { cpu: q(cpuRequest), memory: q(memoryRequest) }, limits: { cpu: q(cpuLimit), memory: q(memoryLimit) } };
+}
+
 interface BackupJob {
   readonly consumer: SecretConsumer;
   readonly script: string;
-  /** The container that writes the dump into OUT_DIR. */
-  readonly producer: Record<string, unknown>;
+  /** The container that writes the dump into OUT_DIR (its command and the shared mounts are added). */
+  readonly producer: Omit<k8s.Container, 'command'>;
   /** The largest dump the emptyDir holds (node disk). */
   readonly sizeLimit: string;
 }
 
-function cronJob(chart: Chart, platform: Platform, job: BackupJob): void {
-  const name = job.consumer.name;
-  const labels = standardLabels(name, 'backup');
-  const agent = vaultAgentPod(job.consumer, platform);
-  new ApiObject(chart, `${name}-service-account`, {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: job.consumer.serviceAccount, namespace: BACKUPS_NAMESPACE, labels },
-    // It never calls the Kubernetes API; Vault logins use the projected token.
-    automountServiceAccountToken: false,
-  });
-  new ApiObject(chart, `${name}-scripts`, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: `${name}-scripts`, namespace: BACKUPS_NAMESPACE, labels },
-    data: { 'backup.sh': job.script, 'upload.sh': uploadScript(DUMP_PREFIXES[name as keyof typeof DUMP_PREFIXES], platform.backups.retentionDays) },
-  });
-  const mounts = [
-    { name: 'out', mountPath: OUT_DIR },
-    { name: 'scripts', mountPath: '/scripts', readOnly: true },
-    { name: 'tmp', mountPath: '/tmp' },
-  ];
-  new ApiObject(chart, `${name}-cronjob`, {
-    apiVersion: 'batch/v1',
-    kind: 'CronJob',
-    metadata: { name, namespace: BACKUPS_NAMESPACE, labels },
-    spec: {
-      schedule: DUMP_SCHEDULES[name as keyof typeof DUMP_SCHEDULES],
-      timeZone: 'Etc/UTC',
-      concurrencyPolicy: 'Forbid',
-      // A run missed by more than an hour (controller down) is skipped; the missed-run alert says so.
-      startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 1,
-      failedJobsHistoryLimit: 1,
-      jobTemplate: {
-        metadata: { labels },
-        spec: {
-          backoffLimit: 1,
-          activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
-          ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-          template: {
-            metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
-            spec: {
-              serviceAccountName: agent.serviceAccountName,
-              automountServiceAccountToken: false,
-              restartPolicy: 'Never',
-              securityContext: RESTRICTED_POD_ANY_USER,
-              initContainers: [{ ...job.producer, command: ['/bin/sh', '/scripts/backup.sh'], volumeMounts: [...mounts, ...((job.producer.volumeMounts as object[]) ?? [])] }],
-              containers: [
-                {
-                  name: 'upload',
-                  image: IMAGES.rclone,
-                  command: ['/bin/sh', '/scripts/upload.sh'],
-                  env: rcloneEnv(platform),
-                  securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: RCLONE_UID, runAsGroup: RCLONE_UID },
-                  resources: resources('50m', '64Mi', '1', '256Mi'),
-                  volumeMounts: mounts,
-                },
-              ],
-              volumes: [
-                ...agent.volumes,
-                { name: 'out', emptyDir: { sizeLimit: job.sizeLimit } },
-                { name: 'scripts', configMap: { name: `${name}-scripts` } },
-                { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-              ],
-            },
-          },
-        },
-      },
-    },
-  });
+/**
+ * What the application backups read of the model. The workload family has no CronJob (it renders
+ * long-running pods with a Service), so each backup is the typed L1 objects of cdk8s-plus-28:
+ * a ServiceAccount, a ConfigMap of scripts and a CronJob.
+ */
+export interface ApplicationBackupsProps {
+  /** Every connection of the render: the backups namespace renders its half of each. */
+  readonly plan: NetworkPlan;
+  /** The bucket the dumps and snapshots go to (`backups.dumpBucket`). */
+  readonly dumpBucket: string;
+  /** The bucket's region as the RADOS Gateway names it (`backups.region`). */
+  readonly region: string;
+  /** The RADOS Gateway's URL (`ceph.rgw.endpoint`). */
+  readonly rgwUrl: string;
+  /** Days a dump or snapshot is kept before the upload prunes it (`backups.retentionDays`). */
+  readonly retentionDays: number;
+  /** PostgreSQL's volume size in GiB (`postgresql.storageGiB`): the most the dump's emptyDir holds. */
+  readonly postgresqlStorageGiB: number;
+  /** The name Vault's certificate is issued for, which the agent and the snapshot Job verify. */
+  readonly vaultTlsServerName: string;
 }
 
-export const applicationBackups: ServiceDefinition = {
-  name: 'application-backups',
-  namespace: BACKUPS_NAMESPACE,
-  syncWave: BACKUPS_SYNC_WAVE,
-  secretConsumers: () => [POSTGRESQL_DUMP_CONSUMER, VAULT_SNAPSHOT_CONSUMER],
-  connections: (platform: Platform): Connection[] => {
-    const rgw = rgwEndpoint(platform);
-    const toRgw = (workload: Workload): Connection => ({
-      from: { workload },
-      to: { network: hosts('ceph rados gateway', [rgw.address]) },
-      ports: [{ port: rgw.port }],
-      purpose: 'dump bucket (RADOS Gateway, S3)',
-    });
-    // Both reach Vault as secret consumers (the render adds that connection).
-    return [
-      dnsAccess(POSTGRESQL_DUMP_WORKLOAD),
-      dnsAccess(VAULT_SNAPSHOT_WORKLOAD),
-      connect({ workload: POSTGRESQL_DUMP_WORKLOAD }, POSTGRESQL, ['postgres'], 'daily logical dump'),
-      toRgw(POSTGRESQL_DUMP_WORKLOAD),
-      toRgw(VAULT_SNAPSHOT_WORKLOAD),
-    ];
-  },
-  build(chart: Chart, platform: Platform, plan: ServicePlan) {
-    new PlatformNamespace(chart, 'namespace', { name: BACKUPS_NAMESPACE, workloads: [POSTGRESQL_DUMP_WORKLOAD, VAULT_SNAPSHOT_WORKLOAD], plan });
-    cronJob(chart, platform, {
+/** The daily PostgreSQL dump and Vault raft snapshot, each a CronJob uploading to the dump bucket. */
+export class ApplicationBackups extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'application-backups',
+    namespace: BACKUPS_NAMESPACE,
+    syncWave: BACKUPS_SYNC_WAVE,
+    secretConsumers: () => [POSTGRESQL_DUMP_CONSUMER, VAULT_SNAPSHOT_CONSUMER],
+    connections: (platform: Platform): Connection[] => {
+      const rgw = rgwEndpoint(platform);
+      const toRgw = (workload: Workload): Connection => ({
+        from: { workload },
+        to: { network: hosts('ceph rados gateway', [rgw.address]) },
+        ports: [{ port: rgw.port }],
+        purpose: 'dump bucket (RADOS Gateway, S3)',
+      });
+      // Both reach Vault as secret consumers (the render adds that connection).
+      return [
+        dnsAccess(POSTGRESQL_DUMP_WORKLOAD),
+        dnsAccess(VAULT_SNAPSHOT_WORKLOAD),
+        connect({ workload: POSTGRESQL_DUMP_WORKLOAD }, POSTGRESQL, ['postgres'], 'daily logical dump'),
+        toRgw(POSTGRESQL_DUMP_WORKLOAD),
+        toRgw(VAULT_SNAPSHOT_WORKLOAD),
+      ];
+    },
+  };
+
+  constructor(scope: Construct, id: string, props: ApplicationBackupsProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: BACKUPS_NAMESPACE, workloads: [POSTGRESQL_DUMP_WORKLOAD, VAULT_SNAPSHOT_WORKLOAD], plan: props.plan });
+    this.cronJob(props, {
       consumer: POSTGRESQL_DUMP_CONSUMER,
       script: dumpScript(),
       // Compressed archives of databases that fill at most their volume.
-      sizeLimit: `${platform.postgresql.storageGiB}Gi`,
+      sizeLimit: `${props.postgresqlStorageGiB}Gi`,
       producer: {
         name: 'dump',
         // The server's own image: pg_dump of the same major version as the server.
         image: IMAGES.postgres,
         securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
-        resources: resources('100m', '128Mi', '1', '512Mi'),
+        resources: containerResources('100m', '128Mi', '1', '512Mi'),
       },
     });
-    cronJob(chart, platform, {
+    this.cronJob(props, {
       consumer: VAULT_SNAPSHOT_CONSUMER,
       script: snapshotScript(),
       sizeLimit: '1Gi',
@@ -305,13 +264,80 @@ export const applicationBackups: ServiceDefinition = {
         image: IMAGES.vault,
         env: [
           { name: 'VAULT_ADDR', value: VAULT_ADDRESS },
-          { name: 'VAULT_TLS_SERVER_NAME', value: vaultTlsServerName(platform) },
+          { name: 'VAULT_TLS_SERVER_NAME', value: props.vaultTlsServerName },
           { name: 'HOME', value: '/tmp' },
         ],
         securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID },
-        resources: resources('50m', '64Mi', '500m', '256Mi'),
+        resources: containerResources('50m', '64Mi', '500m', '256Mi'),
         volumeMounts: [{ name: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR, readOnly: true }],
       },
     });
-  },
-};
+  }
+
+  private cronJob(props: ApplicationBackupsProps, job: BackupJob): void {
+    const name = job.consumer.name as keyof typeof DUMP_SCHEDULES;
+    const labels = standardLabels(name, 'backup');
+    const agent = vaultAgentPodFor(job.consumer, props.vaultTlsServerName);
+    new k8s.KubeServiceAccount(this, `${name}-service-account`, {
+      metadata: { name: job.consumer.serviceAccount, namespace: BACKUPS_NAMESPACE, labels },
+      // It never calls the Kubernetes API; Vault logins use the projected token.
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeConfigMap(this, `${name}-scripts`, {
+      metadata: { name: `${name}-scripts`, namespace: BACKUPS_NAMESPACE, labels },
+      data: { 'backup.sh': job.script, 'upload.sh': uploadScript(DUMP_PREFIXES[name], props.retentionDays) },
+    });
+    const mounts: k8s.VolumeMount[] = [
+      { name: 'out', mountPath: OUT_DIR },
+      { name: 'scripts', mountPath: '/scripts', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ];
+    new k8s.KubeCronJob(this, `${name}-cronjob`, {
+      metadata: { name, namespace: BACKUPS_NAMESPACE, labels },
+      spec: {
+        schedule: DUMP_SCHEDULES[name],
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        // A run missed by more than an hour (controller down) is skipped; the missed-run alert says so.
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 1,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 1,
+            activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
+            ttlSecondsAfterFinished: JOB_TTL_SECONDS,
+            template: {
+              metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
+              spec: {
+                serviceAccountName: agent.serviceAccountName,
+                automountServiceAccountToken: false,
+                restartPolicy: 'Never',
+                securityContext: RESTRICTED_POD_ANY_USER,
+                initContainers: [{ ...job.producer, command: ['/bin/sh', '/scripts/backup.sh'], volumeMounts: [...mounts, ...(job.producer.volumeMounts ?? [])] }],
+                containers: [
+                  {
+                    name: 'upload',
+                    image: IMAGES.rclone,
+                    command: ['/bin/sh', '/scripts/upload.sh'],
+                    env: rcloneEnv(props),
+                    securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: RCLONE_UID, runAsGroup: RCLONE_UID },
+                    resources: containerResources('50m', '64Mi', '1', '256Mi'),
+                    volumeMounts: mounts,
+                  },
+                ],
+                volumes: [
+                  ...agent.volumes,
+                  { name: 'out', emptyDir: { sizeLimit: k8s.Quantity.fromString(job.sizeLimit) } },
+                  { name: 'scripts', configMap: { name: `${name}-scripts` } },
+                  { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+}

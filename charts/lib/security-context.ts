@@ -2,8 +2,9 @@
  * The one source of the security settings every pod of the platform runs with: Pod Security
  * `restricted` (POLICY-RULES 2.1) at pod and container level, in the typed form of the pods we
  * render (`k8s.PodSecurityContext`, `k8s.SecurityContext`) and in the form upstream Helm charts
- * take as values (the same keys: both follow the Kubernetes API). Kaniko's root exception is the
- * one documented variant (POLICY-RULES section 3, policy/exceptions.ts).
+ * take as values (the same keys: both follow the Kubernetes API). Two documented variants run as
+ * root: Kaniko's build containers (POLICY-RULES section 3, policy/exceptions.ts) and Velero's node
+ * agent (its namespace is Pod Security `baseline` with the exception's reason, charts/backup/velero.ts).
  *
  * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
  */
@@ -109,3 +110,18 @@ export const KANIKO_CONTAINER_SECURITY = {
   capabilities: { drop: ['NET_RAW'] },
   seccompProfile: RUNTIME_DEFAULT_SECCOMP,
 } as const satisfies k8s.SecurityContext;
+
+/**
+ * Velero's node agent pod, the second exception: root, as upstream runs it (Velero v1.18
+ * pkg/install/daemonset.go sets RunAsUser 0: it reads and writes the volumes of any pod), with
+ * seccomp RuntimeDefault. No host path (`nodeAgent.disableHostPath`), no host namespace. Its
+ * namespace is Pod Security `baseline` and names why (charts/backup/velero.ts).
+ */
+export const VELERO_NODE_AGENT_POD_SECURITY = { runAsUser: 0, seccompProfile: RUNTIME_DEFAULT_SECCOMP } as const satisfies k8s.PodSecurityContext;
+
+/**
+ * Velero's node agent container: the restricted container settings (no capability, no privilege
+ * escalation, a read-only root), and explicitly unprivileged: the data mover runs in its own pods,
+ * so the agent needs no privilege of its own.
+ */
+export const VELERO_NODE_AGENT_CONTAINER_SECURITY = { ...RESTRICTED_CONTAINER_SECURITY, privileged: false } as const satisfies k8s.SecurityContext;

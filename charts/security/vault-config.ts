@@ -14,7 +14,7 @@
  * @see https://developer.hashicorp.com/vault/docs/concepts/policies
  */
 import type { Platform } from '../../config';
-import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../backup/names';
+import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 import {
   KUBERNETES_AUTH_MOUNT,
   KV_MOUNT,
@@ -375,7 +375,7 @@ export function configFiles(platform: Platform, consumers: readonly SecretConsum
   };
   for (const consumer of consumers) {
     if (consumer.name === RAFT_SNAPSHOT_ROLE) {
-      throw new Error(`vault consumer ${consumer.name}: the name is reserved for the raft snapshot role (charts/backup/names.ts); choose another`);
+      throw new Error(`vault consumer ${consumer.name}: the name is reserved for the raft snapshot role (charts/lib/backup-jobs.ts); choose another`);
     }
     files[`policy-${consumerPolicyName(consumer)}.hcl`] = consumerPolicy(consumer);
     files[`role-${consumer.name}.json`] = `${JSON.stringify(consumerRole(consumer, platform), null, 2)}\n`;

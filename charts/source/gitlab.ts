@@ -110,8 +110,6 @@ export const GITLAB_SECRETS = {
  */
 export const GITLAB_RAILS_SECRET = `${GITLAB_RELEASE}-rails-secret`;
 
-/** The chart's backup CronJob (toolbox chart, `<fullname>-backup`); the backup alerts watch it. */
-export const GITLAB_BACKUP_CRONJOB = `${GITLAB_RELEASE}-toolbox-backup`;
 /** After the PostgreSQL dump (01:30) and before Velero's daily backup (seed 03:00), UTC. */
 const GITLAB_BACKUP_SCHEDULE = '0 2 * * *';
 

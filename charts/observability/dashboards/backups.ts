@@ -6,7 +6,7 @@
  * dumps, Vault raft snapshots, GitLab's own backup), whose CronJobs kube-state-metrics reports;
  * the age panel, the table and the test pick each row up.
  */
-import { WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../backup/alert-rules';
+import { WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../lib/backup-jobs';
 import type { DashboardSpec, Panel, Query } from './builder';
 
 export interface BackupKind {
@@ -37,7 +37,7 @@ export const BACKUP_KINDS: readonly BackupKind[] = [
   {
     title: 'Application backups',
     // kube-state-metrics cronjob-metrics: the time the CronJob's last Job succeeded; the same
-    // CronJobs ApplicationBackupMissing watches (charts/backup/alert-rules.ts), each daily.
+    // CronJobs ApplicationBackupMissing watches (charts/observability/rules/backups.ts), each daily.
     lastSuccess: { expr: `max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${WATCHED_BACKUP_CRONJOBS_SELECTOR}})`, legend: '{{namespace}}/{{cronjob}}' },
     everyHours: 24,
   },

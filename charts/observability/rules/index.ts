@@ -4,9 +4,9 @@
  * (test/charts/observability/rules.test.ts).
  */
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
-import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from '../../backup/alert-rules';
+import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from './backups';
 import { renovateRules } from '../../day-two/renovate';
-import type { RuleGroup, RuleGroupSource } from '../../lib/rule-group';
+import type { RuleGroupSource } from '../../lib/rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [
   targetRules,
@@ -19,10 +19,9 @@ export const RULE_GROUPS: readonly RuleGroupSource[] = [
   workloadRules,
   monitoringRules,
   // The daily backup (issue 6): failed or missing.
-  // Its rules carry severity critical; the backup module types labels more loosely.
-  BACKUP_ALERT_RULES as RuleGroup,
+  BACKUP_ALERT_RULES,
   // PostgreSQL dumps and Vault snapshots (issue 17): failed or missed.
-  APPLICATION_BACKUP_ALERT_RULES as RuleGroup,
+  APPLICATION_BACKUP_ALERT_RULES,
   // Renovate (issue 20): a failed run, no success for two scheduled intervals.
   renovateRules,
 ];

@@ -8,31 +8,49 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Testing } from 'cdk8s';
 import { defaultPlatform, loadDefaultPlatform, validatePlatform } from '../../../config';
 import {
+  ApplicationBackups,
   BACKUPS_NAMESPACE,
   DUMP_PREFIXES,
   POSTGRESQL_DUMP,
   VAULT_SNAPSHOT,
+  type ApplicationBackupsProps,
   dumpScript,
   snapshotScript,
   uploadScript,
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/lib/data-endpoints';
-import { WATCHED_BACKUP_CRONJOBS } from '../../../charts/backup/alert-rules';
-import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, gitlab } from '../../../charts/source/gitlab';
-import { defaultRender, kubeObjects } from '../../support/render';
+import { GITLAB_BACKUP_CRONJOB, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
+import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, gitlab } from '../../../charts/source/gitlab';
 import { hasCommand, requireValidator } from '../../support/validators';
 
 const platform = loadDefaultPlatform();
-const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
+const PROPS: Omit<ApplicationBackupsProps, 'plan'> = {
+  dumpBucket: 'platform-dumps',
+  region: 'eu-1',
+  rgwUrl: 'http://192.168.10.21:7480',
+  retentionDays: 14,
+  postgresqlStorageGiB: 8,
+  vaultTlsServerName: 'vault.example.test',
+};
+
+/** The application backups alone, with their own connections planned. */
+function synth(props: Omit<ApplicationBackupsProps, 'plan'> = PROPS): any[] {
+  const chart = Testing.chart();
+  new ApplicationBackups(chart, 'application-backups', { ...props, plan: { connections: ApplicationBackups.registration.connections!(platform) } });
+  return Testing.synth(chart);
+}
+const rendered = synth();
+const objects = () => rendered;
 const cronJob = (name: string) => objects().find((o) => o.kind === 'CronJob' && o.metadata.namespace === BACKUPS_NAMESPACE && o.metadata.name === name);
 const podOf = (name: string) => cronJob(name).spec.jobTemplate.spec.template;
 const scripts = (name: string) => objects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-scripts`).data as Record<string, string>;
 const env = (container: any) => Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value]));
 
 describe('the application-consistent backups', () => {
-  it('GIVEN the seed WHEN it renders THEN a daily dump and a daily raft snapshot run once at a time, each producer before its upload', () => {
+  it('GIVEN the application backups WHEN they render THEN a daily dump and a daily raft snapshot run once at a time, each producer before its upload', () => {
     for (const [name, producer, image] of [
       [POSTGRESQL_DUMP, 'dump', /^postgres:/],
       [VAULT_SNAPSHOT, 'snapshot', /^hashicorp\/vault:/],
@@ -53,15 +71,20 @@ describe('the application-consistent backups', () => {
     }
   });
 
-  it('GIVEN the model WHEN the uploads render THEN they go to backups.dumpBucket on ceph.rgw.endpoint, each kind under its prefix, pruned after backups.retentionDays', () => {
+  it('GIVEN a dump bucket, an RGW URL and 14 days WHEN the uploads render THEN they go to that bucket on that endpoint, each kind under its prefix, pruned after 14 days', () => {
     for (const name of [POSTGRESQL_DUMP, VAULT_SNAPSHOT] as const) {
       const upload = env(podOf(name).spec.containers[0]);
-      expect(upload.BUCKET).toBe(platform.backups.dumpBucket);
-      expect(upload.RCLONE_CONFIG_RGW_ENDPOINT).toBe(platform.ceph.rgw.endpoint);
+      expect(upload.BUCKET).toBe(PROPS.dumpBucket);
+      expect(upload.RCLONE_CONFIG_RGW_ENDPOINT).toBe(PROPS.rgwUrl);
+      expect(upload.RCLONE_CONFIG_RGW_REGION).toBe(PROPS.region);
       expect(upload.RCLONE_CONFIG_RGW_PROVIDER).toBe('Ceph');
-      expect(scripts(name)['upload.sh']).toBe(uploadScript(DUMP_PREFIXES[name], platform.backups.retentionDays));
-      expect(scripts(name)['upload.sh']).toContain(`--min-age ${platform.backups.retentionDays}d`);
+      expect(scripts(name)['upload.sh']).toBe(uploadScript(DUMP_PREFIXES[name], PROPS.retentionDays));
+      expect(scripts(name)['upload.sh']).toContain('--min-age 14d');
     }
+    // The dump's emptyDir holds as much as PostgreSQL's volume; the snapshot Job verifies Vault's name.
+    expect(podOf(POSTGRESQL_DUMP).spec.volumes).toContainEqual({ name: 'out', emptyDir: { sizeLimit: '8Gi' } });
+    expect(env(podOf(VAULT_SNAPSHOT).spec.initContainers[0]).VAULT_TLS_SERVER_NAME).toBe(PROPS.vaultTlsServerName);
+    // The seed keeps the dumps apart from Velero's bucket (the schema enforces it, below).
     expect(platform.backups.dumpBucket).not.toBe(platform.ceph.rgw.bucket);
     expect(scripts(POSTGRESQL_DUMP)['backup.sh']).toBe(dumpScript());
     expect(scripts(VAULT_SNAPSHOT)['backup.sh']).toBe(snapshotScript());
@@ -78,7 +101,9 @@ describe('the application-consistent backups', () => {
     expect(cron.extraArgs).toBe(`--maximum-backups ${platform.backups.retentionDays}`);
     expect(values.global.appConfig.backups.bucket).toBe(`${platform.gitlab.bucketPrefix}-backups`);
     expect(values.global.railsSecrets.secret).toBe(GITLAB_RAILS_SECRET);
-    expect(WATCHED_BACKUP_CRONJOBS[GITLAB_NAMESPACE]).toEqual([GITLAB_BACKUP_CRONJOB]);
+    // The name the toolbox subchart gives its CronJob in GitLab's release and namespace.
+    expect(GITLAB_BACKUP_CRONJOB).toEqual({ namespace: GITLAB_NAMESPACE, name: `${GITLAB_RELEASE}-toolbox-backup` });
+    expect(WATCHED_BACKUP_CRONJOBS[GITLAB_NAMESPACE]).toEqual([GITLAB_BACKUP_CRONJOB.name]);
     expect(WATCHED_BACKUP_CRONJOBS[BACKUPS_NAMESPACE]).toEqual([POSTGRESQL_DUMP, VAULT_SNAPSHOT]);
     // Every CronJob rendered in the backups namespace is watched.
     const rendered = objects().filter((o) => o.kind === 'CronJob' && o.metadata.namespace === BACKUPS_NAMESPACE).map((o) => o.metadata.name);

@@ -6,6 +6,8 @@ import {
   RESTRICTED_CONTAINER_SECURITY,
   RESTRICTED_CONTAINER_VALUES,
   RESTRICTED_POD_ANY_USER,
+  VELERO_NODE_AGENT_CONTAINER_SECURITY,
+  VELERO_NODE_AGENT_POD_SECURITY,
   restrictedPodSecurity,
   restrictedPodValues,
 } from '../../../charts/lib/security-context';
@@ -52,6 +54,12 @@ describe('security context (Pod Security restricted, one source)', () => {
       capabilities: { drop: ['NET_RAW'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
+  });
+
+  it("GIVEN Velero's node agent exception WHEN compared with restricted THEN its pod only runs as root with seccomp kept, and its container is restricted and unprivileged", () => {
+    expect(VELERO_NODE_AGENT_POD_SECURITY).toEqual({ runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(VELERO_NODE_AGENT_CONTAINER_SECURITY).toEqual({ ...RESTRICTED_CONTAINER_SECURITY, privileged: false });
+    expect(VELERO_NODE_AGENT_CONTAINER_SECURITY).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 
   it('fails when a chart writes a seccomp profile of its own instead of importing charts/lib/security-context.ts', () => {

@@ -25,7 +25,7 @@ import {
   raftSnapshotPolicy,
   type KubernetesAuthRole,
 } from '../../../charts/security/vault-config';
-import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/backup/names';
+import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/lib/backup-jobs';
 import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
@@ -168,7 +168,7 @@ describe("Vault's configuration as code", () => {
 
   it('fails when a secret consumer takes the raft snapshot role\'s name', () => {
     const impostor: SecretConsumer = { name: RAFT_SNAPSHOT_ROLE, namespace: 'backups', serviceAccount: 'other', secrets: [{ name: 'x', keys: ['y'] }] };
-    expect(() => configFiles(platform, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/backup/names.ts); choose another');
+    expect(() => configFiles(platform, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/lib/backup-jobs.ts); choose another');
   });
 
   it('takes token lifetimes and the pod network from the model', () => {

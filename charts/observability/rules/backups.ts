@@ -1,7 +1,8 @@
 /**
- * Alerts for the daily backup, as a Prometheus rule group. The observability service loads it
- * into Prometheus' rule files (with its other groups); it is data, not an object of ours, so it is
- * rendered wherever Prometheus' configuration is.
+ * Alerts for the daily backup (charts/backup/velero.ts) and the application-consistent backups
+ * (charts/backup/application-backups.ts, GitLab's own backup CronJob), as Prometheus rule groups
+ * beside the other services' alerts (rules/platform.ts). They read only the jobs' names, which
+ * live below every service folder (charts/lib/backup-jobs.ts, decision 0112).
  *
  * Velero's metrics, per schedule (label `schedule`):
  *  - `velero_backup_last_status`: 1 after a Completed backup, 0 after Failed, PartiallyFailed or
@@ -11,25 +12,11 @@
  *
  * @see https://github.com/vmware-tanzu/velero/blob/main/pkg/metrics/metrics.go
  */
-import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from './names';
-import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE } from '../source/gitlab';
-import { SCHEDULE_NAME } from './velero';
+import { VELERO_SCHEDULE, WATCHED_BACKUP_CRONJOBS, WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../lib/backup-jobs';
+import type { AlertingRule, RuleGroup } from '../../lib/rule-group';
 
-/** One alerting rule, as Prometheus' rule files take it. */
-export interface AlertingRule {
-  readonly alert: string;
-  readonly expr: string;
-  /** How long the condition must hold before the alert fires, e.g. "30m". */
-  readonly for: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-}
-
-/** A rule group of a Prometheus rule file (`groups: [...]`). */
-export interface PrometheusRuleGroup {
-  readonly name: string;
-  readonly rules: readonly AlertingRule[];
-}
+/** A group of alerts only (no recording rules): what each backup group is. */
+export type AlertGroup = Omit<RuleGroup, 'rules'> & { readonly rules: readonly AlertingRule[] };
 
 /**
  * A daily backup is missing once the newest successful one is older than a day plus an hour
@@ -37,9 +24,9 @@ export interface PrometheusRuleGroup {
  */
 export const BACKUP_MAX_AGE_SECONDS = 25 * 3600;
 
-const schedule = `schedule="${SCHEDULE_NAME}"`;
+const schedule = `schedule="${VELERO_SCHEDULE}"`;
 
-export const BACKUP_ALERT_RULES: PrometheusRuleGroup = {
+export const BACKUP_ALERT_RULES: AlertGroup = {
   name: 'velero-backups',
   rules: [
     {
@@ -68,11 +55,6 @@ export const BACKUP_ALERT_RULES: PrometheusRuleGroup = {
   ],
 };
 
-/** A rule file with the given groups, as promtool and Prometheus read it. */
-export function ruleFile(groups: readonly PrometheusRuleGroup[]): { groups: readonly PrometheusRuleGroup[] } {
-  return { groups };
-}
-
 /**
  * Alerts for the application-consistent backups (charts/backup/application-backups.ts, and GitLab's
  * own backup CronJob, charts/source/gitlab.ts), from
@@ -84,19 +66,12 @@ export function ruleFile(groups: readonly PrometheusRuleGroup[]): { groups: read
  *  - `kube_cronjob_status_last_successful_time`: when the CronJob's last Job succeeded; absent
  *    until the first success, so a CronJob older than the limit without one counts as missed.
  */
-/** The CronJobs watched, by namespace: ours, and GitLab's own (its chart names it). */
-export const WATCHED_BACKUP_CRONJOBS: Readonly<Record<string, readonly string[]>> = {
-  [BACKUPS_NAMESPACE]: [POSTGRESQL_DUMP, VAULT_SNAPSHOT],
-  [GITLAB_NAMESPACE]: [GITLAB_BACKUP_CRONJOB],
-};
 const namespaces = Object.keys(WATCHED_BACKUP_CRONJOBS);
 const names = Object.values(WATCHED_BACKUP_CRONJOBS).flat();
 const backups = `namespace=~"${namespaces.join('|')}"`;
-/** The label matchers of every watched backup CronJob (the alerts and the Backups dashboard). */
-export const WATCHED_BACKUP_CRONJOBS_SELECTOR = `${backups}, cronjob=~"${names.join('|')}"`;
 const cronjobs = WATCHED_BACKUP_CRONJOBS_SELECTOR;
 
-export const APPLICATION_BACKUP_ALERT_RULES: PrometheusRuleGroup = {
+export const APPLICATION_BACKUP_ALERT_RULES: AlertGroup = {
   name: 'application-backups',
   rules: [
     {

@@ -8,18 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES, BACKUP_MAX_AGE_SECONDS, ruleFile, type PrometheusRuleGroup } from '../../../charts/backup/alert-rules';
-import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from '../../../charts/backup/names';
-import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE } from '../../../charts/source/gitlab';
-import { SCHEDULE_NAME } from '../../../charts/backup/velero';
-import { hasCommand, requireValidator } from '../../support/validators';
+import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES, BACKUP_MAX_AGE_SECONDS } from '../../../../charts/observability/rules/backups';
+import { BACKUPS_NAMESPACE, GITLAB_BACKUP_CRONJOB, POSTGRESQL_DUMP, VAULT_SNAPSHOT, VELERO_SCHEDULE as SCHEDULE_NAME } from '../../../../charts/lib/backup-jobs';
+import type { RuleGroup } from '../../../../charts/lib/rule-group';
+import { hasCommand, requireValidator } from '../../../support/validators';
 
 const promtool = () => requireValidator('promtool', hasCommand('promtool'), 'apt-get install prometheus');
 
-function writeRules(groups: readonly PrometheusRuleGroup[]): { dir: string; file: string } {
+function writeRules(groups: readonly RuleGroup[]): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'backup-rules-'));
   const file = join(dir, 'backup.rules.yaml');
-  writeFileSync(file, stringify(ruleFile(groups)));
+  writeFileSync(file, stringify({ groups }));
   return { dir, file };
 }
 
@@ -164,8 +163,8 @@ describe('the application backup alerts (PostgreSQL dumps, Vault snapshots)', ()
           // its missed run once the last success is older than 25 h.
           interval: '1m',
           input_series: [
-            { series: jobOf(GITLAB_BACKUP_CRONJOB, `${GITLAB_BACKUP_CRONJOB}-29100000`, GITLAB_NAMESPACE).failed, values: '1x30' },
-            { series: jobOf(GITLAB_BACKUP_CRONJOB, `${GITLAB_BACKUP_CRONJOB}-29100000`, GITLAB_NAMESPACE).owner, values: '1x30' },
+            { series: jobOf(GITLAB_BACKUP_CRONJOB.name, `${GITLAB_BACKUP_CRONJOB.name}-29100000`, GITLAB_BACKUP_CRONJOB.namespace).failed, values: '1x30' },
+            { series: jobOf(GITLAB_BACKUP_CRONJOB.name, `${GITLAB_BACKUP_CRONJOB.name}-29100000`, GITLAB_BACKUP_CRONJOB.namespace).owner, values: '1x30' },
           ],
           alert_rule_test: [
             {
@@ -173,8 +172,8 @@ describe('the application backup alerts (PostgreSQL dumps, Vault snapshots)', ()
               alertname: 'ApplicationBackupFailed',
               exp_alerts: [
                 {
-                  exp_labels: { namespace: GITLAB_NAMESPACE, cronjob: GITLAB_BACKUP_CRONJOB, severity: 'critical' },
-                  exp_annotations: expand('ApplicationBackupFailed', { namespace: GITLAB_NAMESPACE, cronjob: GITLAB_BACKUP_CRONJOB }),
+                  exp_labels: { namespace: GITLAB_BACKUP_CRONJOB.namespace, cronjob: GITLAB_BACKUP_CRONJOB.name, severity: 'critical' },
+                  exp_annotations: expand('ApplicationBackupFailed', { namespace: GITLAB_BACKUP_CRONJOB.namespace, cronjob: GITLAB_BACKUP_CRONJOB.name }),
                 },
               ],
             },
