@@ -25,7 +25,7 @@ import { Loki } from './observability/loki';
 import { NodeExporter } from './observability/node-exporter';
 import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observability/prometheus';
 import { scrapeJobs } from './observability/targets';
-import { argocd } from './platform/argocd';
+import { ArgoCd } from './platform/argocd';
 import { vault } from './security/vault';
 import { databases } from './data/databases';
 import { postgresql } from './data/postgresql';
@@ -70,6 +70,8 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
   alerting: platform.observability.alerting,
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+// The model requires Argo CD's host (config/schema.ts checkHosts).
+const argocd = constructService(ArgoCd, (platform, plan) => ({ host: platform.services.argocd.host!, issuer: issuerFor(platform, PLATFORM_ENV), plan }));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),
