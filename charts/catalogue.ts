@@ -26,7 +26,7 @@ import { NodeExporter } from './observability/node-exporter';
 import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observability/prometheus';
 import { scrapeJobs } from './observability/targets';
 import { ArgoCd } from './platform/argocd';
-import { vault } from './security/vault';
+import { Vault } from './security/vault';
 import { databases } from './data/databases';
 import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
@@ -72,6 +72,14 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
 }));
 // The model requires Argo CD's host (config/schema.ts checkHosts).
 const argocd = constructService(ArgoCd, (platform, plan) => ({ host: platform.services.argocd.host!, issuer: issuerFor(platform, PLATFORM_ENV), plan }));
+const vault = constructService(Vault, (platform, plan) => ({
+  // The model requires Vault's host (config/schema.ts checkHosts).
+  host: platform.services.vault.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  auth: { podCidr: platform.cluster.podCidr, tokenTtl: platform.vault.tokenTtl, tokenMaxTtl: platform.vault.tokenMaxTtl },
+  secretConsumers: plan.secretConsumers,
+  plan,
+}));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),
