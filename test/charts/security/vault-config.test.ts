@@ -95,7 +95,7 @@ beforeAll(() => {
 });
 
 describe("Vault's configuration as code", () => {
-  it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
+  it("GIVEN the seed's consumers WHEN Vault is rendered THEN its ConfigMap holds one policy and one role per consumer, the admin and raft snapshot pairs, and the scripts", () => {
     expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'renovate', 'vault-snapshot']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
@@ -136,7 +136,7 @@ describe("Vault's configuration as code", () => {
     expect(configMap().metadata.namespace).toBe('vault');
   });
 
-  it('renders policies the HCL parser reads as exactly the intended grants', (ctx) => {
+  it('GIVEN the rendered policies WHEN the HCL parser reads them THEN they grant exactly what is intended, whatever consumers exist', (ctx) => {
     if (!hcltool()) ctx.skip();
     expect(parseHcl(data()['policy-platform-postgresql.hcl'])).toEqual({
       path: { 'secret/data/postgresql/superuser': { capabilities: ['read'] }, 'secret/data/postgresql/gitlab': { capabilities: ['read'] }, 'secret/data/postgresql/harbor': { capabilities: ['read'] } },
@@ -161,12 +161,12 @@ describe("Vault's configuration as code", () => {
     }
   });
 
-  it('would reject a policy with a syntax error (the parser is not a no-op)', (ctx) => {
+  it('GIVEN a policy with a syntax error WHEN the HCL parser reads it THEN it rejects it (the parser is not a no-op)', (ctx) => {
     if (!hcltool()) ctx.skip();
     expect(() => parseHcl('path "secret/data/x" {\n  capabilities = ["read"\n}\n')).toThrow(/hcltool rejects the file/);
   });
 
-  it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
+  it('GIVEN every rendered role WHEN read THEN it binds one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
     expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-renovate.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
     for (const [file, text] of roles) {
@@ -218,13 +218,13 @@ describe("Vault's configuration as code", () => {
     expect(() => configFiles(AUTH, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/backup/names.ts); choose another');
   });
 
-  it('takes token lifetimes and the pod network from the model', () => {
+  it('GIVEN the one-node model WHEN a role is rendered THEN it takes the token lifetimes and the pod network from it', () => {
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
     const postgresql = consumers.find((c) => c.name === 'postgresql')!;
     expect(consumerRole(postgresql, authOf(single))).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
   });
 
-  it('gives every declared secret a policy path, a role and an agent injection in its pods', (ctx) => {
+  it('GIVEN the whole render WHEN every declared secret is followed THEN it has a policy path, a role and an agent injection in its pods', (ctx) => {
     if (!hcltool()) ctx.skip();
     for (const consumer of consumers) {
       const role = JSON.parse(data()[`role-${consumer.name}.json`]) as KubernetesAuthRole;
@@ -245,7 +245,7 @@ describe("Vault's configuration as code", () => {
     }
   });
 
-  it('lets no policy read another consumer’s entries, nor an undeclared entry of its own; the admin policy reads none', (ctx) => {
+  it('GIVEN many consumers WHEN their policies are read THEN none reads another consumer’s entries nor an undeclared entry of its own, and the admin policy reads none', (ctx) => {
     if (!hcltool()) ctx.skip();
     const all = [...consumers, ...MORE.filter((extra) => !consumers.some((c) => c.name === extra.name))];
     validateSecretConsumers(all);
@@ -268,7 +268,7 @@ describe("Vault's configuration as code", () => {
     }
   });
 
-  it('would notice a policy that reads across consumers (the check is not a no-op)', (ctx) => {
+  it('GIVEN a policy with a glob WHEN matched THEN it reads across consumers (the check is not a no-op)', (ctx) => {
     if (!hcltool()) ctx.skip();
     const wide = parseHcl('path "secret/data/grafana*" {\n  capabilities = ["read"]\n}\n') as unknown as PolicyJson;
     expect(mayRead(wide, 'secret/data/grafana-agent/admin')).toBe(true);
@@ -291,12 +291,12 @@ describe("Vault's configuration as code", () => {
     expect(() => validateSecretConsumers([{ ...MORE[0], workload: { namespace: 'other', name: 'grafana' } }])).toThrow('vault consumer grafana: its workload runs in other, not in monitoring');
   });
 
-  it('load-kv.sh prompts for every key of every declared secret', () => {
+  it('GIVEN declared consumers WHEN load-kv.sh is rendered THEN it prompts for every key of every declared secret', () => {
     expect(data()['load-kv.sh']).toContain('\nload postgresql secret/postgresql/superuser password\n');
     expect(configFiles(AUTH, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
   });
 
-  it('load-kv.sh writes each value through a pipe, never on a command line', () => {
+  it('GIVEN typed-in values WHEN load-kv.sh runs against the stand-in Vault THEN each value goes through a pipe, never on a command line', () => {
     const vault = fakeVault({ audit: [], mounts: {}, auth: [], policies: {}, roles: {}, revoked: 0 });
     const files = configFiles(AUTH, MORE);
     const run = (args: string[], input: string) =>
@@ -311,7 +311,7 @@ describe("Vault's configuration as code", () => {
     expect(result.stderr).toContain('secret/grafana/admin password: ');
   });
 
-  it('passes shellcheck: apply.sh, bootstrap.sh, load-kv.sh and tls-reloader.sh', (ctx) => {
+  it('GIVEN the rendered scripts WHEN shellcheck reads them THEN apply.sh, bootstrap.sh, load-kv.sh and tls-reloader.sh pass', (ctx) => {
     if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) ctx.skip();
     for (const name of ['apply.sh', 'bootstrap.sh', 'load-kv.sh', 'tls-reloader.sh']) {
       const result = spawnSync('shellcheck', ['--shell=sh', '-'], { input: data()[name], encoding: 'utf8' });
@@ -342,7 +342,7 @@ describe("Vault's configuration as code", () => {
       return { vault, run };
     }
 
-    it('configures a fresh Vault from Git, then changes nothing on the next run', () => {
+    it('GIVEN a freshly bootstrapped Vault WHEN apply.sh runs twice THEN the first run configures it from Git and the second changes nothing', () => {
       const { vault, run } = apply(bootstrapped({ audit: [], mounts: {} }));
       const first = run();
       expect(first.status, first.stderr).toBe(0);
@@ -367,7 +367,7 @@ describe("Vault's configuration as code", () => {
       expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
     });
 
-    it('removes roles and platform policies Git no longer declares, and leaves hand-made human policies alone', () => {
+    it('GIVEN roles and policies Git no longer declares WHEN apply.sh runs THEN it removes them and leaves hand-made human policies alone', () => {
       const { vault, run } = apply(
         bootstrapped({ policies: { [ADMIN_POLICY]: '', 'platform-old-app': '', 'ops-humans': '' }, roles: { [ADMIN_ROLE]: {}, 'old-app': {} } }),
       );
