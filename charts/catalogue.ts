@@ -25,8 +25,8 @@ import { Loki } from './observability/loki';
 import { NodeExporter } from './observability/node-exporter';
 import { Prometheus, PrometheusDiscovery, platformRuleGroups } from './observability/prometheus';
 import { scrapeJobs } from './observability/targets';
-import { argocd } from './platform/argocd';
-import { vault } from './security/vault';
+import { ArgoCd } from './platform/argocd';
+import { Vault } from './security/vault';
 import { Databases } from './data/databases';
 import { Postgresql } from './data/postgresql';
 import { Redis } from './data/redis';
@@ -90,6 +90,16 @@ const nginxIngress = constructService(NginxIngress, (_platform, plan) => ({ plan
 const snapshotController = constructService(SnapshotController, (_platform, plan) => ({ plan }));
 const cephCsi = constructService(CephCsi, (_platform, plan) => ({ plan }));
 const cephCsiConfig = constructService(CephCsiConfig, (platform) => ({ clusterId: platform.ceph.clusterId, rbdPool: platform.ceph.rbdPool }));
+// The model requires Argo CD's host (config/schema.ts checkHosts).
+const argocd = constructService(ArgoCd, (platform, plan) => ({ host: platform.services.argocd.host!, issuer: issuerFor(platform, PLATFORM_ENV), plan }));
+const vault = constructService(Vault, (platform, plan) => ({
+  // The model requires Vault's host (config/schema.ts checkHosts).
+  host: platform.services.vault.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  auth: { podCidr: platform.cluster.podCidr, tokenTtl: platform.vault.tokenTtl, tokenMaxTtl: platform.vault.tokenMaxTtl },
+  secretConsumers: plan.secretConsumers,
+  plan,
+}));
 const grafana = constructService(Grafana, (platform) => ({
   host: grafanaHost(platform),
   node: placedNode(platform, 'grafana'),

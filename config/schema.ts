@@ -855,6 +855,13 @@ function checkHosts(model: Model, ctx: Ctx): void {
     }
     claim(host, ['services', name, 'host']);
   }
+  // Argo CD's UI and API, and Vault's listener certificate, are served on their hosts.
+  for (const [name, why] of [
+    ['argocd', 'Argo CD needs a host for its UI and API'],
+    ['vault', 'Vault needs a host under the domain for its UI and its TLS certificate'],
+  ] as const) {
+    if (model.services[name].host === undefined) issue(ctx, ['services', name, 'host'], `${why}; set it, e.g. "${name}.${model.domain}"`);
+  }
   for (const name of SERVICE_NAMES) {
     const { host, exposure: given } = model.services[name];
     if (host === undefined && given !== undefined) {

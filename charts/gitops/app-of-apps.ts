@@ -5,7 +5,7 @@
  * project allows exactly the namespaces, repositories and cluster-scoped kinds in use.
  */
 import { Chart } from 'cdk8s';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import {
   ARGOCD_NAMESPACE,
@@ -14,6 +14,9 @@ import {
   type GroupKind,
 } from '../lib/argocd';
 import type { ServiceDefinition } from '../lib/service';
+
+/** A service's pinned Helm chart with its values, as its registration gives it. */
+export type ServiceHelmSource = ReturnType<NonNullable<ServiceDefinition['helm']>>;
 
 /** A service rendered for one environment, with what its objects need from its project. */
 export interface RenderedService {
@@ -68,10 +71,109 @@ export function applicationName(env: string, service: string): string {
 /** Roots only write Applications, into Argo CD's namespace. */
 const ROOT_NAMESPACES = [ARGOCD_NAMESPACE];
 
+/** One service of an environment, as its Application and its project need it. */
+export interface AppOfAppsMember {
+  /** The service's name: its folder, and its Application's name in the platform. */
+  readonly name: string;
+  /** The Application's destination namespace. */
+  readonly namespace: string;
+  /** Its Application's sync wave. */
+  readonly syncWave: number;
+  /**
+   * Its pinned upstream chart with values.
+   * @default - none: the Application syncs only the service's folder
+   */
+  readonly helm?: ServiceHelmSource;
+  /** Namespaces its namespaced objects live in (plus its destination namespace). */
+  readonly namespaces: readonly string[];
+  /** Cluster-scoped kinds it renders or its chart installs. */
+  readonly clusterResources: readonly GroupKind[];
+  /** Helm repositories it pulls from. */
+  readonly helmRepos: readonly string[];
+  /** Whether its folder holds any manifest (a chart-only service has none). */
+  readonly hasManifests: boolean;
+}
+
+/** The model's slice one environment's GitOps wiring reads, and what the render made of it. */
+export interface AppOfAppsProps {
+  /** The environment (`platform` or one of the model's `environments`). */
+  readonly env: string;
+  /** The repository Argo CD reads the render from (`git.repoURL`, `git.targetRevision`). */
+  readonly git: { readonly repoURL: string; readonly targetRevision: string };
+  /** The environment's services, in the order of the catalogue. */
+  readonly services: readonly AppOfAppsMember[];
+  /**
+   * Where the environment's AppProjects go: the platform's `argocd` folder, since projects are
+   * Argo CD's configuration and only the platform may change them.
+   */
+  readonly projects: Construct;
+}
+
 /**
- * Builds, for every environment, its AppProject (into the platform's `argocd` folder chart, since
- * projects are Argo CD's configuration and only the platform may change them), its root
- * Application and its child Applications.
+ * One environment's GitOps wiring: its AppProject(s) (into `props.projects`), its root
+ * Application (in `apps` and, applied once by hand, in `bootstrap`) and a child Application per
+ * service (in `apps`).
+ */
+export class AppOfApps extends Construct {
+  /** `dist/k8s/<env>/apps/`: the root (self-managed) and the child Applications. */
+  readonly apps: Chart;
+  /** `dist/k8s/<env>/bootstrap/`: what is applied once by hand. */
+  readonly bootstrap: Chart;
+
+  constructor(scope: Construct, id: string, props: AppOfAppsProps) {
+    super(scope, id);
+    const { env, git, services } = props;
+    const isPlatform = env === PLATFORM_ENV;
+    const projectOf = (members: readonly AppOfAppsMember[], name: string, description: string) => ({
+      name,
+      description,
+      sourceRepos: [git.repoURL, ...members.flatMap((s) => s.helmRepos)],
+      // Roots of every environment live in the platform project: they write Applications into
+      // the argocd namespace, which no tenant project may touch.
+      namespaces: [...(isPlatform ? ROOT_NAMESPACES : []), ...members.flatMap((s) => s.namespaces)],
+      clusterResources: members.flatMap((s) => s.clusterResources),
+    });
+
+    this.apps = new Chart(this, 'apps');
+    this.bootstrap = new Chart(this, 'bootstrap');
+    if (isPlatform) {
+      const projectProps = projectOf(services, projectName(env), 'The shared platform services and Argo CD itself, including every root Application.');
+      new PlatformProject(props.projects, `project-${env}`, projectProps);
+      // Every root lives in the platform project, so it must exist before the first root.
+      new PlatformProject(this.bootstrap, 'project', projectProps);
+    } else {
+      for (const member of services) {
+        const name = projectName(env, member.name);
+        new PlatformProject(props.projects, `project-${name}`, projectOf([member], name, `${member.name} in ${env}: its namespace only; no access to Argo CD's namespace.`));
+      }
+    }
+    const rootProps = {
+      name: rootName(env),
+      project: projectName(PLATFORM_ENV),
+      destinationNamespace: ARGOCD_NAMESPACE,
+      directory: { repoURL: git.repoURL, targetRevision: git.targetRevision, path: appsPath(env) },
+      syncWave: 0,
+    };
+    // The same root twice: applied once by hand from bootstrap/, then kept in sync from apps/.
+    new PlatformApplication(this.bootstrap, 'root', rootProps);
+    new PlatformApplication(this.apps, 'root', rootProps);
+
+    for (const service of services) {
+      new PlatformApplication(this.apps, service.name, {
+        name: applicationName(env, service.name),
+        project: projectName(env, service.name),
+        destinationNamespace: service.namespace,
+        directory: service.hasManifests ? { repoURL: git.repoURL, targetRevision: git.targetRevision, path: servicePath(env, service.name) } : undefined,
+        helm: service.helm,
+        syncWave: service.syncWave,
+      });
+    }
+  }
+}
+
+/**
+ * Builds, for every environment, its AppOfApps from the model and what the services rendered:
+ * the one place the GitOps wiring reads the model (each service's chart values included).
  */
 export function buildAppOfApps(
   scope: Construct,
@@ -81,58 +183,20 @@ export function buildAppOfApps(
   projectsChart: Chart,
 ): Map<string, AppOfAppsCharts> {
   const result = new Map<string, AppOfAppsCharts>();
-  const gitRepo = platform.git.repoURL;
-
   for (const env of envs) {
-    const services = rendered.filter((r) => r.env === env);
-    const isPlatform = env === PLATFORM_ENV;
-    const projectOf = (members: readonly RenderedService[], name: string, description: string) => ({
-      name,
-      description,
-      sourceRepos: [gitRepo, ...members.flatMap((s) => s.helmRepos)],
-      // Roots of every environment live in the platform project: they write Applications into
-      // the argocd namespace, which no tenant project may touch.
-      namespaces: [...(isPlatform ? ROOT_NAMESPACES : []), ...members.flatMap((s) => s.namespaces)],
-      clusterResources: members.flatMap((s) => s.clusterResources),
-    });
-
-    const apps = new Chart(scope, `${env}-apps`);
-    const bootstrap = new Chart(scope, `${env}-bootstrap`);
-    if (isPlatform) {
-      const projectProps = projectOf(services, projectName(env), 'The shared platform services and Argo CD itself, including every root Application.');
-      new PlatformProject(projectsChart, `project-${env}`, projectProps);
-      // Every root lives in the platform project, so it must exist before the first root.
-      new PlatformProject(bootstrap, 'project', projectProps);
-    } else {
-      for (const member of services) {
-        const name = projectName(env, member.service.name);
-        new PlatformProject(projectsChart, `project-${name}`, projectOf([member], name, `${member.service.name} in ${env}: its namespace only; no access to Argo CD's namespace.`));
-      }
-    }
-    const rootProps = {
-      name: rootName(env),
-      project: projectName(PLATFORM_ENV),
-      destinationNamespace: ARGOCD_NAMESPACE,
-      directory: { repoURL: gitRepo, targetRevision: platform.git.targetRevision, path: appsPath(env) },
-      syncWave: 0,
-    };
-    // The same root twice: applied once by hand from bootstrap/, then kept in sync from apps/.
-    new PlatformApplication(bootstrap, 'root', rootProps);
-    new PlatformApplication(apps, 'root', rootProps);
-
-    for (const { service, hasManifests } of services) {
-      const helm = service.helm?.(platform);
-      new PlatformApplication(apps, service.name, {
-        name: applicationName(env, service.name),
-        project: projectName(env, service.name),
-        destinationNamespace: service.namespace,
-        directory: hasManifests
-          ? { repoURL: gitRepo, targetRevision: platform.git.targetRevision, path: servicePath(env, service.name) }
-          : undefined,
-        helm,
+    const services = rendered
+      .filter((r) => r.env === env)
+      .map(({ service, namespaces, clusterResources, helmRepos, hasManifests }) => ({
+        name: service.name,
+        namespace: service.namespace,
         syncWave: service.syncWave,
-      });
-    }
+        helm: service.helm?.(platform),
+        namespaces,
+        clusterResources,
+        helmRepos,
+        hasManifests,
+      }));
+    const { apps, bootstrap } = new AppOfApps(scope, env, { env, git: platform.git, services, projects: projectsChart });
     result.set(env, { apps, bootstrap });
   }
   return result;

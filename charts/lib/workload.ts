@@ -291,6 +291,14 @@ function probe(workload: Workload, props: WorkloadProbe | undefined, which: stri
 const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
 
 /**
+ * Requests and limits as the typed container field, for the few pods the family does not build
+ * (a Job's or a CronJob's, written with the typed L1 classes).
+ */
+export function containerResources(resources: WorkloadResources): k8s.ResourceRequirements {
+  return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
+}
+
+/**
  * What every workload kind shares: renders the ServiceAccount, the ConfigMaps, the Service and
  * the pod template; the subclasses wrap the template in their kind.
  */

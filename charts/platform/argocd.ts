@@ -1,8 +1,8 @@
-import type { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
 import { ARGOCD_NAMESPACE, LockedDefaultProject } from '../lib/argocd';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import { TlsIngress } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
 import {
   INGRESS_CONTROLLER,
@@ -16,9 +16,9 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import { PLATFORM_ENV } from '../../config';
+import { placedNode } from '../lib/placement';
+import type { ServiceRegistration } from '../lib/service';
+import { NODE_LABEL } from '../../config/topology';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../lib/kinds';
 
 /**
@@ -74,30 +74,32 @@ end
 return hs
 `;
 
-function hostOf(platform: Platform): string {
-  const host = platform.services.argocd.host;
-  if (!host) throw new Error('services.argocd.host: (missing): Argo CD needs a public host for its UI and API, e.g. "argocd.example.com"');
-  return host;
+/** What the argo-cd chart's values are made of: the model's slice Argo CD's own pods read. */
+export interface ArgoCdChartProps {
+  /** The public host of the UI and API (`services.argocd.host`), Argo CD's `global.domain`. */
+  readonly host: string;
+  /** The node every Argo CD pod runs on (`services.argocd.node`). */
+  readonly node: string;
+  /** Whether the local `admin` login stays enabled (`argocd.adminEnabled`). */
+  readonly adminEnabled: boolean;
 }
 
-export const argocd: ServiceDefinition = {
-  name: 'argocd',
-  namespace: ARGOCD_NAMESPACE,
-  syncWave: -5,
-  helm: (platform: Platform) => ({
+/** The pinned argo-cd chart and its values (the chart ships no values schema to type them with). */
+export function argocdChart(props: ArgoCdChartProps) {
+  return {
     ...CHARTS.argocd,
     releaseName: ARGOCD_RELEASE,
     values: {
       global: {
-        domain: hostOf(platform),
-        nodeSelector: nodeSelectorFor(platform, 'argocd'),
+        domain: props.host,
+        nodeSelector: { [NODE_LABEL]: props.node },
         // The platform's own NetworkPolicies (rendered in this folder) govern the namespace.
         networkPolicy: { create: false },
       },
       crds: { install: true, keep: true },
       configs: {
         cm: {
-          'admin.enabled': String(platform.argocd.adminEnabled),
+          'admin.enabled': String(props.adminEnabled),
           'timeout.reconciliation': '180s',
           'timeout.reconciliation.jitter': '0s',
           'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA,
@@ -121,37 +123,65 @@ export const argocd: ServiceDefinition = {
     },
     clusterResources: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
     customResourceGroups: ['argoproj.io'],
-  }),
-  connections: (platform: Platform): Connection[] => [
-    ...ARGOCD_WORKLOADS.filter((w) => w !== REDIS).flatMap((w) => [dnsAccess(w), ...kubeApiAccess(w, platform)]),
-    exposedThroughIngress(SERVER, 'http'),
-    connect({ workload: SERVER }, REPO_SERVER, ['grpc'], 'manifests for the UI and API'),
-    connect({ workload: CONTROLLER }, REPO_SERVER, ['grpc'], 'manifest generation'),
-    connect({ workload: APPLICATIONSET }, REPO_SERVER, ['grpc'], 'generators'),
-    ...[SERVER, REPO_SERVER, CONTROLLER].map((w) => connect({ workload: w }, REDIS, ['redis'], 'cache')),
-    {
-      from: { workload: REPO_SERVER },
-      to: { network: INTERNET },
-      ports: [{ port: 443 }],
-      purpose: 'Helm chart repositories and the temporary bootstrap Git repository (HTTPS)',
-    },
-    // The cluster's DNS answers git.<domain> with the ingress controller's address
-    // (infra/nodes/k3s-config.ts corednsCustom): the platform repository is cloned inside the cluster.
-    // Optional at start: during bring-up Argo CD reads a temporary repository (README, "Render and
-    // push"); it reaches GitLab through the ingress only once the repository has moved there.
-    { ...connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'), optionalAtStart: true },
-    ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
-  ],
-  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-    new LockedDefaultProject(chart, 'default-project');
-    new PlatformNamespace(chart, 'namespace', { name: ARGOCD_NAMESPACE, workloads: ARGOCD_WORKLOADS, plan });
-    new TlsIngress(chart, 'ingress', {
+  };
+}
+
+/** The model's slice Argo CD's own folder reads. */
+export interface ArgoCdProps {
+  /** The public host of the UI and API (`services.argocd.host`; the model requires it). */
+  readonly host: string;
+  /** The cert-manager ClusterIssuer of the Ingress' certificate (the platform's: production). */
+  readonly issuer: string;
+  /** The render's network plan: the NetworkPolicies of Argo CD's namespace come from it. */
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * Argo CD's own folder: the locked `default` project, the namespace with its NetworkPolicies and
+ * the Ingress of the server. The chart itself is the registration's `helm` source.
+ */
+export class ArgoCd extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'argocd',
+    namespace: ARGOCD_NAMESPACE,
+    syncWave: -5,
+    // The model requires the host (config/schema.ts checkHosts), so `host!` cannot be undefined
+    // for a loaded model.
+    helm: (platform: Platform) =>
+      argocdChart({ host: platform.services.argocd.host!, node: placedNode(platform, 'argocd'), adminEnabled: platform.argocd.adminEnabled }),
+    connections: (platform: Platform): Connection[] => [
+      ...ARGOCD_WORKLOADS.filter((w) => w !== REDIS).flatMap((w) => [dnsAccess(w), ...kubeApiAccess(w, platform)]),
+      exposedThroughIngress(SERVER, 'http'),
+      connect({ workload: SERVER }, REPO_SERVER, ['grpc'], 'manifests for the UI and API'),
+      connect({ workload: CONTROLLER }, REPO_SERVER, ['grpc'], 'manifest generation'),
+      connect({ workload: APPLICATIONSET }, REPO_SERVER, ['grpc'], 'generators'),
+      ...[SERVER, REPO_SERVER, CONTROLLER].map((w) => connect({ workload: w }, REDIS, ['redis'], 'cache')),
+      {
+        from: { workload: REPO_SERVER },
+        to: { network: INTERNET },
+        ports: [{ port: 443 }],
+        purpose: 'Helm chart repositories and the temporary bootstrap Git repository (HTTPS)',
+      },
+      // The cluster's DNS answers git.<domain> with the ingress controller's address
+      // (infra/nodes/k3s-config.ts corednsCustom): the platform repository is cloned inside the cluster.
+      // Optional at start: during bring-up Argo CD reads a temporary repository (README, "Render and
+      // push"); it reaches GitLab through the ingress only once the repository has moved there.
+      { ...connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'), optionalAtStart: true },
+      ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
+    ],
+  };
+
+  constructor(scope: Construct, id: string, props: ArgoCdProps) {
+    super(scope, id);
+    new LockedDefaultProject(this, 'default-project');
+    new PlatformNamespace(this, 'namespace', { name: ARGOCD_NAMESPACE, workloads: ARGOCD_WORKLOADS, plan: props.plan });
+    new TlsIngress(this, 'ingress', {
       name: 'argocd-server',
       namespace: ARGOCD_NAMESPACE,
-      host: hostOf(platform),
+      host: props.host,
       serviceName: SERVER_SERVICE.name,
       servicePort: SERVER_SERVICE.port,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer: props.issuer,
     });
-  },
-};
+  }
+}

@@ -13,7 +13,6 @@
  * @see https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#create-update-role
  * @see https://developer.hashicorp.com/vault/docs/concepts/policies
  */
-import type { Platform } from '../../config';
 import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 import {
   KUBERNETES_AUTH_MOUNT,
@@ -51,6 +50,20 @@ const RAFT_SNAPSHOT_TOKEN_MAX_TTL = '30m';
 
 /** The in-cluster API server as Vault, running in the cluster, reaches it for TokenReviews. */
 const KUBERNETES_HOST = 'https://kubernetes.default.svc:443';
+
+/**
+ * What every Kubernetes-auth role takes from the model: the consumers' token lifetimes
+ * (`vault.tokenTtl`, `vault.tokenMaxTtl`) and the pod network its tokens are bound to
+ * (`cluster.podCidr`).
+ */
+export interface VaultAuthSettings {
+  /** The pod network (`cluster.podCidr`): tokens work only from pod addresses. */
+  readonly podCidr: string;
+  /** A consumer token's lifetime (`vault.tokenTtl`), e.g. "15m". */
+  readonly tokenTtl: string;
+  /** A consumer token's longest renewed lifetime (`vault.tokenMaxTtl`), e.g. "4h". */
+  readonly tokenMaxTtl: string;
+}
 
 /** A Kubernetes-auth role as `vault write auth/kubernetes/role/<name> @role.json` takes it. */
 export interface KubernetesAuthRole {
@@ -112,7 +125,7 @@ export function raftSnapshotPolicy(): string {
   return `${[header, pathBlock('sys/storage/raft/snapshot', ['read'])].join('\n\n')}\n`;
 }
 
-function role(serviceAccount: string, namespace: string, policy: string, ttl: string, maxTtl: string, platform: Platform): KubernetesAuthRole {
+function role(serviceAccount: string, namespace: string, policy: string, ttl: string, maxTtl: string, podCidr: string): KubernetesAuthRole {
   return {
     bound_service_account_names: [serviceAccount],
     bound_service_account_namespaces: [namespace],
@@ -121,21 +134,21 @@ function role(serviceAccount: string, namespace: string, policy: string, ttl: st
     token_policies: [policy],
     token_ttl: ttl,
     token_max_ttl: maxTtl,
-    token_bound_cidrs: [platform.cluster.podCidr],
+    token_bound_cidrs: [podCidr],
   };
 }
 
-export function consumerRole(consumer: SecretConsumer, platform: Platform): KubernetesAuthRole {
-  return role(consumer.serviceAccount, consumer.namespace, consumerPolicyName(consumer), platform.vault.tokenTtl, platform.vault.tokenMaxTtl, platform);
+export function consumerRole(consumer: SecretConsumer, auth: VaultAuthSettings): KubernetesAuthRole {
+  return role(consumer.serviceAccount, consumer.namespace, consumerPolicyName(consumer), auth.tokenTtl, auth.tokenMaxTtl, auth.podCidr);
 }
 
-export function adminRole(platform: Platform): KubernetesAuthRole {
-  return role(ADMIN_ROLE, VAULT_NAMESPACE, ADMIN_POLICY, ADMIN_TOKEN_TTL, ADMIN_TOKEN_MAX_TTL, platform);
+export function adminRole(auth: VaultAuthSettings): KubernetesAuthRole {
+  return role(ADMIN_ROLE, VAULT_NAMESPACE, ADMIN_POLICY, ADMIN_TOKEN_TTL, ADMIN_TOKEN_MAX_TTL, auth.podCidr);
 }
 
 /** The snapshot Job's role: its own service account only, a short token, the snapshot policy only. */
-export function raftSnapshotRole(platform: Platform): KubernetesAuthRole {
-  return role(VAULT_SNAPSHOT, BACKUPS_NAMESPACE, RAFT_SNAPSHOT_POLICY, RAFT_SNAPSHOT_TOKEN_TTL, RAFT_SNAPSHOT_TOKEN_MAX_TTL, platform);
+export function raftSnapshotRole(auth: VaultAuthSettings): KubernetesAuthRole {
+  return role(VAULT_SNAPSHOT, BACKUPS_NAMESPACE, RAFT_SNAPSHOT_POLICY, RAFT_SNAPSHOT_TOKEN_TTL, RAFT_SNAPSHOT_TOKEN_MAX_TTL, auth.podCidr);
 }
 
 /**
@@ -362,23 +375,23 @@ done
 }
 
 /** The ConfigMap's files (key = file name). */
-export function configFiles(platform: Platform, consumers: readonly SecretConsumer[]): Record<string, string> {
+export function configFiles(auth: VaultAuthSettings, consumers: readonly SecretConsumer[]): Record<string, string> {
   const files: Record<string, string> = {
     'apply.sh': applyScript(),
     'bootstrap.sh': bootstrapScript(),
     'load-kv.sh': loadSecretsScript(consumers),
     'tls-reloader.sh': tlsReloaderScript(),
     [`policy-${ADMIN_POLICY}.hcl`]: adminPolicy(),
-    [`role-${ADMIN_ROLE}.json`]: `${JSON.stringify(adminRole(platform), null, 2)}\n`,
+    [`role-${ADMIN_ROLE}.json`]: `${JSON.stringify(adminRole(auth), null, 2)}\n`,
     [`policy-${RAFT_SNAPSHOT_POLICY}.hcl`]: raftSnapshotPolicy(),
-    [`role-${RAFT_SNAPSHOT_ROLE}.json`]: `${JSON.stringify(raftSnapshotRole(platform), null, 2)}\n`,
+    [`role-${RAFT_SNAPSHOT_ROLE}.json`]: `${JSON.stringify(raftSnapshotRole(auth), null, 2)}\n`,
   };
   for (const consumer of consumers) {
     if (consumer.name === RAFT_SNAPSHOT_ROLE) {
       throw new Error(`vault consumer ${consumer.name}: the name is reserved for the raft snapshot role (charts/lib/backup-jobs.ts); choose another`);
     }
     files[`policy-${consumerPolicyName(consumer)}.hcl`] = consumerPolicy(consumer);
-    files[`role-${consumer.name}.json`] = `${JSON.stringify(consumerRole(consumer, platform), null, 2)}\n`;
+    files[`role-${consumer.name}.json`] = `${JSON.stringify(consumerRole(consumer, auth), null, 2)}\n`;
   }
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

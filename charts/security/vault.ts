@@ -14,13 +14,16 @@
  * @see docs/decisions/0020-vault-tls-and-agent-trust.md, 0021-vault-configuration-as-code.md,
  *   0089-vault-auto-unseal-aws-kms.md
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import { PLATFORM_ENV, type Platform } from '../../config';
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import type { Platform } from '../../config';
+import { nodeLabels } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 // Types only: the render path loads no generated classes it does not need.
 import type { CertificateSpec } from '../../imports/cert-manager-certificate-cert-manager.io';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK, resources } from '../lib/kinds';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import { TlsIngress } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import {
@@ -31,10 +34,11 @@ import {
   INTERNET,
   kubeApiAccess,
   type Connection,
+  type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition, ServicePlan } from '../lib/service';
+import { STORAGE_CLASS, placedNode } from '../lib/placement';
+import type { ServiceRegistration } from '../lib/service';
 import {
   VAULT_ADDRESS,
   VAULT_AGENT_GID,
@@ -47,8 +51,10 @@ import {
   VAULT_TOKEN_EXPIRATION_SECONDS,
   vaultAgentLabels,
   vaultTlsServerName,
+  type SecretConsumer,
 } from '../lib/vault';
-import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig } from './vault-config';
+import { containerResources } from '../lib/workload';
+import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig, type VaultAuthSettings } from './vault-config';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, restrictedPodValues } from '../lib/security-context';
 import type { VaultValues } from '../../imports/charts';
 
@@ -58,6 +64,9 @@ import type { VaultValues } from '../../imports/charts';
  * recommends over keys in the configuration file (hashicorp/vault
  * website/content/docs/configuration/seal/awskms.mdx, "Authentication").
  */
+/** The model's `vault.autoUnseal`: the AWS region and the KMS key alias. */
+export type AutoUnsealModel = NonNullable<Platform['vault']['autoUnseal']>;
+
 export const AWS_KMS_SECRET = { name: 'vault-awskms', keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] } as const;
 
 /**
@@ -65,8 +74,7 @@ export const AWS_KMS_SECRET = { name: 'vault-awskms', keys: ['AWS_ACCESS_KEY_ID'
  * the credentials stay out of the configuration (a ConfigMap the chart renders) and come from
  * AWS_KMS_SECRET.
  */
-export function sealConfig(platform: Platform): string {
-  const autoUnseal = platform.vault.autoUnseal;
+export function sealConfig(autoUnseal: AutoUnsealModel | undefined): string {
   if (!autoUnseal) return '';
   return `
 # Auto-unseal: AWS KMS decrypts the root key at every start; credentials from the environment
@@ -84,8 +92,7 @@ seal "awskms" {
  * "vault.extraSecretEnvironmentVars": a secretKeyRef per entry, not optional, so the pod waits in
  * CreateContainerConfigError until the Secret exists; templates/server-statefulset.yaml).
  */
-function awsKmsCredentials(platform: Platform) {
-  if (!platform.vault.autoUnseal) return [];
+function awsKmsCredentials() {
   return AWS_KMS_SECRET.keys.map((key) => ({ envName: key, secretName: AWS_KMS_SECRET.name, secretKey: key }));
 }
 
@@ -135,167 +142,217 @@ function tlsReloader() {
 }
 
 /** With failurePolicy Fail, a second replica keeps consumers schedulable during a restart. */
-function injectorReplicas(platform: Platform): number {
-  return Math.min(2, Object.keys(platform.nodes).length);
+function injectorReplicas(nodeCount: number): number {
+  return Math.min(2, nodeCount);
 }
 
-export const vault: ServiceDefinition = {
-  name: 'vault',
-  namespace: VAULT_NAMESPACE,
-  // After cert-manager's issuers (its certificate), ceph-csi's StorageClass (its volume) and the
-  // ingress controller; before every consumer of secrets.
-  syncWave: 3,
-  helm: (platform: Platform) => ({
-    ...CHARTS.vault,
-    releaseName: VAULT_RELEASE,
-    values: {
-      global: { tlsDisable: false, serverTelemetry: { prometheusOperator: false } },
-      server: {
-        image: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
-        resources: resources('100m', '256Mi', '1', '512Mi'),
-        nodeSelector: nodeSelectorFor(platform, 'vault'),
-        // One server with integrated storage (Raft): the model places Vault on one node; a
-        // disruption budget for one replica could only block node drains.
-        standalone: { enabled: false },
-        ha: { enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true, config: serverConfig() + sealConfig(platform) }, disruptionBudget: { enabled: false } },
-        dataStorage: { enabled: true, size: `${platform.vault.storageGiB}Gi`, storageClass: STORAGE_CLASS },
-        // The audit device writes to stdout (bootstrap.sh, apply.sh): no volume that can fill up.
-        auditStorage: { enabled: false },
-        // The vault CLI inside the pod verifies the certificate's name like every other client.
-        extraEnvironmentVars: { VAULT_TLS_SERVER_NAME: vaultTlsServerName(platform) },
-        ...(platform.vault.autoUnseal ? { extraSecretEnvironmentVars: awsKmsCredentials(platform) } : {}),
-        volumes: [
-          { name: 'tls', secret: { secretName: LISTENER_CERTIFICATE.secretName } },
-          { name: 'platform-config', configMap: { name: CONFIG_MAP } },
-          { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
-          { name: 'reloader-tmp', emptyDir: { sizeLimit: '1Mi' } },
-        ],
-        volumeMounts: [
-          { name: 'tls', mountPath: TLS_DIR, readOnly: true },
-          { name: 'platform-config', mountPath: CONFIG_DIR, readOnly: true },
-          // The chart's entrypoint writes the rendered configuration to /tmp.
-          { name: 'tmp', mountPath: '/tmp' },
-        ],
-        statefulSet: { securityContext: { pod: POD_SECURITY_CONTEXT, container: CONTAINER_SECURITY_CONTEXT } },
-        livenessProbe: { enabled: true, path: LIVENESS_PATH, initialDelaySeconds: 60 },
-        shareProcessNamespace: true,
-        extraContainers: [tlsReloader()],
-        // Kubernetes auth reviews tokens with Vault's own service account (VAULT-07).
-        authDelegator: { enabled: true },
-        serviceAccount: { create: true, serviceDiscovery: { enabled: true } },
-        // Our Ingress and NetworkPolicies are rendered in this folder.
-        ingress: { enabled: false },
-        networkPolicy: { enabled: false },
+/** The model's slice the chart's values read. */
+export interface VaultChartProps {
+  /** The node the server runs on (`services.vault.node`). */
+  readonly node: string;
+  /** The size of the server's Raft volume in GiB (`vault.storageGiB`). */
+  readonly storageGiB: number;
+  /** The listener certificate's name, which the vault CLI in the pod verifies (`services.vault.host`). */
+  readonly tlsServerName: string;
+  /**
+   * Unseal through AWS KMS (`vault.autoUnseal`).
+   * @default - Shamir: unsealed by hand (README runbook)
+   */
+  readonly autoUnseal?: AutoUnsealModel;
+  /** The cluster's number of nodes: the injector runs on up to two of them. */
+  readonly nodeCount: number;
+}
+
+/** The pinned official chart with its values. */
+export function vaultChart(props: VaultChartProps) {
+  return {
+  ...CHARTS.vault,
+  releaseName: VAULT_RELEASE,
+  values: {
+    global: { tlsDisable: false, serverTelemetry: { prometheusOperator: false } },
+    server: {
+      image: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
+      resources: resources('100m', '256Mi', '1', '512Mi'),
+      nodeSelector: nodeLabels(props.node),
+      // One server with integrated storage (Raft): the model places Vault on one node; a
+      // disruption budget for one replica could only block node drains.
+      standalone: { enabled: false },
+      ha: { enabled: true, replicas: 1, raft: { enabled: true, setNodeId: true, config: serverConfig() + sealConfig(props.autoUnseal) }, disruptionBudget: { enabled: false } },
+      dataStorage: { enabled: true, size: `${props.storageGiB}Gi`, storageClass: STORAGE_CLASS },
+      // The audit device writes to stdout (bootstrap.sh, apply.sh): no volume that can fill up.
+      auditStorage: { enabled: false },
+      // The vault CLI inside the pod verifies the certificate's name like every other client.
+      extraEnvironmentVars: { VAULT_TLS_SERVER_NAME: props.tlsServerName },
+      ...(props.autoUnseal ? { extraSecretEnvironmentVars: awsKmsCredentials() } : {}),
+      volumes: [
+        { name: 'tls', secret: { secretName: LISTENER_CERTIFICATE.secretName } },
+        { name: 'platform-config', configMap: { name: CONFIG_MAP } },
+        { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
+        { name: 'reloader-tmp', emptyDir: { sizeLimit: '1Mi' } },
+      ],
+      volumeMounts: [
+        { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+        { name: 'platform-config', mountPath: CONFIG_DIR, readOnly: true },
+        // The chart's entrypoint writes the rendered configuration to /tmp.
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+      statefulSet: { securityContext: { pod: POD_SECURITY_CONTEXT, container: CONTAINER_SECURITY_CONTEXT } },
+      livenessProbe: { enabled: true, path: LIVENESS_PATH, initialDelaySeconds: 60 },
+      shareProcessNamespace: true,
+      extraContainers: [tlsReloader()],
+      // Kubernetes auth reviews tokens with Vault's own service account (VAULT-07).
+      authDelegator: { enabled: true },
+      serviceAccount: { create: true, serviceDiscovery: { enabled: true } },
+      // Our Ingress and NetworkPolicies are rendered in this folder.
+      ingress: { enabled: false },
+      networkPolicy: { enabled: false },
+    },
+    injector: {
+      enabled: true,
+      replicas: injectorReplicas(props.nodeCount),
+      agentImage: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
+      agentDefaults: {
+        cpuRequest: '10m',
+        cpuLimit: '200m',
+        memRequest: '32Mi',
+        memLimit: '128Mi',
+        template: 'map',
+        templateConfig: { exitOnRetryFailure: true },
       },
-      injector: {
-        enabled: true,
-        replicas: injectorReplicas(platform),
-        agentImage: { repository: VAULT_IMAGE_REPOSITORY, tag: VAULT_IMAGE_TAG },
-        agentDefaults: {
-          cpuRequest: '10m',
-          cpuLimit: '200m',
-          memRequest: '32Mi',
-          memLimit: '128Mi',
-          template: 'map',
-          templateConfig: { exitOnRetryFailure: true },
-        },
-        resources: resources('25m', '64Mi', '250m', '128Mi'),
-        securityContext: {
-          pod: restrictedPodValues({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID }),
-          container: CONTAINER_SECURITY_CONTEXT,
-        },
-        // Only pods that ask for an agent pass through the webhook, and they are refused while it
-        // is down instead of starting without their secrets.
-        webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, objectSelector: { matchLabels: vaultAgentLabels() } },
+      resources: resources('25m', '64Mi', '250m', '128Mi'),
+      securityContext: {
+        pod: restrictedPodValues({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID }),
+        container: CONTAINER_SECURITY_CONTEXT,
       },
-      ui: { enabled: false },
-      csi: { enabled: false },
-    } satisfies VaultValues,
-    // The injector generates its TLS certificate at start and writes the CA into its webhook
-    // configuration (the chart renders `caBundle` from injector.certs.caBundle, empty here); with
-    // several replicas the leader keeps the certificate in the `vault-injector-certs` Secret the
-    // chart renders without data. Blanking either would break every injected pod (failurePolicy
-    // Fail). hashicorp/vault-helm v0.34.1: templates/injector-mutating-webhook.yaml,
-    // templates/injector-certs-secret.yaml (rendered when leaderElector.enabled and replicas > 1).
-    ignoreDifferences: [
-      {
-        group: 'admissionregistration.k8s.io',
-        kind: 'MutatingWebhookConfiguration',
-        name: `${VAULT_RELEASE}-agent-injector-cfg`,
-        jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
-        writtenBy: 'the Vault agent injector',
-      },
-      ...(injectorReplicas(platform) > 1
-        ? [{ group: '', kind: 'Secret', name: 'vault-injector-certs', namespace: VAULT_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the Vault agent injector (leader)' }]
-        : []),
-    ],
-    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK],
-    persistentVolumeClaims: true,
-  }),
-  connections: (platform: Platform): Connection[] => [
-    dnsAccess(VAULT_SERVER),
-    // TokenReviews of the Kubernetes auth method, and the service registration's pod labels.
-    ...kubeApiAccess(VAULT_SERVER, platform),
-    exposedThroughIngress(VAULT_SERVER, 'https'),
-    // AWS KMS has no address range of its own to name: the regional endpoint over HTTPS.
-    ...(platform.vault.autoUnseal
-      ? [{ from: { workload: VAULT_SERVER }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `AWS KMS in ${platform.vault.autoUnseal.region} (auto-unseal)` }]
+      // Only pods that ask for an agent pass through the webhook, and they are refused while it
+      // is down instead of starting without their secrets.
+      webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, objectSelector: { matchLabels: vaultAgentLabels() } },
+    },
+    ui: { enabled: false },
+    csi: { enabled: false },
+  } satisfies VaultValues,
+  // The injector generates its TLS certificate at start and writes the CA into its webhook
+  // configuration (the chart renders `caBundle` from injector.certs.caBundle, empty here); with
+  // several replicas the leader keeps the certificate in the `vault-injector-certs` Secret the
+  // chart renders without data. Blanking either would break every injected pod (failurePolicy
+  // Fail). hashicorp/vault-helm v0.34.1: templates/injector-mutating-webhook.yaml,
+  // templates/injector-certs-secret.yaml (rendered when leaderElector.enabled and replicas > 1).
+  ignoreDifferences: [
+    {
+      group: 'admissionregistration.k8s.io',
+      kind: 'MutatingWebhookConfiguration',
+      name: `${VAULT_RELEASE}-agent-injector-cfg`,
+      jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+      writtenBy: 'the Vault agent injector',
+    },
+    ...(injectorReplicas(props.nodeCount) > 1
+      ? [{ group: '', kind: 'Secret', name: 'vault-injector-certs', namespace: VAULT_NAMESPACE, jsonPointers: ['/data'], writtenBy: 'the Vault agent injector (leader)' }]
       : []),
-    // Prometheus scrapes Vault through its Service name (TLS verified against it): the
-    // observability targets declare that connection (charts/observability/targets.ts).
-    dnsAccess(INJECTOR),
-    ...kubeApiAccess(INJECTOR, platform),
-    connect({ network: apiServerCallers(platform) }, INJECTOR, ['webhook'], 'admission webhook (injects the Vault agent)'),
-    dnsAccess(CONFIG_JOB),
-    connect({ workload: CONFIG_JOB }, VAULT_SERVER, ['https'], "applies Vault's configuration"),
   ],
-  build(chart: Chart, platform: Platform, plan: ServicePlan) {
-    const host = vaultTlsServerName(platform);
-    new PlatformNamespace(chart, 'namespace', { name: VAULT_NAMESPACE, workloads: [VAULT_SERVER, INJECTOR, CONFIG_JOB], plan });
+  clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK],
+  persistentVolumeClaims: true,
+  };
+}
+
+/** The model's slice Vault's own folder reads. */
+export interface VaultProps {
+  /** The public host (`services.vault.host`): the listener certificate's name and the Ingress' host. */
+  readonly host: string;
+  /** The cert-manager ClusterIssuer of the listener's certificate and the Ingress (the platform's). */
+  readonly issuer: string;
+  /** Token lifetimes and the pod network of every Kubernetes-auth role. */
+  readonly auth: VaultAuthSettings;
+  /**
+   * Every workload of the render that reads secrets from Vault: a policy and a role each.
+   * @default - none: only the admin and the raft snapshot pairs
+   */
+  readonly secretConsumers?: readonly SecretConsumer[];
+  /** The render's network plan: the NetworkPolicies of Vault's namespace come from it. */
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * Vault's own folder: the namespace and its NetworkPolicies, the listener's certificate, the
+ * Ingress, the configuration as code (a ConfigMap) and the Job and hourly CronJob that apply it.
+ * The server and the injector are the registration's `helm` source.
+ */
+export class Vault extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'vault',
+    namespace: VAULT_NAMESPACE,
+    // After cert-manager's issuers (its certificate), ceph-csi's StorageClass (its volume) and the
+    // ingress controller; before every consumer of secrets.
+    syncWave: 3,
+    helm: (platform: Platform) =>
+      vaultChart({
+        node: placedNode(platform, 'vault'),
+        storageGiB: platform.vault.storageGiB,
+        tlsServerName: vaultTlsServerName(platform),
+        autoUnseal: platform.vault.autoUnseal,
+        nodeCount: Object.keys(platform.nodes).length,
+      }),
+    connections: (platform: Platform): Connection[] => [
+      dnsAccess(VAULT_SERVER),
+      // TokenReviews of the Kubernetes auth method, and the service registration's pod labels.
+      ...kubeApiAccess(VAULT_SERVER, platform),
+      exposedThroughIngress(VAULT_SERVER, 'https'),
+      // AWS KMS has no address range of its own to name: the regional endpoint over HTTPS.
+      ...(platform.vault.autoUnseal
+        ? [{ from: { workload: VAULT_SERVER }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `AWS KMS in ${platform.vault.autoUnseal.region} (auto-unseal)` }]
+        : []),
+      // Prometheus scrapes Vault through its Service name (TLS verified against it): the
+      // observability targets declare that connection (charts/observability/targets.ts).
+      dnsAccess(INJECTOR),
+      ...kubeApiAccess(INJECTOR, platform),
+      connect({ network: apiServerCallers(platform) }, INJECTOR, ['webhook'], 'admission webhook (injects the Vault agent)'),
+      dnsAccess(CONFIG_JOB),
+      connect({ workload: CONFIG_JOB }, VAULT_SERVER, ['https'], "applies Vault's configuration"),
+    ],
+  };
+
+  constructor(scope: Construct, id: string, props: VaultProps) {
+    super(scope, id);
+    const { host, issuer } = props;
+    new PlatformNamespace(this, 'namespace', { name: VAULT_NAMESPACE, workloads: [VAULT_SERVER, INJECTOR, CONFIG_JOB], plan: props.plan });
 
     const certificate: CertificateSpec = {
       secretName: LISTENER_CERTIFICATE.secretName,
       dnsNames: [host],
-      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuerFor(platform, PLATFORM_ENV) },
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
       revisionHistoryLimit: 2,
     };
-    new ApiObject(chart, 'certificate', {
+    // A custom resource with its generated spec type (the class itself stays out of the render path).
+    new ApiObject(this, 'certificate', {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
       metadata: { name: LISTENER_CERTIFICATE.name, namespace: VAULT_NAMESPACE, labels: standardLabels(LISTENER_CERTIFICATE.name, 'certificate') },
       spec: certificate,
     });
 
-    new TlsIngress(chart, 'ingress', {
+    new TlsIngress(this, 'ingress', {
       name: VAULT_SERVICE,
       namespace: VAULT_NAMESPACE,
       host,
       serviceName: VAULT_SERVICE,
       servicePort: VAULT_PORT,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer,
       // Vault serves only TLS: the controller re-encrypts to it.
       backendProtocol: 'HTTPS',
     });
 
-    new ApiObject(chart, 'config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: CONFIG_MAP, namespace: VAULT_NAMESPACE, labels: standardLabels(CONFIG_MAP, 'configuration') },
-      data: configFiles(platform, plan.secretConsumers ?? []),
+      data: configFiles(props.auth, props.secretConsumers ?? []),
     });
 
-    new ApiObject(chart, 'config-service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
+    new k8s.KubeServiceAccount(this, 'config-service-account', {
       metadata: { name: ADMIN_ROLE, namespace: VAULT_NAMESPACE, labels: standardLabels(ADMIN_ROLE, 'service-account') },
       // It calls Vault only; its Vault login uses the projected token below, never the API token.
       automountServiceAccountToken: false,
     });
 
     const pod = configPodTemplate(host);
-    new ApiObject(chart, 'config-job', {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
+    new k8s.KubeJob(this, 'config-job', {
       metadata: {
         name: ADMIN_ROLE,
         namespace: VAULT_NAMESPACE,
@@ -309,9 +366,7 @@ export const vault: ServiceDefinition = {
       spec: { backoffLimit: 2, activeDeadlineSeconds: 300, ttlSecondsAfterFinished: 86400, template: pod },
     });
 
-    new ApiObject(chart, 'config-cronjob', {
-      apiVersion: 'batch/v1',
-      kind: 'CronJob',
+    new k8s.KubeCronJob(this, 'config-cronjob', {
       metadata: { name: `${ADMIN_ROLE}-reconcile`, namespace: VAULT_NAMESPACE, labels: standardLabels(`${ADMIN_ROLE}-reconcile`, 'config-job') },
       spec: {
         // Hourly, so a change made by hand in Vault is reverted to what Git declares.
@@ -323,11 +378,11 @@ export const vault: ServiceDefinition = {
         jobTemplate: { spec: { backoffLimit: 1, activeDeadlineSeconds: 300, template: pod } },
       },
     });
-  },
-};
+  }
+}
 
 /** The pod that runs apply.sh: the Vault CLI, logged in with the projected token (audience vault). */
-function configPodTemplate(host: string) {
+function configPodTemplate(host: string): k8s.PodTemplateSpec {
   return {
     metadata: { labels: standardLabels(CONFIG_JOB.name, 'config-job') },
     spec: {
@@ -347,7 +402,7 @@ function configPodTemplate(host: string) {
             { name: 'HOME', value: '/tmp' },
           ],
           securityContext: CONTAINER_SECURITY_CONTEXT,
-          resources: resources('10m', '64Mi', '500m', '256Mi'),
+          resources: containerResources({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
           volumeMounts: [
             { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
             { name: 'vault-token', mountPath: JOB_TOKEN_DIR, readOnly: true },
@@ -361,7 +416,7 @@ function configPodTemplate(host: string) {
           name: 'vault-token',
           projected: { sources: [{ serviceAccountToken: { audience: VAULT_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: 'token' } }] },
         },
-        { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],
     },
   };

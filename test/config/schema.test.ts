@@ -119,6 +119,13 @@ describe('the platform model', () => {
       expect(problemsOf(applyPatch(defaultPlatform, { environments: { dev: { certificateIssuer: 'letsencrypt-staging' } } }))).toEqual([]);
     });
 
+    it('fails when Argo CD or Vault has no host (their UI, API and certificate are served on it)', () => {
+      expect(problemsOf(applyPatch(defaultPlatform, { services: { argocd: { host: undefined, exposure: undefined }, vault: { host: undefined, exposure: undefined } } }))).toEqual([
+        'services.argocd.host: (missing): Argo CD needs a host for its UI and API; set it, e.g. "argocd.lumetium.com"',
+        'services.vault.host: (missing): Vault needs a host under the domain for its UI and its TLS certificate; set it, e.g. "vault.lumetium.com"',
+      ]);
+    });
+
     it('fails when a service without a host has an exposure', () => {
       expect(problemsOf(applyPatch(defaultPlatform, { services: { loki: { exposure: 'public' } } }))).toEqual([
         'services.loki.exposure: "public": is set but the service has no host; remove exposure, or set services.loki.host',

@@ -7,8 +7,10 @@ import {
   WorkloadDeployment,
   WorkloadStatefulSet,
   WorkloadVolume,
+  containerResources,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { validateCoreObject } from '../../support/schemas';
 
 const WEB: Workload = { namespace: 'apps', name: 'web', ports: { http: 8080, metrics: 9090 } };
@@ -157,5 +159,24 @@ describe('workload family', () => {
     }
     expect(ofKind(objects, 'Service').map((s) => s.metadata.name)).toEqual(['web', 'db']);
     expect(podOf(ofKind(objects, 'DaemonSet')).spec.containers[0].volumeMounts).toEqual([{ name: 'logs', mountPath: '/var/log/pods', readOnly: true }]);
+  });
+});
+
+describe('containerResources', () => {
+  it('GIVEN requests and limits WHEN a Job pod written with the typed L1 classes uses them THEN the container carries exactly those quantities', () => {
+    const chart = Testing.chart();
+    new k8s.KubeJob(chart, 'job', {
+      metadata: { name: 'job' },
+      spec: {
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'c', image: 'busybox:1', resources: containerResources({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }) }],
+          },
+        },
+      },
+    });
+    const [job] = Testing.synth(chart);
+    expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
   });
 });

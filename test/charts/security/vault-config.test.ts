@@ -4,14 +4,17 @@
  * consumers, and apply.sh run for real against a stand-in Vault CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { servicePlan } from '../../../charts/synth';
+import { Testing } from 'cdk8s';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
+import { renderKubernetesObjects, servicePlan } from '../../../charts/synth';
+import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
+import { Vault } from '../../../charts/security/vault';
 import {
   ADMIN_POLICY,
   ADMIN_ROLE,
@@ -24,18 +27,56 @@ import {
   RAFT_SNAPSHOT_POLICY,
   raftSnapshotPolicy,
   type KubernetesAuthRole,
+  type VaultAuthSettings,
 } from '../../../charts/security/vault-config';
 import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/lib/backup-jobs';
-import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
-import { fakeVault, mayRead, parseHcl, type FakeVaultState, type PolicyJson } from '../../support/vault';
+import { fakeVault, mayRead, parseHcl as hcltoolParse, type FakeVaultState, type PolicyJson } from '../../support/vault';
 
 const platform = loadDefaultPlatform();
-const objects = () => kubeObjects(defaultRender()).map(({ object }) => object as any);
-const configMap = () => objects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'vault-config');
-const data = (): Record<string, string> => configMap().data;
+const authOf = (model: Platform): VaultAuthSettings => ({ podCidr: model.cluster.podCidr, tokenTtl: model.vault.tokenTtl, tokenMaxTtl: model.vault.tokenMaxTtl });
+const AUTH = authOf(platform);
+/** The seed's consumers, from every service's declaration (no render needed). */
 const consumers = servicePlan(platform, allServices(platform)).secretConsumers!;
+/** The ConfigMap of the Vault construct alone, given the seed's consumers. */
+const configMap = (() => {
+  let cached: any;
+  return () => {
+    if (!cached) {
+      const chart = Testing.chart();
+      new Vault(chart, 'vault', { host: 'vault.example.com', issuer: 'letsencrypt-prod', auth: AUTH, secretConsumers: consumers, plan: { connections: Vault.registration.connections!(platform) } });
+      cached = Testing.synth(chart).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === 'vault-config');
+    }
+    return cached;
+  };
+})();
+const data = (): Record<string, string> => configMap().data;
+/**
+ * The HCL parser once per distinct text: the same policies are read by several tests, and each
+ * hcltool run starts a Python interpreter (the bulk of this file's time). `preparse` reads many
+ * texts in one interpreter with the module hcltool itself calls (python3-pyhcl's `hcl.loads`);
+ * a text it cannot read is left to hcltool, whose message the tests expect.
+ */
+const parsed = new Map<string, Record<string, unknown>>();
+const parseHcl = (text: string): Record<string, unknown> => {
+  if (!parsed.has(text)) parsed.set(text, hcltoolParse(text));
+  return parsed.get(text)!;
+};
+function preparse(texts: readonly string[]): void {
+  const todo = [...new Set(texts)].filter((text) => !parsed.has(text));
+  if (todo.length === 0) return;
+  const script = 'import hcl, json, sys\nout = []\nfor t in json.load(sys.stdin):\n    try:\n        out.append(hcl.loads(t))\n    except Exception:\n        out.append(None)\nprint(json.dumps(out))';
+  // The interpreter hcltool runs with (its #! line), which has the module.
+  const hcltoolPath = spawnSync('sh', ['-c', 'command -v hcltool'], { encoding: 'utf8' }).stdout.trim();
+  const interpreter = readFileSync(hcltoolPath, 'utf8').split('\n')[0].replace(/^#!\s*/, '').trim();
+  const result = spawnSync(interpreter, ['-c', script], { input: JSON.stringify(todo), encoding: 'utf8' });
+  if (result.status !== 0) return;
+  const results = JSON.parse(result.stdout) as (Record<string, unknown> | null)[];
+  todo.forEach((text, i) => results[i] !== null && parsed.set(text, results[i]!));
+}
+const hclFiles = (files: Record<string, string>) => Object.entries(files).flatMap(([name, text]) => (name.endsWith('.hcl') ? [text] : []));
 /** The delivery's consumers in the default model: the example app in each environment, Jenkins and its build pods. */
 const APP_AND_BUILD_CONSUMERS = ['hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko'];
 const hcltool = () => requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl');
@@ -47,8 +88,14 @@ const MORE: SecretConsumer[] = [
   { name: 'alertmanager', namespace: 'monitoring', serviceAccount: 'alertmanager', secrets: [{ name: 'receivers', keys: ['slack_url'] }] },
 ];
 
+beforeAll(() => {
+  if (!hasCommand('hcltool')) return;
+  const all = [...consumers, ...MORE];
+  preparse([...hclFiles(data()), ...hclFiles(configFiles(AUTH, all)), ...all.map(consumerPolicy), adminPolicy()]);
+});
+
 describe("Vault's configuration as code", () => {
-  it('renders one policy and one role per declared consumer, the admin pair, and the scripts', () => {
+  it("GIVEN the seed's consumers WHEN Vault is rendered THEN its ConfigMap holds one policy and one role per consumer, the admin and raft snapshot pairs, and the scripts", () => {
     expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'renovate', 'vault-snapshot']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
@@ -89,7 +136,7 @@ describe("Vault's configuration as code", () => {
     expect(configMap().metadata.namespace).toBe('vault');
   });
 
-  it('renders policies the HCL parser reads as exactly the intended grants', (ctx) => {
+  it('GIVEN the rendered policies WHEN the HCL parser reads them THEN they grant exactly what is intended, whatever consumers exist', (ctx) => {
     if (!hcltool()) ctx.skip();
     expect(parseHcl(data()['policy-platform-postgresql.hcl'])).toEqual({
       path: { 'secret/data/postgresql/superuser': { capabilities: ['read'] }, 'secret/data/postgresql/gitlab': { capabilities: ['read'] }, 'secret/data/postgresql/harbor': { capabilities: ['read'] } },
@@ -109,17 +156,17 @@ describe("Vault's configuration as code", () => {
       },
     });
     // Every policy file of the ConfigMap parses, whatever consumers exist.
-    for (const [name, text] of Object.entries(configFiles(platform, [...consumers, ...MORE]))) {
+    for (const [name, text] of Object.entries(configFiles(AUTH, [...consumers, ...MORE]))) {
       if (name.endsWith('.hcl')) expect(() => parseHcl(text), name).not.toThrow();
     }
   });
 
-  it('would reject a policy with a syntax error (the parser is not a no-op)', (ctx) => {
+  it('GIVEN a policy with a syntax error WHEN the HCL parser reads it THEN it rejects it (the parser is not a no-op)', (ctx) => {
     if (!hcltool()) ctx.skip();
     expect(() => parseHcl('path "secret/data/x" {\n  capabilities = ["read"\n}\n')).toThrow(/hcltool rejects the file/);
   });
 
-  it('binds every role to one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
+  it('GIVEN every rendered role WHEN read THEN it binds one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
     expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-renovate.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
     for (const [file, text] of roles) {
@@ -168,16 +215,16 @@ describe("Vault's configuration as code", () => {
 
   it('fails when a secret consumer takes the raft snapshot role\'s name', () => {
     const impostor: SecretConsumer = { name: RAFT_SNAPSHOT_ROLE, namespace: 'backups', serviceAccount: 'other', secrets: [{ name: 'x', keys: ['y'] }] };
-    expect(() => configFiles(platform, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/lib/backup-jobs.ts); choose another');
+    expect(() => configFiles(AUTH, [impostor])).toThrow('vault consumer raft-snapshot: the name is reserved for the raft snapshot role (charts/lib/backup-jobs.ts); choose another');
   });
 
-  it('takes token lifetimes and the pod network from the model', () => {
+  it('GIVEN the one-node model WHEN a role is rendered THEN it takes the token lifetimes and the pod network from it', () => {
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
     const postgresql = consumers.find((c) => c.name === 'postgresql')!;
-    expect(consumerRole(postgresql, single)).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
+    expect(consumerRole(postgresql, authOf(single))).toMatchObject({ token_ttl: '30m', token_max_ttl: '12h', token_bound_cidrs: [single.cluster.podCidr] });
   });
 
-  it('gives every declared secret a policy path, a role and an agent injection in its pods', (ctx) => {
+  it('GIVEN the whole render WHEN every declared secret is followed THEN it has a policy path, a role and an agent injection in its pods', (ctx) => {
     if (!hcltool()) ctx.skip();
     for (const consumer of consumers) {
       const role = JSON.parse(data()[`role-${consumer.name}.json`]) as KubernetesAuthRole;
@@ -198,7 +245,7 @@ describe("Vault's configuration as code", () => {
     }
   });
 
-  it('lets no policy read another consumer’s entries, nor an undeclared entry of its own; the admin policy reads none', (ctx) => {
+  it('GIVEN many consumers WHEN their policies are read THEN none reads another consumer’s entries nor an undeclared entry of its own, and the admin policy reads none', (ctx) => {
     if (!hcltool()) ctx.skip();
     const all = [...consumers, ...MORE.filter((extra) => !consumers.some((c) => c.name === extra.name))];
     validateSecretConsumers(all);
@@ -221,7 +268,7 @@ describe("Vault's configuration as code", () => {
     }
   });
 
-  it('would notice a policy that reads across consumers (the check is not a no-op)', (ctx) => {
+  it('GIVEN a policy with a glob WHEN matched THEN it reads across consumers (the check is not a no-op)', (ctx) => {
     if (!hcltool()) ctx.skip();
     const wide = parseHcl('path "secret/data/grafana*" {\n  capabilities = ["read"]\n}\n') as unknown as PolicyJson;
     expect(mayRead(wide, 'secret/data/grafana-agent/admin')).toBe(true);
@@ -244,14 +291,14 @@ describe("Vault's configuration as code", () => {
     expect(() => validateSecretConsumers([{ ...MORE[0], workload: { namespace: 'other', name: 'grafana' } }])).toThrow('vault consumer grafana: its workload runs in other, not in monitoring');
   });
 
-  it('load-kv.sh prompts for every key of every declared secret', () => {
+  it('GIVEN declared consumers WHEN load-kv.sh is rendered THEN it prompts for every key of every declared secret', () => {
     expect(data()['load-kv.sh']).toContain('\nload postgresql secret/postgresql/superuser password\n');
-    expect(configFiles(platform, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
+    expect(configFiles(AUTH, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
   });
 
-  it('load-kv.sh writes each value through a pipe, never on a command line', () => {
+  it('GIVEN typed-in values WHEN load-kv.sh runs against the stand-in Vault THEN each value goes through a pipe, never on a command line', () => {
     const vault = fakeVault({ audit: [], mounts: {}, auth: [], policies: {}, roles: {}, revoked: 0 });
-    const files = configFiles(platform, MORE);
+    const files = configFiles(AUTH, MORE);
     const run = (args: string[], input: string) =>
       spawnSync('sh', ['-c', files['load-kv.sh'], 'load-kv.sh', ...args], { input, encoding: 'utf8', env: { PATH: vault.path, VAULT_TOKEN: 's.fake-admin-token' } });
     const result = run(['grafana'], 'admin-user\nadmin pass with spaces\nclient-secret-value\n');
@@ -264,7 +311,7 @@ describe("Vault's configuration as code", () => {
     expect(result.stderr).toContain('secret/grafana/admin password: ');
   });
 
-  it('passes shellcheck: apply.sh, bootstrap.sh, load-kv.sh and tls-reloader.sh', (ctx) => {
+  it('GIVEN the rendered scripts WHEN shellcheck reads them THEN apply.sh, bootstrap.sh, load-kv.sh and tls-reloader.sh pass', (ctx) => {
     if (!requireValidator('shellcheck', hasCommand('shellcheck'), 'apt-get install shellcheck')) ctx.skip();
     for (const name of ['apply.sh', 'bootstrap.sh', 'load-kv.sh', 'tls-reloader.sh']) {
       const result = spawnSync('shellcheck', ['--shell=sh', '-'], { input: data()[name], encoding: 'utf8' });
@@ -295,7 +342,7 @@ describe("Vault's configuration as code", () => {
       return { vault, run };
     }
 
-    it('configures a fresh Vault from Git, then changes nothing on the next run', () => {
+    it('GIVEN a freshly bootstrapped Vault WHEN apply.sh runs twice THEN the first run configures it from Git and the second changes nothing', () => {
       const { vault, run } = apply(bootstrapped({ audit: [], mounts: {} }));
       const first = run();
       expect(first.status, first.stderr).toBe(0);
@@ -320,7 +367,7 @@ describe("Vault's configuration as code", () => {
       expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
     });
 
-    it('removes roles and platform policies Git no longer declares, and leaves hand-made human policies alone', () => {
+    it('GIVEN roles and policies Git no longer declares WHEN apply.sh runs THEN it removes them and leaves hand-made human policies alone', () => {
       const { vault, run } = apply(
         bootstrapped({ policies: { [ADMIN_POLICY]: '', 'platform-old-app': '', 'ops-humans': '' }, roles: { [ADMIN_ROLE]: {}, 'old-app': {} } }),
       );
@@ -372,11 +419,14 @@ function find(node: unknown, test: (value: any, key?: string) => boolean, key?: 
  * The pod templates that carry the consumer's agent: rendered pods in its namespace, and the pod
  * values (wherever the chart keeps them) of an Application that installs into that namespace.
  */
+let renderedObjects: Map<string, KubeObject> | undefined;
 function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
   const found: PodMeta[] = [];
   const isAnnotations = (v: any) => v && typeof v === 'object' && v['vault.hashicorp.com/role'] === consumer.name;
   // Rendered objects, and the pods Jenkins creates from the pod templates of its JCasC ConfigMap.
-  const rendered = kubeObjects(defaultRender()).flatMap(({ path, object }) => [object, ...podTemplatePods(path, object).map((pod) => pod.object)]);
+  // The whole render's objects, as the render holds them before writing (no YAML round trip).
+  renderedObjects ??= renderKubernetesObjects(platform);
+  const rendered = [...renderedObjects].flatMap(([path, object]) => [object, ...podTemplatePods(path, object).map((pod) => pod.object)]);
   for (const object of rendered as any[]) {
     if (object.kind === 'Application' && object.spec.destination.namespace === consumer.namespace) {
       for (const source of object.spec.sources ?? [object.spec.source]) {
