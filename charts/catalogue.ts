@@ -31,7 +31,7 @@ import { databases } from './data/databases';
 import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
-import { gitlab } from './source/gitlab';
+import { GitLab } from './source/gitlab';
 import { kured } from './day-two/kured';
 import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
 import { renovate } from './day-two/renovate';
@@ -76,6 +76,12 @@ const grafana = constructService(Grafana, (platform) => ({
   scrapeInterval: platform.observability.scrapeInterval,
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const gitlab = constructService(GitLab, (platform, plan) => ({
+  // The schema requires GitLab's host (config/schema.ts checkSourceAndRegistry).
+  host: platform.services.gitlab.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  plan,
 }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [

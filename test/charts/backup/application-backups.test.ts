@@ -20,7 +20,7 @@ import {
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/data/postgresql';
 import { WATCHED_BACKUP_CRONJOBS } from '../../../charts/backup/alert-rules';
-import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, gitlab } from '../../../charts/source/gitlab';
+import { GITLAB_BACKUP_CRONJOB, GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GitLab } from '../../../charts/source/gitlab';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 
@@ -70,7 +70,7 @@ describe('the application-consistent backups', () => {
   });
 
   it('GIVEN the seed WHEN GitLab\'s chart values render THEN its own backup CronJob runs daily into its backups bucket, keeping backups.retentionDays archives, and the alerts watch it', () => {
-    const values = gitlab.helm!(platform).values as any;
+    const values = GitLab.registration.helm!(platform).values as any;
     const cron = values.gitlab.toolbox.backups.cron;
     expect(cron.enabled).toBe(true);
     expect(cron.schedule).toMatch(/^\d+ \d+ \* \* \*$/);
