@@ -30,7 +30,7 @@ import { vault } from './security/vault';
 import { databases } from './data/databases';
 import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
-import { harbor } from './registry/harbor';
+import { Harbor } from './registry/harbor';
 import { GitLab } from './source/gitlab';
 import { kured } from './day-two/kured';
 import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
@@ -81,6 +81,15 @@ const gitlab = constructService(GitLab, (platform, plan) => ({
   // The schema requires GitLab's host (config/schema.ts checkSourceAndRegistry).
   host: platform.services.gitlab.host!,
   issuer: issuerFor(platform, PLATFORM_ENV),
+  plan,
+}));
+const harbor = constructService(Harbor, (platform, plan) => ({
+  // The schema requires Harbor's host (config/schema.ts checkSourceAndRegistry).
+  host: platform.services.harbor.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  projects: platform.harbor.projects,
+  preventSeverity: platform.harbor.preventSeverity,
+  vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
 
