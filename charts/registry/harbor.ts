@@ -59,7 +59,7 @@ import type { ServiceRegistration } from '../lib/service';
 import { vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
 import type { HarborValues } from '../../imports/charts';
-import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP, restrictedPodSecurity } from '../lib/security-context';
+import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_CONTAINER_VALUES, restrictedPodSecurity } from '../lib/security-context';
 
 export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
@@ -231,13 +231,17 @@ export const TRIVY_REDIS_URL_OWNED_BY_RUNBOOK: IgnoredDifference = {
   writtenBy: 'the runbook (Redis URL with the password, from Vault)',
 };
 
-/** Harbor's containers run as uid 10000 upstream; restricted, as the chart's default context says. */
+/**
+ * Harbor's containers run as uid 10000 upstream; restricted, from the one source of those settings,
+ * with the root filesystem left writable as the chart's own default context leaves it, and
+ * `privileged: false` as that default says (goharbor/harbor-helm v1.19.1 values.yaml
+ * `containerSecurityContext`).
+ */
+const { readOnlyRootFilesystem: _writableRoot, ...RESTRICTED_WRITABLE_ROOT } = RESTRICTED_CONTAINER_VALUES;
 const CONTAINER_SECURITY_CONTEXT = {
   privileged: false,
-  allowPrivilegeEscalation: false,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+  ...RESTRICTED_WRITABLE_ROOT,
+  capabilities: { drop: [...RESTRICTED_WRITABLE_ROOT.capabilities.drop] },
 };
 
 /** What Harbor's chart values read of the model. */

@@ -141,6 +141,16 @@ describe('Harbor', () => {
     }
   });
 
+  it('GIVEN the values THEN every Harbor container runs restricted: non-root, unprivileged, no capabilities, RuntimeDefault seccomp', () => {
+    expect(values().containerSecurityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
   it('GIVEN the values and objects THEN no secret is generated at render time: every chart secret is an existing Secret', () => {
     const v = values();
     expect(JSON.stringify(v)).not.toMatch(/harborAdminPassword|"password"|"secret":"[^h]/);
