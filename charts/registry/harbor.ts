@@ -259,7 +259,8 @@ export interface HarborChartProps {
 /**
  * The pinned Harbor chart with its values, from the model's slice `HarborChartProps`. The render
  * asks a service for its chart with the model alone (`ServiceRegistration.helm`, also read by
- * the app-of-apps and the inventory), so the registration maps the model to these props.
+ * the app-of-apps and the inventory), so the registration maps the model to these props
+ * (docs/decisions/0114-helm-services-chart-props.md).
  */
 export function harborChart(props: HarborChartProps) {
   const db = databaseOf('harbor');

@@ -150,7 +150,8 @@ export interface GitLabChartProps {
 /**
  * The pinned GitLab chart with its values, from the model's slice `GitLabChartProps`. The render
  * asks a service for its chart with the model alone (`ServiceRegistration.helm`, also read by
- * the app-of-apps and the inventory), so the registration maps the model to these props.
+ * the app-of-apps and the inventory), so the registration maps the model to these props
+ * (docs/decisions/0114-helm-services-chart-props.md).
  */
 export function gitlabChart(props: GitLabChartProps) {
   const db = databaseOf('gitlab');
