@@ -486,3 +486,36 @@ export class WorkloadDaemonSet extends WorkloadBase {
     });
   }
 }
+
+/** How a Job runs to completion (`WorkloadJob`). */
+export interface WorkloadJobProps extends WorkloadProps {
+  /** Failed pods before the Job counts as failed. @default - Kubernetes' default (6) */
+  readonly backoffLimit?: number;
+  /** Seconds the Job may run in all before it is stopped. @default - no deadline */
+  readonly activeDeadlineSeconds?: number;
+  /** Seconds a finished Job (and its pods, with their logs) is kept. @default - kept until deleted */
+  readonly ttlSecondsAfterFinished?: number;
+}
+
+/**
+ * A run to completion: a Job whose pod is never restarted in place (a failed pod is replaced, up
+ * to `backoffLimit`), with its ServiceAccount and ConfigMaps and no Service (nothing connects to a
+ * Job). An Argo CD hook is an annotation of the Job (`annotations`).
+ */
+export class WorkloadJob extends WorkloadBase {
+  readonly resource: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: WorkloadJobProps) {
+    super(scope, id, { ...props, service: false });
+    this.rejectClaims('Job');
+    this.resource = new k8s.KubeJob(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: {
+        backoffLimit: props.backoffLimit,
+        activeDeadlineSeconds: props.activeDeadlineSeconds,
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+        template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+      },
+    });
+  }
+}
