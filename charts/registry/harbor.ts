@@ -30,7 +30,6 @@
  * @see https://github.com/goharbor/harbor-helm
  */
 import { Construct } from 'constructs';
-import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Platform } from '../../config';
 import { HARBOR_ROBOTS } from '../../config/harbor-robots';
 import { NODE_LABEL } from '../../config/topology';
@@ -41,7 +40,7 @@ import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, databaseOf } from '../dat
 import { REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../data/redis';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress } from '../lib/ingress';
-import { standardLabels } from '../lib/labels';
+import { WorkloadJob, WorkloadVolume } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import {
   INTERNET,
@@ -59,7 +58,7 @@ import type { ServiceRegistration } from '../lib/service';
 import { vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
 import type { HarborValues } from '../../imports/charts';
-import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_CONTAINER_VALUES, restrictedPodSecurity } from '../lib/security-context';
+import { RESTRICTED_CONTAINER_VALUES } from '../lib/security-context';
 
 export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
@@ -88,6 +87,8 @@ export const HARBOR_WORKLOADS = [NGINX, CORE, PORTAL, JOBSERVICE, REGISTRY, TRIV
 /** The chart's proxy Service our Ingress targets, and core's Service the setup Job calls. */
 export const PROXY_SERVICE = { name: 'harbor', port: 80 } as const;
 export const CORE_URL = `http://${HARBOR_RELEASE}-core.${HARBOR_NAMESPACE}.svc`;
+/** Where the setup Job finds its program and its configuration. */
+const SETUP_DIR = '/etc/harbor-setup';
 
 /** The Secrets Harbor's chart reads, copied from Vault by the README runbook. */
 export const HARBOR_SECRETS = {
@@ -395,8 +396,7 @@ export interface HarborProps {
 
 /**
  * Harbor: the official chart (`registration.helm`), and our namespace with its NetworkPolicies,
- * the one TLS Ingress of its host, and the PostSync setup Job (typed L1 objects: a Job is not a
- * kind of the workload family).
+ * the one TLS Ingress of its host, and the PostSync setup Job (a `WorkloadJob`).
  */
 export class Harbor extends Construct {
   static readonly registration: ServiceRegistration = {
@@ -449,64 +449,33 @@ export class Harbor extends Construct {
       },
     });
 
-    const name = SETUP.name;
-    const labels = standardLabels(name, 'setup');
     const agent = vaultAgentPodFor(SETUP_CONSUMER, props.vaultTlsServerName);
-    new k8s.KubeServiceAccount(this, 'setup-service-account', {
-      metadata: { name: SETUP_CONSUMER.serviceAccount, namespace: HARBOR_NAMESPACE, labels },
-      automountServiceAccountToken: false,
-    });
     const config = setupConfig(props.projects, props.preventSeverity);
-    new k8s.KubeConfigMap(this, 'setup-config', {
-      metadata: { name, namespace: HARBOR_NAMESPACE, labels },
-      data: { 'setup.py': SETUP_SCRIPT, 'harbor.json': `${JSON.stringify(config, null, 2)}\n` },
-    });
-    new k8s.KubeJob(this, 'setup-job', {
-      metadata: {
-        name,
-        namespace: HARBOR_NAMESPACE,
-        labels,
-        annotations: {
-          // After every sync, once Harbor's workloads are healthy; the previous run is replaced.
-          'argocd.argoproj.io/hook': 'PostSync',
-          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-        },
+    new WorkloadJob(this, 'setup', {
+      workload: SETUP,
+      component: 'setup',
+      containerName: 'setup',
+      image: IMAGES.harborSetup,
+      identity: { uid: 65532 },
+      command: ['python3', `${SETUP_DIR}/setup.py`, `${SETUP_DIR}/harbor.json`],
+      env: [
+        { name: 'HARBOR_URL', value: CORE_URL },
+        { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+      ],
+      resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'setup.py': SETUP_SCRIPT, 'harbor.json': `${JSON.stringify(config, null, 2)}\n` }, [{ mountPath: SETUP_DIR }]),
+      ],
+      // The agent writes the secrets once, before the program starts, and does not stay.
+      vaultAgent: { ...agent, annotations: { ...agent.annotations, ...READ_AT_START } },
+      annotations: {
+        // After every sync, once Harbor's workloads are healthy; the previous run is replaced.
+        'argocd.argoproj.io/hook': 'PostSync',
+        'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       },
-      spec: {
-        backoffLimit: 3,
-        activeDeadlineSeconds: 1800,
-        ttlSecondsAfterFinished: 86400,
-        template: {
-          metadata: {
-            labels: { ...labels, ...agent.labels },
-            annotations: { ...agent.annotations, ...READ_AT_START },
-          },
-          spec: {
-            serviceAccountName: SETUP_CONSUMER.serviceAccount,
-            automountServiceAccountToken: false,
-            restartPolicy: 'Never',
-            securityContext: restrictedPodSecurity({ uid: 65532 }),
-            containers: [
-              {
-                name: 'setup',
-                image: IMAGES.harborSetup,
-                command: ['python3', '/etc/harbor-setup/setup.py', '/etc/harbor-setup/harbor.json'],
-                env: [
-                  { name: 'HARBOR_URL', value: CORE_URL },
-                  { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
-                ],
-                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
-                resources: {
-                  requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('32Mi') },
-                  limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('128Mi') },
-                },
-                volumeMounts: [{ name: 'config', mountPath: '/etc/harbor-setup', readOnly: true }],
-              },
-            ],
-            volumes: [...agent.volumes, { name: 'config', configMap: { name } }],
-          },
-        },
-      },
+      backoffLimit: 3,
+      activeDeadlineSeconds: 1800,
+      ttlSecondsAfterFinished: 86400,
     });
   }
 }

@@ -174,7 +174,7 @@ describe('Harbor', () => {
   });
 
   it('GIVEN projects and a severity WHEN rendered THEN the setup config holds the projects (scan on push, pulls blocked at that severity) and the two robots', () => {
-    const config = JSON.parse(find(objects(), 'ConfigMap', 'harbor-setup').data['harbor.json']);
+    const config = JSON.parse(find(objects(), 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
     expect(config).toEqual(setupConfig([{ name: 'apps', public: false }], 'critical'));
     expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical', immutableTags: true }]);
     expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([
@@ -207,7 +207,13 @@ describe('Harbor', () => {
       { name: 'HARBOR_URL', value: 'http://harbor-core.harbor.svc' },
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
     ]);
-    expect(find(all, 'ConfigMap', 'harbor-setup').data['setup.py']).toBe(SETUP_SCRIPT);
+    expect(find(all, 'ConfigMap', 'harbor-setup-config').data['setup.py']).toBe(SETUP_SCRIPT);
+    // The program and its configuration are the mounted ConfigMap's files, read-only.
+    const container = job.spec.template.spec.containers[0];
+    expect(container.command).toEqual(['python3', '/etc/harbor-setup/setup.py', '/etc/harbor-setup/harbor.json']);
+    expect(container.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/harbor-setup', readOnly: true }]);
+    expect(job.spec.template.spec.volumes).toContainEqual({ name: 'config', configMap: { name: 'harbor-setup-config' } });
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
     for (const object of all) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
