@@ -30,8 +30,8 @@ import { Vault } from './security/vault';
 import { Databases } from './data/databases';
 import { Postgresql } from './data/postgresql';
 import { Redis } from './data/redis';
-import { harbor } from './registry/harbor';
-import { gitlab } from './source/gitlab';
+import { Harbor } from './registry/harbor';
+import { GitLab } from './source/gitlab';
 import { kured } from './day-two/kured';
 import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
 import { renovate } from './day-two/renovate';
@@ -118,6 +118,21 @@ const redis = constructService(Redis, (platform) => ({
   storageGiB: platform.redis.storageGiB,
   maxMemoryMiB: platform.redis.maxMemoryMiB,
   vaultTlsServerName: vaultTlsServerName(platform),
+}));
+const gitlab = constructService(GitLab, (platform, plan) => ({
+  // The schema requires GitLab's host (config/schema.ts checkSourceAndRegistry).
+  host: platform.services.gitlab.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  plan,
+}));
+const harbor = constructService(Harbor, (platform, plan) => ({
+  // The schema requires Harbor's host (config/schema.ts checkSourceAndRegistry).
+  host: platform.services.harbor.host!,
+  issuer: issuerFor(platform, PLATFORM_ENV),
+  projects: platform.harbor.projects,
+  preventSeverity: platform.harbor.preventSeverity,
+  vaultTlsServerName: vaultTlsServerName(platform),
+  plan,
 }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [

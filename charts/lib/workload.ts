@@ -2,7 +2,7 @@
  * The workload construct family: every pod the platform renders itself is built here, from its
  * intent (image, ports by name, probes, resources, volumes, identity, node, Vault secrets), into
  * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its
- * Service, its ConfigMaps and the Deployment, StatefulSet or DaemonSet, with restricted security
+ * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet or Job, with restricted security
  * (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods when it
  * changes. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
  * and not cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
@@ -12,7 +12,7 @@
  *    - `export interface FooProps` naming exactly the slice of the model the service reads
  *      (`readonly`, TSDoc on every prop, `@default` on every optional one; never `Platform`);
  *    - `export class Foo extends Construct` whose constructor renders the service from its props,
- *      usually with one `WorkloadDeployment` / `WorkloadStatefulSet` / `WorkloadDaemonSet`;
+ *      usually with one `WorkloadDeployment` / `WorkloadStatefulSet` / `WorkloadDaemonSet` / `WorkloadJob`;
  *    - `static readonly registration: ServiceRegistration` (charts/lib/service.ts): its folder
  *      name, namespace, sync wave, and the connections and Vault consumers the render plans with.
  * 2. One test file, `test/charts/<layer>/<service>.test.ts`: `Testing.synth` of a
@@ -490,6 +490,39 @@ export class WorkloadDaemonSet extends WorkloadBase {
         selector: this.selector,
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: this.template,
+      },
+    });
+  }
+}
+
+/** How a Job runs to completion (`WorkloadJob`). */
+export interface WorkloadJobProps extends WorkloadProps {
+  /** Failed pods before the Job counts as failed. @default - Kubernetes' default (6) */
+  readonly backoffLimit?: number;
+  /** Seconds the Job may run in all before it is stopped. @default - no deadline */
+  readonly activeDeadlineSeconds?: number;
+  /** Seconds a finished Job (and its pods, with their logs) is kept. @default - kept until deleted */
+  readonly ttlSecondsAfterFinished?: number;
+}
+
+/**
+ * A run to completion: a Job whose pod is never restarted in place (a failed pod is replaced, up
+ * to `backoffLimit`), with its ServiceAccount and ConfigMaps and no Service (nothing connects to a
+ * Job). An Argo CD hook is an annotation of the Job (`annotations`).
+ */
+export class WorkloadJob extends WorkloadBase {
+  readonly resource: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: WorkloadJobProps) {
+    super(scope, id, { ...props, service: false });
+    this.rejectClaims('Job');
+    this.resource = new k8s.KubeJob(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: {
+        backoffLimit: props.backoffLimit,
+        activeDeadlineSeconds: props.activeDeadlineSeconds,
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+        template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
       },
     });
   }

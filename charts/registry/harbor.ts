@@ -29,17 +29,17 @@
  *
  * @see https://github.com/goharbor/harbor-helm
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { HARBOR_ROBOTS } from '../../config/harbor-robots';
-import { PLATFORM_ENV } from '../../config';
+import { NODE_LABEL } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
 import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
-import { TlsIngress, issuerFor } from '../lib/ingress';
-import { standardLabels } from '../lib/labels';
+import { TlsIngress } from '../lib/ingress';
+import { WorkloadJob, WorkloadVolume } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import {
   INTERNET,
@@ -51,13 +51,13 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS, placedNode } from '../lib/placement';
 import type { IgnoredDifference } from '../lib/argocd';
-import type { ServiceDefinition } from '../lib/service';
-import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import type { ServiceRegistration } from '../lib/service';
+import { vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
 import { SETUP_SCRIPT } from './setup-script';
 import type { HarborValues } from '../../imports/charts';
-import { RUNTIME_DEFAULT_SECCOMP, restrictedPodSecurity } from '../lib/security-context';
+import { RESTRICTED_CONTAINER_VALUES } from '../lib/security-context';
 
 export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
@@ -86,6 +86,8 @@ export const HARBOR_WORKLOADS = [NGINX, CORE, PORTAL, JOBSERVICE, REGISTRY, TRIV
 /** The chart's proxy Service our Ingress targets, and core's Service the setup Job calls. */
 export const PROXY_SERVICE = { name: 'harbor', port: 80 } as const;
 export const CORE_URL = `http://${HARBOR_RELEASE}-core.${HARBOR_NAMESPACE}.svc`;
+/** Where the setup Job finds its program and its configuration. */
+const SETUP_DIR = '/etc/harbor-setup';
 
 /** The Secrets Harbor's chart reads, copied from Vault by the README runbook. */
 export const HARBOR_SECRETS = {
@@ -123,16 +125,27 @@ export const SETUP_CONSUMER: SecretConsumer = {
   ],
 };
 
+/** A project of the model (`harbor.projects`) the setup Job creates. */
+export interface HarborProject {
+  /** The project name: images are `<harbor host>/<name>/<repository>:<tag>`. */
+  readonly name: string;
+  /** Anonymous pulls allowed. */
+  readonly public: boolean;
+}
+
+/** The severities Harbor blocks pulls at (the model's `harbor.preventSeverity`). */
+export type HarborSeverity = 'critical' | 'high' | 'medium' | 'low';
+
 /** What the setup Job applies: rendered from the model, reviewed in the diff of dist/. */
-export function setupConfig(platform: Platform) {
+export function setupConfig(projects: readonly HarborProject[], preventSeverity: HarborSeverity) {
   return {
     adminPasswordFile: vaultFile('admin'),
-    projects: platform.harbor.projects.map((project) => ({
+    projects: projects.map((project) => ({
       name: project.name,
       public: project.public,
       autoScan: true,
       preventVulnerable: true,
-      severity: platform.harbor.preventSeverity,
+      severity: preventSeverity,
       // Deployments name their image by tag and digest; the tag must still never move.
       immutableTags: true,
     })),
@@ -140,7 +153,7 @@ export function setupConfig(platform: Platform) {
       name: robot.name,
       description: robot.description,
       secretFile: vaultFile(robot.name),
-      permissions: platform.harbor.projects.map((project) => ({ project: project.name, access: robot.access })),
+      permissions: projects.map((project) => ({ project: project.name, access: robot.access })),
     })),
   };
 }
@@ -218,162 +231,214 @@ export const TRIVY_REDIS_URL_OWNED_BY_RUNBOOK: IgnoredDifference = {
   writtenBy: 'the runbook (Redis URL with the password, from Vault)',
 };
 
-function hostOf(platform: Platform): string {
-  const host = platform.services.harbor.host;
-  if (!host) throw new Error(`services.harbor.host: (missing): harbor is served on a public host; set it, e.g. "registry.${platform.domain}"`);
-  return host;
-}
-
-/** Harbor's containers run as uid 10000 upstream; restricted, as the chart's default context says. */
+/**
+ * Harbor's containers run as uid 10000 upstream; restricted, from the one source of those settings,
+ * with the root filesystem left writable as the chart's own default context leaves it, and
+ * `privileged: false` as that default says (goharbor/harbor-helm v1.19.1 values.yaml
+ * `containerSecurityContext`).
+ */
+const { readOnlyRootFilesystem: _writableRoot, ...RESTRICTED_WRITABLE_ROOT } = RESTRICTED_CONTAINER_VALUES;
 const CONTAINER_SECURITY_CONTEXT = {
   privileged: false,
-  allowPrivilegeEscalation: false,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+  ...RESTRICTED_WRITABLE_ROOT,
+  capabilities: { drop: [...RESTRICTED_WRITABLE_ROOT.capabilities.drop] },
 };
 
-export const harbor: ServiceDefinition = {
-  name: 'harbor',
-  namespace: HARBOR_NAMESPACE,
-  syncWave: APPLICATION_SYNC_WAVE,
-  helm: (platform: Platform) => {
-    const db = databaseOf('harbor');
-    const node = nodeSelectorFor(platform, 'harbor');
-    const on = (requests: ReturnType<typeof resources>) => ({ nodeSelector: node, resources: requests });
-    const redisEnv = harborRedisEnv();
-    return {
-      ...CHARTS.harbor,
-      releaseName: HARBOR_RELEASE,
-      values: {
-        expose: {
-          // The chart's NGINX behind our Ingress, which terminates TLS for the host.
-          type: 'clusterIP',
-          tls: { enabled: false },
-          clusterIP: { name: PROXY_SERVICE.name, ports: { httpPort: PROXY_SERVICE.port } },
+/** What Harbor's chart values read of the model. */
+export interface HarborChartProps {
+  /** Harbor's host (`services.harbor.host`; the schema requires one): its external URL. */
+  readonly host: string;
+  /** The node every Harbor component runs on (`services.harbor.node`). */
+  readonly node: string;
+  /** The size of the registry's image volume (`harbor.registryStorageGiB`). */
+  readonly registryStorageGiB: number;
+  /** The size of Trivy's cache volume (`harbor.trivyStorageGiB`). */
+  readonly trivyStorageGiB: number;
+}
+
+/**
+ * The pinned Harbor chart with its values, from the model's slice `HarborChartProps`. The render
+ * asks a service for its chart with the model alone (`ServiceRegistration.helm`, also read by
+ * the app-of-apps and the inventory), so the registration maps the model to these props
+ * (docs/decisions/0114-helm-services-chart-props.md).
+ */
+export function harborChart(props: HarborChartProps) {
+  const db = databaseOf('harbor');
+  const node = { [NODE_LABEL]: props.node };
+  const on = (requests: ReturnType<typeof resources>) => ({ nodeSelector: node, resources: requests });
+  const redisEnv = harborRedisEnv();
+  return {
+    ...CHARTS.harbor,
+    releaseName: HARBOR_RELEASE,
+    values: {
+      expose: {
+        // The chart's NGINX behind our Ingress, which terminates TLS for the host.
+        type: 'clusterIP',
+        tls: { enabled: false },
+        clusterIP: { name: PROXY_SERVICE.name, ports: { httpPort: PROXY_SERVICE.port } },
+      },
+      externalURL: `https://${props.host}`,
+      existingSecretAdminPassword: HARBOR_SECRETS.admin.name,
+      existingSecretAdminPasswordKey: 'HARBOR_ADMIN_PASSWORD',
+      existingSecretSecretKey: HARBOR_SECRETS.internal.name,
+      // k3s' default cluster network is IPv4 only; NGINX would fail to listen on [::].
+      ipFamily: { ipv6: { enabled: false }, ipv4: { enabled: true } },
+      // The registry's and Trivy's volumes are ReadWriteOnce: replace pods, never run two.
+      updateStrategy: { type: 'Recreate' },
+      persistence: {
+        enabled: true,
+        resourcePolicy: 'keep',
+        imageChartStorage: { type: 'filesystem' },
+        persistentVolumeClaim: {
+          registry: { storageClass: STORAGE_CLASS, size: `${props.registryStorageGiB}Gi` },
+          trivy: { storageClass: STORAGE_CLASS, size: `${props.trivyStorageGiB}Gi` },
         },
-        externalURL: `https://${hostOf(platform)}`,
-        existingSecretAdminPassword: HARBOR_SECRETS.admin.name,
-        existingSecretAdminPasswordKey: 'HARBOR_ADMIN_PASSWORD',
-        existingSecretSecretKey: HARBOR_SECRETS.internal.name,
-        // k3s' default cluster network is IPv4 only; NGINX would fail to listen on [::].
-        ipFamily: { ipv6: { enabled: false }, ipv4: { enabled: true } },
-        // The registry's and Trivy's volumes are ReadWriteOnce: replace pods, never run two.
-        updateStrategy: { type: 'Recreate' },
-        persistence: {
-          enabled: true,
-          resourcePolicy: 'keep',
-          imageChartStorage: { type: 'filesystem' },
-          persistentVolumeClaim: {
-            registry: { storageClass: STORAGE_CLASS, size: `${platform.harbor.registryStorageGiB}Gi` },
-            trivy: { storageClass: STORAGE_CLASS, size: `${platform.harbor.trivyStorageGiB}Gi` },
-          },
+      },
+      database: {
+        type: 'external',
+        external: {
+          host: POSTGRESQL_HOST,
+          port: String(POSTGRESQL_PORT),
+          username: db.user,
+          coreDatabase: db.database,
+          existingSecret: HARBOR_SECRETS.database.name,
+          sslmode: 'disable',
         },
-        database: {
-          type: 'external',
-          external: {
-            host: POSTGRESQL_HOST,
-            port: String(POSTGRESQL_PORT),
-            username: db.user,
-            coreDatabase: db.database,
-            existingSecret: HARBOR_SECRETS.database.name,
-            sslmode: 'disable',
-          },
-          // Per pod (core, exporter): far below PostgreSQL's max_connections, which GitLab shares.
-          maxIdleConns: 10,
-          maxOpenConns: 50,
+        // Per pod (core, exporter): far below PostgreSQL's max_connections, which GitLab shares.
+        maxIdleConns: 10,
+        maxOpenConns: 50,
+      },
+      redis: {
+        type: 'external',
+        // No existingSecret and no password: the chart would read the one through `lookup`
+        // and write the other into ConfigMaps. The credentials come in as environment
+        // variables (harborRedisEnv) and through the runbook's harbor-trivy Secret.
+        external: {
+          addr: `${REDIS_HOST}:${REDIS_PORT}`,
+          coreDatabaseIndex: String(REDIS_DATABASES.harbor.core),
+          jobserviceDatabaseIndex: String(REDIS_DATABASES.harbor.jobservice),
+          registryDatabaseIndex: String(REDIS_DATABASES.harbor.registry),
+          trivyAdapterIndex: String(REDIS_DATABASES.harbor.trivy),
+          username: HARBOR_REDIS_USER,
         },
-        redis: {
-          type: 'external',
-          // No existingSecret and no password: the chart would read the one through `lookup`
-          // and write the other into ConfigMaps. The credentials come in as environment
-          // variables (harborRedisEnv) and through the runbook's harbor-trivy Secret.
-          external: {
-            addr: `${REDIS_HOST}:${REDIS_PORT}`,
-            coreDatabaseIndex: String(REDIS_DATABASES.harbor.core),
-            jobserviceDatabaseIndex: String(REDIS_DATABASES.harbor.jobservice),
-            registryDatabaseIndex: String(REDIS_DATABASES.harbor.registry),
-            trivyAdapterIndex: String(REDIS_DATABASES.harbor.trivy),
-            username: HARBOR_REDIS_USER,
-          },
-        },
-        core: {
-          ...on(resources('100m', '256Mi', '1', '1Gi')),
-          existingSecret: HARBOR_SECRETS.internal.name,
-          existingXsrfSecret: HARBOR_SECRETS.internal.name,
-          existingXsrfSecretKey: 'CSRF_KEY',
-          // The token service's signing key and certificate (otherwise regenerated at every render).
-          secretName: HARBOR_SECRETS.token.name,
-          extraEnvVars: redisEnv.core,
-        },
-        jobservice: {
-          ...on(resources('100m', '256Mi', '1', '1Gi')),
-          existingSecret: HARBOR_SECRETS.internal.name,
-          existingSecretKey: 'JOBSERVICE_SECRET',
-          // Job logs in the database: no log volume, and visible in the UI.
-          jobLoggers: ['database'],
-          extraEnvVars: redisEnv.jobservice,
-        },
-        registry: {
-          nodeSelector: node,
-          registry: { resources: resources('100m', '256Mi', '1', '1Gi'), extraEnvVars: redisEnv.registry },
-          controller: { resources: resources('50m', '64Mi', '500m', '256Mi') },
-          existingSecret: HARBOR_SECRETS.internal.name,
-          existingSecretKey: 'REGISTRY_HTTP_SECRET',
-          credentials: { existingSecret: HARBOR_SECRETS.internal.name },
-        },
-        trivy: {
-          ...on(resources('200m', '512Mi', '1', '1Gi')),
-          enabled: true,
-          // Report every vulnerability, fixed or not: the pull policy decides what is blocked.
-          ignoreUnfixed: false,
-        },
-        portal: on(resources('25m', '64Mi', '200m', '256Mi')),
-        nginx: on(resources('50m', '64Mi', '500m', '256Mi')),
-        exporter: { ...on(resources('25m', '64Mi', '200m', '256Mi')), extraEnvVars: redisEnv.exporter },
-        metrics: { enabled: true, serviceMonitor: { enabled: false } },
-        containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
-      } satisfies HarborValues,
-      ignoreDifferences: [TRIVY_REDIS_URL_OWNED_BY_RUNBOOK],
-      // Everything the chart renders is namespaced.
-      clusterResources: [],
-      // The registry's images and Trivy's cache live on the chart's claims: back the namespace up.
-      persistentVolumeClaims: true,
-    };
-  },
-  connections: (): Connection[] => {
-    const harborClients = [CORE, JOBSERVICE, EXPORTER];
-    return [
-      ...HARBOR_WORKLOADS.map(dnsAccess),
-      exposedThroughIngress(NGINX, 'http'),
-      connect({ workload: NGINX }, CORE, ['http'], 'API, token service and registry (/v2/) through core'),
-      connect({ workload: NGINX }, PORTAL, ['http'], 'web UI'),
-      ...harborClients.map((w) => connect({ workload: w }, POSTGRESQL, ['postgres'], `Harbor database (${w.name})`)),
-      ...[...harborClients, REGISTRY, TRIVY].map((w) => connect({ workload: w }, REDIS, ['redis'], `Harbor cache and job queue (${w.name})`)),
-      connect({ workload: CORE }, REGISTRY, ['registry', 'controller'], 'registry API and registry controller'),
-      connect({ workload: CORE }, JOBSERVICE, ['http'], 'jobs (scans, garbage collection, replication)'),
-      connect({ workload: CORE }, TRIVY, ['http'], 'scanner metadata'),
-      connect({ workload: JOBSERVICE }, CORE, ['http'], 'job status and hooks'),
-      connect({ workload: JOBSERVICE }, REGISTRY, ['registry', 'controller'], 'garbage collection and replication'),
-      connect({ workload: JOBSERVICE }, TRIVY, ['http'], 'scan requests'),
-      connect({ workload: TRIVY }, CORE, ['http'], 'pulls the image to scan through core'),
-      connect({ workload: EXPORTER }, CORE, ['http'], 'statistics'),
-      // Trivy downloads its vulnerability databases (ghcr.io, mirror.gcr.io).
-      { from: { workload: TRIVY }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'vulnerability database downloads' },
-      connect({ workload: SETUP }, CORE, ['http'], 'configures projects and robot accounts'),
-      ...[CORE, JOBSERVICE, REGISTRY, EXPORTER].map((w) => scrapedBy(w)),
-    ];
-  },
-  secretConsumers: () => [SETUP_CONSUMER],
-  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', { name: HARBOR_NAMESPACE, workloads: HARBOR_WORKLOADS, plan });
-    new TlsIngress(chart, 'ingress', {
+      },
+      core: {
+        ...on(resources('100m', '256Mi', '1', '1Gi')),
+        existingSecret: HARBOR_SECRETS.internal.name,
+        existingXsrfSecret: HARBOR_SECRETS.internal.name,
+        existingXsrfSecretKey: 'CSRF_KEY',
+        // The token service's signing key and certificate (otherwise regenerated at every render).
+        secretName: HARBOR_SECRETS.token.name,
+        extraEnvVars: redisEnv.core,
+      },
+      jobservice: {
+        ...on(resources('100m', '256Mi', '1', '1Gi')),
+        existingSecret: HARBOR_SECRETS.internal.name,
+        existingSecretKey: 'JOBSERVICE_SECRET',
+        // Job logs in the database: no log volume, and visible in the UI.
+        jobLoggers: ['database'],
+        extraEnvVars: redisEnv.jobservice,
+      },
+      registry: {
+        nodeSelector: node,
+        registry: { resources: resources('100m', '256Mi', '1', '1Gi'), extraEnvVars: redisEnv.registry },
+        controller: { resources: resources('50m', '64Mi', '500m', '256Mi') },
+        existingSecret: HARBOR_SECRETS.internal.name,
+        existingSecretKey: 'REGISTRY_HTTP_SECRET',
+        credentials: { existingSecret: HARBOR_SECRETS.internal.name },
+      },
+      trivy: {
+        ...on(resources('200m', '512Mi', '1', '1Gi')),
+        enabled: true,
+        // Report every vulnerability, fixed or not: the pull policy decides what is blocked.
+        ignoreUnfixed: false,
+      },
+      portal: on(resources('25m', '64Mi', '200m', '256Mi')),
+      nginx: on(resources('50m', '64Mi', '500m', '256Mi')),
+      exporter: { ...on(resources('25m', '64Mi', '200m', '256Mi')), extraEnvVars: redisEnv.exporter },
+      metrics: { enabled: true, serviceMonitor: { enabled: false } },
+      containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
+    } satisfies HarborValues,
+    ignoreDifferences: [TRIVY_REDIS_URL_OWNED_BY_RUNBOOK],
+    // Everything the chart renders is namespaced.
+    clusterResources: [],
+    // The registry's images and Trivy's cache live on the chart's claims: back the namespace up.
+    persistentVolumeClaims: true,
+  };
+}
+
+/** The slice of the model Harbor's chart reads (the schema requires `services.harbor.host`). */
+function chartPropsOf(platform: Platform): HarborChartProps {
+  return {
+    host: platform.services.harbor.host!,
+    node: placedNode(platform, 'harbor'),
+    registryStorageGiB: platform.harbor.registryStorageGiB,
+    trivyStorageGiB: platform.harbor.trivyStorageGiB,
+  };
+}
+
+/** What Harbor's own objects (namespace, Ingress, setup Job) read of the model and the render. */
+export interface HarborProps {
+  /** Harbor's host (`services.harbor.host`), served with TLS by our Ingress. */
+  readonly host: string;
+  /** The cert-manager ClusterIssuer of its certificate. */
+  readonly issuer: string;
+  /** The projects the setup Job creates (`harbor.projects`); both robots get all of them. */
+  readonly projects: readonly HarborProject[];
+  /** Pulls of images with a vulnerability this severe or worse are refused (`harbor.preventSeverity`). */
+  readonly preventSeverity: HarborSeverity;
+  /** The name Vault's certificate is issued for, which the setup Job's Vault agent verifies. */
+  readonly vaultTlsServerName: string;
+  /** The render's network plan: the namespace's NetworkPolicies come from it. */
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * Harbor: the official chart (`registration.helm`), and our namespace with its NetworkPolicies,
+ * the one TLS Ingress of its host, and the PostSync setup Job (a `WorkloadJob`).
+ */
+export class Harbor extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'harbor',
+    namespace: HARBOR_NAMESPACE,
+    syncWave: APPLICATION_SYNC_WAVE,
+    helm: (platform: Platform) => harborChart(chartPropsOf(platform)),
+    connections: (): Connection[] => {
+      const harborClients = [CORE, JOBSERVICE, EXPORTER];
+      return [
+        ...HARBOR_WORKLOADS.map(dnsAccess),
+        exposedThroughIngress(NGINX, 'http'),
+        connect({ workload: NGINX }, CORE, ['http'], 'API, token service and registry (/v2/) through core'),
+        connect({ workload: NGINX }, PORTAL, ['http'], 'web UI'),
+        ...harborClients.map((w) => connect({ workload: w }, POSTGRESQL, ['postgres'], `Harbor database (${w.name})`)),
+        ...[...harborClients, REGISTRY, TRIVY].map((w) => connect({ workload: w }, REDIS, ['redis'], `Harbor cache and job queue (${w.name})`)),
+        connect({ workload: CORE }, REGISTRY, ['registry', 'controller'], 'registry API and registry controller'),
+        connect({ workload: CORE }, JOBSERVICE, ['http'], 'jobs (scans, garbage collection, replication)'),
+        connect({ workload: CORE }, TRIVY, ['http'], 'scanner metadata'),
+        connect({ workload: JOBSERVICE }, CORE, ['http'], 'job status and hooks'),
+        connect({ workload: JOBSERVICE }, REGISTRY, ['registry', 'controller'], 'garbage collection and replication'),
+        connect({ workload: JOBSERVICE }, TRIVY, ['http'], 'scan requests'),
+        connect({ workload: TRIVY }, CORE, ['http'], 'pulls the image to scan through core'),
+        connect({ workload: EXPORTER }, CORE, ['http'], 'statistics'),
+        // Trivy downloads its vulnerability databases (ghcr.io, mirror.gcr.io).
+        { from: { workload: TRIVY }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'vulnerability database downloads' },
+        connect({ workload: SETUP }, CORE, ['http'], 'configures projects and robot accounts'),
+        ...[CORE, JOBSERVICE, REGISTRY, EXPORTER].map((w) => scrapedBy(w)),
+      ];
+    },
+    secretConsumers: () => [SETUP_CONSUMER],
+  };
+
+  constructor(scope: Construct, id: string, props: HarborProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: HARBOR_NAMESPACE, workloads: HARBOR_WORKLOADS, plan: props.plan });
+    new TlsIngress(this, 'ingress', {
       name: 'harbor',
       namespace: HARBOR_NAMESPACE,
-      host: hostOf(platform),
+      host: props.host,
       serviceName: PROXY_SERVICE.name,
       servicePort: PROXY_SERVICE.port,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer: props.issuer,
       annotations: {
         // Image layers are large and pushes slow: no body limit, no buffering, long timeouts.
         'nginx.org/client-max-body-size': '0',
@@ -383,68 +448,33 @@ export const harbor: ServiceDefinition = {
       },
     });
 
-    const name = SETUP.name;
-    const labels = standardLabels(name, 'setup');
-    new ApiObject(chart, 'setup-service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: SETUP_CONSUMER.serviceAccount, namespace: HARBOR_NAMESPACE, labels },
-      automountServiceAccountToken: false,
-    });
-    new ApiObject(chart, 'setup-config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name, namespace: HARBOR_NAMESPACE, labels },
-      data: { 'setup.py': SETUP_SCRIPT, 'harbor.json': `${JSON.stringify(setupConfig(platform), null, 2)}\n` },
-    });
-    new ApiObject(chart, 'setup-job', {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: {
-        name,
-        namespace: HARBOR_NAMESPACE,
-        labels,
-        annotations: {
-          // After every sync, once Harbor's workloads are healthy; the previous run is replaced.
-          'argocd.argoproj.io/hook': 'PostSync',
-          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-        },
+    const agent = vaultAgentPodFor(SETUP_CONSUMER, props.vaultTlsServerName);
+    const config = setupConfig(props.projects, props.preventSeverity);
+    new WorkloadJob(this, 'setup', {
+      workload: SETUP,
+      component: 'setup',
+      containerName: 'setup',
+      image: IMAGES.harborSetup,
+      identity: { uid: 65532 },
+      command: ['python3', `${SETUP_DIR}/setup.py`, `${SETUP_DIR}/harbor.json`],
+      env: [
+        { name: 'HARBOR_URL', value: CORE_URL },
+        { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+      ],
+      resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'setup.py': SETUP_SCRIPT, 'harbor.json': `${JSON.stringify(config, null, 2)}\n` }, [{ mountPath: SETUP_DIR }]),
+      ],
+      // The agent writes the secrets once, before the program starts, and does not stay.
+      vaultAgent: { ...agent, annotations: { ...agent.annotations, ...READ_AT_START } },
+      annotations: {
+        // After every sync, once Harbor's workloads are healthy; the previous run is replaced.
+        'argocd.argoproj.io/hook': 'PostSync',
+        'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       },
-      spec: {
-        backoffLimit: 3,
-        activeDeadlineSeconds: 1800,
-        ttlSecondsAfterFinished: 86400,
-        template: {
-          metadata: {
-            labels: { ...labels, ...vaultAgentPod(SETUP_CONSUMER, platform).labels },
-            annotations: { ...vaultAgentPod(SETUP_CONSUMER, platform).annotations, ...READ_AT_START },
-          },
-          spec: {
-            serviceAccountName: SETUP_CONSUMER.serviceAccount,
-            automountServiceAccountToken: false,
-            restartPolicy: 'Never',
-            securityContext: restrictedPodSecurity({ uid: 65532 }),
-            containers: [
-              {
-                name: 'setup',
-                image: IMAGES.harborSetup,
-                command: ['python3', '/etc/harbor-setup/setup.py', '/etc/harbor-setup/harbor.json'],
-                env: [
-                  { name: 'HARBOR_URL', value: CORE_URL },
-                  { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
-                ],
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                resources: resources('20m', '32Mi', '200m', '128Mi'),
-                volumeMounts: [{ name: 'config', mountPath: '/etc/harbor-setup', readOnly: true }],
-              },
-            ],
-            volumes: [
-              ...vaultAgentPod(SETUP_CONSUMER, platform).volumes,
-              { name: 'config', configMap: { name } },
-            ],
-          },
-        },
-      },
+      backoffLimit: 3,
+      activeDeadlineSeconds: 1800,
+      ttlSecondsAfterFinished: 86400,
     });
-  },
-};
+  }
+}

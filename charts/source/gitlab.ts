@@ -31,13 +31,13 @@
  * @see https://docs.gitlab.com/charts/advanced/external-redis/
  * @see https://docs.gitlab.com/charts/advanced/external-object-storage/
  */
-import type { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
 import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf, rgwNetwork, rgwPort } from '../lib/data-endpoints';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import { TlsIngress } from '../lib/ingress';
 import { PlatformNamespace } from '../lib/namespace';
 import {
   INGRESS_CONTROLLER,
@@ -51,9 +51,9 @@ import {
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
-import type { ServiceDefinition } from '../lib/service';
-import { PLATFORM_ENV } from '../../config';
+import { STORAGE_CLASS, placedNode } from '../lib/placement';
+import type { ServiceRegistration } from '../lib/service';
+import { NODE_LABEL } from '../../config/topology';
 
 export const GITLAB_NAMESPACE = 'gitlab';
 /** The Helm release name: the chart names its objects `gitlab-<component>`. */
@@ -113,180 +113,231 @@ export const GITLAB_RAILS_SECRET = `${GITLAB_RELEASE}-rails-secret`;
 /** After the PostgreSQL dump (01:30) and before Velero's daily backup (seed 03:00), UTC. */
 const GITLAB_BACKUP_SCHEDULE = '0 2 * * *';
 
-/** The object storage buckets GitLab uses, by purpose. */
-export function gitlabBuckets(platform: Platform) {
-  const prefix = platform.gitlab.bucketPrefix;
+/** The object storage buckets GitLab uses, by purpose, named from the model's `gitlab.bucketPrefix`. */
+export function gitlabBuckets(bucketPrefix: string) {
   return {
-    artifacts: `${prefix}-artifacts`,
-    lfs: `${prefix}-lfs`,
-    uploads: `${prefix}-uploads`,
-    packages: `${prefix}-packages`,
-    backups: `${prefix}-backups`,
-    tmp: `${prefix}-tmp`,
+    artifacts: `${bucketPrefix}-artifacts`,
+    lfs: `${bucketPrefix}-lfs`,
+    uploads: `${bucketPrefix}-uploads`,
+    packages: `${bucketPrefix}-packages`,
+    backups: `${bucketPrefix}-backups`,
+    tmp: `${bucketPrefix}-tmp`,
   };
 }
 
-function hostOf(platform: Platform): string {
-  const host = platform.services.gitlab.host;
-  if (!host) throw new Error(`services.gitlab.host: (missing): gitlab is served on a public host; set it, e.g. "git.${platform.domain}"`);
-  return host;
+/** What GitLab's chart values read of the model. */
+export interface GitLabChartProps {
+  /** The public DNS zone (`domain`): the chart's `global.hosts.domain`. */
+  readonly domain: string;
+  /** GitLab's host (`services.gitlab.host`; the schema requires one). */
+  readonly host: string;
+  /** The node Gitaly runs on (`services.gitaly.node`). */
+  readonly gitalyNode: string;
+  /** The node the Rails pods, the toolbox, the exporter and the migrations run on (`services.gitlab.node`). */
+  readonly gitlabNode: string;
+  /** The size of Gitaly's repository volume (`gitlab.gitalyStorageGiB`). */
+  readonly gitalyStorageGiB: number;
+  /** The prefix of GitLab's object storage buckets (`gitlab.bucketPrefix`). */
+  readonly bucketPrefix: string;
+  /** How many daily backup archives the toolbox keeps (`backups.retentionDays`). */
+  readonly backupRetentionDays: number;
 }
 
-export const gitlab: ServiceDefinition = {
-  name: 'gitlab',
-  namespace: GITLAB_NAMESPACE,
-  syncWave: APPLICATION_SYNC_WAVE,
-  helm: (platform: Platform) => {
-    const db = databaseOf('gitlab');
-    const buckets = gitlabBuckets(platform);
-    const objectStore = { secret: GITLAB_SECRETS.objectStorage.name, key: GITLAB_SECRETS.objectStorage.key };
-    return {
-      ...CHARTS.gitlab,
-      releaseName: GITLAB_RELEASE,
-      values: {
-        global: {
-          edition: 'ce',
-          hosts: { domain: platform.domain, https: true, gitlab: { name: hostOf(platform), https: true } },
-          // Our TlsIngress (in this folder) serves the host; the chart's would be a second one.
-          ingress: { enabled: false, configureCertmanager: false },
-          psql: {
-            host: POSTGRESQL_HOST,
-            port: POSTGRESQL_PORT,
-            username: db.user,
-            database: db.database,
-            password: { useSecret: true, secret: GITLAB_SECRETS.postgresql.name, key: GITLAB_SECRETS.postgresql.key },
-          },
-          redis: {
-            host: REDIS_HOST,
-            port: REDIS_PORT,
-            database: REDIS_DATABASES.gitlab,
-            user: 'gitlab',
-            auth: { enabled: true, secret: GITLAB_SECRETS.redis.name, key: GITLAB_SECRETS.redis.key },
-          },
-          minio: { enabled: false },
-          // Harbor is the platform's registry.
-          registry: { enabled: false },
-          kas: { enabled: false },
-          appConfig: {
-            // No data leaves the platform on its own.
-            enableUsagePing: false,
-            enableSeatLink: false,
-            object_store: { enabled: true, proxy_download: true, connection: objectStore },
-            lfs: { bucket: buckets.lfs },
-            artifacts: { bucket: buckets.artifacts },
-            uploads: { bucket: buckets.uploads },
-            packages: { bucket: buckets.packages },
-            backups: { bucket: buckets.backups, tmpBucket: buckets.tmp },
-          },
-          time_zone: 'UTC',
-          railsSecrets: { secret: GITLAB_RAILS_SECRET },
+/**
+ * The pinned GitLab chart with its values, from the model's slice `GitLabChartProps`. The render
+ * asks a service for its chart with the model alone (`ServiceRegistration.helm`, also read by
+ * the app-of-apps and the inventory), so the registration maps the model to these props
+ * (docs/decisions/0114-helm-services-chart-props.md).
+ */
+export function gitlabChart(props: GitLabChartProps) {
+  const db = databaseOf('gitlab');
+  const buckets = gitlabBuckets(props.bucketPrefix);
+  const objectStore = { secret: GITLAB_SECRETS.objectStorage.name, key: GITLAB_SECRETS.objectStorage.key };
+  const gitlabNode = { [NODE_LABEL]: props.gitlabNode };
+  return {
+    ...CHARTS.gitlab,
+    releaseName: GITLAB_RELEASE,
+    values: {
+      global: {
+        edition: 'ce',
+        hosts: { domain: props.domain, https: true, gitlab: { name: props.host, https: true } },
+        // Our TlsIngress (in this folder) serves the host; the chart's would be a second one.
+        ingress: { enabled: false, configureCertmanager: false },
+        psql: {
+          host: POSTGRESQL_HOST,
+          port: POSTGRESQL_PORT,
+          username: db.user,
+          database: db.database,
+          password: { useSecret: true, secret: GITLAB_SECRETS.postgresql.name, key: GITLAB_SECRETS.postgresql.key },
         },
-        installCertmanager: false,
-        'nginx-ingress': { enabled: false },
-        prometheus: { install: false },
-        redis: { install: false },
-        postgresql: { install: false },
-        'gitlab-runner': { install: false },
+        redis: {
+          host: REDIS_HOST,
+          port: REDIS_PORT,
+          database: REDIS_DATABASES.gitlab,
+          user: 'gitlab',
+          auth: { enabled: true, secret: GITLAB_SECRETS.redis.name, key: GITLAB_SECRETS.redis.key },
+        },
+        minio: { enabled: false },
+        // Harbor is the platform's registry.
         registry: { enabled: false },
-        // The version check calls gitlab.com; Renovate proposes chart updates instead.
-        upgradeCheck: { enabled: false },
-        'shared-secrets': { enabled: true, resources: resources('50m', '64Mi', '200m', '128Mi') },
-        gitlab: {
-          gitaly: {
-            nodeSelector: nodeSelectorFor(platform, 'gitaly'),
-            persistence: { enabled: true, storageClass: STORAGE_CLASS, size: `${platform.gitlab.gitalyStorageGiB}Gi` },
-            resources: resources('200m', '512Mi', '2', '2Gi'),
-          },
-          'gitlab-shell': { enabled: false },
-          webservice: {
-            nodeSelector: nodeSelectorFor(platform, 'gitlab'),
-            minReplicas: 1,
-            maxReplicas: 2,
-            resources: resources('500m', '2.5Gi', '2', '4Gi'),
-            workhorse: { resources: resources('100m', '100Mi', '1', '512Mi') },
-          },
-          sidekiq: {
-            nodeSelector: nodeSelectorFor(platform, 'gitlab'),
-            minReplicas: 1,
-            maxReplicas: 2,
-            resources: resources('250m', '1.5Gi', '2', '3Gi'),
-          },
-          toolbox: {
-            nodeSelector: nodeSelectorFor(platform, 'gitlab'),
-            backups: {
-              // The chart's daily backup CronJob (`<release>-toolbox-backup`): backup-utility dumps the
-              // database and the repositories and tars the object-storage buckets into
-              // `<gitlab.bucketPrefix>-backups`, keeping the newest `backups.retentionDays` archives
-              // (one a day). Keys from docs.gitlab.com/charts/charts/gitlab/toolbox ("backups.cron.*")
-              // and docs.gitlab.com/charts/backup-restore/backup ("Cron based backup", "Backup utility
-              // extra arguments": --maximum-backups), chart 9.8.
-              cron: {
-                enabled: true,
-                schedule: GITLAB_BACKUP_SCHEDULE,
-                // The chart's default Replace would kill a slow run with the next one.
-                concurrencyPolicy: 'Forbid',
-                backoffLimit: 1,
-                activeDeadlineSeconds: 6 * 3600,
-                extraArgs: `--maximum-backups ${platform.backups.retentionDays}`,
-                resources: resources('100m', '512Mi', '1', '2Gi'),
-              },
-              objectStorage: { config: { secret: GITLAB_SECRETS.backupStorage.name, key: GITLAB_SECRETS.backupStorage.key } },
-            },
-            resources: resources('50m', '350Mi', '1', '2Gi'),
-          },
-          'gitlab-exporter': { nodeSelector: nodeSelectorFor(platform, 'gitlab'), resources: resources('25m', '64Mi', '200m', '256Mi') },
-          migrations: { nodeSelector: nodeSelectorFor(platform, 'gitlab'), resources: resources('250m', '1Gi', '2', '3Gi') },
+        kas: { enabled: false },
+        appConfig: {
+          // No data leaves the platform on its own.
+          enableUsagePing: false,
+          enableSeatLink: false,
+          object_store: { enabled: true, proxy_download: true, connection: objectStore },
+          lfs: { bucket: buckets.lfs },
+          artifacts: { bucket: buckets.artifacts },
+          uploads: { bucket: buckets.uploads },
+          packages: { bucket: buckets.packages },
+          backups: { bucket: buckets.backups, tmpBucket: buckets.tmp },
         },
+        time_zone: 'UTC',
+        railsSecrets: { secret: GITLAB_RAILS_SECRET },
       },
-      // Cluster-scoped kinds the chart may render with these values (its bundled cert-manager, NGINX,
-      // Prometheus and runner, which bring CRDs and webhooks, are off).
-      clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
-      // Gitaly's repositories live on a claim of the chart's StatefulSet: back the namespace up.
-      persistentVolumeClaims: true,
-    };
-  },
-  connections: (platform: Platform): Connection[] => {
-    const rgw = rgwNetwork(platform);
-    const port = rgwPort(platform);
-    const rails = [WEBSERVICE, SIDEKIQ, TOOLBOX, MIGRATIONS];
-    return [
-      ...GITLAB_WORKLOADS.map(dnsAccess),
-      exposedThroughIngress(WEBSERVICE, 'workhorse'),
-      ...[...rails, GITLAB_EXPORTER].flatMap((w) => [
-        connect({ workload: w }, POSTGRESQL, ['postgres'], `GitLab database (${w.name})`),
-        connect({ workload: w }, REDIS, ['redis'], `GitLab cache and queues (${w.name})`),
-      ]),
-      ...rails.map((w) => connect({ workload: w }, GITALY, ['grpc'], `repositories (${w.name})`)),
-      // Gitaly's hooks call GitLab's internal API through Workhorse (push rules, post-receive).
-      connect({ workload: GITALY }, WEBSERVICE, ['workhorse'], 'internal API for Git hooks'),
-      ...[WEBSERVICE, SIDEKIQ, TOOLBOX].map((w) => ({
-        from: { workload: w },
-        to: { network: rgw },
-        ports: [{ port }],
-        purpose: `object storage on Ceph RGW (${w.name})`,
-      })),
-      // Outgoing webhooks and integrations run in Sidekiq.
-      { from: { workload: SIDEKIQ }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'webhooks and integrations (HTTPS)' },
-      // Webhooks to Jenkins by its host, which the cluster resolves to the ingress controller
-      // (coredns-custom): in-cluster, even when Jenkins is mesh-only (decision 0101).
-      connect({ workload: SIDEKIQ }, INGRESS_CONTROLLER, ['https'], 'webhooks to Jenkins through the ingress controller'),
-      ...kubeApiAccess(SHARED_SECRETS, platform),
-      scrapedBy(WEBSERVICE),
-      scrapedBy(WEBSERVICE, 'workhorseMetrics'),
-      scrapedBy(SIDEKIQ),
-      scrapedBy(GITALY),
-      scrapedBy(GITLAB_EXPORTER),
-    ];
-  },
-  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', { name: GITLAB_NAMESPACE, workloads: GITLAB_WORKLOADS, plan });
-    new TlsIngress(chart, 'ingress', {
+      installCertmanager: false,
+      'nginx-ingress': { enabled: false },
+      prometheus: { install: false },
+      redis: { install: false },
+      postgresql: { install: false },
+      'gitlab-runner': { install: false },
+      registry: { enabled: false },
+      // The version check calls gitlab.com; Renovate proposes chart updates instead.
+      upgradeCheck: { enabled: false },
+      'shared-secrets': { enabled: true, resources: resources('50m', '64Mi', '200m', '128Mi') },
+      gitlab: {
+        gitaly: {
+          nodeSelector: { [NODE_LABEL]: props.gitalyNode },
+          persistence: { enabled: true, storageClass: STORAGE_CLASS, size: `${props.gitalyStorageGiB}Gi` },
+          resources: resources('200m', '512Mi', '2', '2Gi'),
+        },
+        'gitlab-shell': { enabled: false },
+        webservice: {
+          nodeSelector: gitlabNode,
+          minReplicas: 1,
+          maxReplicas: 2,
+          resources: resources('500m', '2.5Gi', '2', '4Gi'),
+          workhorse: { resources: resources('100m', '100Mi', '1', '512Mi') },
+        },
+        sidekiq: {
+          nodeSelector: gitlabNode,
+          minReplicas: 1,
+          maxReplicas: 2,
+          resources: resources('250m', '1.5Gi', '2', '3Gi'),
+        },
+        toolbox: {
+          nodeSelector: gitlabNode,
+          backups: {
+            // The chart's daily backup CronJob (`<release>-toolbox-backup`): backup-utility dumps the
+            // database and the repositories and tars the object-storage buckets into
+            // `<gitlab.bucketPrefix>-backups`, keeping the newest `backups.retentionDays` archives
+            // (one a day). Keys from docs.gitlab.com/charts/charts/gitlab/toolbox ("backups.cron.*")
+            // and docs.gitlab.com/charts/backup-restore/backup ("Cron based backup", "Backup utility
+            // extra arguments": --maximum-backups), chart 9.8.
+            cron: {
+              enabled: true,
+              schedule: GITLAB_BACKUP_SCHEDULE,
+              // The chart's default Replace would kill a slow run with the next one.
+              concurrencyPolicy: 'Forbid',
+              backoffLimit: 1,
+              activeDeadlineSeconds: 6 * 3600,
+              extraArgs: `--maximum-backups ${props.backupRetentionDays}`,
+              resources: resources('100m', '512Mi', '1', '2Gi'),
+            },
+            objectStorage: { config: { secret: GITLAB_SECRETS.backupStorage.name, key: GITLAB_SECRETS.backupStorage.key } },
+          },
+          resources: resources('50m', '350Mi', '1', '2Gi'),
+        },
+        'gitlab-exporter': { nodeSelector: gitlabNode, resources: resources('25m', '64Mi', '200m', '256Mi') },
+        migrations: { nodeSelector: gitlabNode, resources: resources('250m', '1Gi', '2', '3Gi') },
+      },
+    },
+    // Cluster-scoped kinds the chart may render with these values (its bundled cert-manager, NGINX,
+    // Prometheus and runner, which bring CRDs and webhooks, are off).
+    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+    // Gitaly's repositories live on a claim of the chart's StatefulSet: back the namespace up.
+    persistentVolumeClaims: true,
+  };
+}
+
+/** The slice of the model GitLab's chart reads (the schema requires `services.gitlab.host`). */
+function chartPropsOf(platform: Platform): GitLabChartProps {
+  return {
+    domain: platform.domain,
+    host: platform.services.gitlab.host!,
+    gitalyNode: placedNode(platform, 'gitaly'),
+    gitlabNode: placedNode(platform, 'gitlab'),
+    gitalyStorageGiB: platform.gitlab.gitalyStorageGiB,
+    bucketPrefix: platform.gitlab.bucketPrefix,
+    backupRetentionDays: platform.backups.retentionDays,
+  };
+}
+
+/** What GitLab's own objects (namespace and Ingress) read of the model and the render. */
+export interface GitLabProps {
+  /** GitLab's host (`services.gitlab.host`), served with TLS by our Ingress. */
+  readonly host: string;
+  /** The cert-manager ClusterIssuer of its certificate. */
+  readonly issuer: string;
+  /** The render's network plan: the namespace's NetworkPolicies come from it. */
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * GitLab CE: the official chart (`registration.helm`), and our namespace with its NetworkPolicies
+ * and the one TLS Ingress of its host, to Workhorse.
+ */
+export class GitLab extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'gitlab',
+    namespace: GITLAB_NAMESPACE,
+    syncWave: APPLICATION_SYNC_WAVE,
+    helm: (platform: Platform) => gitlabChart(chartPropsOf(platform)),
+    connections: (platform: Platform): Connection[] => {
+      const rgw = rgwNetwork(platform);
+      const port = rgwPort(platform);
+      const rails = [WEBSERVICE, SIDEKIQ, TOOLBOX, MIGRATIONS];
+      return [
+        ...GITLAB_WORKLOADS.map(dnsAccess),
+        exposedThroughIngress(WEBSERVICE, 'workhorse'),
+        ...[...rails, GITLAB_EXPORTER].flatMap((w) => [
+          connect({ workload: w }, POSTGRESQL, ['postgres'], `GitLab database (${w.name})`),
+          connect({ workload: w }, REDIS, ['redis'], `GitLab cache and queues (${w.name})`),
+        ]),
+        ...rails.map((w) => connect({ workload: w }, GITALY, ['grpc'], `repositories (${w.name})`)),
+        // Gitaly's hooks call GitLab's internal API through Workhorse (push rules, post-receive).
+        connect({ workload: GITALY }, WEBSERVICE, ['workhorse'], 'internal API for Git hooks'),
+        ...[WEBSERVICE, SIDEKIQ, TOOLBOX].map((w) => ({
+          from: { workload: w },
+          to: { network: rgw },
+          ports: [{ port }],
+          purpose: `object storage on Ceph RGW (${w.name})`,
+        })),
+        // Outgoing webhooks and integrations run in Sidekiq.
+        { from: { workload: SIDEKIQ }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'webhooks and integrations (HTTPS)' },
+        // Webhooks to Jenkins by its host, which the cluster resolves to the ingress controller
+        // (coredns-custom): in-cluster, even when Jenkins is mesh-only (decision 0101).
+        connect({ workload: SIDEKIQ }, INGRESS_CONTROLLER, ['https'], 'webhooks to Jenkins through the ingress controller'),
+        ...kubeApiAccess(SHARED_SECRETS, platform),
+        scrapedBy(WEBSERVICE),
+        scrapedBy(WEBSERVICE, 'workhorseMetrics'),
+        scrapedBy(SIDEKIQ),
+        scrapedBy(GITALY),
+        scrapedBy(GITLAB_EXPORTER),
+      ];
+    },
+  };
+
+  constructor(scope: Construct, id: string, props: GitLabProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: GITLAB_NAMESPACE, workloads: GITLAB_WORKLOADS, plan: props.plan });
+    new TlsIngress(this, 'ingress', {
       name: 'gitlab',
       namespace: GITLAB_NAMESPACE,
-      host: hostOf(platform),
+      host: props.host,
       serviceName: WEBSERVICE_SERVICE.name,
       servicePort: WEBSERVICE_SERVICE.port,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer: props.issuer,
       annotations: {
         // Git pushes, LFS objects and uploads are large and slow: no body limit, long timeouts.
         'nginx.org/client-max-body-size': '0',
@@ -295,5 +346,5 @@ export const gitlab: ServiceDefinition = {
         'nginx.org/proxy-buffering': 'False',
       },
     });
-  },
-};
+  }
+}

@@ -23,7 +23,7 @@ import {
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/lib/data-endpoints';
 import { GITLAB_BACKUP_CRONJOB, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
-import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, gitlab } from '../../../charts/source/gitlab';
+import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, GitLab } from '../../../charts/source/gitlab';
 import { hasCommand, requireValidator } from '../../support/validators';
 
 const platform = loadDefaultPlatform();
@@ -93,7 +93,7 @@ describe('the application-consistent backups', () => {
   });
 
   it('GIVEN the seed WHEN GitLab\'s chart values render THEN its own backup CronJob runs daily into its backups bucket, keeping backups.retentionDays archives, and the alerts watch it', () => {
-    const values = gitlab.helm!(platform).values as any;
+    const values = GitLab.registration.helm!(platform).values as any;
     const cron = values.gitlab.toolbox.backups.cron;
     expect(cron.enabled).toBe(true);
     expect(cron.schedule).toMatch(/^\d+ \d+ \* \* \*$/);

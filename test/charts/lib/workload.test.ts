@@ -5,6 +5,7 @@ import {
   CONFIG_CHECKSUM_ANNOTATION,
   WorkloadDaemonSet,
   WorkloadDeployment,
+  WorkloadJob,
   WorkloadStatefulSet,
   WorkloadVolume,
   containerResources,
@@ -36,7 +37,7 @@ function unsortedMappings(value: unknown, path: string): string[] {
   return [...own, ...keys.flatMap((key) => unsortedMappings((value as Record<string, unknown>)[key], `${path}.${key}`))];
 }
 const ofKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
-const podOf = (objects: any[]) => objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).spec.template;
+const podOf = (objects: any[]) => objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind)).spec.template;
 
 describe('workload family', () => {
   it('GIVEN ports by name WHEN a Deployment is rendered THEN its Service and containerPorts carry the names and the numbers of the network plan', () => {
@@ -74,8 +75,35 @@ describe('workload family', () => {
     ).toThrow('workload apps/web: volume "data" is a data claim, which only a StatefulSet has');
   });
 
+  it('GIVEN a Job WHEN rendered THEN it has no Service, its pod is never restarted in place, and its run limits and hook annotations are on the Job', () => {
+    const objects = synth(
+      (c) =>
+        new WorkloadJob(c, 'setup', {
+          ...BASE,
+          workload: { namespace: 'apps', name: 'setup', receivesNothing: true },
+          annotations: { 'argocd.argoproj.io/hook': 'PostSync' },
+          backoffLimit: 3,
+          activeDeadlineSeconds: 600,
+          ttlSecondsAfterFinished: 3600,
+        }),
+    );
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Job', 'ServiceAccount']);
+    const [job] = ofKind(objects, 'Job');
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync' });
+    expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 3600 });
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect(job.spec.template.spec.serviceAccountName).toBe('setup');
+    expect(job.spec.selector).toBeUndefined();
+  });
+
+  it('fails when a Job is given a data claim', () => {
+    expect(() =>
+      synth((c) => new WorkloadJob(c, 'web', { ...BASE, volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] })),
+    ).toThrow('workload apps/web: volume "data" is a data claim, which only a StatefulSet has; a Job');
+  });
+
   it('GIVEN any workload WHEN rendered THEN the pod is Pod Security restricted: non-root identity, seccomp RuntimeDefault, no escalation, no capability, read-only root, no API token', () => {
-    for (const Kind of [WorkloadDeployment, WorkloadStatefulSet, WorkloadDaemonSet]) {
+    for (const Kind of [WorkloadDeployment, WorkloadStatefulSet, WorkloadDaemonSet, WorkloadJob]) {
       const objects = synth((c) => new Kind(c, 'web', { ...BASE, identity: { uid: 1000, fsGroup: 2000 } }));
       const pod = podOf(objects).spec;
       expect(pod.securityContext).toEqual({
@@ -149,6 +177,15 @@ describe('workload family', () => {
         service: false,
         volumes: [WorkloadVolume.hostPath('logs', '/var/log/pods', { type: 'Directory' })],
         tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+      });
+      new WorkloadJob(c, 'setup', {
+        ...BASE,
+        workload: { namespace: 'apps', name: 'setup', receivesNothing: true },
+        annotations: { 'argocd.argoproj.io/hook': 'PostSync' },
+        volumes: [WorkloadVolume.configFiles('config', { 'run.py': 'print(1)' }, [{ mountPath: '/etc/setup' }])],
+        backoffLimit: 3,
+        activeDeadlineSeconds: 600,
+        ttlSecondsAfterFinished: 3600,
       });
     });
     for (const object of objects) {

@@ -4,29 +4,55 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
-import { HARBOR_SECRETS, SETUP_CONSUMER, harbor, setupConfig, trivyRedisURL } from '../../../charts/registry/harbor';
+import {
+  HARBOR_SECRETS,
+  Harbor,
+  SETUP_CONSUMER,
+  harborChart,
+  setupConfig,
+  trivyRedisURL,
+  type HarborChartProps,
+  type HarborProps,
+} from '../../../charts/registry/harbor';
 import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
 import { REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../../../charts/lib/data-endpoints';
 import { REDIS_USERS } from '../../../charts/data/redis';
 import { SETUP_SCRIPT } from '../../../charts/registry/setup-script';
-import { secretPath } from '../../../charts/lib/vault';
+import { secretPath, vaultClientConnection } from '../../../charts/lib/vault';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
-import { ROOT, defaultRender, kubeObjects } from '../../support/render';
+import { ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { CHARTS } from '../../../config/versions';
 
-const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
-const find = (kind: string, name: string, namespace?: string) =>
-  objects.find((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+const CHART_PROPS: HarborChartProps = { host: 'registry.example.com', node: 'node-h', registryStorageGiB: 100, trivyStorageGiB: 5 };
+const values = () => harborChart(CHART_PROPS).values as any;
+
+/** Harbor's own objects, with the network plan of its own connections (and, as the render adds, its setup Job's to Vault). */
+function objects(props: Partial<HarborProps> = {}): any[] {
+  const platform = loadDefaultPlatform();
+  const connections = [...Harbor.registration.connections!(platform), ...Harbor.registration.secretConsumers!(platform).map(vaultClientConnection)];
+  const chart = Testing.chart();
+  new Harbor(chart, 'harbor', {
+    host: 'registry.example.com',
+    issuer: 'letsencrypt-prod',
+    projects: [{ name: 'apps', public: false }],
+    preventSeverity: 'critical',
+    vaultTlsServerName: 'vault.example.com',
+    plan: { connections },
+    ...props,
+  });
+  return Testing.synth(chart);
+}
+const find = (all: any[], kind: string, name: string) => all.find((o) => o.kind === kind && o.metadata.name === name);
 
 describe('Harbor', () => {
-  const application = () => find('Application', 'harbor', 'argocd');
-  const values = () => application().spec.sources[0].helm.valuesObject;
-
-  it('installs the pinned official chart with Trivy, on our PostgreSQL and Redis', () => {
-    expect(application().spec.sources[0]).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: CHARTS.harbor.version, helm: { releaseName: 'harbor' } });
+  it('GIVEN the registration THEN it installs the pinned official chart with Trivy, on our PostgreSQL and Redis', () => {
+    expect(harborChart(CHART_PROPS)).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: CHARTS.harbor.version, releaseName: 'harbor' });
+    expect(Harbor.registration).toMatchObject({ name: 'harbor', namespace: 'harbor' });
     expect(values().trivy).toMatchObject({ enabled: true, ignoreUnfixed: false });
     expect(values().database.external).toEqual({
       host: 'postgresql.databases.svc',
@@ -93,8 +119,10 @@ describe('Harbor', () => {
     });
 
     it('THEN Trivy’s URL comes from the harbor-trivy Secret the runbook creates, and Argo CD keeps that key', () => {
-      expect(application().spec.ignoreDifferences).toContainEqual({ group: '', kind: 'Secret', name: 'harbor-trivy', namespace: 'harbor', jsonPointers: ['/data/redisURL'] });
-      expect(application().spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+      // The Application keeps an ignored key on sync (RespectIgnoreDifferences): test/charts/lib/argocd.test.ts.
+      expect(harborChart(CHART_PROPS).ignoreDifferences).toContainEqual(
+        expect.objectContaining({ group: '', kind: 'Secret', name: 'harbor-trivy', namespace: 'harbor', jsonPointers: ['/data/redisURL'] }),
+      );
       const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
       const created = /kubectl -n harbor create secret generic harbor-trivy \\\n\s+--from-literal=redisURL="([^"\n]+)"/.exec(readme);
       expect(created, 'README creates harbor-trivy with redisURL').not.toBeNull();
@@ -103,18 +131,28 @@ describe('Harbor', () => {
     });
   });
 
-  it('stores images and Trivy data on ceph-rbd volumes of the model sizes, on the model node', () => {
+  it('GIVEN sizes and a node WHEN the values are rendered THEN images and Trivy data are on ceph-rbd volumes of those sizes, every component on that node', () => {
     expect(values().persistence.persistentVolumeClaim).toEqual({
-      registry: { storageClass: 'ceph-rbd', size: `${loadDefaultPlatform().harbor.registryStorageGiB}Gi` },
-      trivy: { storageClass: 'ceph-rbd', size: `${loadDefaultPlatform().harbor.trivyStorageGiB}Gi` },
+      registry: { storageClass: 'ceph-rbd', size: '100Gi' },
+      trivy: { storageClass: 'ceph-rbd', size: '5Gi' },
     });
     expect(values().persistence.imageChartStorage).toEqual({ type: 'filesystem' });
     for (const component of ['core', 'jobservice', 'registry', 'trivy', 'portal', 'nginx', 'exporter']) {
-      expect(values()[component].nodeSelector, component).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
+      expect(values()[component].nodeSelector, component).toEqual({ 'platform-synthesizer.io/node': 'node-h' });
     }
   });
 
-  it('generates no secret at render time: every chart secret is an existing Secret', () => {
+  it('GIVEN the values THEN every Harbor container runs restricted: non-root, unprivileged, no capabilities, RuntimeDefault seccomp', () => {
+    expect(values().containerSecurityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('GIVEN the values and objects THEN no secret is generated at render time: every chart secret is an existing Secret', () => {
     const v = values();
     expect(JSON.stringify(v)).not.toMatch(/harborAdminPassword|"password"|"secret":"[^h]/);
     expect(v.existingSecretAdminPassword).toBe('harbor-admin');
@@ -122,22 +160,23 @@ describe('Harbor', () => {
     expect(v.core).toMatchObject({ existingSecret: 'harbor-internal', existingXsrfSecret: 'harbor-internal', secretName: 'harbor-core-token' });
     expect(v.jobservice.existingSecret).toBe('harbor-internal');
     expect(v.registry).toMatchObject({ existingSecret: 'harbor-internal', credentials: { existingSecret: 'harbor-internal' } });
-    expect(objects.filter((o) => o.kind === 'Secret' && o.metadata.namespace === 'harbor')).toEqual([]);
+    expect(objects().filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
-  it('serves registry.<domain> through one TLS Ingress to the chart proxy, with no body limit', () => {
-    const ingresses = objects.filter((o) => o.kind === 'Ingress' && o.spec.rules.some((r: any) => r.host === 'registry.lumetium.com'));
+  it('GIVEN a host WHEN rendered THEN one TLS Ingress serves it to the chart proxy, with no body limit', () => {
+    const ingresses = objects().filter((o) => o.kind === 'Ingress' && o.spec.rules.some((r: any) => r.host === 'registry.example.com'));
     expect(ingresses).toHaveLength(1);
-    expect(ingresses[0].spec.tls).toEqual([{ hosts: ['registry.lumetium.com'], secretName: 'harbor-tls' }]);
+    expect(ingresses[0].metadata.namespace).toBe('harbor');
+    expect(ingresses[0].spec.tls).toEqual([{ hosts: ['registry.example.com'], secretName: 'harbor-tls' }]);
     expect(ingresses[0].spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'harbor', port: { number: 80 } });
     expect(ingresses[0].metadata.annotations['nginx.org/client-max-body-size']).toBe('0');
     expect(values().expose).toEqual({ type: 'clusterIP', tls: { enabled: false }, clusterIP: { name: 'harbor', ports: { httpPort: 80 } } });
-    expect(values().externalURL).toBe('https://registry.lumetium.com');
+    expect(values().externalURL).toBe('https://registry.example.com');
   });
 
-  it('renders the projects (scan on push, pulls blocked at the model severity) and the two robots from the model', () => {
-    const config = JSON.parse(find('ConfigMap', 'harbor-setup', 'harbor').data['harbor.json']);
-    expect(config).toEqual(setupConfig(loadDefaultPlatform()));
+  it('GIVEN projects and a severity WHEN rendered THEN the setup config holds the projects (scan on push, pulls blocked at that severity) and the two robots', () => {
+    const config = JSON.parse(find(objects(), 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
+    expect(config).toEqual(setupConfig([{ name: 'apps', public: false }], 'critical'));
     expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical', immutableTags: true }]);
     expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([
       ['ci-push', '/vault/secrets/ci-push'],
@@ -145,13 +184,16 @@ describe('Harbor', () => {
     ]);
     expect(config.robots[1].permissions).toEqual([{ project: 'apps', access: [{ resource: 'repository', action: 'pull' }] }]);
     expect(HARBOR_ROBOTS.map(robotUserName)).toEqual(['robot$ci-push', 'robot$cluster-pull']);
-    const single = setupConfig(loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml')));
+    const model = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
+    const single = setupConfig(model.harbor.projects, model.harbor.preventSeverity);
     expect(single.projects.map((p) => [p.name, p.public, p.severity])).toEqual([['images', false, 'high'], ['mirror', true, 'high']]);
     expect(single.robots[0].permissions.map((p) => p.project)).toEqual(['images', 'mirror']);
   });
 
-  it('runs the setup as a PostSync Job with the admin and robot secrets from Vault (robots at harbor-robots/*)', () => {
-    const job = find('Job', 'harbor-setup', 'harbor');
+  it('GIVEN Vault WHEN rendered THEN the setup runs as a PostSync Job with the admin and robot secrets from Vault (robots at harbor-robots/*), valid against the Kubernetes schemas', () => {
+    const all = objects();
+    const job = find(all, 'Job', 'harbor-setup');
+    expect(job.metadata.namespace).toBe('harbor');
     expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
     const annotations = job.spec.template.metadata.annotations;
     expect(annotations['vault.hashicorp.com/role']).toBe('harbor-setup');
@@ -166,11 +208,18 @@ describe('Harbor', () => {
       { name: 'HARBOR_URL', value: 'http://harbor-core.harbor.svc' },
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
     ]);
-    expect(find('ConfigMap', 'harbor-setup', 'harbor').data['setup.py']).toBe(SETUP_SCRIPT);
+    expect(find(all, 'ConfigMap', 'harbor-setup-config').data['setup.py']).toBe(SETUP_SCRIPT);
+    // The program and its configuration are the mounted ConfigMap's files, read-only.
+    const container = job.spec.template.spec.containers[0];
+    expect(container.command).toEqual(['python3', '/etc/harbor-setup/setup.py', '/etc/harbor-setup/harbor.json']);
+    expect(container.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/harbor-setup', readOnly: true }]);
+    expect(job.spec.template.spec.volumes).toContainEqual({ name: 'config', configMap: { name: 'harbor-setup-config' } });
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    for (const object of all) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
-  it('lets the ingress controller reach only the proxy, the setup Job only core, Trivy the internet on 443', () => {
-    const evaluator = new NetworkPolicyEvaluator(objects);
+  it('GIVEN its connections WHEN rendered THEN the ingress controller reaches only the proxy, the setup Job only core and Vault, Trivy the internet on 443', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects());
     let ip = 20;
     const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ pod: { namespace, labels, ip: `10.42.10.${ip++}` } });
     const controller = pod('nginx-ingress', { 'app.kubernetes.io/name': 'nginx-ingress' });
@@ -186,11 +235,14 @@ describe('Harbor', () => {
     expect(evaluator.allows({ from: component('portal'), to: pod('databases', { 'app.kubernetes.io/name': 'postgresql' }), port: 5432 })).toBe(false);
   });
 
-  it('builds with another model (its own host and node)', () => {
+  it('GIVEN another model WHEN the registration renders the chart THEN it reads that model’s host and node', () => {
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    const v = harbor.helm!(single).values as any;
+    const v = Harbor.registration.helm!(single).values as any;
     expect(v.externalURL).toBe('https://images.example.net');
     expect(v.core.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'solo' });
+    const seed = Harbor.registration.helm!(loadDefaultPlatform()).values as any;
+    expect(seed.persistence.persistentVolumeClaim.registry.size).toBe(`${loadDefaultPlatform().harbor.registryStorageGiB}Gi`);
+    expect(seed.core.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
   });
 });
 
@@ -270,7 +322,8 @@ describe('the Harbor setup Job against a fake Harbor API', () => {
     try {
       const secrets = { admin: 'Adm1n-pass', 'ci-push': 'CiPush-Secret-1', 'cluster-pull': 'Pull-Secret-1' };
       for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), `${value}\n`);
-      const config = setupConfig(loadDefaultPlatform());
+      const platform = loadDefaultPlatform();
+      const config = setupConfig(platform.harbor.projects, platform.harbor.preventSeverity);
       const local = {
         ...config,
         adminPasswordFile: join(dir, 'admin'),
