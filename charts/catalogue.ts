@@ -33,7 +33,7 @@ import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 import { kured } from './day-two/kured';
-import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
+import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
 import { renovate } from './day-two/renovate';
 
 /**
@@ -77,6 +77,8 @@ const grafana = constructService(Grafana, (platform) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+const systemUpgradeController = constructService(SystemUpgradeController, (_platform, plan) => ({ plan }));
+const systemUpgradePlans = constructService(SystemUpgradePlans, (platform) => ({ window: platform.maintenance }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
