@@ -32,7 +32,7 @@ import { postgresql } from './data/postgresql';
 import { redis } from './data/redis';
 import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
-import { kured } from './day-two/kured';
+import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
 import { renovate } from './day-two/renovate';
 
@@ -79,6 +79,7 @@ const grafana = constructService(Grafana, (platform) => ({
 }));
 const systemUpgradeController = constructService(SystemUpgradeController, (_platform, plan) => ({ plan }));
 const systemUpgradePlans = constructService(SystemUpgradePlans, (platform) => ({ window: platform.maintenance }));
+const kured = constructService(Kured, (_platform, plan) => ({ plan }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,

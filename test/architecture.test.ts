@@ -102,7 +102,6 @@ const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; rea
   { from: 'charts/backup/alert-rules.ts', to: 'charts/source/gitlab.ts', why: "issue 19: the backup alerts watch GitLab's backup CronJob" },
   // issue 19: the day-two services arrived before their conversion onto the workload family.
   { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
-  { from: 'charts/day-two/kured.ts', to: 'charts/observability/workloads.ts', why: 'issue 19: kured asks Prometheus before a reboot' },
   { from: 'charts/security/vault-config.ts', to: 'charts/backup/names.ts', why: "issue 19: Vault's policy for the Raft snapshot job" },
   // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted
   // security come from build/, the pipeline's image and URL from apps/. The security-context
