@@ -31,6 +31,7 @@ import { IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
 import { READ_AT_START } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
+import { CONFIG_CHECKSUM_ANNOTATION, configChecksum } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import { INGRESS_CONTROLLER, INTERNET, connect, dnsAccess, type Connection, type Workload } from '../lib/network';
 import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
@@ -250,15 +251,16 @@ export const renovate: ServiceDefinition = {
     new ApiObject(chart, 'service-account', {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
-      metadata: { name: RENOVATE_CONSUMER.serviceAccount, namespace: ns, labels },
+      metadata: { name: RENOVATE_CONSUMER.serviceAccount, namespace: ns, labels: standardLabels(RENOVATE, 'service-account') },
       // It never calls the Kubernetes API; the Vault agent logs in with the projected token.
       automountServiceAccountToken: false,
     });
+    const configFiles = { 'config.json': `${JSON.stringify(renovateGlobalConfig(platform), null, 2)}\n` };
     new ApiObject(chart, 'config', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: `${RENOVATE}-config`, namespace: ns, labels },
-      data: { 'config.json': `${JSON.stringify(renovateGlobalConfig(platform), null, 2)}\n` },
+      metadata: { name: `${RENOVATE}-config`, namespace: ns, labels: standardLabels(`${RENOVATE}-config`, 'config') },
+      data: configFiles,
     });
     const gitlab = gitlabHostOf(platform);
     new ApiObject(chart, 'cronjob', {
@@ -283,7 +285,7 @@ export const renovate: ServiceDefinition = {
             activeDeadlineSeconds: RENOVATE_DEADLINE_SECONDS,
             ttlSecondsAfterFinished: failedJobTtlSeconds(schedule),
             template: {
-              metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
+              metadata: { labels: { ...labels, ...agent.labels }, annotations: { [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(configFiles), ...agent.annotations, ...READ_AT_START } },
               spec: {
                 serviceAccountName: agent.serviceAccountName,
                 automountServiceAccountToken: false,
@@ -312,11 +314,11 @@ export const renovate: ServiceDefinition = {
                   },
                 ],
                 volumes: [
-                  ...agent.volumes,
                   { name: 'config', configMap: { name: `${RENOVATE}-config` } },
                   // Clones with node_modules, the npm cache and the charts `npm run import` downloads.
                   { name: 'work', emptyDir: { sizeLimit: '8Gi' } },
                   { name: 'home', emptyDir: { sizeLimit: '2Gi' } },
+                  ...agent.volumes,
                 ],
               },
             },
