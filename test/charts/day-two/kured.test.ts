@@ -12,7 +12,7 @@ import { defaultRender, kubeObjects } from '../../support/render';
 
 const platform = loadDefaultPlatform();
 const helm = Kured.registration.helm!(platform);
-const configuration = helm.values.configuration as any;
+const configuration = (helm.values as any).configuration;
 
 describe('kured: coordinated reboots after OS updates', () => {
   it('GIVEN the seed model WHEN rendered THEN kured reboots one node at a time, only inside the maintenance window', () => {
