@@ -34,7 +34,7 @@ import { harbor } from './registry/harbor';
 import { gitlab } from './source/gitlab';
 import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
-import { renovate } from './day-two/renovate';
+import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended } from './day-two/renovate';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -80,6 +80,15 @@ const grafana = constructService(Grafana, (platform) => ({
 const systemUpgradeController = constructService(SystemUpgradeController, (_platform, plan) => ({ plan }));
 const systemUpgradePlans = constructService(SystemUpgradePlans, (platform) => ({ window: platform.maintenance }));
 const kured = constructService(Kured, (_platform, plan) => ({ plan }));
+const renovate = constructService(Renovate, (platform, plan) => ({
+  gitlabHost: renovateGitlabHost(platform),
+  repositories: renovateRepositories(platform),
+  schedule: platform.renovate.schedule,
+  suspend: renovateSuspended(platform),
+  ingressAddress: platform.cluster.ingressAddress,
+  vaultTlsServerName: vaultTlsServerName(platform),
+  plan,
+}));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
