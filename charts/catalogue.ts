@@ -32,9 +32,9 @@ import { Postgresql } from './data/postgresql';
 import { Redis } from './data/redis';
 import { Harbor } from './registry/harbor';
 import { GitLab } from './source/gitlab';
-import { kured } from './day-two/kured';
-import { systemUpgradeController, systemUpgradePlans } from './day-two/system-upgrade';
-import { renovate } from './day-two/renovate';
+import { Kured } from './day-two/kured';
+import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
+import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended } from './day-two/renovate';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -131,6 +131,18 @@ const harbor = constructService(Harbor, (platform, plan) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   projects: platform.harbor.projects,
   preventSeverity: platform.harbor.preventSeverity,
+  vaultTlsServerName: vaultTlsServerName(platform),
+  plan,
+}));
+const systemUpgradeController = constructService(SystemUpgradeController, (_platform, plan) => ({ plan }));
+const systemUpgradePlans = constructService(SystemUpgradePlans, (platform) => ({ window: platform.maintenance }));
+const kured = constructService(Kured, (_platform, plan) => ({ plan }));
+const renovate = constructService(Renovate, (platform, plan) => ({
+  gitlabHost: renovateGitlabHost(platform),
+  repositories: renovateRepositories(platform),
+  schedule: platform.renovate.schedule,
+  suspend: renovateSuspended(platform),
+  ingressAddress: platform.cluster.ingressAddress,
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));

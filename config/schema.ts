@@ -7,6 +7,7 @@
  * duplicate hosts, overlapping networks, placement on existing nodes) live in `crossFieldRules`.
  */
 import { z } from 'zod';
+import { Cron } from 'croner';
 import { cronProblem } from './cron';
 import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
 import { capacityProblem } from './capacity';
@@ -704,13 +705,28 @@ const AppSchema = z.strictObject({
  * docs/decisions/0108-renovate-in-the-cluster.md). Each repository's own renovate.json decides what
  * is updated and when merge requests open; this only decides when the bot looks.
  */
+/** Whether `schedule` (UTC) starts at least twice in the year from a fixed date (deterministic). */
+function startsTwiceWithinAYear(schedule: string): boolean {
+  const from = new Date('2026-01-01T00:00:00Z');
+  const runs = new Cron(schedule, { timezone: 'Etc/UTC', paused: true }).nextRuns(2, from);
+  return runs.length === 2 && runs[1].getTime() < from.getTime() + 366 * 86400 * 1000;
+}
+
 const RenovateSchema = z.strictObject({
   /**
    * When the CronJob starts a run (cron, UTC). Runs outside the schedule of a repository's
    * renovate.json still rebase and update its open merge requests.
    * @default '30 * * * *'
    */
-  schedule: cron.default('30 * * * *'),
+  schedule: cron
+    .superRefine((value, ctx) => {
+      // Its missed-run alert waits two of the schedule's longest gaps (charts/day-two/renovate.ts),
+      // which a schedule that starts less than twice a year does not have.
+      if (!cronProblem(value) && !startsTwiceWithinAYear(value)) {
+        ctx.addIssue({ code: 'custom', message: 'does not start twice within a year; use e.g. "30 * * * *" (hourly)' });
+      }
+    })
+    .default('30 * * * *'),
   /**
    * Pauses every run (the CronJob's `suspend`) and silences the missed-run alert; open merge
    * requests stay as they are. @default false

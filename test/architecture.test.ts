@@ -86,7 +86,6 @@ function violation(from: string, to: string): string | undefined {
 const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; readonly why: string }[] = [
   // issue 19: the day-two services arrived before their conversion onto the workload family.
   { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
-  { from: 'charts/day-two/kured.ts', to: 'charts/observability/workloads.ts', why: 'issue 19: kured asks Prometheus before a reboot' },
   // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted
   // security come from build/, the pipeline's image and URL from apps/. The security-context
   // helpers are being replaced by one source in charts/lib (issue 19 item 4).

@@ -16,26 +16,21 @@
  *
  * @see https://kured.dev/docs/configuration/
  */
-import type { Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
+import type { MaintenanceWindow } from '../../config';
 import { CHARTS } from '../../config/versions';
 import type { KuredValues } from '../../imports/charts';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, resources } from '../lib/kinds';
 import { PlatformNamespace } from '../lib/namespace';
 import { NAME_LABEL, connect, dnsAccess, kubeApiAccess, portOf, scrapedBy, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import type { ServiceDefinition } from '../lib/service';
+import { PROMETHEUS_SERVER, prometheusUrl } from '../lib/prometheus';
+import type { ServiceRegistration } from '../lib/service';
 import { WATCHDOG } from '../lib/rule-group';
-import { PROMETHEUS_SERVER } from '../observability/workloads';
 import { K3S_UPGRADE_JOB } from './system-upgrade';
 
 export const KURED_NAMESPACE = 'kured';
 /** The chart labels its pods `app.kubernetes.io/name: kured`; metrics on `configuration.metricsPort`. */
 export const KURED: Workload = { namespace: KURED_NAMESPACE, name: 'kured', ports: { metrics: 8080 } };
-
-/** Prometheus' address inside the cluster (its Service is named after the workload). */
-export function prometheusUrl(): string {
-  return `http://${PROMETHEUS_SERVER.name}.${PROMETHEUS_SERVER.namespace}.svc:${portOf(PROMETHEUS_SERVER, 'http')}`;
-}
 
 /**
  * Alerts that never hold a reboot back: the Watchdog fires all the time by design (the dead-man's
@@ -43,8 +38,8 @@ export function prometheusUrl(): string {
  */
 export const ALERTS_IGNORED = [WATCHDOG] as const;
 
-export function kuredValues(platform: Platform) {
-  const window = platform.maintenance;
+/** The chart's values: reboots only inside `window` (the model's `maintenance`). */
+export function kuredValues(window: MaintenanceWindow) {
   return {
     configuration: {
       metricsPort: portOf(KURED, 'metrics'),
@@ -68,31 +63,42 @@ export function kuredValues(platform: Platform) {
   } satisfies KuredValues;
 }
 
-export const kured: ServiceDefinition = {
-  name: 'kured',
-  namespace: KURED_NAMESPACE,
-  // After Prometheus (wave 3), whose alerts it asks before every reboot.
-  syncWave: 4,
-  helm: (platform: Platform) => ({
-    ...CHARTS.kured,
-    values: kuredValues(platform),
-    clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
-  }),
-  connections: (platform: Platform): Connection[] => [
-    dnsAccess(KURED),
-    ...kubeApiAccess(KURED, platform),
-    // Without an answer kured treats the node as blocked, so Prometheus may come up later.
-    { ...connect({ workload: KURED }, PROMETHEUS_SERVER, ['http'], 'active alerts before a reboot'), optionalAtStart: true },
-    scrapedBy(KURED),
-  ],
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', {
+/** What kured's own objects read of the render: its chart renders the DaemonSet. */
+export interface KuredProps {
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
+}
+
+/** kured from its chart (values from the model), in its own privileged namespace. */
+export class Kured extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'kured',
+    namespace: KURED_NAMESPACE,
+    // After Prometheus (wave 3), whose alerts it asks before every reboot.
+    syncWave: 4,
+    helm: (platform) => ({
+      ...CHARTS.kured,
+      values: kuredValues(platform.maintenance),
+      clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING],
+    }),
+    connections: (platform): Connection[] => [
+      dnsAccess(KURED),
+      ...kubeApiAccess(KURED, platform),
+      // Without an answer kured treats the node as blocked, so Prometheus may come up later.
+      { ...connect({ workload: KURED }, PROMETHEUS_SERVER, ['http'], 'active alerts before a reboot'), optionalAtStart: true },
+      scrapedBy(KURED),
+    ],
+  };
+
+  constructor(scope: Construct, id: string, props: KuredProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', {
       name: KURED_NAMESPACE,
       podSecurity: 'privileged',
       exceptionReason:
         'kured reboots its node: a privileged container in the host PID namespace runs systemctl reboot through nsenter, and it reads /var/run/reboot-required from a read-only host mount',
       workloads: [KURED],
-      plan,
+      plan: props.plan,
     });
-  },
-};
+  }
+}

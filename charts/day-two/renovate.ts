@@ -24,18 +24,16 @@
  * @see https://docs.renovatebot.com/self-hosted-configuration/
  * @see https://docs.renovatebot.com/modules/platform/gitlab/
  */
-import { ApiObject, type Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { Cron } from 'croner';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
-import { resources } from '../lib/kinds';
 import { READ_AT_START } from '../lib/vault-access';
-import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
-import { INGRESS_CONTROLLER, INTERNET, connect, dnsAccess, type Connection, type Workload } from '../lib/network';
-import { RESTRICTED_CONTAINER_SECURITY, RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
-import type { ServiceDefinition, ServicePlan } from '../lib/service';
-import { rawValueSecret, secretFile, vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import { INGRESS_CONTROLLER, INTERNET, connect, dnsAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
+import type { ServiceRegistration } from '../lib/service';
+import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
+import { WorkloadCronJob, WorkloadVolume } from '../lib/workload';
 import type { AlertingRule, RuleContext, RuleGroup } from '../lib/rule-group';
 
 export const RENOVATE_NAMESPACE = 'renovate';
@@ -84,12 +82,12 @@ function gitlabProject(url: string, gitlabHost: string): string | undefined {
   return parsed.pathname.replace(/^\/+/, '').replace(/\.git$/, '').replace(/\/+$/, '');
 }
 
-function gitlabHostOf(platform: Platform): string {
-  const host = platform.services.gitlab.host;
-  if (!host) {
-    throw new Error(`services.gitlab.host: (missing): Renovate opens merge requests on GitLab through its API; give GitLab a public host, e.g. "git.${platform.domain}"`);
-  }
-  return host;
+/**
+ * GitLab's public host, where Renovate calls its API. The model requires it
+ * (config/schema.ts, `checkSourceAndRegistry`), so it is never missing here.
+ */
+export function renovateGitlabHost(platform: Platform): string {
+  return platform.services.gitlab.host!;
 }
 
 /**
@@ -98,7 +96,7 @@ function gitlabHostOf(platform: Platform): string {
  * touches only these (decision 0108).
  */
 export function renovateRepositories(platform: Platform): string[] {
-  const own = gitlabProject(platform.git.repoURL, gitlabHostOf(platform));
+  const own = gitlabProject(platform.git.repoURL, renovateGitlabHost(platform));
   return [...new Set([...(own ? [own] : []), ...Object.values(platform.apps).map((app) => app.repository)])].sort();
 }
 
@@ -112,12 +110,12 @@ export function renovateSuspended(platform: Platform): boolean {
 }
 
 /** The global (self-hosted) configuration: only options a repository cannot set. */
-export function renovateGlobalConfig(platform: Platform) {
+export function renovateGlobalConfig(props: Pick<RenovateProps, 'gitlabHost' | 'repositories'>) {
   return {
     platform: 'gitlab',
-    endpoint: `https://${gitlabHostOf(platform)}/api/v4/`,
+    endpoint: `https://${props.gitlabHost}/api/v4/`,
     autodiscover: false,
-    repositories: renovateRepositories(platform),
+    repositories: [...props.repositories],
     // A repository without renovate.json gets an onboarding merge request and nothing else.
     requireConfig: 'required',
     allowedCommands: [...ALLOWED_COMMANDS],
@@ -152,7 +150,8 @@ export function renovateCommand(): string[] {
 
 /**
  * The longest time between two consecutive starts of `schedule` over a year (UTC), from a fixed
- * date so the render stays deterministic.
+ * date so the render stays deterministic. The model only admits schedules that start at least
+ * twice in that year (config/schema.ts, `renovate.schedule`).
  */
 export function longestGapSeconds(schedule: string): number {
   const cron = new Cron(schedule, { timezone: 'Etc/UTC', paused: true });
@@ -166,7 +165,6 @@ export function longestGapSeconds(schedule: string): number {
     longest = Math.max(longest, (next.getTime() - previous.getTime()) / 1000);
     previous = next;
   }
-  if (longest === 0) throw new Error(`renovate.schedule: "${schedule}" does not start twice within a year; use e.g. "30 * * * *" (hourly)`);
   return longest;
 }
 
@@ -225,104 +223,94 @@ export function renovateRules({ platform }: Pick<RuleContext, 'platform'>): Rule
 
 // ---- the service ---------------------------------------------------------------------------
 
-export const renovate: ServiceDefinition = {
-  name: RENOVATE,
-  namespace: RENOVATE_NAMESPACE,
-  syncWave: RENOVATE_SYNC_WAVE,
-  secretConsumers: () => [RENOVATE_CONSUMER],
-  // Its connection to Vault comes with the consumer.
-  connections: (): Connection[] => [
-    dnsAccess(RENOVATE_WORKLOAD),
-    connect({ workload: RENOVATE_WORKLOAD }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Git over HTTPS) through the ingress controller'),
-    {
-      from: { workload: RENOVATE_WORKLOAD },
-      to: { network: INTERNET },
-      ports: [{ port: 443 }],
-      purpose: 'registries and release datasources; npm, chart and CRD downloads of the postUpgradeTasks',
-    },
-  ],
-  build(chart: Chart, platform: Platform, plan: ServicePlan) {
-    const ns = RENOVATE_NAMESPACE;
-    const labels = standardLabels(RENOVATE, 'dependency-updates');
-    const agent = vaultAgentPod(RENOVATE_CONSUMER, platform);
-    const schedule = platform.renovate.schedule;
-    new PlatformNamespace(chart, 'namespace', { name: ns, workloads: [RENOVATE_WORKLOAD], plan });
-    new ApiObject(chart, 'service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: RENOVATE_CONSUMER.serviceAccount, namespace: ns, labels },
-      // It never calls the Kubernetes API; the Vault agent logs in with the projected token.
-      automountServiceAccountToken: false,
-    });
-    new ApiObject(chart, 'config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `${RENOVATE}-config`, namespace: ns, labels },
-      data: { 'config.json': `${JSON.stringify(renovateGlobalConfig(platform), null, 2)}\n` },
-    });
-    const gitlab = gitlabHostOf(platform);
-    new ApiObject(chart, 'cronjob', {
-      apiVersion: 'batch/v1',
-      kind: 'CronJob',
-      metadata: { name: RENOVATE, namespace: ns, labels },
-      spec: {
-        schedule,
-        timeZone: 'Etc/UTC',
-        suspend: renovateSuspended(platform),
-        // Two runs on the same repositories would race for the same branches.
-        concurrencyPolicy: 'Forbid',
-        // A start missed by more than a quarter of an hour is skipped: the next one comes soon.
-        startingDeadlineSeconds: 900,
-        successfulJobsHistoryLimit: 1,
-        failedJobsHistoryLimit: 1,
-        jobTemplate: {
-          metadata: { labels },
-          spec: {
-            // A failed run is retried by the next scheduled one, not at once.
-            backoffLimit: 0,
-            activeDeadlineSeconds: RENOVATE_DEADLINE_SECONDS,
-            ttlSecondsAfterFinished: failedJobTtlSeconds(schedule),
-            template: {
-              metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
-              spec: {
-                serviceAccountName: agent.serviceAccountName,
-                automountServiceAccountToken: false,
-                restartPolicy: 'Never',
-                securityContext: { runAsNonRoot: true, runAsUser: RENOVATE_UID, seccompProfile: RUNTIME_DEFAULT_SECCOMP },
-                // GitLab at its public name, through the ingress controller in the cluster (as Jenkins).
-                hostAliases: [{ ip: platform.cluster.ingressAddress, hostnames: [gitlab] }],
-                containers: [
-                  {
-                    name: RENOVATE,
-                    image: IMAGES.renovate,
-                    command: renovateCommand(),
-                    env: [
-                      { name: 'RENOVATE_CONFIG_FILE', value: `${CONFIG_DIR}/config.json` },
-                      { name: 'LOG_LEVEL', value: 'info' },
-                      { name: 'HOME', value: HOME },
-                    ],
-                    securityContext: RESTRICTED_CONTAINER_SECURITY,
-                    // npm ci and the render of the platform repository (postUpgradeTasks) are the peak.
-                    resources: resources('500m', '1Gi', '2', '3Gi'),
-                    volumeMounts: [
-                      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                      { name: 'work', mountPath: '/tmp' },
-                      { name: 'home', mountPath: HOME },
-                    ],
-                  },
-                ],
-                volumes: [
-                  ...agent.volumes,
-                  { name: 'config', configMap: { name: `${RENOVATE}-config` } },
-                  // Clones with node_modules, the npm cache and the charts `npm run import` downloads.
-                  { name: 'work', emptyDir: { sizeLimit: '8Gi' } },
-                  { name: 'home', emptyDir: { sizeLimit: '2Gi' } },
-                ],
-              },
-            },
-          },
-        },
+/** What Renovate reads of the model and the render (the catalogue maps them). */
+export interface RenovateProps {
+  /** GitLab's public host, whose API Renovate calls (`renovateGitlabHost`). */
+  readonly gitlabHost: string;
+  /** The GitLab projects it works on, `group/name` (`renovateRepositories`). */
+  readonly repositories: readonly string[];
+  /** When runs start, cron in UTC (`renovate.schedule`). */
+  readonly schedule: string;
+  /**
+   * Start no run (`renovateSuspended`: on request, or with nothing to work on).
+   * @default false
+   */
+  readonly suspend?: boolean;
+  /** The ingress controller's address (`cluster.ingressAddress`): GitLab's name resolves to it in the pod. */
+  readonly ingressAddress: string;
+  /** Vault's TLS server name, which the agent checks (`vaultTlsServerName`). */
+  readonly vaultTlsServerName: string;
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
+}
+
+/** Renovate's CronJob in its own namespace, its global configuration and its Vault agent. */
+export class Renovate extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: RENOVATE,
+    namespace: RENOVATE_NAMESPACE,
+    syncWave: RENOVATE_SYNC_WAVE,
+    secretConsumers: () => [RENOVATE_CONSUMER],
+    // Its connection to Vault comes with the consumer.
+    connections: (): Connection[] => [
+      dnsAccess(RENOVATE_WORKLOAD),
+      connect({ workload: RENOVATE_WORKLOAD }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Git over HTTPS) through the ingress controller'),
+      {
+        from: { workload: RENOVATE_WORKLOAD },
+        to: { network: INTERNET },
+        ports: [{ port: 443 }],
+        purpose: 'registries and release datasources; npm, chart and CRD downloads of the postUpgradeTasks',
       },
+    ],
+  };
+
+  readonly cronJob: WorkloadCronJob;
+
+  constructor(scope: Construct, id: string, props: RenovateProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: RENOVATE_NAMESPACE, workloads: [RENOVATE_WORKLOAD], plan: props.plan });
+    const agent = vaultAgentPodFor(RENOVATE_CONSUMER, props.vaultTlsServerName);
+    this.cronJob = new WorkloadCronJob(this, 'cronjob', {
+      workload: RENOVATE_WORKLOAD,
+      component: 'dependency-updates',
+      image: IMAGES.renovate,
+      // The image's user; its primary group stays the image's own, which owns HOME and the tools
+      // of the full image (no runAsGroup, as before the family).
+      identity: { uid: RENOVATE_UID },
+      imagePrimaryGroup: true,
+      // npm ci and the render of the platform repository (postUpgradeTasks) are the peak.
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '3Gi' } },
+      // It only calls out; it never calls the Kubernetes API (the Vault agent logs in with the
+      // projected token), so no Service and no mounted token.
+      service: false,
+      command: renovateCommand(),
+      env: [
+        { name: 'RENOVATE_CONFIG_FILE', value: `${CONFIG_DIR}/config.json` },
+        { name: 'LOG_LEVEL', value: 'info' },
+        { name: 'HOME', value: HOME },
+      ],
+      volumes: [
+        WorkloadVolume.configFiles('config', { 'config.json': `${JSON.stringify(renovateGlobalConfig(props), null, 2)}\n` }, [{ mountPath: CONFIG_DIR }]),
+        // Clones with node_modules, the npm cache and the charts `npm run import` downloads.
+        WorkloadVolume.emptyDir('work', '/tmp', '8Gi'),
+        WorkloadVolume.emptyDir('home', HOME, '2Gi'),
+      ],
+      vaultAgent: { labels: agent.labels, annotations: { ...agent.annotations, ...READ_AT_START }, volumes: agent.volumes },
+      // GitLab at its public name, through the ingress controller in the cluster (as Jenkins).
+      hostAliases: [{ ip: props.ingressAddress, hostnames: [props.gitlabHost] }],
+      schedule: props.schedule,
+      timeZone: 'Etc/UTC',
+      suspend: props.suspend ?? false,
+      // Two runs on the same repositories would race for the same branches.
+      concurrencyPolicy: 'Forbid',
+      // A start missed by more than a quarter of an hour is skipped: the next one comes soon.
+      startingDeadlineSeconds: 900,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      // A failed run is retried by the next scheduled one, not at once.
+      backoffLimit: 0,
+      activeDeadlineSeconds: RENOVATE_DEADLINE_SECONDS,
+      ttlSecondsAfterFinished: failedJobTtlSeconds(props.schedule),
     });
-  },
-};
+  }
+}

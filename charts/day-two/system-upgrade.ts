@@ -15,17 +15,16 @@
  *
  * @see https://docs.k3s.io/upgrades/automated
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import type { Platform } from '../../config';
+import { Construct } from 'constructs';
+import type { MaintenanceWindow } from '../../config';
 import { IMAGES, K3S_VERSION } from '../../config/versions';
 import { Plan, PlanSpecDrainTimeout, type PlanSpec, type PlanSpecDrain } from '../../imports/system-upgrade-plan-upgrade.cattle.io';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { policyExceptions } from '../../common/policy-exceptions';
 import { kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import type { ServiceDefinition } from '../lib/service';
+import type { ServiceRegistration } from '../lib/service';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { resources } from '../lib/kinds';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
 export const SYSTEM_UPGRADE_NAMESPACE = 'system-upgrade';
@@ -67,19 +66,18 @@ export const AGENT_DRAIN: PlanSpecDrain = {
 };
 
 /** The Plans' `window`: the model's maintenance window, in the days kured and the controller both read. */
-export function planWindow(platform: Platform): NonNullable<PlanSpec['window']> {
-  const window = platform.maintenance;
+export function planWindow(window: MaintenanceWindow): NonNullable<PlanSpec['window']> {
   return { days: [...window.days] as NonNullable<PlanSpec['window']>['days'], startTime: window.start, endTime: window.end, timeZone: window.timeZone };
 }
 
-/** The two Plans, both at the pinned k3s version: the server first, then the agents one at a time. */
-export function k3sPlans(platform: Platform, version: string = K3S_VERSION): { name: string; spec: PlanSpec }[] {
+/** The two Plans, both at `version`: the server first, then the agents one at a time. */
+export function k3sPlans(window: MaintenanceWindow, version: string = K3S_VERSION): { name: string; spec: PlanSpec }[] {
   const common = {
     version,
     concurrency: 1,
     cordon: true,
     serviceAccountName: ACCOUNT,
-    window: planWindow(platform),
+    window: planWindow(window),
     upgrade: { image: K3S_UPGRADE_IMAGE },
   } satisfies Partial<PlanSpec>;
   return [
@@ -107,39 +105,51 @@ export function k3sPlans(platform: Platform, version: string = K3S_VERSION): { n
   ];
 }
 
-const rbac = (kind: string, name: string, rules: object[]) => ({
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind,
-  metadata: { name, labels: standardLabels(CONTROLLER_NAME, 'rbac') },
-  rules,
-});
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const rbacMetadata = (name: string, namespace?: string): k8s.ObjectMeta => ({ name, namespace, labels: standardLabels(CONTROLLER_NAME, 'rbac') });
+const quantity = (value: string) => k8s.Quantity.fromString(value);
 
-export const systemUpgradeController: ServiceDefinition = {
-  name: CONTROLLER_NAME,
-  namespace: SYSTEM_UPGRADE_NAMESPACE,
-  // Nothing needs it to come up; after the core and Prometheus, before the Plans.
-  syncWave: 4,
-  registersCustomResourceGroups: [PLAN_GROUP],
-  connections: (platform: Platform): Connection[] => kubeApiAccess(SYSTEM_UPGRADE_CONTROLLER, platform),
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
+/** What the controller reads of the model and the render. */
+export interface SystemUpgradeControllerProps {
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * The controller with its namespace, settings and rights. Its Deployment is a typed L1 object,
+ * not a `WorkloadDeployment`: it keeps upstream's shape (the selector on
+ * `upgrade.cattle.io/controller`, which the controller reads its own name from, and the
+ * `system-upgrade` account the Plans' Jobs share), because a Deployment's selector cannot change
+ * in place (docs/decisions/0116-day-two-services-as-constructs.md).
+ */
+export class SystemUpgradeController extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: CONTROLLER_NAME,
+    namespace: SYSTEM_UPGRADE_NAMESPACE,
+    // Nothing needs it to come up; after the core and Prometheus, before the Plans.
+    syncWave: 4,
+    registersCustomResourceGroups: [PLAN_GROUP],
+    connections: (platform): Connection[] => kubeApiAccess(SYSTEM_UPGRADE_CONTROLLER, platform),
+  };
+
+  constructor(scope: Construct, id: string, props: SystemUpgradeControllerProps) {
+    super(scope, id);
     const ns = SYSTEM_UPGRADE_NAMESPACE;
-    new PlatformNamespace(chart, 'namespace', {
+    new PlatformNamespace(this, 'namespace', {
       name: ns,
       podSecurity: 'privileged',
       exceptionReason:
         'the k3s upgrade Jobs replace the k3s binary on the host: privileged, host network, PID and IPC namespaces and the host root mounted (upstream labels system-upgrade privileged), while the controller itself runs restricted',
       // Not the upgrade Jobs: they run on the host network, which NetworkPolicies do not apply to.
       workloads: [SYSTEM_UPGRADE_CONTROLLER],
-      plan,
+      plan: props.plan,
     });
-    new k8s.KubeServiceAccount(chart, 'service-account', {
+    new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: ACCOUNT, namespace: ns, labels: standardLabels(ACCOUNT, 'service-account') },
       automountServiceAccountToken: true,
     });
     // The controller's settings, as upstream's ConfigMap, with the kubectl image pinned here.
-    new ApiObject(chart, 'controller-env', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    new k8s.KubeConfigMap(this, 'controller-env', {
       metadata: { name: 'default-controller-env', namespace: ns, labels: standardLabels(CONTROLLER_NAME, 'config') },
       data: {
         SYSTEM_UPGRADE_CONTROLLER_DEBUG: 'false',
@@ -157,52 +167,51 @@ export const systemUpgradeController: ServiceDefinition = {
     });
     // The controller's rights, as upstream grants them: Jobs, its Plans, nodes (labels, cordon),
     // its lease, events, and creating the Plan CRD at start.
-    new ApiObject(chart, 'cluster-role', rbac('ClusterRole', CONTROLLER_NAME, [
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
-      { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['nodes'], verbs: ['update'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'patch', 'update'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [CONTROLLER_NAME], verbs: ['get', 'update'] },
-      { apiGroups: [PLAN_GROUP], resources: ['plans', 'plans/status'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
-    ]));
+    new k8s.KubeClusterRole(this, 'cluster-role', {
+      metadata: rbacMetadata(CONTROLLER_NAME),
+      rules: [
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
+        { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['update'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'patch', 'update'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [CONTROLLER_NAME], verbs: ['get', 'update'] },
+        { apiGroups: [PLAN_GROUP], resources: ['plans', 'plans/status'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
+      ],
+    });
     // What the Jobs' kubectl needs to cordon and drain a node.
-    new ApiObject(chart, 'drainer-role', rbac('ClusterRole', `${CONTROLLER_NAME}-drainer`, [
-      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete'] },
-      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
-      { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets', 'replicasets'], verbs: ['get', 'list'] },
-    ]));
+    new k8s.KubeClusterRole(this, 'drainer-role', {
+      metadata: rbacMetadata(`${CONTROLLER_NAME}-drainer`),
+      rules: [
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+        { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets', 'replicasets'], verbs: ['get', 'list'] },
+      ],
+    });
     // In its own namespace only: the Jobs it creates, and the Secrets a Plan may mount.
-    new ApiObject(chart, 'role', { ...rbac('Role', CONTROLLER_NAME, [
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'delete', 'deletecollection', 'patch', 'update', 'get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-    ]), metadata: { name: CONTROLLER_NAME, namespace: ns, labels: standardLabels(CONTROLLER_NAME, 'rbac') } });
-    const subjects = [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: ns }];
-    for (const [id, kind, name, role] of [
-      ['cluster-role-binding', 'ClusterRoleBinding', CONTROLLER_NAME, CONTROLLER_NAME],
-      ['drainer-binding', 'ClusterRoleBinding', `${CONTROLLER_NAME}-drainer`, `${CONTROLLER_NAME}-drainer`],
+    new k8s.KubeRole(this, 'role', {
+      metadata: rbacMetadata(CONTROLLER_NAME, ns),
+      rules: [
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'delete', 'deletecollection', 'patch', 'update', 'get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    const subjects: k8s.Subject[] = [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: ns }];
+    for (const [id, name] of [
+      ['cluster-role-binding', CONTROLLER_NAME],
+      ['drainer-binding', `${CONTROLLER_NAME}-drainer`],
     ] as const) {
-      new ApiObject(chart, id, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind,
-        metadata: { name, labels: standardLabels(CONTROLLER_NAME, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects,
-      });
+      new k8s.KubeClusterRoleBinding(this, id, { metadata: rbacMetadata(name), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name }, subjects });
     }
-    new ApiObject(chart, 'role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: CONTROLLER_NAME, namespace: ns, labels: standardLabels(CONTROLLER_NAME, 'rbac') },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_NAME },
+    new k8s.KubeRoleBinding(this, 'role-binding', {
+      metadata: rbacMetadata(CONTROLLER_NAME, ns),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: CONTROLLER_NAME },
       subjects,
     });
     const labels = { ...standardLabels(CONTROLLER_NAME, 'controller'), [CONTROLLER_LABEL]: CONTROLLER_NAME };
-    new ApiObject(chart, 'deployment', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
+    new k8s.KubeDeployment(this, 'deployment', {
       metadata: {
         name: CONTROLLER_NAME,
         namespace: ns,
@@ -238,8 +247,8 @@ export const systemUpgradeController: ServiceDefinition = {
                 // Upstream mounts the host's CA bundles (for a Plan's channel URL); the Plans here
                 // name a version, not a channel, so the controller calls nothing outside the cluster.
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-                resources: resources('10m', '32Mi', '200m', '128Mi'),
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
+                resources: { requests: { cpu: quantity('10m'), memory: quantity('32Mi') }, limits: { cpu: quantity('200m'), memory: quantity('128Mi') } },
+                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
               },
             ],
             volumes: [{ name: 'tmp', emptyDir: {} }],
@@ -247,21 +256,37 @@ export const systemUpgradeController: ServiceDefinition = {
         },
       },
     });
-  },
-};
+  }
+}
 
-export const systemUpgradePlans: ServiceDefinition = {
-  name: 'system-upgrade-plans',
-  namespace: SYSTEM_UPGRADE_NAMESPACE,
-  // After the controller has registered the Plan CRD.
-  syncWave: 5,
-  build(chart: Chart, platform: Platform) {
-    for (const { name, spec } of k3sPlans(platform)) {
-      new Plan(chart, name, {
+/** What the Plans read of the model. */
+export interface SystemUpgradePlansProps {
+  /** When upgrades may start (`maintenance` of the model), the window kured reboots in too. */
+  readonly window: MaintenanceWindow;
+  /**
+   * The k3s release both Plans install.
+   * @default K3S_VERSION (config/versions.ts, bumped by Renovate)
+   */
+  readonly version?: string;
+}
+
+/** The two Plans: the control plane first, then the agents one at a time. */
+export class SystemUpgradePlans extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'system-upgrade-plans',
+    namespace: SYSTEM_UPGRADE_NAMESPACE,
+    // After the controller has registered the Plan CRD.
+    syncWave: 5,
+  };
+
+  constructor(scope: Construct, id: string, props: SystemUpgradePlansProps) {
+    super(scope, id);
+    for (const { name, spec } of k3sPlans(props.window, props.version)) {
+      new Plan(this, name, {
         // The Plan's labels go onto its Jobs' pods (job.go), so they carry the upgrade Job's name.
         metadata: { name, namespace: SYSTEM_UPGRADE_NAMESPACE, labels: standardLabels(K3S_UPGRADE_JOB.name, name) },
         spec,
       });
     }
-  },
-};
+  }
+}

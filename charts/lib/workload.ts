@@ -257,6 +257,18 @@ export interface WorkloadProps {
   readonly hostPid?: boolean;
   /** Seconds a stopping pod gets before it is killed. @default - Kubernetes' default (30 s) */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Names the pod resolves to fixed addresses (its `/etc/hosts`), e.g. a public host reached
+   * through the ingress controller inside the cluster.
+   * @default - none
+   */
+  readonly hostAliases?: readonly k8s.HostAlias[];
+  /**
+   * Leave the primary group to the image: no `runAsGroup` (`identity.gid` is then unused). For
+   * an image whose user owns its home and tools through a primary group other than its uid.
+   * @default false - `runAsGroup` is `identity.gid`
+   */
+  readonly imagePrimaryGroup?: boolean;
 }
 
 function portOf(workload: Workload, name: string): number {
@@ -286,6 +298,11 @@ function probe(workload: Workload, props: WorkloadProbe | undefined, which: stri
     periodSeconds: props.periodSeconds,
     failureThreshold: props.failureThreshold,
   };
+}
+
+function withoutRunAsGroup(security: k8s.PodSecurityContext): k8s.PodSecurityContext {
+  const { runAsGroup: _imageDecides, ...rest } = security;
+  return rest;
 }
 
 const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
@@ -393,9 +410,10 @@ export abstract class WorkloadBase extends Construct {
         nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
-        securityContext: restrictedPodSecurity(props.identity),
+        securityContext: props.imagePrimaryGroup ? withoutRunAsGroup(restrictedPodSecurity(props.identity)) : restrictedPodSecurity(props.identity),
         terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
         tolerations: props.tolerations ? [...props.tolerations] : undefined,
+        hostAliases: props.hostAliases ? props.hostAliases.map((alias) => ({ ...alias, hostnames: alias.hostnames && [...alias.hostnames] })) : undefined,
         containers: [container],
         volumes: podVolumes.length ? podVolumes : undefined,
       },
@@ -505,6 +523,33 @@ export interface WorkloadJobProps extends WorkloadProps {
   readonly ttlSecondsAfterFinished?: number;
 }
 
+/** When a CronJob's runs start, and how its Jobs are kept and retried. */
+export interface WorkloadCronJobProps extends WorkloadProps {
+  /** The cron schedule of the runs, e.g. "30 * * * *". */
+  readonly schedule: string;
+  /** The time zone of `schedule`. @default - the controller manager's (set it: nodes differ) */
+  readonly timeZone?: string;
+  /** Stop starting runs (a running one finishes). @default false */
+  readonly suspend?: boolean;
+  /**
+   * What happens when a run is due while the last still runs.
+   * @default 'Forbid' - the new run is skipped: two runs of one job rarely may overlap
+   */
+  readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  /** Seconds after its time a missed start may still happen. @default - no deadline */
+  readonly startingDeadlineSeconds?: number;
+  /** Finished successful Jobs kept. @default - Kubernetes' default (3) */
+  readonly successfulJobsHistoryLimit?: number;
+  /** Finished failed Jobs kept. @default - Kubernetes' default (1) */
+  readonly failedJobsHistoryLimit?: number;
+  /** Retries of a failed pod within one run. @default - Kubernetes' default (6) */
+  readonly backoffLimit?: number;
+  /** Seconds a run may take before it is killed and counts as failed. @default - no limit */
+  readonly activeDeadlineSeconds?: number;
+  /** Seconds a finished Job (and its pod's logs) is kept. @default - until the history limits remove it */
+  readonly ttlSecondsAfterFinished?: number;
+}
+
 /**
  * A run to completion: a Job whose pod is never restarted in place (a failed pod is replaced, up
  * to `backoffLimit`), with its ServiceAccount and ConfigMaps and no Service (nothing connects to a
@@ -523,6 +568,41 @@ export class WorkloadJob extends WorkloadBase {
         activeDeadlineSeconds: props.activeDeadlineSeconds,
         ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
         template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+      },
+    });
+  }
+}
+
+/**
+ * A workload that runs on a schedule: a CronJob whose pods never restart in place (a failed run
+ * stays failed, with its logs, until the next one). Nothing connects to it: give it
+ * `service: false`.
+ */
+export class WorkloadCronJob extends WorkloadBase {
+  readonly resource: k8s.KubeCronJob;
+
+  constructor(scope: Construct, id: string, props: WorkloadCronJobProps) {
+    super(scope, id, props);
+    this.rejectClaims('CronJob');
+    this.resource = new k8s.KubeCronJob(this, 'Resource', {
+      metadata: this.objectMetadata(),
+      spec: {
+        schedule: props.schedule,
+        timeZone: props.timeZone,
+        suspend: props.suspend ?? false,
+        concurrencyPolicy: props.concurrencyPolicy ?? 'Forbid',
+        startingDeadlineSeconds: props.startingDeadlineSeconds,
+        successfulJobsHistoryLimit: props.successfulJobsHistoryLimit,
+        failedJobsHistoryLimit: props.failedJobsHistoryLimit,
+        jobTemplate: {
+          metadata: { labels: { ...this.labels } },
+          spec: {
+            backoffLimit: props.backoffLimit,
+            activeDeadlineSeconds: props.activeDeadlineSeconds,
+            ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+            template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+          },
+        },
       },
     });
   }

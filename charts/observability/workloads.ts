@@ -6,6 +6,9 @@
  * `PROMETHEUS`): every metrics port declared by the core lets `monitoring/prometheus` in.
  */
 import { PROMETHEUS, type Workload } from '../lib/network';
+import { PROMETHEUS_SERVER } from '../lib/prometheus';
+
+export { PROMETHEUS_SERVER };
 
 export const MONITORING_NAMESPACE = PROMETHEUS.namespace;
 /** node-exporter shares the host's namespaces: its own privileged namespace (POLICY-RULES section 3). */
@@ -13,7 +16,6 @@ export const NODE_EXPORTER_NAMESPACE = 'node-exporter';
 /** The log shipper mounts host log directories: its own privileged namespace (POLICY-RULES section 3). */
 export const LOGGING_NAMESPACE = 'logging';
 
-export const PROMETHEUS_SERVER: Workload = { ...PROMETHEUS, ports: { http: 9090 } };
 /** One replica: no gossip cluster port. */
 export const ALERTMANAGER: Workload = { namespace: MONITORING_NAMESPACE, name: 'alertmanager', ports: { http: 9093 } };
 export const GRAFANA: Workload = { namespace: MONITORING_NAMESPACE, name: 'grafana', ports: { http: 3000 } };

@@ -153,4 +153,11 @@ describe('the platform model', () => {
       });
     }
   });
+
+  it('fails when renovate.schedule is a cron schedule that starts less than twice a year', () => {
+    const withSchedule = (schedule: string) => problemsOf({ ...structuredClone(defaultPlatform), renovate: { schedule, suspend: false } });
+    // 29 February: once in four years, so no gap for the missed-run alert to measure.
+    expect(withSchedule('0 3 29 2 *')).toEqual(['renovate.schedule: "0 3 29 2 *": does not start twice within a year; use e.g. "30 * * * *" (hourly)']);
+    expect(withSchedule('0 3 1 */6 *')).toEqual([]);
+  });
 });

@@ -1,29 +1,22 @@
-import { parse } from 'yaml';
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { defaultPlatform, loadDefaultPlatform, validatePlatform, type Platform } from '../../../config';
+import { defaultPlatform, loadDefaultPlatform, validatePlatform, type MaintenanceWindow } from '../../../config';
 import { CHARTS } from '../../../config/versions';
-import { KURED, kuredValues, prometheusUrl } from '../../../charts/day-two/kured';
-import { PROMETHEUS_SERVER } from '../../../charts/observability/workloads';
+import { KURED, Kured, kuredValues } from '../../../charts/day-two/kured';
+import { SystemUpgradePlans } from '../../../charts/day-two/system-upgrade';
+import { PLATFORM_SERVICES } from '../../../charts/catalogue';
+import { PROMETHEUS_SERVER, prometheusUrl } from '../../../charts/lib/prometheus';
+import { isAlertingRule } from '../../../charts/lib/rule-group';
+import { platformRuleGroups } from '../../../charts/observability/prometheus';
 import { defaultRender, kubeObjects } from '../../support/render';
 
 const platform = loadDefaultPlatform();
-const files = defaultRender();
-const objects = kubeObjects(files).map(({ object }) => object as any);
-const application = parse(files.get([...files.keys()].find((p) => p.endsWith('/apps/application-kured.yaml'))!)!) as any;
-const chartSource = (application.spec.sources ?? [application.spec.source]).find((s: { chart?: string }) => s.chart === CHARTS.kured.chart);
-const configuration = chartSource.helm.valuesObject.configuration;
-
-/** Every alert name the rendered Prometheus rules define. */
-function renderedAlerts(): string[] {
-  const rules = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'prometheus-rules');
-  return Object.values(rules.data as Record<string, string>).flatMap((text) =>
-    ((parse(text) as { groups: { rules: { alert?: string }[] }[] }).groups ?? []).flatMap((g) => g.rules.map((r) => r.alert).filter((a): a is string => !!a)),
-  );
-}
+const helm = Kured.registration.helm!(platform);
+const configuration = (helm.values as any).configuration;
 
 describe('kured: coordinated reboots after OS updates', () => {
   it('GIVEN the seed model WHEN rendered THEN kured reboots one node at a time, only inside the maintenance window', () => {
-    expect(chartSource.targetRevision).toBe(CHARTS.kured.version);
+    expect(helm.version).toBe(CHARTS.kured.version);
     expect(configuration).toMatchObject({
       concurrency: 1,
       rebootDays: platform.maintenance.days,
@@ -31,19 +24,36 @@ describe('kured: coordinated reboots after OS updates', () => {
       endTime: platform.maintenance.end,
       timeZone: platform.maintenance.timeZone,
     });
-    const window = { days: ['mo'], start: '23:00', end: '01:30', timeZone: 'America/New_York' };
-    expect(kuredValues({ ...platform, maintenance: window } as Platform).configuration).toMatchObject({ rebootDays: ['mo'], startTime: '23:00', endTime: '01:30', timeZone: 'America/New_York' });
+    const window: MaintenanceWindow = { days: ['mo'], start: '23:00', end: '01:30', timeZone: 'America/New_York' };
+    expect(kuredValues(window).configuration).toMatchObject({ rebootDays: ['mo'], startTime: '23:00', endTime: '01:30', timeZone: 'America/New_York' });
   });
 
-  it('GIVEN the rendered alert rules WHEN kured asks Prometheus THEN every alert but the always-firing Watchdog blocks a reboot', () => {
+  it('GIVEN its own connections WHEN its construct renders alone THEN its namespace admits the privileged DaemonSet and its pods reach Prometheus', () => {
+    const chart = Testing.chart();
+    new Kured(chart, 'kured', { plan: { connections: Kured.registration.connections!(platform) } });
+    const objects = Testing.synth(chart);
+    const namespace = objects.find((o) => o.kind === 'Namespace');
+    expect(namespace.metadata.name).toBe(KURED.namespace);
+    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    const egress = objects.find((o) => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === KURED.name);
+    const ports = (egress.spec.egress as any[])
+      .filter((rule) => rule.to?.some((peer: any) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === PROMETHEUS_SERVER.namespace))
+      .flatMap((rule) => rule.ports.map((p: { port: number }) => p.port));
+    expect(ports).toContain(Number(new URL(prometheusUrl()).port));
+  });
+
+  it('GIVEN the alert rules Prometheus loads WHEN kured asks Prometheus THEN every alert but the always-firing Watchdog blocks a reboot', () => {
+    const plan = { connections: PLATFORM_SERVICES.flatMap((s) => s.connections?.(platform) ?? []) };
+    const alerts = platformRuleGroups(platform, plan).flatMap((g) => g.rules.filter(isAlertingRule).map((r) => r.alert));
     const filter = new RegExp(configuration.alertFilterRegexp);
-    const alerts = renderedAlerts();
     expect(alerts.length).toBeGreaterThan(10);
     expect(alerts.filter((a) => filter.test(a))).toEqual(['Watchdog']);
     expect(configuration.alertFilterMatchOnly ?? false).toBe(false);
   });
 
   it('GIVEN the network policies WHEN kured asks Prometheus THEN its URL is the Prometheus Service and both sides allow the flow', () => {
+    // Prometheus' Service and ingress policy are the other side: the one whole-render check here.
+    const objects = kubeObjects(defaultRender()).map(({ object }) => object as any);
     const url = new URL(configuration.prometheusUrl);
     expect(url.toString().replace(/\/$/, '')).toBe(prometheusUrl());
     const port = Number(url.port);
@@ -59,7 +69,9 @@ describe('kured: coordinated reboots after OS updates', () => {
   it('GIVEN the k3s upgrade Plans WHEN kured looks for blocking pods THEN its selector matches the labels the upgrade Jobs inherit', () => {
     const [selector] = configuration.blockingPodSelector as string[];
     const [key, value] = selector.split('=');
-    const plans = objects.filter((o) => o.kind === 'Plan');
+    const chart = Testing.chart();
+    new SystemUpgradePlans(chart, 'plans', { window: platform.maintenance });
+    const plans = Testing.synth(chart).filter((o) => o.kind === 'Plan');
     expect(plans.length).toBe(2);
     for (const plan of plans) expect(plan.metadata.labels[key], plan.metadata.name).toBe(value);
   });

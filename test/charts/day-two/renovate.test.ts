@@ -20,12 +20,14 @@ import {
   RENOVATE_CONSUMER,
   RENOVATE_DEADLINE_SECONDS,
   RENOVATE_NAMESPACE,
+  Renovate,
   missedRunSeconds,
-  renovate,
   renovateCommand,
+  renovateGitlabHost,
   renovateGlobalConfig,
   renovateRepositories,
   renovateRules,
+  type RenovateProps,
 } from '../../../charts/day-two/renovate';
 import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { ruleFiles } from '../../../charts/observability/prometheus';
@@ -43,10 +45,25 @@ const withModel = (patch: (model: any) => void): Platform => {
   patch(model);
   return validatePlatform(model, 'fixture');
 };
-/** The service's own objects, built alone from a model. */
+/** Small props: one repository, documentation addresses. */
+const SMALL: RenovateProps = {
+  gitlabHost: 'git.example.com',
+  repositories: ['platform/platform'],
+  schedule: '15 */2 * * *',
+  ingressAddress: '192.0.2.10',
+  vaultTlsServerName: 'vault.example.com',
+  plan: { connections: Renovate.registration.connections!(platform) },
+};
+/** The construct alone from its props. */
+function synth(props: RenovateProps = SMALL): any[] {
+  const chart = Testing.chart();
+  new Renovate(chart, 'renovate', props);
+  return Testing.synth(chart);
+}
+/** The construct alone, its props mapped from a model by its catalogue line (charts/catalogue.ts). */
 function build(model: Platform): any[] {
   const chart = Testing.chart();
-  renovate.build(chart, model, { connections: renovate.connections!(model) });
+  PLATFORM_SERVICES.find((s) => s.name === RENOVATE)!.build(chart, model, { connections: Renovate.registration.connections!(model) });
   return Testing.synth(chart);
 }
 const cronJobOf = (objects: any[]) => objects.find((o) => o.kind === 'CronJob' && o.metadata.name === RENOVATE);
@@ -60,13 +77,14 @@ function postUpgradeCommands(): string[] {
 }
 
 describe('the Renovate CronJob', () => {
-  const job = cronJobOf(kubeObjects(defaultRender()).map(({ object }) => object as any));
+  const objects = synth();
+  const job = cronJobOf(objects);
   const pod = job.spec.jobTemplate.spec.template;
   const container = pod.spec.containers[0];
 
-  it('GIVEN the seed WHEN it renders THEN the pinned full image runs on the model schedule, once at a time, with deadlines and short history', () => {
+  it('GIVEN a schedule WHEN it renders THEN the pinned full image runs on it, once at a time, with deadlines and short history', () => {
     expect(job.metadata.namespace).toBe(RENOVATE_NAMESPACE);
-    expect(job.spec.schedule).toBe(platform.renovate.schedule);
+    expect(job.spec.schedule).toBe(SMALL.schedule);
     expect(job.spec.timeZone).toBe('Etc/UTC');
     expect(job.spec.suspend).toBe(false);
     expect(job.spec.concurrencyPolicy).toBe('Forbid');
@@ -81,8 +99,9 @@ describe('the Renovate CronJob', () => {
     expect(container.image).toMatch(/^renovate\/renovate:\d+\.\d+\.\d+-full$/);
   });
 
-  it('GIVEN the seed WHEN it renders THEN the pod runs restricted as the image user, without an API token, with writable scratch and bounded resources', () => {
-    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 12021, seccompProfile: { type: 'RuntimeDefault' } });
+  it('GIVEN its props WHEN it renders THEN the pod runs restricted as the image user and group, without an API token, with writable scratch and bounded resources', () => {
+    // No runAsGroup: the image's primary group owns HOME and the full image's tools.
+    expect(pod.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 12021, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(pod.spec.restartPolicy).toBe('Never');
@@ -95,18 +114,21 @@ describe('the Renovate CronJob', () => {
     for (const path of [env.HOME, '/tmp']) expect(volumes[mounts[path]].emptyDir, path).toBeDefined();
     expect(env.RENOVATE_CONFIG_FILE.startsWith(Object.keys(mounts).find((p) => volumes[mounts[p]].configMap)!)).toBe(true);
     // Renovate's base and cache directories lie in that /tmp emptyDir.
-    expect(renovateGlobalConfig(platform).baseDir.startsWith('/tmp/')).toBe(true);
-    expect(renovateGlobalConfig(platform).cacheDir.startsWith('/tmp/')).toBe(true);
+    expect(renovateGlobalConfig(SMALL).baseDir.startsWith('/tmp/')).toBe(true);
+    expect(renovateGlobalConfig(SMALL).cacheDir.startsWith('/tmp/')).toBe(true);
+    // GitLab at its public name through the ingress controller inside the cluster.
+    expect(pod.spec.hostAliases).toEqual([{ ip: SMALL.ingressAddress, hostnames: [SMALL.gitlabHost] }]);
+    expect(objects.filter((o) => o.kind === 'Service')).toEqual([]);
   });
 
-  it('GIVEN the seed WHEN it renders THEN the token comes from Vault, read once at start, and the service account has no API token', () => {
+  it('GIVEN its props WHEN it renders THEN the token comes from Vault, read once at start, and the service account has no API token', () => {
     expect(pod.metadata.annotations['vault.hashicorp.com/role']).toBe(RENOVATE_CONSUMER.name);
     expect(pod.metadata.annotations['vault.hashicorp.com/agent-pre-populate-only']).toBe('true');
     expect(pod.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${GITLAB_TOKEN_SECRET.name}`]).toBe('secret/data/renovate/gitlab-token');
     expect(pod.spec.serviceAccountName).toBe(RENOVATE_CONSUMER.serviceAccount);
-    const account = kubeObjects(defaultRender()).find(({ object }) => object.kind === 'ServiceAccount' && object.metadata.namespace === RENOVATE_NAMESPACE)!.object as any;
+    const account = objects.find((object) => object.kind === 'ServiceAccount' && object.metadata.namespace === RENOVATE_NAMESPACE);
     expect(account.automountServiceAccountToken).toBe(false);
-    // GitLab issues the token: the Vault step's script loads it only once GitLab runs.
+    // GitLab issues the token: the Vault step's script (whole render) loads it only once GitLab runs.
     expect(entriesLoadedByScript(defaultRender()).get('secret/renovate/gitlab-token')).toEqual({ issuedBy: 'gitlab' });
     // No secret in the rendered files: only the path.
     expect(JSON.stringify(job)).not.toMatch(/glpat-/);
@@ -146,7 +168,7 @@ describe('the Renovate CronJob', () => {
 });
 
 describe('the global configuration', () => {
-  const config = renovateGlobalConfig(platform);
+  const config = renovateGlobalConfig({ gitlabHost: renovateGitlabHost(platform), repositories: renovateRepositories(platform) });
 
   it('GIVEN the seed WHEN it renders THEN Renovate works on GitLab API at its public host, on the platform repository and each app repository', () => {
     expect(config.platform).toBe('gitlab');

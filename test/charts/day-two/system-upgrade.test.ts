@@ -1,17 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadDefaultPlatform, type Platform } from '../../../config';
+import { loadDefaultPlatform, type MaintenanceWindow } from '../../../config';
 import { IMAGES, K3S_VERSION } from '../../../config/versions';
-import { AGENT_PLAN, K3S_UPGRADE_JOB, SERVER_PLAN, k3sPlans } from '../../../charts/day-two/system-upgrade';
+import { AGENT_PLAN, K3S_UPGRADE_JOB, SERVER_PLAN, SystemUpgradeController, SystemUpgradePlans, k3sPlans } from '../../../charts/day-two/system-upgrade';
 import { runbookFromReadme, walkBringup } from '../../support/bringup';
-import { defaultRender, kubeObjects, ROOT } from '../../support/render';
+import { defaultRender, ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
 
 const platform = loadDefaultPlatform();
-const files = defaultRender();
-const objects = kubeObjects(files).map(({ path, object }) => ({ path, object: object as any }));
-const plans = () => objects.filter(({ object }) => object.kind === 'Plan').map(({ object }) => object);
+const WINDOW: MaintenanceWindow = { days: ['sa', 'su'], start: '02:00', end: '05:00', timeZone: 'UTC' };
+
+/** The Plans alone, from a small window. */
+function synthPlans(window: MaintenanceWindow = WINDOW, version?: string): any[] {
+  const chart = Testing.chart();
+  new SystemUpgradePlans(chart, 'plans', { window, version });
+  return Testing.synth(chart);
+}
+/** The controller alone, with only its own connections (the Kubernetes API). */
+function synthController(): any[] {
+  const chart = Testing.chart();
+  new SystemUpgradeController(chart, 'controller', { plan: { connections: SystemUpgradeController.registration.connections!(platform) } });
+  return Testing.synth(chart);
+}
+const plans = () => synthPlans().filter((object) => object.kind === 'Plan');
 const planNamed = (name: string) => plans().find((p) => p.metadata.name === name);
 
 /** A version the versions file does not pin: K3S_VERSION with its patch number raised. */
@@ -23,10 +37,12 @@ afterEach(() => {
 });
 
 describe('k3s upgrades as GitOps (system-upgrade-controller Plans)', () => {
-  it('GIVEN the seed model WHEN rendered THEN the server Plan and the agent Plan both install the pinned k3s version', () => {
+  it('GIVEN no version WHEN the Plans are rendered THEN the server Plan and the agent Plan both install the pinned k3s version, the one the nodes first install', () => {
     expect(plans().map((p) => p.metadata.name).sort()).toEqual([AGENT_PLAN, SERVER_PLAN].sort());
     for (const plan of plans()) expect(plan.spec.version, plan.metadata.name).toBe(K3S_VERSION);
+    expect(synthPlans(WINDOW, bumped).map((p) => p.spec.version)).toEqual([bumped, bumped]);
     // The same release the runbook's first install names in every node's config.
+    const files = defaultRender();
     for (const node of Object.keys(platform.nodes)) expect(files.get(`nodes/${node}/config.yaml`)).toContain(K3S_VERSION);
   });
 
@@ -34,7 +50,7 @@ describe('k3s upgrades as GitOps (system-upgrade-controller Plans)', () => {
     expect(bumped).not.toBe(K3S_VERSION);
     vi.doMock('../../../config/versions', async (original) => ({ ...(await original<object>()), K3S_VERSION: bumped }));
     const fresh = await import('../../../charts/day-two/system-upgrade');
-    expect(fresh.k3sPlans(platform).map((p) => p.spec.version)).toEqual([bumped, bumped]);
+    expect(fresh.k3sPlans(WINDOW).map((p) => p.spec.version)).toEqual([bumped, bumped]);
   });
 
   it('GIVEN the Plans WHEN read THEN the server goes first and the agents follow one at a time, cordoned and drained', () => {
@@ -57,27 +73,34 @@ describe('k3s upgrades as GitOps (system-upgrade-controller Plans)', () => {
     for (const plan of plans()) expect(plan.metadata.labels['app.kubernetes.io/name']).toBe(K3S_UPGRADE_JOB.name);
   });
 
-  it('GIVEN a maintenance window in the model WHEN the Plans are rendered THEN they start only inside it', () => {
-    const window = { days: ['tu', 'th'], start: '22:30', end: '01:00', timeZone: 'Europe/Berlin' } as const;
-    const model: Platform = { ...platform, maintenance: { ...window, days: [...window.days] } };
-    for (const { spec } of k3sPlans(model)) {
+  it('GIVEN a maintenance window WHEN the Plans are rendered THEN they start only inside it', () => {
+    const window: MaintenanceWindow = { days: ['tu', 'th'], start: '22:30', end: '01:00', timeZone: 'Europe/Berlin' };
+    for (const { spec } of k3sPlans(window)) {
       expect(spec.window).toEqual({ days: ['tu', 'th'], startTime: '22:30', endTime: '01:00', timeZone: 'Europe/Berlin' });
     }
-    for (const plan of plans()) expect(plan.spec.window.days).toEqual(platform.maintenance.days);
+    for (const plan of synthPlans(window).filter((o) => o.kind === 'Plan')) expect(plan.spec.window.days).toEqual(window.days);
   });
 
   it('GIVEN the controller WHEN rendered THEN it runs the pinned images, restricted, on the control plane', () => {
-    const deployment = objects.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === 'system-upgrade-controller')!.object;
+    const objects = synthController();
+    const deployment = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === 'system-upgrade-controller');
     const pod = deployment.spec.template.spec;
     expect(pod.containers[0].image).toBe(IMAGES.systemUpgradeController);
     expect(pod.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.volumes.some((v: { hostPath?: unknown }) => v.hostPath)).toBe(false);
-    const env = objects.find(({ object }) => object.kind === 'ConfigMap' && object.metadata.namespace === 'system-upgrade')!.object;
+    expect(pod.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': 'true' });
+    // The selector and the account stay upstream's: a Deployment's selector cannot change in place.
+    expect(deployment.spec.selector.matchLabels).toEqual({ 'upgrade.cattle.io/controller': 'system-upgrade-controller' });
+    expect(pod.serviceAccountName).toBe(planNamed(SERVER_PLAN).spec.serviceAccountName);
+    const env = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.namespace === 'system-upgrade');
     expect(env.data.SYSTEM_UPGRADE_JOB_KUBECTL_IMAGE).toBe(IMAGES.systemUpgradeKubectl);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
   it('fails when the Plans sync in the wave of the controller that registers their CRD', () => {
+    // The bring-up walk reads every Application of the whole render: the one whole-render check here.
+    const files = defaultRender();
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const runbook = runbookFromReadme(readme);
     expect(walkBringup(platform, files, runbook)).toEqual([]);

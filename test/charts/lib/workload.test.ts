@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../../charts/lib/network';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
+  WorkloadCronJob,
   WorkloadDaemonSet,
   WorkloadDeployment,
   WorkloadJob,
@@ -196,6 +197,52 @@ describe('workload family', () => {
     }
     expect(ofKind(objects, 'Service').map((s) => s.metadata.name)).toEqual(['web', 'db']);
     expect(podOf(ofKind(objects, 'DaemonSet')).spec.containers[0].volumeMounts).toEqual([{ name: 'logs', mountPath: '/var/log/pods', readOnly: true }]);
+  });
+
+  it('GIVEN a schedule WHEN a CronJob is rendered THEN its runs start on it once at a time, its pods never restart in place, and it has no Service', () => {
+    const JOB: Workload = { namespace: 'jobs', name: 'report', receivesNothing: true };
+    const objects = synth((c) =>
+      new WorkloadCronJob(c, 'report', {
+        ...BASE,
+        workload: JOB,
+        service: false,
+        schedule: '30 * * * *',
+        timeZone: 'Etc/UTC',
+        backoffLimit: 0,
+        activeDeadlineSeconds: 600,
+        volumes: [WorkloadVolume.configFiles('config', { 'config.json': '{}' }, [{ mountPath: '/etc/report' }])],
+      }),
+    );
+    const [cronJob] = ofKind(objects, 'CronJob');
+    expect(cronJob.metadata).toMatchObject({ name: 'report', namespace: 'jobs' });
+    expect(cronJob.spec).toMatchObject({ schedule: '30 * * * *', timeZone: 'Etc/UTC', suspend: false, concurrencyPolicy: 'Forbid' });
+    expect(cronJob.spec.jobTemplate.metadata.labels['app.kubernetes.io/name']).toBe('report');
+    expect(cronJob.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600 });
+    const pod = cronJob.spec.jobTemplate.spec.template;
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(pod.spec.serviceAccountName).toBe('report');
+    expect(pod.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    expect(ofKind(objects, 'Service')).toEqual([]);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('fails when a CronJob is given a data claim, which only a StatefulSet has', () => {
+    expect(() =>
+      synth((c) => new WorkloadCronJob(c, 'report', { ...BASE, service: false, schedule: '0 * * * *', volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] })),
+    ).toThrow(/volume "data" is a data claim, which only a StatefulSet has; a CronJob uses an emptyDir/);
+  });
+
+  it('GIVEN host aliases and the image primary group WHEN a pod is rendered THEN /etc/hosts names the address and the pod sets no runAsGroup, still restricted', () => {
+    const objects = synth((c) =>
+      new WorkloadDeployment(c, 'web', { ...BASE, identity: { uid: 12021 }, imagePrimaryGroup: true, hostAliases: [{ ip: '192.0.2.10', hostnames: ['git.example.com'] }] }),
+    );
+    const pod = podOf(objects).spec;
+    expect(pod.hostAliases).toEqual([{ ip: '192.0.2.10', hostnames: ['git.example.com'] }]);
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 12021, seccompProfile: { type: 'RuntimeDefault' } });
+    // Without the option the group is the identity's, as everywhere else.
+    const plain = podOf(synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, identity: { uid: 12021 } }))).spec;
+    expect(plain.securityContext.runAsGroup).toBe(12021);
+    expect(plain.hostAliases).toBeUndefined();
   });
 });
 
