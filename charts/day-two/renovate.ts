@@ -148,15 +148,25 @@ export function renovateCommand(): string[] {
 
 // ---- schedule and alerts ------------------------------------------------------------------
 
+/** Each schedule's longest gap, computed once per process (the render asks for it more than once). */
+const longestGaps = new Map<string, number>();
+
 /**
- * The longest time between two consecutive starts of `schedule` over a year (UTC), from a fixed
- * date so the render stays deterministic. The model only admits schedules that start at least
- * twice in that year (config/schema.ts, `renovate.schedule`).
+ * The longest time between two consecutive starts of `schedule` (UTC), from a fixed date so the
+ * render stays deterministic. A schedule whose day-of-month and month fields are both `*` repeats
+ * every week, so two weeks of starts hold every gap it has (a gap is at most a week long); any
+ * other schedule is scanned over a year. The model only admits schedules that start at least twice
+ * in a year (config/schema.ts, `renovate.schedule`). Scanning a year of an hourly schedule costs
+ * about half a second of croner on the 2-core machine, hence the shorter window where it is exact.
  */
 export function longestGapSeconds(schedule: string): number {
+  const known = longestGaps.get(schedule);
+  if (known !== undefined) return known;
+  const fields = schedule.trim().split(/\s+/);
+  const weekly = fields.length === 5 && fields[2] === '*' && fields[3] === '*';
   const cron = new Cron(schedule, { timezone: 'Etc/UTC', paused: true });
   const start = new Date('2026-01-01T00:00:00Z');
-  const end = start.getTime() + 366 * 86400 * 1000;
+  const end = start.getTime() + (weekly ? 15 : 366) * 86400 * 1000;
   let previous = cron.nextRun(start);
   let longest = 0;
   for (let count = 0; previous && previous.getTime() < end && count < 20000; count++) {
@@ -165,6 +175,7 @@ export function longestGapSeconds(schedule: string): number {
     longest = Math.max(longest, (next.getTime() - previous.getTime()) / 1000);
     previous = next;
   }
+  longestGaps.set(schedule, longest);
   return longest;
 }
 

@@ -10,6 +10,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
+import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import { defaultPlatform, loadDefaultPlatform, validatePlatform, type Platform } from '../../../config';
 import { IMAGES } from '../../../config/versions';
@@ -21,6 +22,7 @@ import {
   RENOVATE_DEADLINE_SECONDS,
   RENOVATE_NAMESPACE,
   Renovate,
+  longestGapSeconds,
   missedRunSeconds,
   renovateCommand,
   renovateGitlabHost,
@@ -317,6 +319,21 @@ describe('the Renovate alerts', () => {
     expect(missedRunSeconds('0 2 * * MON')).toBe(2 * 7 * 86400 + RENOVATE_DEADLINE_SECONDS);
     // Hours 0-5 only: the longest gap is 05:00 -> 00:00 the next day.
     expect(missedRunSeconds('0 0-5 * * *')).toBe(2 * 19 * 3600 + RENOVATE_DEADLINE_SECONDS);
+  });
+
+  it('GIVEN weekly-periodic schedules WHEN their longest gap is derived from two weeks THEN it equals a scan of a whole year', () => {
+    // Independent of the shortcut: every start over a year, the largest difference between two.
+    const yearScan = (schedule: string) => {
+      const starts = new Cron(schedule, { timezone: 'Etc/UTC', paused: true }).nextRuns(20000, new Date('2026-01-01T00:00:00Z'));
+      const end = Date.parse('2027-01-02T00:00:00Z');
+      const times = starts.map((d) => d.getTime()).filter((t) => t < end);
+      return Math.max(...times.slice(1).map((t, i) => (t - times[i]) / 1000));
+    };
+    for (const schedule of ['30 * * * *', '0 2 * * MON', '0 0-5 * * *', '15 3 * * 1,4', '*/20 9-17 * * 1-5', '0 12 * * 0']) {
+      expect(longestGapSeconds(schedule), schedule).toBe(yearScan(schedule));
+    }
+    // Not weekly: the first of each month at 03:00 has its longest gap (31 days) only over a year.
+    expect(longestGapSeconds('0 3 1 * *')).toBe(31 * 86400);
   });
 
   it('GIVEN failed and missed runs WHEN promtool evaluates the rules THEN each alert fires for Renovate and only for it', (ctx) => {
