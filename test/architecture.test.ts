@@ -104,12 +104,6 @@ const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; rea
   { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
   { from: 'charts/day-two/kured.ts', to: 'charts/observability/workloads.ts', why: 'issue 19: kured asks Prometheus before a reboot' },
   { from: 'charts/security/vault-config.ts', to: 'charts/backup/names.ts', why: "issue 19: Vault's policy for the Raft snapshot job" },
-  // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted
-  // security come from build/, the pipeline's image and URL from apps/. The security-context
-  // helpers are being replaced by one source in charts/lib (issue 19 item 4).
-  { from: 'charts/apps/app.ts', to: 'charts/build/names.ts', why: "issue 19: an app's namespace admits the deploy agent" },
-  { from: 'charts/apps/app.ts', to: 'charts/build/pod-security.ts', why: 'issue 19: restricted security from build/' },
-  { from: 'charts/build/pipeline.ts', to: 'charts/apps/app.ts', why: "issue 19: the pipeline reads the app's image and in-cluster URL" },
 ];
 
 function sourceFiles(path: string): string[] {

@@ -15,8 +15,9 @@
  */
 import { ApiObject, type Chart } from 'cdk8s';
 import { appNamespace, exposureOf, PLATFORM_ENV, type App, type Platform } from '../../config';
-import { DEPLOY_AGENT, BUILDS_NAMESPACE } from '../build/names';
-import { containerResources, restrictedContainer, restrictedPod } from '../build/pod-security';
+import { APP_CONTAINER, APP_SERVICE_PORT, BUILDS_NAMESPACE, DEPLOY_AGENT, appImageRepository } from '../lib/delivery';
+import { resources as containerResources } from '../lib/kinds';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 import { TlsIngress, issuerFor } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
@@ -24,10 +25,6 @@ import { NAME_LABEL, connect, dnsAccess, exposedThroughIngress, type Connection,
 import type { ServiceDefinition } from '../lib/service';
 import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
 
-/** The app's container; the pipeline waits for this container's image. */
-export const APP_CONTAINER = 'app';
-/** The port of the app's Service (the container listens on `apps.<app>.port`). */
-export const APP_SERVICE_PORT = 80;
 /** Apps run as this non-root user and group (kube-score asks for 10000 or more). */
 export const APP_UID = 10001;
 /** The Role in each app namespace that lets the pipeline's deploy pods read the app's Deployment. */
@@ -42,18 +39,6 @@ function appOf(platform: Platform, app: string): App {
 /** The pods of an app in one environment. */
 export function appWorkload(platform: Platform, app: string, env: string): Workload {
   return { namespace: appNamespace(app, env), name: app, ports: { http: appOf(platform, app).port } };
-}
-
-/** The address the pipeline's smoke tests call: the environment's Service, inside the cluster. */
-export function appInClusterUrl(app: string, env: string): string {
-  return `http://${app}.${appNamespace(app, env)}.svc.cluster.local`;
-}
-
-/** The image repository of an app in Harbor, without a tag. */
-export function appImageRepository(platform: Platform, app: string): string {
-  const registry = platform.services.harbor.host;
-  if (!registry) throw new Error(`services.harbor.host: (missing): apps pull their images from Harbor; give it a public host, e.g. "registry.${platform.domain}"`);
-  return `${registry}/${appOf(platform, app).image}`;
 }
 
 /**
@@ -133,7 +118,7 @@ export function appService(app: string, env: string): ServiceDefinition {
             spec: {
               serviceAccountName: app,
               automountServiceAccountToken: false,
-              securityContext: restrictedPod(APP_UID),
+              securityContext: restrictedPodSecurity({ uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false }),
               ...(spread
                 ? {
                     // Replicas on different nodes when there are nodes to spare.
@@ -154,7 +139,7 @@ export function appService(app: string, env: string): ServiceDefinition {
                   ports: [{ name: 'http', containerPort: spec.port }],
                   readinessProbe: { httpGet: { path: spec.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
                   livenessProbe: { httpGet: { path: spec.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-                  securityContext: restrictedContainer(),
+                  securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
                   resources: containerResources(
                     deployment.resources.requests.cpu,
                     deployment.resources.requests.memory,

@@ -48,10 +48,9 @@ import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceDefinition } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
 import {
-  BUILDS_NAMESPACE,
   CREDENTIALS,
-  DEPLOY_AGENT,
   GITLAB_CONNECTION,
   JENKINS,
   JENKINS_NAMESPACE,

@@ -17,8 +17,8 @@
  * @see docs/decisions/0043-pipeline-in-this-repository.md
  */
 import { appNamespace, type Platform } from '../../config';
-import { APP_CONTAINER, appImageRepository, appInClusterUrl } from '../apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
+import { APP_CONTAINER, DEPLOY_AGENT, appImageRepository, appInClusterUrl } from '../lib/delivery';
+import { CREDENTIALS, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
 export const SCAN_TIMEOUT_SECONDS = 900;

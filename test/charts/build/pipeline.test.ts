@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { APP_CONTAINER, APP_SERVICE_PORT } from '../../../charts/apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
+import { APP_CONTAINER, APP_SERVICE_PORT, DEPLOY_AGENT } from '../../../charts/lib/delivery';
+import { CREDENTIALS, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
 import {
   COPY_STEPS_SCRIPT,
   DEPLOY_BUNDLE,
