@@ -6,7 +6,8 @@
  */
 import { PLATFORM_ENV, type Platform } from '../config';
 import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
-import { builds, jenkins } from './build/jenkins';
+import { BuildsNamespace } from './build/builds';
+import { jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
@@ -77,6 +78,7 @@ const grafana = constructService(Grafana, (platform) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
+const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,

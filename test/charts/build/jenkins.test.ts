@@ -111,26 +111,12 @@ describe('the Jenkins controller', () => {
     expect(jenkins.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
   });
 
-  it('may manage pods in the builds namespace only, and nothing cluster-wide', () => {
-    const role = find('Role', BUILDS_NAMESPACE, 'jenkins-agents');
-    expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
-    ]);
-    expect(role.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-RBAC-02: /);
-    expect(find('RoleBinding', BUILDS_NAMESPACE, 'jenkins-agents').subjects).toEqual([{ kind: 'ServiceAccount', name: 'jenkins', namespace: 'jenkins' }]);
+  // The Role's rules and the builds namespace itself: test/charts/build/builds.test.ts.
+  it('is bound to a Role in the builds namespace only, and to nothing cluster-wide, in the whole render', () => {
     const bindingsOfJenkins = objects().filter(({ object }) =>
       ['RoleBinding', 'ClusterRoleBinding'].includes(object.kind) && ((object.subjects as { name: string; namespace: string }[]) ?? []).some((s) => s.name === 'jenkins' && s.namespace === 'jenkins'),
     );
     expect(bindingsOfJenkins.map(({ object }) => `${object.kind}/${object.metadata.namespace}`)).toEqual(['RoleBinding/builds']);
-  });
-
-  it('puts the builds namespace at Pod Security baseline, as a declared exception', () => {
-    const namespace = objects().find(({ object }) => object.kind === 'Namespace' && object.metadata.name === BUILDS_NAMESPACE)?.object as any;
-    for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('baseline');
-    expect(namespace.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-SEC-11: Kaniko build pods run as root/);
   });
 
   it('fails when the model gives Jenkins no host', () => {
