@@ -4,8 +4,8 @@
  * at the top of charts/lib/workload.ts). The `platform` folder holds the shared cluster services;
  * the user's environments (dev, staging, prod) hold their applications.
  */
-import { PLATFORM_ENV, type Platform } from '../config';
-import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
+import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
+import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
 import { BuildsNamespace } from './build/builds';
 import { jenkins } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
@@ -14,10 +14,10 @@ import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
-import { constructService, type ServiceDefinition } from './lib/service';
+import { constructInstance, constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
-import { vaultTlsServerName } from './lib/vault';
+import { vaultAgentPodFor, vaultTlsServerName } from './lib/vault';
 import { Alertmanager } from './observability/alertmanager';
 import { Grafana, grafanaHost } from './observability/grafana';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
@@ -119,6 +119,41 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
   prometheusDiscovery,
 ];
+
+/** The user's app in one environment (the model's `apps.<app>` and its `environments.<env>`). */
+const appService = (app: string, env: string) =>
+  constructInstance(TenantApp, TenantApp.registrationFor(app, env), (platform) => {
+    const spec = platform.apps[app];
+    // The schema requires every app in every environment of the model (config/schema.ts).
+    const deployment = spec.environments[env];
+    const consumer = appSecretConsumer(platform, app, env);
+    return {
+      app,
+      env,
+      image: appImage(platform, app, env),
+      port: spec.port,
+      health: spec.health,
+      replicas: deployment.replicas,
+      resources: deployment.resources,
+      host: deployment.host,
+      issuer: issuerFor(platform, env, exposureOf(deployment)),
+      vaultAgent: consumer && vaultAgentPodFor(consumer, vaultTlsServerName(platform)),
+    };
+  });
+/** The platform's part of an app in one environment: its namespace and the pipeline's read access. */
+const appNamespaceService = (app: string, env: string) =>
+  constructInstance(AppNamespace, AppNamespace.registrationFor(app, env), (platform, plan) => ({ app, env, port: platform.apps[app].port, plan }));
+
+/** The platform services of every app namespace (apps, then environments, in the model's order). */
+function appNamespaceServices(platform: Platform): ServiceDefinition[] {
+  return Object.keys(platform.apps).flatMap((app) => Object.keys(platform.environments).map((env) => appNamespaceService(app, env)));
+}
+
+/** The environment's app services, in the model's app order. */
+export function appServices(env: string, platform: Platform): ServiceDefinition[] {
+  if (!(env in platform.environments)) return [];
+  return Object.keys(platform.apps).map((app) => appService(app, env));
+}
 
 /**
  * The services of one environment: the platform's (plus the apps' namespaces, which the platform

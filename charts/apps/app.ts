@@ -13,17 +13,18 @@
  *
  * @see docs/decisions/0044-apps-across-environments.md
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import { appNamespace, exposureOf, PLATFORM_ENV, type App, type Platform } from '../../config';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { appNamespace, PLATFORM_ENV, type App, type Platform } from '../../config';
 import { APP_CONTAINER, APP_SERVICE_PORT, BUILDS_NAMESPACE, DEPLOY_AGENT, appImageRepository } from '../lib/delivery';
-import { resources as containerResources } from '../lib/kinds';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import { TlsIngress } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { NAME_LABEL, connect, dnsAccess, exposedThroughIngress, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import type { ServiceDefinition } from '../lib/service';
-import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
+import type { ServiceDefinition, ServiceRegistration } from '../lib/service';
+import type { SecretConsumer } from '../lib/vault';
+import type { VaultAgentPodProps, WorkloadResources } from '../lib/workload';
 
 /** Apps run as this non-root user and group (kube-score asks for 10000 or more). */
 export const APP_UID = 10001;
@@ -66,121 +67,134 @@ export function appSecretConsumer(platform: Platform, app: string, env: string):
 }
 
 /** The app in one environment: the objects of the tenant's Application. */
-export function appService(app: string, env: string): ServiceDefinition {
-  const namespace = appNamespace(app, env);
-  return {
-    name: app,
-    namespace,
-    syncWave: 0,
-    connections: (platform: Platform): Connection[] => {
-      const workload = appWorkload(platform, app, env);
-      return [
-        exposedThroughIngress(workload, 'http'),
-        connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
-        dnsAccess(workload),
-        // Its connection to Vault comes with its secret consumer (charts/synth.ts).
-      ];
-    },
-    secretConsumers: (platform: Platform) => {
-      const consumer = appSecretConsumer(platform, app, env);
-      return consumer ? [consumer] : [];
-    },
-    build(chart: Chart, platform: Platform) {
-      const spec = appOf(platform, app);
-      const deployment = spec.environments[env];
-      if (!deployment) throw new Error(`apps.${app}.environments: misses ${env}; declare every environment of the model`);
-      const labels = standardLabels(app, 'app');
-      const selector = { [NAME_LABEL]: app };
-      const consumer = appSecretConsumer(platform, app, env);
-      const vault = consumer ? vaultAgentPod(consumer, platform) : undefined;
+export interface AppProps {
+  /** The app's name (`apps.<app>`): of its objects, its pods' label and its Service. */
+  readonly app: string;
+  /** The environment (`environments.<env>`): the namespace is `<app>-<env>`, and the pods see it as APP_ENV. */
+  readonly env: string;
+  /** The image the environment runs (`appImage`: Harbor repository, tag, and digest once known). */
+  readonly image: string;
+  /** The port the container listens on (`apps.<app>.port`). */
+  readonly port: number;
+  /** The paths of its readiness and liveness checks (`apps.<app>.health`). */
+  readonly health: { readonly readinessPath: string; readonly livenessPath: string };
+  /** Pods of the Deployment; two or more spread over nodes and get a PodDisruptionBudget. */
+  readonly replicas: number;
+  /** Requests and limits of the container (`apps.<app>.environments.<env>.resources`). */
+  readonly resources: WorkloadResources;
+  /** The environment's public or mesh host of the app. */
+  readonly host: string;
+  /** The ClusterIssuer of the Ingress's certificate (`issuerFor` the environment and the host's exposure). */
+  readonly issuer: string;
+  /**
+   * The Vault agent's pieces when the app reads secrets (`appSecretConsumer`).
+   * @default - no Vault agent
+   */
+  readonly vaultAgent?: VaultAgentPodProps;
+}
 
-      new ApiObject(chart, 'service-account', {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: app, namespace, labels: standardLabels(app, 'service-account') },
-        automountServiceAccountToken: false,
-      });
+export class TenantApp extends Construct {
+  /** The registration of the app in one environment (one Application per app and environment). */
+  static registrationFor(app: string, env: string): ServiceRegistration {
+    return {
+      name: app,
+      namespace: appNamespace(app, env),
+      syncWave: 0,
+      connections: (platform: Platform): Connection[] => {
+        const workload = appWorkload(platform, app, env);
+        return [
+          exposedThroughIngress(workload, 'http'),
+          connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
+          dnsAccess(workload),
+          // Its connection to Vault comes with its secret consumer (charts/synth.ts).
+        ];
+      },
+      secretConsumers: (platform: Platform) => {
+        const consumer = appSecretConsumer(platform, app, env);
+        return consumer ? [consumer] : [];
+      },
+    };
+  }
 
-      const spread = deployment.replicas > 1;
-      new ApiObject(chart, 'deployment', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: app, namespace, labels },
-        spec: {
-          replicas: deployment.replicas,
-          revisionHistoryLimit: 5,
-          // A stuck rollout fails the pipeline's wait (ProgressDeadlineExceeded) after 10 minutes.
-          progressDeadlineSeconds: 600,
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-          selector: { matchLabels: selector },
-          template: {
-            metadata: { labels: { ...labels, ...vault?.labels }, ...(vault ? { annotations: vault.annotations } : {}) },
-            spec: {
-              serviceAccountName: app,
-              automountServiceAccountToken: false,
-              securityContext: restrictedPodSecurity({ uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false }),
-              ...(spread
-                ? {
-                    // Replicas on different nodes when there are nodes to spare.
-                    topologySpreadConstraints: [
-                      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-                    ],
-                  }
-                : {}),
-              containers: [
-                {
-                  name: APP_CONTAINER,
-                  image: appImage(platform, app, env),
-                  imagePullPolicy: 'Always',
-                  env: [
-                    { name: 'APP_ENV', value: env },
-                    { name: 'PORT', value: String(spec.port) },
-                  ],
-                  ports: [{ name: 'http', containerPort: spec.port }],
-                  readinessProbe: { httpGet: { path: spec.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
-                  livenessProbe: { httpGet: { path: spec.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-                  securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
-                  resources: containerResources(
-                    deployment.resources.requests.cpu,
-                    deployment.resources.requests.memory,
-                    deployment.resources.limits.cpu,
-                    deployment.resources.limits.memory,
-                  ),
-                  volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-                },
-              ],
-              volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...(vault?.volumes ?? [])],
-            },
+  constructor(scope: Construct, id: string, props: AppProps) {
+    super(scope, id);
+    const { app, env } = props;
+    const namespace = appNamespace(app, env);
+    const labels = standardLabels(app, 'app');
+    const selector = { [NAME_LABEL]: app };
+    const vault = props.vaultAgent;
+    const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
+    const http = k8s.IntOrString.fromString('http');
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: app, namespace, labels: standardLabels(app, 'service-account') },
+      automountServiceAccountToken: false,
+    });
+
+    const spread = props.replicas > 1;
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name: app, namespace, labels },
+      spec: {
+        replicas: props.replicas,
+        revisionHistoryLimit: 5,
+        // A stuck rollout fails the pipeline's wait (ProgressDeadlineExceeded) after 10 minutes.
+        progressDeadlineSeconds: 600,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...labels, ...vault?.labels }, annotations: vault ? { ...vault.annotations } : undefined },
+          spec: {
+            serviceAccountName: app,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity({ uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false }),
+            // Replicas on different nodes when there are nodes to spare.
+            topologySpreadConstraints: spread
+              ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }]
+              : undefined,
+            containers: [
+              {
+                name: APP_CONTAINER,
+                image: props.image,
+                imagePullPolicy: 'Always',
+                env: [
+                  { name: 'APP_ENV', value: env },
+                  { name: 'PORT', value: String(props.port) },
+                ],
+                ports: [{ name: 'http', containerPort: props.port }],
+                readinessProbe: { httpGet: { path: props.health.readinessPath, port: http }, periodSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { httpGet: { path: props.health.livenessPath, port: http }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+                resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }, ...(vault?.volumes ?? [])],
           },
         },
-      });
+      },
+    });
 
-      if (spread) {
-        new ApiObject(chart, 'disruption-budget', {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: app, namespace, labels: standardLabels(app, 'disruption-budget') },
-          spec: { minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selector } },
-        });
-      }
-
-      new ApiObject(chart, 'service', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: app, namespace, labels: standardLabels(app, 'service') },
-        spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: 'http' }] },
+    if (spread) {
+      new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+        metadata: { name: app, namespace, labels: standardLabels(app, 'disruption-budget') },
+        spec: { minAvailable: k8s.IntOrString.fromNumber(1), unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selector } },
       });
+    }
 
-      new TlsIngress(chart, 'ingress', {
-        name: app,
-        namespace,
-        host: deployment.host,
-        serviceName: app,
-        servicePort: APP_SERVICE_PORT,
-        issuer: issuerFor(platform, env, exposureOf(deployment)),
-      });
-    },
-  };
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: app, namespace, labels: standardLabels(app, 'service') },
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: http }] },
+    });
+
+    new TlsIngress(this, 'ingress', {
+      name: app,
+      namespace,
+      host: props.host,
+      serviceName: app,
+      servicePort: APP_SERVICE_PORT,
+      issuer: props.issuer,
+    });
+  }
 }
 
 /** Namespaces Kubernetes itself owns; an app namespace must not take one. */
@@ -222,40 +236,42 @@ export function checkAppNames(platform: Platform, platformServices: readonly Ser
  * default deny, the NetworkPolicies of its connections) and the pipeline's read access to the
  * app's Deployment. One service per namespace: a folder holds one namespace's objects.
  */
-export function appNamespaceService(app: string, env: string): ServiceDefinition {
-  const namespace = appNamespace(app, env);
-  return {
-    name: appNamespaceServiceName(app, env),
-    namespace,
-    // Before the environments' Applications need it (those retry until the namespace exists).
-    syncWave: 3,
-    build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-      new PlatformNamespace(chart, 'namespace', { name: namespace, workloads: [appWorkload(platform, app, env)], plan });
-      new ApiObject(chart, 'rollout-reader', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
-        // Only this app's Deployment, only read: the pipeline waits until it runs the new image.
-        rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [app], verbs: ['get'] }],
-      });
-      new ApiObject(chart, 'rollout-reader-binding', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLLOUT_READER },
-        subjects: [{ kind: 'ServiceAccount', name: DEPLOY_AGENT.name, namespace: BUILDS_NAMESPACE }],
-      });
-    },
-  };
+export interface AppNamespaceProps {
+  /** The app's name (`apps.<app>`). */
+  readonly app: string;
+  /** The environment (`environments.<env>`): the namespace is `<app>-<env>`. */
+  readonly env: string;
+  /** The port the app's container listens on (`apps.<app>.port`), for its NetworkPolicies. */
+  readonly port: number;
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
 }
 
-/** The platform services of every app namespace (apps, then environments, in the model's order). */
-export function appNamespaceServices(platform: Platform): ServiceDefinition[] {
-  return Object.keys(platform.apps).flatMap((app) => Object.keys(platform.environments).map((env) => appNamespaceService(app, env)));
-}
+export class AppNamespace extends Construct {
+  /** The platform service that owns the app's namespace in one environment. */
+  static registrationFor(app: string, env: string): ServiceRegistration {
+    return {
+      name: appNamespaceServiceName(app, env),
+      namespace: appNamespace(app, env),
+      // Before the environments' Applications need it (those retry until the namespace exists).
+      syncWave: 3,
+    };
+  }
 
-/** The environment's app services, in the model's app order. */
-export function appServices(env: string, platform: Platform): ServiceDefinition[] {
-  if (!(env in platform.environments)) return [];
-  return Object.keys(platform.apps).map((app) => appService(app, env));
+  constructor(scope: Construct, id: string, props: AppNamespaceProps) {
+    super(scope, id);
+    const { app, env } = props;
+    const namespace = appNamespace(app, env);
+    new PlatformNamespace(this, 'namespace', { name: namespace, workloads: [{ namespace, name: app, ports: { http: props.port } }], plan: props.plan });
+    new k8s.KubeRole(this, 'rollout-reader', {
+      metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+      // Only this app's Deployment, only read: the pipeline waits until it runs the new image.
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [app], verbs: ['get'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'rollout-reader-binding', {
+      metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLLOUT_READER },
+      subjects: [{ kind: 'ServiceAccount', name: DEPLOY_AGENT.name, namespace: BUILDS_NAMESPACE }],
+    });
+  }
 }
