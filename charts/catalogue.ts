@@ -7,13 +7,14 @@
 import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
 import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
 import { BuildsNamespace } from './build/builds';
-import { jenkins } from './build/jenkins';
+import { Jenkins, type JenkinsProps } from './build/jenkins';
 import { cephCsi, cephCsiConfig, snapshotController } from './core/ceph-csi';
 import { certManager, certManagerConfig } from './core/cert-manager';
 import { metallb, metallbConfig } from './core/metallb';
 import { nginxIngress } from './core/nginx-ingress';
 import { velero, veleroConfig } from './backup/velero';
 import { applicationBackups } from './backup/application-backups';
+import type { NetworkPlan } from './lib/network';
 import { constructInstance, constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
@@ -79,6 +80,28 @@ const grafana = constructService(Grafana, (platform) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
+const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));
+
+/** Jenkins' props from the model (its tests build them from their models too). */
+export function jenkinsProps(platform: Platform, plan: NetworkPlan): JenkinsProps {
+  return {
+    // The schema requires these three hosts (config/schema.ts).
+    host: platform.services.jenkins.host!,
+    gitlabHost: platform.services.gitlab.host!,
+    registryHost: platform.services.harbor.host!,
+    ingressAddress: platform.cluster.ingressAddress,
+    vaultTlsServerName: vaultTlsServerName(platform),
+    userNamespaces: platform.delivery?.userNamespaces,
+    kanikoImage: platform.delivery?.kanikoImage,
+    domain: platform.domain,
+    adminEmail: platform.acmeEmail,
+    git: platform.git,
+    jobs: Object.entries(platform.apps).map(([app, spec]) => ({ app, repository: spec.repository, environments: Object.keys(spec.environments) })),
+    node: placedNode(platform, 'jenkins'),
+    issuer: issuerFor(platform, PLATFORM_ENV),
+    plan,
+  };
+}
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
