@@ -48,8 +48,8 @@ export function appWorkload(platform: Platform, app: string, env: string): Workl
  * runtime pulls by digest, the tag stays for people). docs/decisions/0107-deploy-by-digest.md.
  */
 export function appImage(platform: Platform, app: string, env: string): string {
+  // The schema requires every app in every environment of the model (config/schema.ts).
   const deployment = appOf(platform, app).environments[env];
-  if (!deployment) throw new Error(`apps.${app}.environments.${env}: no such environment of the app`);
   return `${appImageRepository(platform, app)}:${deployment.tag}${deployment.digest ? `@${deployment.digest}` : ''}`;
 }
 

@@ -215,9 +215,9 @@ function kubernetesAgent(template: string, indent: string): string[] {
 export function renderJenkinsfile(platform: Platform, app: string): string {
   const spec = platform.apps[app];
   if (!spec) throw new Error(`apps.${app}: no such app`);
-  const gitlab = platform.services.gitlab.host;
-  const harbor = platform.services.harbor.host;
-  if (!gitlab || !harbor) throw new Error('services.gitlab.host and services.harbor.host: the pipeline clones from GitLab and pushes to Harbor; give both a public host');
+  // The schema requires both hosts and every app in every environment (config/schema.ts).
+  const gitlab = platform.services.gitlab.host!;
+  const harbor = platform.services.harbor.host!;
   const envs = Object.keys(platform.environments);
   const lines: string[] = [
     `// The delivery pipeline of app ${app}, rendered by \`npm run synth\` from the platform model.`,
@@ -329,7 +329,6 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
 
   envs.forEach((env, index) => {
     const deployment = spec.environments[env];
-    if (!deployment) throw new Error(`apps.${app}.environments: misses ${env}; declare every environment of the model`);
     if (index > 0) {
       lines.push(
         `    stage(${groovyString(`Approve ${env}`)}) {`,
