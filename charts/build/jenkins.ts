@@ -182,13 +182,27 @@ function hostAliases(ingressAddress: string, hosts: readonly string[]) {
  * read-only): one emptyDir each, mounted whole (an emptyDir's own directory is writable by any
  * user; a sub-path directory kubelet creates would belong to root).
  */
-const AGENT_SCRATCH = [
-  { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
-  { name: 'jenkins-home', emptyDir: { sizeLimit: '1Gi' } },
-  { name: 'node-home', emptyDir: { sizeLimit: '2Gi' } },
+const AGENT_SCRATCH: readonly k8s.Volume[] = [
+  { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+  { name: 'jenkins-home', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+  { name: 'node-home', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
 ];
 
-function jnlpContainer() {
+/**
+ * A pod template of the Kubernetes cloud: a typed Pod, written into the JCasC as YAML (the
+ * plugin reads it as a Pod manifest), with the keys in the order of every rendered manifest.
+ */
+export interface AgentPod {
+  readonly metadata: k8s.ObjectMeta;
+  readonly spec: k8s.PodSpec;
+}
+
+/** The manifest of a pod template, as the JCasC holds it. */
+export function agentPodManifest(pod: AgentPod): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: k8s.toJson_ObjectMeta(pod.metadata), spec: k8s.toJson_PodSpec(pod.spec) };
+}
+
+function jnlpContainer(): k8s.Container {
   return {
     name: 'jnlp',
     image: IMAGES.jenkinsAgent,
@@ -201,7 +215,7 @@ function jnlpContainer() {
   };
 }
 
-function toolsContainer() {
+function toolsContainer(): k8s.Container {
   return {
     name: 'tools',
     image: IMAGES.pipelineTools,
@@ -224,7 +238,7 @@ function toolsContainer() {
  * tarball (its own app's image, which the scan then judges) but never read the credential.
  * @see https://github.com/google/go-containerregistry/blob/v0.21.9/cmd/crane/cmd/push.go (prints the pushed digest)
  */
-function craneContainer() {
+function craneContainer(): k8s.Container {
   return {
     name: 'crane',
     image: IMAGES.crane,
@@ -247,11 +261,9 @@ function craneContainer() {
  * The pod of the `kaniko` template: checkout, test and build with Kaniko into a tarball (no
  * credential), push with crane, scan check (docs/decisions/0105-build-without-the-registry-credential.md).
  */
-export function kanikoPod(props: AgentPodsProps): Record<string, unknown> {
+export function kanikoPod(props: AgentPodsProps): AgentPod {
   const consumer = harborPushConsumer(props.registryHost);
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
     metadata: {
       labels: { ...standardLabels(KANIKO_AGENT.name, 'build-agent'), ...vaultAgentLabels() },
       annotations: {
@@ -301,10 +313,8 @@ export function kanikoPod(props: AgentPodsProps): Record<string, unknown> {
 }
 
 /** The pod of the `deploy-agent` template: set the image tag in Git, wait for the rollout, smoke tests. */
-export function deployAgentPod(props: AgentPodsProps): Record<string, unknown> {
+export function deployAgentPod(props: AgentPodsProps): AgentPod {
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
     metadata: { labels: standardLabels(DEPLOY_AGENT.name, 'build-agent') },
     spec: {
       restartPolicy: 'Never',
@@ -314,14 +324,14 @@ export function deployAgentPod(props: AgentPodsProps): Record<string, unknown> {
       hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost]),
       securityContext: restrictedPod(JENKINS_UID),
       containers: [jnlpContainer(), toolsContainer()],
-      volumes: AGENT_SCRATCH,
+      volumes: [...AGENT_SCRATCH],
     },
   };
 }
 
 /** The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for). */
 export function agentPodTemplates(props: AgentPodsProps): Record<string, Record<string, unknown>> {
-  return { [KANIKO_AGENT.name]: kanikoPod(props), [DEPLOY_AGENT.name]: deployAgentPod(props) };
+  return { [KANIKO_AGENT.name]: agentPodManifest(kanikoPod(props)), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
 }
 
 // ---- Configuration as Code ---------------------------------------------------------------
@@ -562,7 +572,7 @@ export class Jenkins extends Construct {
                   '--verbose',
                 ],
                 securityContext: restrictedContainer(),
-                resources: quantities(containerResources('250m', '512Mi', '1', '1Gi')),
+                resources: (containerResources('250m', '512Mi', '1', '1Gi')),
                 volumeMounts: [
                   { name: 'jenkins-home', mountPath: JENKINS_HOME },
                   { name: 'plugins', mountPath: '/var/jenkins_plugins' },
@@ -585,7 +595,7 @@ export class Jenkins extends Construct {
                 readinessProbe: { httpGet: { path: '/login', port: http }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
                 livenessProbe: { tcpSocket: { port: http }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 5 },
                 securityContext: restrictedContainer(),
-                resources: quantities(containerResources('500m', '2Gi', '2', '4Gi')),
+                resources: (containerResources('500m', '2Gi', '2', '4Gi')),
                 volumeMounts: [
                   { name: 'jenkins-home', mountPath: JENKINS_HOME },
                   // Exactly the installed set at every start: no plugin survives from an earlier one.
@@ -623,8 +633,3 @@ export class Jenkins extends Construct {
   }
 }
 
-/** Requests and limits as typed quantities. */
-function quantities(r: ReturnType<typeof containerResources>): k8s.ResourceRequirements {
-  const of = (q: { cpu: string; memory: string }) => ({ cpu: k8s.Quantity.fromString(q.cpu), memory: k8s.Quantity.fromString(q.memory) });
-  return { requests: of(r.requests), limits: of(r.limits) };
-}
