@@ -21,10 +21,9 @@ import { TlsIngress } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { NAME_LABEL, connect, dnsAccess, exposedThroughIngress, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 import type { ServiceDefinition, ServiceRegistration } from '../lib/service';
 import type { SecretConsumer } from '../lib/vault';
-import type { VaultAgentPodProps, WorkloadResources } from '../lib/workload';
+import { WorkloadDeployment, WorkloadVolume, type VaultAgentPodProps, type WorkloadResources } from '../lib/workload';
 
 /** Apps run as this non-root user and group (kube-score asks for 10000 or more). */
 export const APP_UID = 10001;
@@ -120,58 +119,36 @@ export class TenantApp extends Construct {
     super(scope, id);
     const { app, env } = props;
     const namespace = appNamespace(app, env);
-    const labels = standardLabels(app, 'app');
     const selector = { [NAME_LABEL]: app };
-    const vault = props.vaultAgent;
-    const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
     const http = k8s.IntOrString.fromString('http');
-
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: app, namespace, labels: standardLabels(app, 'service-account') },
-      automountServiceAccountToken: false,
-    });
-
     const spread = props.replicas > 1;
-    new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: app, namespace, labels },
-      spec: {
-        replicas: props.replicas,
-        revisionHistoryLimit: 5,
-        // A stuck rollout fails the pipeline's wait (ProgressDeadlineExceeded) after 10 minutes.
-        progressDeadlineSeconds: 600,
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: { ...labels, ...vault?.labels }, annotations: vault ? { ...vault.annotations } : undefined },
-          spec: {
-            serviceAccountName: app,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity({ uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false }),
-            // Replicas on different nodes when there are nodes to spare.
-            topologySpreadConstraints: spread
-              ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }]
-              : undefined,
-            containers: [
-              {
-                name: APP_CONTAINER,
-                image: props.image,
-                imagePullPolicy: 'Always',
-                env: [
-                  { name: 'APP_ENV', value: env },
-                  { name: 'PORT', value: String(props.port) },
-                ],
-                ports: [{ name: 'http', containerPort: props.port }],
-                readinessProbe: { httpGet: { path: props.health.readinessPath, port: http }, periodSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { httpGet: { path: props.health.livenessPath, port: http }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
-                resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }, ...(vault?.volumes ?? [])],
-          },
-        },
-      },
+
+    new WorkloadDeployment(this, 'deployment', {
+      workload: { namespace, name: app, ports: { http: props.port } },
+      component: 'app',
+      containerName: APP_CONTAINER,
+      image: props.image,
+      imagePullPolicy: 'Always',
+      identity: { uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false },
+      resources: props.resources,
+      env: [
+        { name: 'APP_ENV', value: env },
+        { name: 'PORT', value: String(props.port) },
+      ],
+      readinessProbe: { httpGet: { path: props.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+      livenessProbe: { httpGet: { path: props.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+      volumes: [WorkloadVolume.emptyDir('tmp', '/tmp', '256Mi')],
+      vaultAgent: props.vaultAgent,
+      // Its Service listens on port 80 rather than the container's port: rendered below.
+      service: false,
+      replicas: props.replicas,
+      // Replicas on different nodes when there are nodes to spare.
+      spreadOverNodes: spread,
+      // A new pod before an old one goes; a stuck rollout fails the pipeline's wait
+      // (ProgressDeadlineExceeded) after 10 minutes.
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      revisionHistoryLimit: 5,
+      progressDeadlineSeconds: 600,
     });
 
     if (spread) {

@@ -41,7 +41,7 @@ describe("a user's app in one environment", () => {
     expect(container.image).toBe(PROPS.image);
     expect(container.imagePullPolicy).toBe('Always');
     expect(container.resources).toEqual(RESOURCES);
-    expect(container.ports).toEqual([{ name: 'http', containerPort: 3000 }]);
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
     expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/alive', port: 'http' });
     expect(container.env).toEqual([{ name: 'APP_ENV', value: 'qa' }, { name: 'PORT', value: '3000' }]);

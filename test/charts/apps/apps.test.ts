@@ -58,7 +58,7 @@ describe("the user's apps", () => {
       expect(container.name).toBe(APP_CONTAINER);
       expect(container.image).toBe(`registry.lumetium.com/apps/hello:${model.tag}`);
       expect(container.resources).toEqual(model.resources);
-      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
       expect(container.env).toEqual([{ name: 'APP_ENV', value: env }, { name: 'PORT', value: '8080' }]);
