@@ -17,7 +17,7 @@
  * @see docs/decisions/0043-pipeline-in-this-repository.md
  */
 import { appNamespace, type Platform } from '../../config';
-import { APP_CONTAINER, DEPLOY_AGENT, appInClusterUrl } from '../lib/delivery';
+import { APP_CONTAINER, DEPLOY_AGENT, appInClusterUrl, imageRepository } from '../lib/delivery';
 import { CREDENTIALS, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
@@ -297,7 +297,7 @@ export function renderJenkinsfile(props: PipelineProps): string {
     `    APP_REPOSITORY = ${groovyString(`https://${gitlab}/${props.repository}.git`)}`,
     `    HARBOR_URL = ${groovyString(`https://${harbor}`)}`,
     `    HARBOR_REPOSITORY = ${groovyString(props.image)}`,
-    `    IMAGE = ${groovyString(`${harbor}/${props.image}`)}`,
+    `    IMAGE = ${groovyString(imageRepository(harbor, props.image))}`,
     `    PLATFORM_REPOSITORY = ${groovyString(props.git.repoURL)}`,
     `    PLATFORM_BRANCH = ${groovyString(props.git.targetRevision)}`,
     '  }',

@@ -24,11 +24,16 @@ export function appInClusterUrl(app: string, env: string): string {
   return `http://${app}.${appNamespace(app, env)}.svc.cluster.local`;
 }
 
-/** The image repository of an app in Harbor, without a tag. */
+/** An app's image repository in Harbor, without a tag: what the pipeline pushes and the app runs. */
+export function imageRepository(registryHost: string, image: string): string {
+  return `${registryHost}/${image}`;
+}
+
+/** The image repository of an app in Harbor, without a tag, from the model. */
 export function appImageRepository(platform: Platform, app: string): string {
   const spec = platform.apps[app];
   if (!spec) throw new Error(`apps.${app}: no such app; the model declares: ${Object.keys(platform.apps).join(', ') || '(none)'}`);
   const registry = platform.services.harbor.host;
   if (!registry) throw new Error(`services.harbor.host: (missing): apps pull their images from Harbor; give it a public host, e.g. "registry.${platform.domain}"`);
-  return `${registry}/${spec.image}`;
+  return imageRepository(registry, spec.image);
 }
