@@ -4,19 +4,21 @@
  * at the top of charts/lib/workload.ts). The `platform` folder holds the shared cluster services;
  * the user's environments (dev, staging, prod) hold their applications.
  */
-import { PLATFORM_ENV, type Platform } from '../config';
-import { appNamespaceServices, appServices, checkAppNames } from './apps/app';
-import { builds, jenkins } from './build/jenkins';
+import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
+import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
+import { BuildsNamespace } from './build/builds';
+import { Jenkins, type JenkinsProps } from './build/jenkins';
 import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
 import { NginxIngress } from './core/nginx-ingress';
 import { Velero, VeleroConfig, backupStorage } from './backup/velero';
 import { ApplicationBackups } from './backup/application-backups';
-import { constructService, type ServiceDefinition } from './lib/service';
+import type { NetworkPlan } from './lib/network';
+import { constructInstance, constructService, type ServiceDefinition } from './lib/service';
 import { placedNode } from './lib/placement';
 import { issuerFor } from './lib/ingress';
-import { vaultTlsServerName } from './lib/vault';
+import { vaultAgentPodFor, vaultTlsServerName } from './lib/vault';
 import { Alertmanager } from './observability/alertmanager';
 import { Grafana, grafanaHost } from './observability/grafana';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
@@ -146,6 +148,29 @@ const renovate = constructService(Renovate, (platform, plan) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
+const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
+const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));
+
+/** Jenkins' props from the model (its tests build them from their models too). */
+export function jenkinsProps(platform: Platform, plan: NetworkPlan): JenkinsProps {
+  return {
+    // The schema requires these three hosts (config/schema.ts).
+    host: platform.services.jenkins.host!,
+    gitlabHost: platform.services.gitlab.host!,
+    registryHost: platform.services.harbor.host!,
+    ingressAddress: platform.cluster.ingressAddress,
+    vaultTlsServerName: vaultTlsServerName(platform),
+    userNamespaces: platform.delivery?.userNamespaces,
+    kanikoImage: platform.delivery?.kanikoImage,
+    domain: platform.domain,
+    adminEmail: platform.acmeEmail,
+    git: platform.git,
+    jobs: Object.entries(platform.apps).map(([app, spec]) => ({ app, repository: spec.repository, environments: Object.keys(spec.environments) })),
+    node: placedNode(platform, 'jenkins'),
+    issuer: issuerFor(platform, PLATFORM_ENV),
+    plan,
+  };
+}
 
 export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   argocd,
@@ -186,6 +211,41 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   // ---- last: Prometheus' grants in every namespace it scrapes (they all exist by then) ----
   prometheusDiscovery,
 ];
+
+/** The user's app in one environment (the model's `apps.<app>` and its `environments.<env>`). */
+const appService = (app: string, env: string) =>
+  constructInstance(TenantApp, TenantApp.registrationFor(app, env), (platform) => {
+    const spec = platform.apps[app];
+    // The schema requires every app in every environment of the model (config/schema.ts).
+    const deployment = spec.environments[env];
+    const consumer = appSecretConsumer(platform, app, env);
+    return {
+      app,
+      env,
+      image: appImage(platform, app, env),
+      port: spec.port,
+      health: spec.health,
+      replicas: deployment.replicas,
+      resources: deployment.resources,
+      host: deployment.host,
+      issuer: issuerFor(platform, env, exposureOf(deployment)),
+      vaultAgent: consumer && vaultAgentPodFor(consumer, vaultTlsServerName(platform)),
+    };
+  });
+/** The platform's part of an app in one environment: its namespace and the pipeline's read access. */
+const appNamespaceService = (app: string, env: string) =>
+  constructInstance(AppNamespace, AppNamespace.registrationFor(app, env), (platform, plan) => ({ app, env, port: platform.apps[app].port, plan }));
+
+/** The platform services of every app namespace (apps, then environments, in the model's order). */
+function appNamespaceServices(platform: Platform): ServiceDefinition[] {
+  return Object.keys(platform.apps).flatMap((app) => Object.keys(platform.environments).map((env) => appNamespaceService(app, env)));
+}
+
+/** The environment's app services, in the model's app order. */
+export function appServices(env: string, platform: Platform): ServiceDefinition[] {
+  if (!(env in platform.environments)) return [];
+  return Object.keys(platform.apps).map((app) => appService(app, env));
+}
 
 /**
  * The services of one environment: the platform's (plus the apps' namespaces, which the platform

@@ -1067,6 +1067,9 @@ function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
       issue(ctx, ['services', name, 'host'], `${name} needs a host: the pipeline, Argo CD and the nodes reach it by name; set it, e.g. "${examples[name]}.${model.domain}"`);
     }
   }
+  if (model.services.jenkins.host === undefined) {
+    issue(ctx, ['services', 'jenkins', 'host'], `jenkins needs a host: its UI and GitLab's webhooks reach it by name; set it, e.g. "ci.${model.domain}"`);
+  }
   const seen = new Set<string>();
   model.harbor.projects.forEach((project, index) => {
     if (seen.has(project.name)) issue(ctx, ['harbor', 'projects', index, 'name'], 'is declared twice; every Harbor project name must be unique');

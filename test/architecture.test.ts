@@ -86,12 +86,6 @@ function violation(from: string, to: string): string | undefined {
 const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; readonly why: string }[] = [
   // issue 19: the day-two services arrived before their conversion onto the workload family.
   { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
-  // issue 19: apps and build import each other (a cycle): the app's deploy agent and restricted
-  // security come from build/, the pipeline's image and URL from apps/. The security-context
-  // helpers are being replaced by one source in charts/lib (issue 19 item 4).
-  { from: 'charts/apps/app.ts', to: 'charts/build/names.ts', why: "issue 19: an app's namespace admits the deploy agent" },
-  { from: 'charts/apps/app.ts', to: 'charts/build/pod-security.ts', why: 'issue 19: restricted security from build/' },
-  { from: 'charts/build/pipeline.ts', to: 'charts/apps/app.ts', why: "issue 19: the pipeline reads the app's image and in-cluster URL" },
 ];
 
 function sourceFiles(path: string): string[] {

@@ -13,21 +13,18 @@
  *
  * @see docs/decisions/0044-apps-across-environments.md
  */
-import { ApiObject, type Chart } from 'cdk8s';
-import { appNamespace, exposureOf, PLATFORM_ENV, type App, type Platform } from '../../config';
-import { DEPLOY_AGENT, BUILDS_NAMESPACE } from '../build/names';
-import { containerResources, restrictedContainer, restrictedPod } from '../build/pod-security';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { appNamespace, PLATFORM_ENV, type App, type Platform } from '../../config';
+import { APP_CONTAINER, APP_SERVICE_PORT, BUILDS_NAMESPACE, DEPLOY_AGENT, appImageRepository } from '../lib/delivery';
+import { TlsIngress } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { NAME_LABEL, connect, dnsAccess, exposedThroughIngress, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import type { ServiceDefinition } from '../lib/service';
-import { vaultAgentPod, type SecretConsumer } from '../lib/vault';
+import type { ServiceDefinition, ServiceRegistration } from '../lib/service';
+import type { SecretConsumer } from '../lib/vault';
+import { WorkloadDeployment, WorkloadVolume, type VaultAgentPodProps, type WorkloadResources } from '../lib/workload';
 
-/** The app's container; the pipeline waits for this container's image. */
-export const APP_CONTAINER = 'app';
-/** The port of the app's Service (the container listens on `apps.<app>.port`). */
-export const APP_SERVICE_PORT = 80;
 /** Apps run as this non-root user and group (kube-score asks for 10000 or more). */
 export const APP_UID = 10001;
 /** The Role in each app namespace that lets the pipeline's deploy pods read the app's Deployment. */
@@ -44,26 +41,14 @@ export function appWorkload(platform: Platform, app: string, env: string): Workl
   return { namespace: appNamespace(app, env), name: app, ports: { http: appOf(platform, app).port } };
 }
 
-/** The address the pipeline's smoke tests call: the environment's Service, inside the cluster. */
-export function appInClusterUrl(app: string, env: string): string {
-  return `http://${app}.${appNamespace(app, env)}.svc.cluster.local`;
-}
-
-/** The image repository of an app in Harbor, without a tag. */
-export function appImageRepository(platform: Platform, app: string): string {
-  const registry = platform.services.harbor.host;
-  if (!registry) throw new Error(`services.harbor.host: (missing): apps pull their images from Harbor; give it a public host, e.g. "registry.${platform.domain}"`);
-  return `${registry}/${appOf(platform, app).image}`;
-}
-
 /**
  * The image an environment runs: Harbor repository at the environment's tag and, once the
  * pipeline recorded it, the digest it pushed and the scan approved (`repo:tag@sha256:...`: the
  * runtime pulls by digest, the tag stays for people). docs/decisions/0107-deploy-by-digest.md.
  */
 export function appImage(platform: Platform, app: string, env: string): string {
+  // The schema requires every app in every environment of the model (config/schema.ts).
   const deployment = appOf(platform, app).environments[env];
-  if (!deployment) throw new Error(`apps.${app}.environments.${env}: no such environment of the app`);
   return `${appImageRepository(platform, app)}:${deployment.tag}${deployment.digest ? `@${deployment.digest}` : ''}`;
 }
 
@@ -81,121 +66,112 @@ export function appSecretConsumer(platform: Platform, app: string, env: string):
 }
 
 /** The app in one environment: the objects of the tenant's Application. */
-export function appService(app: string, env: string): ServiceDefinition {
-  const namespace = appNamespace(app, env);
-  return {
-    name: app,
-    namespace,
-    syncWave: 0,
-    connections: (platform: Platform): Connection[] => {
-      const workload = appWorkload(platform, app, env);
-      return [
-        exposedThroughIngress(workload, 'http'),
-        connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
-        dnsAccess(workload),
-        // Its connection to Vault comes with its secret consumer (charts/synth.ts).
-      ];
-    },
-    secretConsumers: (platform: Platform) => {
-      const consumer = appSecretConsumer(platform, app, env);
-      return consumer ? [consumer] : [];
-    },
-    build(chart: Chart, platform: Platform) {
-      const spec = appOf(platform, app);
-      const deployment = spec.environments[env];
-      if (!deployment) throw new Error(`apps.${app}.environments: misses ${env}; declare every environment of the model`);
-      const labels = standardLabels(app, 'app');
-      const selector = { [NAME_LABEL]: app };
-      const consumer = appSecretConsumer(platform, app, env);
-      const vault = consumer ? vaultAgentPod(consumer, platform) : undefined;
+export interface AppProps {
+  /** The app's name (`apps.<app>`): of its objects, its pods' label and its Service. */
+  readonly app: string;
+  /** The environment (`environments.<env>`): the namespace is `<app>-<env>`, and the pods see it as APP_ENV. */
+  readonly env: string;
+  /** The image the environment runs (`appImage`: Harbor repository, tag, and digest once known). */
+  readonly image: string;
+  /** The port the container listens on (`apps.<app>.port`). */
+  readonly port: number;
+  /** The paths of its readiness and liveness checks (`apps.<app>.health`). */
+  readonly health: { readonly readinessPath: string; readonly livenessPath: string };
+  /** Pods of the Deployment; two or more spread over nodes and get a PodDisruptionBudget. */
+  readonly replicas: number;
+  /** Requests and limits of the container (`apps.<app>.environments.<env>.resources`). */
+  readonly resources: WorkloadResources;
+  /** The environment's public or mesh host of the app. */
+  readonly host: string;
+  /** The ClusterIssuer of the Ingress's certificate (`issuerFor` the environment and the host's exposure). */
+  readonly issuer: string;
+  /**
+   * The Vault agent's pieces when the app reads secrets (`appSecretConsumer`).
+   * @default - no Vault agent
+   */
+  readonly vaultAgent?: VaultAgentPodProps;
+}
 
-      new ApiObject(chart, 'service-account', {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: app, namespace, labels: standardLabels(app, 'service-account') },
-        automountServiceAccountToken: false,
+export class TenantApp extends Construct {
+  /** The registration of the app in one environment (one Application per app and environment). */
+  static registrationFor(app: string, env: string): ServiceRegistration {
+    return {
+      name: app,
+      namespace: appNamespace(app, env),
+      syncWave: 0,
+      connections: (platform: Platform): Connection[] => {
+        const workload = appWorkload(platform, app, env);
+        return [
+          exposedThroughIngress(workload, 'http'),
+          connect({ workload: DEPLOY_AGENT }, workload, ['http'], `smoke tests of ${app} in ${env} (pipeline)`),
+          dnsAccess(workload),
+          // Its connection to Vault comes with its secret consumer (charts/synth.ts).
+        ];
+      },
+      secretConsumers: (platform: Platform) => {
+        const consumer = appSecretConsumer(platform, app, env);
+        return consumer ? [consumer] : [];
+      },
+    };
+  }
+
+  constructor(scope: Construct, id: string, props: AppProps) {
+    super(scope, id);
+    const { app, env } = props;
+    const namespace = appNamespace(app, env);
+    const selector = { [NAME_LABEL]: app };
+    const http = k8s.IntOrString.fromString('http');
+    const spread = props.replicas > 1;
+
+    new WorkloadDeployment(this, 'deployment', {
+      workload: { namespace, name: app, ports: { http: props.port } },
+      component: 'app',
+      containerName: APP_CONTAINER,
+      image: props.image,
+      imagePullPolicy: 'Always',
+      identity: { uid: APP_UID, fsGroup: APP_UID, fsGroupChangeOnRootMismatch: false },
+      resources: props.resources,
+      env: [
+        { name: 'APP_ENV', value: env },
+        { name: 'PORT', value: String(props.port) },
+      ],
+      readinessProbe: { httpGet: { path: props.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+      livenessProbe: { httpGet: { path: props.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+      volumes: [WorkloadVolume.emptyDir('tmp', '/tmp', '256Mi')],
+      vaultAgent: props.vaultAgent,
+      // Its Service listens on port 80 rather than the container's port: rendered below.
+      service: false,
+      replicas: props.replicas,
+      // Replicas on different nodes when there are nodes to spare.
+      spreadOverNodes: spread,
+      // A new pod before an old one goes; a stuck rollout fails the pipeline's wait
+      // (ProgressDeadlineExceeded) after 10 minutes.
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      revisionHistoryLimit: 5,
+      progressDeadlineSeconds: 600,
+    });
+
+    if (spread) {
+      new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+        metadata: { name: app, namespace, labels: standardLabels(app, 'disruption-budget') },
+        spec: { minAvailable: k8s.IntOrString.fromNumber(1), unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selector } },
       });
+    }
 
-      const spread = deployment.replicas > 1;
-      new ApiObject(chart, 'deployment', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: app, namespace, labels },
-        spec: {
-          replicas: deployment.replicas,
-          revisionHistoryLimit: 5,
-          // A stuck rollout fails the pipeline's wait (ProgressDeadlineExceeded) after 10 minutes.
-          progressDeadlineSeconds: 600,
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-          selector: { matchLabels: selector },
-          template: {
-            metadata: { labels: { ...labels, ...vault?.labels }, ...(vault ? { annotations: vault.annotations } : {}) },
-            spec: {
-              serviceAccountName: app,
-              automountServiceAccountToken: false,
-              securityContext: restrictedPod(APP_UID),
-              ...(spread
-                ? {
-                    // Replicas on different nodes when there are nodes to spare.
-                    topologySpreadConstraints: [
-                      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-                    ],
-                  }
-                : {}),
-              containers: [
-                {
-                  name: APP_CONTAINER,
-                  image: appImage(platform, app, env),
-                  imagePullPolicy: 'Always',
-                  env: [
-                    { name: 'APP_ENV', value: env },
-                    { name: 'PORT', value: String(spec.port) },
-                  ],
-                  ports: [{ name: 'http', containerPort: spec.port }],
-                  readinessProbe: { httpGet: { path: spec.health.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
-                  livenessProbe: { httpGet: { path: spec.health.livenessPath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-                  securityContext: restrictedContainer(),
-                  resources: containerResources(
-                    deployment.resources.requests.cpu,
-                    deployment.resources.requests.memory,
-                    deployment.resources.limits.cpu,
-                    deployment.resources.limits.memory,
-                  ),
-                  volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-                },
-              ],
-              volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...(vault?.volumes ?? [])],
-            },
-          },
-        },
-      });
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: app, namespace, labels: standardLabels(app, 'service') },
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: http }] },
+    });
 
-      if (spread) {
-        new ApiObject(chart, 'disruption-budget', {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: app, namespace, labels: standardLabels(app, 'disruption-budget') },
-          spec: { minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selector } },
-        });
-      }
-
-      new ApiObject(chart, 'service', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: app, namespace, labels: standardLabels(app, 'service') },
-        spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: 'http' }] },
-      });
-
-      new TlsIngress(chart, 'ingress', {
-        name: app,
-        namespace,
-        host: deployment.host,
-        serviceName: app,
-        servicePort: APP_SERVICE_PORT,
-        issuer: issuerFor(platform, env, exposureOf(deployment)),
-      });
-    },
-  };
+    new TlsIngress(this, 'ingress', {
+      name: app,
+      namespace,
+      host: props.host,
+      serviceName: app,
+      servicePort: APP_SERVICE_PORT,
+      issuer: props.issuer,
+    });
+  }
 }
 
 /** Namespaces Kubernetes itself owns; an app namespace must not take one. */
@@ -237,40 +213,42 @@ export function checkAppNames(platform: Platform, platformServices: readonly Ser
  * default deny, the NetworkPolicies of its connections) and the pipeline's read access to the
  * app's Deployment. One service per namespace: a folder holds one namespace's objects.
  */
-export function appNamespaceService(app: string, env: string): ServiceDefinition {
-  const namespace = appNamespace(app, env);
-  return {
-    name: appNamespaceServiceName(app, env),
-    namespace,
-    // Before the environments' Applications need it (those retry until the namespace exists).
-    syncWave: 3,
-    build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-      new PlatformNamespace(chart, 'namespace', { name: namespace, workloads: [appWorkload(platform, app, env)], plan });
-      new ApiObject(chart, 'rollout-reader', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
-        // Only this app's Deployment, only read: the pipeline waits until it runs the new image.
-        rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [app], verbs: ['get'] }],
-      });
-      new ApiObject(chart, 'rollout-reader-binding', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLLOUT_READER },
-        subjects: [{ kind: 'ServiceAccount', name: DEPLOY_AGENT.name, namespace: BUILDS_NAMESPACE }],
-      });
-    },
-  };
+export interface AppNamespaceProps {
+  /** The app's name (`apps.<app>`). */
+  readonly app: string;
+  /** The environment (`environments.<env>`): the namespace is `<app>-<env>`. */
+  readonly env: string;
+  /** The port the app's container listens on (`apps.<app>.port`), for its NetworkPolicies. */
+  readonly port: number;
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
 }
 
-/** The platform services of every app namespace (apps, then environments, in the model's order). */
-export function appNamespaceServices(platform: Platform): ServiceDefinition[] {
-  return Object.keys(platform.apps).flatMap((app) => Object.keys(platform.environments).map((env) => appNamespaceService(app, env)));
-}
+export class AppNamespace extends Construct {
+  /** The platform service that owns the app's namespace in one environment. */
+  static registrationFor(app: string, env: string): ServiceRegistration {
+    return {
+      name: appNamespaceServiceName(app, env),
+      namespace: appNamespace(app, env),
+      // Before the environments' Applications need it (those retry until the namespace exists).
+      syncWave: 3,
+    };
+  }
 
-/** The environment's app services, in the model's app order. */
-export function appServices(env: string, platform: Platform): ServiceDefinition[] {
-  if (!(env in platform.environments)) return [];
-  return Object.keys(platform.apps).map((app) => appService(app, env));
+  constructor(scope: Construct, id: string, props: AppNamespaceProps) {
+    super(scope, id);
+    const { app, env } = props;
+    const namespace = appNamespace(app, env);
+    new PlatformNamespace(this, 'namespace', { name: namespace, workloads: [{ namespace, name: app, ports: { http: props.port } }], plan: props.plan });
+    new k8s.KubeRole(this, 'rollout-reader', {
+      metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+      // Only this app's Deployment, only read: the pipeline waits until it runs the new image.
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [app], verbs: ['get'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'rollout-reader-binding', {
+      metadata: { name: ROLLOUT_READER, namespace, labels: standardLabels(ROLLOUT_READER, 'rbac') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLLOUT_READER },
+      subjects: [{ kind: 'ServiceAccount', name: DEPLOY_AGENT.name, namespace: BUILDS_NAMESPACE }],
+    });
+  }
 }

@@ -9,11 +9,10 @@
  *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with two pod
  *    templates in the `builds` namespace, and one pipeline job per app, triggered by GitLab's
  *    webhook and loading its Jenkinsfile from this repository (dist/pipelines/<app>/Jenkinsfile);
- *  - the `builds` namespace at Pod Security `baseline` (a declared K8S-SEC-11 exception: Kaniko
- *    runs as root) where the build pods run: `kaniko` (jnlp, Kaniko without any credential, crane
- *    and tools with the registry credential from Vault at /run/registry/config.json) and
- *    `deploy-agent` (jnlp, tools; restricted);
- *  - least-privilege RBAC: the controller may manage pods in `builds` only.
+ *  - the build pods' templates, which run in the `builds` namespace (charts/build/builds.ts, Pod
+ *    Security `baseline`, where the controller may manage pods and nothing else): `kaniko` (jnlp,
+ *    Kaniko without any credential, crane and tools with the registry credential from Vault at
+ *    /run/registry/config.json) and `deploy-agent` (jnlp, tools; restricted).
  *
  * Build pods reach GitLab and Harbor through the cluster's ingress controller (hostAliases to
  * `cluster.ingressAddress`) rather than through Cloudflare, which would cap image layer uploads.
@@ -22,13 +21,15 @@
  * @see https://plugins.jenkins.io/kubernetes/
  */
 import { createHash } from 'node:crypto';
-import { ApiObject, type Chart } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
-import { PLATFORM_ENV, type Platform } from '../../config';
+import type { Platform } from '../../config';
+import { NODE_LABEL } from '../../config/topology';
 import { JENKINS_HOME_GIB } from '../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../config/versions';
 import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
-import { TlsIngress, issuerFor } from '../lib/ingress';
+import { TlsIngress } from '../lib/ingress';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import {
@@ -43,15 +44,14 @@ import {
   type Connection,
   type NetworkPlan,
 } from '../lib/network';
-import { STORAGE_CLASS, nodeSelectorFor } from '../lib/placement';
+import { STORAGE_CLASS } from '../lib/placement';
 import { policyExceptions } from '../../common/policy-exceptions';
-import type { ServiceDefinition } from '../lib/service';
-import { rawValueSecret, secretPath, vaultAgentAnnotations, vaultAgentLabels, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
+import type { ServiceRegistration } from '../lib/service';
+import { rawValueSecret, secretPath, vaultAgentLabels, vaultAgentPodFor, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
 import {
-  BUILDS_NAMESPACE,
   CREDENTIALS,
-  DEPLOY_AGENT,
   GITLAB_CONNECTION,
   JENKINS,
   JENKINS_NAMESPACE,
@@ -68,6 +68,61 @@ export const JENKINS_IN_CLUSTER_URL = `http://jenkins.${JENKINS_NAMESPACE}.svc.c
 /** The ConfigMap with jenkins.yaml (JCasC) and plugins.txt. */
 export const CONFIG_MAP = 'jenkins-config';
 export const CONFIG_HASH_ANNOTATION = 'platform-synthesizer.io/config-hash';
+
+/** One app's pipeline job (the model's `apps.<app>`). */
+export interface PipelineJob {
+  /** The app's name: the job's name, and the folder of its Jenkinsfile. */
+  readonly app: string;
+  /** Its GitLab project (`apps.<app>.repository`), named in the job's description. */
+  readonly repository: string;
+  /** The environments it deploys to, in order (the model's environments). */
+  readonly environments: readonly string[];
+}
+
+/** What the build pods' templates read. */
+export interface AgentPodsProps {
+  /** GitLab's host (`services.gitlab.host`): the pods clone from it and push to it. */
+  readonly gitlabHost: string;
+  /** Harbor's host (`services.harbor.host`): the build pod pushes there. */
+  readonly registryHost: string;
+  /** The ingress controller's address (`cluster.ingressAddress`): GitLab and Harbor are reached through it. */
+  readonly ingressAddress: string;
+  /** Vault's TLS server name (`vaultTlsServerName`), for the build pod's Vault agent. */
+  readonly vaultTlsServerName: string;
+  /**
+   * Run the build pod in its own user namespace (`delivery.userNamespaces`, decision 0106).
+   * @default false
+   */
+  readonly userNamespaces?: boolean;
+  /**
+   * Kaniko's image (`delivery.kanikoImage`).
+   * @default IMAGES.kaniko
+   */
+  readonly kanikoImage?: string;
+}
+
+/** What Configuration as Code reads. */
+export interface JenkinsCascProps extends AgentPodsProps {
+  /** Jenkins' own host (`services.jenkins.host`): its URL and GitLab's webhooks. */
+  readonly host: string;
+  /** The platform's domain, named in the system message. */
+  readonly domain: string;
+  /** The administrator's address (`acmeEmail`). */
+  readonly adminEmail: string;
+  /** This repository (`git`): the jobs load their Jenkinsfiles from it. */
+  readonly git: { readonly repoURL: string; readonly targetRevision: string };
+  /** One pipeline job per app, in the model's order. */
+  readonly jobs: readonly PipelineJob[];
+}
+
+export interface JenkinsProps extends JenkinsCascProps {
+  /** The node the controller runs on (`services.jenkins.node`, checked by `placedNode`). */
+  readonly node: string;
+  /** The ClusterIssuer of the Ingress's certificate. */
+  readonly issuer: string;
+  /** Every connection of the render, for the namespace's NetworkPolicies. */
+  readonly plan: NetworkPlan;
+}
 
 const JENKINS_UID = 1000; // the `jenkins` user of the official controller and inbound-agent images
 const NODE_UID = 1000; // the `node` user of the official Node image
@@ -100,8 +155,7 @@ export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBO
 export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
 
 /** The registry credential: the Vault agent renders Docker's config.json from the CI robot. */
-export function harborPushConsumer(platform: Platform): SecretConsumer {
-  const registry = requiredHost(platform, 'harbor', 'the build pods push images to Harbor');
+export function harborPushConsumer(registry: string): SecretConsumer {
   const consumer: SecretConsumer = { name: 'kaniko', namespace: BUILDS_NAMESPACE, serviceAccount: 'kaniko', workload: KANIKO_AGENT, secrets: [] };
   const secret: VaultSecret = { name: HARBOR_PUSH_SECRET.name, keys: ['username', 'password'], path: HARBOR_PUSH_SECRET.path };
   const path = secretPath(consumer, secret);
@@ -116,15 +170,9 @@ export function harborPushConsumer(platform: Platform): SecretConsumer {
   };
 }
 
-function requiredHost(platform: Platform, service: 'jenkins' | 'gitlab' | 'harbor', why: string): string {
-  const host = platform.services[service].host;
-  if (!host) throw new Error(`services.${service}.host: (missing): ${why}; give it a public host, e.g. "${service}.${platform.domain}"`);
-  return host;
-}
-
 /** Git and registry through the ingress controller inside the cluster, not around through Cloudflare. */
-function hostAliases(platform: Platform, hosts: readonly string[]) {
-  return [{ ip: platform.cluster.ingressAddress, hostnames: [...hosts] }];
+function hostAliases(ingressAddress: string, hosts: readonly string[]) {
+  return [{ ip: ingressAddress, hostnames: [...hosts] }];
 }
 
 // ---- the build pods (the Kubernetes cloud's pod templates) ---------------------------------
@@ -134,13 +182,27 @@ function hostAliases(platform: Platform, hosts: readonly string[]) {
  * read-only): one emptyDir each, mounted whole (an emptyDir's own directory is writable by any
  * user; a sub-path directory kubelet creates would belong to root).
  */
-const AGENT_SCRATCH = [
-  { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
-  { name: 'jenkins-home', emptyDir: { sizeLimit: '1Gi' } },
-  { name: 'node-home', emptyDir: { sizeLimit: '2Gi' } },
+const AGENT_SCRATCH: readonly k8s.Volume[] = [
+  { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+  { name: 'jenkins-home', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+  { name: 'node-home', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
 ];
 
-function jnlpContainer() {
+/**
+ * A pod template of the Kubernetes cloud: a typed Pod, written into the JCasC as YAML (the
+ * plugin reads it as a Pod manifest), with the keys in the order of every rendered manifest.
+ */
+export interface AgentPod {
+  readonly metadata: k8s.ObjectMeta;
+  readonly spec: k8s.PodSpec;
+}
+
+/** The manifest of a pod template, as the JCasC holds it. */
+export function agentPodManifest(pod: AgentPod): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: k8s.toJson_ObjectMeta(pod.metadata), spec: k8s.toJson_PodSpec(pod.spec) };
+}
+
+function jnlpContainer(): k8s.Container {
   return {
     name: 'jnlp',
     image: IMAGES.jenkinsAgent,
@@ -153,7 +215,7 @@ function jnlpContainer() {
   };
 }
 
-function toolsContainer() {
+function toolsContainer(): k8s.Container {
   return {
     name: 'tools',
     image: IMAGES.pipelineTools,
@@ -176,7 +238,7 @@ function toolsContainer() {
  * tarball (its own app's image, which the scan then judges) but never read the credential.
  * @see https://github.com/google/go-containerregistry/blob/v0.21.9/cmd/crane/cmd/push.go (prints the pushed digest)
  */
-function craneContainer() {
+function craneContainer(): k8s.Container {
   return {
     name: 'crane',
     image: IMAGES.crane,
@@ -199,15 +261,13 @@ function craneContainer() {
  * The pod of the `kaniko` template: checkout, test and build with Kaniko into a tarball (no
  * credential), push with crane, scan check (docs/decisions/0105-build-without-the-registry-credential.md).
  */
-export function kanikoPod(platform: Platform): Record<string, unknown> {
-  const consumer = harborPushConsumer(platform);
+export function kanikoPod(props: AgentPodsProps): AgentPod {
+  const consumer = harborPushConsumer(props.registryHost);
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
     metadata: {
       labels: { ...standardLabels(KANIKO_AGENT.name, 'build-agent'), ...vaultAgentLabels() },
       annotations: {
-        ...vaultAgentAnnotations(consumer, platform),
+        ...vaultAgentPodFor(consumer, props.vaultTlsServerName).annotations,
         // A build pod lives minutes: fetch the credentials once, no agent sidecar.
         'vault.hashicorp.com/agent-pre-populate-only': 'true',
         // Docker's config.json only into the containers that push (crane) or query Harbor (tools);
@@ -227,17 +287,17 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
       restartPolicy: 'Never',
       // Kaniko's root maps to an unprivileged uid of the node (decision 0106); only where the
       // model says the nodes' kernels allow it, since a pod that asks for it elsewhere never starts.
-      ...(platform.delivery?.userNamespaces ? { hostUsers: false } : {}),
+      ...(props.userNamespaces ? { hostUsers: false } : {}),
       serviceAccountName: 'kaniko',
       automountServiceAccountToken: false,
-      hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins clones from GitLab'), requiredHost(platform, 'harbor', 'the build pods push to Harbor')]),
+      hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost, props.registryHost]),
       // Pod level: seccomp only. Root is Kaniko's alone; the other containers set their own user.
       securityContext: { seccompProfile: RUNTIME_DEFAULT_SECCOMP },
       containers: [
         jnlpContainer(),
         {
           name: 'kaniko',
-          image: platform.delivery?.kanikoImage ?? IMAGES.kaniko,
+          image: props.kanikoImage ?? IMAGES.kaniko,
           // Kept alive for the steps Jenkins runs in it (the -debug image's busybox).
           command: ['/busybox/cat'],
           tty: true,
@@ -253,38 +313,35 @@ export function kanikoPod(platform: Platform): Record<string, unknown> {
 }
 
 /** The pod of the `deploy-agent` template: set the image tag in Git, wait for the rollout, smoke tests. */
-export function deployAgentPod(platform: Platform): Record<string, unknown> {
+export function deployAgentPod(props: AgentPodsProps): AgentPod {
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
     metadata: { labels: standardLabels(DEPLOY_AGENT.name, 'build-agent') },
     spec: {
       restartPolicy: 'Never',
       serviceAccountName: DEPLOY_AGENT.name,
       // It reads its app's Deployment (Roles in the app namespaces) to wait for the rollout.
       automountServiceAccountToken: true,
-      hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'the pipeline pushes to this repository on GitLab')]),
+      hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost]),
       securityContext: restrictedPod(JENKINS_UID),
       containers: [jnlpContainer(), toolsContainer()],
-      volumes: AGENT_SCRATCH,
+      volumes: [...AGENT_SCRATCH],
     },
   };
 }
 
 /** The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for). */
-export function agentPodTemplates(platform: Platform): Record<string, Record<string, unknown>> {
-  return { [KANIKO_AGENT.name]: kanikoPod(platform), [DEPLOY_AGENT.name]: deployAgentPod(platform) };
+export function agentPodTemplates(props: AgentPodsProps): Record<string, Record<string, unknown>> {
+  return { [KANIKO_AGENT.name]: agentPodManifest(kanikoPod(props)), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
 }
 
 // ---- Configuration as Code ---------------------------------------------------------------
 
 /** The Job DSL script of an app's pipeline job: GitLab push trigger, Jenkinsfile from this repository. */
-export function pipelineJobDsl(platform: Platform, app: string): string {
-  const spec = platform.apps[app];
-  if (!spec) throw new Error(`apps.${app}: no such app`);
+export function pipelineJobDsl(git: JenkinsCascProps['git'], job: PipelineJob): string {
+  const { app } = job;
   return [
     `pipelineJob('${app}') {`,
-    `  description('Delivery of ${spec.repository}: build, scan, deploy to ${Object.keys(spec.environments).join(', ')}. Rendered from the platform model; the pipeline is ${pipelinePath(app)}.')`,
+    `  description('Delivery of ${job.repository}: build, scan, deploy to ${job.environments.join(', ')}. Rendered from the platform model; the pipeline is ${pipelinePath(app)}.')`,
     '  properties {',
     '    pipelineTriggers {',
     '      triggers {',
@@ -305,10 +362,10 @@ export function pipelineJobDsl(platform: Platform, app: string): string {
     '      scm {',
     '        git {',
     '          remote {',
-    `            url('${platform.git.repoURL}')`,
+    `            url('${git.repoURL}')`,
     `            credentials('${CREDENTIALS.git}')`,
     '          }',
-    `          branch('*/${platform.git.targetRevision}')`,
+    `          branch('*/${git.targetRevision}')`,
     '        }',
     '      }',
     `      scriptPath('${pipelinePath(app)}')`,
@@ -320,10 +377,9 @@ export function pipelineJobDsl(platform: Platform, app: string): string {
 }
 
 /** jenkins.yaml: what Configuration as Code applies at every start. */
-export function jenkinsCasc(platform: Platform): Record<string, unknown> {
-  const host = requiredHost(platform, 'jenkins', 'Jenkins needs a public host for its UI and GitLab webhooks');
-  const gitlab = requiredHost(platform, 'gitlab', 'Jenkins connects to GitLab');
-  const templates = Object.entries(agentPodTemplates(platform)).map(([name, pod]) => ({
+export function jenkinsCasc(props: JenkinsCascProps): Record<string, unknown> {
+  const { host, gitlabHost: gitlab } = props;
+  const templates = Object.entries(agentPodTemplates(props)).map(([name, pod]) => ({
     name,
     label: name,
     namespace: BUILDS_NAMESPACE,
@@ -333,7 +389,7 @@ export function jenkinsCasc(platform: Platform): Record<string, unknown> {
   }));
   return {
     jenkins: {
-      systemMessage: `Jenkins of ${platform.domain}, configured as code from the platform repository (dist/k8s/platform/jenkins): changes made here are lost at the next start.`,
+      systemMessage: `Jenkins of ${props.domain}, configured as code from the platform repository (dist/k8s/platform/jenkins): changes made here are lost at the next start.`,
       numExecutors: 0,
       mode: 'EXCLUSIVE',
       // Agents connect over WebSocket through the HTTP port; no TCP agent port is opened.
@@ -386,7 +442,7 @@ export function jenkinsCasc(platform: Platform): Record<string, unknown> {
       },
     },
     unclassified: {
-      location: { url: `https://${host}/`, adminAddress: platform.acmeEmail },
+      location: { url: `https://${host}/`, adminAddress: props.adminEmail },
       gitLabConnectionConfig: {
         connections: [
           {
@@ -401,7 +457,7 @@ export function jenkinsCasc(platform: Platform): Record<string, unknown> {
         ],
       },
     },
-    jobs: Object.keys(platform.apps).map((app) => ({ script: pipelineJobDsl(platform, app) })),
+    jobs: props.jobs.map((job) => ({ script: pipelineJobDsl(props.git, job) })),
   };
 }
 
@@ -414,74 +470,70 @@ export function pluginsTxt(): string {
 
 // ---- the service ---------------------------------------------------------------------------
 
-export const jenkins: ServiceDefinition = {
-  name: 'jenkins',
-  namespace: JENKINS_NAMESPACE,
-  // After GitLab: its Vault agent waits for the GitLab tokens, which only a running GitLab issues.
-  syncWave: DELIVERY_SYNC_WAVE,
-  connections: (platform: Platform): Connection[] => [
-    dnsAccess(JENKINS),
-    ...kubeApiAccess(JENKINS, platform),
-    exposedThroughIngress(JENKINS, 'http'),
-    scrapedBy(JENKINS, 'http'),
-    {
-      from: { workload: JENKINS },
-      to: { network: INTERNET },
-      ports: [{ port: 443 }],
-      purpose: 'plugin downloads at start (update center and its mirrors)',
-    },
-    connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles) through the ingress controller'),
-    ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
-      dnsAccess(agent),
-      connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),
-      connect({ workload: agent }, INGRESS_CONTROLLER, ['https'], 'GitLab and Harbor through the ingress controller'),
+export class Jenkins extends Construct {
+  static readonly registration: ServiceRegistration = {
+    name: 'jenkins',
+    namespace: JENKINS_NAMESPACE,
+    // After GitLab: its Vault agent waits for the GitLab tokens, which only a running GitLab issues.
+    syncWave: DELIVERY_SYNC_WAVE,
+    connections: (platform: Platform): Connection[] => [
+      dnsAccess(JENKINS),
+      ...kubeApiAccess(JENKINS, platform),
+      exposedThroughIngress(JENKINS, 'http'),
+      scrapedBy(JENKINS, 'http'),
       {
-        from: { workload: agent },
+        from: { workload: JENKINS },
         to: { network: INTERNET },
         ports: [{ port: 443 }],
-        purpose: agent === KANIKO_AGENT ? 'base images from public registries' : 'npm registry (npm ci of the platform repository)',
+        purpose: 'plugin downloads at start (update center and its mirrors)',
       },
-    ]),
-    ...kubeApiAccess(DEPLOY_AGENT, platform),
-  ],
-  secretConsumers: (platform: Platform) => [JENKINS_CONSUMER, harborPushConsumer(platform)],
-  build(chart: Chart, platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', { name: JENKINS_NAMESPACE, workloads: [JENKINS], plan });
-    new ApiObject(chart, 'service-account', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
+      connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles) through the ingress controller'),
+      ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
+        dnsAccess(agent),
+        connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),
+        connect({ workload: agent }, INGRESS_CONTROLLER, ['https'], 'GitLab and Harbor through the ingress controller'),
+        {
+          from: { workload: agent },
+          to: { network: INTERNET },
+          ports: [{ port: 443 }],
+          purpose: agent === KANIKO_AGENT ? 'base images from public registries' : 'npm registry (npm ci of the platform repository)',
+        },
+      ]),
+      ...kubeApiAccess(DEPLOY_AGENT, platform),
+    ],
+    // The schema requires Harbor's host (config/schema.ts).
+    secretConsumers: (platform: Platform) => [JENKINS_CONSUMER, harborPushConsumer(platform.services.harbor.host!)],
+  };
+
+  constructor(scope: Construct, id: string, props: JenkinsProps) {
+    super(scope, id);
+    new PlatformNamespace(this, 'namespace', { name: JENKINS_NAMESPACE, workloads: [JENKINS], plan: props.plan });
+    new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'service-account') },
       // The controller calls the Kubernetes API (the cloud starts and watches build pods).
       automountServiceAccountToken: true,
     });
 
-    const configData = { 'jenkins.yaml': toYaml(jenkinsCasc(platform)), 'plugins.txt': pluginsTxt() };
-    new ApiObject(chart, 'config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    const configData = { 'jenkins.yaml': toYaml(jenkinsCasc(props)), 'plugins.txt': pluginsTxt() };
+    new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: CONFIG_MAP, namespace: JENKINS_NAMESPACE, labels: standardLabels(CONFIG_MAP, 'configuration') },
       data: configData,
     });
 
     const selector = { [NAME_LABEL]: JENKINS.name };
     const port = JENKINS.ports!.http;
-    new ApiObject(chart, 'service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    const http = k8s.IntOrString.fromString('http');
+    new k8s.KubeService(this, 'service', {
       metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'service') },
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port, targetPort: 'http' }] },
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port, targetPort: http }] },
     });
-    new ApiObject(chart, 'headless-service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    new k8s.KubeService(this, 'headless-service', {
       metadata: { name: 'jenkins-headless', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins-headless', 'service') },
-      spec: { clusterIP: 'None', selector, ports: [{ name: 'http', port, targetPort: 'http' }] },
+      spec: { clusterIp: 'None', selector, ports: [{ name: 'http', port, targetPort: http }] },
     });
 
     const configHash = createHash('sha256').update(configData['jenkins.yaml']).update(configData['plugins.txt']).digest('hex').slice(0, 16);
-    new ApiObject(chart, 'statefulset', {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
+    new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: { name: 'jenkins', namespace: JENKINS_NAMESPACE, labels: standardLabels('jenkins', 'controller') },
       spec: {
         serviceName: 'jenkins-headless',
@@ -491,7 +543,7 @@ export const jenkins: ServiceDefinition = {
           metadata: {
             labels: { ...standardLabels('jenkins', 'controller'), ...vaultAgentLabels() },
             annotations: {
-              ...vaultAgentAnnotations(JENKINS_CONSUMER, platform),
+              ...vaultAgentPodFor(JENKINS_CONSUMER, props.vaultTlsServerName).annotations,
               // JCasC resolves ${name} from the file /run/secrets/name (its file secret source):
               // the agent writes Jenkins' secrets there.
               'vault.hashicorp.com/secret-volume-path': JCASC_SECRETS_DIR,
@@ -502,8 +554,8 @@ export const jenkins: ServiceDefinition = {
           spec: {
             serviceAccountName: 'jenkins',
             automountServiceAccountToken: true,
-            nodeSelector: nodeSelectorFor(platform, 'jenkins'),
-            hostAliases: hostAliases(platform, [requiredHost(platform, 'gitlab', 'Jenkins connects to GitLab')]),
+            nodeSelector: { [NODE_LABEL]: props.node },
+            hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost]),
             securityContext: { ...restrictedPod(JENKINS_UID), fsGroupChangePolicy: 'OnRootMismatch' },
             initContainers: [
               {
@@ -520,7 +572,7 @@ export const jenkins: ServiceDefinition = {
                   '--verbose',
                 ],
                 securityContext: restrictedContainer(),
-                resources: containerResources('250m', '512Mi', '1', '1Gi'),
+                resources: (containerResources('250m', '512Mi', '1', '1Gi')),
                 volumeMounts: [
                   { name: 'jenkins-home', mountPath: JENKINS_HOME },
                   { name: 'plugins', mountPath: '/var/jenkins_plugins' },
@@ -539,11 +591,11 @@ export const jenkins: ServiceDefinition = {
                 ],
                 ports: [{ name: 'http', containerPort: port }],
                 // Loading ~100 plugins takes minutes on the first start.
-                startupProbe: { httpGet: { path: '/login', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-                readinessProbe: { httpGet: { path: '/login', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 5 },
+                startupProbe: { httpGet: { path: '/login', port: http }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+                readinessProbe: { httpGet: { path: '/login', port: http }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { tcpSocket: { port: http }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 5 },
                 securityContext: restrictedContainer(),
-                resources: containerResources('500m', '2Gi', '2', '4Gi'),
+                resources: (containerResources('500m', '2Gi', '2', '4Gi')),
                 volumeMounts: [
                   { name: 'jenkins-home', mountPath: JENKINS_HOME },
                   // Exactly the installed set at every start: no plugin survives from an earlier one.
@@ -554,9 +606,9 @@ export const jenkins: ServiceDefinition = {
               },
             ],
             volumes: [
-              { name: 'plugins', emptyDir: { sizeLimit: '2Gi' } },
+              { name: 'plugins', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
               { name: 'config', configMap: { name: CONFIG_MAP } },
-              { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
               vaultTokenVolume(),
             ],
           },
@@ -564,78 +616,20 @@ export const jenkins: ServiceDefinition = {
         volumeClaimTemplates: [
           {
             metadata: { name: 'jenkins-home' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: k8s.Quantity.fromString(`${JENKINS_HOME_GIB}Gi`) } } },
           },
         ],
       },
     });
 
-    new TlsIngress(chart, 'ingress', {
+    new TlsIngress(this, 'ingress', {
       name: 'jenkins',
       namespace: JENKINS_NAMESPACE,
-      host: requiredHost(platform, 'jenkins', 'Jenkins needs a public host for its UI and GitLab webhooks'),
+      host: props.host,
       serviceName: 'jenkins',
       servicePort: port,
-      issuer: issuerFor(platform, PLATFORM_ENV),
+      issuer: props.issuer,
     });
-  },
-};
+  }
+}
 
-/**
- * The namespace of the build pods, their ServiceAccounts, and what the controller may do there
- * (the only namespace where it may: the kubernetes plugin starts, watches and execs into pods).
- */
-export const builds: ServiceDefinition = {
-  name: BUILDS_NAMESPACE,
-  namespace: BUILDS_NAMESPACE,
-  // With Jenkins, whose build pods run here.
-  syncWave: DELIVERY_SYNC_WAVE,
-  build(chart: Chart, _platform: Platform, plan: NetworkPlan) {
-    new PlatformNamespace(chart, 'namespace', {
-      name: BUILDS_NAMESPACE,
-      podSecurity: 'baseline',
-      exceptionReason: 'Kaniko build pods run as root with a writable root filesystem (never privileged, no host mounts)',
-      workloads: [KANIKO_AGENT, DEPLOY_AGENT],
-      plan,
-    });
-
-    const serviceAccount = (id: string, name: string, automount: boolean) =>
-      new ApiObject(chart, id, {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name, namespace: BUILDS_NAMESPACE, labels: standardLabels(name, 'service-account') },
-        automountServiceAccountToken: automount,
-      });
-    serviceAccount('kaniko-service-account', KANIKO_AGENT.name, false);
-    // Reads the apps' Deployments (Roles in their namespaces) to wait for a rollout.
-    serviceAccount('deploy-agent-service-account', DEPLOY_AGENT.name, true);
-
-    new ApiObject(chart, 'agents-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: {
-        name: 'jenkins-agents',
-        namespace: BUILDS_NAMESPACE,
-        labels: standardLabels('jenkins-agents', 'rbac'),
-        annotations: policyExceptions({
-          'K8S-RBAC-02': 'the kubernetes plugin runs pipeline steps in the build containers through pods/exec, in the builds namespace only',
-        }),
-      },
-      // The kubernetes plugin's documented minimum (src/main/kubernetes/service-account.yml),
-      // narrowed: exec only creates (and upgrades with get), no secrets.
-      rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
-      ],
-    });
-    new ApiObject(chart, 'agents-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'jenkins-agents', namespace: BUILDS_NAMESPACE, labels: standardLabels('jenkins-agents', 'rbac') },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'jenkins-agents' },
-      subjects: [{ kind: 'ServiceAccount', name: 'jenkins', namespace: JENKINS_NAMESPACE }],
-    });
-  },
-};

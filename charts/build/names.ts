@@ -1,19 +1,16 @@
 /**
- * Names the delivery pieces share: Jenkins' JCasC, the build pods, the rendered Jenkinsfiles and
- * the apps' namespaces all refer to them, so they are defined once.
+ * Names the delivery pieces share: Jenkins' JCasC, the build pods and the rendered Jenkinsfiles
+ * all refer to them, so they are defined once (what the apps share with them: charts/lib/delivery.ts).
  */
+import { BUILDS_NAMESPACE } from '../lib/delivery';
 import type { Workload } from '../lib/network';
 
 export const JENKINS_NAMESPACE = 'jenkins';
-/** Where Jenkins starts its build pods: Pod Security baseline, a declared exception. */
-export const BUILDS_NAMESPACE = 'builds';
 
 /** The controller: UI, webhooks and the agents' WebSocket connections on one HTTP port. */
 export const JENKINS: Workload = { namespace: JENKINS_NAMESPACE, name: 'jenkins', ports: { http: 8080 } };
 /** Build pods with Kaniko (pod template and Jenkins label `kaniko`); they open connections and accept none. */
 export const KANIKO_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'kaniko', receivesNothing: true };
-/** Deploy pods (pod template and label `deploy-agent`): set the tag in Git, wait for the rollout, smoke tests. */
-export const DEPLOY_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'deploy-agent', receivesNothing: true };
 
 /**
  * Where the build pod's registry credential is mounted (Docker's config.json), in the push and

@@ -17,8 +17,8 @@
  * @see docs/decisions/0043-pipeline-in-this-repository.md
  */
 import { appNamespace, type Platform } from '../../config';
-import { APP_CONTAINER, appImageRepository, appInClusterUrl } from '../apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
+import { APP_CONTAINER, DEPLOY_AGENT, appInClusterUrl, imageRepository } from '../lib/delivery';
+import { CREDENTIALS, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
 export const SCAN_TIMEOUT_SECONDS = 900;
@@ -91,13 +91,13 @@ export function fetchScript(): string {
  * script): set the environment's image (model and dist/), run the policy gates, commit, and hand
  * the one new commit to the push step as a bundle. No change, no bundle.
  */
-export function renderScript(platform: Platform): string {
+export function renderScript(domain: string): string {
   return [
     'set -eu',
     `rm -f ${DEPLOY_BUNDLE}`,
     'cd deploy',
     "git config user.name 'Jenkins (delivery pipeline)'",
-    `git config user.email 'jenkins@${platform.domain}'`,
+    `git config user.email 'jenkins@${domain}'`,
     'npm ci --no-audit --no-fund',
     // The digest the push printed and the scan approved: the Deployment runs exactly that image.
     'npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG" --digest "$DIGEST"',
@@ -211,19 +211,54 @@ function kubernetesAgent(template: string, indent: string): string[] {
   ];
 }
 
-/** The Jenkinsfile of one app. */
-export function renderJenkinsfile(platform: Platform, app: string): string {
+/** What one app's Jenkinsfile reads of the model. */
+export interface PipelineProps {
+  /** The app's name (`apps.<app>`). */
+  readonly app: string;
+  /** Its GitLab project (`apps.<app>.repository`), cloned by the build. */
+  readonly repository: string;
+  /** Its Harbor repository without the registry (`apps.<app>.image`, e.g. `apps/hello`). */
+  readonly image: string;
+  /** The shell script of its smoke tests (`apps.<app>.smokeTest`), run against each environment. */
+  readonly smokeTest: string;
+  /** The environments it is deployed to, in the model's order, with the app's host in each. */
+  readonly environments: readonly { readonly name: string; readonly host: string }[];
+  /** GitLab's host (`services.gitlab.host`). */
+  readonly gitlabHost: string;
+  /** Harbor's host (`services.harbor.host`). */
+  readonly registryHost: string;
+  /** This repository (`git`), where the deploy stage sets the image. */
+  readonly git: { readonly repoURL: string; readonly targetRevision: string };
+  /** The platform's domain: the deploy commits' author address. */
+  readonly domain: string;
+}
+
+/** One app's pipeline props from the model (the schema requires both hosts and every app in every environment). */
+export function pipelineProps(platform: Platform, app: string): PipelineProps {
   const spec = platform.apps[app];
   if (!spec) throw new Error(`apps.${app}: no such app`);
-  const gitlab = platform.services.gitlab.host;
-  const harbor = platform.services.harbor.host;
-  if (!gitlab || !harbor) throw new Error('services.gitlab.host and services.harbor.host: the pipeline clones from GitLab and pushes to Harbor; give both a public host');
-  const envs = Object.keys(platform.environments);
+  return {
+    app,
+    repository: spec.repository,
+    image: spec.image,
+    smokeTest: spec.smokeTest,
+    environments: Object.keys(platform.environments).map((env) => ({ name: env, host: spec.environments[env].host })),
+    gitlabHost: platform.services.gitlab.host!,
+    registryHost: platform.services.harbor.host!,
+    git: platform.git,
+    domain: platform.domain,
+  };
+}
+
+/** The Jenkinsfile of one app. */
+export function renderJenkinsfile(props: PipelineProps): string {
+  const { app, gitlabHost: gitlab, registryHost: harbor } = props;
+  const envs = props.environments.map((env) => env.name);
   const lines: string[] = [
     `// The delivery pipeline of app ${app}, rendered by \`npm run synth\` from the platform model.`,
     `// Do not edit: change apps.${app} in the model (or charts/build/pipeline.ts) and render again.`,
     `// Jenkins' job ${app} (JCasC) loads it from ${pipelinePath(app)} of the platform repository; a push`,
-    `// to ${PIPELINE_BRANCH} of ${spec.repository} on GitLab starts it. Environments in order: ${envs.join(' -> ')}.`,
+    `// to ${PIPELINE_BRANCH} of ${props.repository} on GitLab starts it. Environments in order: ${envs.join(' -> ')}.`,
     '',
     '// Deploys TAG to APP_ENV: `npm run set-image` in a fresh clone of the platform repository (model',
     '// and dist/), the policy gates, commit, push; Argo CD syncs it within three minutes. A rejected',
@@ -232,7 +267,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     'def setImageAndPush() {',
     `  for (int attempt = 1; attempt <= ${PUSH_ATTEMPTS}; attempt++) {`,
     ...withGitToken(`sh(label: 'clone the platform repository (Git token)', script: ${groovyScript(fetchScript(), '        ')})`, '    '),
-    `    sh(label: 'npm run set-image, the policy gates, commit (no Git token)', script: ${groovyScript(renderScript(platform), '    ')})`,
+    `    sh(label: 'npm run set-image, the policy gates, commit (no Git token)', script: ${groovyScript(renderScript(props.domain), '    ')})`,
     `    if (!fileExists(${groovyString(DEPLOY_BUNDLE)})) {`,
     '      return',
     '    }',
@@ -259,12 +294,12 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     '  }',
     '  environment {',
     `    APP = ${groovyString(app)}`,
-    `    APP_REPOSITORY = ${groovyString(`https://${gitlab}/${spec.repository}.git`)}`,
+    `    APP_REPOSITORY = ${groovyString(`https://${gitlab}/${props.repository}.git`)}`,
     `    HARBOR_URL = ${groovyString(`https://${harbor}`)}`,
-    `    HARBOR_REPOSITORY = ${groovyString(spec.image)}`,
-    `    IMAGE = ${groovyString(appImageRepository(platform, app))}`,
-    `    PLATFORM_REPOSITORY = ${groovyString(platform.git.repoURL)}`,
-    `    PLATFORM_BRANCH = ${groovyString(platform.git.targetRevision)}`,
+    `    HARBOR_REPOSITORY = ${groovyString(props.image)}`,
+    `    IMAGE = ${groovyString(imageRepository(harbor, props.image))}`,
+    `    PLATFORM_REPOSITORY = ${groovyString(props.git.repoURL)}`,
+    `    PLATFORM_BRANCH = ${groovyString(props.git.targetRevision)}`,
     '  }',
     '  stages {',
     "    stage('Build') {",
@@ -327,9 +362,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
     '    }',
   ];
 
-  envs.forEach((env, index) => {
-    const deployment = spec.environments[env];
-    if (!deployment) throw new Error(`apps.${app}.environments: misses ${env}; declare every environment of the model`);
+  props.environments.forEach(({ name: env, host }, index) => {
     if (index > 0) {
       lines.push(
         `    stage(${groovyString(`Approve ${env}`)}) {`,
@@ -348,7 +381,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
       `        APP_ENV = ${groovyString(env)}`,
       `        APP_NAMESPACE = ${groovyString(appNamespace(app, env))}`,
       `        APP_URL = ${groovyString(appInClusterUrl(app, env))}`,
-      `        APP_HOST = ${groovyString(deployment.host)}`,
+      `        APP_HOST = ${groovyString(host)}`,
       '      }',
       '      stages {',
       `        stage(${groovyString(`Set the image of ${env}`)}) {`,
@@ -369,7 +402,7 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
       "              container('jnlp') {",
       `                ${checkoutApp('env.TAG')}`,
       '              }',
-      `              sh(label: ${groovyString(`smoke tests of ${app} in ${env}`)}, script: ${groovyString(spec.smokeTest)})`,
+      `              sh(label: ${groovyString(`smoke tests of ${app} in ${env}`)}, script: ${groovyString(props.smokeTest)})`,
       '            }',
       '          }',
       '        }',
@@ -383,5 +416,5 @@ export function renderJenkinsfile(platform: Platform, app: string): string {
 
 /** Every app's Jenkinsfile, by its path under dist/. */
 export function renderPipelines(platform: Platform): Map<string, string> {
-  return new Map(Object.keys(platform.apps).map((app) => [pipelineFile(app), renderJenkinsfile(platform, app)]));
+  return new Map(Object.keys(platform.apps).map((app) => [pipelineFile(app), renderJenkinsfile(pipelineProps(platform, app))]));
 }

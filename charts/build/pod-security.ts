@@ -6,7 +6,7 @@
  * namespaces, no added capabilities, seccomp RuntimeDefault.
  */
 
-import type * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
 /** Kaniko's root exception, kept with the restricted settings in charts/lib/security-context.ts. */
@@ -26,5 +26,11 @@ export function restrictedContainer(uid?: number): k8s.SecurityContext {
   };
 }
 
-/** Requests and limits as Kubernetes quantities (strings, K8S-RES-01): the one helper of charts/lib/kinds.ts. */
-export { resources as containerResources } from '../lib/kinds';
+/** Requests and limits as typed Kubernetes quantities (K8S-RES-01). */
+export function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): k8s.ResourceRequirements {
+  const { Quantity } = k8s;
+  return {
+    requests: { cpu: Quantity.fromString(cpuRequest), memory: Quantity.fromString(memoryRequest) },
+    limits: { cpu: Quantity.fromString(cpuLimit), memory: Quantity.fromString(memoryLimit) },
+  };
+}

@@ -144,7 +144,19 @@ export interface ServiceConstruct<P> {
  * and `ServiceDefinition` services then render side by side.
  */
 export function constructService<P>(service: ServiceConstruct<P>, props: (platform: Platform, plan: ServicePlan) => P): ServiceDefinition {
-  const { registration } = service;
+  return constructInstance(service, service.registration, props);
+}
+
+/**
+ * The catalogue's record of one instance of a construct-class service the model declares many of
+ * (an app in each environment): the class has no single `registration`, so the catalogue passes
+ * the instance's (e.g. `TenantApp.registrationFor(app, env)`). Otherwise as `constructService`.
+ */
+export function constructInstance<P>(
+  service: new (scope: Construct, id: string, props: P) => Construct,
+  registration: ServiceRegistration,
+  props: (platform: Platform, plan: ServicePlan) => P,
+): ServiceDefinition {
   return {
     name: registration.name,
     namespace: registration.namespace,

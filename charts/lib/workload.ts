@@ -269,6 +269,17 @@ export interface WorkloadProps {
    * @default false - `runAsGroup` is `identity.gid`
    */
   readonly imagePrimaryGroup?: boolean;
+  /**
+   * When the kubelet pulls the image (`Always` for an image whose tag moves, e.g. an app's).
+   * @default - Kubernetes' default (`IfNotPresent` for a tagged image)
+   */
+  readonly imagePullPolicy?: string;
+  /**
+   * Spread the pods over nodes when there are nodes to spare (`ScheduleAnyway`: never blocks
+   * scheduling), for a workload of several replicas.
+   * @default false
+   */
+  readonly spreadOverNodes?: boolean;
 }
 
 function portOf(workload: Workload, name: string): number {
@@ -388,6 +399,7 @@ export abstract class WorkloadBase extends Construct {
     const container: k8s.Container = {
       name: props.containerName ?? this.name,
       image: props.image,
+      imagePullPolicy: props.imagePullPolicy,
       command: props.command ? [...props.command] : undefined,
       args: props.args ? [...props.args] : undefined,
       env: props.env ? [...props.env] : undefined,
@@ -414,6 +426,9 @@ export abstract class WorkloadBase extends Construct {
         terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
         tolerations: props.tolerations ? [...props.tolerations] : undefined,
         hostAliases: props.hostAliases ? props.hostAliases.map((alias) => ({ ...alias, hostnames: alias.hostnames && [...alias.hostnames] })) : undefined,
+        topologySpreadConstraints: props.spreadOverNodes
+          ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: this.selector }]
+          : undefined,
         containers: [container],
         volumes: podVolumes.length ? podVolumes : undefined,
       },
@@ -438,6 +453,15 @@ export abstract class WorkloadBase extends Construct {
 export interface WorkloadDeploymentProps extends WorkloadProps {
   /** Pods of the Deployment. @default 1 */
   readonly replicas?: number;
+  /**
+   * Pods a rolling update may add above, and take away below, `replicas`.
+   * @default - Kubernetes' default (25% each)
+   */
+  readonly rollingUpdate?: { readonly maxSurge: number; readonly maxUnavailable: number };
+  /** Old ReplicaSets kept for a rollback. @default - Kubernetes' default (10) */
+  readonly revisionHistoryLimit?: number;
+  /** Seconds before a rollout that makes no progress counts as failed. @default - Kubernetes' default (600) */
+  readonly progressDeadlineSeconds?: number;
 }
 
 /** A stateless workload: a Deployment (and its ServiceAccount, ConfigMaps and Service). */
@@ -449,7 +473,19 @@ export class WorkloadDeployment extends WorkloadBase {
     this.rejectClaims('Deployment');
     this.resource = new k8s.KubeDeployment(this, 'Resource', {
       metadata: this.objectMetadata(),
-      spec: { replicas: props.replicas ?? 1, selector: this.selector, template: this.template },
+      spec: {
+        replicas: props.replicas ?? 1,
+        revisionHistoryLimit: props.revisionHistoryLimit,
+        progressDeadlineSeconds: props.progressDeadlineSeconds,
+        strategy: props.rollingUpdate
+          ? {
+              type: 'RollingUpdate',
+              rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(props.rollingUpdate.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(props.rollingUpdate.maxUnavailable) },
+            }
+          : undefined,
+        selector: this.selector,
+        template: this.template,
+      },
     });
   }
 }

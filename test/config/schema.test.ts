@@ -161,3 +161,11 @@ describe('the platform model', () => {
     expect(withSchedule('0 3 1 */6 *')).toEqual([]);
   });
 });
+
+describe("Jenkins' host (the model's rule, not the Jenkins chart's)", () => {
+  it('fails when the model gives Jenkins no host: its UI and GitLab webhooks need one', () => {
+    const seed = loadDefaultPlatform();
+    const noHost = { ...seed, services: { ...seed.services, jenkins: { node: seed.services.jenkins.node } } };
+    expect(problemsOf(noHost)).toEqual([`services.jenkins.host: (missing): jenkins needs a host: its UI and GitLab's webhooks reach it by name; set it, e.g. "ci.${seed.domain}"`]);
+  });
+});

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
-import { APP_CONTAINER, APP_SERVICE_PORT, APP_UID, appService, checkAppNames, ROLLOUT_READER } from '../../../charts/apps/app';
+import { TenantApp, checkAppNames } from '../../../charts/apps/app';
+import { APP_CONTAINER } from '../../../charts/lib/delivery';
 import { PLATFORM_SERVICES, servicesOf } from '../../../charts/catalogue';
 import { renderPlatform } from '../../../cli/render';
 import { DEFAULT_IMAGE_TAGS, imageTagOf } from '../../../config/app-images';
@@ -21,6 +22,8 @@ const folder = (prefix: string) =>
     .map(({ path }) => path.slice(prefix.length))
     .sort();
 
+// What one app's objects hold for given props: test/charts/apps/app.test.ts. Here: how the
+// catalogue maps the model onto them, in the whole render, and the render-wide properties.
 describe("the user's apps", () => {
   it('render, per environment, the tenant objects in dist/k8s/<env>/<app> and the namespace in the platform folder', () => {
     for (const env of ENVS) {
@@ -55,23 +58,11 @@ describe("the user's apps", () => {
       expect(container.name).toBe(APP_CONTAINER);
       expect(container.image).toBe(`registry.lumetium.com/apps/hello:${model.tag}`);
       expect(container.resources).toEqual(model.resources);
-      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
       expect(container.env).toEqual([{ name: 'APP_ENV', value: env }, { name: 'PORT', value: '8080' }]);
-      expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: APP_UID, runAsGroup: APP_UID });
-      expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     }
-  });
-
-  it('spreads and protects replicated environments only', () => {
-    expect(at('k8s/prod/hello/poddisruptionbudget-hello.yaml').spec).toEqual({
-      minAvailable: 1,
-      unhealthyPodEvictionPolicy: 'AlwaysAllow',
-      selector: { matchLabels: { 'app.kubernetes.io/name': 'hello' } },
-    });
-    expect(at('k8s/prod/hello/deployment-hello.yaml').spec.template.spec.topologySpreadConstraints).toHaveLength(1);
-    expect(at('k8s/dev/hello/deployment-hello.yaml').spec.template.spec.topologySpreadConstraints).toBeUndefined();
   });
 
   it('serves each environment on its host with TLS from the production issuer (its record is proxied)', () => {
@@ -81,12 +72,6 @@ describe("the user's apps", () => {
       const host = platform.apps.hello.environments[env].host;
       expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': issuers[env] });
       expect(ingress.spec.tls).toEqual([{ hosts: [host], secretName: 'hello-tls' }]);
-      expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'hello', port: { number: APP_SERVICE_PORT } });
-      expect(at(`k8s/${env}/hello/service-hello.yaml`).spec).toEqual({
-        type: 'ClusterIP',
-        selector: { 'app.kubernetes.io/name': 'hello' },
-        ports: [{ name: 'http', port: APP_SERVICE_PORT, targetPort: 'http' }],
-      });
     }
   });
 
@@ -116,7 +101,7 @@ describe("the user's apps", () => {
       expect(at(`k8s/${env}/hello/serviceaccount-hello.yaml`).automountServiceAccountToken).toBe(false);
       expect(pod.spec.volumes).toContainEqual(expect.objectContaining({ name: 'vault-token' }));
       expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
-      const [consumer] = appService('hello', env).secretConsumers!(platform);
+      const [consumer] = TenantApp.registrationFor('hello', env).secretConsumers!(platform);
       expect(consumer).toEqual({ name: `hello-${env}`, namespace: `hello-${env}`, serviceAccount: 'hello', workload: { namespace: `hello-${env}`, name: 'hello' }, secrets: [{ name: 'config', keys: ['GREETING'] }] });
     }
   });
@@ -126,17 +111,8 @@ describe("the user's apps", () => {
     const deployment = parse(renderPlatform(single).get('k8s/prod/shop/deployment-shop.yaml')!) as any;
     expect(deployment.spec.template.metadata.annotations).toBeUndefined();
     expect(deployment.spec.template.spec.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }]);
-    expect(appService('shop', 'prod').secretConsumers!(single)).toEqual([]);
+    expect(TenantApp.registrationFor('shop', 'prod').secretConsumers!(single)).toEqual([]);
     expect(deployment.spec.replicas).toBe(3);
-  });
-
-  it("lets the pipeline's deploy pods read only this Deployment, to wait for its rollout", () => {
-    const role = at('k8s/platform/hello-dev-namespace/role-rollout-reader.yaml');
-    expect(role.rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['hello'], verbs: ['get'] }]);
-    expect(at('k8s/platform/hello-dev-namespace/rolebinding-rollout-reader.yaml')).toMatchObject({
-      roleRef: { kind: 'Role', name: ROLLOUT_READER },
-      subjects: [{ kind: 'ServiceAccount', name: 'deploy-agent', namespace: 'builds' }],
-    });
   });
 
   it('passes every policy rule (its own objects, with the ingress controller and the build pods as peers)', () => {

@@ -1,13 +1,17 @@
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
-import { agentPodTemplates, harborPushConsumer, jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt } from '../../../charts/build/jenkins';
-import { BUILDS_NAMESPACE, DEPLOY_AGENT, JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
+import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { dnsAccess, exposedThroughIngress } from '../../../charts/lib/network';
+import { jenkinsProps } from '../../../charts/catalogue';
+import { JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
+import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../../../charts/lib/delivery';
 import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS } from '../../../charts/lib/vault';
 import { declaredExceptions } from '../../../policy/exceptions';
 import { renderPlatform } from '../../../cli/render';
-import { loadDefaultPlatform, loadPlatformFile, validatePlatform } from '../../../config';
+import { loadDefaultPlatform, loadPlatformFile, validatePlatform, type Platform } from '../../../config';
 import { JENKINS_HOME_GIB } from '../../../config/capacity';
 import { IMAGES, JENKINS_PLUGINS } from '../../../config/versions';
 import { applyPatch } from '../../support/patch';
@@ -17,6 +21,8 @@ import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/n
 import { violationsOf } from '../../policy/fixtures';
 
 const platform = loadDefaultPlatform();
+/** Jenkins' props from a model, as the catalogue maps them (the plan only shapes NetworkPolicies). */
+const propsOf = (model: Platform) => jenkinsProps(model, { connections: [] });
 const objects = () => kubeObjects(defaultRender());
 const find = (kind: string, namespace: string, name: string) =>
   objects().find(({ object }) => object.kind === kind && object.metadata.namespace === namespace && object.metadata.name === name)?.object as any;
@@ -35,15 +41,74 @@ function asJob(name: string, pod: any): KubeObject {
   };
 }
 
-describe('the Jenkins controller', () => {
-  it('runs the pinned image on the node the model assigns, with JENKINS_HOME on ceph-rbd', () => {
-    const spec = statefulSet().spec;
+/** Small props: one app, one environment, hosts of a test domain. */
+const PROPS: JenkinsProps = {
+  host: 'ci.example.test',
+  gitlabHost: 'git.example.test',
+  registryHost: 'registry.example.test',
+  ingressAddress: '10.0.0.10',
+  vaultTlsServerName: 'vault.example.test',
+  domain: 'example.test',
+  adminEmail: 'ops@example.test',
+  git: { repoURL: 'https://git.example.test/platform/platform.git', targetRevision: 'main' },
+  jobs: [{ app: 'shop', repository: 'apps/shop', environments: ['qa'] }],
+  node: 'node-a',
+  issuer: 'letsencrypt-prod',
+  plan: { connections: [dnsAccess(JENKINS), exposedThroughIngress(JENKINS, 'http')] },
+};
+
+function synthJenkins(props: Partial<JenkinsProps> = {}): any[] {
+  const chart = Testing.chart();
+  new Jenkins(chart, 'jenkins', { ...PROPS, ...props });
+  return Testing.synth(chart);
+}
+
+describe('Jenkins on its own', () => {
+  const of = (objects: any[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('GIVEN a node WHEN rendered THEN the controller runs the pinned image there, with JENKINS_HOME on its own ceph-rbd claim behind a headless Service', () => {
+    const objects = synthJenkins();
+    const spec = of(objects, 'StatefulSet', 'jenkins').spec;
     expect(spec.template.spec.containers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
     expect(spec.template.spec.initContainers.map((c: any) => c.image)).toEqual([IMAGES.jenkins]);
-    expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'k3s-worker-02' });
+    expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
     expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } });
     expect(spec.serviceName).toBe('jenkins-headless');
-    expect(find('Service', 'jenkins', 'jenkins-headless').spec.clusterIP).toBe('None');
+    expect(of(objects, 'Service', 'jenkins-headless').spec.clusterIP).toBe('None');
+    expect(of(objects, 'Service', 'jenkins').spec).toEqual({ type: 'ClusterIP', selector: { 'app.kubernetes.io/name': 'jenkins' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] });
+  });
+
+  it("GIVEN GitLab's host and the ingress address WHEN rendered THEN the controller reaches GitLab through the ingress controller", () => {
+    const pod = of(synthJenkins(), 'StatefulSet', 'jenkins').spec.template.spec;
+    expect(pod.hostAliases).toEqual([{ ip: '10.0.0.10', hostnames: ['git.example.test'] }]);
+  });
+
+  it('GIVEN a host and an issuer WHEN rendered THEN the Ingress serves the host with TLS from that issuer, and the JCasC names the host as its URL', () => {
+    const objects = synthJenkins({ host: 'jenkins.example.test', issuer: 'letsencrypt-staging' });
+    const ingress = of(objects, 'Ingress', 'jenkins');
+    expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-staging' });
+    expect(ingress.spec.tls).toEqual([{ hosts: ['jenkins.example.test'], secretName: 'jenkins-tls' }]);
+    expect(parse(of(objects, 'ConfigMap', 'jenkins-config').data['jenkins.yaml']).unclassified.location.url).toBe('https://jenkins.example.test/');
+  });
+
+  it('GIVEN one app WHEN rendered THEN the JCasC defines its one pipeline job, and a second app changes the configuration hash', () => {
+    const objects = synthJenkins();
+    const casc = parse(of(objects, 'ConfigMap', 'jenkins-config').data['jenkins.yaml']);
+    expect(casc.jobs).toHaveLength(1);
+    expect(casc.jobs[0].script).toMatch(/^pipelineJob\('shop'\) \{/);
+    expect(casc.jobs[0].script).toContain("url('https://git.example.test/platform/platform.git')");
+    const hash = (o: any[]) => of(o, 'StatefulSet', 'jenkins').spec.template.metadata.annotations['platform-synthesizer.io/config-hash'];
+    expect(hash(synthJenkins({ jobs: [...PROPS.jobs, { app: 'cart', repository: 'apps/cart', environments: ['qa'] }] }))).not.toBe(hash(objects));
+  });
+
+  it('GIVEN any props WHEN rendered THEN every object is a valid Kubernetes object', () => {
+    for (const object of synthJenkins()) expect(validateCoreObject(object), `${object.kind}/${object.metadata.name}`).toBeUndefined();
+  });
+});
+
+describe('the Jenkins controller', () => {
+  it('runs on the node the model assigns', () => {
+    expect(statefulSet().spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': platform.services.jenkins.node });
   });
 
   it('installs exactly the plugins pinned in config/versions.ts, their dependencies at the minimum versions', () => {
@@ -107,34 +172,16 @@ describe('the Jenkins controller', () => {
       // The bare value: JCasC reads the file whole.
       expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ index .Data.data "value" }}{{- end }}`);
     }
-    expect(jenkins.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
+    expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
   });
 
-  it('may manage pods in the builds namespace only, and nothing cluster-wide', () => {
-    const role = find('Role', BUILDS_NAMESPACE, 'jenkins-agents');
-    expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
-    ]);
-    expect(role.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-RBAC-02: /);
-    expect(find('RoleBinding', BUILDS_NAMESPACE, 'jenkins-agents').subjects).toEqual([{ kind: 'ServiceAccount', name: 'jenkins', namespace: 'jenkins' }]);
+  // The Role's rules and the builds namespace itself: test/charts/build/builds.test.ts. A model
+  // without Jenkins' host: test/config/schema.test.ts.
+  it('is bound to a Role in the builds namespace only, and to nothing cluster-wide, in the whole render', () => {
     const bindingsOfJenkins = objects().filter(({ object }) =>
       ['RoleBinding', 'ClusterRoleBinding'].includes(object.kind) && ((object.subjects as { name: string; namespace: string }[]) ?? []).some((s) => s.name === 'jenkins' && s.namespace === 'jenkins'),
     );
     expect(bindingsOfJenkins.map(({ object }) => `${object.kind}/${object.metadata.namespace}`)).toEqual(['RoleBinding/builds']);
-  });
-
-  it('puts the builds namespace at Pod Security baseline, as a declared exception', () => {
-    const namespace = objects().find(({ object }) => object.kind === 'Namespace' && object.metadata.name === BUILDS_NAMESPACE)?.object as any;
-    for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('baseline');
-    expect(namespace.metadata.annotations['policy.platform-synthesizer.io/exceptions']).toMatch(/^K8S-SEC-11: Kaniko build pods run as root/);
-  });
-
-  it('fails when the model gives Jenkins no host', () => {
-    const noHost = { ...platform, services: { ...platform.services, jenkins: { node: 'k3s-worker-02' } } };
-    expect(() => jenkinsCasc(noHost)).toThrow('services.jenkins.host: (missing): Jenkins needs a public host for its UI and GitLab webhooks; give it a public host, e.g. "jenkins.lumetium.com"');
   });
 });
 
@@ -187,7 +234,7 @@ describe('the Kaniko build pod', () => {
     expect(kaniko().image).toBe(IMAGES.kaniko);
     expect(IMAGES.kaniko).toMatch(/^ghcr\.io\/osscontainertools\/kaniko:v\d+\.\d+\.\d+-debug$/);
     const single = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    const singleKaniko = parse((jenkinsCasc(single) as any).jenkins.clouds[0].kubernetes.templates[0].yaml).spec.containers.find((c: any) => c.name === 'kaniko');
+    const singleKaniko = parse((jenkinsCasc(propsOf(single)) as any).jenkins.clouds[0].kubernetes.templates[0].yaml).spec.containers.find((c: any) => c.name === 'kaniko');
     expect(singleKaniko.image).toBe('ghcr.io/osscontainertools/kaniko:v1.28.4-debug');
   });
 
@@ -227,7 +274,7 @@ describe('the Kaniko build pod', () => {
     expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
       '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
     );
-    expect(harborPushConsumer(platform).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    expect(harborPushConsumer(platform.services.harbor.host!).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
     // The injector mounts the secret volume into the listed containers only (agent-inject-containers):
     // every one of them exists, and Kaniko, which runs the app's Dockerfile steps, is not one.
     const names = pod().spec.containers.map((c: any) => c.name);
@@ -268,11 +315,11 @@ describe('the build pods under the policy engine', () => {
   const violationsOfPods = (pods: KubeObject[]) => violationsOf([...rendered(), ...pods]).filter((v) => / (Job|Pod)\/builds\//.test(v));
 
   it('pass every rule, Kaniko with its granted exceptions', () => {
-    expect(violationsOfPods(Object.entries(agentPodTemplates(platform)).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
+    expect(violationsOfPods(Object.entries(agentPodTemplates(propsOf(platform))).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
   });
 
   it('would fail if Kaniko were privileged or mounted the docker socket (the check is not a no-op)', () => {
-    const pod = structuredClone(agentPodTemplates(platform)[KANIKO_AGENT.name]) as any;
+    const pod = structuredClone(agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name]) as any;
     pod.spec.containers[1].securityContext.privileged = true;
     pod.spec.volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
     expect(violationsOfPods([asJob(KANIKO_AGENT.name, pod)])).toEqual([
@@ -287,18 +334,18 @@ describe('the build pods under the policy engine', () => {
     const withUserNamespaces = () => validatePlatform(applyPatch(platform, { delivery: { userNamespaces: true } }));
 
     it('WHEN rendered THEN the build pod runs in its own user namespace (Kaniko\'s root is no root of the node), the deploy pod as before', () => {
-      const pods = agentPodTemplates(withUserNamespaces()) as Record<string, any>;
+      const pods = agentPodTemplates(propsOf(withUserNamespaces())) as Record<string, any>;
       expect(pods[KANIKO_AGENT.name].spec.hostUsers).toBe(false);
       expect(pods[DEPLOY_AGENT.name].spec.hostUsers).toBeUndefined();
       // Through JCasC, where Jenkins reads it.
-      const casc = jenkinsCasc(withUserNamespaces()) as any;
+      const casc = jenkinsCasc(propsOf(withUserNamespaces())) as any;
       expect(parse(casc.jenkins.clouds[0].kubernetes.templates[0].yaml).spec.hostUsers).toBe(false);
       expect(validateCoreObject({ ...pods[KANIKO_AGENT.name], metadata: { ...pods[KANIKO_AGENT.name].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
       expect(violationsOfPods(Object.entries(pods).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
     });
 
     it('WHEN absent (the seed: Debian 12 ships Linux 6.1) THEN the pod shares the node\'s user namespace, which a pod on such a kernel needs to start', () => {
-      expect((agentPodTemplates(platform)[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
+      expect((agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
       expect(platform.delivery?.userNamespaces).toBeUndefined();
     });
 
@@ -308,7 +355,7 @@ describe('the build pods under the policy engine', () => {
   });
 
   it('are valid Pod specifications', async () => {
-    for (const [name, pod] of Object.entries(agentPodTemplates(platform))) {
+    for (const [name, pod] of Object.entries(agentPodTemplates(propsOf(platform)))) {
       expect(validateCoreObject({ ...(pod as KubeObject), metadata: { ...(pod as any).metadata, name, namespace: BUILDS_NAMESPACE } }), name).toBeUndefined();
     }
   });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { APP_CONTAINER, APP_SERVICE_PORT } from '../../../charts/apps/app';
-import { CREDENTIALS, DEPLOY_AGENT, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
+import { APP_CONTAINER, APP_SERVICE_PORT, DEPLOY_AGENT } from '../../../charts/lib/delivery';
+import { CREDENTIALS, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
 import {
   COPY_STEPS_SCRIPT,
   DEPLOY_BUNDLE,
@@ -14,6 +14,7 @@ import {
   fetchScript,
   groovyScript,
   groovyString,
+  pipelineProps,
   renderJenkinsfile,
   renderPipelines,
   renderScript,
@@ -110,6 +111,32 @@ describe('the rendered pipeline of an app', () => {
     expect(text).not.toContain('lumetium');
   });
 
+  it('GIVEN small props with environments qa then live WHEN rendered THEN it deploys qa, asks for approval, deploys live, each at its host, from the given repositories', () => {
+    const text = renderJenkinsfile({
+      app: 'cart',
+      repository: 'team/cart',
+      image: 'team/cart',
+      smokeTest: 'curl -fsS "$APP_URL/healthz"',
+      environments: [
+        { name: 'qa', host: 'cart-qa.example.test' },
+        { name: 'live', host: 'cart.example.test' },
+      ],
+      gitlabHost: 'git.example.test',
+      registryHost: 'registry.example.test',
+      git: { repoURL: 'https://git.example.test/platform.git', targetRevision: 'trunk' },
+      domain: 'example.test',
+    });
+    expect(stages(text).filter((s) => /^(Deploy|Approve) /.test(s))).toEqual(['Deploy qa', 'Approve live', 'Deploy live']);
+    expect(text).toContain("IMAGE = 'registry.example.test/team/cart'");
+    expect(text).toContain("APP_REPOSITORY = 'https://git.example.test/team/cart.git'");
+    expect(text).toContain("PLATFORM_BRANCH = 'trunk'");
+    expect(text).toContain("APP_HOST = 'cart-qa.example.test'");
+    expect(text).toContain("APP_HOST = 'cart.example.test'");
+    expect(text).toContain("APP_NAMESPACE = 'cart-live'");
+    expect(shellScripts(text)).toContain('curl -fsS "$APP_URL/healthz"');
+    expect(text).toContain("git config user.email 'jenkins@example.test'");
+  });
+
   it('tags the image with the commit it built and pushes it to the app repository in Harbor', () => {
     const text = jenkinsfile();
     expect(text).toContain('env.TAG = source.GIT_COMMIT');
@@ -134,7 +161,7 @@ describe('the rendered pipeline of an app', () => {
   it('deploys with npm run set-image in this repository, runs the policy gates and pushes', () => {
     const scripts = shellScripts(jenkinsfile());
     const render = scripts.find((s) => s.includes('set-image'))!;
-    expect(render).toBe(renderScript(platform));
+    expect(render).toBe(renderScript(platform.domain));
     // The digest the push printed (and the scan judged), not just the tag.
     expect(render).toContain('npm run --silent set-image -- --app "$APP" --env "$APP_ENV" --tag "$TAG" --digest "$DIGEST"');
     expect(render).toContain('npm run --silent policy');
@@ -209,7 +236,7 @@ describe('the rendered pipeline of an app', () => {
         expect(script).toContain('GIT_CONFIG_GLOBAL=/dev/null');
         expect(script).toContain('GIT_CONFIG_NOSYSTEM=1');
       }
-      expect(commands(renderScript(platform))).toContain('npm');
+      expect(commands(renderScript(platform.domain))).toContain('npm');
     });
 
     it('pushes only one commit that changes the image model and dist/: a dependency of the render cannot push other files', (ctx) => {
@@ -361,7 +388,7 @@ describe('the rendered pipeline of an app', () => {
     expect(groovyString("it's a \\ path")).toBe("'it\\'s a \\\\ path'");
     const smoke = `./smoke.sh --name 'it'\\''s' "$APP_URL"`;
     const model = validatePlatform(applyPatch(platform, { apps: { hello: { smokeTest: smoke } } }));
-    expect(shellScripts(renderJenkinsfile(model, 'hello'))).toContain(smoke);
+    expect(shellScripts(renderJenkinsfile(pipelineProps(model, 'hello')))).toContain(smoke);
     const script = "echo '''quoted''' \\\n  done";
     expect(scriptOfGroovy(groovyScript(script, '    '))).toBe(script);
     // Braces, parentheses and brackets pair up (no Groovy parser here).

@@ -168,6 +168,32 @@ describe('workload family', () => {
     expect(pod.spec.volumes.map((v: any) => v.name)).toEqual(['tmp', 'vault-token']);
   });
 
+  it('GIVEN a rollout policy, a pull policy and spreading WHEN a Deployment is rendered THEN it surges and keeps pods as asked, pulls every start and spreads its pods over nodes; without them it leaves Kubernetes its defaults', () => {
+    const objects = synth((chart) =>
+      new WorkloadDeployment(chart, 'web', {
+        ...BASE,
+        replicas: 3,
+        imagePullPolicy: 'Always',
+        spreadOverNodes: true,
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+        revisionHistoryLimit: 5,
+        progressDeadlineSeconds: 300,
+      }),
+    );
+    const deployment = ofKind(objects, 'Deployment')[0];
+    expect(deployment.spec).toMatchObject({ replicas: 3, revisionHistoryLimit: 5, progressDeadlineSeconds: 300, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+    expect(deployment.spec.template.spec.containers[0].imagePullPolicy).toBe('Always');
+    expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } } },
+    ]);
+    expect(validateCoreObject(deployment)).toBeUndefined();
+
+    const plain = ofKind(synth((chart) => new WorkloadDeployment(chart, 'web', BASE)), 'Deployment')[0];
+    for (const key of ['strategy', 'revisionHistoryLimit', 'progressDeadlineSeconds']) expect(plain.spec).not.toHaveProperty(key);
+    expect(plain.spec.template.spec).not.toHaveProperty('topologySpreadConstraints');
+    expect(plain.spec.template.spec.containers[0]).not.toHaveProperty('imagePullPolicy');
+  });
+
   it('GIVEN every kind with every volume type WHEN rendered THEN each object is valid against the pinned Kubernetes schemas, keys in ApiObject order', () => {
     const objects = synth((c) => {
       new WorkloadDeployment(c, 'web', { ...BASE, command: ['/bin/web'], args: ['--port=8080'], env: [{ name: 'A', value: 'b' }], readinessProbe: { tcpPort: 'http', periodSeconds: 5 }, volumes: [WorkloadVolume.configFiles('config', { a: 'b' }, [{ mountPath: '/etc/web' }])] });
