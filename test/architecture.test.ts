@@ -84,8 +84,6 @@ function violation(from: string, to: string): string | undefined {
  * entry that no longer matches an import fails the test as stale: delete it when you fix it.
  */
 const KNOWN_SIDEWAYS: readonly { readonly from: string; readonly to: string; readonly why: string }[] = [
-  // issue 19: the day-two services arrived before their conversion onto the workload family.
-  { from: 'charts/observability/rules/index.ts', to: 'charts/day-two/renovate.ts', why: "issue 19: Prometheus loads Renovate's alert rules" },
 ];
 
 function sourceFiles(path: string): string[] {

@@ -25,7 +25,6 @@
  * @see https://docs.renovatebot.com/modules/platform/gitlab/
  */
 import { Construct } from 'constructs';
-import { Cron } from 'croner';
 import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { READ_AT_START } from '../lib/vault-access';
@@ -34,10 +33,8 @@ import { INGRESS_CONTROLLER, INTERNET, connect, dnsAccess, type Connection, type
 import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
 import { WorkloadCronJob, WorkloadVolume } from '../lib/workload';
-import type { AlertingRule, RuleContext, RuleGroup } from '../lib/rule-group';
+import { RENOVATE, RENOVATE_DEADLINE_SECONDS, RENOVATE_NAMESPACE, longestGapSeconds } from '../lib/renovate-job';
 
-export const RENOVATE_NAMESPACE = 'renovate';
-export const RENOVATE = 'renovate';
 /**
  * After GitLab (wave 12), which issues the token, like Jenkins; Vault (wave 3) is up long before.
  * A run that starts before the token is loaded waits in its Vault agent and times out: the
@@ -72,8 +69,6 @@ const HOME = '/home/ubuntu';
 /** Clones, Renovate's caches and the npm cache of the tasks: all scratch, emptied after each run. */
 const BASE_DIR = '/tmp/renovate';
 const CONFIG_DIR = '/etc/renovate';
-/** A run that has not finished by then is killed and counts as failed. */
-export const RENOVATE_DEADLINE_SECONDS = 2 * 3600;
 
 /** The GitLab project path (`group/name`) of `url` when it lives on `gitlabHost`. */
 function gitlabProject(url: string, gitlabHost: string): string | undefined {
@@ -148,88 +143,12 @@ export function renovateCommand(): string[] {
 
 // ---- schedule and alerts ------------------------------------------------------------------
 
-/** Each schedule's longest gap, computed once per process (the render asks for it more than once). */
-const longestGaps = new Map<string, number>();
-
-/**
- * The longest time between two consecutive starts of `schedule` (UTC), from a fixed date so the
- * render stays deterministic. A schedule whose day-of-month and month fields are both `*` repeats
- * every week, so two weeks of starts hold every gap it has (a gap is at most a week long); any
- * other schedule is scanned over a year. The model only admits schedules that start at least twice
- * in a year (config/schema.ts, `renovate.schedule`). Scanning a year of an hourly schedule costs
- * about half a second of croner on the 2-core machine, hence the shorter window where it is exact.
- */
-export function longestGapSeconds(schedule: string): number {
-  const known = longestGaps.get(schedule);
-  if (known !== undefined) return known;
-  const fields = schedule.trim().split(/\s+/);
-  const weekly = fields.length === 5 && fields[2] === '*' && fields[3] === '*';
-  const cron = new Cron(schedule, { timezone: 'Etc/UTC', paused: true });
-  const start = new Date('2026-01-01T00:00:00Z');
-  const end = start.getTime() + (weekly ? 15 : 366) * 86400 * 1000;
-  let previous = cron.nextRun(start);
-  let longest = 0;
-  for (let count = 0; previous && previous.getTime() < end && count < 20000; count++) {
-    const next = cron.nextRun(previous);
-    if (!next) break;
-    longest = Math.max(longest, (next.getTime() - previous.getTime()) / 1000);
-    previous = next;
-  }
-  longestGaps.set(schedule, longest);
-  return longest;
-}
-
-/**
- * No successful run for two whole gaps and a deadline: one failed or skipped run is not worth a
- * page (the next one usually succeeds), two in a row are.
- */
-export function missedRunSeconds(schedule: string): number {
-  return 2 * longestGapSeconds(schedule) + RENOVATE_DEADLINE_SECONDS;
-}
-
 /**
  * A failed Job is kept until the next run has finished: if that one fails too there is always a
  * failed Job (the alert stays), if it succeeds the old one goes (the alert clears).
  */
 function failedJobTtlSeconds(schedule: string): number {
   return longestGapSeconds(schedule) + RENOVATE_DEADLINE_SECONDS;
-}
-
-function hours(seconds: number): string {
-  return `${Math.round((seconds / 3600) * 10) / 10}`;
-}
-
-/** Renovate's alerts: its last run failed; it has not succeeded for longer than its schedule allows. */
-export function renovateRules({ platform }: Pick<RuleContext, 'platform'>): RuleGroup {
-  const ns = `namespace="${RENOVATE_NAMESPACE}"`;
-  const cronjob = `${ns}, cronjob="${RENOVATE}"`;
-  const missed = missedRunSeconds(platform.renovate.schedule);
-  const suspended = `unless on (namespace, cronjob) kube_cronjob_spec_suspend{${cronjob}} == 1`;
-  const failed: AlertingRule = {
-    alert: 'RenovateRunFailed',
-    expr: `max by (namespace, cronjob) (label_replace(kube_job_failed{${ns}, condition="true"} * on (namespace, job_name) group_left (owner_name) kube_job_owner{${ns}, owner_kind="CronJob", owner_name="${RENOVATE}"}, "cronjob", "$1", "owner_name", "(.+)")) > 0`,
-    for: '5m',
-    labels: { severity: 'warning' },
-    annotations: {
-      summary: 'The last Renovate run failed',
-      description:
-        'A Job of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed: no merge request was opened or updated. Read its log (`kubectl -n {{ $labels.namespace }} logs job/<job> --all-containers`): an expired GitLab token (README "Dependency updates"), GitLab unreachable or a failing postUpgradeTask are the usual causes.',
-    },
-  };
-  const missing: AlertingRule = {
-    alert: 'RenovateNotSucceeding',
-    expr:
-      `(time() - kube_cronjob_status_last_successful_time{${cronjob}} > ${missed} ${suspended})` +
-      ` or (time() - kube_cronjob_created{${cronjob}} > ${missed} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${cronjob}} ${suspended})`,
-    for: '30m',
-    labels: { severity: 'warning' },
-    annotations: {
-      summary: `Renovate has not completed a run in ${hours(missed)} hours`,
-      description:
-        'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has no successful run in two scheduled intervals. Check that its Jobs start (`kubectl -n {{ $labels.namespace }} get jobs,pods`), that secret/renovate/gitlab-token is loaded and valid, and that GitLab answers. To pause Renovate on purpose set renovate.suspend in the model.',
-    },
-  };
-  return { name: 'renovate', rules: [failed, missing] };
 }
 
 // ---- the service ---------------------------------------------------------------------------

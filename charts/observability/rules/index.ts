@@ -5,7 +5,7 @@
  */
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
 import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from './backups';
-import { renovateRules } from '../../day-two/renovate';
+import { renovateRules } from './renovate';
 import type { RuleGroupSource } from '../../lib/rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [

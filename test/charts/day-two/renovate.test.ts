@@ -17,20 +17,16 @@ import { IMAGES } from '../../../config/versions';
 import {
   ALLOWED_COMMANDS,
   GITLAB_TOKEN_SECRET,
-  RENOVATE,
   RENOVATE_CONSUMER,
-  RENOVATE_DEADLINE_SECONDS,
-  RENOVATE_NAMESPACE,
   Renovate,
-  longestGapSeconds,
-  missedRunSeconds,
   renovateCommand,
   renovateGitlabHost,
   renovateGlobalConfig,
   renovateRepositories,
-  renovateRules,
   type RenovateProps,
 } from '../../../charts/day-two/renovate';
+import { RENOVATE, RENOVATE_DEADLINE_SECONDS, RENOVATE_NAMESPACE, longestGapSeconds, missedRunSeconds } from '../../../charts/lib/renovate-job';
+import { renovateRules } from '../../../charts/observability/rules/renovate';
 import { PLATFORM_SERVICES } from '../../../charts/catalogue';
 import { ruleFiles } from '../../../charts/observability/prometheus';
 import { secretFile } from '../../../charts/lib/vault';
