@@ -2,18 +2,10 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
-import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
-import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import type { Platform } from '../../config';
 import { useStateBucket } from '../lib/backend';
+import { privateBucket } from '../lib/private-bucket';
 import { defaultTags } from '../lib/tags';
 
 /** The IAM user whose access key Velero uses (the Secret velero/velero-credentials holds it). */
@@ -58,60 +50,19 @@ export class BackupStack extends TerraformStack {
     useStateBucket(this, platform, id);
     new AwsProvider(this, 'aws', { region: offsite.region, defaultTags: [{ tags: defaultTags(id) }] });
 
-    const key = new KmsKey(this, 'key', {
-      description: "Encrypts the platform's off-site Velero backups",
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-    });
-    // Without the key no backup can be read.
-    key.addOverride('lifecycle.prevent_destroy', true);
-    new KmsAlias(this, 'key-alias', { name: `alias/${offsite.bucket}`, targetKeyId: key.keyId });
-
-    const bucket = new S3Bucket(this, 'bucket', { bucket: offsite.bucket });
-    bucket.addOverride('lifecycle.prevent_destroy', true);
-    new S3BucketVersioning(this, 'versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketServerSideEncryptionConfiguration(this, 'encryption', {
-      bucket: bucket.id,
-      // A bucket key: one KMS call per object batch instead of per object (kopia writes many).
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
-      bucket: bucket.id,
-      rule: [
-        {
-          id: 'expire-deleted-versions',
-          status: 'Enabled',
-          filter: [{ prefix: '' }],
-          noncurrentVersionExpiration: [{ noncurrentDays: platform.backups.retentionDays }],
-          expiration: [{ expiredObjectDeleteMarker: true }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-    });
-    const bucketArn = `arn:aws:s3:::${offsite.bucket}`;
-    new S3BucketPolicy(this, 'tls-only', {
-      bucket: bucket.id,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [bucketArn, `${bucketArn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
+    const { bucket, key, arn: bucketArn } = privateBucket(this, {
+      name: offsite.bucket,
+      keyDescription: "Encrypts the platform's off-site Velero backups",
+      // Without the key no backup can be read.
+      protectKey: true,
+      lifecycleRule: {
+        id: 'expire-deleted-versions',
+        status: 'Enabled',
+        filter: [{ prefix: '' }],
+        noncurrentVersionExpiration: [{ noncurrentDays: platform.backups.retentionDays }],
+        expiration: [{ expiredObjectDeleteMarker: true }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
     });
 
     const user = new IamUser(this, 'user', { name: VELERO_BACKUP_USER });

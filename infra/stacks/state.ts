@@ -1,17 +1,9 @@
 import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
-import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import type { Platform } from '../../config';
 import { requireTerraformVersion } from '../lib/backend';
+import { privateBucket } from '../lib/private-bucket';
 import { defaultTags } from '../lib/tags';
 
 /** The state stack's local state, relative to dist/terraform/state: <project>/.terraform-state/. */
@@ -35,68 +27,17 @@ export class StateStack extends TerraformStack {
     requireTerraformVersion(this);
     new AwsProvider(this, 'aws', { region: platform.gateway.region, defaultTags: [{ tags: defaultTags(id) }] });
 
-    const key = new KmsKey(this, 'key', {
-      description: 'Encrypts the platform Terraform state',
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-    });
-    new KmsAlias(this, 'key-alias', { name: `alias/${platform.gateway.stateBucket}`, targetKeyId: key.keyId });
-
-    const bucket = new S3Bucket(this, 'bucket', { bucket: platform.gateway.stateBucket });
-    // State must survive `terraform destroy` of this stack by mistake.
-    bucket.addOverride('lifecycle.prevent_destroy', true);
-
-    new S3BucketVersioning(this, 'versioning', {
-      bucket: bucket.id,
-      versioningConfiguration: { status: 'Enabled' },
-    });
-    new S3BucketServerSideEncryptionConfiguration(this, 'encryption', {
-      bucket: bucket.id,
-      rule: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn },
-          bucketKeyEnabled: true,
-        },
-      ],
-    });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', {
-      bucket: bucket.id,
-      rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
-    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
-      bucket: bucket.id,
-      rule: [
-        {
-          id: 'expire-old-state-versions',
-          status: 'Enabled',
-          filter: [{ prefix: '' }],
-          noncurrentVersionExpiration: [{ noncurrentDays: 90 }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-    });
-    new S3BucketPolicy(this, 'tls-only', {
-      bucket: bucket.id,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [`arn:aws:s3:::${platform.gateway.stateBucket}`, `arn:aws:s3:::${platform.gateway.stateBucket}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
+    const { bucket, key } = privateBucket(this, {
+      name: platform.gateway.stateBucket,
+      keyDescription: 'Encrypts the platform Terraform state',
+      // State must survive `terraform destroy` of this stack by mistake (the bucket is protected).
+      lifecycleRule: {
+        id: 'expire-old-state-versions',
+        status: 'Enabled',
+        filter: [{ prefix: '' }],
+        noncurrentVersionExpiration: [{ noncurrentDays: 90 }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
     });
 
     new TerraformOutput(this, 'bucket_name', { value: bucket.bucket });
