@@ -19,17 +19,14 @@
 import { Construct } from 'constructs';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { IMAGES } from '../../config/versions';
-import { NODE_LABEL } from '../../config/topology';
-import { standardLabels } from '../lib/labels';
 import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
 import { STORAGE_CLASS } from '../lib/placement';
 import type { ServiceRegistration } from '../lib/service';
 import { vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
-import { DATABASES, DATABASES_NAMESPACE, POSTGRESQL, POSTGRESQL_PORT, type DatabaseOwner } from '../lib/data-endpoints';
+import { DATABASES, DATABASES_NAMESPACE, POSTGRESQL, type DatabaseOwner } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
-import { restrictedPodSecurity } from '../lib/security-context';
-import { containerResources, restrictedContainer } from './container';
+import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 
 /** The role the exporter connects as (through the local socket, no password). */
 export const EXPORTER_ROLE = 'postgres_exporter';
@@ -168,10 +165,11 @@ export interface PostgresqlProps {
 }
 
 /**
- * The PostgreSQL server: its ServiceAccount, configuration and init ConfigMaps, headless Service
- * and StatefulSet, as typed objects. Not a `WorkloadStatefulSet`: it runs an init container and
- * an exporter beside the server, and its volume claim template (labels included) is immutable on
- * a running StatefulSet (docs/decisions/0111-data-services-typed-objects.md).
+ * The PostgreSQL server on the workload family: its ServiceAccount, configuration and init
+ * ConfigMaps, headless Service and StatefulSet, with the init container and the exporter beside
+ * the server. Every object keeps the `database` labels it was created with (its claim template
+ * cannot change on a running StatefulSet) and the pod does not roll on a configuration checksum,
+ * so `dist/` is what it was as typed objects (docs/decisions/0111-data-services-typed-objects.md).
  */
 export class Postgresql extends Construct {
   static readonly registration: ServiceRegistration = {
@@ -186,139 +184,70 @@ export class Postgresql extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresqlProps) {
     super(scope, id);
-    const name = POSTGRESQL.name;
-    const namespace = DATABASES_NAMESPACE;
-    const labels = standardLabels(name, 'database');
-    const selector = { 'app.kubernetes.io/name': name };
     const agent = vaultAgentPodFor(POSTGRESQL_CONSUMER, props.vaultTlsServerName);
-
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: POSTGRESQL_CONSUMER.serviceAccount, namespace, labels },
-      // It never calls the Kubernetes API; the Vault agent gets its own projected token.
-      automountServiceAccountToken: false,
-    });
-
-    new k8s.KubeConfigMap(this, 'config', {
-      metadata: { name: `${name}-config`, namespace, labels },
-      data: { 'postgresql.conf': postgresqlConf(), 'pg_hba.conf': pgHbaConf() },
-    });
-    new k8s.KubeConfigMap(this, 'init', {
-      metadata: { name: `${name}-init`, namespace, labels },
-      data: { 'init.sh': INIT_SCRIPT, 'init.sql': initSql() },
-    });
-
-    // Headless: clients resolve postgresql.databases.svc to the pod; the StatefulSet's governing Service.
-    new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace, labels },
-      spec: {
-        clusterIp: 'None',
-        selector,
-        ports: [
-          { name: 'postgres', port: POSTGRESQL_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' },
-          { name: 'metrics', port: POSTGRESQL.ports!.metrics, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
-        ],
-      },
-    });
-
-    const mounts = {
-      data: { name: 'data', mountPath: DATA_MOUNT },
-      config: { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-      init: { name: 'init', mountPath: INIT_DIR, readOnly: true },
-      socket: { name: 'socket', mountPath: SOCKET_DIR },
-      tmp: { name: 'tmp', mountPath: '/tmp' },
-    } satisfies Record<string, k8s.VolumeMount>;
     const env: k8s.EnvVar[] = [{ name: 'PGDATA', value: PGDATA }];
-    const port = (name: string) => k8s.IntOrString.fromString(name);
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name, namespace, labels },
-      spec: {
-        serviceName: name,
-        replicas: 1,
-        selector: { matchLabels: selector },
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        template: {
-          metadata: {
-            labels: { ...labels, ...agent.labels },
-            annotations: { ...agent.annotations, ...READ_AT_START },
-          },
-          spec: {
-            serviceAccountName: POSTGRESQL_CONSUMER.serviceAccount,
-            automountServiceAccountToken: false,
-            nodeSelector: { [NODE_LABEL]: props.node },
-            securityContext: restrictedPodSecurity({ uid: POSTGRES_UID, fsGroup: POSTGRES_UID }),
-            // A fast shutdown with a checkpoint can take a while on a busy server.
-            terminationGracePeriodSeconds: 120,
-            initContainers: [
-              {
-                name: 'init',
-                image: IMAGES.postgres,
-                command: ['/bin/sh', `${INIT_DIR}/init.sh`],
-                env,
-                securityContext: restrictedContainer(),
-                resources: containerResources('100m', '256Mi', '1', '1Gi'),
-                volumeMounts: [mounts.data, mounts.config, mounts.init, mounts.socket, mounts.tmp],
-              },
-            ],
-            containers: [
-              {
-                name: 'postgresql',
-                image: IMAGES.postgres,
-                command: ['postgres', '-D', PGDATA, '-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
-                env,
-                ports: [{ name: 'postgres', containerPort: POSTGRESQL_PORT, protocol: 'TCP' }],
-                // Ready once it accepts connections; alive while its port answers.
-                readinessProbe: {
-                  exec: { command: ['pg_isready', '--host', SOCKET_DIR, '--username', 'postgres', '--dbname', 'postgres'] },
-                  periodSeconds: 10,
-                  timeoutSeconds: 5,
-                },
-                livenessProbe: { tcpSocket: { port: port('postgres') }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
-                startupProbe: { tcpSocket: { port: port('postgres') }, periodSeconds: 10, failureThreshold: 60 },
-                securityContext: restrictedContainer(),
-                resources: containerResources('250m', '1Gi', '2', '2Gi'),
-                volumeMounts: [mounts.data, mounts.config, mounts.socket, mounts.tmp],
-              },
-              {
-                name: 'exporter',
-                image: IMAGES.postgresExporter,
-                env: [
-                  {
-                    name: 'DATA_SOURCE_NAME',
-                    value: `postgresql://${EXPORTER_ROLE}@/postgres?host=${SOCKET_DIR}&sslmode=disable`,
-                  },
-                ],
-                ports: [{ name: 'metrics', containerPort: POSTGRESQL.ports!.metrics, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/metrics', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: restrictedContainer(),
-                resources: containerResources('10m', '32Mi', '200m', '128Mi'),
-                volumeMounts: [mounts.socket],
-              },
-            ],
-            volumes: [
-              ...agent.volumes,
-              { name: 'config', configMap: { name: `${name}-config` } },
-              { name: 'init', configMap: { name: `${name}-init` } },
-              { name: 'socket', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: STORAGE_CLASS,
-              resources: { requests: { storage: k8s.Quantity.fromString(`${props.storageGiB}Gi`) } },
-            },
-          },
-        ],
+    const workload = new WorkloadStatefulSet(this, 'postgresql', {
+      workload: POSTGRESQL,
+      component: 'database',
+      labelObjectsLikeWorkload: true,
+      rollOnConfigChange: false,
+      vaultVolumesFirst: true,
+      image: IMAGES.postgres,
+      // It never calls the Kubernetes API; the Vault agent gets its own projected token.
+      automountToken: false,
+      identity: { uid: POSTGRES_UID, fsGroup: POSTGRES_UID },
+      node: props.node,
+      // Headless (the family's StatefulSet Service): clients resolve postgresql.databases.svc to the pod.
+      ports: ['postgres'],
+      service: { ports: ['postgres', 'metrics'] },
+      command: ['postgres', '-D', PGDATA, '-c', `config_file=${CONFIG_DIR}/postgresql.conf`],
+      env,
+      // Ready once it accepts connections; alive while its port answers.
+      readinessProbe: { exec: ['pg_isready', '--host', SOCKET_DIR, '--username', 'postgres', '--dbname', 'postgres'], periodSeconds: 10, timeoutSeconds: 5 },
+      livenessProbe: { tcpPort: 'postgres', initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+      startupProbe: { tcpPort: 'postgres', periodSeconds: 10, failureThreshold: 60 },
+      resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+      // A fast shutdown with a checkpoint can take a while on a busy server.
+      terminationGracePeriodSeconds: 120,
+      vaultAgent: { ...agent, annotations: { ...agent.annotations, ...READ_AT_START } },
+      volumes: [
         // Deleting the StatefulSet (or scaling it down) keeps the volume: the data outlives the pod.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+        WorkloadVolume.dataClaim('data', DATA_MOUNT, { storage: `${props.storageGiB}Gi`, storageClassName: STORAGE_CLASS }),
+        WorkloadVolume.configFiles('config', { 'postgresql.conf': postgresqlConf(), 'pg_hba.conf': pgHbaConf() }, [{ mountPath: CONFIG_DIR }]),
+        WorkloadVolume.configFiles('init', { 'init.sh': INIT_SCRIPT, 'init.sql': initSql() }, [{ mountPath: INIT_DIR }]),
+        // The socket the init step and the exporter connect through: tiny, and never on a disk.
+        WorkloadVolume.memoryDir('socket', SOCKET_DIR, '1Mi'),
+        WorkloadVolume.emptyDir('tmp', '/tmp', '256Mi'),
+      ],
+      mounts: ['data', 'config', 'socket', 'tmp'],
+      initContainers: [
+        {
+          name: 'init',
+          image: IMAGES.postgres,
+          command: ['/bin/sh', `${INIT_DIR}/init.sh`],
+          env,
+          resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+          mounts: ['data', 'config', 'init', 'socket', 'tmp'],
+        },
+      ],
+      sidecars: [
+        {
+          name: 'exporter',
+          image: IMAGES.postgresExporter,
+          env: [{ name: 'DATA_SOURCE_NAME', value: `postgresql://${EXPORTER_ROLE}@/postgres?host=${SOCKET_DIR}&sslmode=disable` }],
+          ports: ['metrics'],
+          readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
+          livenessProbe: { httpGet: { path: '/', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+          // The exporter sees only the socket.
+          mounts: ['socket'],
+        },
+      ],
+      // Written out as the StatefulSet was created: podManagementPolicy cannot change on it.
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: 'RollingUpdate',
     });
+    this.statefulSet = workload.resource;
   }
 }

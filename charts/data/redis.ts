@@ -15,8 +15,6 @@
 import { Construct } from 'constructs';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { IMAGES } from '../../config/versions';
-import { NODE_LABEL } from '../../config/topology';
-import { standardLabels } from '../lib/labels';
 import { dnsAccess, scrapedBy, type Connection } from '../lib/network';
 import { STORAGE_CLASS } from '../lib/placement';
 import type { ServiceRegistration } from '../lib/service';
@@ -24,8 +22,7 @@ import { vaultAgentPodFor, type SecretConsumer, type VaultSecret } from '../lib/
 import { DATABASES_NAMESPACE, REDIS, REDIS_PORT } from '../lib/data-endpoints';
 import { DATA_SYNC_WAVE } from '../lib/sync-waves';
 import { READ_AT_START, vaultFile } from '../lib/vault-access';
-import { restrictedPodSecurity } from '../lib/security-context';
-import { containerResources, restrictedContainer } from './container';
+import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 
 /** A client's ACL user. */
 export interface RedisUser {
@@ -117,9 +114,10 @@ export interface RedisProps {
 }
 
 /**
- * The Redis server: its ServiceAccount, configuration ConfigMap, headless Service and
- * StatefulSet, as typed objects. Not a `WorkloadStatefulSet`: it runs its exporter beside the
- * server, and its volume claim template (labels included) is immutable on a running StatefulSet
+ * The Redis server on the workload family: its ServiceAccount, configuration ConfigMap, headless
+ * Service and StatefulSet, with its exporter beside the server. Every object keeps the `cache`
+ * labels it was created with (its claim template cannot change on a running StatefulSet) and the
+ * pod does not roll on a configuration checksum, so `dist/` is what it was as typed objects
  * (docs/decisions/0111-data-services-typed-objects.md).
  */
 export class Redis extends Construct {
@@ -135,107 +133,51 @@ export class Redis extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
-    const name = REDIS.name;
-    const namespace = DATABASES_NAMESPACE;
-    const labels = standardLabels(name, 'cache');
-    const selector = { 'app.kubernetes.io/name': name };
     const agent = vaultAgentPodFor(REDIS_CONSUMER, props.vaultTlsServerName);
     // The container may use a quarter more than Redis' own limit (buffers, fork for rewrites).
     const memoryLimitMiB = Math.ceil(props.maxMemoryMiB * 1.25);
-    const port = (portName: string) => k8s.IntOrString.fromString(portName);
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: REDIS_CONSUMER.serviceAccount, namespace, labels },
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubeConfigMap(this, 'config', {
-      metadata: { name: `${name}-config`, namespace, labels },
-      data: { 'redis.conf': redisConf(props) },
-    });
-    new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace, labels },
-      spec: {
-        clusterIp: 'None',
-        selector,
-        ports: [
-          { name: 'redis', port: REDIS_PORT, targetPort: port('redis'), protocol: 'TCP' },
-          { name: 'metrics', port: REDIS.ports!.metrics, targetPort: port('metrics'), protocol: 'TCP' },
-        ],
-      },
-    });
-
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name, namespace, labels },
-      spec: {
-        serviceName: name,
-        replicas: 1,
-        selector: { matchLabels: selector },
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        template: {
-          metadata: {
-            labels: { ...labels, ...agent.labels },
-            annotations: { ...agent.annotations, ...READ_AT_START },
-          },
-          spec: {
-            serviceAccountName: REDIS_CONSUMER.serviceAccount,
-            automountServiceAccountToken: false,
-            nodeSelector: { [NODE_LABEL]: props.node },
-            securityContext: restrictedPodSecurity({ uid: REDIS_UID, fsGroup: REDIS_UID }),
-            terminationGracePeriodSeconds: 60,
-            containers: [
-              {
-                name: 'redis',
-                image: IMAGES.redis,
-                command: ['redis-server', '/etc/redis/redis.conf'],
-                ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-                // Ready once it answers PING (the default user may do nothing else); alive while the port answers.
-                readinessProbe: {
-                  exec: { command: ['sh', '-c', `test "$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping)" = PONG`] },
-                  periodSeconds: 10,
-                  timeoutSeconds: 5,
-                },
-                livenessProbe: { tcpSocket: { port: port('redis') }, initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
-                // Loading a large append-only file after a restart takes a while.
-                startupProbe: { tcpSocket: { port: port('redis') }, periodSeconds: 5, failureThreshold: 120 },
-                securityContext: restrictedContainer(),
-                resources: containerResources('100m', `${props.maxMemoryMiB}Mi`, '1', `${memoryLimitMiB}Mi`),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-              {
-                name: 'exporter',
-                image: IMAGES.redisExporter,
-                args: [`--redis.addr=${EXPORTER_ADDRESS}`, '--redis.user=exporter', `--redis.password-file=${vaultFile(EXPORTER_TARGETS)}`],
-                ports: [{ name: 'metrics', containerPort: REDIS.ports!.metrics, protocol: 'TCP' }],
-                readinessProbe: { httpGet: { path: '/metrics', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/health', port: port('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
-                securityContext: restrictedContainer(),
-                resources: containerResources('10m', '32Mi', '200m', '128Mi'),
-              },
-            ],
-            volumes: [
-              ...agent.volumes,
-              { name: 'config', configMap: { name: `${name}-config` } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-            ],
-          },
+    const workload = new WorkloadStatefulSet(this, 'redis', {
+      workload: REDIS,
+      component: 'cache',
+      labelObjectsLikeWorkload: true,
+      rollOnConfigChange: false,
+      vaultVolumesFirst: true,
+      image: IMAGES.redis,
+      automountToken: false,
+      identity: { uid: REDIS_UID, fsGroup: REDIS_UID },
+      node: props.node,
+      ports: ['redis'],
+      service: { ports: ['redis', 'metrics'] },
+      command: ['redis-server', '/etc/redis/redis.conf'],
+      // Ready once it answers PING (the default user may do nothing else); alive while the port answers.
+      readinessProbe: { exec: ['sh', '-c', `test "$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping)" = PONG`], periodSeconds: 10, timeoutSeconds: 5 },
+      livenessProbe: { tcpPort: 'redis', initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 6 },
+      // Loading a large append-only file after a restart takes a while.
+      startupProbe: { tcpPort: 'redis', periodSeconds: 5, failureThreshold: 120 },
+      resources: { requests: { cpu: '100m', memory: `${props.maxMemoryMiB}Mi` }, limits: { cpu: '1', memory: `${memoryLimitMiB}Mi` } },
+      terminationGracePeriodSeconds: 60,
+      vaultAgent: { ...agent, annotations: { ...agent.annotations, ...READ_AT_START } },
+      volumes: [
+        WorkloadVolume.dataClaim('data', '/data', { storage: `${props.storageGiB}Gi`, storageClassName: STORAGE_CLASS }),
+        WorkloadVolume.configFiles('config', { 'redis.conf': redisConf(props) }, [{ mountPath: '/etc/redis' }]),
+        WorkloadVolume.emptyDir('tmp', '/tmp', '64Mi'),
+      ],
+      sidecars: [
+        {
+          name: 'exporter',
+          image: IMAGES.redisExporter,
+          args: [`--redis.addr=${EXPORTER_ADDRESS}`, '--redis.user=exporter', `--redis.password-file=${vaultFile(EXPORTER_TARGETS)}`],
+          ports: ['metrics'],
+          readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 10 },
+          livenessProbe: { httpGet: { path: '/health', port: 'metrics' }, periodSeconds: 30, timeoutSeconds: 5 },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: STORAGE_CLASS,
-              resources: { requests: { storage: k8s.Quantity.fromString(`${props.storageGiB}Gi`) } },
-            },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+      ],
+      // Written out as the StatefulSet was created: podManagementPolicy cannot change on it.
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: 'RollingUpdate',
     });
+    this.statefulSet = workload.resource;
   }
 }

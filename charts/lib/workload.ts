@@ -68,6 +68,14 @@ export interface WorkloadProbe {
    * @default - no TCP check (set `httpGet` instead)
    */
   readonly tcpPort?: string;
+  /**
+   * A command run in the container (exit 0 passes), for a check no port answers, e.g.
+   * `pg_isready` on a local socket.
+   * @default - no command check (set `httpGet` or `tcpPort` instead)
+   */
+  readonly exec?: readonly string[];
+  /** Seconds a check may take before it counts as failed. @default - Kubernetes' default (1) */
+  readonly timeoutSeconds?: number;
   /** Seconds before the first check. @default - Kubernetes' default (0) */
   readonly initialDelaySeconds?: number;
   /** Seconds between checks. @default - Kubernetes' default (10) */
@@ -122,6 +130,14 @@ export class WorkloadVolume {
   /** Scratch space that lives as long as the pod, capped at `sizeLimit` (e.g. "256Mi"). */
   static emptyDir(name: string, mountPath: string, sizeLimit: string): WorkloadVolume {
     return new WorkloadVolume(name, [{ mountPath }], false, { volume: { name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit) } } });
+  }
+
+  /**
+   * Scratch space in memory (tmpfs), capped at `sizeLimit` and counted against the container's
+   * memory: for a small directory that must not reach a disk, e.g. a server's Unix socket.
+   */
+  static memoryDir(name: string, mountPath: string, sizeLimit: string): WorkloadVolume {
+    return new WorkloadVolume(name, [{ mountPath }], false, { volume: { name, emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(sizeLimit) } } });
   }
 
   /**
@@ -181,6 +197,36 @@ export interface VaultAgentPodProps {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly volumes: readonly k8s.Volume[];
+}
+
+/**
+ * A container of the pod besides the main one: an init container (`WorkloadProps.initContainers`)
+ * or one that runs beside it (`WorkloadProps.sidecars`, e.g. a metrics exporter). It runs as the
+ * pod's identity with restricted security, and mounts only the volumes it names.
+ */
+export interface WorkloadContainer {
+  /** The container's name, unique in the pod. */
+  readonly name: string;
+  /** Its image, pinned in config/versions.ts. */
+  readonly image: string;
+  /** Its requests and limits. */
+  readonly resources: WorkloadResources;
+  /** Its entrypoint. @default - the image's entrypoint */
+  readonly command?: readonly string[];
+  /** Its arguments. @default - the image's arguments */
+  readonly args?: readonly string[];
+  /** Its environment variables. @default - none */
+  readonly env?: readonly k8s.EnvVar[];
+  /** The workload's ports it listens on, by name. @default - none */
+  readonly ports?: readonly string[];
+  /** When the pod receives traffic. @default - no readiness probe */
+  readonly readinessProbe?: WorkloadProbe;
+  /** When the container is restarted. @default - no liveness probe */
+  readonly livenessProbe?: WorkloadProbe;
+  /** Holds its other probes off until it started. @default - no startup probe */
+  readonly startupProbe?: WorkloadProbe;
+  /** The workload's volumes it mounts, by name, in this order. @default - none */
+  readonly mounts?: readonly string[];
 }
 
 /** The intent of one workload: what every kind of the family shares. */
@@ -280,6 +326,42 @@ export interface WorkloadProps {
    * @default false
    */
   readonly spreadOverNodes?: boolean;
+  /**
+   * The workload's volumes the main container mounts, by name, in this order (the others are
+   * for `initContainers` or `sidecars`).
+   * @default - every volume, in the order of `volumes`
+   */
+  readonly mounts?: readonly string[];
+  /**
+   * Containers that run to completion, in order, before the main one starts.
+   * @default - none
+   */
+  readonly initContainers?: readonly WorkloadContainer[];
+  /**
+   * Containers that run beside the main one, after it in the pod (e.g. a metrics exporter).
+   * @default - none
+   */
+  readonly sidecars?: readonly WorkloadContainer[];
+  /**
+   * Label the ServiceAccount, the ConfigMaps, the Service and the claim templates like the
+   * workload (its name and `component`) instead of by their own kind (`service-account`,
+   * `config`, `service`, `storage`): for a StatefulSet created with those labels, whose claim
+   * templates a running cluster cannot change (docs/decisions/0111).
+   * @default false - each object is labelled by its kind
+   */
+  readonly labelObjectsLikeWorkload?: boolean;
+  /**
+   * Annotate the pod template with the checksum of its configuration files, so the pods roll
+   * when they change.
+   * @default true
+   */
+  readonly rollOnConfigChange?: boolean;
+  /**
+   * Put the Vault agent's volumes before the workload's in the pod (the order of pods created
+   * that way; a different order rolls them).
+   * @default false - after the workload's volumes
+   */
+  readonly vaultVolumesFirst?: boolean;
 }
 
 function portOf(workload: Workload, name: string): number {
@@ -295,8 +377,9 @@ function portOf(workload: Workload, name: string): number {
 
 function probe(workload: Workload, props: WorkloadProbe | undefined, which: string): k8s.Probe | undefined {
   if (!props) return undefined;
-  if ((props.httpGet === undefined) === (props.tcpPort === undefined)) {
-    throw new Error(`workload ${workload.namespace}/${workload.name}: ${which} must set exactly one of httpGet and tcpPort`);
+  const checks = [props.httpGet, props.tcpPort, props.exec].filter((check) => check !== undefined).length;
+  if (checks !== 1) {
+    throw new Error(`workload ${workload.namespace}/${workload.name}: ${which} must set exactly one of httpGet, tcpPort and exec; it sets ${checks}`);
   }
   const named = (port: string) => {
     portOf(workload, port);
@@ -305,6 +388,8 @@ function probe(workload: Workload, props: WorkloadProbe | undefined, which: stri
   return {
     httpGet: props.httpGet ? { path: props.httpGet.path, port: named(props.httpGet.port) } : undefined,
     tcpSocket: props.tcpPort !== undefined ? { port: named(props.tcpPort) } : undefined,
+    exec: props.exec ? { command: [...props.exec] } : undefined,
+    timeoutSeconds: props.timeoutSeconds,
     initialDelaySeconds: props.initialDelaySeconds,
     periodSeconds: props.periodSeconds,
     failureThreshold: props.failureThreshold,
@@ -341,6 +426,8 @@ export abstract class WorkloadBase extends Construct {
   /** The checksum of its configuration files (`undefined` without any). */
   readonly configChecksum?: string;
   protected readonly template: k8s.PodTemplateSpec;
+  /** The labels of an object of the given kind (`WorkloadProps.labelObjectsLikeWorkload`). */
+  protected readonly objectLabels: (name: string, kind: string) => Record<string, string>;
 
   protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps) {
     super(scope, id);
@@ -349,6 +436,8 @@ export abstract class WorkloadBase extends Construct {
     this.namespace = workload.namespace;
     this.labels = standardLabels(workload.name, props.component);
     this.selector = { matchLabels: { [NAME_LABEL]: workload.name } };
+    const objectLabels = (name: string, kind: string) => (props.labelObjectsLikeWorkload ? { ...this.labels } : standardLabels(name, kind));
+    this.objectLabels = objectLabels;
     const volumes = props.volumes ?? [];
     const names = new Set<string>();
     for (const volume of volumes) {
@@ -356,10 +445,22 @@ export abstract class WorkloadBase extends Construct {
       names.add(volume.name);
     }
     const ports = props.ports ?? Object.keys(workload.ports ?? {});
-    const containerPorts = ports.map((name) => ({ name, containerPort: portOf(workload, name), protocol: 'TCP' }));
+    const containerPortsOf = (names: readonly string[]) => names.map((name) => ({ name, containerPort: portOf(workload, name), protocol: 'TCP' }));
+    const containerPorts = containerPortsOf(ports);
+    const listening = [...ports, ...(props.sidecars ?? []).flatMap((c) => c.ports ?? [])];
+    const mountsOf = (names: readonly string[], container: string): k8s.VolumeMount[] =>
+      names.flatMap((volumeName) => {
+        const volume = volumes.find((v) => v.name === volumeName);
+        if (!volume) {
+          throw new Error(
+            `workload ${workload.namespace}/${workload.name}: container "${container}" mounts volume "${volumeName}", which is not declared; its volumes are: ${volumes.map((v) => v.name).join(', ') || '(none)'}; add it to volumes or mount one of those`,
+          );
+        }
+        return volume.mounts();
+      });
 
     new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name, namespace: this.namespace, labels: standardLabels(this.name, 'service-account') },
+      metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service-account') },
       automountServiceAccountToken: props.automountToken ?? false,
     });
 
@@ -371,7 +472,7 @@ export abstract class WorkloadBase extends Construct {
         files[key] = text;
       }
       new k8s.KubeConfigMap(this, `config-${volume.name}`, {
-        metadata: { name: `${this.name}-${volume.name}`, namespace: this.namespace, labels: standardLabels(`${this.name}-${volume.name}`, 'config') },
+        metadata: { name: `${this.name}-${volume.name}`, namespace: this.namespace, labels: objectLabels(`${this.name}-${volume.name}`, 'config') },
         data: { ...volume.files },
       });
     }
@@ -380,10 +481,10 @@ export abstract class WorkloadBase extends Construct {
     if (props.service !== false) {
       const servicePorts = props.service?.ports ?? ports;
       for (const name of servicePorts) {
-        if (!ports.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports`);
+        if (!listening.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports (or to a sidecar's ports)`);
       }
       new k8s.KubeService(this, 'service', {
-        metadata: { name: this.name, namespace: this.namespace, labels: standardLabels(this.name, 'service') },
+        metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service') },
         spec: {
           ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
           selector: { ...this.selector.matchLabels },
@@ -393,11 +494,40 @@ export abstract class WorkloadBase extends Construct {
     }
 
     const agent = props.vaultAgent;
-    const annotations = { ...(this.configChecksum ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations };
-    const podVolumes = [...volumes.flatMap((v) => v.volume(this.name) ?? []), ...(agent?.volumes ?? [])];
-    const mounts = volumes.flatMap((v) => v.mounts());
+    const rollOnConfigChange = props.rollOnConfigChange ?? true;
+    const annotations = { ...(this.configChecksum && rollOnConfigChange ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations };
+    const ownVolumes = volumes.flatMap((v) => v.volume(this.name) ?? []);
+    const podVolumes = props.vaultVolumesFirst ? [...(agent?.volumes ?? []), ...ownVolumes] : [...ownVolumes, ...(agent?.volumes ?? [])];
+    const containerName = props.containerName ?? this.name;
+    const mounts = props.mounts ? mountsOf(props.mounts, containerName) : volumes.flatMap((v) => v.mounts());
+    const restricted = (): k8s.SecurityContext => ({ ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } });
+    const extra = (c: WorkloadContainer, which: string): k8s.Container => {
+      const own = mountsOf(c.mounts ?? [], c.name);
+      const cPorts = containerPortsOf(c.ports ?? []);
+      return {
+        name: c.name,
+        image: c.image,
+        command: c.command ? [...c.command] : undefined,
+        args: c.args ? [...c.args] : undefined,
+        env: c.env ? [...c.env] : undefined,
+        ports: cPorts.length ? cPorts : undefined,
+        readinessProbe: probe(workload, c.readinessProbe, `${which} ${c.name}: readinessProbe`),
+        livenessProbe: probe(workload, c.livenessProbe, `${which} ${c.name}: livenessProbe`),
+        startupProbe: probe(workload, c.startupProbe, `${which} ${c.name}: startupProbe`),
+        resources: { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) },
+        securityContext: restricted(),
+        volumeMounts: own.length ? own : undefined,
+      };
+    };
+    const initContainers = (props.initContainers ?? []).map((c) => extra(c, 'init container'));
+    const sidecars = (props.sidecars ?? []).map((c) => extra(c, 'sidecar'));
+    const containerNames = new Set<string>();
+    for (const name of [containerName, ...initContainers.map((c) => c.name), ...sidecars.map((c) => c.name)]) {
+      if (containerNames.has(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: container name "${name}" is used twice; give each container of the pod its own name`);
+      containerNames.add(name);
+    }
     const container: k8s.Container = {
-      name: props.containerName ?? this.name,
+      name: containerName,
       image: props.image,
       imagePullPolicy: props.imagePullPolicy,
       command: props.command ? [...props.command] : undefined,
@@ -408,7 +538,7 @@ export abstract class WorkloadBase extends Construct {
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
       startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
       resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-      securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+      securityContext: restricted(),
       volumeMounts: mounts.length ? mounts : undefined,
     };
     this.template = {
@@ -429,7 +559,8 @@ export abstract class WorkloadBase extends Construct {
         topologySpreadConstraints: props.spreadOverNodes
           ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: this.selector }]
           : undefined,
-        containers: [container],
+        initContainers: initContainers.length ? initContainers : undefined,
+        containers: [container, ...sidecars],
         volumes: podVolumes.length ? podVolumes : undefined,
       },
     };
@@ -490,7 +621,19 @@ export class WorkloadDeployment extends WorkloadBase {
   }
 }
 
-export type WorkloadStatefulSetProps = WorkloadProps;
+export interface WorkloadStatefulSetProps extends WorkloadProps {
+  /**
+   * How the StatefulSet starts and stops its pods (written out for a StatefulSet created with
+   * it: the field cannot change on a running object).
+   * @default - not set: Kubernetes' default (`OrderedReady`)
+   */
+  readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  /**
+   * How a changed pod template reaches the pods.
+   * @default - not set: Kubernetes' default (`RollingUpdate`)
+   */
+  readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
+}
 
 /**
  * A workload with its own volume: a StatefulSet of one replica whose data claims are kept when
@@ -508,10 +651,12 @@ export class WorkloadStatefulSet extends WorkloadBase {
         replicas: 1,
         serviceName: this.name,
         selector: this.selector,
+        podManagementPolicy: props.podManagementPolicy,
+        updateStrategy: props.updateStrategy ? { type: props.updateStrategy } : undefined,
         template: this.template,
         volumeClaimTemplates: claims.length
           ? claims.map((v) => ({
-              metadata: { name: v.name, labels: standardLabels(this.name, 'storage') },
+              metadata: { name: v.name, labels: this.objectLabels(this.name, 'storage') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 storageClassName: v.claim!.storageClassName,

@@ -50,6 +50,23 @@ describe('PostgreSQL', () => {
     expect(set.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   });
 
+  it('GIVEN any props WHEN rendered THEN the fields a running StatefulSet cannot change keep the values it was created with: selector, serviceName, podManagementPolicy and the claim template named data with the database labels', () => {
+    const set = statefulSet();
+    expect(set.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'postgresql' } });
+    expect(set.spec.serviceName).toBe('postgresql');
+    expect(set.spec.podManagementPolicy).toBe('OrderedReady');
+    expect(set.spec.volumeClaimTemplates.map((t: any) => t.metadata)).toEqual([{ name: 'data', labels: set.metadata.labels }]);
+    expect(set.metadata.labels['app.kubernetes.io/component']).toBe('database');
+  });
+
+  it('GIVEN any props WHEN rendered THEN the init step mounts its script, the server does not, and the exporter sees only the in-memory socket', () => {
+    const mounts = (c: any) => c.volumeMounts.map((m: any) => m.name);
+    expect(mounts(pod().initContainers[0])).toEqual(['data', 'config', 'init', 'socket', 'tmp']);
+    expect(pod().containers.map(mounts)).toEqual([['data', 'config', 'socket', 'tmp'], ['socket']]);
+    expect(pod().volumes.find((v: any) => v.name === 'socket').emptyDir.medium).toBe('Memory');
+    expect(pod().containers[0].readinessProbe.exec.command[0]).toBe('pg_isready');
+  });
+
   it('GIVEN any props WHEN rendered THEN it runs restricted: non-root 999, read-only root, no capabilities, seccomp, no API token', () => {
     expect(pod().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod().automountServiceAccountToken).toBe(false);

@@ -34,6 +34,15 @@ describe('Redis', () => {
     expect(set.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   });
 
+  it('GIVEN any props WHEN rendered THEN the fields a running StatefulSet cannot change keep the values it was created with: selector, serviceName, podManagementPolicy and the claim template named data with the cache labels', () => {
+    const set = statefulSet();
+    expect(set.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'redis' } });
+    expect(set.spec.serviceName).toBe('redis');
+    expect(set.spec.podManagementPolicy).toBe('OrderedReady');
+    expect(set.spec.volumeClaimTemplates.map((t: any) => t.metadata)).toEqual([{ name: 'data', labels: set.metadata.labels }]);
+    expect(set.metadata.labels['app.kubernetes.io/component']).toBe('cache');
+  });
+
   it('GIVEN 1024 MiB of memory WHEN rendered THEN it persists every write, never evicts, and sizes the container above maxmemory', () => {
     expect(conf()).toBe(redisConf(PROPS));
     expect(conf()).toContain('appendonly yes\n');

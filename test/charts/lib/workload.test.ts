@@ -290,3 +290,121 @@ describe('containerResources', () => {
     expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
   });
 });
+
+describe('workload family: pods of several containers (the data services, decision 0111)', () => {
+  const DB: Workload = { namespace: 'data', name: 'db', ports: { sql: 5432, metrics: 9187 } };
+  const RES = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
+  const AGENT = { labels: { 'vault-agent': 'true' }, annotations: { 'vault.hashicorp.com/role': 'db' }, volumes: [{ name: 'vault-token', emptyDir: {} }] };
+  const DB_PROPS: WorkloadProps = {
+    ...BASE,
+    workload: DB,
+    component: 'database',
+    ports: ['sql'],
+    volumes: [
+      WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' }),
+      WorkloadVolume.configFiles('init', { 'init.sh': 'true\n' }, [{ mountPath: '/etc/init' }]),
+      WorkloadVolume.memoryDir('socket', '/run/db', '1Mi'),
+    ],
+    mounts: ['data', 'socket'],
+    readinessProbe: { exec: ['pg_isready', '--host', '/run/db'], periodSeconds: 10, timeoutSeconds: 5 },
+    initContainers: [{ name: 'init', image: 'db:1', command: ['/bin/sh', '/etc/init/init.sh'], resources: RES, mounts: ['data', 'init', 'socket'] }],
+    sidecars: [
+      {
+        name: 'exporter',
+        image: 'exporter:1',
+        args: ['--socket=/run/db'],
+        ports: ['metrics'],
+        readinessProbe: { httpGet: { path: '/metrics', port: 'metrics' }, timeoutSeconds: 10 },
+        resources: RES,
+        mounts: ['socket'],
+      },
+    ],
+    service: { ports: ['sql', 'metrics'] },
+  };
+  const pod = (props: Partial<WorkloadProps> = {}) => podOf(synth((c) => new WorkloadStatefulSet(c, 'db', { ...DB_PROPS, ...props })));
+
+  it('GIVEN an init container and a sidecar WHEN rendered THEN the init container runs first, the sidecar after the main container, each mounting only the volumes it names, restricted, and the Service reaches the sidecar port', () => {
+    const objects = synth((c) => new WorkloadStatefulSet(c, 'db', DB_PROPS));
+    const spec = podOf(objects).spec;
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['init']);
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['db', 'exporter']);
+    expect(spec.initContainers[0].volumeMounts).toEqual([
+      { name: 'data', mountPath: '/data' },
+      { name: 'init', mountPath: '/etc/init', readOnly: true },
+      { name: 'socket', mountPath: '/run/db' },
+    ]);
+    expect(spec.containers[0].volumeMounts.map((m: any) => m.name)).toEqual(['data', 'socket']);
+    expect(spec.containers[1].volumeMounts).toEqual([{ name: 'socket', mountPath: '/run/db' }]);
+    expect(spec.containers[1].ports).toEqual([{ name: 'metrics', containerPort: 9187, protocol: 'TCP' }]);
+    expect(spec.containers[0].ports).toEqual([{ name: 'sql', containerPort: 5432, protocol: 'TCP' }]);
+    for (const container of [...spec.initContainers, ...spec.containers]) {
+      expect(container.securityContext, container.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(container.resources, container.name).toBeDefined();
+    }
+    expect(ofKind(objects, 'Service')[0].spec.ports.map((p: any) => [p.name, p.port])).toEqual([['sql', 5432], ['metrics', 9187]]);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN an exec probe with a timeout WHEN rendered THEN the probe runs the command and waits that long; an HTTP probe keeps its own timeout', () => {
+    const spec = pod().spec;
+    expect(spec.containers[0].readinessProbe).toEqual({ exec: { command: ['pg_isready', '--host', '/run/db'] }, periodSeconds: 10, timeoutSeconds: 5 });
+    expect(spec.containers[1].readinessProbe).toEqual({ httpGet: { path: '/metrics', port: 'metrics' }, timeoutSeconds: 10 });
+  });
+
+  it('fails when a probe sets both exec and a port check, or none', () => {
+    expect(() => pod({ readinessProbe: { exec: ['true'], tcpPort: 'sql' } })).toThrow('workload data/db: readinessProbe must set exactly one of httpGet, tcpPort and exec; it sets 2');
+    expect(() => pod({ livenessProbe: { periodSeconds: 5 } })).toThrow('workload data/db: livenessProbe must set exactly one of httpGet, tcpPort and exec; it sets 0');
+  });
+
+  it('GIVEN a memory-backed scratch volume WHEN rendered THEN it is an emptyDir in memory with its size limit', () => {
+    expect(pod().spec.volumes.find((v: any) => v.name === 'socket')).toEqual({ name: 'socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+  });
+
+  it('fails when a container mounts a volume the workload does not declare', () => {
+    expect(() => pod({ mounts: ['data', 'sock'] })).toThrow('workload data/db: container "db" mounts volume "sock", which is not declared; its volumes are: data, init, socket');
+    expect(() => pod({ sidecars: [{ ...DB_PROPS.sidecars![0], mounts: ['tmp'] }] })).toThrow('container "exporter" mounts volume "tmp", which is not declared');
+  });
+
+  it('fails when two containers of the pod share a name', () => {
+    expect(() => pod({ sidecars: [{ ...DB_PROPS.sidecars![0], name: 'init' }] })).toThrow('workload data/db: container name "init" is used twice');
+  });
+
+  it('fails when the Service exposes a port neither the container nor a sidecar listens on', () => {
+    expect(() => pod({ sidecars: [] })).toThrow('workload data/db: the Service exposes port "metrics", which the container does not listen on');
+  });
+
+  it('GIVEN labelObjectsLikeWorkload WHEN rendered THEN the ServiceAccount, ConfigMap, Service and claim template carry the workload labels; by default each carries its kind', () => {
+    const labelsOf = (objects: any[]) => {
+      const sts = ofKind(objects, 'StatefulSet')[0];
+      return [
+        ...['ServiceAccount', 'ConfigMap', 'Service'].map((kind) => ofKind(objects, kind)[0].metadata.labels),
+        sts.spec.volumeClaimTemplates[0].metadata.labels,
+      ];
+    };
+    const workloadLabels = ofKind(synth((c) => new WorkloadStatefulSet(c, 'db', DB_PROPS)), 'StatefulSet')[0].metadata.labels;
+    expect(workloadLabels).toMatchObject({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/component': 'database' });
+    for (const labels of labelsOf(synth((c) => new WorkloadStatefulSet(c, 'db', { ...DB_PROPS, labelObjectsLikeWorkload: true })))) expect(labels).toEqual(workloadLabels);
+    const components = labelsOf(synth((c) => new WorkloadStatefulSet(c, 'db', DB_PROPS))).map((l: any) => l['app.kubernetes.io/component']);
+    expect(components).toEqual(['service-account', 'config', 'service', 'storage']);
+  });
+
+  it('GIVEN rollOnConfigChange false WHEN rendered THEN the pod template has no config checksum; by default it has', () => {
+    expect(pod().metadata.annotations).toHaveProperty([CONFIG_CHECKSUM_ANNOTATION]);
+    expect(pod({ rollOnConfigChange: false }).metadata.annotations).toBeUndefined();
+    expect(pod({ rollOnConfigChange: false, vaultAgent: AGENT }).metadata.annotations).toEqual(AGENT.annotations);
+  });
+
+  it('GIVEN vaultVolumesFirst WHEN rendered THEN the agent volumes come before the workload volumes; by default after', () => {
+    expect(pod({ vaultAgent: AGENT, vaultVolumesFirst: true }).spec.volumes.map((v: any) => v.name)).toEqual(['vault-token', 'init', 'socket']);
+    expect(pod({ vaultAgent: AGENT }).spec.volumes.map((v: any) => v.name)).toEqual(['init', 'socket', 'vault-token']);
+  });
+
+  it('GIVEN a pod management policy and update strategy WHEN a StatefulSet is rendered THEN they are written out; without them Kubernetes keeps its defaults', () => {
+    const given = ofKind(synth((c) => new WorkloadStatefulSet(c, 'db', { ...DB_PROPS, podManagementPolicy: 'OrderedReady', updateStrategy: 'OnDelete' })), 'StatefulSet')[0];
+    expect(given.spec).toMatchObject({ podManagementPolicy: 'OrderedReady', updateStrategy: { type: 'OnDelete' } });
+    expect(validateCoreObject(given)).toBeUndefined();
+    const plain = ofKind(synth((c) => new WorkloadStatefulSet(c, 'db', DB_PROPS)), 'StatefulSet')[0];
+    expect(plain.spec).not.toHaveProperty('podManagementPolicy');
+    expect(plain.spec).not.toHaveProperty('updateStrategy');
+  });
+});
