@@ -74,6 +74,8 @@ export interface WorkloadProbe {
   readonly periodSeconds?: number;
   /** Failed checks in a row that count as failure. @default - Kubernetes' default (3) */
   readonly failureThreshold?: number;
+  /** Seconds a check may take before it counts as failed. @default - Kubernetes' default (1) */
+  readonly timeoutSeconds?: number;
 }
 
 /** Where a volume appears in the container. */
@@ -106,6 +108,51 @@ export interface HostPathOptions {
   readonly mountPropagation?: string;
 }
 
+/** A StatefulSet's own PersistentVolumeClaim (`WorkloadVolume.dataClaim`). */
+export interface DataClaimProps {
+  /** Its size, e.g. "20Gi". */
+  readonly storage: string;
+  /** Its StorageClass. */
+  readonly storageClassName: string;
+  /**
+   * Label the claim template (`app.kubernetes.io/*`, component `storage`). `false` only for a
+   * StatefulSet that went live with an unlabelled template: Kubernetes rejects any change to a
+   * live StatefulSet's volumeClaimTemplates, so its template must stay exactly as it was.
+   * @default true
+   */
+  readonly labelled?: boolean;
+}
+
+/** Where an init container mounts one of the workload's volumes (`WorkloadInitContainer.mounts`). */
+export interface InitContainerMount {
+  /** The name of a volume of the workload (`WorkloadProps.volumes`). */
+  readonly volume: string;
+  /** Where the init container sees it (it may differ from the main container's path). */
+  readonly mountPath: string;
+}
+
+/**
+ * A container that runs to completion before the workload's container starts (e.g. one that
+ * installs plugins into a shared emptyDir). It runs as the pod's identity, restricted like the
+ * main container.
+ */
+export interface WorkloadInitContainer {
+  /** The container's name, unique in the pod. */
+  readonly name: string;
+  /** Its image. @default - the workload's image */
+  readonly image?: string;
+  /** Its entrypoint. @default - the image's entrypoint */
+  readonly command?: readonly string[];
+  /** Its arguments. @default - the image's arguments */
+  readonly args?: readonly string[];
+  /** Its environment variables. @default - none */
+  readonly env?: readonly k8s.EnvVar[];
+  /** Its requests and limits (POLICY-RULES K8S-RES-01). */
+  readonly resources: WorkloadResources;
+  /** The workload's volumes it mounts, by name, in order (read-only where the volume is). @default - none */
+  readonly mounts?: readonly InitContainerMount[];
+}
+
 /**
  * One volume of the workload and where the container mounts it. The order of a workload's
  * volumes is the order of its mounts and of the pod's volumes.
@@ -128,8 +175,16 @@ export class WorkloadVolume {
    * A StatefulSet's own PersistentVolumeClaim (a volumeClaimTemplate), ReadWriteOnce, kept when
    * the StatefulSet is deleted or scaled down. Only `WorkloadStatefulSet` accepts it.
    */
-  static dataClaim(name: string, mountPath: string, claim: { readonly storage: string; readonly storageClassName: string }): WorkloadVolume {
+  static dataClaim(name: string, mountPath: string, claim: DataClaimProps): WorkloadVolume {
     return new WorkloadVolume(name, [{ mountPath }], false, { claim });
+  }
+
+  /**
+   * A ConfigMap the service renders itself (under a name its objects already have), mounted
+   * read-only. Not part of the pod's config checksum: roll the pods with `podAnnotations`.
+   */
+  static configMap(name: string, configMapName: string, mounts: readonly VolumeMountProps[]): WorkloadVolume {
+    return new WorkloadVolume(name, mounts, true, { volume: { name, configMap: { name: configMapName } } });
   }
 
   /**
@@ -148,7 +203,7 @@ export class WorkloadVolume {
     private readonly source: {
       readonly files?: Readonly<Record<string, string>>;
       readonly volume?: k8s.Volume;
-      readonly claim?: { readonly storage: string; readonly storageClassName: string };
+      readonly claim?: DataClaimProps;
       readonly mountsAsIs?: readonly k8s.VolumeMount[];
     },
   ) {}
@@ -159,7 +214,7 @@ export class WorkloadVolume {
   }
 
   /** The claim, for a data claim. @internal */
-  get claim(): { readonly storage: string; readonly storageClassName: string } | undefined {
+  get claim(): DataClaimProps | undefined {
     return this.source.claim;
   }
 
@@ -167,6 +222,11 @@ export class WorkloadVolume {
   mounts(): k8s.VolumeMount[] {
     if (this.source.mountsAsIs) return [...this.source.mountsAsIs];
     return this.mountProps.map((m) => ({ name: this.name, mountPath: m.mountPath, subPath: m.subPath, readOnly: this.readOnly || undefined }));
+  }
+
+  /** The volume mounted whole at `mountPath` (an init container's mount). @internal */
+  mountAt(mountPath: string): k8s.VolumeMount {
+    return { name: this.name, mountPath, readOnly: this.readOnly || undefined };
   }
 
   /** The pod's volume (none for a claim: the StatefulSet adds it). @internal */
@@ -249,6 +309,17 @@ export interface WorkloadProps {
    * @default - none
    */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Annotations of the pods, after the config checksum and the Vault agent's (e.g. a checksum of
+   * a ConfigMap the service renders itself, `WorkloadVolume.configMap`).
+   * @default - none
+   */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Containers that run to completion, in order, before the workload's container starts.
+   * @default - none
+   */
+  readonly initContainers?: readonly WorkloadInitContainer[];
   /** Taints the pods tolerate (e.g. the control plane's, for a per-node agent). @default - none */
   readonly tolerations?: readonly k8s.Toleration[];
   /** Share the node's network namespace. @default false */
@@ -307,6 +378,7 @@ function probe(workload: Workload, props: WorkloadProbe | undefined, which: stri
     tcpSocket: props.tcpPort !== undefined ? { port: named(props.tcpPort) } : undefined,
     initialDelaySeconds: props.initialDelaySeconds,
     periodSeconds: props.periodSeconds,
+    timeoutSeconds: props.timeoutSeconds,
     failureThreshold: props.failureThreshold,
   };
 }
@@ -393,7 +465,7 @@ export abstract class WorkloadBase extends Construct {
     }
 
     const agent = props.vaultAgent;
-    const annotations = { ...(this.configChecksum ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations };
+    const annotations = { ...(this.configChecksum ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations, ...props.podAnnotations };
     const podVolumes = [...volumes.flatMap((v) => v.volume(this.name) ?? []), ...(agent?.volumes ?? [])];
     const mounts = volumes.flatMap((v) => v.mounts());
     const container: k8s.Container = {
@@ -411,6 +483,29 @@ export abstract class WorkloadBase extends Construct {
       securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
       volumeMounts: mounts.length ? mounts : undefined,
     };
+    const byName = new Map(volumes.map((v) => [v.name, v]));
+    const initContainers = (props.initContainers ?? []).map((init): k8s.Container => {
+      if (init.name === container.name) throw new Error(`workload ${workload.namespace}/${workload.name}: init container "${init.name}" has the name of the workload's container; give it its own name`);
+      const initMounts = (init.mounts ?? []).map((m) => {
+        const volume = byName.get(m.volume);
+        if (!volume) {
+          throw new Error(
+            `workload ${workload.namespace}/${workload.name}: init container "${init.name}" mounts volume "${m.volume}", which the workload does not declare; its volumes are: ${[...byName.keys()].join(', ') || '(none)'}; add the volume to volumes or mount one of those`,
+          );
+        }
+        return volume.mountAt(m.mountPath);
+      });
+      return {
+        name: init.name,
+        image: init.image ?? props.image,
+        command: init.command ? [...init.command] : undefined,
+        args: init.args ? [...init.args] : undefined,
+        env: init.env ? [...init.env] : undefined,
+        resources: { requests: quantities(init.resources.requests), limits: quantities(init.resources.limits) },
+        securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+        volumeMounts: initMounts.length ? initMounts : undefined,
+      };
+    });
     this.template = {
       metadata: {
         labels: { ...this.labels, ...agent?.labels },
@@ -429,6 +524,7 @@ export abstract class WorkloadBase extends Construct {
         topologySpreadConstraints: props.spreadOverNodes
           ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: this.selector }]
           : undefined,
+        initContainers: initContainers.length ? initContainers : undefined,
         containers: [container],
         volumes: podVolumes.length ? podVolumes : undefined,
       },
@@ -490,7 +586,15 @@ export class WorkloadDeployment extends WorkloadBase {
   }
 }
 
-export type WorkloadStatefulSetProps = WorkloadProps;
+export interface WorkloadStatefulSetProps extends WorkloadProps {
+  /**
+   * The governing Service (`spec.serviceName`), which Kubernetes never lets change on a live
+   * StatefulSet: for a StatefulSet that went live governed by a Service of another name, rendered
+   * by the service itself (usually with `service: false`).
+   * @default - the workload's name (the headless Service rendered here)
+   */
+  readonly serviceName?: string;
+}
 
 /**
  * A workload with its own volume: a StatefulSet of one replica whose data claims are kept when
@@ -506,12 +610,12 @@ export class WorkloadStatefulSet extends WorkloadBase {
       metadata: this.objectMetadata(),
       spec: {
         replicas: 1,
-        serviceName: this.name,
+        serviceName: props.serviceName ?? this.name,
         selector: this.selector,
         template: this.template,
         volumeClaimTemplates: claims.length
           ? claims.map((v) => ({
-              metadata: { name: v.name, labels: standardLabels(this.name, 'storage') },
+              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : standardLabels(this.name, 'storage') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 storageClassName: v.claim!.storageClassName,
