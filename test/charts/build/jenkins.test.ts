@@ -74,6 +74,8 @@ describe('Jenkins on its own', () => {
     expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
     expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } });
     expect(spec.serviceName).toBe('jenkins-headless');
+    // Kubernetes forbids changing a live StatefulSet's volumeClaimTemplates: the claim stays unlabelled, as it went live.
+    expect(spec.volumeClaimTemplates.map((t: any) => t.metadata)).toEqual([{ name: 'jenkins-home' }]);
     expect(of(objects, 'Service', 'jenkins-headless').spec.clusterIP).toBe('None');
     expect(of(objects, 'Service', 'jenkins').spec).toEqual({ type: 'ClusterIP', selector: { 'app.kubernetes.io/name': 'jenkins' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] });
   });
