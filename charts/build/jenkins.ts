@@ -604,7 +604,7 @@ export class Jenkins extends Construct {
       name: 'jenkins',
       namespace: JENKINS_NAMESPACE,
       host: props.host,
-      serviceName: 'jenkins-headless',
+      serviceName: 'jenkins',
       servicePort: port,
       issuer: props.issuer,
     });

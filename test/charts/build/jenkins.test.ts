@@ -90,6 +90,10 @@ describe('Jenkins on its own', () => {
     const ingress = of(objects, 'Ingress', 'jenkins');
     expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-staging' });
     expect(ingress.spec.tls).toEqual([{ hosts: ['jenkins.example.test'], secretName: 'jenkins-tls' }]);
+    // The ClusterIP Service, not the StatefulSet's headless governing one.
+    const backends = ingress.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service));
+    expect(backends).toEqual([{ name: 'jenkins', port: { number: of(objects, 'Service', 'jenkins').spec.ports[0].port } }]);
+    expect(of(objects, 'Service', 'jenkins').spec.type).toBe('ClusterIP');
     expect(parse(of(objects, 'ConfigMap', 'jenkins-config').data['jenkins.yaml']).unclassified.location.url).toBe('https://jenkins.example.test/');
   });
 
