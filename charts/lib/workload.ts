@@ -33,7 +33,7 @@ import { standardLabels } from './labels';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { NAME_LABEL, type Workload } from './network';
 import { NODE_LABEL } from '../../config/topology';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, type PodIdentity } from './security-context';
+import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER, restrictedPodSecurity, type PodIdentity } from './security-context';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';
@@ -131,10 +131,18 @@ export interface InitContainerMount {
   readonly mountPath: string;
 }
 
+/** The user one container runs as (`WorkloadInitContainer.identity`, `WorkloadProps.identityPerContainer`). */
+export interface ContainerIdentity {
+  /** Its user id (`runAsUser`), not 0. */
+  readonly uid: number;
+  /** Its primary group (`runAsGroup`). @default - the same number as `uid` */
+  readonly gid?: number;
+}
+
 /**
  * A container that runs to completion before the workload's container starts (e.g. one that
- * installs plugins into a shared emptyDir). It runs as the pod's identity, restricted like the
- * main container.
+ * installs plugins into a shared emptyDir, or writes a dump another container uploads),
+ * restricted like the main container.
  */
 export interface WorkloadInitContainer {
   /** The container's name, unique in the pod. */
@@ -149,8 +157,17 @@ export interface WorkloadInitContainer {
   readonly env?: readonly k8s.EnvVar[];
   /** Its requests and limits (POLICY-RULES K8S-RES-01). */
   readonly resources: WorkloadResources;
-  /** The workload's volumes it mounts, by name, in order (read-only where the volume is). @default - none */
+  /**
+   * The workload's volumes it mounts, by name, in order (read-only where the volume is), or the
+   * Vault agent's (`vaultAgent.volumes`, read-only; e.g. its token to log in to Vault itself).
+   * @default - none
+   */
   readonly mounts?: readonly InitContainerMount[];
+  /**
+   * Run as its own user rather than the pod's (for an image built for another user).
+   * @default - the pod's identity
+   */
+  readonly identity?: ContainerIdentity;
 }
 
 /**
@@ -341,6 +358,14 @@ export interface WorkloadProps {
    */
   readonly imagePrimaryGroup?: boolean;
   /**
+   * Each container runs as its own user: the pod pins only non-root and seccomp
+   * (`RESTRICTED_POD_ANY_USER`), the workload's container runs as `identity` and each init
+   * container as its own `identity`. For a pod whose containers come from images built for
+   * different users; `identity` may then set no `fsGroup` or `supplementalGroups` (pod-level).
+   * @default false - the whole pod runs as `identity`
+   */
+  readonly identityPerContainer?: boolean;
+  /**
    * When the kubelet pulls the image (`Always` for an image whose tag moves, e.g. an app's).
    * @default - Kubernetes' default (`IfNotPresent` for a tagged image)
    */
@@ -468,6 +493,7 @@ export abstract class WorkloadBase extends Construct {
     const annotations = { ...(this.configChecksum ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations, ...props.podAnnotations };
     const podVolumes = [...volumes.flatMap((v) => v.volume(this.name) ?? []), ...(agent?.volumes ?? [])];
     const mounts = volumes.flatMap((v) => v.mounts());
+    const asUser = (identity: ContainerIdentity | undefined) => (identity ? { runAsUser: identity.uid, runAsGroup: identity.gid ?? identity.uid } : {});
     const container: k8s.Container = {
       name: props.containerName ?? this.name,
       image: props.image,
@@ -480,10 +506,20 @@ export abstract class WorkloadBase extends Construct {
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
       startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
       resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-      securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+      securityContext: {
+        ...RESTRICTED_CONTAINER_SECURITY,
+        capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] },
+        ...(props.identityPerContainer ? asUser(props.identity) : {}),
+      },
       volumeMounts: mounts.length ? mounts : undefined,
     };
-    const byName = new Map(volumes.map((v) => [v.name, v]));
+    if (props.identityPerContainer && (props.identity.fsGroup !== undefined || props.identity.supplementalGroups)) {
+      throw new Error(
+        `workload ${workload.namespace}/${workload.name}: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer gives each container its own user; drop them or drop identityPerContainer`,
+      );
+    }
+    const byName = new Map<string, { mountAt(path: string): k8s.VolumeMount }>(volumes.map((v) => [v.name, v]));
+    for (const volume of agent?.volumes ?? []) byName.set(volume.name, { mountAt: (mountPath) => ({ name: volume.name, mountPath, readOnly: true }) });
     const initContainers = (props.initContainers ?? []).map((init): k8s.Container => {
       if (init.name === container.name) throw new Error(`workload ${workload.namespace}/${workload.name}: init container "${init.name}" has the name of the workload's container; give it its own name`);
       const initMounts = (init.mounts ?? []).map((m) => {
@@ -502,7 +538,7 @@ export abstract class WorkloadBase extends Construct {
         args: init.args ? [...init.args] : undefined,
         env: init.env ? [...init.env] : undefined,
         resources: { requests: quantities(init.resources.requests), limits: quantities(init.resources.limits) },
-        securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+        securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] }, ...asUser(init.identity) },
         volumeMounts: initMounts.length ? initMounts : undefined,
       };
     });
@@ -517,7 +553,11 @@ export abstract class WorkloadBase extends Construct {
         nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
-        securityContext: props.imagePrimaryGroup ? withoutRunAsGroup(restrictedPodSecurity(props.identity)) : restrictedPodSecurity(props.identity),
+        securityContext: props.identityPerContainer
+          ? { ...RESTRICTED_POD_ANY_USER, seccompProfile: { ...RESTRICTED_POD_ANY_USER.seccompProfile } }
+          : props.imagePrimaryGroup
+            ? withoutRunAsGroup(restrictedPodSecurity(props.identity))
+            : restrictedPodSecurity(props.identity),
         terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
         tolerations: props.tolerations ? [...props.tolerations] : undefined,
         hostAliases: props.hostAliases ? props.hostAliases.map((alias) => ({ ...alias, hostnames: alias.hostnames && [...alias.hostnames] })) : undefined,

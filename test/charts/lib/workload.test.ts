@@ -10,6 +10,7 @@ import {
   WorkloadStatefulSet,
   WorkloadVolume,
   containerResources,
+  type WorkloadCronJobProps,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -371,5 +372,62 @@ describe('workload family: a StatefulSet that went live before the family (init 
     const pod = podOf(synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, readinessProbe: { tcpPort: 'http', timeoutSeconds: 5 }, livenessProbe: { tcpPort: 'http' } })));
     expect(pod.spec.containers[0].readinessProbe.timeoutSeconds).toBe(5);
     expect(pod.spec.containers[0].livenessProbe.timeoutSeconds).toBeUndefined();
+  });
+});
+
+describe('workload family: a pod whose containers run as different users (a producer and an uploader)', () => {
+  const JOB: Workload = { namespace: 'apps', name: 'dump', receivesNothing: true };
+  const cron = (overrides: Partial<WorkloadCronJobProps> = {}) =>
+    synth(
+      (c) =>
+        new WorkloadCronJob(c, 'dump', {
+          ...BASE,
+          workload: JOB,
+          service: false,
+          schedule: '0 1 * * *',
+          identity: { uid: 65532 },
+          identityPerContainer: true,
+          volumes: [WorkloadVolume.emptyDir('out', '/out', '1Gi')],
+          vaultAgent: { labels: {}, annotations: {}, volumes: [{ name: 'vault-token', projected: { sources: [] } }] },
+          initContainers: [
+            {
+              name: 'produce',
+              image: 'registry.example.com/db:1',
+              identity: { uid: 999 },
+              resources: BASE.resources,
+              mounts: [
+                { volume: 'out', mountPath: '/out' },
+                { volume: 'vault-token', mountPath: '/var/run/secrets/vault' },
+              ],
+            },
+          ],
+          ...overrides,
+        }),
+    );
+  const podSpec = (objects: any[]) => ofKind(objects, 'CronJob')[0].spec.jobTemplate.spec.template.spec;
+
+  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, restricted', () => {
+    const spec = podSpec(cron());
+    expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsUser: 999, runAsGroup: 999 });
+  });
+
+  it('GIVEN an init container WHEN it mounts a Vault agent volume THEN the mount is read-only', () => {
+    expect(podSpec(cron()).initContainers[0].volumeMounts).toEqual([
+      { name: 'out', mountPath: '/out' },
+      { name: 'vault-token', mountPath: '/var/run/secrets/vault', readOnly: true },
+    ]);
+  });
+
+  it('GIVEN no identityPerContainer WHEN rendered THEN the pod runs as identity and the workload container sets no user of its own', () => {
+    const spec = podSpec(cron({ identityPerContainer: undefined }));
+    expect(spec.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.containers[0].securityContext.runAsUser).toBeUndefined();
+  });
+
+  it('fails when identityPerContainer is given a pod-level fsGroup', () => {
+    expect(() => cron({ identity: { uid: 65532, fsGroup: 65532 } })).toThrow(/workload apps\/dump: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer/);
   });
 });
