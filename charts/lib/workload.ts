@@ -554,7 +554,7 @@ export abstract class WorkloadBase extends Construct {
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
         securityContext: props.identityPerContainer
-          ? { ...RESTRICTED_POD_ANY_USER, seccompProfile: { ...RESTRICTED_POD_ANY_USER.seccompProfile } }
+          ? { ...RESTRICTED_POD_ANY_USER }
           : props.imagePrimaryGroup
             ? withoutRunAsGroup(restrictedPodSecurity(props.identity))
             : restrictedPodSecurity(props.identity),
