@@ -25,7 +25,7 @@ import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, hosts, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER } from '../lib/security-context';
+import { WorkloadCronJob, WorkloadVolume, type WorkloadContainer, type WorkloadResources } from '../lib/workload';
 import type { ServiceRegistration } from '../lib/service';
 import {
   KUBERNETES_AUTH_MOUNT,
@@ -176,25 +176,25 @@ function rcloneEnv(props: ApplicationBackupsProps): k8s.EnvVar[] {
   ];
 }
 
-/** Requests and limits as the typed container takes them. */
-function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): k8s.ResourceRequirements {
-  const q = k8s.Quantity.fromString;
-  return { requests: { cpu: q(cpuRequest), memory: q(memoryRequest) }, limits: { cpu: q(cpuLimit), memory: q(memoryLimit) } };
+/** Requests and limits of one container. */
+function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): WorkloadResources {
+  return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }
 
 interface BackupJob {
   readonly consumer: SecretConsumer;
+  /** The CronJob as the network plan knows it (its name is the consumer's). */
+  readonly workload: Workload;
   readonly script: string;
   /** The container that writes the dump into OUT_DIR (its command and the shared mounts are added). */
-  readonly producer: Omit<k8s.Container, 'command'>;
+  readonly producer: Omit<WorkloadContainer, 'command'>;
   /** The largest dump the emptyDir holds (node disk). */
   readonly sizeLimit: string;
 }
 
 /**
- * What the application backups read of the model. The workload family has no CronJob (it renders
- * long-running pods with a Service), so each backup is the typed L1 objects of cdk8s-plus-28:
- * a ServiceAccount, a ConfigMap of scripts and a CronJob.
+ * What the application backups read of the model. Each backup is a `WorkloadCronJob` (its
+ * ServiceAccount and CronJob) beside a ConfigMap of scripts rendered here (decision 0112).
  */
 export interface ApplicationBackupsProps {
   /** Every connection of the render: the backups namespace renders its half of each. */
@@ -244,6 +244,7 @@ export class ApplicationBackups extends Construct {
     new PlatformNamespace(this, 'namespace', { name: BACKUPS_NAMESPACE, workloads: [POSTGRESQL_DUMP_WORKLOAD, VAULT_SNAPSHOT_WORKLOAD], plan: props.plan });
     this.cronJob(props, {
       consumer: POSTGRESQL_DUMP_CONSUMER,
+      workload: POSTGRESQL_DUMP_WORKLOAD,
       script: dumpScript(),
       // Compressed archives of databases that fill at most their volume.
       sizeLimit: `${props.postgresqlStorageGiB}Gi`,
@@ -251,12 +252,13 @@ export class ApplicationBackups extends Construct {
         name: 'dump',
         // The server's own image: pg_dump of the same major version as the server.
         image: IMAGES.postgres,
-        securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+        identity: { uid: POSTGRES_UID },
         resources: containerResources('100m', '128Mi', '1', '512Mi'),
       },
     });
     this.cronJob(props, {
       consumer: VAULT_SNAPSHOT_CONSUMER,
+      workload: VAULT_SNAPSHOT_WORKLOAD,
       script: snapshotScript(),
       sizeLimit: '1Gi',
       producer: {
@@ -267,9 +269,10 @@ export class ApplicationBackups extends Construct {
           { name: 'VAULT_TLS_SERVER_NAME', value: props.vaultTlsServerName },
           { name: 'HOME', value: '/tmp' },
         ],
-        securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: VAULT_AGENT_UID, runAsGroup: VAULT_AGENT_GID },
+        identity: { uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID },
         resources: containerResources('50m', '64Mi', '500m', '256Mi'),
-        volumeMounts: [{ name: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR, readOnly: true }],
+        // The agent's projected token (audience vault), to log in to Vault itself.
+        mounts: [{ volume: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR }],
       },
     });
   }
@@ -278,66 +281,46 @@ export class ApplicationBackups extends Construct {
     const name = job.consumer.name as keyof typeof DUMP_SCHEDULES;
     const labels = standardLabels(name, 'backup');
     const agent = vaultAgentPodFor(job.consumer, props.vaultTlsServerName);
-    new k8s.KubeServiceAccount(this, `${name}-service-account`, {
-      metadata: { name: job.consumer.serviceAccount, namespace: BACKUPS_NAMESPACE, labels },
-      // It never calls the Kubernetes API; Vault logins use the projected token.
-      automountServiceAccountToken: false,
-    });
     new k8s.KubeConfigMap(this, `${name}-scripts`, {
       metadata: { name: `${name}-scripts`, namespace: BACKUPS_NAMESPACE, labels },
       data: { 'backup.sh': job.script, 'upload.sh': uploadScript(DUMP_PREFIXES[name], props.retentionDays) },
     });
-    const mounts: k8s.VolumeMount[] = [
-      { name: 'out', mountPath: OUT_DIR },
-      { name: 'scripts', mountPath: '/scripts', readOnly: true },
-      { name: 'tmp', mountPath: '/tmp' },
+    // The family's CronJob (decision 0112): the upload container is the workload's, the producer
+    // its init container; each runs as the user its image is built for under a pod-level
+    // context that pins none. The scripts ConfigMap is rendered above, labelled as before.
+    const shared = [
+      { volume: 'out', mountPath: OUT_DIR },
+      { volume: 'scripts', mountPath: '/scripts' },
+      { volume: 'tmp', mountPath: '/tmp' },
     ];
-    new k8s.KubeCronJob(this, `${name}-cronjob`, {
-      metadata: { name, namespace: BACKUPS_NAMESPACE, labels },
-      spec: {
-        schedule: DUMP_SCHEDULES[name],
-        timeZone: 'Etc/UTC',
-        concurrencyPolicy: 'Forbid',
-        // A run missed by more than an hour (controller down) is skipped; the missed-run alert says so.
-        startingDeadlineSeconds: 3600,
-        successfulJobsHistoryLimit: 1,
-        failedJobsHistoryLimit: 1,
-        jobTemplate: {
-          metadata: { labels },
-          spec: {
-            backoffLimit: 1,
-            activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
-            ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-            template: {
-              metadata: { labels: { ...labels, ...agent.labels }, annotations: { ...agent.annotations, ...READ_AT_START } },
-              spec: {
-                serviceAccountName: agent.serviceAccountName,
-                automountServiceAccountToken: false,
-                restartPolicy: 'Never',
-                securityContext: RESTRICTED_POD_ANY_USER,
-                initContainers: [{ ...job.producer, command: ['/bin/sh', '/scripts/backup.sh'], volumeMounts: [...mounts, ...(job.producer.volumeMounts ?? [])] }],
-                containers: [
-                  {
-                    name: 'upload',
-                    image: IMAGES.rclone,
-                    command: ['/bin/sh', '/scripts/upload.sh'],
-                    env: rcloneEnv(props),
-                    securityContext: { ...RESTRICTED_CONTAINER_SECURITY, runAsUser: RCLONE_UID, runAsGroup: RCLONE_UID },
-                    resources: containerResources('50m', '64Mi', '1', '256Mi'),
-                    volumeMounts: mounts,
-                  },
-                ],
-                volumes: [
-                  ...agent.volumes,
-                  { name: 'out', emptyDir: { sizeLimit: k8s.Quantity.fromString(job.sizeLimit) } },
-                  { name: 'scripts', configMap: { name: `${name}-scripts` } },
-                  { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-                ],
-              },
-            },
-          },
-        },
-      },
+    new WorkloadCronJob(this, `${name}-cronjob`, {
+      workload: job.workload,
+      component: 'backup',
+      service: false,
+      containerName: 'upload',
+      image: IMAGES.rclone,
+      command: ['/bin/sh', '/scripts/upload.sh'],
+      env: rcloneEnv(props),
+      identity: { uid: RCLONE_UID },
+      identityPerContainer: true,
+      resources: containerResources('50m', '64Mi', '1', '256Mi'),
+      volumes: [
+        WorkloadVolume.emptyDir('out', OUT_DIR, job.sizeLimit),
+        WorkloadVolume.configMap('scripts', `${name}-scripts`, [{ mountPath: '/scripts' }]),
+        WorkloadVolume.emptyDir('tmp', '/tmp', '64Mi'),
+      ],
+      initContainers: [{ ...job.producer, command: ['/bin/sh', '/scripts/backup.sh'], mounts: [...shared, ...(job.producer.mounts ?? [])] }],
+      vaultAgent: agent,
+      podAnnotations: READ_AT_START,
+      schedule: DUMP_SCHEDULES[name],
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 3600,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      backoffLimit: 1,
+      activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
     });
   }
 }

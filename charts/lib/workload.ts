@@ -33,7 +33,7 @@ import { standardLabels } from './labels';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { NAME_LABEL, type Workload } from './network';
 import { NODE_LABEL } from '../../config/topology';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, type PodIdentity } from './security-context';
+import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER, restrictedPodSecurity, type PodIdentity } from './security-context';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';
@@ -114,6 +114,38 @@ export interface HostPathOptions {
   readonly mountPropagation?: string;
 }
 
+/** A StatefulSet's own PersistentVolumeClaim (`WorkloadVolume.dataClaim`). */
+export interface DataClaimProps {
+  /** Its size, e.g. "20Gi". */
+  readonly storage: string;
+  /** Its StorageClass. */
+  readonly storageClassName: string;
+  /**
+   * Label the claim template (`app.kubernetes.io/*`, component `storage`). `false` only for a
+   * StatefulSet that went live with an unlabelled template: Kubernetes rejects any change to a
+   * live StatefulSet's volumeClaimTemplates, so its template must stay exactly as it was.
+   * @default true
+   */
+  readonly labelled?: boolean;
+}
+
+/** Where an init container mounts one of the workload's volumes (`WorkloadInitContainer.mounts`). */
+export interface InitContainerMount {
+  /** The name of a volume of the workload (`WorkloadProps.volumes`). */
+  readonly volume: string;
+  /** Where the init container sees it (it may differ from the main container's path). */
+  readonly mountPath: string;
+}
+
+/** The user one container runs as (`WorkloadInitContainer.identity`, `WorkloadProps.identityPerContainer`). */
+export interface ContainerIdentity {
+  /** Its user id (`runAsUser`), not 0. */
+  readonly uid: number;
+  /** Its primary group (`runAsGroup`). @default - the same number as `uid` */
+  readonly gid?: number;
+}
+
+
 /**
  * One volume of the workload and where the container mounts it. The order of a workload's
  * volumes is the order of its mounts and of the pod's volumes.
@@ -144,8 +176,16 @@ export class WorkloadVolume {
    * A StatefulSet's own PersistentVolumeClaim (a volumeClaimTemplate), ReadWriteOnce, kept when
    * the StatefulSet is deleted or scaled down. Only `WorkloadStatefulSet` accepts it.
    */
-  static dataClaim(name: string, mountPath: string, claim: { readonly storage: string; readonly storageClassName: string }): WorkloadVolume {
+  static dataClaim(name: string, mountPath: string, claim: DataClaimProps): WorkloadVolume {
     return new WorkloadVolume(name, [{ mountPath }], false, { claim });
+  }
+
+  /**
+   * A ConfigMap the service renders itself (under a name its objects already have), mounted
+   * read-only. Not part of the pod's config checksum: roll the pods with `podAnnotations`.
+   */
+  static configMap(name: string, configMapName: string, mounts: readonly VolumeMountProps[]): WorkloadVolume {
+    return new WorkloadVolume(name, mounts, true, { volume: { name, configMap: { name: configMapName } } });
   }
 
   /**
@@ -164,7 +204,7 @@ export class WorkloadVolume {
     private readonly source: {
       readonly files?: Readonly<Record<string, string>>;
       readonly volume?: k8s.Volume;
-      readonly claim?: { readonly storage: string; readonly storageClassName: string };
+      readonly claim?: DataClaimProps;
       readonly mountsAsIs?: readonly k8s.VolumeMount[];
     },
   ) {}
@@ -175,7 +215,7 @@ export class WorkloadVolume {
   }
 
   /** The claim, for a data claim. @internal */
-  get claim(): { readonly storage: string; readonly storageClassName: string } | undefined {
+  get claim(): DataClaimProps | undefined {
     return this.source.claim;
   }
 
@@ -183,6 +223,11 @@ export class WorkloadVolume {
   mounts(): k8s.VolumeMount[] {
     if (this.source.mountsAsIs) return [...this.source.mountsAsIs];
     return this.mountProps.map((m) => ({ name: this.name, mountPath: m.mountPath, subPath: m.subPath, readOnly: this.readOnly || undefined }));
+  }
+
+  /** The volume mounted whole at `mountPath` (an init container's mount). @internal */
+  mountAt(mountPath: string): k8s.VolumeMount {
+    return { name: this.name, mountPath, readOnly: this.readOnly || undefined };
   }
 
   /** The pod's volume (none for a claim: the StatefulSet adds it). @internal */
@@ -207,8 +252,8 @@ export interface VaultAgentPodProps {
 export interface WorkloadContainer {
   /** The container's name, unique in the pod. */
   readonly name: string;
-  /** Its image, pinned in config/versions.ts. */
-  readonly image: string;
+  /** Its image, pinned in config/versions.ts. @default - the workload's image */
+  readonly image?: string;
   /** Its requests and limits. */
   readonly resources: WorkloadResources;
   /** Its entrypoint. @default - the image's entrypoint */
@@ -225,8 +270,18 @@ export interface WorkloadContainer {
   readonly livenessProbe?: WorkloadProbe;
   /** Holds its other probes off until it started. @default - no startup probe */
   readonly startupProbe?: WorkloadProbe;
-  /** The workload's volumes it mounts, by name, in this order. @default - none */
-  readonly mounts?: readonly string[];
+  /**
+   * The volumes it mounts, in this order: a workload volume's name (mounted where the main
+   * container mounts it), or `{ volume, mountPath }` to mount a workload volume or one of the Vault
+   * agent's (`vaultAgent.volumes`, read-only) at a path of its own.
+   * @default - none
+   */
+  readonly mounts?: readonly (string | InitContainerMount)[];
+  /**
+   * Run as its own user rather than the pod's (for an image built for another user).
+   * @default - the pod's identity
+   */
+  readonly identity?: ContainerIdentity;
 }
 
 /** The intent of one workload: what every kind of the family shares. */
@@ -295,6 +350,12 @@ export interface WorkloadProps {
    * @default - none
    */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Annotations of the pods, after the config checksum and the Vault agent's (e.g. a checksum of
+   * a ConfigMap the service renders itself, `WorkloadVolume.configMap`).
+   * @default - none
+   */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
   /** Taints the pods tolerate (e.g. the control plane's, for a per-node agent). @default - none */
   readonly tolerations?: readonly k8s.Toleration[];
   /** Share the node's network namespace. @default false */
@@ -315,6 +376,14 @@ export interface WorkloadProps {
    * @default false - `runAsGroup` is `identity.gid`
    */
   readonly imagePrimaryGroup?: boolean;
+  /**
+   * Each container runs as its own user: the pod pins only non-root and seccomp
+   * (`RESTRICTED_POD_ANY_USER`), the workload's container runs as `identity` and each init
+   * container as its own `identity`. For a pod whose containers come from images built for
+   * different users; `identity` may then set no `fsGroup` or `supplementalGroups` (pod-level).
+   * @default false - the whole pod runs as `identity`
+   */
+  readonly identityPerContainer?: boolean;
   /**
    * When the kubelet pulls the image (`Always` for an image whose tag moves, e.g. an app's).
    * @default - Kubernetes' default (`IfNotPresent` for a tagged image)
@@ -495,18 +564,31 @@ export abstract class WorkloadBase extends Construct {
 
     const agent = props.vaultAgent;
     const rollOnConfigChange = props.rollOnConfigChange ?? true;
-    const annotations = { ...(this.configChecksum && rollOnConfigChange ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations };
+    const annotations = { ...(this.configChecksum && rollOnConfigChange ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations, ...props.podAnnotations };
     const ownVolumes = volumes.flatMap((v) => v.volume(this.name) ?? []);
     const podVolumes = props.vaultVolumesFirst ? [...(agent?.volumes ?? []), ...ownVolumes] : [...ownVolumes, ...(agent?.volumes ?? [])];
     const containerName = props.containerName ?? this.name;
     const mounts = props.mounts ? mountsOf(props.mounts, containerName) : volumes.flatMap((v) => v.mounts());
+    const asUser = (identity: ContainerIdentity | undefined) => (identity ? { runAsUser: identity.uid, runAsGroup: identity.gid ?? identity.uid } : {});
     const restricted = (): k8s.SecurityContext => ({ ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } });
+    // A volume mounted at a path of the container's own: a workload volume, or the Vault agent's (read-only).
+    const byName = new Map<string, { mountAt(path: string): k8s.VolumeMount }>(volumes.map((v) => [v.name, v]));
+    for (const volume of agent?.volumes ?? []) byName.set(volume.name, { mountAt: (mountPath) => ({ name: volume.name, mountPath, readOnly: true }) });
+    const mountAt = (m: InitContainerMount, container: string): k8s.VolumeMount => {
+      const volume = byName.get(m.volume);
+      if (!volume) {
+        throw new Error(
+          `workload ${workload.namespace}/${workload.name}: container "${container}" mounts volume "${m.volume}", which the workload does not declare; its volumes are: ${[...byName.keys()].join(', ') || '(none)'}; add the volume to volumes or mount one of those`,
+        );
+      }
+      return volume.mountAt(m.mountPath);
+    };
     const extra = (c: WorkloadContainer, which: string): k8s.Container => {
-      const own = mountsOf(c.mounts ?? [], c.name);
+      const own = (c.mounts ?? []).flatMap((m) => (typeof m === 'string' ? mountsOf([m], c.name) : [mountAt(m, c.name)]));
       const cPorts = containerPortsOf(c.ports ?? []);
       return {
         name: c.name,
-        image: c.image,
+        image: c.image ?? props.image,
         command: c.command ? [...c.command] : undefined,
         args: c.args ? [...c.args] : undefined,
         env: c.env ? [...c.env] : undefined,
@@ -515,7 +597,7 @@ export abstract class WorkloadBase extends Construct {
         livenessProbe: probe(workload, c.livenessProbe, `${which} ${c.name}: livenessProbe`),
         startupProbe: probe(workload, c.startupProbe, `${which} ${c.name}: startupProbe`),
         resources: { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) },
-        securityContext: restricted(),
+        securityContext: { ...restricted(), ...asUser(c.identity) },
         volumeMounts: own.length ? own : undefined,
       };
     };
@@ -538,9 +620,14 @@ export abstract class WorkloadBase extends Construct {
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
       startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
       resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-      securityContext: restricted(),
+      securityContext: { ...restricted(), ...(props.identityPerContainer ? asUser(props.identity) : {}) },
       volumeMounts: mounts.length ? mounts : undefined,
     };
+    if (props.identityPerContainer && (props.identity.fsGroup !== undefined || props.identity.supplementalGroups)) {
+      throw new Error(
+        `workload ${workload.namespace}/${workload.name}: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer gives each container its own user; drop them or drop identityPerContainer`,
+      );
+    }
     this.template = {
       metadata: {
         labels: { ...this.labels, ...agent?.labels },
@@ -552,7 +639,11 @@ export abstract class WorkloadBase extends Construct {
         nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
-        securityContext: props.imagePrimaryGroup ? withoutRunAsGroup(restrictedPodSecurity(props.identity)) : restrictedPodSecurity(props.identity),
+        securityContext: props.identityPerContainer
+          ? { ...RESTRICTED_POD_ANY_USER }
+          : props.imagePrimaryGroup
+            ? withoutRunAsGroup(restrictedPodSecurity(props.identity))
+            : restrictedPodSecurity(props.identity),
         terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
         tolerations: props.tolerations ? [...props.tolerations] : undefined,
         hostAliases: props.hostAliases ? props.hostAliases.map((alias) => ({ ...alias, hostnames: alias.hostnames && [...alias.hostnames] })) : undefined,
@@ -633,6 +724,13 @@ export interface WorkloadStatefulSetProps extends WorkloadProps {
    * @default - not set: Kubernetes' default (`RollingUpdate`)
    */
   readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
+  /**
+   * The governing Service (`spec.serviceName`), which Kubernetes never lets change on a live
+   * StatefulSet: for a StatefulSet that went live governed by a Service of another name, rendered
+   * by the service itself (usually with `service: false`).
+   * @default - the workload's name (the headless Service rendered here)
+   */
+  readonly serviceName?: string;
 }
 
 /**
@@ -649,14 +747,14 @@ export class WorkloadStatefulSet extends WorkloadBase {
       metadata: this.objectMetadata(),
       spec: {
         replicas: 1,
-        serviceName: this.name,
+        serviceName: props.serviceName ?? this.name,
         selector: this.selector,
         podManagementPolicy: props.podManagementPolicy,
         updateStrategy: props.updateStrategy ? { type: props.updateStrategy } : undefined,
         template: this.template,
         volumeClaimTemplates: claims.length
           ? claims.map((v) => ({
-              metadata: { name: v.name, labels: this.objectLabels(this.name, 'storage') },
+              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : this.objectLabels(this.name, 'storage') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 storageClassName: v.claim!.storageClassName,

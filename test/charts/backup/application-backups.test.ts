@@ -22,6 +22,7 @@ import {
   uploadScript,
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/lib/data-endpoints';
+import { VAULT_AGENT_UID, VAULT_TOKEN_VOLUME } from '../../../charts/lib/vault';
 import { GITLAB_BACKUP_CRONJOB, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
 import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, GitLab } from '../../../charts/source/gitlab';
 import { hasCommand, requireValidator } from '../../support/validators';
@@ -68,6 +69,23 @@ describe('the application-consistent backups', () => {
       expect(podOf(name).metadata.annotations['vault.hashicorp.com/role']).toBe(name);
       // No claim: the dump waits in an emptyDir, the bucket holds it.
       expect(pod.volumes.filter((v: any) => v.persistentVolumeClaim)).toEqual([]);
+    }
+  });
+
+  it('GIVEN the backup pods WHEN they render THEN each container runs as the user its image is built for under a pod context that pins none, and only the snapshot producer mounts the Vault token', () => {
+    for (const [name, uid] of [
+      [POSTGRESQL_DUMP, 999], // the postgres image's `postgres` user
+      [VAULT_SNAPSHOT, VAULT_AGENT_UID],
+    ] as const) {
+      const pod = podOf(name).spec;
+      expect(pod.securityContext.runAsUser, name).toBeUndefined();
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.initContainers[0].securityContext).toMatchObject({ runAsUser: uid, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(pod.containers[0].securityContext.runAsUser).toBeGreaterThan(0);
+      expect(pod.containers[0].securityContext.runAsUser).not.toBe(uid);
+      const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((m: any) => m.name === VAULT_TOKEN_VOLUME);
+      expect(tokenMounts(pod.containers[0])).toEqual([]);
+      expect(tokenMounts(pod.initContainers[0]).map((m: any) => m.readOnly)).toEqual(name === VAULT_SNAPSHOT ? [true] : []);
     }
   });
 

@@ -74,6 +74,8 @@ describe('Jenkins on its own', () => {
     expect(spec.template.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
     expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'ceph-rbd', resources: { requests: { storage: `${JENKINS_HOME_GIB}Gi` } } });
     expect(spec.serviceName).toBe('jenkins-headless');
+    // Kubernetes forbids changing a live StatefulSet's volumeClaimTemplates: the claim stays unlabelled, as it went live.
+    expect(spec.volumeClaimTemplates.map((t: any) => t.metadata)).toEqual([{ name: 'jenkins-home' }]);
     expect(of(objects, 'Service', 'jenkins-headless').spec.clusterIP).toBe('None');
     expect(of(objects, 'Service', 'jenkins').spec).toEqual({ type: 'ClusterIP', selector: { 'app.kubernetes.io/name': 'jenkins' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] });
   });
@@ -88,6 +90,10 @@ describe('Jenkins on its own', () => {
     const ingress = of(objects, 'Ingress', 'jenkins');
     expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-staging' });
     expect(ingress.spec.tls).toEqual([{ hosts: ['jenkins.example.test'], secretName: 'jenkins-tls' }]);
+    // The ClusterIP Service, not the StatefulSet's headless governing one.
+    const backends = ingress.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service));
+    expect(backends).toEqual([{ name: 'jenkins', port: { number: of(objects, 'Service', 'jenkins').spec.ports[0].port } }]);
+    expect(of(objects, 'Service', 'jenkins').spec.type).toBe('ClusterIP');
     expect(parse(of(objects, 'ConfigMap', 'jenkins-config').data['jenkins.yaml']).unclassified.location.url).toBe('https://jenkins.example.test/');
   });
 

@@ -10,6 +10,7 @@ import {
   WorkloadStatefulSet,
   WorkloadVolume,
   containerResources,
+  type WorkloadCronJobProps,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -406,5 +407,145 @@ describe('workload family: pods of several containers (the data services, decisi
     const plain = ofKind(synth((c) => new WorkloadStatefulSet(c, 'db', DB_PROPS)), 'StatefulSet')[0];
     expect(plain.spec).not.toHaveProperty('podManagementPolicy');
     expect(plain.spec).not.toHaveProperty('updateStrategy');
+  });
+});
+
+describe('workload family: a StatefulSet that went live before the family (init containers, its own Services, its own ConfigMap)', () => {
+  const DB: Workload = { namespace: 'apps', name: 'db', ports: { http: 8080 } };
+  const volumes = () => [
+    WorkloadVolume.dataClaim('home', '/var/home', { storage: '1Gi', storageClassName: 'ceph-rbd' }),
+    WorkloadVolume.emptyDir('plugins', '/var/home/plugins', '1Gi'),
+    WorkloadVolume.configMap('config', 'db-settings', [{ mountPath: '/etc/db' }]),
+  ];
+  const installer = { name: 'install', command: ['install'], resources: BASE.resources, mounts: [{ volume: 'plugins', mountPath: '/out' }, { volume: 'config', mountPath: '/in' }] };
+
+  it('GIVEN an init container WHEN rendered THEN it runs before the container with the workload image, restricted, mounting the named volumes at its own paths (read-only where the volume is)', () => {
+    const objects = synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB, volumes: volumes(), initContainers: [installer] }));
+    const pod = podOf(objects).spec;
+    expect(pod.initContainers).toHaveLength(1);
+    const [init] = pod.initContainers;
+    expect(init).toMatchObject({ name: 'install', image: BASE.image, command: ['install'] });
+    expect(init.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(init.resources).toEqual(pod.containers[0].resources);
+    expect(init.volumeMounts).toEqual([
+      { name: 'plugins', mountPath: '/out' },
+      { name: 'config', mountPath: '/in', readOnly: true },
+    ]);
+    expect(pod.containers[0].volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/home', '/var/home/plugins', '/etc/db']);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN no init container WHEN rendered THEN the pod has none', () => {
+    expect(podOf(synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB }))).spec.initContainers).toBeUndefined();
+  });
+
+  it('fails when an init container mounts a volume the workload does not declare', () => {
+    const bad = { ...installer, mounts: [{ volume: 'cache', mountPath: '/cache' }] };
+    expect(() => synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB, volumes: volumes(), initContainers: [bad] }))).toThrow(
+      /workload apps\/db: container "install" mounts volume "cache", which the workload does not declare; its volumes are: home, plugins, config/,
+    );
+  });
+
+  it('fails when an init container has the name of the workload container', () => {
+    expect(() => synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB, initContainers: [{ ...installer, name: 'db', mounts: [] }] }))).toThrow(
+      /workload apps\/db: container name "db" is used twice; give each container of the pod its own name/,
+    );
+  });
+
+  it('GIVEN a governing Service of another name WHEN a StatefulSet is rendered THEN serviceName names it and no Service is rendered with service: false', () => {
+    const objects = synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB, service: false, serviceName: 'db-headless' }));
+    expect(ofKind(objects, 'StatefulSet')[0].spec.serviceName).toBe('db-headless');
+    expect(ofKind(objects, 'Service')).toEqual([]);
+  });
+
+  it('GIVEN an unlabelled data claim WHEN rendered THEN its claim template has no labels; by default it is labelled', () => {
+    const claimMetadata = (labelled?: boolean) =>
+      ofKind(
+        synth((c) => new WorkloadStatefulSet(c, 'db', { ...BASE, workload: DB, volumes: [WorkloadVolume.dataClaim('home', '/h', { storage: '1Gi', storageClassName: 'ceph-rbd', labelled })] })),
+        'StatefulSet',
+      )[0].spec.volumeClaimTemplates[0].metadata;
+    expect(claimMetadata(false)).toEqual({ name: 'home' });
+    expect(claimMetadata().labels).toMatchObject({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/component': 'storage' });
+  });
+
+  it('GIVEN a ConfigMap the service renders itself and pod annotations WHEN rendered THEN the pod mounts that ConfigMap read-only, the family renders none, and the pods carry the annotations beside the Vault agent\'s, with no config checksum', () => {
+    const objects = synth(
+      (c) =>
+        new WorkloadStatefulSet(c, 'db', {
+          ...BASE,
+          workload: DB,
+          volumes: volumes(),
+          vaultAgent: { labels: {}, annotations: { 'vault.hashicorp.com/agent-inject': 'true' }, volumes: [] },
+          podAnnotations: { 'example.com/config-hash': 'abc' },
+        }),
+    );
+    expect(ofKind(objects, 'ConfigMap')).toEqual([]);
+    const template = podOf(objects);
+    expect(template.spec.volumes).toContainEqual({ name: 'config', configMap: { name: 'db-settings' } });
+    expect(template.spec.containers[0].volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/db', readOnly: true });
+    expect(template.metadata.annotations).toEqual({ 'vault.hashicorp.com/agent-inject': 'true', 'example.com/config-hash': 'abc' });
+  });
+
+  it('GIVEN a probe timeout WHEN rendered THEN the probe carries it; without one Kubernetes keeps its default', () => {
+    const pod = podOf(synth((c) => new WorkloadDeployment(c, 'web', { ...BASE, readinessProbe: { tcpPort: 'http', timeoutSeconds: 5 }, livenessProbe: { tcpPort: 'http' } })));
+    expect(pod.spec.containers[0].readinessProbe.timeoutSeconds).toBe(5);
+    expect(pod.spec.containers[0].livenessProbe.timeoutSeconds).toBeUndefined();
+  });
+});
+
+describe('workload family: a pod whose containers run as different users (a producer and an uploader)', () => {
+  const JOB: Workload = { namespace: 'apps', name: 'dump', receivesNothing: true };
+  const cron = (overrides: Partial<WorkloadCronJobProps> = {}) =>
+    synth(
+      (c) =>
+        new WorkloadCronJob(c, 'dump', {
+          ...BASE,
+          workload: JOB,
+          service: false,
+          schedule: '0 1 * * *',
+          identity: { uid: 65532 },
+          identityPerContainer: true,
+          volumes: [WorkloadVolume.emptyDir('out', '/out', '1Gi')],
+          vaultAgent: { labels: {}, annotations: {}, volumes: [{ name: 'vault-token', projected: { sources: [] } }] },
+          initContainers: [
+            {
+              name: 'produce',
+              image: 'registry.example.com/db:1',
+              identity: { uid: 999 },
+              resources: BASE.resources,
+              mounts: [
+                { volume: 'out', mountPath: '/out' },
+                { volume: 'vault-token', mountPath: '/var/run/secrets/vault' },
+              ],
+            },
+          ],
+          ...overrides,
+        }),
+    );
+  const podSpec = (objects: any[]) => ofKind(objects, 'CronJob')[0].spec.jobTemplate.spec.template.spec;
+
+  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, restricted', () => {
+    const spec = podSpec(cron());
+    expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsUser: 999, runAsGroup: 999 });
+  });
+
+  it('GIVEN an init container WHEN it mounts a Vault agent volume THEN the mount is read-only', () => {
+    expect(podSpec(cron()).initContainers[0].volumeMounts).toEqual([
+      { name: 'out', mountPath: '/out' },
+      { name: 'vault-token', mountPath: '/var/run/secrets/vault', readOnly: true },
+    ]);
+  });
+
+  it('GIVEN no identityPerContainer WHEN rendered THEN the pod runs as identity and the workload container sets no user of its own', () => {
+    const spec = podSpec(cron({ identityPerContainer: undefined }));
+    expect(spec.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.containers[0].securityContext.runAsUser).toBeUndefined();
+  });
+
+  it('fails when identityPerContainer is given a pod-level fsGroup', () => {
+    expect(() => cron({ identity: { uid: 65532, fsGroup: 65532 } })).toThrow(/workload apps\/dump: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer/);
   });
 });
