@@ -11,11 +11,11 @@
  * a config/default.ts of the copied project (bundled per process). docs/decisions/0096-test-run-speed.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { readTree } from '../../cli/dist';
+import { readTree, RENDER_MARKER } from '../../cli/dist';
 import { runSetImage } from '../../cli/set-image';
 import { semanticDiff, type GroupChange } from '../../cli/semantic-diff';
 import { APP_IMAGE_TAGS_FILE } from '../../config/app-images';
@@ -33,6 +33,19 @@ function copyProject(name: string): string {
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(project, 'node_modules'));
   return project;
+}
+
+/**
+ * dist/ of `project` as a render of the default model wrote it: a copy of the first project's
+ * render, taken while describe blocks are collected (before any test deploys into it). Every
+ * project copy has the same sources, so a render of its own would write the same bytes, at about
+ * a second of CPU each (docs/decisions/0096-test-run-speed.md).
+ */
+function copyBaselineRender(project: string) {
+  const baseline = join(work, 'default', 'dist');
+  if (!existsSync(join(baseline, RENDER_MARKER))) return { status: 1, stderr: `${baseline}: the baseline render is missing` };
+  cpSync(baseline, join(project, 'dist'), { recursive: true });
+  return { status: 0, stderr: '' };
 }
 
 function run(project: string, entry: string, args: string[]) {
@@ -202,7 +215,7 @@ describe('npm run set-image, concurrently and killed', () => {
   const project = copyProject('concurrent');
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
-  const rendered = run(project, 'main.ts', []);
+  const rendered = copyBaselineRender(project);
 
   function start(args: string[], env: NodeJS.ProcessEnv = {}) {
     return new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
@@ -344,7 +357,7 @@ describe('a corrupt config/app-images.json', () => {
 
 describe('npm run set-image --digest (the digest the pipeline pushed and the scan approved)', () => {
   const project = copyProject('digest');
-  const rendered = run(project, 'main.ts', []);
+  const rendered = copyBaselineRender(project);
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
   const DIGEST = `sha256:${'4e'.repeat(32)}`;
