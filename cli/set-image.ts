@@ -228,7 +228,7 @@ function removeDeadTemporaries(modelFile: string): void {
   }
 }
 
-function main(argv: string[]): number {
+function main(argv: string[], root: string): number {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -250,7 +250,6 @@ function main(argv: string[]): number {
     console.error(`missing ${['app', 'env', 'tag'].filter((k) => values[k as 'app'] === undefined).map((k) => `--${k}`).join(', ')}\n${USAGE}`);
     return 2;
   }
-  const root = projectRoot(dirname(fileURLToPath(import.meta.url)));
   const request: SetImageRequest = { app: values.app, env: values.env, tag: values.tag, ...(values.digest === undefined ? {} : { digest: values.digest }) };
   const wanted = imageLabel(request.tag, request.digest);
   const distDir = values.out ? resolve(values.out) : join(root, 'dist');
@@ -287,21 +286,32 @@ function main(argv: string[]): number {
   });
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof ConfigError || error instanceof SetImageError || error instanceof OutputTargetError) {
-    console.error(error.message);
-    process.exitCode = 1;
-  } else if ((error as { committed?: boolean }).committed) {
-    console.error(`set-image interrupted: ${(error as Error).message}`);
-    process.exitCode = 1;
-  } else if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`set-image failed; nothing was changed: ${(error as Error).message}`);
-    if (process.env.DEBUG) console.error(error);
-    process.exitCode = 1;
+/**
+ * The whole command: runs it with these arguments against the project at `root`, prints what it
+ * did (or why it refused) on stdout/stderr as the CLI does, and returns the exit code. Exported so
+ * tests can run the refusals in-process (test/cli/set-image.test.ts); the CLI entry below calls it.
+ */
+export function runSetImage(argv: string[], root: string = projectRoot(dirname(fileURLToPath(import.meta.url)))): number {
+  try {
+    return main(argv, root);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof SetImageError || error instanceof OutputTargetError) {
+      console.error(error.message);
+      return 1;
+    } else if ((error as { committed?: boolean }).committed) {
+      console.error(`set-image interrupted: ${(error as Error).message}`);
+      return 1;
+    } else if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${(error as Error).message}\n${USAGE}`);
+      return 2;
+    } else {
+      console.error(`set-image failed; nothing was changed: ${(error as Error).message}`);
+      if (process.env.DEBUG) console.error(error);
+      return 1;
+    }
   }
 }
+
+// Only as the entry (`node cli/launch.mjs cli/set-image.ts`, which runs the bundle in its own
+// process): a test that imports the module must not run the command with the test runner's argv.
+if (/(launch\.mjs|set-image\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runSetImage(process.argv.slice(2));

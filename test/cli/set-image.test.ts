@@ -3,13 +3,20 @@
  * so it never runs on the repository itself): the tag changes in exactly one environment's
  * manifests and nowhere else, the model file changes in exactly that value, a fresh render agrees
  * with the result, and bad input changes nothing.
+ *
+ * Refusals and no-ops run the command in this process (`inProcess`, the function the CLI entry
+ * calls): what they print and return is the property, and a process costs about half a second of
+ * CPU each. What only a process shows stays a process: that the exit code and stderr reach the
+ * shell (one refusal, the usage), deploys that render, the lock between processes, the kills, and
+ * a config/default.ts of the copied project (bundled per process). docs/decisions/0096-test-run-speed.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { readTree } from '../../cli/dist';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { readTree, RENDER_MARKER } from '../../cli/dist';
+import { runSetImage } from '../../cli/set-image';
 import { semanticDiff, type GroupChange } from '../../cli/semantic-diff';
 import { APP_IMAGE_TAGS_FILE } from '../../config/app-images';
 import { checkImageTags } from '../../config';
@@ -28,8 +35,39 @@ function copyProject(name: string): string {
   return project;
 }
 
+/**
+ * dist/ of `project` as a render of the default model wrote it: a copy of the first project's
+ * render, taken while describe blocks are collected (before any test deploys into it). Every
+ * project copy has the same sources, so a render of its own would write the same bytes, at about
+ * a second of CPU each (docs/decisions/0096-test-run-speed.md).
+ */
+function copyBaselineRender(project: string) {
+  const baseline = join(work, 'default', 'dist');
+  if (!existsSync(join(baseline, RENDER_MARKER))) return { status: 1, stderr: `${baseline}: the baseline render is missing` };
+  cpSync(baseline, join(project, 'dist'), { recursive: true });
+  return { status: 0, stderr: '' };
+}
+
 function run(project: string, entry: string, args: string[]) {
   return spawnSync(process.execPath, ['cli/launch.mjs', entry, ...args], { cwd: project, encoding: 'utf8' });
+}
+
+/**
+ * `npm run set-image ARGS` in this process against `project`: its exit code and what it printed,
+ * line by line as the process would. Only for runs that refuse or change nothing: the default
+ * model in this process is this repository's (config/default.ts), with the tags file of `project`.
+ */
+function inProcess(project: string, args: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void stdout.push(`${parts.join(' ')}\n`));
+  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => void stderr.push(`${parts.join(' ')}\n`));
+  try {
+    return { status: runSetImage(args, project), stdout: stdout.join(''), stderr: stderr.join('') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
 }
 
 const SHA = '3f9c2d1e4b5a6c7d8e9f0a1b2c3d4e5f6a7b8c9d';
@@ -76,7 +114,7 @@ describe('npm run set-image on the default model', () => {
 
   it('is idempotent: the same tag again changes nothing', () => {
     const before = readTree(dist);
-    const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'staging', '--tag', SHA]);
+    const result = inProcess(project, ['--app', 'hello', '--env', 'staging', '--tag', SHA]);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(`hello in staging already runs ${SHA}; nothing changed\n`);
     expect(readTree(dist)).toEqual(before);
@@ -99,14 +137,15 @@ describe('npm run set-image on the default model', () => {
         '--tag "a b": must be an image tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"), e.g. the commit SHA the pipeline built\n',
       ],
     ];
-    for (const [args, message] of cases) {
-      const result = run(project, 'cli/set-image.ts', args);
+    cases.forEach(([args, message], i) => {
+      // The first one as a process: the exit code and the message reach the shell.
+      const result = i === 0 ? run(project, 'cli/set-image.ts', args) : inProcess(project, args);
       expect(result.status, args.join(' ')).toBe(1);
       expect(result.stderr).toBe(message);
       expect(result.stdout).toBe('');
-    }
+    });
     // --out shares the render's rule: only a folder a render wrote is replaced.
-    const atRoot = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--out', project]);
+    const atRoot = inProcess(project, ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--out', project]);
     expect(atRoot.status).toBe(1);
     expect(atRoot.stderr).toBe(`--out ${project}: is the project itself; a render replaces its folder whole, so pass a folder of its own such as dist/; nothing was changed\n`);
     const usage = run(project, 'cli/set-image.ts', ['--app', 'hello']);
@@ -154,10 +193,7 @@ describe('npm run set-image -- --config FILE', () => {
 
   it('refuses an environment the app does not have, naming the file, and leaves it as it was', () => {
     const text = readFileSync(file, 'utf8');
-    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'dev', '--tag', SHA, '--out', dist], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const result = inProcess(ROOT, ['--config', file, '--app', 'shop', '--env', 'dev', '--tag', SHA, '--out', dist]);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('--env "dev": app shop has no such environment; choose one of: staging, prod\n');
     expect(readFileSync(file, 'utf8')).toBe(text);
@@ -179,7 +215,7 @@ describe('npm run set-image, concurrently and killed', () => {
   const project = copyProject('concurrent');
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
-  const rendered = run(project, 'main.ts', []);
+  const rendered = copyBaselineRender(project);
 
   function start(args: string[], env: NodeJS.ProcessEnv = {}) {
     return new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
@@ -244,8 +280,11 @@ describe('npm run set-image, concurrently and killed', () => {
       const next = run(project, nextEntry, nextArgs);
       expect(next.status, `${step} then ${nextEntry}: ${next.stderr}${next.stdout}`).toBe(0);
       if (step !== 'staged') expect(next.stderr, step).toMatch(/^finished an interrupted npm run set-image \(pid \d+\)/);
-      const check = run(project, 'main.ts', ['--check']);
-      expect(check.status, `${step}: ${check.stderr}`).toBe(0);
+      // A fresh render agrees with dist/ (the next command was that check already after 'model').
+      if (!(nextEntry === 'main.ts' && nextArgs[0] === '--check')) {
+        const check = run(project, 'main.ts', ['--check']);
+        expect(check.status, `${step}: ${check.stderr}`).toBe(0);
+      }
       const after = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
       // Before the journal the commit is dropped; from the journal on it is finished.
       expect(after, step).toBe(step === 'staged' ? before : tag);
@@ -274,10 +313,7 @@ describe('npm run set-image refuses a shared YAML node', () => {
       const file = join(work, `anchored-${i}.yaml`);
       writeFileSync(file, text);
       const env = what === 'an anchored tag' ? 'staging' : 'prod';
-      const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', env, '--tag', SHA, '--out', join(work, `anchored-dist-${i}`)], {
-        cwd: ROOT,
-        encoding: 'utf8',
-      });
+      const result = inProcess(ROOT, ['--config', file, '--app', 'shop', '--env', env, '--tag', SHA, '--out', join(work, `anchored-dist-${i}`)]);
       expect(result.status, result.stderr).toBe(1);
       expect(result.stderr).toMatch(message);
       expect(readFileSync(file, 'utf8')).toBe(text);
@@ -288,10 +324,7 @@ describe('npm run set-image refuses a shared YAML node', () => {
     const file = join(work, 'aliased-environment.yaml');
     const text = original.replace(/      staging:\n/, '      staging: &stage\n').replace(/      prod:\n(?:        .*\n|          .*\n)*/, '      prod: *stage\n');
     writeFileSync(file, text);
-    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'staging', '--tag', SHA, '--out', join(work, 'aliased-dist')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const result = inProcess(ROOT, ['--config', file, '--app', 'shop', '--env', 'staging', '--tag', SHA, '--out', join(work, 'aliased-dist')]);
     expect(result.status, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/apps\.shop\.environments\.staging is anchored \(&stage\)/);
     expect(readFileSync(file, 'utf8')).toBe(text);
@@ -324,7 +357,7 @@ describe('a corrupt config/app-images.json', () => {
 
 describe('npm run set-image --digest (the digest the pipeline pushed and the scan approved)', () => {
   const project = copyProject('digest');
-  const rendered = run(project, 'main.ts', []);
+  const rendered = copyBaselineRender(project);
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
   const DIGEST = `sha256:${'4e'.repeat(32)}`;
@@ -344,7 +377,7 @@ describe('npm run set-image --digest (the digest the pipeline pushed and the sca
     expect(image(after, 'staging')).not.toContain('@');
     const check = run(project, 'main.ts', ['--check']);
     expect(check.status, check.stderr).toBe(0);
-    const again = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
+    const again = inProcess(project, ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
     expect(again.stdout).toBe(`hello in dev already runs ${SHA}@${DIGEST}; nothing changed\n`);
   });
 
@@ -362,7 +395,7 @@ describe('npm run set-image --digest (the digest the pipeline pushed and the sca
       ],
     ];
     for (const [args, message] of cases) {
-      const result = run(project, 'cli/set-image.ts', args);
+      const result = inProcess(project, args);
       expect(result.status, args.join(' ')).toBe(1);
       expect(result.stderr).toBe(message);
     }

@@ -16,6 +16,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { runInNewContext } from 'node:vm';
 import { sigv4Problems } from './sigv4';
 
 export interface FakeUser {
@@ -240,6 +242,57 @@ function writeProgram(file: string, text: string): void {
   chmodSync(file, 0o755);
 }
 
+/** How a stand-in program run in the server stops: `process.exit(status)`. */
+class ProgramExit {
+  constructor(readonly status: number) {}
+}
+
+/**
+ * Runs a stand-in program (the text of a Node script) in a fresh context of this process, as
+ * `node program args...` would: its output, and its exit status (1 on an uncaught error, as Node).
+ */
+function runProgram(text: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const process = {
+    argv: ['node', 'program', ...args],
+    stdout: { write: (chunk: string) => void (stdout += chunk) },
+    stderr: { write: (chunk: string) => void (stderr += chunk) },
+    exit: (status = 0) => {
+      throw new ProgramExit(status);
+    },
+  };
+  try {
+    runInNewContext(text.replace(/^#!.*\n/, ''), { require: createRequire(import.meta.url), process });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    if (error instanceof ProgramExit) return { status: error.status, stdout, stderr };
+    return { status: 1, stdout, stderr: `${stderr}${String((error as Error)?.stack ?? error)}\n` };
+  }
+}
+
+/**
+ * The `headscale` and `tailscale` on PATH: bash that hands its argv to the fake's server, which
+ * runs the stand-in program there (runProgram), and replays its stdout, stderr and exit status.
+ * The script calls them about seven times a run; a Node process per call cost about 60 ms of CPU,
+ * bash and curl cost a few (docs/decisions/0096-test-run-speed.md).
+ */
+function programShim(name: string, opts: { realCurl: string; work: string; url: string }): string {
+  return `#!/bin/bash
+r=${opts.work}/${name}-$$
+: >"$r.o"
+for a in "$@"; do printf '%s\\0' "$a"; done | ${opts.realCurl} -sS --data-binary @- -D "$r.h" -o "$r.o" ${opts.url}${name} || exit 99
+s=99 e=
+while IFS= read -r l; do
+  l=\${l%$'\\r'}
+  case $l in x-exit:*) s=\${l#x-exit: } ;; x-stderr:*) e=\${l#x-stderr: } ;; esac
+done <"$r.h"
+cat "$r.o"
+[ -z "$e" ] || printf '%s' "$e" | base64 -d >&2
+exit "$s"
+`;
+}
+
 /**
  * Starts the stand-ins and the local Parameter Store for one SSM endpoint (the region the script
  * signs for). The real curl must be installed: it signs the request (`--aws-sigv4`).
@@ -264,11 +317,24 @@ export async function fakeGateway(initial: FakeGatewayState, ssm: { endpoint: st
   const ssmRequests: SsmRequest[] = [];
   const fake = { denyPutParameter: false };
 
+  const programs = new Map([
+    ['headscale', headscaleProgram(stateFile, logFile)],
+    ['tailscale', tailscaleProgram(stateFile, logFile)],
+  ]);
+
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
+      const program = req.url?.startsWith('/standin/') ? programs.get(req.url.slice('/standin/'.length)) : undefined;
+      if (program !== undefined) {
+        const text = raw.toString('utf8');
+        const { status, stdout, stderr } = runProgram(program, text ? text.slice(0, -1).split('\0') : []);
+        res.writeHead(200, { 'x-exit': String(status), 'x-stderr': Buffer.from(stderr).toString('base64') });
+        res.end(stdout);
+        return;
+      }
       const reply = (status: number, body: unknown) => {
         res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify(body));
@@ -319,8 +385,7 @@ export async function fakeGateway(initial: FakeGatewayState, ssm: { endpoint: st
     null,
     2,
   );
-  writeProgram(join(bin, 'headscale'), headscaleProgram(stateFile, logFile));
-  writeProgram(join(bin, 'tailscale'), tailscaleProgram(stateFile, logFile));
+  for (const name of programs.keys()) writeProgram(join(bin, name), programShim(name, { realCurl, work, url: `http://127.0.0.1:${port}/standin/` }));
   writeProgram(
     join(bin, 'curl'),
     curlProgram({ logFile, work, realCurl, ssmEndpoint: ssm.endpoint, localEndpoint: `http://127.0.0.1:${port}/`, role, credentials: imdsCredentials, imdsToken: random(40) }),
