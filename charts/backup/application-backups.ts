@@ -41,7 +41,6 @@ import {
 import { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 import { rgwEndpoint } from './velero';
 
-export { BACKUPS_NAMESPACE, POSTGRESQL_DUMP, VAULT_SNAPSHOT } from '../lib/backup-jobs';
 
 /** After the databases (wave 11) they dump; Vault (wave 3) is up long before. */
 export const BACKUPS_SYNC_WAVE = 12;

@@ -60,7 +60,10 @@ import {
   REGISTRY_CONFIG_DIR,
   pipelinePath,
 } from './names';
-import { KANIKO_CONTAINER_SECURITY, containerResources, restrictedContainer, restrictedPod } from './pod-security';
+import { restrictedContainer, restrictedPod } from './pod-security';
+import { KANIKO_CONTAINER_SECURITY } from '../lib/security-context';
+import { containerResources } from '../lib/workload';
+import { resources } from '../lib/kinds';
 import { RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
 
 /** The in-cluster URL the agents connect to (WebSocket over the HTTP port). */
@@ -207,7 +210,7 @@ function jnlpContainer(): k8s.Container {
     name: 'jnlp',
     image: IMAGES.jenkinsAgent,
     securityContext: restrictedContainer(JENKINS_UID),
-    resources: containerResources('100m', '256Mi', '1', '512Mi'),
+    resources: containerResources(resources('100m', '256Mi', '1', '512Mi')),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'jenkins-home', mountPath: '/home/jenkins' },
@@ -224,7 +227,7 @@ function toolsContainer(): k8s.Container {
     args: ['infinity'],
     env: [{ name: 'HOME', value: '/home/node' }],
     securityContext: restrictedContainer(NODE_UID),
-    resources: containerResources('250m', '512Mi', '2', '2Gi'),
+    resources: containerResources(resources('250m', '512Mi', '2', '2Gi')),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'node-home', mountPath: '/home/node' },
@@ -252,7 +255,7 @@ function craneContainer(): k8s.Container {
     // The agent's uid, like tools: the steps Jenkins runs here write their output and exit code
     // into the control folder the jnlp container creates in the workspace.
     securityContext: restrictedContainer(JENKINS_UID),
-    resources: containerResources('100m', '128Mi', '1', '512Mi'),
+    resources: containerResources(resources('100m', '128Mi', '1', '512Mi')),
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
 }
@@ -302,7 +305,7 @@ export function kanikoPod(props: AgentPodsProps): AgentPod {
           command: ['/busybox/cat'],
           tty: true,
           securityContext: KANIKO_CONTAINER_SECURITY,
-          resources: containerResources('500m', '1Gi', '2', '4Gi'),
+          resources: containerResources(resources('500m', '1Gi', '2', '4Gi')),
         },
         craneContainer(),
         toolsContainer(),

@@ -9,9 +9,6 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
 
-/** Kaniko's root exception, kept with the restricted settings in charts/lib/security-context.ts. */
-export { KANIKO_CONTAINER_SECURITY } from '../lib/security-context';
-
 /** The pod-level settings of a pod whose every container runs as `uid` (the group owns its volumes). */
 export function restrictedPod(uid: number): k8s.PodSecurityContext {
   return restrictedPodSecurity({ uid, fsGroup: uid, fsGroupChangeOnRootMismatch: false });
@@ -23,14 +20,5 @@ export function restrictedContainer(uid?: number): k8s.SecurityContext {
     ...RESTRICTED_CONTAINER_SECURITY,
     capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] },
     ...(uid === undefined ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid }),
-  };
-}
-
-/** Requests and limits as typed Kubernetes quantities (K8S-RES-01). */
-export function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): k8s.ResourceRequirements {
-  const { Quantity } = k8s;
-  return {
-    requests: { cpu: Quantity.fromString(cpuRequest), memory: Quantity.fromString(memoryRequest) },
-    limits: { cpu: Quantity.fromString(cpuLimit), memory: Quantity.fromString(memoryLimit) },
   };
 }

@@ -17,7 +17,8 @@ import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer } fro
 import { WorkloadDeployment, WorkloadVolume } from '../lib/workload';
 import { LOKI_UID, PROMETHEUS_UID } from './dashboards/builder';
 import { platformDashboards } from './dashboards';
-import { GRAFANA, LOKI, MONITORING_NAMESPACE, PROMETHEUS_SERVER, serviceUrl } from './workloads';
+import { GRAFANA, LOKI, MONITORING_NAMESPACE, serviceUrl } from './workloads';
+import { PROMETHEUS_SERVER } from '../lib/prometheus';
 
 const NAME = GRAFANA.name;
 /** The `grafana` user of the upstream image. */

@@ -26,7 +26,8 @@ import { WorkloadStatefulSet, WorkloadVolume } from '../lib/workload';
 import { RULE_GROUPS } from './rules';
 import { resolveRuleGroups, type RuleGroup, type RuleGroupSource } from '../lib/rule-group';
 import { discoveryNamespaces, prometheusConnections, scrapeJobs, type ScrapeConfig } from './targets';
-import { ALERTMANAGER, MONITORING_NAMESPACE, MONITORING_WORKLOADS, PROMETHEUS_SERVER, serviceHost } from './workloads';
+import { ALERTMANAGER, MONITORING_NAMESPACE, MONITORING_WORKLOADS, serviceHost } from './workloads';
+import { PROMETHEUS_SERVER } from '../lib/prometheus';
 
 const NAME = PROMETHEUS_SERVER.name;
 /** The `nobody` user the upstream image runs as. */

@@ -30,7 +30,8 @@ import {
 import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
 // The host-network targets live below the services (decision 0110): no import of a service's module.
 import { CEPH_CSI_NODEPLUGIN, METALLB } from '../lib/host-network';
-import { ALERTMANAGER, PROMETHEUS_SERVER } from './workloads';
+import { ALERTMANAGER } from './workloads';
+import { PROMETHEUS_SERVER } from '../lib/prometheus';
 
 /** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
 const SCRAPE_PURPOSE = scrapedBy({ namespace: '-', name: '-', ports: { metrics: 1 } }).purpose;

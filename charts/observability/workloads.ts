@@ -8,7 +8,6 @@
 import { PROMETHEUS, type Workload } from '../lib/network';
 import { PROMETHEUS_SERVER } from '../lib/prometheus';
 
-export { PROMETHEUS_SERVER };
 
 export const MONITORING_NAMESPACE = PROMETHEUS.namespace;
 /** node-exporter shares the host's namespaces: its own privileged namespace (POLICY-RULES section 3). */

@@ -12,10 +12,7 @@ import { Testing } from 'cdk8s';
 import { defaultPlatform, loadDefaultPlatform, validatePlatform } from '../../../config';
 import {
   ApplicationBackups,
-  BACKUPS_NAMESPACE,
   DUMP_PREFIXES,
-  POSTGRESQL_DUMP,
-  VAULT_SNAPSHOT,
   type ApplicationBackupsProps,
   dumpScript,
   snapshotScript,
@@ -23,7 +20,7 @@ import {
 } from '../../../charts/backup/application-backups';
 import { DATABASES } from '../../../charts/lib/data-endpoints';
 import { VAULT_AGENT_UID, VAULT_TOKEN_VOLUME } from '../../../charts/lib/vault';
-import { GITLAB_BACKUP_CRONJOB, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
+import { BACKUPS_NAMESPACE, GITLAB_BACKUP_CRONJOB, POSTGRESQL_DUMP, VAULT_SNAPSHOT, WATCHED_BACKUP_CRONJOBS } from '../../../charts/lib/backup-jobs';
 import { GITLAB_NAMESPACE, GITLAB_RAILS_SECRET, GITLAB_RELEASE, GitLab } from '../../../charts/source/gitlab';
 import { hasCommand, requireValidator } from '../../support/validators';
 
