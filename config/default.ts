@@ -144,6 +144,8 @@ export const defaultPlatform: Platform = {
   // Renovate looks every hour; renovate.json opens merge requests before 06:00 UTC on Mondays
   // and lets the other runs rebase them (README "Dependency updates").
   renovate: { schedule: '30 * * * *', suspend: false },
+  // The service mesh (issue 18): off until its install lands; the seed turns it on.
+  serviceMesh: { enabled: false },
   environments: {
     // Production certificates everywhere: public hosts are proxied by Cloudflare in Full (strict)
     // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md),

@@ -734,6 +734,15 @@ const RenovateSchema = z.strictObject({
   suspend: z.boolean().default(false),
 });
 
+/**
+ * The service mesh (issue 18): Linkerd's open-source edge release, installed by Argo CD.
+ * `enabled: false` renders the platform without it (no proxies, no mesh policy).
+ */
+const ServiceMeshSchema = z.strictObject({
+  /** @default false */
+  enabled: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
 const DeliverySchema = z.strictObject({
   /**
    * The Kaniko executor image of the build pods; a `-debug` variant, because Jenkins runs its
@@ -800,6 +809,8 @@ export const PlatformSchema = z
     delivery: DeliverySchema.optional(),
     /** @default - hourly at half past, not suspended */
     renovate: RenovateSchema.default({ schedule: '30 * * * *', suspend: false }),
+    /** @default - no service mesh */
+    serviceMesh: ServiceMeshSchema.default({ enabled: false }),
   })
   .superRefine(crossFieldRules);
 
