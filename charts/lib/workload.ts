@@ -284,8 +284,11 @@ export interface WorkloadContainer {
   readonly identity?: ContainerIdentity;
 }
 
-/** The intent of one workload: what every kind of the family shares. */
-export interface WorkloadProps {
+/**
+ * The intent of one pod (`WorkloadPod`): what every kind of the family runs, and what a Job and
+ * the CronJob that repeats it can share.
+ */
+export interface WorkloadPodProps {
   /**
    * The workload as the network plan knows it (charts/lib/network.ts): its name (of every object
    * rendered here), its namespace and its ports by name.
@@ -304,12 +307,6 @@ export interface WorkloadProps {
    * @default - every port of `workload`
    */
   readonly ports?: readonly string[];
-  /**
-   * Render a Service named after the workload, selecting its pods, with these ports by name.
-   * `false` for a workload nothing reaches by name (its scraper discovers the pods).
-   * @default - a Service with every port of `ports`
-   */
-  readonly service?: false | { readonly ports: readonly string[] };
   /**
    * The container's name.
    * @default - the workload's name
@@ -345,11 +342,6 @@ export interface WorkloadProps {
    * @default - no Vault agent
    */
   readonly vaultAgent?: VaultAgentPodProps;
-  /**
-   * Annotations of the workload object itself (e.g. policy exceptions).
-   * @default - none
-   */
-  readonly annotations?: Readonly<Record<string, string>>;
   /**
    * Annotations of the pods, after the config checksum and the Vault agent's (e.g. a checksum of
    * a ConfigMap the service renders itself, `WorkloadVolume.configMap`).
@@ -433,6 +425,21 @@ export interface WorkloadProps {
   readonly vaultVolumesFirst?: boolean;
 }
 
+/** The intent of one workload: its pod, and the workload object's own Service and annotations. */
+export interface WorkloadProps extends WorkloadPodProps {
+  /**
+   * Render a Service named after the workload, selecting its pods, with these ports by name.
+   * `false` for a workload nothing reaches by name (its scraper discovers the pods).
+   * @default - a Service with every port of `ports`
+   */
+  readonly service?: false | { readonly ports: readonly string[] };
+  /**
+   * Annotations of the workload object itself (e.g. policy exceptions).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 function portOf(workload: Workload, name: string): number {
   const port = workload.ports?.[name];
   if (port === undefined) {
@@ -481,33 +488,44 @@ export function containerResources(resources: WorkloadResources): k8s.ResourceRe
 }
 
 /**
- * What every workload kind shares: renders the ServiceAccount, the ConfigMaps, the Service and
- * the pod template; the subclasses wrap the template in their kind.
+ * A pod with what it runs as and reads: its ServiceAccount, the ConfigMaps of its config volumes
+ * and the pod template (restricted security, config checksum, Vault agent). Every workload of the
+ * family runs one: built from its own props, or given (`SharedPodProps`) to a Job and the
+ * CronJob that repeats it, which then run one pod template under one ServiceAccount.
  */
-export abstract class WorkloadBase extends Construct {
-  /** The workload's name: of its objects, its pods' label and its Service. */
+export class WorkloadPod extends Construct {
+  /** The workload's name: of the ServiceAccount, the ConfigMaps' prefix and the pods' label. */
   readonly name: string;
   readonly namespace: string;
-  /** The labels of the workload and its pods. */
+  /** The `app.kubernetes.io/component` label of the pods. */
+  readonly component: string;
+  /** The labels of the pods (without the Vault agent's). */
   readonly labels: Readonly<Record<string, string>>;
   /** The selector of its pods: the one label the NetworkPolicies select on. */
   readonly selector: k8s.LabelSelector;
   /** The checksum of its configuration files (`undefined` without any). */
   readonly configChecksum?: string;
-  protected readonly template: k8s.PodTemplateSpec;
-  /** The labels of an object of the given kind (`WorkloadProps.labelObjectsLikeWorkload`). */
-  protected readonly objectLabels: (name: string, kind: string) => Record<string, string>;
+  /** The pod template the workload kinds wrap. @internal */
+  readonly template: k8s.PodTemplateSpec;
+  /** Its volumes, in order (a StatefulSet turns the data claims into claim templates). @internal */
+  readonly volumes: readonly WorkloadVolume[];
+  /** The ports its containers listen on, by name (a Service may expose only these). @internal */
+  readonly listeningPorts: readonly string[];
+  /** The labels of an object of the given kind (`WorkloadPodProps.labelObjectsLikeWorkload`). @internal */
+  readonly objectLabels: (name: string, kind: string) => Record<string, string>;
 
-  protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps) {
+  constructor(scope: Construct, id: string, props: WorkloadPodProps) {
     super(scope, id);
     const { workload } = props;
     this.name = workload.name;
     this.namespace = workload.namespace;
+    this.component = props.component;
     this.labels = standardLabels(workload.name, props.component);
     this.selector = { matchLabels: { [NAME_LABEL]: workload.name } };
     const objectLabels = (name: string, kind: string) => (props.labelObjectsLikeWorkload ? { ...this.labels } : standardLabels(name, kind));
     this.objectLabels = objectLabels;
     const volumes = props.volumes ?? [];
+    this.volumes = volumes;
     const names = new Set<string>();
     for (const volume of volumes) {
       if (names.has(volume.name)) throw new Error(`workload ${workload.namespace}/${workload.name}: volume "${volume.name}" is declared twice; give each volume its own name`);
@@ -516,7 +534,7 @@ export abstract class WorkloadBase extends Construct {
     const ports = props.ports ?? Object.keys(workload.ports ?? {});
     const containerPortsOf = (names: readonly string[]) => names.map((name) => ({ name, containerPort: portOf(workload, name), protocol: 'TCP' }));
     const containerPorts = containerPortsOf(ports);
-    const listening = [...ports, ...(props.sidecars ?? []).flatMap((c) => c.ports ?? [])];
+    this.listeningPorts = [...ports, ...(props.sidecars ?? []).flatMap((c) => c.ports ?? [])];
     const mountsOf = (names: readonly string[], container: string): k8s.VolumeMount[] =>
       names.flatMap((volumeName) => {
         const volume = volumes.find((v) => v.name === volumeName);
@@ -546,21 +564,6 @@ export abstract class WorkloadBase extends Construct {
       });
     }
     this.configChecksum = Object.keys(files).length ? configChecksum(files) : undefined;
-
-    if (props.service !== false) {
-      const servicePorts = props.service?.ports ?? ports;
-      for (const name of servicePorts) {
-        if (!listening.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports (or to a sidecar's ports)`);
-      }
-      new k8s.KubeService(this, 'service', {
-        metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service') },
-        spec: {
-          ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
-          selector: { ...this.selector.matchLabels },
-          ports: servicePorts.map((name) => ({ name, port: portOf(workload, name), targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
-        },
-      });
-    }
 
     const agent = props.vaultAgent;
     const rollOnConfigChange = props.rollOnConfigChange ?? true;
@@ -657,6 +660,77 @@ export abstract class WorkloadBase extends Construct {
     };
   }
 
+}
+
+/**
+ * A workload that runs a pod built once for two workloads (`WorkloadPod`): a Job and the CronJob
+ * that repeats it run one pod template under one ServiceAccount, with one ConfigMap. Only a Job
+ * and a CronJob take it: nothing connects to them, so neither renders a Service.
+ */
+export interface SharedPodProps {
+  /** The pod it runs, built with `new WorkloadPod(...)`. */
+  readonly pod: WorkloadPod;
+  /**
+   * The name of the workload object (and its `app.kubernetes.io/name` label); its pods keep the
+   * pod's name and labels.
+   * @default - the pod's name
+   */
+  readonly name?: string;
+  /**
+   * Annotations of the workload object itself (e.g. an Argo CD hook).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What every workload kind shares: its pod (built here from the props, or shared) and the Service
+ * in front of it; the subclasses wrap the pod template in their kind.
+ */
+export abstract class WorkloadBase extends Construct {
+  /** The name of the workload object (of every object rendered here unless the pod is shared). */
+  readonly name: string;
+  readonly namespace: string;
+  /** The labels of the workload object (its pods' too, unless the pod is shared). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod it runs: its own, or one it shares with another workload. */
+  readonly pod: WorkloadPod;
+  /** The selector of its pods: the one label the NetworkPolicies select on. */
+  readonly selector: k8s.LabelSelector;
+  /** The checksum of its configuration files (`undefined` without any). */
+  readonly configChecksum?: string;
+  protected readonly template: k8s.PodTemplateSpec;
+
+  protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps | SharedPodProps) {
+    super(scope, id);
+    // The pod's objects stay this construct's children when it builds its own (id `pod`).
+    const pod = 'pod' in props ? props.pod : new WorkloadPod(this, 'pod', props);
+    this.pod = pod;
+    this.name = ('pod' in props ? props.name : undefined) ?? pod.name;
+    this.namespace = pod.namespace;
+    this.labels = this.name === pod.name ? pod.labels : standardLabels(this.name, pod.component);
+    this.selector = pod.selector;
+    this.configChecksum = pod.configChecksum;
+    this.template = pod.template;
+
+    if (!('pod' in props) && props.service !== false) {
+      const { workload } = props;
+      const ports = props.ports ?? Object.keys(workload.ports ?? {});
+      const servicePorts = props.service?.ports ?? ports;
+      for (const name of servicePorts) {
+        if (!pod.listeningPorts.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports (or to a sidecar's ports)`);
+      }
+      new k8s.KubeService(this, 'service', {
+        metadata: { name: this.name, namespace: this.namespace, labels: pod.objectLabels(this.name, 'service') },
+        spec: {
+          ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
+          selector: { ...this.selector.matchLabels },
+          ports: servicePorts.map((name) => ({ name, port: portOf(workload, name), targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
+        },
+      });
+    }
+  }
+
   /** A StatefulSet's governing Service is headless (clients reach its one pod directly). */
   protected get headlessService(): boolean {
     return false;
@@ -667,8 +741,8 @@ export abstract class WorkloadBase extends Construct {
   }
 
   protected rejectClaims(kind: string): void {
-    const claim = (this.props.volumes ?? []).find((v) => v.claim);
-    if (claim) throw new Error(`workload ${this.namespace}/${this.name}: volume "${claim.name}" is a data claim, which only a StatefulSet has; a ${kind} uses an emptyDir or a StatefulSet`);
+    const claim = this.pod.volumes.find((v) => v.claim);
+    if (claim) throw new Error(`workload ${this.namespace}/${this.pod.name}: volume "${claim.name}" is a data claim, which only a StatefulSet has; a ${kind} uses an emptyDir or a StatefulSet`);
   }
 }
 
@@ -742,7 +816,7 @@ export class WorkloadStatefulSet extends WorkloadBase {
 
   constructor(scope: Construct, id: string, props: WorkloadStatefulSetProps) {
     super(scope, id, props);
-    const claims = (props.volumes ?? []).filter((v) => v.claim);
+    const claims = this.pod.volumes.filter((v) => v.claim);
     this.resource = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: this.objectMetadata(),
       spec: {
@@ -754,7 +828,7 @@ export class WorkloadStatefulSet extends WorkloadBase {
         template: this.template,
         volumeClaimTemplates: claims.length
           ? claims.map((v) => ({
-              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : this.objectLabels(this.name, 'storage') },
+              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : this.pod.objectLabels(this.name, 'storage') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 storageClassName: v.claim!.storageClassName,
@@ -793,7 +867,7 @@ export class WorkloadDaemonSet extends WorkloadBase {
 }
 
 /** How a Job runs to completion (`WorkloadJob`). */
-export interface WorkloadJobProps extends WorkloadProps {
+export interface JobRunProps {
   /** Failed pods before the Job counts as failed. @default - Kubernetes' default (6) */
   readonly backoffLimit?: number;
   /** Seconds the Job may run in all before it is stopped. @default - no deadline */
@@ -802,8 +876,14 @@ export interface WorkloadJobProps extends WorkloadProps {
   readonly ttlSecondsAfterFinished?: number;
 }
 
-/** When a CronJob's runs start, and how its Jobs are kept and retried. */
-export interface WorkloadCronJobProps extends WorkloadProps {
+/** A Job with a pod of its own. */
+export interface WorkloadJobProps extends WorkloadProps, JobRunProps {}
+
+/** A Job that runs a pod it shares with a CronJob (`SharedPodProps`). */
+export interface SharedPodJobProps extends SharedPodProps, JobRunProps {}
+
+/** When a CronJob's runs start, and how its Jobs are kept and retried (`WorkloadCronJob`). */
+export interface CronJobScheduleProps {
   /** The cron schedule of the runs, e.g. "30 * * * *". */
   readonly schedule: string;
   /** The time zone of `schedule`. @default - the controller manager's (set it: nodes differ) */
@@ -829,16 +909,28 @@ export interface WorkloadCronJobProps extends WorkloadProps {
   readonly ttlSecondsAfterFinished?: number;
 }
 
+/** A CronJob with a pod of its own. */
+export interface WorkloadCronJobProps extends WorkloadProps, CronJobScheduleProps {}
+
+/** A CronJob that runs a pod it shares with a Job (`SharedPodProps`), e.g. the Job's hourly repeat. */
+export interface SharedPodCronJobProps extends SharedPodProps, CronJobScheduleProps {}
+
+/** The pod template of a run to completion: never restarted in place. */
+function runOnce(template: k8s.PodTemplateSpec): k8s.PodTemplateSpec {
+  return { ...template, spec: { ...template.spec!, restartPolicy: 'Never' } };
+}
+
 /**
  * A run to completion: a Job whose pod is never restarted in place (a failed pod is replaced, up
- * to `backoffLimit`), with its ServiceAccount and ConfigMaps and no Service (nothing connects to a
- * Job). An Argo CD hook is an annotation of the Job (`annotations`).
+ * to `backoffLimit`), with its ServiceAccount and ConfigMaps (or a `WorkloadPod` it shares with a
+ * CronJob) and no Service (nothing connects to a Job). An Argo CD hook is an annotation of the
+ * Job (`annotations`).
  */
 export class WorkloadJob extends WorkloadBase {
   readonly resource: k8s.KubeJob;
 
-  constructor(scope: Construct, id: string, props: WorkloadJobProps) {
-    super(scope, id, { ...props, service: false });
+  constructor(scope: Construct, id: string, props: WorkloadJobProps | SharedPodJobProps) {
+    super(scope, id, 'pod' in props ? props : { ...props, service: false });
     this.rejectClaims('Job');
     this.resource = new k8s.KubeJob(this, 'Resource', {
       metadata: this.objectMetadata(),
@@ -846,7 +938,7 @@ export class WorkloadJob extends WorkloadBase {
         backoffLimit: props.backoffLimit,
         activeDeadlineSeconds: props.activeDeadlineSeconds,
         ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
-        template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+        template: runOnce(this.template),
       },
     });
   }
@@ -855,12 +947,12 @@ export class WorkloadJob extends WorkloadBase {
 /**
  * A workload that runs on a schedule: a CronJob whose pods never restart in place (a failed run
  * stays failed, with its logs, until the next one). Nothing connects to it: give it
- * `service: false`.
+ * `service: false` (a shared `WorkloadPod` has no Service). Its Jobs carry the CronJob's labels.
  */
 export class WorkloadCronJob extends WorkloadBase {
   readonly resource: k8s.KubeCronJob;
 
-  constructor(scope: Construct, id: string, props: WorkloadCronJobProps) {
+  constructor(scope: Construct, id: string, props: WorkloadCronJobProps | SharedPodCronJobProps) {
     super(scope, id, props);
     this.rejectClaims('CronJob');
     this.resource = new k8s.KubeCronJob(this, 'Resource', {
@@ -879,7 +971,7 @@ export class WorkloadCronJob extends WorkloadBase {
             backoffLimit: props.backoffLimit,
             activeDeadlineSeconds: props.activeDeadlineSeconds,
             ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
-            template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+            template: runOnce(this.template),
           },
         },
       },
