@@ -129,6 +129,14 @@ export interface DataClaimProps {
   readonly labelled?: boolean;
 }
 
+/** The token of `WorkloadVolume.serviceAccountToken`. */
+export interface ServiceAccountTokenProps {
+  /** Who accepts the token (its `aud` claim), e.g. "vault"; the API server does not. */
+  readonly audience: string;
+  /** Its lifetime in seconds (the kubelet's minimum is 600). */
+  readonly expirationSeconds: number;
+}
+
 /** Where an init container mounts one of the workload's volumes (`WorkloadInitContainer.mounts`). */
 export interface InitContainerMount {
   /** The name of a volume of the workload (`WorkloadProps.volumes`). */
@@ -186,6 +194,18 @@ export class WorkloadVolume {
    */
   static configMap(name: string, configMapName: string, mounts: readonly VolumeMountProps[]): WorkloadVolume {
     return new WorkloadVolume(name, mounts, true, { volume: { name, configMap: { name: configMapName } } });
+  }
+
+  /**
+   * A service account token for another audience than the API server (e.g. Vault's), projected
+   * into the file `token` of `mountPath`, read-only, renewed by the kubelet before it expires: for
+   * a container that logs in with it itself (a pod with a Vault agent gets the agent's instead).
+   * @see https://kubernetes.io/docs/concepts/storage/projected-volumes/#serviceaccounttoken
+   */
+  static serviceAccountToken(name: string, mountPath: string, token: ServiceAccountTokenProps): WorkloadVolume {
+    return new WorkloadVolume(name, [{ mountPath }], true, {
+      volume: { name, projected: { sources: [{ serviceAccountToken: { audience: token.audience, expirationSeconds: token.expirationSeconds, path: 'token' } }] } },
+    });
   }
 
   /**
