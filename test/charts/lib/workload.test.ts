@@ -7,10 +7,12 @@ import {
   WorkloadDaemonSet,
   WorkloadDeployment,
   WorkloadJob,
+  WorkloadPod,
   WorkloadStatefulSet,
   WorkloadVolume,
   containerResources,
   type WorkloadCronJobProps,
+  type WorkloadPodProps,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -547,5 +549,69 @@ describe('workload family: a pod whose containers run as different users (a prod
 
   it('fails when identityPerContainer is given a pod-level fsGroup', () => {
     expect(() => cron({ identity: { uid: 65532, fsGroup: 65532 } })).toThrow(/workload apps\/dump: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer/);
+  });
+});
+
+describe('workload family: one pod shared by a Job and the CronJob that repeats it (WorkloadPod)', () => {
+  const RUN: Workload = { namespace: 'jobs', name: 'apply', receivesNothing: true };
+  const POD: WorkloadPodProps = {
+    ...BASE,
+    workload: RUN,
+    component: 'config-job',
+    containerName: 'run',
+    volumes: [
+      WorkloadVolume.configFiles('scripts', { 'apply.sh': 'echo applied' }, [{ mountPath: '/scripts' }]),
+      WorkloadVolume.serviceAccountToken('token', '/var/run/secrets/vault', { audience: 'vault', expirationSeconds: 600 }),
+    ],
+  };
+  const shared = () =>
+    synth((c) => {
+      const pod = new WorkloadPod(c, 'pod', POD);
+      new WorkloadJob(c, 'job', { pod, annotations: { 'argocd.argoproj.io/hook': 'PostSync' }, backoffLimit: 2 });
+      new WorkloadCronJob(c, 'cronjob', { pod, name: 'apply-hourly', schedule: '23 * * * *', backoffLimit: 1 });
+    });
+
+  it('GIVEN one WorkloadPod WHEN a Job and a CronJob run it THEN one ServiceAccount and one ConfigMap serve both, and both run the same pod template under that account', () => {
+    const objects = shared();
+    expect(objects.map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual(['ConfigMap apply-scripts', 'CronJob apply-hourly', 'Job apply', 'ServiceAccount apply']);
+    const [job] = ofKind(objects, 'Job');
+    const [cronJob] = ofKind(objects, 'CronJob');
+    expect(cronJob.spec.jobTemplate.spec.template).toEqual(job.spec.template);
+    const pod = job.spec.template;
+    expect(pod.spec.serviceAccountName).toBe('apply');
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(pod.metadata.labels['app.kubernetes.io/name']).toBe('apply');
+    expect(pod.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN a name and annotations on each WHEN rendered THEN each workload object carries its own name, labels and run limits, and its pods the pod\'s', () => {
+    const objects = shared();
+    const [job] = ofKind(objects, 'Job');
+    const [cronJob] = ofKind(objects, 'CronJob');
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync' });
+    expect(job.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'apply', 'app.kubernetes.io/component': 'config-job' });
+    expect(job.spec.backoffLimit).toBe(2);
+    expect(cronJob.metadata.annotations).toBeUndefined();
+    expect(cronJob.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'apply-hourly', 'app.kubernetes.io/component': 'config-job' });
+    expect(cronJob.spec.jobTemplate.metadata.labels['app.kubernetes.io/name']).toBe('apply-hourly');
+    expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(1);
+    expect(cronJob.spec.jobTemplate.spec.template.metadata.labels['app.kubernetes.io/name']).toBe('apply');
+  });
+
+  it('GIVEN a service account token volume WHEN rendered THEN the pod projects a token for that audience and lifetime, mounted read-only, and the API token stays unmounted', () => {
+    const pod = ofKind(shared(), 'Job')[0].spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'token', projected: { sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: 600, path: 'token' } }] } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'token', mountPath: '/var/run/secrets/vault', readOnly: true });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('fails when a shared pod holds a data claim, which only a StatefulSet has', () => {
+    expect(() =>
+      synth((c) => {
+        const pod = new WorkloadPod(c, 'pod', { ...POD, volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] });
+        new WorkloadJob(c, 'job', { pod });
+      }),
+    ).toThrow('workload jobs/apply: volume "data" is a data claim, which only a StatefulSet has; a Job uses an emptyDir or a StatefulSet');
   });
 });
