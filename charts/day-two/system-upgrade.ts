@@ -25,7 +25,7 @@ import { policyExceptions } from '../../common/policy-exceptions';
 import { kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../lib/security-context';
 
 export const SYSTEM_UPGRADE_NAMESPACE = 'system-upgrade';
 /** The API group of the Plan CRD the controller registers at start. */
@@ -248,7 +248,7 @@ export class SystemUpgradeController extends Construct {
                 // name a version, not a channel, so the controller calls nothing outside the cluster.
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
                 resources: { requests: { cpu: quantity('10m'), memory: quantity('32Mi') }, limits: { cpu: quantity('200m'), memory: quantity('128Mi') } },
-                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
+                securityContext: restrictedContainerSecurity(),
               },
             ],
             volumes: [{ name: 'tmp', emptyDir: {} }],

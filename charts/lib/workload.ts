@@ -33,7 +33,7 @@ import { standardLabels } from './labels';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { NAME_LABEL, type Workload } from './network';
 import { NODE_LABEL } from '../../config/topology';
-import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER, restrictedPodSecurity, type PodIdentity } from './security-context';
+import { RESTRICTED_POD_ANY_USER, restrictedContainerSecurity, restrictedPodSecurity, type ContainerIdentity, type PodIdentity } from './security-context';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';
@@ -145,13 +145,6 @@ export interface InitContainerMount {
   readonly mountPath: string;
 }
 
-/** The user one container runs as (`WorkloadInitContainer.identity`, `WorkloadProps.identityPerContainer`). */
-export interface ContainerIdentity {
-  /** Its user id (`runAsUser`), not 0. */
-  readonly uid: number;
-  /** Its primary group (`runAsGroup`). @default - the same number as `uid` */
-  readonly gid?: number;
-}
 
 
 /**
@@ -592,8 +585,6 @@ export class WorkloadPod extends Construct {
     const podVolumes = props.vaultVolumesFirst ? [...(agent?.volumes ?? []), ...ownVolumes] : [...ownVolumes, ...(agent?.volumes ?? [])];
     const containerName = props.containerName ?? this.name;
     const mounts = props.mounts ? mountsOf(props.mounts, containerName) : volumes.flatMap((v) => v.mounts());
-    const asUser = (identity: ContainerIdentity | undefined) => (identity ? { runAsUser: identity.uid, runAsGroup: identity.gid ?? identity.uid } : {});
-    const restricted = (): k8s.SecurityContext => ({ ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } });
     // A volume mounted at a path of the container's own: a workload volume, or the Vault agent's (read-only).
     const byName = new Map<string, { mountAt(path: string): k8s.VolumeMount }>(volumes.map((v) => [v.name, v]));
     for (const volume of agent?.volumes ?? []) byName.set(volume.name, { mountAt: (mountPath) => ({ name: volume.name, mountPath, readOnly: true }) });
@@ -620,7 +611,7 @@ export class WorkloadPod extends Construct {
         livenessProbe: probe(workload, c.livenessProbe, `${which} ${c.name}: livenessProbe`),
         startupProbe: probe(workload, c.startupProbe, `${which} ${c.name}: startupProbe`),
         resources: { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) },
-        securityContext: { ...restricted(), ...asUser(c.identity) },
+        securityContext: restrictedContainerSecurity(c.identity),
         volumeMounts: own.length ? own : undefined,
       };
     };
@@ -643,7 +634,7 @@ export class WorkloadPod extends Construct {
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
       startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
       resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-      securityContext: { ...restricted(), ...(props.identityPerContainer ? asUser(props.identity) : {}) },
+      securityContext: restrictedContainerSecurity(props.identityPerContainer ? props.identity : undefined),
       volumeMounts: mounts.length ? mounts : undefined,
     };
     if (props.identityPerContainer && (props.identity.fsGroup !== undefined || props.identity.supplementalGroups)) {

@@ -526,12 +526,12 @@ describe('workload family: a pod whose containers run as different users (a prod
     );
   const podSpec = (objects: any[]) => ofKind(objects, 'CronJob')[0].spec.jobTemplate.spec.template.spec;
 
-  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, restricted', () => {
+  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, states non-root itself, restricted', () => {
     const spec = podSpec(cron());
     expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
-    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsUser: 65532, runAsGroup: 65532 });
-    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsUser: 999, runAsGroup: 999 });
+    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsNonRoot: true, runAsUser: 999, runAsGroup: 999 });
   });
 
   it('GIVEN an init container WHEN it mounts a Vault agent volume THEN the mount is read-only', () => {
