@@ -133,7 +133,7 @@ export interface DataClaimProps {
 export interface ServiceAccountTokenProps {
   /** Who accepts the token (its `aud` claim), e.g. "vault"; the API server does not. */
   readonly audience: string;
-  /** Its lifetime in seconds (the kubelet's minimum is 600). */
+  /** Its lifetime in seconds: at least 600 (the API refuses less); the kubelet renews it at 80%. */
   readonly expirationSeconds: number;
 }
 
