@@ -2,9 +2,9 @@
  * The workload construct family: every pod the platform renders itself is built here, from its
  * intent (image, ports by name, probes, resources, volumes, identity, node, Vault secrets), into
  * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its
- * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet or Job, with restricted security
- * (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods when it
- * changes. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
+ * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet, Job or CronJob, with restricted
+ * security (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods
+ * when it changes. A Job and the CronJob that repeats it can share one `WorkloadPod`. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
  * and not cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
  *
  * ## How to write a service
