@@ -331,6 +331,12 @@ export interface WorkloadPodProps {
   readonly args?: readonly string[];
   /** Environment variables of the container. @default - none */
   readonly env?: readonly k8s.EnvVar[];
+  /**
+   * Environment variables of the container from whole ConfigMaps or Secrets, by name (e.g. an
+   * upstream controller's settings ConfigMap).
+   * @default - none
+   */
+  readonly envFrom?: readonly k8s.EnvFromSource[];
   /** When the pod receives traffic. @default - no readiness probe */
   readonly readinessProbe?: WorkloadProbe;
   /** When the container is restarted. @default - no liveness probe */
@@ -345,11 +351,31 @@ export interface WorkloadPodProps {
    */
   readonly node?: string;
   /**
+   * Node labels the pods require, for a placement the model does not name by node (e.g. the
+   * control plane's role label). Not with `node`.
+   * @default - any node (or `node`)
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
    * Mount the ServiceAccount's API token: only for a workload that calls the Kubernetes API
    * (and holds a binding for what it calls).
    * @default false
    */
   readonly automountToken?: boolean;
+  /**
+   * Run as a ServiceAccount the service renders itself, e.g. one that other pods share (the Jobs
+   * an upstream controller creates); the family then renders none.
+   * @default - a ServiceAccount of its own, named after the workload
+   */
+  readonly serviceAccount?: k8s.KubeServiceAccount;
+  /**
+   * The label the workload object selects its pods by (value: the workload's name), for a
+   * workload that went live with an upstream selector: Kubernetes refuses a changed selector on a
+   * live Deployment. The pods carry it beside `app.kubernetes.io/name`, which the NetworkPolicies
+   * keep selecting on.
+   * @default 'app.kubernetes.io/name'
+   */
+  readonly selectorLabel?: string;
   /**
    * The Vault agent's pieces for a workload that reads secrets (charts/lib/vault.ts `vaultAgentPod`).
    * @default - no Vault agent
@@ -533,8 +559,12 @@ export class WorkloadPod extends Construct {
     this.name = workload.name;
     this.namespace = workload.namespace;
     this.component = props.component;
-    this.labels = standardLabels(workload.name, props.component);
-    this.selector = { matchLabels: { [NAME_LABEL]: workload.name } };
+    const selectorLabel = props.selectorLabel ?? NAME_LABEL;
+    this.labels = { ...standardLabels(workload.name, props.component), ...(selectorLabel === NAME_LABEL ? {} : { [selectorLabel]: workload.name }) };
+    this.selector = { matchLabels: { [selectorLabel]: workload.name } };
+    if (props.node !== undefined && props.nodeSelector) {
+      throw new Error(`workload ${workload.namespace}/${workload.name}: node and nodeSelector both place the pods; set one`);
+    }
     const objectLabels = (name: string, kind: string) => (props.labelObjectsLikeWorkload ? { ...this.labels } : standardLabels(name, kind));
     this.objectLabels = objectLabels;
     const volumes = props.volumes ?? [];
@@ -559,10 +589,12 @@ export class WorkloadPod extends Construct {
         return volume.mounts();
       });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service-account') },
-      automountServiceAccountToken: props.automountToken ?? false,
-    });
+    const serviceAccountName =
+      props.serviceAccount?.name ??
+      new k8s.KubeServiceAccount(this, 'service-account', {
+        metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service-account') },
+        automountServiceAccountToken: props.automountToken ?? false,
+      }).name;
 
     const files: Record<string, string> = {};
     for (const volume of volumes) {
@@ -629,6 +661,7 @@ export class WorkloadPod extends Construct {
       command: props.command ? [...props.command] : undefined,
       args: props.args ? [...props.args] : undefined,
       env: props.env ? [...props.env] : undefined,
+      envFrom: props.envFrom ? [...props.envFrom] : undefined,
       ports: containerPorts.length ? containerPorts : undefined,
       readinessProbe: probe(workload, props.readinessProbe, 'readinessProbe'),
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
@@ -648,9 +681,9 @@ export class WorkloadPod extends Construct {
         annotations: Object.keys(annotations).length ? annotations : undefined,
       },
       spec: {
-        serviceAccountName: this.name,
+        serviceAccountName,
         automountServiceAccountToken: props.automountToken ?? false,
-        nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
+        nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : props.nodeSelector ? { ...props.nodeSelector } : undefined,
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
         securityContext: props.identityPerContainer
@@ -765,6 +798,12 @@ export interface WorkloadDeploymentProps extends WorkloadProps {
    * @default - Kubernetes' default (25% each)
    */
   readonly rollingUpdate?: { readonly maxSurge: number; readonly maxUnavailable: number };
+  /**
+   * `Recreate`: the old pod stops before the new one starts, for a controller of which two must
+   * never run at once. Not with `rollingUpdate`.
+   * @default - Kubernetes' default (`RollingUpdate`)
+   */
+  readonly strategy?: 'Recreate' | 'RollingUpdate';
   /** Old ReplicaSets kept for a rollback. @default - Kubernetes' default (10) */
   readonly revisionHistoryLimit?: number;
   /** Seconds before a rollout that makes no progress counts as failed. @default - Kubernetes' default (600) */
@@ -778,18 +817,26 @@ export class WorkloadDeployment extends WorkloadBase {
   constructor(scope: Construct, id: string, props: WorkloadDeploymentProps) {
     super(scope, id, props);
     this.rejectClaims('Deployment');
+    if (props.strategy === 'Recreate' && props.rollingUpdate) {
+      throw new Error(`workload ${this.namespace}/${this.name}: strategy Recreate stops every pod before starting new ones; rollingUpdate limits a rolling update; drop one`);
+    }
     this.resource = new k8s.KubeDeployment(this, 'Resource', {
       metadata: this.objectMetadata(),
       spec: {
         replicas: props.replicas ?? 1,
         revisionHistoryLimit: props.revisionHistoryLimit,
         progressDeadlineSeconds: props.progressDeadlineSeconds,
-        strategy: props.rollingUpdate
-          ? {
-              type: 'RollingUpdate',
-              rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(props.rollingUpdate.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(props.rollingUpdate.maxUnavailable) },
-            }
-          : undefined,
+        strategy:
+          props.strategy === 'Recreate'
+            ? { type: 'Recreate' }
+            : props.rollingUpdate
+              ? {
+                  type: 'RollingUpdate',
+                  rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(props.rollingUpdate.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(props.rollingUpdate.maxUnavailable) },
+                }
+              : props.strategy
+                ? { type: props.strategy }
+                : undefined,
         selector: this.selector,
         template: this.template,
       },

@@ -12,6 +12,7 @@ import {
   WorkloadVolume,
   containerResources,
   type WorkloadCronJobProps,
+  type WorkloadDeploymentProps,
   type WorkloadPodProps,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
@@ -613,5 +614,57 @@ describe('workload family: one pod shared by a Job and the CronJob that repeats 
         new WorkloadJob(c, 'job', { pod });
       }),
     ).toThrow('workload jobs/apply: volume "data" is a data claim, which only a StatefulSet has; a Job uses an emptyDir or a StatefulSet');
+  });
+});
+
+describe('workload family: a Deployment in the shape of an upstream manifest (system-upgrade-controller, decision 0116)', () => {
+  const CONTROLLER: Workload = { namespace: 'ops', name: 'ctl', receivesNothing: true };
+  const UPSTREAM = (extra: Partial<WorkloadDeploymentProps> = {}) =>
+    synth((c) => {
+      const account = new k8s.KubeServiceAccount(c, 'account', { metadata: { name: 'shared', namespace: 'ops' } });
+      new WorkloadDeployment(c, 'ctl', {
+        ...BASE,
+        workload: CONTROLLER,
+        service: false,
+        selectorLabel: 'example.com/controller',
+        serviceAccount: account,
+        automountToken: true,
+        strategy: 'Recreate',
+        nodeSelector: { 'node-role.kubernetes.io/control-plane': 'true' },
+        envFrom: [{ configMapRef: { name: 'ctl-env' } }],
+        ...extra,
+      });
+    });
+
+  it('GIVEN a selector label WHEN rendered THEN the Deployment selects on it alone, and the pods carry it beside the name label the NetworkPolicies select on', () => {
+    const [deployment] = ofKind(UPSTREAM(), 'Deployment');
+    expect(deployment.spec.selector).toEqual({ matchLabels: { 'example.com/controller': 'ctl' } });
+    expect(deployment.spec.template.metadata.labels).toMatchObject({ 'example.com/controller': 'ctl', 'app.kubernetes.io/name': 'ctl' });
+    expect(deployment.metadata.labels['example.com/controller']).toBe('ctl');
+  });
+
+  it('GIVEN a ServiceAccount of the service WHEN rendered THEN the pods run as it and the family renders none of its own', () => {
+    const objects = UPSTREAM();
+    expect(ofKind(objects, 'ServiceAccount').map((a) => a.metadata.name)).toEqual(['shared']);
+    const pod = podOf(objects).spec;
+    expect(pod.serviceAccountName).toBe('shared');
+    expect(pod.automountServiceAccountToken).toBe(true);
+  });
+
+  it('GIVEN Recreate, a node selector and envFrom WHEN rendered THEN one pod runs at a time, on the selected nodes, with the ConfigMap as environment; the object is valid', () => {
+    const objects = UPSTREAM();
+    const [deployment] = ofKind(objects, 'Deployment');
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': 'true' });
+    expect(deployment.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'ctl-env' } }]);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('fails when Recreate is given rolling update limits', () => {
+    expect(() => UPSTREAM({ rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } })).toThrow('workload ops/ctl: strategy Recreate stops every pod before starting new ones; rollingUpdate limits a rolling update; drop one');
+  });
+
+  it('fails when both node and nodeSelector place the pods', () => {
+    expect(() => UPSTREAM({ node: 'node-a' })).toThrow('workload ops/ctl: node and nodeSelector both place the pods; set one');
   });
 });
