@@ -519,8 +519,8 @@ function withoutRunAsGroup(security: k8s.PodSecurityContext): k8s.PodSecurityCon
 const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
 
 /**
- * Requests and limits as the typed container field, for the few pods the family does not build
- * (a Job's or a CronJob's, written with the typed L1 classes).
+ * Requests and limits as the typed container field, for the pod templates the family does not
+ * build (Jenkins' agent pods, which Jenkins creates from their manifests in its configuration).
  */
 export function containerResources(resources: WorkloadResources): k8s.ResourceRequirements {
   return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
