@@ -4,7 +4,8 @@
  * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its
  * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet, Job or CronJob, with restricted
  * security (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods
- * when it changes. A Job and the CronJob that repeats it can share one `WorkloadPod`. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
+ * when it changes. A Job and the CronJob that repeats it can share one `WorkloadPod`.
+ * docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
  * and not cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
  *
  * ## How to write a service
