@@ -99,6 +99,8 @@ export const defaultPlatform: Platform = {
   argocd: {
     adminEnabled: true,
   },
+  // Single sign-on through GitLab: direct members of these groups administer or view (decision 0117).
+  sso: { adminGroup: 'platform-admins', viewerGroup: 'platform-viewers' },
   vault: {
     // Raft holds a few hundred KV entries, policies and roles: megabytes, plus its log.
     storageGiB: 2,
