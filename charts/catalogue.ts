@@ -21,6 +21,7 @@ import { issuerFor } from './lib/ingress';
 import { vaultAgentPodFor, vaultTlsServerName } from './lib/vault';
 import { Alertmanager } from './observability/alertmanager';
 import { Grafana, grafanaHost } from './observability/grafana';
+import { gitlabIssuer, ssoGroups } from './lib/sso';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
@@ -108,6 +109,7 @@ const grafana = constructService(Grafana, (platform) => ({
   scrapeInterval: platform.observability.scrapeInterval,
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
+  sso: { issuer: gitlabIssuer(platform), groups: ssoGroups(platform) },
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({

@@ -94,7 +94,9 @@ function pathBlock(path: string, capabilities: readonly string[], comment?: stri
  */
 export function consumerPolicy(consumer: SecretConsumer): string {
   const header = `# ${consumerPolicyName(consumer)}: what ${consumer.namespace}/${consumer.serviceAccount} may read (rendered; do not edit in Vault).`;
-  return `${[header, ...consumer.secrets.map((secret) => pathBlock(secretPath(consumer, secret), ['read']))].join('\n\n')}\n`;
+  // Several files may come from one entry (Grafana's OAuth client id and secret): one block each path.
+  const paths = [...new Set(consumer.secrets.map((secret) => secretPath(consumer, secret)))];
+  return `${[header, ...paths.map((path) => pathBlock(path, ['read']))].join('\n\n')}\n`;
 }
 
 /** What apply.sh does, and nothing more. */
