@@ -371,8 +371,9 @@ const CertManagerSchema = z.strictObject({
 
 const ArgocdSchema = z.strictObject({
   /**
-   * Whether Argo CD's built-in `admin` account may log in (`admin.enabled` in argocd-cm). Keep it
-   * true to bootstrap; set it to false once SSO (or a named local account) exists.
+   * Whether Argo CD's built-in `admin` account may log in (`admin.enabled` in argocd-cm). False
+   * in the seed: people sign in through GitLab, operators without it use `argocd login --core`
+   * with their kubeconfig; true only as break-glass (docs/decisions/0118-break-glass-accounts.md).
    */
   adminEnabled: z.boolean({ error: 'must be true or false' }),
 });
