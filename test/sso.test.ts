@@ -43,8 +43,7 @@ function readIni(text: string): Record<string, Record<string, string>> {
 /** What each rendered client sends GitLab as its redirect URIs, read from its rendered configuration. */
 function renderedRedirectUris(): Partial<Record<OidcClientName, readonly string[]>> {
   // Argo CD: the chart sets argocd-cm `url` to https://<global.domain> unless configs.cm.url is
-  // given (argo-helm argo-cd templates/_helpers.tpl); the server adds /auth/callback, and the CLI
-  // (`argocd login --sso`) listens on localhost:8085.
+  // given (argo-helm argo-cd templates/_helpers.tpl); the server adds /auth/callback.
   const argocd = (find('Application', 'argocd', 'argocd').spec as any).sources[0].helm.valuesObject;
   const argocdUrl: string = argocd.configs.cm.url ?? `https://${argocd.global.domain}`;
   // Grafana: <root_url>login/generic_oauth, root_url ending in a slash.
@@ -53,7 +52,7 @@ function renderedRedirectUris(): Partial<Record<OidcClientName, readonly string[
   // Vault: the OIDC role's allowed_redirect_uris, applied by the vault-config Job.
   const vaultRole = JSON.parse((find('ConfigMap', 'vault', 'vault-config') as any).data['oidc-role-gitlab.json']);
   return {
-    argocd: [`${argocdUrl}/auth/callback`, 'http://localhost:8085/auth/callback'],
+    argocd: [`${argocdUrl}/auth/callback`],
     grafana: [`${ini.server.root_url}login/generic_oauth`],
     vault: vaultRole.allowed_redirect_uris,
   };

@@ -72,14 +72,13 @@ export function gitlabEndpoints(issuer: string) {
 /**
  * Where GitLab sends the browser back after sign-in, per client: the path each client serves its
  * callback on, at the pinned version, on the host the model renders for it.
- *  - argocd: `/auth/callback` (argo-cd v3.5.1 common/common.go `CallbackEndpoint`), and the CLI's
- *    `argocd login --sso` listener on localhost:8085 (cmd/argocd/commands/common.go
- *    `DefaultSSOLocalPort`);
+ *  - argocd: `/auth/callback` (argo-cd v3.5.1 common/common.go `CallbackEndpoint`);
  *  - grafana: `/login/generic_oauth` (the generic OAuth provider's login route);
  *  - harbor: `/c/oidc/callback`;
  *  - jenkins: `/securityRealm/finishLogin` (the oic-auth plugin's security realm);
  *  - vault: the UI's `/ui/vault/auth/oidc/oidc/callback` and the CLI's `vault login -method=oidc`
- *    listener on localhost:8250 (`/oidc/callback`).
+ *    listener on localhost:8250 (`/oidc/callback`; Vault's server redeems the code, with the
+ *    secret, so a confidential application serves both).
  * @see https://developer.hashicorp.com/vault/docs/auth/jwt#redirect-uris
  * @see https://grafana.com/docs/grafana/latest/setup-grafana/configure-access/configure-authentication/generic-oauth/
  */
@@ -87,7 +86,10 @@ export function oidcRedirectUris(client: OidcClientName, host: string): readonly
   const base = `https://${host}`;
   switch (client) {
     case 'argocd':
-      return [`${base}/auth/callback`, 'http://localhost:8085/auth/callback'];
+      // Not the CLI's localhost:8085 listener: `argocd login --sso` redeems the code without a
+      // client secret (argo-cd v3.5.1 pkg/apiclient/apiclient.go `OIDCConfig`, PKCE only), which
+      // GitLab refuses for a confidential application; operators use `argocd login --core`.
+      return [`${base}/auth/callback`];
     case 'grafana':
       return [`${base}/login/generic_oauth`];
     case 'harbor':
