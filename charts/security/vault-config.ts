@@ -379,8 +379,8 @@ external_group() {
   vault write "identity/group/name/$name" type=external policies="$policy" >/dev/null
   id=$(vault read -field=id "identity/group/name/$name")
   current=$(vault read -format=json -field=alias "identity/group/name/$name")
-  alias_id=$(printf '%s\n' "$current" | sed -n 's/^  "id": "\\(.*\\)",*$/\\1/p')
-  alias_name=$(printf '%s\n' "$current" | sed -n 's/^  "name": "\\(.*\\)",*$/\\1/p')
+  alias_id=$(printf '%s\\n' "$current" | sed -n 's/^  "id": "\\(.*\\)",*$/\\1/p')
+  alias_name=$(printf '%s\\n' "$current" | sed -n 's/^  "name": "\\(.*\\)",*$/\\1/p')
   if [ -z "$alias_id" ]; then
     vault write identity/group-alias name="$gitlab_group" mount_accessor="$accessor" canonical_id="$id" >/dev/null
     echo "group $name: GitLab group $gitlab_group"
@@ -403,7 +403,7 @@ sso() {
         return 0
         ;;
     esac
-    printf '%s\n' "$client_id" >&2
+    printf '%s\\n' "$client_id" >&2
     exit 1
   fi
   if ! vault auth list -format=json | grep -q '"${OIDC_AUTH_MOUNT}/"'; then
@@ -411,7 +411,7 @@ sso() {
     echo "auth method ${OIDC_AUTH_MOUNT} enabled"
   fi
   # The client secret goes through a pipe, never on a command line.
-  vault kv get -field=${OIDC_CLIENT_SECRET_KEY} ${vaultClient} | vault write auth/${OIDC_AUTH_MOUNT}/config \
+  vault kv get -field=${OIDC_CLIENT_SECRET_KEY} ${vaultClient} | vault write auth/${OIDC_AUTH_MOUNT}/config \\
     oidc_discovery_url=${oidc.issuer} oidc_client_id="$client_id" oidc_client_secret=- default_role=${OIDC_ROLE} >/dev/null
   vault write auth/${OIDC_AUTH_MOUNT}/role/${OIDC_ROLE} @${OIDC_ROLE_FILE} >/dev/null
   accessor=$(vault read -field=accessor sys/auth/${OIDC_AUTH_MOUNT})
