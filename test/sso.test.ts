@@ -12,6 +12,11 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform } from '../config';
 import { OIDC_CLIENTS, OIDC_SCOPES, oidcClients, oidcRedirectUris, type OidcClientName } from '../charts/lib/sso';
 import type { KubeObject } from '../charts/lib/service';
+import { INGRESS_CONTROLLER, NAME_LABEL, type Workload } from '../charts/lib/network';
+import { SERVER } from '../charts/platform/argocd';
+import { GRAFANA, LOKI } from '../charts/observability/workloads';
+import { VAULT_SERVER } from '../charts/lib/vault';
+import { NetworkPolicyEvaluator, type Endpoint } from './support/network-evaluator';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
 const platform = loadDefaultPlatform();
@@ -89,6 +94,16 @@ describe('single sign-on through GitLab', () => {
     const stale = readme.replace('app platform-grafana https://grafana.lumetium.com/login/generic_oauth', 'app platform-grafana https://grafana.example.org/login/generic_oauth');
     expect(stale).not.toBe(readme);
     expect(registeredApplications(stale).get('platform-grafana')).not.toEqual(renderedRedirectUris().grafana);
+  });
+
+  it('GIVEN the rendered NetworkPolicies WHEN each server-side client calls GitLab through the ingress controller THEN it is allowed, and a pod without that connection is not', () => {
+    const evaluator = new NetworkPolicyEvaluator(objects);
+    let address = 10;
+    const pod = (workload: Workload): Endpoint => ({ pod: { namespace: workload.namespace, labels: { [NAME_LABEL]: workload.name }, ip: `10.42.0.${address++}` } });
+    const ingress = pod(INGRESS_CONTROLLER);
+    const https = INGRESS_CONTROLLER.ports!.https;
+    for (const client of [SERVER, GRAFANA, VAULT_SERVER]) expect(evaluator.allows({ from: pod(client), to: ingress, port: https }), client.name).toBe(true);
+    expect(evaluator.allows({ from: pod(LOKI), to: ingress, port: https })).toBe(false);
   });
 
   it('GIVEN the seed render WHEN Argo CD\'s values are read THEN the client secret is a reference to the labelled Secret, never a value', () => {
