@@ -31,6 +31,7 @@ import {
   connect,
   dnsAccess,
   exposedThroughIngress,
+  INGRESS_CONTROLLER,
   INTERNET,
   kubeApiAccess,
   type Connection,
@@ -301,6 +302,9 @@ export class Vault extends Construct {
       ...(platform.vault.autoUnseal
         ? [{ from: { workload: VAULT_SERVER }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `AWS KMS in ${platform.vault.autoUnseal.region} (auto-unseal)` }]
         : []),
+      // Sign-in through GitLab: the OIDC method reads GitLab's discovery document and keys and
+      // redeems codes at its token endpoint, through the ingress controller (decisions 0101, 0117).
+      connect({ workload: VAULT_SERVER }, INGRESS_CONTROLLER, ['https'], 'GitLab, the OIDC provider (discovery, keys, token endpoint)'),
       // Prometheus scrapes Vault through its Service name (TLS verified against it): the
       // observability targets declare that connection (charts/observability/targets.ts).
       dnsAccess(INJECTOR),
