@@ -60,22 +60,27 @@ export function readCrdSources(cdk8sYamlPath: string): CrdSource[] {
 }
 
 /**
- * Some projects ship their CRDs only inside a Helm chart (Linkerd: charts/linkerd-crds/templates/),
- * where the metadata carries template actions (`{{ .Release.Namespace }}` labels, an included
- * annotation) that are not YAML. The generated types and schemas come from `spec` alone, so lines
- * with an action before `spec:` are dropped; an action inside `spec` is refused, because dropping
- * it could change the schema. A file without actions is returned as it is.
+ * Some projects ship their CRDs only inside a Helm chart (Linkerd: charts/linkerd-crds/templates/,
+ * trust-manager: templates/crd-trust.cert-manager.io_bundles.yaml), where the metadata carries
+ * template actions (`{{ .Release.Namespace }}` labels, an included annotation) and the whole file
+ * may be wrapped in `{{- if .Values.crds.enabled }}` ... `{{- end }}`: none of it is YAML. The
+ * generated types and schemas come from `spec` alone, so lines with an action before `spec:` and
+ * whole-document block lines (an if/with/else/end action alone at column 0) are dropped; any other
+ * action inside `spec` is refused, because dropping it could change the schema. A file without
+ * actions is returned as it is.
  */
 export function helmTemplateFree(text: string, source: CrdSource): string {
   if (!text.includes('{{')) return text;
   const lines = text.split('\n');
   const spec = lines.findIndex((line) => /^spec:\s*$/.test(line));
-  const inSpec = spec < 0 ? -1 : lines.findIndex((line, index) => index > spec && line.includes('{{'));
+  const wrapper = (line: string) => /^\{\{-?\s*(if|with|else|end)\b[^}]*\}\}\s*$/.test(line);
+  const kept = lines.filter((line, index) => !wrapper(line) && (index > spec || !line.includes('{{')));
+  const inSpec = spec < 0 ? -1 : lines.findIndex((line, index) => index > spec && !wrapper(line) && line.includes('{{'));
   if (spec < 0 || inSpec >= 0) {
     const at = spec < 0 ? 'no top-level spec:' : `line ${inSpec + 1}: ${lines[inSpec].trim()}`;
     throw new Error(`cdk8s.yaml: ${source.name}: ${source.url} has a Helm template action inside the CRD's spec (${at}); point it at a rendered CRD file instead`);
   }
-  return lines.filter((line, index) => index > spec || !line.includes('{{')).join('\n');
+  return kept.join('\n');
 }
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');

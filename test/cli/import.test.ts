@@ -128,6 +128,8 @@ describe('npm run import', () => {
     const cleaned = parse(helmTemplateFree(templated, source));
     expect(cleaned.spec).toEqual(parse(plain).spec);
     expect(cleaned.metadata.labels).toBeNull();
+    // A whole-document if ... end (trust-manager's crds.enabled) is dropped too.
+    expect(parse(helmTemplateFree(`{{- if .Values.crds.enabled }}\n${templated}\n{{- end }}\n`, source)).spec).toEqual(parse(plain).spec);
     // A file without actions is read as it is.
     expect(helmTemplateFree(plain, source)).toBe(plain);
   });
