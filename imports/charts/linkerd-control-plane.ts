@@ -195,6 +195,10 @@ export type LinkerdControlPlaneValues = {
   readonly prometheusUrl?: string | null;
   readonly proxy?: {
     readonly await?: boolean | null;
+    readonly capabilities?: {
+      readonly add?: readonly string[];
+      readonly drop?: readonly string[];
+    };
     readonly control?: {
       readonly streams?: {
         readonly idleTimeout?: string | null;
