@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { standardLabels } from './labels';
 import { NamespacePolicies, type NetworkPlan, type Workload } from './network';
 import { policyExceptions } from '../../common/policy-exceptions';
-import { INJECT_ANNOTATION, isMeshedInPlan } from './service-mesh';
+import { INJECT_ANNOTATION, isMeshedInPlan, proxyBypassAnnotations } from './service-mesh';
 
 export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
 
@@ -56,7 +56,7 @@ export class PlatformNamespace extends Construct {
     const annotations = {
       ...(props.exceptionReason ? policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) : {}),
       ...props.annotations,
-      ...(this.meshed ? INJECT_ANNOTATION : {}),
+      ...(this.meshed ? { ...INJECT_ANNOTATION, ...proxyBypassAnnotations(props.plan, props.name) } : {}),
     };
 
     new ApiObject(this, 'Resource', {

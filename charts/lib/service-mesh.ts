@@ -10,6 +10,7 @@
  */
 import type { Platform } from '../../config';
 import type { NetworkPlan, Workload } from './network';
+import { VAULT_PORT, VAULT_SERVER } from './vault';
 
 /** The control plane's namespace. */
 export const LINKERD_NAMESPACE = 'linkerd';
@@ -79,3 +80,36 @@ export const INJECT_ANNOTATION = { 'linkerd.io/inject': 'enabled' } as const;
  * (cert-manager/trust-manager v0.24.0: deploy/charts/trust-manager/templates/deployment.yaml).
  */
 export const TRUST_MANAGER: Workload = { namespace: 'cert-manager', name: 'trust-manager', selectorLabel: 'app', ports: { webhook: 6443, metrics: 9402 } };
+
+/** The proxy annotation (namespace or pod) whose ports the pod's traffic reaches without the proxy. */
+export const SKIP_OUTBOUND_PORTS_ANNOTATION = 'config.linkerd.io/skip-outbound-ports';
+
+/**
+ * Connections that bypass the client's proxy, with the reason: their server sees these clients
+ * without a mesh identity (the mesh policy authorizes them by NetworkPolicy alone).
+ *
+ * Vault: pods that read secrets at start run the agent as the first init container
+ * (`vault.hashicorp.com/agent-init-first`, charts/lib/vault-access.ts READ_AT_START), ahead of
+ * the proxy, because the API server calls Linkerd's injector before Vault's (mutating webhook
+ * configurations are called in name order) and Vault's then puts its agent at the front. With the
+ * CNI plugin the pod's traffic is redirected to the proxy from its first container on, so the
+ * agent's login would go to a proxy that has not started. Skipping Vault's port for the
+ * namespace's pods keeps the agent working whatever the order; the agent's TLS to Vault stays.
+ * The injector copies a namespace's `config.linkerd.io/*` annotations onto each pod it injects,
+ * where the CNI plugin reads them (linkerd/linkerd2 edge-26.8.3: controller/proxy-injector/webhook.go,
+ * AppendNamespaceAnnotations; pkg/inject/inject.go, ProxyIgnoreOutboundPortsAnnotation).
+ */
+export const PROXY_BYPASS: readonly { readonly to: Workload; readonly port: number; readonly reason: string }[] = [
+  { to: VAULT_SERVER, port: VAULT_PORT, reason: "the Vault agent's init container may run before the proxy has started" },
+];
+
+/** The namespace annotations that make its pods' connections of PROXY_BYPASS skip the proxy. */
+export function proxyBypassAnnotations(plan: NetworkPlan, namespace: string): Record<string, string> {
+  if (!isMeshedInPlan(plan, namespace)) return {};
+  const ports = PROXY_BYPASS.filter((bypass) =>
+    plan.connections.some(
+      (c) => 'workload' in c.from && c.from.workload.namespace === namespace && 'workload' in c.to && c.to.workload.namespace === bypass.to.namespace && c.to.workload.name === bypass.to.name && c.ports.some((p) => p.port === bypass.port),
+    ),
+  ).map((bypass) => bypass.port);
+  return ports.length > 0 ? { [SKIP_OUTBOUND_PORTS_ANNOTATION]: [...new Set(ports)].sort((a, b) => a - b).join(',') } : {};
+}
