@@ -17,7 +17,7 @@ import { defaultRender } from '../../support/render';
 
 const MESH_NAMES = new Set(MESH_SERVICES.map((service) => service.name));
 const MESH_NAMESPACES = new Set([LINKERD_NAMESPACE, CNI_NAMESPACE]);
-const MESH_REPOS = new Set([CHARTS.linkerdControlPlane.repoURL]);
+const MESH_REPOS = new Set<string>([CHARTS.linkerdControlPlane.repoURL]);
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
