@@ -155,7 +155,7 @@ const renovate = constructService(Renovate, (platform, plan) => ({
 const trustManager = constructService(TrustManager, () => ({}));
 const linkerdCrds = constructService(LinkerdCrds, (_platform, plan) => ({ plan }));
 const linkerdCni = constructService(LinkerdCni, (_platform, plan) => ({ plan }));
-const linkerdTrust = constructService(LinkerdTrust, () => ({}));
+const linkerdTrust = constructService(LinkerdTrust, (platform) => ({ previousTrustAnchorPEM: platform.serviceMesh.previousTrustAnchorPEM }));
 const linkerdControlPlane = constructService(LinkerdControlPlane, () => ({}));
 const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
 const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));

@@ -114,8 +114,14 @@ export class TrustManager extends Construct {
   }
 }
 
-/** What the trust chain reads of the model: nothing; the names are Linkerd's and ours. */
-export type LinkerdTrustProps = Record<string, never>;
+/** What the trust chain reads of the model. */
+export interface LinkerdTrustProps {
+  /**
+   * The previous anchor's certificate (PEM), trusted besides the current one while the anchor's
+   * key is replaced (`serviceMesh.previousTrustAnchorPEM`). @default - only the current anchor
+   */
+  readonly previousTrustAnchorPEM?: string;
+}
 
 /** The issuers, certificates and trust bundle of the mesh (no key material in Git). */
 export class LinkerdTrust extends Construct {
@@ -127,7 +133,7 @@ export class LinkerdTrust extends Construct {
     syncWave: 2,
   };
 
-  constructor(scope: Construct, id: string, _props: LinkerdTrustProps = {}) {
+  constructor(scope: Construct, id: string, props: LinkerdTrustProps = {}) {
     super(scope, id);
     const clusterIssuer = (name: string, spec: ClusterIssuerSpec) =>
       new ApiObject(this, `cluster-issuer-${name}`, {
@@ -170,9 +176,9 @@ export class LinkerdTrust extends Construct {
     });
 
     const bundle: BundleSpec = {
-      // The anchor's certificate only (never its key). During an anchor key change the runbook adds
-      // the previous certificate as a second source, so both roots are trusted while proxies move.
-      sources: [{ secret: { name: TRUST_CHAIN.anchor, key: 'tls.crt' } }],
+      // The anchor's certificate only (never its key). During an anchor key change the model names
+      // the previous certificate too, so both roots are trusted while proxies move (README runbook).
+      sources: [{ secret: { name: TRUST_CHAIN.anchor, key: 'tls.crt' } }, ...(props.previousTrustAnchorPEM ? [{ inLine: props.previousTrustAnchorPEM }] : [])],
       target: {
         configMap: { key: TRUST_CHAIN.rootsKey },
         namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: LINKERD_NAMESPACE } },

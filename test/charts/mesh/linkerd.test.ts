@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { PLATFORM_ENV, loadDefaultPlatform, type Platform } from '../../../config';
+import { PLATFORM_ENV, loadDefaultPlatform, validatePlatform, type Platform } from '../../../config';
 import { allServices, servicesOf } from '../../../charts/catalogue';
 import { servicePlan } from '../../../charts/synth';
 import { CONTROL_PLANE, DESTINATION, IDENTITY, LinkerdControlPlane, LinkerdCrds, PROXY_INJECTOR, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
@@ -149,5 +149,23 @@ describe('the control plane chart', () => {
     expect(LinkerdTrust.registration.syncWave).toBeGreaterThan(LinkerdCrds.registration.syncWave);
     expect(LinkerdControlPlane.registration.syncWave).toBe(LinkerdTrust.registration.syncWave);
     expect(Object.keys(UNMESHED_NAMESPACES)).toContain(LINKERD_NAMESPACE);
+  });
+
+  it('GIVEN the previous anchor certificate in the model WHEN the trust chain renders THEN the bundle trusts it besides the current anchor', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIQ\n-----END CERTIFICATE-----\n';
+    const model = validatePlatform({ ...seed, serviceMesh: { enabled: true, previousTrustAnchorPEM: pem } });
+    const chart = Testing.chart();
+    new LinkerdTrust(chart, 'trust', { previousTrustAnchorPEM: model.serviceMesh.previousTrustAnchorPEM });
+    const bundle = Testing.synth(chart).find((o) => o.kind === 'Bundle')!;
+    expect(bundle.spec.sources).toEqual([{ secret: { name: TRUST_CHAIN.anchor, key: 'tls.crt' } }, { inLine: pem }]);
+  });
+
+  it('fails when the previous anchor given in the model is not one PEM certificate (a private key, say), naming the path and the fix', () => {
+    const key = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n';
+    expect(() => validatePlatform({ ...seed, serviceMesh: { enabled: true, previousTrustAnchorPEM: key } })).toThrow(
+      'serviceMesh.previousTrustAnchorPEM: (value not shown): must be one PEM certificate ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), the tls.crt of the previous linkerd-trust-anchor Secret; never a private key',
+    );
+    // The key itself is never repeated.
+    expect(() => validatePlatform({ ...seed, serviceMesh: { enabled: true, previousTrustAnchorPEM: key } })).not.toThrow(/MHcCAQEEIB|PRIVATE/);
   });
 });
