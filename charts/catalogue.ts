@@ -221,7 +221,7 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   prometheusDiscovery,
 ];
 
-/** The mesh's services (trust-manager 1, CRDs and CNI 1, trust chain and control plane 2). */
+/** The mesh's services (CRDs and the linkerd namespace 0, trust-manager and CNI 1, trust chain and control plane 2). */
 export const MESH_SERVICES: readonly ServiceDefinition[] = [trustManager, linkerdCrds, linkerdCni, linkerdTrust, linkerdControlPlane];
 
 /** The platform's shared services in this render: the mesh's only when the model turns it on. */

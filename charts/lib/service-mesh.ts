@@ -40,7 +40,7 @@ export function serviceMeshEnabled(platform: Platform): boolean {
 
 /**
  * Namespaces whose pods are never injected, each with the reason (listed in dist/README.md).
- * A namespace not in it is meshed. The mesh syncs in waves 1-2 (docs/decisions/0123-what-is-meshed.md):
+ * A namespace not in it is meshed. The mesh syncs in waves 0-2 (docs/decisions/0123-what-is-meshed.md):
  * a namespace whose pods start before the injector answers would come up without proxies, so the
  * services of waves 2 and earlier are here too, with what meshing them would cost.
  */

@@ -2,7 +2,8 @@
  * Linkerd, open-source edge releases from its official charts (docs/decisions/0121-linkerd-edge.md),
  * installed by Argo CD in sync waves:
  *
- *   wave 1  linkerd-crds           the CRDs, plus the linkerd namespace and its NetworkPolicies
+ *   wave 0  linkerd-crds           the CRDs, and the linkerd namespace with its NetworkPolicies
+ *   wave 1  trust-manager          its trust namespace is linkerd (charts/mesh/trust.ts)
  *   wave 1  linkerd-cni            the CNI plugin DaemonSet (no NET_ADMIN init container in pods)
  *   wave 2  linkerd-trust          the trust chain from cert-manager (charts/mesh/trust.ts)
  *   wave 2  linkerd-control-plane  identity, destination (+ policy), proxy injector
@@ -27,7 +28,18 @@ import { PlatformNamespace } from '../lib/namespace';
 import { apiServerCallers, connect, dnsAccess, kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import { IDENTITY_TRUST_DOMAIN, LINKERD_NAMESPACE, PROXY_PORTS, isMeshed } from '../lib/service-mesh';
 import type { ServiceRegistration } from '../lib/service';
-import { WEBHOOK_CERTIFICATES } from './trust';
+
+/**
+ * The admission webhooks' serving certificates: the Secret names the chart mounts with
+ * `externalSecret: true`, and the Service each is reached at (linkerd/linkerd2 edge-26.8.3:
+ * templates/proxy-injector.yaml, destination.yaml, proxy-injector-rbac.yaml, destination-rbac.yaml).
+ * The trust chain (charts/mesh/trust.ts) issues them.
+ */
+export const WEBHOOK_CERTIFICATES = {
+  proxyInjector: { name: 'linkerd-proxy-injector', secretName: 'linkerd-proxy-injector-k8s-tls' },
+  profileValidator: { name: 'linkerd-sp-validator', secretName: 'linkerd-sp-validator-k8s-tls' },
+  policyValidator: { name: 'linkerd-policy-validator', secretName: 'linkerd-policy-validator-k8s-tls' },
+} as const;
 
 /** The label the chart puts on each control plane component's pods. */
 const COMPONENT_LABEL = 'linkerd.io/control-plane-component';
@@ -97,15 +109,15 @@ export interface LinkerdCrdsProps {
 }
 
 /**
- * Linkerd's CRDs (policy, ServiceProfile, ExternalWorkload) and the control plane's namespace.
- * The namespace comes here, a wave before the control plane, because the trust chain's issuer
- * Certificate lives in it and syncs in the control plane's wave.
+ * Linkerd's CRDs (policy, ServiceProfile, ExternalWorkload) and the control plane's namespace, in
+ * wave 0: they need nothing, and the namespace must exist before trust-manager (wave 1), whose
+ * chart writes its Role into its trust namespace, this one.
  */
 export class LinkerdCrds extends Construct {
   static readonly registration: ServiceRegistration = {
     name: 'linkerd-crds',
     namespace: LINKERD_NAMESPACE,
-    syncWave: 1,
+    syncWave: 0,
     helm: () => ({
       ...CHARTS.linkerdCrds,
       // Gateway API CRDs stay out: the policy controller watches routes only where their CRDs
@@ -121,7 +133,7 @@ export class LinkerdCrds extends Construct {
     new PlatformNamespace(this, 'namespace', {
       name: LINKERD_NAMESPACE,
       // With the CNI plugin no pod here needs NET_ADMIN: the control plane's containers, its
-      // network validator and its proxies meet `restricted` (see LinkerdControlPlane's values).
+      // network validator and its proxies meet `restricted` (see controlPlaneValues).
       workloads: CONTROL_PLANE,
       plan: props.plan,
       // What the chart's namespace template sets when the CLI installs it (Helm does not render it):
@@ -197,7 +209,9 @@ export function controlPlaneValues(): LinkerdControlPlaneValues {
       // The proxy as a sidecar init container (restartPolicy Always): it starts before the other
       // init containers and stops after the main ones, so Jobs complete (charts/partials/templates/_proxy.tpl).
       nativeSidecar: true,
-      // `restricted` wants every capability dropped; the chart adds none unless asked.
+      // `restricted` wants every capability dropped; the chart drops none unless asked (its own
+      // pods set it: templates/destination.yaml, proxy-injector.yaml), and the injector reads these
+      // values from the linkerd-config ConfigMap (templates/config.yaml).
       capabilities: { drop: ['ALL'] },
     },
     proxyInjector: webhook(WEBHOOK_CERTIFICATES.proxyInjector),

@@ -1,11 +1,13 @@
 /**
  * The mesh's trust chain, issued and rotated by cert-manager and published by trust-manager, never
- * generated into Git (docs/decisions/0122-mesh-trust-chain.md):
+ * generated into Git (docs/decisions/0122-mesh-trust-chain.md). Everything in the linkerd namespace,
+ * with namespaced Issuers: a ClusterIssuer holding the mesh's root would sign a Certificate asked for
+ * in any namespace, and a mesh CA issued that way could impersonate every workload.
  *
- *   ClusterIssuer linkerd-self-signed ── Certificate linkerd-trust-anchor (root CA, cert-manager ns)
- *     └─ ClusterIssuer linkerd-trust-anchor (CA: that Secret)
- *          └─ Certificate linkerd-identity-issuer (intermediate CA, linkerd ns, 48 h, renewed daily)
- *   Bundle linkerd-identity-trust-roots: the anchor's certificate (no key) -> ConfigMap in linkerd ns
+ *   Issuer linkerd-self-signed ── Certificate linkerd-trust-anchor (root CA, 10 years, same key on renewal)
+ *   Issuer linkerd-trust-anchor (CA: that Secret)
+ *     └─ Certificate linkerd-identity-issuer (intermediate CA, 48 h, renewed daily)
+ *   Bundle linkerd-identity-trust-roots: the anchor's certificate (no key) -> ConfigMap in linkerd
  *   Certificates of the three admission webhooks (self-signed; cainjector fills their caBundle)
  *
  * Linkerd's control plane reads the issuer from the Secret (`identity.issuer.scheme:
@@ -24,38 +26,28 @@ import { CHARTS } from '../../config/versions';
 import type { TrustManagerValues } from '../../imports/charts';
 // Types only: the generated classes are large and stay out of the render path.
 import type { CertificateSpec } from '../../imports/cert-manager-certificate-cert-manager.io';
-import type { ClusterIssuerSpec } from '../../imports/cert-manager-clusterissuer-cert-manager.io';
+import type { IssuerSpec } from '../../imports/cert-manager-issuer-cert-manager.io';
 import type { BundleSpec } from '../../imports/trust-manager-bundle-trust.cert-manager.io';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
 import { NAMESPACE_NAME_LABEL, apiServerCallers, connect, dnsAccess, kubeApiAccess, type Connection } from '../lib/network';
 import { IDENTITY_TRUST_DOMAIN, LINKERD_NAMESPACE, TRUST_MANAGER } from '../lib/service-mesh';
 import type { ServiceRegistration } from '../lib/service';
+import { WEBHOOK_CERTIFICATES } from './linkerd';
 
-/** trust-manager's trust namespace: the only one it reads Secrets from (the chart's default). */
-export const TRUST_NAMESPACE = TRUST_MANAGER.namespace;
+/** trust-manager's trust namespace, the only one it reads Secrets from: where the anchor's Secret is. */
+export const TRUST_NAMESPACE = LINKERD_NAMESPACE;
 
 /** Names of the chain's objects; the Secrets and the ConfigMap are what Linkerd's chart reads. */
 export const TRUST_CHAIN = {
   selfSignedIssuer: 'linkerd-self-signed',
-  /** The root CA: Certificate, Secret (cert-manager ns, the only copy of its key) and ClusterIssuer. */
+  /** The root CA: Certificate, Secret (the only copy of its key) and the Issuer that signs with it. */
   anchor: 'linkerd-trust-anchor',
   /** The identity issuer: Certificate and Secret in the linkerd namespace (the chart's fixed name). */
   issuer: 'linkerd-identity-issuer',
   /** The Bundle and the ConfigMap it writes (the chart's fixed name, key `ca-bundle.crt`). */
   roots: 'linkerd-identity-trust-roots',
   rootsKey: 'ca-bundle.crt',
-} as const;
-
-/**
- * The admission webhooks' serving certificates: the Secret names the chart mounts with
- * `externalSecret: true`, and the Service each is reached at (linkerd/linkerd2 edge-26.8.3:
- * templates/proxy-injector.yaml, destination.yaml, proxy-injector-rbac.yaml, destination-rbac.yaml).
- */
-export const WEBHOOK_CERTIFICATES = {
-  proxyInjector: { name: 'linkerd-proxy-injector', secretName: 'linkerd-proxy-injector-k8s-tls' },
-  profileValidator: { name: 'linkerd-sp-validator', secretName: 'linkerd-sp-validator-k8s-tls' },
-  policyValidator: { name: 'linkerd-policy-validator', secretName: 'linkerd-policy-validator-k8s-tls' },
 } as const;
 
 /** Lifetimes: the anchor renews with its key kept (see the decision), the issuer every day. */
@@ -70,7 +62,10 @@ const ECDSA = { algorithm: 'ECDSA', size: 256 } as const;
 /** trust-manager renders only its chart: nothing of the model. */
 export type TrustManagerProps = Record<string, never>;
 
-/** trust-manager from its chart, in cert-manager's namespace (whose policies cert-manager renders). */
+/**
+ * trust-manager from its chart, in cert-manager's namespace (whose policies cert-manager renders);
+ * its trust namespace is linkerd, which linkerd-crds creates a wave earlier.
+ */
 export class TrustManager extends Construct {
   static readonly registration: ServiceRegistration = {
     name: 'trust-manager',
@@ -135,23 +130,24 @@ export class LinkerdTrust extends Construct {
 
   constructor(scope: Construct, id: string, props: LinkerdTrustProps = {}) {
     super(scope, id);
-    const clusterIssuer = (name: string, spec: ClusterIssuerSpec) =>
-      new ApiObject(this, `cluster-issuer-${name}`, {
+    const issuer = (name: string, spec: IssuerSpec) =>
+      new ApiObject(this, `issuer-${name}`, {
         apiVersion: 'cert-manager.io/v1',
-        kind: 'ClusterIssuer',
-        metadata: { name, labels: standardLabels(name, 'cluster-issuer') },
+        kind: 'Issuer',
+        metadata: { name, namespace: LINKERD_NAMESPACE, labels: standardLabels(name, 'issuer') },
         spec,
       });
-    const certificate = (name: string, namespace: string, spec: CertificateSpec) =>
+    const certificate = (name: string, spec: CertificateSpec) =>
       new ApiObject(this, `certificate-${name}`, {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
-        metadata: { name, namespace, labels: standardLabels(name, 'certificate') },
+        metadata: { name, namespace: LINKERD_NAMESPACE, labels: standardLabels(name, 'certificate') },
         spec,
       });
+    const issuedBy = (name: string) => ({ group: 'cert-manager.io', kind: 'Issuer', name });
 
-    clusterIssuer(TRUST_CHAIN.selfSignedIssuer, { selfSigned: {} });
-    certificate(TRUST_CHAIN.anchor, TRUST_NAMESPACE, {
+    issuer(TRUST_CHAIN.selfSignedIssuer, { selfSigned: {} });
+    certificate(TRUST_CHAIN.anchor, {
       isCa: true,
       commonName: `root.${LINKERD_NAMESPACE}.${IDENTITY_TRUST_DOMAIN}`,
       secretName: TRUST_CHAIN.anchor,
@@ -159,11 +155,11 @@ export class LinkerdTrust extends Construct {
       // Renewal keeps the key, so certificates issued under the old anchor still verify against the
       // renewed one (same subject, same key); replacing the key is the runbook's bundle overlap.
       privateKey: { ...ECDSA, rotationPolicy: 'Never' } as CertificateSpec['privateKey'],
-      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: TRUST_CHAIN.selfSignedIssuer },
+      issuerRef: issuedBy(TRUST_CHAIN.selfSignedIssuer),
       revisionHistoryLimit: 2,
     });
-    clusterIssuer(TRUST_CHAIN.anchor, { ca: { secretName: TRUST_CHAIN.anchor } });
-    certificate(TRUST_CHAIN.issuer, LINKERD_NAMESPACE, {
+    issuer(TRUST_CHAIN.anchor, { ca: { secretName: TRUST_CHAIN.anchor } });
+    certificate(TRUST_CHAIN.issuer, {
       isCa: true,
       // The name Linkerd's identity controller signs workload certificates as.
       commonName: `identity.${LINKERD_NAMESPACE}.${IDENTITY_TRUST_DOMAIN}`,
@@ -171,7 +167,7 @@ export class LinkerdTrust extends Construct {
       ...LIFETIMES.issuer,
       privateKey: { ...ECDSA, rotationPolicy: 'Always' } as CertificateSpec['privateKey'],
       usages: ['cert sign', 'crl sign', 'server auth', 'client auth'] as unknown as CertificateSpec['usages'],
-      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: TRUST_CHAIN.anchor },
+      issuerRef: issuedBy(TRUST_CHAIN.anchor),
       revisionHistoryLimit: 2,
     });
 
@@ -195,13 +191,13 @@ export class LinkerdTrust extends Construct {
     // webhook configuration named by the chart's `injectCaFrom` (linkerd/<certificate>).
     for (const webhook of Object.values(WEBHOOK_CERTIFICATES)) {
       const host = `${webhook.name}.${LINKERD_NAMESPACE}.svc`;
-      certificate(webhook.name, LINKERD_NAMESPACE, {
+      certificate(webhook.name, {
         commonName: host,
         dnsNames: [host],
         secretName: webhook.secretName,
         ...LIFETIMES.webhook,
         privateKey: { ...ECDSA, rotationPolicy: 'Always' } as CertificateSpec['privateKey'],
-        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: TRUST_CHAIN.selfSignedIssuer },
+        issuerRef: issuedBy(TRUST_CHAIN.selfSignedIssuer),
         revisionHistoryLimit: 2,
       });
     }

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PLATFORM_ENV, loadDefaultPlatform, validatePlatform, type Platform } from '../../../config';
 import { allServices, servicesOf } from '../../../charts/catalogue';
 import { servicePlan } from '../../../charts/synth';
-import { CONTROL_PLANE, DESTINATION, IDENTITY, LinkerdControlPlane, LinkerdCrds, PROXY_INJECTOR, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
-import { LinkerdTrust, TRUST_CHAIN, TRUST_NAMESPACE, TrustManager, WEBHOOK_CERTIFICATES } from '../../../charts/mesh/trust';
+import { CONTROL_PLANE, DESTINATION, IDENTITY, LinkerdControlPlane, LinkerdCrds, PROXY_INJECTOR, WEBHOOK_CERTIFICATES, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
+import { LinkerdTrust, TRUST_CHAIN, TRUST_NAMESPACE, TrustManager } from '../../../charts/mesh/trust';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
 import { apiServerCallers, connect, dnsAccess, type Connection, type Workload } from '../../../charts/lib/network';
 import { INJECT_ANNOTATION, LINKERD_NAMESPACE, SKIP_OUTBOUND_PORTS_ANNOTATION, UNMESHED_NAMESPACES, isMeshed } from '../../../charts/lib/service-mesh';
@@ -122,21 +122,30 @@ describe('the control plane chart', () => {
     expect(ignored).toEqual([0, 1, 2].map(() => ['.webhooks[]?.clientConfig.caBundle']));
   });
 
-  it('GIVEN the trust chain WHEN followed from the identity issuer THEN it is issued by the anchor, whose key stays in the trust namespace, and the bundle publishes the anchor certificate (never a key) into the linkerd namespace', () => {
+  it('GIVEN the trust chain WHEN followed from the identity issuer THEN it is signed by the anchor through an Issuer of the linkerd namespace, and the bundle publishes the anchor certificate (never a key) into that namespace only', () => {
     const issuer = certificates.get(`${LINKERD_NAMESPACE}/${TRUST_CHAIN.issuer}`)!;
-    expect(issuer.spec).toMatchObject({ isCa: true, secretName: TRUST_CHAIN.issuer, issuerRef: { kind: 'ClusterIssuer', name: TRUST_CHAIN.anchor } });
-    const anchorIssuer = trust.find((o) => o.kind === 'ClusterIssuer' && o.metadata.name === issuer.spec.issuerRef.name)!;
-    const anchor = certificates.get(`${TRUST_NAMESPACE}/${TRUST_CHAIN.anchor}`)!;
-    // A ClusterIssuer reads its CA Secret from cert-manager's cluster resource namespace (its own).
-    expect(TRUST_NAMESPACE).toBe('cert-manager');
+    expect(issuer.spec).toMatchObject({ isCa: true, secretName: TRUST_CHAIN.issuer, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.anchor } });
+    const anchorIssuer = trust.find((o) => o.kind === 'Issuer' && o.metadata.name === issuer.spec.issuerRef.name)!;
+    const anchor = certificates.get(`${LINKERD_NAMESPACE}/${TRUST_CHAIN.anchor}`)!;
+    // An Issuer reads its CA Secret from its own namespace.
+    expect(anchorIssuer.metadata.namespace).toBe(anchor.metadata.namespace);
     expect(anchorIssuer.spec.ca.secretName).toBe(anchor.spec.secretName);
-    expect(anchor.spec).toMatchObject({ isCa: true, privateKey: { rotationPolicy: 'Never' }, issuerRef: { name: TRUST_CHAIN.selfSignedIssuer } });
+    expect(anchor.spec).toMatchObject({ isCa: true, privateKey: { rotationPolicy: 'Never' }, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.selfSignedIssuer } });
     const bundle = trust.find((o) => o.kind === 'Bundle')!;
     expect(bundle.metadata.name).toBe(TRUST_CHAIN.roots);
     expect(bundle.spec.sources).toEqual([{ secret: { name: anchor.spec.secretName, key: 'tls.crt' } }]);
     expect(bundle.spec.target).toEqual({ configMap: { key: 'ca-bundle.crt' }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': LINKERD_NAMESPACE } } });
-    // trust-manager reads Bundle sources from its trust namespace only.
+    // trust-manager reads Bundle sources from its trust namespace only: the anchor's.
+    expect(TRUST_NAMESPACE).toBe(anchor.metadata.namespace);
     expect((TrustManager.registration.helm!(seed).values as any).app.trust.namespace).toBe(TRUST_NAMESPACE); // eslint-disable-line @typescript-eslint/no-explicit-any
+  });
+
+  it("GIVEN the whole render WHEN its issuers are listed THEN none that other namespaces can use signs with the mesh's keys (a CA from it could impersonate any workload)", () => {
+    const objects = kubeObjects(defaultRender()).map(({ object }) => object as any); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const meshCaSecrets = new Set(objects.filter((o) => o.kind === 'Certificate' && o.metadata.namespace === LINKERD_NAMESPACE && o.spec.isCa).map((o) => o.spec.secretName));
+    expect(meshCaSecrets).toEqual(new Set([TRUST_CHAIN.anchor, TRUST_CHAIN.issuer]));
+    const signing = objects.filter((o) => ['Issuer', 'ClusterIssuer'].includes(o.kind) && meshCaSecrets.has(o.spec?.ca?.secretName));
+    expect(signing.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([`Issuer ${LINKERD_NAMESPACE}/${TRUST_CHAIN.anchor}`]);
   });
 
   it('GIVEN the whole render WHEN searched THEN no certificate or key material is in it', () => {
