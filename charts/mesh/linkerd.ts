@@ -65,8 +65,10 @@ export const CNI_NAMESPACE = 'linkerd-cni';
 export const CNI: Workload = { namespace: CNI_NAMESPACE, name: 'linkerd-cni', selectorLabel: 'k8s-app', receivesNothing: true };
 
 /**
- * Where k3s keeps its CNI configuration and plugins (the paths of the containerd configuration k3s
- * generates; not /etc/cni/net.d and /opt/cni/bin, the chart's defaults).
+ * Where k3s keeps its CNI configuration and plugins, not /etc/cni/net.d and /opt/cni/bin (the
+ * chart's defaults): k3s-io/k3s pkg/agent/config/config.go sets CNIConfDir to
+ * <data-dir>/agent/etc/cni/net.d and CNIBinDir to the folder holding its host-local plugin, which
+ * recent releases keep in <data-dir>/data/cni (read on a stored k3s version, not at the pinned tag).
  */
 export const K3S_CNI = { netDir: '/var/lib/rancher/k3s/agent/etc/cni/net.d', binDir: '/var/lib/rancher/k3s/data/cni' } as const;
 
