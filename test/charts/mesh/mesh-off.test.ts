@@ -65,7 +65,7 @@ const withoutMeshRows = (text: string) =>
     .join('\n');
 
 /** The render with the mesh, reduced to what the render without it must be. */
-export function reduceToUnmeshed(files: RenderedFiles): Map<string, unknown> {
+function reduceToUnmeshed(files: RenderedFiles): Map<string, unknown> {
   const reduced = new Map<string, unknown>();
   for (const [path, text] of files) {
     if (path === 'README.md') reduced.set(path, withoutMeshRows(text));
