@@ -24,10 +24,17 @@ import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { CHARTS } from '../../config/versions';
 import type { TrustManagerValues } from '../../imports/charts';
-// Types only: the generated classes are large and stay out of the render path.
-import type { CertificateSpec } from '../../imports/cert-manager-certificate-cert-manager.io';
-import type { IssuerSpec } from '../../imports/cert-manager-issuer-cert-manager.io';
-import type { BundleSpec } from '../../imports/trust-manager-bundle-trust.cert-manager.io';
+// The generated serializers, not the specs as they are: a spec's TypeScript names are not always
+// the API's (`isCa` is cert-manager's `isCA`), and an unknown field is pruned by the API server.
+import {
+  CertificateSpecPrivateKeyAlgorithm,
+  CertificateSpecPrivateKeyRotationPolicy,
+  CertificateSpecUsages,
+  toJson_CertificateSpec,
+  type CertificateSpec,
+} from '../../imports/cert-manager-certificate-cert-manager.io';
+import { toJson_IssuerSpec, type IssuerSpec } from '../../imports/cert-manager-issuer-cert-manager.io';
+import { toJson_BundleSpec, type BundleSpec } from '../../imports/trust-manager-bundle-trust.cert-manager.io';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, VALIDATING_WEBHOOK, resources } from '../lib/kinds';
 import { standardLabels } from '../lib/labels';
 import { NAMESPACE_NAME_LABEL, apiServerCallers, connect, dnsAccess, kubeApiAccess, type Connection } from '../lib/network';
@@ -57,7 +64,7 @@ export const LIFETIMES = {
   webhook: { duration: '8760h', renewBefore: '720h' },
 } as const;
 
-const ECDSA = { algorithm: 'ECDSA', size: 256 } as const;
+const ECDSA = { algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA, size: 256 };
 
 /** trust-manager renders only its chart: nothing of the model. */
 export type TrustManagerProps = Record<string, never>;
@@ -135,14 +142,14 @@ export class LinkerdTrust extends Construct {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Issuer',
         metadata: { name, namespace: LINKERD_NAMESPACE, labels: standardLabels(name, 'issuer') },
-        spec,
+        spec: toJson_IssuerSpec(spec),
       });
     const certificate = (name: string, spec: CertificateSpec) =>
       new ApiObject(this, `certificate-${name}`, {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
         metadata: { name, namespace: LINKERD_NAMESPACE, labels: standardLabels(name, 'certificate') },
-        spec,
+        spec: toJson_CertificateSpec(spec),
       });
     const issuedBy = (name: string) => ({ group: 'cert-manager.io', kind: 'Issuer', name });
 
@@ -154,7 +161,7 @@ export class LinkerdTrust extends Construct {
       ...LIFETIMES.anchor,
       // Renewal keeps the key, so certificates issued under the old anchor still verify against the
       // renewed one (same subject, same key); replacing the key is the runbook's bundle overlap.
-      privateKey: { ...ECDSA, rotationPolicy: 'Never' } as CertificateSpec['privateKey'],
+      privateKey: { ...ECDSA, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.NEVER },
       issuerRef: issuedBy(TRUST_CHAIN.selfSignedIssuer),
       revisionHistoryLimit: 2,
     });
@@ -165,8 +172,8 @@ export class LinkerdTrust extends Construct {
       commonName: `identity.${LINKERD_NAMESPACE}.${IDENTITY_TRUST_DOMAIN}`,
       secretName: TRUST_CHAIN.issuer,
       ...LIFETIMES.issuer,
-      privateKey: { ...ECDSA, rotationPolicy: 'Always' } as CertificateSpec['privateKey'],
-      usages: ['cert sign', 'crl sign', 'server auth', 'client auth'] as unknown as CertificateSpec['usages'],
+      privateKey: { ...ECDSA, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
+      usages: [CertificateSpecUsages.CERT_SIGN, CertificateSpecUsages.CRL_SIGN, CertificateSpecUsages.SERVER_AUTH, CertificateSpecUsages.CLIENT_AUTH],
       issuerRef: issuedBy(TRUST_CHAIN.anchor),
       revisionHistoryLimit: 2,
     });
@@ -184,7 +191,7 @@ export class LinkerdTrust extends Construct {
       apiVersion: 'trust.cert-manager.io/v1alpha1',
       kind: 'Bundle',
       metadata: { name: TRUST_CHAIN.roots, labels: standardLabels(TRUST_CHAIN.roots, 'trust-bundle') },
-      spec: bundle,
+      spec: toJson_BundleSpec(bundle),
     });
 
     // Self-signed serving certificates: each is its own CA, and cainjector copies it into the
@@ -196,7 +203,7 @@ export class LinkerdTrust extends Construct {
         dnsNames: [host],
         secretName: webhook.secretName,
         ...LIFETIMES.webhook,
-        privateKey: { ...ECDSA, rotationPolicy: 'Always' } as CertificateSpec['privateKey'],
+        privateKey: { ...ECDSA, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
         issuerRef: issuedBy(TRUST_CHAIN.selfSignedIssuer),
         revisionHistoryLimit: 2,
       });

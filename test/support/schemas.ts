@@ -21,6 +21,30 @@ const goRegExp = Object.assign(
 );
 
 /**
+ * The API server prunes every field a structural CRD schema does not name (unless the node says
+ * `x-kubernetes-preserve-unknown-fields`), silently: a misspelt field (`isCa` for cert-manager's
+ * `isCA`) is accepted and dropped. The schema is made to refuse such a field instead, so the
+ * render is checked for what the API server would keep.
+ * @see https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#field-pruning
+ */
+export function prunedFieldsRefused<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map((item) => prunedFieldsRefused(item)) as T;
+  if (!schema || typeof schema !== 'object') return schema;
+  const node: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    // `properties` maps field names to schemas: each value is a schema node, the map is not.
+    node[key] =
+      key === 'properties' && value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([field, child]) => [field, prunedFieldsRefused(child)]))
+        : prunedFieldsRefused(value);
+  }
+  if (node.properties && node.additionalProperties === undefined && node['x-kubernetes-preserve-unknown-fields'] !== true) {
+    node.additionalProperties = false;
+  }
+  return node as T;
+}
+
+/**
  * `group/version/Kind` -> validator, for every schema file `<group>_<Kind>_<version>.json` in `dir`
  * (imports/schemas/, one per served version of each imported CRD).
  */
@@ -34,7 +58,7 @@ export function loadCrdValidators(dir: string): Map<string, ValidateFunction> {
     // Compiled on first use: the Argo CD schemas are large and most kinds are never used.
     let compiled: ValidateFunction | undefined;
     const lazy = ((data: unknown) => {
-      compiled ??= ajv.compile(JSON.parse(readFileSync(join(dir, entry), 'utf8')) as object);
+      compiled ??= ajv.compile(prunedFieldsRefused(JSON.parse(readFileSync(join(dir, entry), 'utf8')) as object));
       const valid = compiled(data);
       lazy.errors = compiled.errors;
       return valid;
@@ -82,7 +106,7 @@ export function validateObject(object: KubeObject, crds: Map<string, ValidateFun
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
   const crd = crds.get(`${group}/${version}/${object.kind}`) ?? extraValidators.get(`${group}/${version}/${object.kind}`);
   if (crd) {
-    return crd(object) ? undefined : (crd.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    return crd(object) ? undefined : (crd.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` ("${String(e.params.additionalProperty)}", which the API server would prune)` : ''}`).join('; ');
   }
   const core = validateCoreObject(object);
   if (core === 'unknown-kind') return `no schema for ${object.apiVersion} ${object.kind}: add its CRD to the schemas or use a served API`;
