@@ -124,13 +124,13 @@ describe('the control plane chart', () => {
 
   it('GIVEN the trust chain WHEN followed from the identity issuer THEN it is signed by the anchor through an Issuer of the linkerd namespace, and the bundle publishes the anchor certificate (never a key) into that namespace only', () => {
     const issuer = certificates.get(`${LINKERD_NAMESPACE}/${TRUST_CHAIN.issuer}`)!;
-    expect(issuer.spec).toMatchObject({ isCa: true, secretName: TRUST_CHAIN.issuer, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.anchor } });
+    expect(issuer.spec).toMatchObject({ isCA: true, secretName: TRUST_CHAIN.issuer, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.anchor } });
     const anchorIssuer = trust.find((o) => o.kind === 'Issuer' && o.metadata.name === issuer.spec.issuerRef.name)!;
     const anchor = certificates.get(`${LINKERD_NAMESPACE}/${TRUST_CHAIN.anchor}`)!;
     // An Issuer reads its CA Secret from its own namespace.
     expect(anchorIssuer.metadata.namespace).toBe(anchor.metadata.namespace);
     expect(anchorIssuer.spec.ca.secretName).toBe(anchor.spec.secretName);
-    expect(anchor.spec).toMatchObject({ isCa: true, privateKey: { rotationPolicy: 'Never' }, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.selfSignedIssuer } });
+    expect(anchor.spec).toMatchObject({ isCA: true, privateKey: { rotationPolicy: 'Never' }, issuerRef: { kind: 'Issuer', name: TRUST_CHAIN.selfSignedIssuer } });
     const bundle = trust.find((o) => o.kind === 'Bundle')!;
     expect(bundle.metadata.name).toBe(TRUST_CHAIN.roots);
     expect(bundle.spec.sources).toEqual([{ secret: { name: anchor.spec.secretName, key: 'tls.crt' } }]);
@@ -142,7 +142,7 @@ describe('the control plane chart', () => {
 
   it("GIVEN the whole render WHEN its issuers are listed THEN none that other namespaces can use signs with the mesh's keys (a CA from it could impersonate any workload)", () => {
     const objects = kubeObjects(defaultRender()).map(({ object }) => object as any); // eslint-disable-line @typescript-eslint/no-explicit-any
-    const meshCaSecrets = new Set(objects.filter((o) => o.kind === 'Certificate' && o.metadata.namespace === LINKERD_NAMESPACE && o.spec.isCa).map((o) => o.spec.secretName));
+    const meshCaSecrets = new Set(objects.filter((o) => o.kind === 'Certificate' && o.metadata.namespace === LINKERD_NAMESPACE && o.spec.isCA).map((o) => o.spec.secretName));
     expect(meshCaSecrets).toEqual(new Set([TRUST_CHAIN.anchor, TRUST_CHAIN.issuer]));
     const signing = objects.filter((o) => ['Issuer', 'ClusterIssuer'].includes(o.kind) && meshCaSecrets.has(o.spec?.ca?.secretName));
     expect(signing.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([`Issuer ${LINKERD_NAMESPACE}/${TRUST_CHAIN.anchor}`]);
