@@ -8,6 +8,7 @@ import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
 import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
+import { meshPlan } from './lib/mesh-policy';
 import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 
 /**
@@ -17,9 +18,12 @@ import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 export function servicePlan(platform: Platform, services: readonly ServiceDefinition[]): ServicePlan {
   const secretConsumers = services.flatMap((service) => service.secretConsumers?.(platform) ?? []);
   validateSecretConsumers(secretConsumers);
+  const mesh = meshPlan(platform);
   return {
     connections: [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)],
     secretConsumers,
+    // Which workloads carry a Linkerd proxy (none when the model leaves the mesh off).
+    ...(mesh ? { mesh } : {}),
   };
 }
 

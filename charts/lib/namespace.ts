@@ -8,6 +8,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { standardLabels } from './labels';
 import { NamespacePolicies, type NetworkPlan, type Workload } from './network';
+import { meshNamespaceAnnotations, NamespaceMeshPolicies } from './mesh-policy';
 import { policyExceptions } from '../../common/policy-exceptions';
 
 export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
@@ -25,6 +26,9 @@ export interface PlatformNamespaceProps {
   readonly workloads: readonly Workload[];
   readonly plan: NetworkPlan;
 }
+
+/** No `annotations` key at all when there are none (keeps the render without them unchanged). */
+const annotationsOf = (annotations: Record<string, string>) => (Object.keys(annotations).length ? { annotations } : {});
 
 export class PlatformNamespace extends Construct {
   readonly name: string;
@@ -52,10 +56,11 @@ export class PlatformNamespace extends Construct {
           'pod-security.kubernetes.io/audit': this.podSecurity,
           'pod-security.kubernetes.io/warn': this.podSecurity,
         },
-        ...(props.exceptionReason ? { annotations: policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) } : {}),
+        ...annotationsOf({ ...(props.exceptionReason ? policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) : {}), ...meshNamespaceAnnotations(props.plan, props.name) }),
       },
     });
 
     new NamespacePolicies(this, 'policies', { namespace: props.name, workloads: props.workloads, plan: props.plan });
+    new NamespaceMeshPolicies(this, 'mesh-policies', { namespace: props.name, workloads: props.workloads, plan: props.plan });
   }
 }

@@ -52,7 +52,25 @@ export interface Workload {
    * needs an ipBlock of the node addresses on their ports. @default false
    */
   readonly hostNetwork?: boolean;
+  /**
+   * The ServiceAccount its pods run as: with the service mesh on, the workload's identity
+   * (`meshIdentity(namespace, serviceAccount)`) that the servers it calls authorize. Set it for
+   * pods an upstream chart renders, from the chart's template at the pinned version.
+   * @default - the workload's name (charts/lib/workload.ts names the ServiceAccount after the workload)
+   */
+  readonly serviceAccount?: string;
+  /**
+   * How Linkerd's inbound proxy reads each port by name (the `Server`'s `proxyProtocol`,
+   * charts/lib/mesh-policy.ts): `opaque` for protocols the server speaks first or that detection
+   * must not wait on, `HTTP/1`, `HTTP/2` or `gRPC` to skip detection.
+   * @default - `opaque` for the ports Linkerd treats as opaque by default (`MESH_DEFAULT_OPAQUE_PORTS`), else `unknown` (detection)
+   * @see https://linkerd.io/2-edge/features/protocol-detection/
+   */
+  readonly meshProtocols?: Readonly<Record<string, MeshProtocol>>;
 }
+
+/** A `Server`'s `proxyProtocol` (policy.linkerd.io/v1beta3). */
+export type MeshProtocol = 'unknown' | 'HTTP/1' | 'HTTP/2' | 'gRPC' | 'opaque' | 'TLS';
 
 /** Addresses outside the pod network: the internet, the mesh, LAN hosts, the nodes. */
 export interface Network {
@@ -90,11 +108,43 @@ export interface Connection {
 /** Every connection of a render; each namespace renders its own half of each. */
 export interface NetworkPlan {
   readonly connections: readonly Connection[];
+  /**
+   * Which workloads carry a Linkerd proxy, when the model turns the service mesh on: their
+   * connections also allow the proxy's inbound port, and their namespaces render Linkerd's
+   * authorization (charts/lib/mesh-policy.ts). @default - no service mesh
+   */
+  readonly mesh?: MeshPlan;
 }
 
-const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
-const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
-const sameWorkload = (a: Workload, b: Workload) =>
+/** The service mesh as the connection plan sees it (built by `meshPlan` in charts/lib/mesh-policy.ts). */
+export interface MeshPlan {
+  /** Whether the namespace's pods are injected (`isMeshed` of charts/lib/service-mesh.ts). */
+  readonly isMeshedNamespace: (namespace: string) => boolean;
+  /** The proxy's inbound port: where a meshed client's proxy connects (PROXY_PORTS.inbound). */
+  readonly proxyInboundPort: number;
+  /** The pod network (`cluster.podCidr`): where the connections of unmeshed pods come from. */
+  readonly podNetwork: Network;
+  /** The nodes' addresses: where the connections of host-network pods come from. */
+  readonly nodeNetwork: Network;
+}
+
+/**
+ * Whether the workload's pods carry a Linkerd proxy: its namespace is injected and its pods are
+ * not on the host network (the proxy injector skips `hostNetwork` pods, and their traffic does
+ * not pass a pod's iptables).
+ */
+export function isMeshedWorkload(plan: NetworkPlan, workload: Workload): boolean {
+  return plan.mesh !== undefined && plan.mesh.isMeshedNamespace(workload.namespace) && !workload.hostNetwork;
+}
+
+/** The ServiceAccount the workload's pods run as. */
+export function serviceAccountOf(workload: Workload): string {
+  return workload.serviceAccount ?? workload.name;
+}
+
+export const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
+export const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
+export const sameWorkload = (a: Workload, b: Workload) =>
   a.namespace === b.namespace && a.name === b.name && selectorLabelOf(a) === selectorLabelOf(b);
 
 export function describePeer(peer: Peer): string {
@@ -258,6 +308,25 @@ function portsOf(ports: readonly PortRange[]): PolicyPort[] {
   return ports.map((p) => ({ port: p.port, ...(p.endPort !== undefined ? { endPort: p.endPort } : {}), protocol: p.protocol ?? 'TCP' }));
 }
 
+/**
+ * The ports of a connection as the NetworkPolicy sees them. Between two meshed pods the client's
+ * proxy connects to the server's proxy on its inbound port instead of the application's port
+ * (https://linkerd.io/2-edge/common-errors/network-policy/, /reference/iptables/), so a TCP
+ * connection between meshed workloads also allows that port, on both halves. The application's
+ * ports stay: a pod's traffic that bypasses the proxy (e.g. before it is ready) keeps them.
+ */
+function connectionPortsOf(connection: Connection, plan: NetworkPlan): PolicyPort[] {
+  const ports = portsOf(connection.ports);
+  const meshed =
+    plan.mesh !== undefined &&
+    isWorkload(connection.from) &&
+    isWorkload(connection.to) &&
+    isMeshedWorkload(plan, connection.from.workload) &&
+    isMeshedWorkload(plan, connection.to.workload) &&
+    ports.some((p) => p.protocol === 'TCP');
+  return meshed ? [...ports, { port: plan.mesh!.proxyInboundPort, protocol: 'TCP' }] : ports;
+}
+
 export interface NamespacePoliciesProps {
   readonly namespace: string;
   /** The workloads running in the namespace; each gets one policy. */
@@ -322,8 +391,8 @@ export class NamespacePolicies extends Construct {
         spec: {
           podSelector: { matchLabels: { [selectorLabelOf(workload)]: workload.name } },
           policyTypes: ['Ingress', 'Egress'],
-          ingress: incoming.map((c) => ({ from: peersOf(c.from, namespace), ports: portsOf(c.ports) })),
-          egress: outgoing.map((c) => ({ to: peersOf(c.to, namespace), ports: portsOf(c.ports) })),
+          ingress: incoming.map((c) => ({ from: peersOf(c.from, namespace), ports: connectionPortsOf(c, props.plan) })),
+          egress: outgoing.map((c) => ({ to: peersOf(c.to, namespace), ports: connectionPortsOf(c, props.plan) })),
         },
       });
     }
