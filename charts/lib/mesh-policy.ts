@@ -20,6 +20,7 @@
  */
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
+import { intToIpv4, parseCidr } from '../../config/net';
 import { AuthorizationPolicy } from '../../imports/linkerd-authorizationpolicy-policy.linkerd.io';
 import { MeshTlsAuthentication } from '../../imports/linkerd-meshtlsauthentication-policy.linkerd.io';
 import { NetworkAuthentication } from '../../imports/linkerd-networkauthentication-policy.linkerd.io';
@@ -31,6 +32,8 @@ import {
   hosts,
   isMeshedWorkload,
   isWorkload,
+  NODE_POD_SUBNET_PREFIX,
+  portOf,
   sameWorkload,
   selectorLabelOf,
   serviceAccountOf,
@@ -74,8 +77,31 @@ export function meshPlan(platform: Platform): MeshPlan | undefined {
     proxyInboundPort: PROXY_PORTS.inbound,
     podNetwork: { name: 'pod network', cidrs: [{ cidr: platform.cluster.podCidr }] },
     nodeNetwork: hosts('node addresses', nodes.flatMap((node) => [node.meshAddress, node.lanAddress])),
+    kubeletNetwork: kubeletProbeSources(platform.cluster.podCidr),
   };
 }
+
+/**
+ * The addresses the kubelet probes pods from. It dials a pod of its node from the host, which
+ * routes the pod's subnet through the `cni0` bridge, so the source is the bridge's address: the
+ * first host address of the node's /24 (flannel's host-local IPAM gives pods the later ones; see
+ * `apiServerCallers` in charts/lib/network.ts). Which /24 a node holds is decided at run time, so
+ * every /24's bridge address is listed; past 256 subnets the pod network stands in.
+ */
+export function kubeletProbeSources(podCidr: string): Network {
+  const pods = parseCidr(podCidr);
+  const prefix = Number(podCidr.split('/')[1]);
+  if (!pods || prefix > NODE_POD_SUBNET_PREFIX) {
+    throw new Error(`cluster.podCidr: "${podCidr}" leaves no /${NODE_POD_SUBNET_PREFIX} per node; k3s needs a cluster-cidr of /${NODE_POD_SUBNET_PREFIX} or larger, e.g. "10.42.0.0/16"`);
+  }
+  const subnets = 2 ** (NODE_POD_SUBNET_PREFIX - prefix);
+  if (subnets > MAX_LISTED_SUBNETS) return { name: 'kubelet probes (pod network)', cidrs: [{ cidr: podCidr }] };
+  const size = 2 ** (32 - NODE_POD_SUBNET_PREFIX);
+  return hosts('kubelet probes (node bridge addresses)', Array.from({ length: subnets }, (_, i) => intToIpv4(pods.first + i * size + 1)));
+}
+
+/** The most node subnets listed one bridge address each (a /16 pod network). */
+const MAX_LISTED_SUBNETS = 256;
 
 /** The Namespace annotations of a meshed namespace (none for an unmeshed one or without the mesh). */
 export function meshNamespaceAnnotations(plan: NetworkPlan, namespace: string): Record<string, string> {
@@ -124,6 +150,10 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
       byPort.set(range.port, [...(byPort.get(range.port) ?? []), connection]);
     }
   }
+  // A port probed over HTTPS or gRPC needs its Server (and the kubelet's authorization) even
+  // when no connection reaches it: the namespace's default denies it.
+  const probed = new Set((workload.nonHttpProbePorts ?? []).map((name) => portOf(workload, name)));
+  for (const port of probed) if (!byPort.has(port)) byPort.set(port, []);
   return [...byPort.keys()]
     .sort((a, b) => a - b)
     .map((port) => {
@@ -144,6 +174,13 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
           const known = networks.get(network.name);
           networks.set(network.name, { network, reason: known ? `${known.reason}; ${reason}` : reason });
         }
+      }
+      if (probed.has(port)) {
+        // Linkerd's default probe route matches plain-HTTP GETs of the pod's probe paths only
+        // (linkerd/linkerd2@edge-26.8.3 policy-controller/k8s/index/src/inbound/index.rs
+        // `default_inbound_http_routes`); HTTPS and gRPC probes need the kubelet's addresses.
+        const network = mesh.kubeletNetwork;
+        networks.set(network.name, { network, reason: `${network.name}: kubelet probes over HTTPS or gRPC` });
       }
       return {
         port,
@@ -187,10 +224,8 @@ export class NamespaceMeshPolicies extends Construct {
 
   private renderPort(namespace: string, workload: Workload, clients: PortClients) {
     const name = serverName(workload, clients.port);
-    const annotations = {
-      ...SYNC_OPTIONS,
-      [CONNECTIONS_ANNOTATION]: clients.connections.map((c) => `from ${describePeer(c.from)}: ${c.purpose}`).join('\n'),
-    };
+    const annotations: Record<string, string> = { ...SYNC_OPTIONS };
+    if (clients.connections.length > 0) annotations[CONNECTIONS_ANNOTATION] = clients.connections.map((c) => `from ${describePeer(c.from)}: ${c.purpose}`).join('\n');
     const metadata = (objectName: string, component: string, extra: Record<string, string> = {}) => ({
       name: objectName,
       namespace,

@@ -67,6 +67,12 @@ export interface Workload {
    * @see https://linkerd.io/2-edge/features/protocol-detection/
    */
   readonly meshProtocols?: Readonly<Record<string, MeshProtocol>>;
+  /**
+   * Its ports (by name) the kubelet probes over HTTPS or gRPC. Linkerd authorizes kubelet probes
+   * by their plain-HTTP GET path only, so with the mesh on these ports also admit the kubelet's
+   * addresses (charts/lib/mesh-policy.ts). @default - none (plain HTTP, TCP or exec probes only)
+   */
+  readonly nonHttpProbePorts?: readonly string[];
 }
 
 /** A `Server`'s `proxyProtocol` (policy.linkerd.io/v1beta3). */
@@ -126,6 +132,8 @@ export interface MeshPlan {
   readonly podNetwork: Network;
   /** The nodes' addresses: where the connections of host-network pods come from. */
   readonly nodeNetwork: Network;
+  /** Where the kubelet's probes of a pod come from: its node's address on the pod network. */
+  readonly kubeletNetwork: Network;
 }
 
 /**

@@ -78,8 +78,11 @@ const component = (name: string, ports: Record<string, number>, extra: Partial<W
 /** Puma (Rails) and Workhorse in one pod; Workhorse (8181) is what the Ingress and Gitaly's hooks reach. */
 export const WEBSERVICE = component('webservice', { workhorse: 8181, puma: 8080, metrics: 8083, workhorseMetrics: 9229 });
 export const SIDEKIQ = component('sidekiq', { metrics: 3807 });
-/** Plain gRPC (the chart's `global.gitaly.tls.enabled` is off): Linkerd's inbound proxy reads it as such. */
-export const GITALY = component('gitaly', { grpc: 8075, metrics: 9236 }, { meshProtocols: { grpc: 'gRPC' } });
+/**
+ * Plain gRPC (the chart's `global.gitaly.tls.enabled` is off): Linkerd's inbound proxy reads it as
+ * such; the chart probes that port with gRPC health checks (charts/gitlab/charts/gitaly/templates/_statefulset_spec.yaml).
+ */
+export const GITALY = component('gitaly', { grpc: 8075, metrics: 9236 }, { meshProtocols: { grpc: 'gRPC' }, nonHttpProbePorts: ['grpc'] });
 export const GITLAB_EXPORTER = component('gitlab-exporter', { metrics: 9168 });
 /** Rake tasks and backups (the `backup-utility`); nothing connects to it. */
 export const TOOLBOX = component('toolbox', {}, { receivesNothing: true });

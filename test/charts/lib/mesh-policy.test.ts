@@ -3,6 +3,7 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_INBOUND_POLICY_ANNOTATION,
+  kubeletProbeSources,
   meshPlan,
   NamespaceMeshPolicies,
   portClients,
@@ -52,6 +53,7 @@ const mesh: MeshPlan = {
   proxyInboundPort: 4143,
   podNetwork: { name: 'pod network', cidrs: [{ cidr: '10.42.0.0/16' }] },
   nodeNetwork: hosts('node addresses', ['192.168.1.10', '192.168.1.11']),
+  kubeletNetwork: hosts('kubelet probes (node bridge addresses)', ['10.42.0.1', '10.42.1.1']),
 };
 const connections: Connection[] = [
   connect({ workload: web }, api, ['http'], 'storefront calls'),
@@ -161,6 +163,41 @@ describe('NamespaceMeshPolicies', () => {
   });
 });
 
+describe('kubelet probes', () => {
+  it('authorizes the kubelet on a port it probes over HTTPS or gRPC, also when no connection reaches it', () => {
+    // GIVEN a webhook whose pods the kubelet probes over HTTPS on its serving port, and an admin port probed over gRPC
+    const webhook: Workload = { namespace: 'shop', name: 'hook', ports: { https: 8443, admin: 9901 }, nonHttpProbePorts: ['https', 'admin'] };
+    const withHook: NetworkPlan = { connections: [{ from: { network: apiServer }, to: { workload: webhook }, ports: [{ port: 8443 }], purpose: 'admission' }], mesh };
+    const objects = renderMesh('shop', [webhook], withHook);
+    // THEN both ports have a Server, and the kubelet's addresses are authorized next to the API server's
+    expect(named(objects, 'NetworkAuthentication', 'hook-https-networks').spec.networks).toEqual([
+      { cidr: '10.42.0.1/32' },
+      { cidr: '10.42.1.1/32' },
+      { cidr: '192.168.1.10/32' },
+    ]);
+    expect(named(objects, 'NetworkAuthentication', 'hook-admin-networks').metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe(
+      'kubelet probes (node bridge addresses): kubelet probes over HTTPS or gRPC',
+    );
+    // AND the kubelet passes while a pod of the pod network does not
+    const linkerd = new MeshAuthorizationEvaluator(objects, 'all-unauthenticated', meshIdentity);
+    const target = { namespace: 'shop', labels: { 'app.kubernetes.io/name': 'hook' }, port: 9901 };
+    expect(linkerd.decide(target, { ip: '10.42.1.1' }).allowed).toBe(true);
+    expect(linkerd.decide(target, { ip: '10.42.1.7' }).allowed).toBe(false);
+  });
+
+  it('lists the bridge address of every node subnet of the pod network, and no pod address', () => {
+    const sources = kubeletProbeSources('10.42.0.0/16');
+    expect(sources.cidrs).toHaveLength(256);
+    expect(sources.cidrs.every(({ cidr }) => /^10\.42\.\d+\.1\/32$/.test(cidr))).toBe(true);
+    expect(kubeletProbeSources('10.42.7.0/24').cidrs).toEqual([{ cidr: '10.42.7.1/32' }]);
+    expect(kubeletProbeSources('10.0.0.0/8').cidrs).toEqual([{ cidr: '10.0.0.0/8' }]);
+  });
+
+  it('fails when the pod network leaves no /24 per node', () => {
+    expect(() => kubeletProbeSources('10.42.0.0/25')).toThrow('cluster.podCidr: "10.42.0.0/25" leaves no /24 per node; k3s needs a cluster-cidr of /24 or larger, e.g. "10.42.0.0/16"');
+  });
+});
+
 describe('NamespacePolicies with the mesh', () => {
   const render = (namespace: string, workloads: Workload[], withPlan: NetworkPlan) => {
     const chart = new Chart(Testing.app(), 'test');
@@ -204,7 +241,8 @@ describe('the render with the service mesh on', () => {
   for (const c of plan.connections) for (const peer of [c.from, c.to]) if (isWorkload(peer)) workloads.set(`${peer.workload.namespace}/${peer.workload.name}`, peer.workload);
   const pods = parseCidr(platform.cluster.podCidr)!;
   const nodeIp = mesh.nodeNetwork.cidrs[0].cidr.split('/')[0];
-  const ipOf = new Map([...workloads.keys()].map((key, i) => [key, intToIpv4(pods.first + 256 + i)]));
+  // Pods get addresses from .2 of a node's /24 on (the bridge holds .1); one /24 holds them all.
+  const ipOf = new Map([...workloads.keys()].map((key, i) => [key, intToIpv4(pods.first + 256 + 10 + i)]));
   const podOf = (w: Workload) => ({ namespace: w.namespace, labels: { [selectorLabelOf(w)]: w.name }, ip: w.hostNetwork ? nodeIp : ipOf.get(`${w.namespace}/${w.name}`)! });
   const clientOf = (w: Workload): MeshClient => ({ ...(isMeshedWorkload(plan, w) ? { identity: identity(w) } : {}), ip: podOf(w).ip });
 
@@ -266,6 +304,18 @@ describe('the render with the service mesh on', () => {
     const stranger = { namespace: 'nowhere', labels: { 'app.kubernetes.io/name': 'stranger' }, ip: intToIpv4(pods.last - 1) };
     expect(policies.allows({ from: { pod: stranger }, to: { pod: server }, port: mesh.proxyInboundPort })).toBe(false);
     expect(problems).toEqual([]);
+  });
+
+  it('admits the kubelet on every port a meshed workload declares it probes over HTTPS or gRPC', () => {
+    const probed = [...workloads.values()].filter((w) => isMeshedWorkload(plan, w) && (w.nonHttpProbePorts ?? []).length > 0);
+    expect(probed.length).toBeGreaterThan(0);
+    const kubelet = { ip: mesh.kubeletNetwork.cidrs[mesh.kubeletNetwork.cidrs.length - 1].cidr.split('/')[0] };
+    for (const workload of probed) {
+      for (const name of workload.nonHttpProbePorts!) {
+        const decision = linkerd.decide({ namespace: workload.namespace, labels: podOf(workload).labels, port: workload.ports![name] }, kubelet);
+        expect(decision.allowed, `${workload.namespace}/${workload.name}:${name} (${decision.reason})`).toBe(true);
+      }
+    }
   });
 
   it('names, for every meshed workload whose pods we render, the ServiceAccount those pods run as', () => {
