@@ -244,6 +244,13 @@ describe('the render with the service mesh on', () => {
   // Pods get addresses from .2 of a node's /24 on (the bridge holds .1); one /24 holds them all.
   const ipOf = new Map([...workloads.keys()].map((key, i) => [key, intToIpv4(pods.first + 256 + 10 + i)]));
   const podOf = (w: Workload) => ({ namespace: w.namespace, labels: { [selectorLabelOf(w)]: w.name }, ip: w.hostNetwork ? nodeIp : ipOf.get(`${w.namespace}/${w.name}`)! });
+  const podKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+  /** The pod templates the render holds for a workload (none for pods an upstream chart renders). */
+  const podTemplatesOf = (workload: Workload) =>
+    objects
+      .filter((o) => podKinds.has(o.kind) && o.metadata.namespace === workload.namespace)
+      .map((o) => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template))
+      .filter((template) => template?.metadata?.labels?.[selectorLabelOf(workload)] === workload.name);
   const clientOf = (w: Workload): MeshClient => ({ ...(isMeshedWorkload(plan, w) ? { identity: identity(w) } : {}), ip: podOf(w).ip });
 
   it('renders every Linkerd policy object valid against the imported CRD schemas', () => {
@@ -319,16 +326,11 @@ describe('the render with the service mesh on', () => {
   });
 
   it('names, for every meshed workload whose pods we render, the ServiceAccount those pods run as', () => {
-    const podKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
     const accounts = new Set(objects.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
     const problems: string[] = [];
     let checked = 0;
     for (const workload of [...workloads.values()].filter((w) => isMeshedWorkload(plan, w))) {
-      const templates = objects
-        .filter((o) => podKinds.has(o.kind) && o.metadata.namespace === workload.namespace)
-        .map((o) => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template))
-        .filter((template) => template?.metadata?.labels?.[selectorLabelOf(workload)] === workload.name);
-      for (const template of templates) {
+      for (const template of podTemplatesOf(workload)) {
         checked++;
         const runsAs: string = template.spec.serviceAccountName ?? 'default';
         const expected = serviceAccountOf(workload);
