@@ -97,7 +97,8 @@ export function kubeletProbeSources(podCidr: string): Network {
   const subnets = 2 ** (NODE_POD_SUBNET_PREFIX - prefix);
   if (subnets > MAX_LISTED_SUBNETS) return { name: 'kubelet probes (pod network)', cidrs: [{ cidr: podCidr }] };
   const size = 2 ** (32 - NODE_POD_SUBNET_PREFIX);
-  return hosts('kubelet probes (node bridge addresses)', Array.from({ length: subnets }, (_, i) => intToIpv4(pods.first + i * size + 1)));
+  // In address order (`hosts` would sort them as text).
+  return { name: 'kubelet probes (node bridge addresses)', cidrs: Array.from({ length: subnets }, (_, i) => ({ cidr: `${intToIpv4(pods.first + i * size + 1)}/32` })) };
 }
 
 /** The most node subnets listed one bridge address each (a /16 pod network). */
