@@ -162,7 +162,8 @@ export function kvPutPath(consumer: SecretConsumer, secret: VaultSecret): string
 
 /** The pods the consumer's role serves. */
 export function consumerWorkload(consumer: SecretConsumer): Workload {
-  return consumer.workload ?? { namespace: consumer.namespace, name: consumer.name };
+  // Its pods run as the account the role is bound to: with the mesh on, that is their identity.
+  return consumer.workload ?? { namespace: consumer.namespace, name: consumer.name, serviceAccount: consumer.serviceAccount };
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -22,6 +22,7 @@ import {
   type Workload,
 } from '../../../charts/lib/network';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
+import { consumerWorkload } from '../../../charts/lib/vault';
 import { meshIdentity } from '../../../charts/lib/service-mesh';
 import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
@@ -323,6 +324,15 @@ describe('the render with the service mesh on', () => {
         expect(decision.allowed, `${workload.namespace}/${workload.name}:${name} (${decision.reason})`).toBe(true);
       }
     }
+  });
+
+  it('gives every Vault consumer the identity of the ServiceAccount its Vault role is bound to', () => {
+    const consumers = plan.secretConsumers ?? [];
+    expect(consumers.length).toBeGreaterThan(5);
+    const problems = consumers
+      .filter((c) => serviceAccountOf(consumerWorkload(c)) !== c.serviceAccount)
+      .map((c) => `${c.namespace}/${c.name}: Vault binds ServiceAccount "${c.serviceAccount}", its workload's identity names "${serviceAccountOf(consumerWorkload(c))}"`);
+    expect(problems).toEqual([]);
   });
 
   it('names, for every meshed workload whose pods we render, the ServiceAccount those pods run as', () => {
