@@ -138,6 +138,15 @@ describe('NamespaceMeshPolicies', () => {
     for (const object of objects) expect(validateObject(object, crds), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
+  it('names the Server of the proxy\'s admin port, which a scrape connection may reach by number', () => {
+    // GIVEN Prometheus scraping the API's proxy on its admin port (no port name on the workload)
+    const scrape: Connection = { from: { workload: scraper }, to: { workload: api }, ports: [{ port: 4191 }], purpose: 'proxy metrics' };
+    const objects = renderMesh('shop', [api], { connections: [scrape], mesh });
+    // THEN the port gets its Server by number and Prometheus' identity
+    expect(named(objects, 'Server', 'api-linkerd-admin').spec.port).toBe(4191);
+    expect(named(objects, 'MeshTLSAuthentication', 'api-linkerd-admin-meshed').spec.identities).toEqual([identity(scraper)]);
+  });
+
   it('fails when a meshed workload is reached on a port range', () => {
     const ranged: Connection = { from: { workload: web }, to: { workload: api }, ports: [{ port: 8080, endPort: 8090 }], purpose: 'range' };
     expect(() => renderMesh('shop', [api], { connections: [ranged], mesh })).toThrow(
@@ -324,6 +333,26 @@ describe('the render with the service mesh on', () => {
         expect(decision.allowed, `${workload.namespace}/${workload.name}:${name} (${decision.reason})`).toBe(true);
       }
     }
+  });
+
+  it('never selects one port of a pod with two Servers (Linkerd\'s admission webhook refuses overlapping Servers)', () => {
+    const servers = objects.filter((o) => o.kind === 'Server');
+    const problems: string[] = [];
+    let pods = 0;
+    for (const template of objects.flatMap((o) => (podKinds.has(o.kind) ? [{ namespace: o.metadata.namespace!, template: o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template }] : []))) {
+      const labels: Record<string, string> = template.template.metadata?.labels ?? {};
+      const selecting = servers.filter(
+        (s) => s.metadata.namespace === template.namespace && Object.entries(s.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v),
+      );
+      if (selecting.length > 0) pods++;
+      const ports = selecting.map((s) => s.spec.port as number);
+      for (const port of new Set(ports)) {
+        const overlapping = selecting.filter((s) => s.spec.port === port).map((s) => s.metadata.name);
+        if (overlapping.length > 1) problems.push(`${template.namespace}: port ${port} of pods ${JSON.stringify(labels)} is selected by ${overlapping.join(', ')}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(pods).toBeGreaterThan(10);
   });
 
   it('gives every Vault consumer the identity of the ServiceAccount its Vault role is bound to', () => {
