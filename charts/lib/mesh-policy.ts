@@ -160,10 +160,16 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
     .map((port) => {
       const connections = byPort.get(port)!;
       const identities = new Set<string>();
+      // By name and addresses; the reasons of one network add up.
       const networks = new Map<string, { network: Network; reason: string }>();
+      const admit = (network: Network, reason: string) => {
+        const key = `${network.name} ${JSON.stringify(network.cidrs)}`;
+        const known = networks.get(key);
+        networks.set(key, { network, reason: known ? `${known.reason}\n${reason}` : reason });
+      };
       for (const { from, purpose } of connections) {
         if (!isWorkload(from)) {
-          networks.set(from.network.name, { network: from.network, reason: `${from.network.name}: ${purpose}` });
+          admit(from.network, `${from.network.name}: ${purpose}`);
         } else if (isMeshedWorkload(plan, from.workload)) {
           identities.add(meshIdentity(from.workload.namespace, serviceAccountOf(from.workload)));
         } else {
@@ -171,17 +177,14 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
           // any address of the pod network (a host-network pod: its node's). The NetworkPolicy
           // still admits only the declared pods; decision 0124.
           const network = from.workload.hostNetwork ? mesh.nodeNetwork : mesh.podNetwork;
-          const reason = `${describePeer(from)} (${from.workload.hostNetwork ? 'host network' : 'not meshed'}): ${purpose}`;
-          const known = networks.get(network.name);
-          networks.set(network.name, { network, reason: known ? `${known.reason}; ${reason}` : reason });
+          admit(network, `${describePeer(from)} (${from.workload.hostNetwork ? 'host network' : 'not meshed'}, by ${network.name}): ${purpose}`);
         }
       }
       if (probed.has(port)) {
         // Linkerd's default probe route matches plain-HTTP GETs of the pod's probe paths only
         // (linkerd/linkerd2@edge-26.8.3 policy-controller/k8s/index/src/inbound/index.rs
         // `default_inbound_http_routes`); HTTPS and gRPC probes need the kubelet's addresses.
-        const network = mesh.kubeletNetwork;
-        networks.set(network.name, { network, reason: `${network.name}: kubelet probes over HTTPS or gRPC` });
+        admit(mesh.kubeletNetwork, `${mesh.kubeletNetwork.name}: kubelet probes over HTTPS or gRPC`);
       }
       return {
         port,

@@ -119,10 +119,17 @@ describe('NamespaceMeshPolicies', () => {
     // AND an unmeshed pod can only be told by the pod network, and a host-network pod by the nodes' addresses
     const dbNetworks = named(objects, 'NetworkAuthentication', 'db-postgres-networks');
     expect(dbNetworks.spec).toEqual({ networks: [{ cidr: '10.42.0.0/16' }] });
-    expect(dbNetworks.metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe('legacy/cron (not meshed): nightly report');
+    expect(dbNetworks.metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe('legacy/cron (not meshed, by pod network): nightly report');
     expect(named(objects, 'NetworkAuthentication', 'api-metrics-networks').spec.networks).toEqual([{ cidr: '192.168.1.10/32' }, { cidr: '192.168.1.11/32' }]);
     // AND the meshed clients of the same ports still have their own identity authorization
     expect(named(objects, 'MeshTLSAuthentication', 'db-postgres-meshed').spec.identities).toEqual([identity(api)]);
+    // AND two connections from one network list its addresses once and both reasons
+    const twice = renderMesh('shop', [api], { connections: [...connections, connect({ network: apiServer }, api, ['http'], 'conversion webhook')], mesh });
+    const httpNetworks = named(twice, 'NetworkAuthentication', 'api-http-networks');
+    expect(httpNetworks.spec.networks).toEqual([{ cidr: '192.168.1.10/32' }]);
+    expect(httpNetworks.metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe(
+      'kubernetes api server: admission webhook\nkubernetes api server: conversion webhook',
+    );
   });
 
   it('renders nothing without the mesh, in an unmeshed namespace, or for a host-network workload', () => {
