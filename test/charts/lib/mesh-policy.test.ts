@@ -178,6 +178,23 @@ describe('NamespaceMeshPolicies', () => {
     // AND a port no connection reaches is closed by the namespace's default
     expect(linkerd.decide({ ...apiPod, port: 7000 }, { identity: identity(web), ip: '10.42.1.5' }).allowed).toBe(false);
   });
+
+  it('refuses by identity a pod the NetworkPolicy lets through: same labels as the declared client, another ServiceAccount', () => {
+    // GIVEN both namespaces rendered (NetworkPolicies and mesh policies)
+    const chart = new Chart(Testing.app(), 'test');
+    new PlatformNamespace(chart, 'shop', { name: 'shop', workloads: [api, db], plan });
+    new PlatformNamespace(chart, 'front', { name: 'front', workloads: [{ ...web, receivesNothing: true }], plan });
+    const objects = Testing.synth(chart) as Rendered[];
+    // WHEN a pod in the storefront's namespace carries the storefront's label but runs as another ServiceAccount
+    const impostor = { namespace: 'front', labels: { 'app.kubernetes.io/name': 'web' }, ip: '10.42.2.9' };
+    const apiPod = { namespace: 'shop', labels: { 'app.kubernetes.io/name': 'api' }, ip: '10.42.1.4' };
+    // THEN the NetworkPolicies let its packets through (to the proxy's port, as its proxy sends them)
+    expect(new NetworkPolicyEvaluator(objects).allows({ from: { pod: impostor }, to: { pod: apiPod }, port: 4143 })).toBe(true);
+    // AND Linkerd refuses it, because its identity is not the declared one
+    const linkerd = new MeshAuthorizationEvaluator(objects, 'all-unauthenticated', meshIdentity);
+    expect(linkerd.decide({ ...apiPod, port: 8080 }, { identity: meshIdentity('front', 'intruder'), ip: impostor.ip }).allowed).toBe(false);
+    expect(linkerd.decide({ ...apiPod, port: 8080 }, { identity: identity(web), ip: impostor.ip }).allowed).toBe(true);
+  });
 });
 
 describe('kubelet probes', () => {
