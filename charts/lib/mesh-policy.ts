@@ -34,6 +34,7 @@ import {
   isWorkload,
   NODE_POD_SUBNET_PREFIX,
   portOf,
+  proxyBypassOf,
   sameWorkload,
   selectorLabelOf,
   serviceAccountOf,
@@ -162,6 +163,7 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
       const identities = new Set<string>();
       // By name and addresses; the reasons of one network add up.
       const networks = new Map<string, { network: Network; reason: string }>();
+      const bypass = proxyBypassOf(plan, workload, port);
       const admit = (network: Network, reason: string) => {
         const key = `${network.name} ${JSON.stringify(network.cidrs)}`;
         const known = networks.get(key);
@@ -170,8 +172,11 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
       for (const { from, purpose } of connections) {
         if (!isWorkload(from)) {
           admit(from.network, `${from.network.name}: ${purpose}`);
-        } else if (isMeshedWorkload(plan, from.workload)) {
+        } else if (isMeshedWorkload(plan, from.workload) && bypass === undefined) {
           identities.add(meshIdentity(from.workload.namespace, serviceAccountOf(from.workload)));
+        } else if (isMeshedWorkload(plan, from.workload)) {
+          // Meshed, but its traffic to this port skips its proxy: no identity arrives.
+          admit(mesh.podNetwork, `${describePeer(from)} (skips its proxy: ${bypass}; by ${mesh.podNetwork.name}): ${purpose}`);
         } else {
           // No proxy, so no identity: Linkerd can only tell it by address, which for a pod is
           // any address of the pod network (a host-network pod: its node's). The NetworkPolicy

@@ -134,6 +134,17 @@ export interface MeshPlan {
   readonly nodeNetwork: Network;
   /** Where the kubelet's probes of a pod come from: its node's address on the pod network. */
   readonly kubeletNetwork: Network;
+  /**
+   * Connections to these server ports leave meshed clients without their proxy (the install's
+   * `config.linkerd.io/skip-outbound-ports`), with the reason: the server sees such a client
+   * without an identity, on the application's port. @default - none
+   */
+  readonly proxyBypass?: readonly { readonly to: Workload; readonly port: number; readonly reason: string }[];
+}
+
+/** Why meshed clients' traffic to this server port leaves without their proxy, if it does. */
+export function proxyBypassOf(plan: NetworkPlan, to: Workload, port: number): string | undefined {
+  return plan.mesh?.proxyBypass?.find((bypass) => bypass.port === port && sameWorkload(bypass.to, to))?.reason;
 }
 
 /**
@@ -331,7 +342,7 @@ function connectionPortsOf(connection: Connection, plan: NetworkPlan): PolicyPor
     isWorkload(connection.to) &&
     isMeshedWorkload(plan, connection.from.workload) &&
     isMeshedWorkload(plan, connection.to.workload) &&
-    ports.some((p) => p.protocol === 'TCP');
+    ports.some((p) => p.protocol === 'TCP' && proxyBypassOf(plan, (connection.to as { workload: Workload }).workload, p.port) === undefined);
   return meshed ? [...ports, { port: plan.mesh!.proxyInboundPort, protocol: 'TCP' }] : ports;
 }
 

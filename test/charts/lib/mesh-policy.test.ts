@@ -14,6 +14,7 @@ import {
   isMeshedWorkload,
   isWorkload,
   NamespacePolicies,
+  proxyBypassOf,
   selectorLabelOf,
   serviceAccountOf,
   type Connection,
@@ -130,6 +131,23 @@ describe('NamespaceMeshPolicies', () => {
     expect(httpNetworks.metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe(
       'kubernetes api server: admission webhook\nkubernetes api server: conversion webhook',
     );
+  });
+
+  it('authorizes by address the meshed clients whose traffic to a port skips their proxy', () => {
+    // GIVEN the install makes clients skip their proxy towards the database's port
+    const bypassing: NetworkPlan = { connections, mesh: { ...mesh, proxyBypass: [{ to: db, port: 5432, reason: 'init containers run first' }] } };
+    // WHEN the shop renders its mesh policies and NetworkPolicies
+    const objects = renderMesh('shop', [api, db], bypassing);
+    // THEN no identity is expected on that port: the pod network is, with the reason
+    expect(objects.some((o) => o.metadata.name === 'db-postgres-meshed')).toBe(false);
+    expect(named(objects, 'NetworkAuthentication', 'db-postgres-networks').metadata.annotations!['platform-synthesizer.io/unauthenticated-clients']).toBe(
+      'shop/api (skips its proxy: init containers run first; by pod network): orders\nlegacy/cron (not meshed, by pod network): nightly report',
+    );
+    // AND the API's egress to it stays on the application's port
+    const chart = new Chart(Testing.app(), 'np');
+    new NamespacePolicies(chart, 'p', { namespace: 'shop', workloads: [api, db], plan: bypassing });
+    const allowApi = (Testing.synth(chart) as Rendered[]).find((o) => o.metadata.name === 'allow-api')!;
+    expect(allowApi.spec.egress[0].ports).toEqual([{ port: 5432, protocol: 'TCP' }]);
   });
 
   it('renders nothing without the mesh, in an unmeshed namespace, or for a host-network workload', () => {
@@ -304,8 +322,10 @@ describe('the render with the service mesh on', () => {
     for (const server of meshedWorkloads) {
       for (const { port, connections: incoming, networks } of portClients(server, plan)) {
         const target = { namespace: server.namespace, labels: podOf(server).labels, port };
+        // Clients whose traffic to this port skips their proxy arrive without an identity.
+        const bypassed = proxyBypassOf(plan, server, port) !== undefined;
         for (const { from, purpose } of incoming) {
-          const client: MeshClient = isWorkload(from) ? clientOf(from.workload) : { ip: from.network.cidrs[0].cidr.split('/')[0] };
+          const client: MeshClient = !isWorkload(from) ? { ip: from.network.cidrs[0].cidr.split('/')[0] } : bypassed ? { ip: podOf(from.workload).ip } : clientOf(from.workload);
           const decision = linkerd.decide(target, client);
           if (!decision.allowed) problems.push(`declared ${purpose} to ${server.namespace}/${server.name}:${port} refused (${decision.reason})`);
         }
@@ -330,8 +350,14 @@ describe('the render with the service mesh on', () => {
   it('allows the proxy inbound port exactly for the declared connections between meshed workloads', () => {
     const policies = new NetworkPolicyEvaluator(objects);
     const problems: string[] = [];
+    // Connections between meshed workloads that pass the client's proxy on some TCP port.
     const meshedPairs = plan.connections.filter(
-      (c) => isWorkload(c.from) && isWorkload(c.to) && isMeshedWorkload(plan, c.from.workload) && isMeshedWorkload(plan, c.to.workload),
+      (c) =>
+        isWorkload(c.from) &&
+        isWorkload(c.to) &&
+        isMeshedWorkload(plan, c.from.workload) &&
+        isMeshedWorkload(plan, c.to.workload) &&
+        c.ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && proxyBypassOf(plan, (c.to as { workload: Workload }).workload, p.port) === undefined),
     );
     expect(meshedPairs.length).toBeGreaterThan(0);
     for (const c of meshedPairs) {
