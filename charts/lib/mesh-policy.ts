@@ -76,6 +76,7 @@ export function meshPlan(platform: Platform): MeshPlan | undefined {
   return {
     isMeshedNamespace: (namespace) => isMeshed(platform, namespace),
     proxyInboundPort: PROXY_PORTS.inbound,
+    proxyOwnPorts: [PROXY_PORTS.admin],
     podNetwork: { name: 'pod network', cidrs: [{ cidr: platform.cluster.podCidr }] },
     nodeNetwork: hosts('node addresses', nodes.flatMap((node) => [node.meshAddress, node.lanAddress])),
     kubeletNetwork: kubeletProbeSources(platform.cluster.podCidr),

@@ -128,6 +128,8 @@ export interface MeshPlan {
   readonly isMeshedNamespace: (namespace: string) => boolean;
   /** The proxy's inbound port: where a meshed client's proxy connects (PROXY_PORTS.inbound). */
   readonly proxyInboundPort: number;
+  /** The proxy's own ports (its admin port): a meshed client's proxy reaches them directly, not through the inbound port. */
+  readonly proxyOwnPorts: readonly number[];
   /** The pod network (`cluster.podCidr`): where the connections of unmeshed pods come from. */
   readonly podNetwork: Network;
   /** The nodes' addresses: where the connections of host-network pods come from. */
@@ -330,9 +332,12 @@ function portsOf(ports: readonly PortRange[]): PolicyPort[] {
 /**
  * The ports of a connection as the NetworkPolicy sees them. Between two meshed pods the client's
  * proxy connects to the server's proxy on its inbound port instead of the application's port
- * (https://linkerd.io/2-edge/common-errors/network-policy/, /reference/iptables/), so a TCP
+ * (https://linkerd.io/2-edge/common-errors/network-policy/; the install's default
+ * `proxy.outboundTransportMode: transport-header` makes the destination controller hint every
+ * meshed endpoint's inbound port, except the proxy's own ports and skipped ones: linkerd/linkerd2@edge-26.8.3
+ * controller/cmd/destination/main.go, controller/api/destination/endpoint_translator.go), so a TCP
  * connection between meshed workloads also allows that port, on both halves. The application's
- * ports stay: a pod's traffic that bypasses the proxy (e.g. before it is ready) keeps them.
+ * ports stay: a pod's traffic that bypasses the proxy keeps them.
  */
 function connectionPortsOf(connection: Connection, plan: NetworkPlan): PolicyPort[] {
   const ports = portsOf(connection.ports);
@@ -342,7 +347,12 @@ function connectionPortsOf(connection: Connection, plan: NetworkPlan): PolicyPor
     isWorkload(connection.to) &&
     isMeshedWorkload(plan, connection.from.workload) &&
     isMeshedWorkload(plan, connection.to.workload) &&
-    ports.some((p) => p.protocol === 'TCP' && proxyBypassOf(plan, (connection.to as { workload: Workload }).workload, p.port) === undefined);
+    ports.some(
+      (p) =>
+        p.protocol === 'TCP' &&
+        !plan.mesh!.proxyOwnPorts.includes(p.port) &&
+        proxyBypassOf(plan, (connection.to as { workload: Workload }).workload, p.port) === undefined,
+    );
   return meshed ? [...ports, { port: plan.mesh!.proxyInboundPort, protocol: 'TCP' }] : ports;
 }
 

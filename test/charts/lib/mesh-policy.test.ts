@@ -53,6 +53,7 @@ const apiServer = hosts('kubernetes api server', ['192.168.1.10']);
 const mesh: MeshPlan = {
   isMeshedNamespace: (namespace) => namespace !== 'legacy',
   proxyInboundPort: 4143,
+  proxyOwnPorts: [4191],
   podNetwork: { name: 'pod network', cidrs: [{ cidr: '10.42.0.0/16' }] },
   nodeNetwork: hosts('node addresses', ['192.168.1.10', '192.168.1.11']),
   kubeletNetwork: hosts('kubelet probes (node bridge addresses)', ['10.42.0.1', '10.42.1.1']),
@@ -170,6 +171,11 @@ describe('NamespaceMeshPolicies', () => {
     // THEN the port gets its Server by number and Prometheus' identity
     expect(named(objects, 'Server', 'api-linkerd-admin').spec.port).toBe(4191);
     expect(named(objects, 'MeshTLSAuthentication', 'api-linkerd-admin-meshed').spec.identities).toEqual([identity(scraper)]);
+    // AND the NetworkPolicy opens the admin port itself: the client's proxy reaches it directly, not through 4143
+    const chart = new Chart(Testing.app(), 'np');
+    new NamespacePolicies(chart, 'p', { namespace: 'shop', workloads: [{ ...api, sendsNothing: true }], plan: { connections: [scrape], mesh } });
+    const allowApi = (Testing.synth(chart) as Rendered[]).find((o) => o.metadata.name === 'allow-api')!;
+    expect(allowApi.spec.ingress[0].ports).toEqual([{ port: 4191, protocol: 'TCP' }]);
   });
 
   it('fails when a meshed workload is reached on a port range', () => {
@@ -350,14 +356,16 @@ describe('the render with the service mesh on', () => {
   it('allows the proxy inbound port exactly for the declared connections between meshed workloads', () => {
     const policies = new NetworkPolicyEvaluator(objects);
     const problems: string[] = [];
-    // Connections between meshed workloads that pass the client's proxy on some TCP port.
+    // Connections between meshed workloads that pass the client's proxy to the server's inbound port.
     const meshedPairs = plan.connections.filter(
       (c) =>
         isWorkload(c.from) &&
         isWorkload(c.to) &&
         isMeshedWorkload(plan, c.from.workload) &&
         isMeshedWorkload(plan, c.to.workload) &&
-        c.ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && proxyBypassOf(plan, (c.to as { workload: Workload }).workload, p.port) === undefined),
+        c.ports.some(
+          (p) => (p.protocol ?? 'TCP') === 'TCP' && !mesh.proxyOwnPorts.includes(p.port) && proxyBypassOf(plan, (c.to as { workload: Workload }).workload, p.port) === undefined,
+        ),
     );
     expect(meshedPairs.length).toBeGreaterThan(0);
     for (const c of meshedPairs) {
