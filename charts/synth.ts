@@ -8,6 +8,7 @@ import { buildAppOfApps, type RenderedService } from './gitops/app-of-apps';
 import type { GroupKind } from './lib/argocd';
 import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
+import { meshPlan } from './lib/mesh-policy';
 import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 import { meshControlPlaneConnections } from './mesh/linkerd';
 
@@ -20,11 +21,13 @@ export function servicePlan(platform: Platform, services: readonly ServiceDefini
   const secretConsumers = services.flatMap((service) => service.secretConsumers?.(platform) ?? []);
   validateSecretConsumers(secretConsumers);
   const connections = [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)];
+  const mesh = meshPlan(platform);
   return {
     // Every meshed pod's proxy reaches the control plane: derived from the declared workloads.
     connections: [...connections, ...meshControlPlaneConnections(platform, connections)],
     secretConsumers,
-    ...(platform.serviceMesh.enabled ? { serviceMesh: true } : {}),
+    // Which workloads carry a Linkerd proxy (none when the model leaves the mesh off).
+    ...(mesh ? { mesh } : {}),
   };
 }
 

@@ -62,7 +62,15 @@ export const VELERO_SERVER: Workload = { namespace: VELERO_NAMESPACE, name: 'vel
  * Velero v1.18: pkg/types/node_agent.go and pkg/types/repo_maintenance.go (PodLabels),
  * pkg/controller/data_upload_controller.go and pkg/repository/maintenance/maintenance.go (applied).
  */
-export const VELERO_WORKERS: Workload = { namespace: VELERO_NAMESPACE, name: 'velero-data-mover', receivesNothing: true };
+export const VELERO_WORKERS: Workload = {
+  namespace: VELERO_NAMESPACE,
+  name: 'velero-data-mover',
+  receivesNothing: true,
+  // Data mover pods inherit the node agent's ServiceAccount (pkg/exposer: `ServiceAccountName: podInfo.serviceAccount`),
+  // which the chart sets to the server's (charts/velero/templates/node-agent-daemonset.yaml `velero.serverServiceAccount`);
+  // maintenance Jobs run as the server's too.
+  serviceAccount: VELERO_RELEASE,
+};
 
 /**
  * The storage location's keys (the off-site bucket's IAM user `velero-backup`, or the RADOS

@@ -38,7 +38,12 @@ export const CSI_DRIVER_NAME = 'rbd.csi.ceph.com';
 export const CEPH_SECRET = 'csi-rbd-secret';
 
 /** ceph-csi's chart labels pods `component: provisioner|nodeplugin`, not the recommended labels. */
-export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'provisioner', selectorLabel: 'component', ports: { metrics: 8080 } };
+/**
+ * The release `ceph-csi` does not contain the chart's name `ceph-csi-rbd`, so the chart names the
+ * provisioner's ServiceAccount `<release>-<chart>-provisioner` (charts/ceph-csi-rbd/templates/_helpers.tpl
+ * `ceph-csi-rbd.provisioner.fullname`, `ceph-csi-rbd.serviceAccountName.provisioner`).
+ */
+export const PROVISIONER: Workload = { namespace: CEPH_CSI_NAMESPACE, name: 'provisioner', selectorLabel: 'component', ports: { metrics: 8080 }, serviceAccount: 'ceph-csi-ceph-csi-rbd-provisioner' };
 /** The node plugin: on the host network, so Prometheus' side of it lives in charts/lib (decision 0110). */
 export const NODEPLUGIN = CEPH_CSI_NODEPLUGIN;
 export const SNAPSHOT_CONTROLLER: Workload = { namespace: SNAPSHOT_NAMESPACE, name: 'snapshot-controller', ports: { http: 8080 } };

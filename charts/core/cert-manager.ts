@@ -42,8 +42,10 @@ export const ACME_SERVERS = {
 } as const;
 
 export const CONTROLLER: Workload = { namespace: CERT_MANAGER_NAMESPACE, name: 'cert-manager', ports: { metrics: 9402 } };
-export const CAINJECTOR: Workload = { namespace: CERT_MANAGER_NAMESPACE, name: 'cainjector', ports: { metrics: 9402 } };
-export const WEBHOOK: Workload = { namespace: CERT_MANAGER_NAMESPACE, name: 'webhook', ports: { https: 10250, metrics: 9402 } };
+// The chart names the ServiceAccounts `<release>-cainjector` and `<release>-webhook`
+// (cert-manager@v1.21.1 deploy/charts/cert-manager/templates/_helpers.tpl `cainjector.serviceAccountName`, `webhook.serviceAccountName`).
+export const CAINJECTOR: Workload = { namespace: CERT_MANAGER_NAMESPACE, name: 'cainjector', ports: { metrics: 9402 }, serviceAccount: 'cert-manager-cainjector' };
+export const WEBHOOK: Workload = { namespace: CERT_MANAGER_NAMESPACE, name: 'webhook', ports: { https: 10250, metrics: 9402 }, serviceAccount: 'cert-manager-webhook' };
 
 /** `address:port` entries of `certManager.recursiveNameservers`, split. */
 function nameservers(platform: Platform): { address: string; port: number }[] {

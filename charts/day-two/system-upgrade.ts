@@ -41,7 +41,7 @@ export const SERVER_PLAN = 'k3s-server';
 export const AGENT_PLAN = 'k3s-agent';
 
 /** The controller: calls the API server only (it serves no metrics and no webhook). */
-export const SYSTEM_UPGRADE_CONTROLLER: Workload = { namespace: SYSTEM_UPGRADE_NAMESPACE, name: CONTROLLER_NAME, receivesNothing: true };
+export const SYSTEM_UPGRADE_CONTROLLER: Workload = { namespace: SYSTEM_UPGRADE_NAMESPACE, name: CONTROLLER_NAME, receivesNothing: true, serviceAccount: ACCOUNT };
 /**
  * The upgrade Jobs' pods, labelled with their Plan's labels (pkg/upgrade/job/job.go). They run on
  * the host network, where NetworkPolicies do not apply, so no policy selects them.

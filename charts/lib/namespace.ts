@@ -8,6 +8,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { standardLabels } from './labels';
 import { NamespacePolicies, type NetworkPlan, type Workload } from './network';
+import { meshNamespaceAnnotations, NamespaceMeshPolicies } from './mesh-policy';
 import { policyExceptions } from '../../common/policy-exceptions';
 import { INJECT_ANNOTATION, isMeshedInPlan, proxyBypassAnnotations } from './service-mesh';
 
@@ -25,7 +26,7 @@ export interface PlatformNamespaceProps {
   /** The workloads that run in the namespace, for their NetworkPolicies. */
   readonly workloads: readonly Workload[];
   /**
-   * Every connection of the render; when it meshes workloads (`plan.serviceMesh`) and the namespace
+   * Every connection of the render; when it meshes workloads (`plan.mesh`) and the namespace
    * is not in UNMESHED_NAMESPACES, the namespace asks Linkerd's injector for a proxy in every pod.
    */
   readonly plan: NetworkPlan;
@@ -34,6 +35,7 @@ export interface PlatformNamespaceProps {
   /** Annotations an installed component looks for on its namespace. @default - none */
   readonly annotations?: Readonly<Record<string, string>>;
 }
+
 
 export class PlatformNamespace extends Construct {
   readonly name: string;
@@ -57,6 +59,7 @@ export class PlatformNamespace extends Construct {
       ...(props.exceptionReason ? policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) : {}),
       ...props.annotations,
       ...(this.meshed ? { ...INJECT_ANNOTATION, ...proxyBypassAnnotations(props.plan, props.name) } : {}),
+      ...meshNamespaceAnnotations(props.plan, props.name),
     };
 
     new ApiObject(this, 'Resource', {
@@ -76,5 +79,6 @@ export class PlatformNamespace extends Construct {
     });
 
     new NamespacePolicies(this, 'policies', { namespace: props.name, workloads: props.workloads, plan: props.plan });
+    new NamespaceMeshPolicies(this, 'mesh-policies', { namespace: props.name, workloads: props.workloads, plan: props.plan });
   }
 }

@@ -52,7 +52,31 @@ export interface Workload {
    * needs an ipBlock of the node addresses on their ports. @default false
    */
   readonly hostNetwork?: boolean;
+  /**
+   * The ServiceAccount its pods run as: with the service mesh on, the workload's identity
+   * (`meshIdentity(namespace, serviceAccount)`) that the servers it calls authorize. Set it for
+   * pods an upstream chart renders, from the chart's template at the pinned version.
+   * @default - the workload's name (charts/lib/workload.ts names the ServiceAccount after the workload)
+   */
+  readonly serviceAccount?: string;
+  /**
+   * How Linkerd's inbound proxy reads each port by name (the `Server`'s `proxyProtocol`,
+   * charts/lib/mesh-policy.ts): `opaque` for protocols the server speaks first or that detection
+   * must not wait on, `HTTP/1`, `HTTP/2` or `gRPC` to skip detection.
+   * @default - `opaque` for the ports Linkerd treats as opaque by default (`MESH_DEFAULT_OPAQUE_PORTS`), else `unknown` (detection)
+   * @see https://linkerd.io/2-edge/features/protocol-detection/
+   */
+  readonly meshProtocols?: Readonly<Record<string, MeshProtocol>>;
+  /**
+   * Its ports (by name) the kubelet probes over HTTPS or gRPC. Linkerd authorizes kubelet probes
+   * by their plain-HTTP GET path only, so with the mesh on these ports also admit the kubelet's
+   * addresses (charts/lib/mesh-policy.ts). @default - none (plain HTTP, TCP or exec probes only)
+   */
+  readonly nonHttpProbePorts?: readonly string[];
 }
+
+/** A `Server`'s `proxyProtocol` (policy.linkerd.io/v1beta3). */
+export type MeshProtocol = 'unknown' | 'HTTP/1' | 'HTTP/2' | 'gRPC' | 'opaque' | 'TLS';
 
 /** Addresses outside the pod network: the internet, the mesh, LAN hosts, the nodes. */
 export interface Network {
@@ -91,15 +115,57 @@ export interface Connection {
 export interface NetworkPlan {
   readonly connections: readonly Connection[];
   /**
-   * The render meshes workloads (the model's `serviceMesh.enabled`): namespaces that can be meshed
-   * ask Linkerd's injector for a proxy (charts/lib/service-mesh.ts). @default false
+   * Which workloads carry a Linkerd proxy, when the model turns the service mesh on: their
+   * connections also allow the proxy's inbound port, and their namespaces render Linkerd's
+   * authorization (charts/lib/mesh-policy.ts). @default - no service mesh
    */
-  readonly serviceMesh?: boolean;
+  readonly mesh?: MeshPlan;
 }
 
-const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
-const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
-const sameWorkload = (a: Workload, b: Workload) =>
+/** The service mesh as the connection plan sees it (built by `meshPlan` in charts/lib/mesh-policy.ts). */
+export interface MeshPlan {
+  /** Whether the namespace's pods are injected (`isMeshed` of charts/lib/service-mesh.ts). */
+  readonly isMeshedNamespace: (namespace: string) => boolean;
+  /** The proxy's inbound port: where a meshed client's proxy connects (PROXY_PORTS.inbound). */
+  readonly proxyInboundPort: number;
+  /** The proxy's own ports (its admin port): a meshed client's proxy reaches them directly, not through the inbound port. */
+  readonly proxyOwnPorts: readonly number[];
+  /** The pod network (`cluster.podCidr`): where the connections of unmeshed pods come from. */
+  readonly podNetwork: Network;
+  /** The nodes' addresses: where the connections of host-network pods come from. */
+  readonly nodeNetwork: Network;
+  /** Where the kubelet's probes of a pod come from: its node's address on the pod network. */
+  readonly kubeletNetwork: Network;
+  /**
+   * Connections to these server ports leave meshed clients without their proxy (the install's
+   * `config.linkerd.io/skip-outbound-ports`), with the reason: the server sees such a client
+   * without an identity, on the application's port. @default - none
+   */
+  readonly proxyBypass?: readonly { readonly to: Workload; readonly port: number; readonly reason: string }[];
+}
+
+/** Why meshed clients' traffic to this server port leaves without their proxy, if it does. */
+export function proxyBypassOf(plan: NetworkPlan, to: Workload, port: number): string | undefined {
+  return plan.mesh?.proxyBypass?.find((bypass) => bypass.port === port && sameWorkload(bypass.to, to))?.reason;
+}
+
+/**
+ * Whether the workload's pods carry a Linkerd proxy: its namespace is injected and its pods are
+ * not on the host network (the proxy injector skips `hostNetwork` pods, and their traffic does
+ * not pass a pod's iptables).
+ */
+export function isMeshedWorkload(plan: NetworkPlan, workload: Workload): boolean {
+  return plan.mesh !== undefined && plan.mesh.isMeshedNamespace(workload.namespace) && !workload.hostNetwork;
+}
+
+/** The ServiceAccount the workload's pods run as. */
+export function serviceAccountOf(workload: Workload): string {
+  return workload.serviceAccount ?? workload.name;
+}
+
+export const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
+export const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
+export const sameWorkload = (a: Workload, b: Workload) =>
   a.namespace === b.namespace && a.name === b.name && selectorLabelOf(a) === selectorLabelOf(b);
 
 export function describePeer(peer: Peer): string {
@@ -263,6 +329,33 @@ function portsOf(ports: readonly PortRange[]): PolicyPort[] {
   return ports.map((p) => ({ port: p.port, ...(p.endPort !== undefined ? { endPort: p.endPort } : {}), protocol: p.protocol ?? 'TCP' }));
 }
 
+/**
+ * The ports of a connection as the NetworkPolicy sees them. Between two meshed pods the client's
+ * proxy connects to the server's proxy on its inbound port instead of the application's port
+ * (https://linkerd.io/2-edge/common-errors/network-policy/; the install's default
+ * `proxy.outboundTransportMode: transport-header` makes the destination controller hint every
+ * meshed endpoint's inbound port, except the proxy's own ports and skipped ones: linkerd/linkerd2@edge-26.8.3
+ * controller/cmd/destination/main.go, controller/api/destination/endpoint_translator.go), so a TCP
+ * connection between meshed workloads also allows that port, on both halves. The application's
+ * ports stay: a pod's traffic that bypasses the proxy keeps them.
+ */
+function connectionPortsOf(connection: Connection, plan: NetworkPlan): PolicyPort[] {
+  const ports = portsOf(connection.ports);
+  const meshed =
+    plan.mesh !== undefined &&
+    isWorkload(connection.from) &&
+    isWorkload(connection.to) &&
+    isMeshedWorkload(plan, connection.from.workload) &&
+    isMeshedWorkload(plan, connection.to.workload) &&
+    ports.some(
+      (p) =>
+        p.protocol === 'TCP' &&
+        !plan.mesh!.proxyOwnPorts.includes(p.port) &&
+        proxyBypassOf(plan, (connection.to as { workload: Workload }).workload, p.port) === undefined,
+    );
+  return meshed ? [...ports, { port: plan.mesh!.proxyInboundPort, protocol: 'TCP' }] : ports;
+}
+
 export interface NamespacePoliciesProps {
   readonly namespace: string;
   /** The workloads running in the namespace; each gets one policy. */
@@ -327,8 +420,8 @@ export class NamespacePolicies extends Construct {
         spec: {
           podSelector: { matchLabels: { [selectorLabelOf(workload)]: workload.name } },
           policyTypes: ['Ingress', 'Egress'],
-          ingress: incoming.map((c) => ({ from: peersOf(c.from, namespace), ports: portsOf(c.ports) })),
-          egress: outgoing.map((c) => ({ to: peersOf(c.to, namespace), ports: portsOf(c.ports) })),
+          ingress: incoming.map((c) => ({ from: peersOf(c.from, namespace), ports: connectionPortsOf(c, props.plan) })),
+          egress: outgoing.map((c) => ({ to: peersOf(c.to, namespace), ports: connectionPortsOf(c, props.plan) })),
         },
       });
     }

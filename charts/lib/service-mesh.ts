@@ -65,7 +65,7 @@ export function isMeshed(platform: Platform, namespace: string): boolean {
 
 /** `isMeshed` for code that sees the render's plan rather than the model (a namespace's construct). */
 export function isMeshedInPlan(plan: NetworkPlan, namespace: string): boolean {
-  return plan.serviceMesh === true && !Object.hasOwn(UNMESHED_NAMESPACES, namespace);
+  return plan.mesh?.isMeshedNamespace(namespace) ?? false;
 }
 
 /**

@@ -54,8 +54,12 @@ export const VAULT_CONFIG_ROLE = 'vault-config';
 /** Where Prometheus scrapes Vault: unauthenticated, metrics only (`unauthenticated_metrics_access`). */
 export const VAULT_METRICS = { scheme: 'https', port: VAULT_PORT, path: '/v1/sys/metrics', params: { format: ['prometheus'] } } as const;
 
-/** Vault's server pods (the chart labels them `app.kubernetes.io/name: vault`). */
-export const VAULT_SERVER: Workload = { namespace: VAULT_NAMESPACE, name: 'vault', ports: { https: VAULT_PORT } };
+/**
+ * Vault's server pods (the chart labels them `app.kubernetes.io/name: vault`). The chart's liveness
+ * probe is an HTTPS GET of the API port (hashicorp/vault-helm templates/server-statefulset.yaml,
+ * `scheme: {{ include "vault.scheme" . | upper }}`).
+ */
+export const VAULT_SERVER: Workload = { namespace: VAULT_NAMESPACE, name: 'vault', ports: { https: VAULT_PORT }, nonHttpProbePorts: ['https'] };
 
 /** Vault's in-cluster address: the injector and every client use it. */
 export const VAULT_ADDRESS = `https://${VAULT_SERVICE}.${VAULT_NAMESPACE}.svc:${VAULT_PORT}`;
@@ -158,7 +162,8 @@ export function kvPutPath(consumer: SecretConsumer, secret: VaultSecret): string
 
 /** The pods the consumer's role serves. */
 export function consumerWorkload(consumer: SecretConsumer): Workload {
-  return consumer.workload ?? { namespace: consumer.namespace, name: consumer.name };
+  // Its pods run as the account the role is bound to: with the mesh on, that is their identity.
+  return consumer.workload ?? { namespace: consumer.namespace, name: consumer.name, serviceAccount: consumer.serviceAccount };
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

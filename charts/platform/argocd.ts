@@ -60,7 +60,8 @@ export const SERVER = workload('argocd-server', { http: 8080, metrics: 8083 });
 export const REPO_SERVER = workload('argocd-repo-server', { grpc: 8081, metrics: 8084 });
 export const CONTROLLER = workload('argocd-application-controller', { metrics: 8082 });
 export const APPLICATIONSET = workload('argocd-applicationset-controller', { metrics: 8080 });
-export const REDIS = workload('argocd-redis', { redis: 6379 }, { sendsNothing: true });
+/** `redis.serviceAccount.create` is false by default, so Redis runs as `default` (templates/_helpers.tpl `argo-cd.redis.serviceAccountName`). */
+export const REDIS = workload('argocd-redis', { redis: 6379 }, { sendsNothing: true, serviceAccount: 'default' });
 /** The chart's hook Job that creates Redis' password Secret. */
 export const REDIS_SECRET_INIT = workload('argocd-redis-secret-init', {}, { receivesNothing: true });
 export const ARGOCD_WORKLOADS = [SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET, REDIS, REDIS_SECRET_INIT];

@@ -63,12 +63,18 @@ export const HARBOR_NAMESPACE = 'harbor';
 /** The release name equals the chart name, so the chart names its objects `harbor-<component>`. */
 export const HARBOR_RELEASE = 'harbor';
 
-/** The chart labels every pod `component: <component>`. */
+/**
+ * The chart labels every pod `component: <component>`. It creates no ServiceAccount and sets
+ * `serviceAccountName` only from `<component>.serviceAccountName` (empty by default, and in our
+ * values), so every component runs as the namespace's `default` ServiceAccount
+ * (goharbor/harbor-helm@v1.19.1 templates/core/core-dpl.yaml and the others).
+ */
 const component = (name: string, ports: Record<string, number>): Workload => ({
   namespace: HARBOR_NAMESPACE,
   name,
   selectorLabel: 'component',
   ports,
+  serviceAccount: 'default',
 });
 
 /** Harbor's own NGINX: routes /v2/, /api/, /service/, /c/ to core and the rest to the portal. */

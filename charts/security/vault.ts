@@ -101,8 +101,11 @@ function awsKmsCredentials() {
 /** The Helm release: with the chart's name it names the server `vault` and the Service `vault`. */
 export const VAULT_RELEASE = 'vault';
 
-/** The agent injector's webhook pods (the chart labels them `app.kubernetes.io/name: vault-agent-injector`). */
-export const INJECTOR: Workload = { namespace: VAULT_NAMESPACE, name: 'vault-agent-injector', ports: { webhook: 8080 } };
+/**
+ * The agent injector's webhook pods (the chart labels them `app.kubernetes.io/name: vault-agent-injector`);
+ * the chart probes the webhook port over HTTPS (hashicorp/vault-helm@v0.34.1 templates/injector-deployment.yaml).
+ */
+export const INJECTOR: Workload = { namespace: VAULT_NAMESPACE, name: 'vault-agent-injector', ports: { webhook: 8080 }, nonHttpProbePorts: ['webhook'] };
 /** The Job (and CronJob) that applies Vault's configuration; it calls Vault and nothing calls it. */
 export const CONFIG_JOB: Workload = { namespace: VAULT_NAMESPACE, name: ADMIN_ROLE, receivesNothing: true };
 

@@ -59,26 +59,37 @@ export const GITLAB_NAMESPACE = 'gitlab';
 /** The Helm release name: the chart names its objects `gitlab-<component>`. */
 export const GITLAB_RELEASE = 'gitlab';
 
-/** The chart labels its pods `app: <component>` (and `release: gitlab`). */
+/**
+ * The chart labels its pods `app: <component>` (and `release: gitlab`). Its components set
+ * `serviceAccountName` only with `serviceAccount.enabled` or `global.serviceAccount.enabled`
+ * (off by default, and our values leave it off), so they run as the namespace's `default`
+ * ServiceAccount: one mesh identity for all of them (charts/gitlab/charts/webservice/templates/deployment.yaml
+ * and the other components' templates, values.yaml `global.serviceAccount.enabled: false`).
+ */
 const component = (name: string, ports: Record<string, number>, extra: Partial<Workload> = {}): Workload => ({
   namespace: GITLAB_NAMESPACE,
   name,
   selectorLabel: 'app',
   ports,
+  serviceAccount: 'default',
   ...extra,
 });
 
 /** Puma (Rails) and Workhorse in one pod; Workhorse (8181) is what the Ingress and Gitaly's hooks reach. */
 export const WEBSERVICE = component('webservice', { workhorse: 8181, puma: 8080, metrics: 8083, workhorseMetrics: 9229 });
 export const SIDEKIQ = component('sidekiq', { metrics: 3807 });
-export const GITALY = component('gitaly', { grpc: 8075, metrics: 9236 });
+/**
+ * Plain gRPC (the chart's `global.gitaly.tls.enabled` is off): Linkerd's inbound proxy reads it as
+ * such; the chart probes that port with gRPC health checks (charts/gitlab/charts/gitaly/templates/_statefulset_spec.yaml).
+ */
+export const GITALY = component('gitaly', { grpc: 8075, metrics: 9236 }, { meshProtocols: { grpc: 'gRPC' }, nonHttpProbePorts: ['grpc'] });
 export const GITLAB_EXPORTER = component('gitlab-exporter', { metrics: 9168 });
 /** Rake tasks and backups (the `backup-utility`); nothing connects to it. */
 export const TOOLBOX = component('toolbox', {}, { receivesNothing: true });
 /** The database migrations Job of each release. */
 export const MIGRATIONS = component('migrations', {}, { receivesNothing: true });
 /** The hook Job that generates the chart's internal secrets in the namespace. */
-export const SHARED_SECRETS = component('shared-secrets', {}, { receivesNothing: true });
+export const SHARED_SECRETS = component('shared-secrets', {}, { receivesNothing: true, serviceAccount: `${GITLAB_RELEASE}-shared-secrets` });
 export const GITLAB_WORKLOADS = [WEBSERVICE, SIDEKIQ, GITALY, GITLAB_EXPORTER, TOOLBOX, MIGRATIONS, SHARED_SECRETS];
 
 /** The Service our Ingress targets (Workhorse). */

@@ -8,6 +8,7 @@ import {
   secretPath,
   vaultAgentPod,
   vaultClientConnection,
+  VAULT_SERVER,
   type SecretConsumer,
 } from '../../../charts/lib/vault';
 
@@ -54,8 +55,9 @@ describe('consuming secrets from Vault', () => {
   it('opens both halves of the connection to Vault from one declaration', () => {
     const connection = vaultClientConnection(grafana);
     expect(connection).toEqual({
-      from: { workload: { namespace: 'monitoring', name: 'grafana' } },
-      to: { workload: { namespace: 'vault', name: 'vault', ports: { https: 8200 } } },
+      // The consumer's pods run as the ServiceAccount its role is bound to (their mesh identity).
+      from: { workload: { namespace: 'monitoring', name: 'grafana', serviceAccount: 'grafana' } },
+      to: { workload: VAULT_SERVER },
       ports: [{ port: 8200 }],
       purpose: 'Vault (secrets of grafana)',
     });

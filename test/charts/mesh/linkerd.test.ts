@@ -6,6 +6,7 @@ import { servicePlan } from '../../../charts/synth';
 import { CONTROL_PLANE, DESTINATION, IDENTITY, LinkerdControlPlane, LinkerdCrds, PROXY_INJECTOR, WEBHOOK_CERTIFICATES, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
 import { LinkerdTrust, TRUST_CHAIN, TRUST_NAMESPACE, TrustManager } from '../../../charts/mesh/trust';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
+import { DEFAULT_INBOUND_POLICY_ANNOTATION, meshPlan } from '../../../charts/lib/mesh-policy';
 import { apiServerCallers, connect, dnsAccess, type Connection, type Workload } from '../../../charts/lib/network';
 import { INJECT_ANNOTATION, LINKERD_NAMESPACE, SKIP_OUTBOUND_PORTS_ANNOTATION, UNMESHED_NAMESPACES, isMeshed } from '../../../charts/lib/service-mesh';
 import { VAULT_PORT, VAULT_SERVER } from '../../../charts/lib/vault';
@@ -66,15 +67,17 @@ describe('meshed workloads reach the control plane', () => {
 });
 
 describe('namespaces ask the injector for proxies', () => {
-  const render = (serviceMesh: boolean, name: string, connections: Connection[] = []) => {
+  // The mesh policy's default for meshed namespaces (charts/lib/mesh-policy.ts, decision 0124).
+  const DENY_BY_DEFAULT = { [DEFAULT_INBOUND_POLICY_ANNOTATION]: 'deny' };
+  const render = (meshed: boolean, name: string, connections: Connection[] = []) => {
     const chart = Testing.chart();
     const workload: Workload = { namespace: name, name: 'app' };
-    new PlatformNamespace(chart, 'ns', { name, workloads: [workload], plan: { connections: [dnsAccess(workload), connect({ workload }, workload, [], 'self'), ...connections], serviceMesh } });
+    new PlatformNamespace(chart, 'ns', { name, workloads: [workload], plan: { connections: [dnsAccess(workload), connect({ workload }, workload, [], 'self'), ...connections], ...(meshed ? { mesh: meshPlan(seed) } : {}) } });
     return Testing.synth(chart).find((o) => o.kind === 'Namespace');
   };
 
   it('GIVEN a meshed render WHEN a namespace not in UNMESHED_NAMESPACES renders THEN it carries linkerd.io/inject: enabled; one in the list does not', () => {
-    expect(render(true, 'databases').metadata.annotations).toEqual(INJECT_ANNOTATION);
+    expect(render(true, 'databases').metadata.annotations).toEqual({ ...INJECT_ANNOTATION, ...DENY_BY_DEFAULT });
     expect(render(true, 'cert-manager').metadata.annotations).toBeUndefined();
     expect(render(false, 'databases').metadata.annotations).toBeUndefined();
   });
@@ -82,7 +85,7 @@ describe('namespaces ask the injector for proxies', () => {
   it("GIVEN a meshed namespace whose pods log in to Vault WHEN it renders THEN its pods skip Vault's port in the proxy", () => {
     const client: Workload = { namespace: 'databases', name: 'app' };
     const vault = { from: { workload: client }, to: { workload: VAULT_SERVER }, ports: [{ port: VAULT_PORT }], purpose: 'Vault' };
-    expect(render(true, 'databases', [vault]).metadata.annotations).toEqual({ ...INJECT_ANNOTATION, [SKIP_OUTBOUND_PORTS_ANNOTATION]: String(VAULT_PORT) });
+    expect(render(true, 'databases', [vault]).metadata.annotations).toEqual({ ...INJECT_ANNOTATION, ...DENY_BY_DEFAULT, [SKIP_OUTBOUND_PORTS_ANNOTATION]: String(VAULT_PORT) });
     expect(render(false, 'databases', [vault]).metadata.annotations).toBeUndefined();
   });
 

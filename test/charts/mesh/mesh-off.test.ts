@@ -11,7 +11,8 @@ import { renderPlatform } from '../../../cli/render';
 import { loadDefaultPlatform } from '../../../config';
 import { MESH_SERVICES } from '../../../charts/catalogue';
 import { CNI_NAMESPACE } from '../../../charts/mesh/linkerd';
-import { INJECT_ANNOTATION, LINKERD_NAMESPACE, SKIP_OUTBOUND_PORTS_ANNOTATION, TRUST_MANAGER } from '../../../charts/lib/service-mesh';
+import { INJECT_ANNOTATION, LINKERD_NAMESPACE, PROXY_PORTS, SKIP_OUTBOUND_PORTS_ANNOTATION, TRUST_MANAGER } from '../../../charts/lib/service-mesh';
+import { DEFAULT_INBOUND_POLICY_ANNOTATION } from '../../../charts/lib/mesh-policy';
 import { CHARTS } from '../../../config/versions';
 import { defaultRender } from '../../support/render';
 
@@ -26,15 +27,19 @@ function meshOwnFile(path: string, object: Json | undefined): boolean {
   const [, , folder, file] = path.split('/');
   if (MESH_NAMES.has(folder)) return true;
   if (folder === 'apps' && MESH_NAMES.has(file.replace(/^application-|\.yaml$/g, ''))) return true;
+  if (String(object?.apiVersion ?? '').startsWith('policy.linkerd.io/')) return true;
   return object?.kind === 'NetworkPolicy' && object.metadata.namespace === TRUST_MANAGER.namespace && object.spec.podSelector?.matchLabels?.[TRUST_MANAGER.selectorLabel!] === TRUST_MANAGER.name;
 }
+
+/** A rule of a meshed connection also allows the proxy's inbound port (charts/lib/mesh-policy.ts). */
+const withoutProxyPort = (rule: Json) => (rule.ports ? { ...rule, ports: rule.ports.filter((port: Json) => port.port !== PROXY_PORTS.inbound) } : rule);
 
 const toMesh = (peer: Json) => MESH_NAMESPACES.has(peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']);
 
 /** Removes the mesh's marks from an object it shares with the platform without the mesh. */
 function withoutMeshMarks(object: Json): Json {
   if (object.kind === 'Namespace' && object.metadata.annotations) {
-    for (const key of [...Object.keys(INJECT_ANNOTATION), SKIP_OUTBOUND_PORTS_ANNOTATION]) delete object.metadata.annotations[key];
+    for (const key of [...Object.keys(INJECT_ANNOTATION), SKIP_OUTBOUND_PORTS_ANNOTATION, DEFAULT_INBOUND_POLICY_ANNOTATION]) delete object.metadata.annotations[key];
     if (Object.keys(object.metadata.annotations).length === 0) delete object.metadata.annotations;
   }
   if (object.kind === 'NetworkPolicy') {
@@ -46,8 +51,8 @@ function withoutMeshMarks(object: Json): Json {
         .filter((line: string) => !/^(to|from) (linkerd|linkerd-cni)\//.test(line))
         .join('\n');
     }
-    object.spec.egress = object.spec.egress?.filter((rule: Json) => !(rule.to ?? []).every(toMesh));
-    object.spec.ingress = object.spec.ingress?.filter((rule: Json) => !(rule.from ?? []).every(toMesh));
+    object.spec.egress = object.spec.egress?.filter((rule: Json) => !(rule.to ?? []).every(toMesh)).map(withoutProxyPort);
+    object.spec.ingress = object.spec.ingress?.filter((rule: Json) => !(rule.from ?? []).every(toMesh)).map(withoutProxyPort);
   }
   if (object.kind === 'AppProject') {
     object.spec.destinations = object.spec.destinations.filter((d: Json) => !MESH_NAMESPACES.has(d.namespace));
