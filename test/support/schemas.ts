@@ -45,6 +45,15 @@ export function prunedFieldsRefused<T>(schema: T): T {
 }
 
 /**
+ * The API server always keeps `apiVersion`, `kind` and `metadata` of a custom resource, whether or
+ * not the CRD's schema names them (Linkerd's name only `spec`).
+ */
+function withObjectMeta(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, unknown>;
+  return { ...schema, properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...properties } };
+}
+
+/**
  * `group/version/Kind` -> validator, for every schema file `<group>_<Kind>_<version>.json` in `dir`
  * (imports/schemas/, one per served version of each imported CRD).
  */
@@ -58,7 +67,7 @@ export function loadCrdValidators(dir: string): Map<string, ValidateFunction> {
     // Compiled on first use: the Argo CD schemas are large and most kinds are never used.
     let compiled: ValidateFunction | undefined;
     const lazy = ((data: unknown) => {
-      compiled ??= ajv.compile(prunedFieldsRefused(JSON.parse(readFileSync(join(dir, entry), 'utf8')) as object));
+      compiled ??= ajv.compile(prunedFieldsRefused(withObjectMeta(JSON.parse(readFileSync(join(dir, entry), 'utf8')) as Record<string, unknown>)));
       const valid = compiled(data);
       lazy.errors = compiled.errors;
       return valid;

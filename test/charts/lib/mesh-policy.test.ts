@@ -24,7 +24,7 @@ import {
 } from '../../../charts/lib/network';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
 import { consumerWorkload } from '../../../charts/lib/vault';
-import { meshIdentity } from '../../../charts/lib/service-mesh';
+import { INJECT_ANNOTATION, meshIdentity } from '../../../charts/lib/service-mesh';
 import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
 import { renderKubernetesObjects, servicePlan } from '../../../charts/synth';
@@ -190,7 +190,7 @@ describe('NamespaceMeshPolicies', () => {
     const chart = new Chart(Testing.app(), 'test');
     new PlatformNamespace(chart, 'shop', { name: 'shop', workloads: [api, db], plan });
     const objects = Testing.synth(chart) as Rendered[];
-    expect(named(objects, 'Namespace', 'shop').metadata.annotations).toEqual({ [DEFAULT_INBOUND_POLICY_ANNOTATION]: 'deny' });
+    expect(named(objects, 'Namespace', 'shop').metadata.annotations).toEqual({ ...INJECT_ANNOTATION, [DEFAULT_INBOUND_POLICY_ANNOTATION]: 'deny' });
     const linkerd = new MeshAuthorizationEvaluator(objects, 'all-unauthenticated', meshIdentity);
     const apiPod = { namespace: 'shop', labels: { 'app.kubernetes.io/name': 'api' } };
     // WHEN the storefront (declared) and the worker (meshed, declared for another port only) call the HTTP port
