@@ -37,6 +37,7 @@ import { GitLab } from './source/gitlab';
 import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
 import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended } from './day-two/renovate';
+import { serviceMeshEnabled } from './lib/service-mesh';
 
 /**
  * The shared platform services, in no particular order: sync waves order them
@@ -108,6 +109,7 @@ const grafana = constructService(Grafana, (platform) => ({
   scrapeInterval: platform.observability.scrapeInterval,
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
+  serviceMesh: serviceMeshEnabled(platform),
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({

@@ -9,6 +9,7 @@ import type { GroupKind } from './lib/argocd';
 import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { allServices, renderedEnvironments, servicesOf } from './catalogue';
+import { proxyScrapeConnections } from './observability/mesh';
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with
@@ -17,8 +18,10 @@ import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 export function servicePlan(platform: Platform, services: readonly ServiceDefinition[]): ServicePlan {
   const secretConsumers = services.flatMap((service) => service.secretConsumers?.(platform) ?? []);
   validateSecretConsumers(secretConsumers);
+  const declared = [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)];
   return {
-    connections: [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)],
+    // Derived from the declared ones: Prometheus scrapes the proxy of every meshed workload (decision 0125).
+    connections: [...declared, ...proxyScrapeConnections(platform, declared)],
     secretConsumers,
   };
 }

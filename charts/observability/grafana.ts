@@ -106,6 +106,8 @@ export interface GrafanaProps {
   readonly issuer: string;
   /** The name Vault's certificate is issued for, which the Vault agent verifies. */
   readonly vaultTlsServerName: string;
+  /** Provision the service mesh dashboard (`serviceMesh.enabled`). @default false */
+  readonly serviceMesh?: boolean;
 }
 
 /** Grafana: a stateless Deployment with provisioned datasources and dashboards, behind a TLS Ingress. */
@@ -131,7 +133,7 @@ export class Grafana extends Construct {
       'datasources.yaml': toYaml(grafanaDatasources(props.scrapeInterval)),
       'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };
-    const dashboards = Object.fromEntries(Object.entries(platformDashboards()).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
+    const dashboards = Object.fromEntries(Object.entries(platformDashboards(props.serviceMesh ?? false)).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
     new WorkloadDeployment(this, 'grafana', {
       workload: GRAFANA,
       component: 'dashboards',

@@ -171,7 +171,7 @@ describe('Prometheus', () => {
     const prometheusPod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ip: '10.42.1.50' };
     const nodeIps = Object.values(platform.nodes).flatMap((n) => [n.meshAddress, n.lanAddress]);
     const hostTargets = podTargets(plan).filter((t) => t.workload.hostNetwork);
-    expect(hostTargets.map((t) => `${t.workload.namespace}/${t.workload.name}`).sort()).toEqual(['ceph-csi/nodeplugin', 'metallb-system/metallb']);
+    expect(hostTargets.map((t) => `${t.workload.namespace}/${t.workload.name}`).sort()).toEqual(['ceph-csi/nodeplugin', 'metallb-system/metallb', 'node-exporter/node-exporter']);
     for (const target of hostTargets) {
       for (const ip of nodeIps) expect(evaluator.allows({ from: { pod: prometheusPod }, to: { ip }, port: target.port }), `${target.job} at ${ip}:${target.port}`).toBe(true);
     }
