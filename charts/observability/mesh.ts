@@ -181,3 +181,23 @@ export function proxyScrapeJob(connections: readonly Connection[]): ScrapeConfig
 export const MESH_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>> = {
   [PROXY_JOB]: ['request_total', 'response_total', 'response_latency_ms_bucket', 'response_latency_ms_sum', 'response_latency_ms_count'],
 };
+
+/** A rendered object as the trust-chain check reads it. */
+interface RenderedCertificate {
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+}
+
+/**
+ * The trust chain's Certificates of a render that the alerts do not watch, and the watched ones
+ * the render does not have (both as `namespace/name`): a Certificate of the chain is one in
+ * Linkerd's namespace or named `linkerd-*`. Empty lists when they agree.
+ */
+export function unwatchedMeshCertificates(objects: readonly RenderedCertificate[]): { unwatched: string[]; missing: string[] } {
+  const ref = (c: { namespace?: string; name: string }) => `${c.namespace ?? '-'}/${c.name}`;
+  const watched = new Set(MESH_CERTIFICATES.map(ref));
+  const chain = objects
+    .filter((o) => o.kind === 'Certificate' && (o.metadata.namespace === LINKERD_NAMESPACE || o.metadata.name.startsWith('linkerd-')))
+    .map((o) => ref(o.metadata));
+  return { unwatched: chain.filter((c) => !watched.has(c)).sort(), missing: [...watched].filter((c) => !chain.includes(c)).sort() };
+}
