@@ -12,8 +12,9 @@
  * - MESH-04: an authorization for every identity: a MeshTLSAuthentication whose identities hold a
  *   `*` wildcard, or an AuthorizationPolicy that requires no authentication at all.
  * - MESH-05: a default inbound policy that admits unauthenticated clients from anywhere
- *   (`all-unauthenticated`, the chart's own default): on the control plane's values, a namespace, a
- *   pod template, or a Server's `accessPolicy`.
+ *   (`all-unauthenticated`, the chart's own default): a meshed namespace that has it, set or
+ *   inherited from the cluster's default (the control plane's `proxy.defaultInboundPolicy`, or the
+ *   chart's default when no value sets it); a pod template's annotation; a Server's `accessPolicy`.
  * - CONSISTENCY-02 (cross-layer, once the render holds Servers): in a meshed namespace every port a
  *   NetworkPolicy admits has a Server for the same pods, and every Server has such a rule.
  *
@@ -68,14 +69,23 @@ export function meshRules(input: PolicyInput): Violation[] {
   const objects = input.objects.map(({ object }) => object);
   const of = (kind: string) => objects.filter((o) => o.kind === kind);
   const meshed = (namespace: string | undefined) => namespace !== undefined && isMeshed(input.platform, namespace);
+  // The cluster-wide default inbound policy: the control plane's values, else the chart's default.
+  const explicit = controlPlaneValues(objects).map((v) => v.values.proxy?.defaultInboundPolicy as string | undefined).find((p) => p !== undefined);
+  const clusterDefault = explicit
+    ? { policy: explicit, source: 'the control plane\'s proxy.defaultInboundPolicy' }
+    : { policy: CHART_DEFAULT_INBOUND_POLICY, source: 'the linkerd-control-plane chart\'s default' };
 
   for (const ns of of('Namespace')) {
     const annotations = annotationsOf(ns.metadata);
     if (meshed(ns.metadata.name) && annotations[INJECT_ANNOTATION] !== 'enabled') {
       push(ns, 'MESH-01', `is meshed but its ${INJECT_ANNOTATION} annotation is ${annotations[INJECT_ANNOTATION] ?? 'missing'}; set it to enabled, or list the namespace with its reason in UNMESHED_NAMESPACES (charts/lib/service-mesh.ts)`);
     }
-    if (annotations[DEFAULT_POLICY_ANNOTATION] === OPEN_POLICY) {
+    // The namespace's own default, else the cluster's: what its pods' ports without a Server admit.
+    const own = annotations[DEFAULT_POLICY_ANNOTATION];
+    if (own === OPEN_POLICY) {
       push(ns, 'MESH-05', `sets ${DEFAULT_POLICY_ANNOTATION}: ${OPEN_POLICY}, which admits any client without mTLS; use deny or all-authenticated and authorize the declared clients`);
+    } else if (own === undefined && meshed(ns.metadata.name) && clusterDefault.policy === OPEN_POLICY) {
+      push(ns, 'MESH-05', `is meshed and sets no ${DEFAULT_POLICY_ANNOTATION}, so its ports without a Server follow the cluster's default ${OPEN_POLICY} (${clusterDefault.source}), which admits any client without mTLS; annotate it deny (or set the control plane's proxy.defaultInboundPolicy)`);
     }
   }
 
@@ -87,13 +97,6 @@ export function meshRules(input: PolicyInput): Violation[] {
     }
     if (annotations[DEFAULT_POLICY_ANNOTATION] === OPEN_POLICY) {
       push(workload.object, 'MESH-05', `sets ${DEFAULT_POLICY_ANNOTATION}: ${OPEN_POLICY} on its pods, which admits any client without mTLS; use deny or all-authenticated`);
-    }
-  }
-
-  for (const { app, values } of controlPlaneValues(objects)) {
-    const policy = values.proxy?.defaultInboundPolicy ?? CHART_DEFAULT_INBOUND_POLICY;
-    if (policy === OPEN_POLICY) {
-      push(app, 'MESH-05', `installs linkerd-control-plane with proxy.defaultInboundPolicy ${policy}${values.proxy?.defaultInboundPolicy ? '' : ' (the chart\'s default)'}, which admits any client without mTLS where no Server applies; set it to deny or all-authenticated`);
     }
   }
 

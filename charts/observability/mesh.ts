@@ -186,18 +186,20 @@ export const MESH_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>> =
 interface RenderedCertificate {
   readonly kind: string;
   readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly spec?: unknown;
 }
 
 /**
  * The trust chain's Certificates of a render that the alerts do not watch, and the watched ones
- * the render does not have (both as `namespace/name`): a Certificate of the chain is one in
- * Linkerd's namespace or named `linkerd-*`. Empty lists when they agree.
+ * the render does not have (both as `namespace/name`): a Certificate of the chain is a CA
+ * (`isCA`) in Linkerd's namespace or named `linkerd-*` (the webhooks' serving certificates are no
+ * CA and stay with the generic certificate alerts). Empty lists when they agree.
  */
 export function unwatchedMeshCertificates(objects: readonly RenderedCertificate[]): { unwatched: string[]; missing: string[] } {
   const ref = (c: { namespace?: string; name: string }) => `${c.namespace ?? '-'}/${c.name}`;
   const watched = new Set(MESH_CERTIFICATES.map(ref));
   const chain = objects
-    .filter((o) => o.kind === 'Certificate' && (o.metadata.namespace === LINKERD_NAMESPACE || o.metadata.name.startsWith('linkerd-')))
+    .filter((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean } | undefined)?.isCA === true && (o.metadata.namespace === LINKERD_NAMESPACE || o.metadata.name.startsWith('linkerd-')))
     .map((o) => ref(o.metadata));
   return { unwatched: chain.filter((c) => !watched.has(c)).sort(), missing: [...watched].filter((c) => !chain.includes(c)).sort() };
 }

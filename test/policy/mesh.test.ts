@@ -14,7 +14,7 @@ const mesh = (objects: KubeObject[], platform = on) => violationsOf(objects, { p
 /** The fixture as a meshed namespace: injection on, a Server for its port and its authorization. */
 function meshedObjects(): KubeObject[] {
   const objects = clone(compliantObjects());
-  (objects[0].metadata as any).annotations = { 'linkerd.io/inject': 'enabled' };
+  (objects[0].metadata as any).annotations = { 'linkerd.io/inject': 'enabled', 'config.linkerd.io/default-inbound-policy': 'deny' };
   return [
     ...objects,
     { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', metadata: { name: 'demo-http', namespace: NS }, spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'demo' } }, port: 'http', proxyProtocol: 'HTTP/1' } },
@@ -36,7 +36,7 @@ describe('the mesh gates', () => {
 
   it('MESH-01 fails when a meshed namespace lacks linkerd.io/inject: enabled, and not with the mesh off', () => {
     const objects = meshedObjects();
-    delete (objects[0].metadata as any).annotations;
+    delete (objects[0].metadata as any).annotations['linkerd.io/inject'];
     expect(mesh(objects)).toEqual([
       'MESH-01  Namespace/-/demo  is meshed but its linkerd.io/inject annotation is missing; set it to enabled, or list the namespace with its reason in UNMESHED_NAMESPACES (charts/lib/service-mesh.ts)',
     ]);
@@ -83,24 +83,33 @@ describe('the mesh gates', () => {
     ]);
   });
 
-  it('MESH-05 fails on all-unauthenticated: the control plane\'s values (also as the chart\'s default), a namespace, a pod, a Server', () => {
+  it('MESH-05 fails on all-unauthenticated: set on a namespace, a pod or a Server, or inherited by a meshed namespace from the cluster (also the chart\'s default)', () => {
     const objects = meshedObjects();
     (objects[0].metadata as any).annotations['config.linkerd.io/default-inbound-policy'] = 'all-unauthenticated';
     find(objects, 'Deployment').spec.template.metadata.annotations = { 'config.linkerd.io/default-inbound-policy': 'all-unauthenticated' };
     find(objects, 'Server').spec.accessPolicy = 'all-unauthenticated';
+    expect(mesh(objects)).toEqual([
+      'MESH-05  Deployment/demo/demo  sets config.linkerd.io/default-inbound-policy: all-unauthenticated on its pods, which admits any client without mTLS; use deny or all-authenticated',
+      'MESH-05  Namespace/-/demo  sets config.linkerd.io/default-inbound-policy: all-unauthenticated, which admits any client without mTLS; use deny or all-authenticated and authorize the declared clients',
+      'MESH-05  Server/demo/demo-http  has accessPolicy all-unauthenticated: any client reaches it without mTLS or authorization; remove it (the default is deny)',
+    ]);
     const application = (valuesObject: Record<string, unknown>): KubeObject => ({
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',
       metadata: { name: 'linkerd-control-plane', namespace: 'argocd' },
       spec: { project: 'platform', source: { repoURL: 'https://helm.linkerd.io/edge', chart: 'linkerd-control-plane', targetRevision: '2026.8.3', helm: { valuesObject } }, destination: { server: 'https://kubernetes.default.svc', namespace: 'linkerd' } },
     });
-    expect(mesh([...objects, application({})])).toEqual([
-      'MESH-05  Application/argocd/linkerd-control-plane  installs linkerd-control-plane with proxy.defaultInboundPolicy all-unauthenticated (the chart\'s default), which admits any client without mTLS where no Server applies; set it to deny or all-authenticated',
-      'MESH-05  Deployment/demo/demo  sets config.linkerd.io/default-inbound-policy: all-unauthenticated on its pods, which admits any client without mTLS; use deny or all-authenticated',
-      'MESH-05  Namespace/-/demo  sets config.linkerd.io/default-inbound-policy: all-unauthenticated, which admits any client without mTLS; use deny or all-authenticated and authorize the declared clients',
-      'MESH-05  Server/demo/demo-http  has accessPolicy all-unauthenticated: any client reaches it without mTLS or authorization; remove it (the default is deny)',
+    const inheriting = meshedObjects();
+    delete (inheriting[0].metadata as any).annotations['config.linkerd.io/default-inbound-policy'];
+    const inherited = 'MESH-05  Namespace/-/demo  is meshed and sets no config.linkerd.io/default-inbound-policy, so its ports without a Server follow the cluster\'s default all-unauthenticated';
+    expect(mesh([...inheriting, application({})])).toEqual([`${inherited} (the linkerd-control-plane chart's default), which admits any client without mTLS; annotate it deny (or set the control plane's proxy.defaultInboundPolicy)`]);
+    expect(mesh([...inheriting, application({ proxy: { defaultInboundPolicy: 'all-unauthenticated' } })])).toEqual([
+      `${inherited} (the control plane's proxy.defaultInboundPolicy), which admits any client without mTLS; annotate it deny (or set the control plane's proxy.defaultInboundPolicy)`,
     ]);
-    expect(mesh([...meshedObjects(), application({ proxy: { defaultInboundPolicy: 'all-authenticated' } })])).toEqual([]);
+    expect(mesh([...inheriting, application({ proxy: { defaultInboundPolicy: 'deny' } })])).toEqual([]);
+    // An unmeshed namespace's pods have no proxy: the default does not matter there.
+    const unmeshed = inheriting.map((o) => (o.kind === 'Namespace' ? { ...o, metadata: { ...o.metadata, name: 'kube-system' } } : o));
+    expect(mesh(unmeshed).filter((v) => v.startsWith('MESH-05'))).toEqual([]);
   });
 
   it('CONSISTENCY-02 fails when a NetworkPolicy admits a port no Server covers, and when a Server has no NetworkPolicy rule', () => {
