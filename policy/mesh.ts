@@ -27,6 +27,10 @@ import type { KubeObject } from '../charts/lib/service';
 import { LINKERD_NAMESPACE, PROXY_PORTS, UNMESHED_NAMESPACES, isMeshed, serviceMeshEnabled } from '../charts/lib/service-mesh';
 import { refOf, type PolicyInput, type Violation } from './types';
 import { selects, workloads } from './k8s/workloads';
+import { CEPH_CSI_NODEPLUGIN, METALLB } from '../charts/lib/host-network';
+
+/** Workloads of upstream charts (not rendered here) that run on the node's network (charts/lib/host-network.ts). */
+const HOST_NETWORK_CHART_WORKLOADS = [METALLB, CEPH_CSI_NODEPLUGIN];
 
 export const INJECT_ANNOTATION = 'linkerd.io/inject';
 export const DEFAULT_POLICY_ANNOTATION = 'config.linkerd.io/default-inbound-policy';
@@ -148,9 +152,12 @@ interface NetworkPolicySpec {
  * CONSISTENCY-02: Servers and NetworkPolicies agree in meshed namespaces. Pods are compared through
  * the selectors themselves (a Server covers a policy when its selector selects the policy's
  * matchLabels, and the reverse), so pods of upstream charts count as well. A named Server port is
- * resolved through the rendered pods it selects; the proxy's admin port is the proxy's own (no
- * application Server). Runs once the render holds a Server (the policy part of issue 18).
+ * resolved through the rendered pods it selects; the proxy's inbound and admin ports are the
+ * proxy's own (no application Server stands for them). Runs once the render holds a Server (the policy part of issue 18).
  */
+/** The proxy's own ports: its inbound port (meshed clients connect there) and its admin port; no application Server stands for them. */
+const PROXY_OWN_PORTS = new Set<number>([PROXY_PORTS.inbound, PROXY_PORTS.admin]);
+
 export function meshConsistencyRules(input: PolicyInput): Violation[] {
   if (!serviceMeshEnabled(input.platform)) return [];
   const objects = input.objects.map(({ object }) => object);
@@ -180,7 +187,13 @@ export function meshConsistencyRules(input: PolicyInput): Violation[] {
   const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && isMeshed(input.platform, o.metadata.namespace ?? '') && o.metadata.namespace !== LINKERD_NAMESPACE);
   for (const policy of policies) {
     const spec = policy.spec as NetworkPolicySpec;
-    const ports = [...new Set((spec.ingress ?? []).flatMap((rule) => (rule.ports ?? []).flatMap((p) => (typeof p.port === 'number' ? [p.port] : []))))].filter((p) => p !== PROXY_PORTS.admin).sort((a, b) => a - b);
+    // Host-network pods get no proxy (Linkerd never injects them): nothing for a Server to stand for.
+    // Rendered pods tell by their spec; upstream charts' pods by the host-network workloads we know.
+    const selected = pods.filter((w) => w.object.metadata.namespace === policy.metadata.namespace && selects(spec.podSelector, w.podLabels));
+    if (selected.length > 0 && selected.every((w) => w.pod.hostNetwork)) continue;
+    const chartHostNetwork = HOST_NETWORK_CHART_WORKLOADS.some((w) => w.namespace === policy.metadata.namespace && selects(spec.podSelector, { [w.selectorLabel ?? 'app.kubernetes.io/name']: w.name }));
+    if (chartHostNetwork) continue;
+    const ports = [...new Set((spec.ingress ?? []).flatMap((rule) => (rule.ports ?? []).flatMap((p) => (typeof p.port === 'number' ? [p.port] : []))))].filter((p) => !PROXY_OWN_PORTS.has(p)).sort((a, b) => a - b);
     for (const port of ports) {
       const covered = servers.some(
         (s) => s.metadata.namespace === policy.metadata.namespace && selects((s.spec as { podSelector?: Selector }).podSelector, labelsOf(spec.podSelector)) && serverPorts(s).includes(port),

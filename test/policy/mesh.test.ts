@@ -119,6 +119,13 @@ describe('the mesh gates', () => {
       'CONSISTENCY-02  NetworkPolicy/demo/demo  admits port 8080 but no Server of demo selects these pods on it; the mesh refuses what the NetworkPolicy allows (render the Server from the same connection)',
       'CONSISTENCY-02  Server/demo/demo-http  stands for port 9090 but no NetworkPolicy ingress rule admits it for these pods; declare the connection, or remove the Server',
     ]);
+    // The proxy's own ports (inbound 4143, admin 4191) need no application Server; host-network pods have no proxy.
+    const own = meshedObjects();
+    (own.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'demo') as any).spec.ingress.push({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], ports: [{ port: 4143 }, { port: 4191 }] });
+    expect(mesh(own)).toEqual([]);
+    const host = clone(objects);
+    find(host, 'Deployment').spec.template.spec.hostNetwork = true;
+    expect(mesh(host)).toEqual(['CONSISTENCY-02  Server/demo/demo-http  stands for port 9090 but no NetworkPolicy ingress rule admits it for these pods; declare the connection, or remove the Server']);
     // The cross-layer check joins once the render holds a Server: none at all, nothing to compare.
     expect(mesh(objects.filter((o) => !['Server', 'AuthorizationPolicy'].includes(o.kind)))).toEqual([]);
   });
