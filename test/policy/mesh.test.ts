@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../charts/lib/service';
+import { UNMESHED_NAMESPACES } from '../../charts/lib/service-mesh';
 import { clone, compliantObjects, NS, violationsOf } from './fixtures';
 import { platformWithMesh } from '../support/render';
 
@@ -47,7 +48,7 @@ describe('the mesh gates', () => {
     const objects = meshedObjects();
     find(objects, 'Deployment').spec.template.metadata.annotations = { 'linkerd.io/inject': 'disabled' };
     expect(mesh(objects)).toEqual([
-      'MESH-02  Deployment/demo/demo  opts out of the mesh (linkerd.io/inject: disabled) in meshed namespace demo; remove the annotation, or list the namespace with its reason in UNMESHED_NAMESPACES (kube-system, linkerd)',
+      `MESH-02  Deployment/demo/demo  opts out of the mesh (linkerd.io/inject: disabled) in meshed namespace demo; remove the annotation, or list the namespace with its reason in UNMESHED_NAMESPACES (${Object.keys(UNMESHED_NAMESPACES).join(', ')})`,
     ]);
     find(objects, 'Deployment').spec.template.spec.hostNetwork = true;
     expect(mesh(objects)).toEqual([]);
