@@ -15,6 +15,7 @@
  *   (`all-unauthenticated`, the chart's own default): a meshed namespace that has it, set or
  *   inherited from the cluster's default (the control plane's `proxy.defaultInboundPolicy`, or the
  *   chart's default when no value sets it); a pod template's annotation; a Server's `accessPolicy`.
+ * - MESH-06: a Certificate of the trust chain (the identity issuer, the trust anchor) is no CA.
  * - CONSISTENCY-02 (cross-layer, once the render holds Servers): in a meshed namespace every port a
  *   NetworkPolicy admits has a Server for the same pods, and every Server has such a rule.
  *
@@ -28,6 +29,7 @@ import { LINKERD_NAMESPACE, PROXY_PORTS, UNMESHED_NAMESPACES, isMeshed, serviceM
 import { refOf, type PolicyInput, type Violation } from './types';
 import { selects, workloads } from './k8s/workloads';
 import { CEPH_CSI_NODEPLUGIN, METALLB } from '../charts/lib/host-network';
+import { MESH_CERTIFICATES } from '../charts/observability/mesh';
 
 /** Workloads of upstream charts (not rendered here) that run on the node's network (charts/lib/host-network.ts). */
 const HOST_NETWORK_CHART_WORKLOADS = [METALLB, CEPH_CSI_NODEPLUGIN];
@@ -126,6 +128,17 @@ export function meshRules(input: PolicyInput): Violation[] {
       return (target?.kind === 'Server' && target.name === name) || target?.kind === 'Namespace' || routesOfServer.has(`${target?.kind}/${target?.name}`);
     });
     if (!authorized) push(server, 'MESH-03', 'no AuthorizationPolicy targets it (nor a route of it, nor its namespace): every client is refused; authorize the declared clients or remove the Server');
+  }
+
+  // The trust chain signs: Linkerd's identity controller refuses an issuer that is no CA, and every
+  // proxy certificate hangs off the anchor. cert-manager's field is `isCA` (the CRD's spelling; an
+  // unknown `isCa` is pruned by the API server and the Certificate is issued as a leaf).
+  for (const certificate of of('Certificate')) {
+    if (!MESH_CERTIFICATES.some((c) => c.namespace === certificate.metadata.namespace && c.name === certificate.metadata.name)) continue;
+    const spec = (certificate.spec ?? {}) as Record<string, unknown>;
+    if (spec.isCA !== true) {
+      push(certificate, 'MESH-06', `is part of Linkerd's trust chain but spec.isCA is ${JSON.stringify(spec.isCA) ?? 'missing'}${'isCa' in spec ? ' (it sets isCa, which cert-manager does not know; render the spec through the generated toJson)' : ''}; set spec.isCA: true`);
+    }
   }
 
   for (const auth of of('MeshTLSAuthentication')) {

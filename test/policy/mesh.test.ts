@@ -113,6 +113,25 @@ describe('the mesh gates', () => {
     expect(mesh(unmeshed).filter((v) => v.startsWith('MESH-05'))).toEqual([]);
   });
 
+  it('MESH-06 fails when a Certificate of the trust chain is no CA, also when isCA is misspelt', () => {
+    const certificate = (name: string, namespace: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name, namespace },
+      spec: { secretName: name, issuerRef: { kind: 'ClusterIssuer', name: 'linkerd-trust-anchor' }, ...spec },
+    });
+    const objects = [
+      ...meshedObjects(),
+      certificate('linkerd-identity-issuer', 'linkerd', { isCa: true }),
+      certificate('linkerd-trust-anchor', 'cert-manager', { isCA: true }),
+      certificate('demo-tls', NS, {}),
+    ];
+    expect(mesh(objects)).toEqual([
+      'MESH-06  Certificate/linkerd/linkerd-identity-issuer  is part of Linkerd\'s trust chain but spec.isCA is missing (it sets isCa, which cert-manager does not know; render the spec through the generated toJson); set spec.isCA: true',
+    ]);
+    expect(mesh(objects, off)).toEqual([]);
+  });
+
   it('CONSISTENCY-02 fails when a NetworkPolicy admits a port no Server covers, and when a Server has no NetworkPolicy rule', () => {
     const objects = meshedObjects();
     find(objects, 'Server').spec.port = 9090;
