@@ -58,14 +58,14 @@ export const PROXY_WORKLOAD_KINDS = ['deployment', 'statefulset', 'daemonset'] a
 
 /**
  * The certificates of the trust chain, as cert-manager names them in its metrics: the identity
- * issuer (in Linkerd's namespace, where the identity controller reads its Secret) and the trust
- * anchor (in cert-manager's namespace, so Linkerd never reads the anchor's key). Names as in
- * Linkerd's guide (linkerd/website linkerd.io/content/2-edge/tasks/
+ * issuer (where the identity controller reads its Secret) and the trust anchor, both in Linkerd's
+ * namespace, where the install (charts/mesh/trust.ts, issue 18 item 2) issues them through
+ * namespaced Issuers. Names as in Linkerd's guide (linkerd/website linkerd.io/content/2-edge/tasks/
  * automatically-rotating-control-plane-tls-credentials.md); the mesh test fails when the render's
  * Certificates of the chain are named otherwise.
  */
 export const IDENTITY_ISSUER_CERTIFICATE = { namespace: LINKERD_NAMESPACE, name: 'linkerd-identity-issuer' } as const;
-export const TRUST_ANCHOR_CERTIFICATE = { namespace: 'cert-manager', name: 'linkerd-trust-anchor' } as const;
+export const TRUST_ANCHOR_CERTIFICATE = { namespace: LINKERD_NAMESPACE, name: 'linkerd-trust-anchor' } as const;
 export const MESH_CERTIFICATES = [IDENTITY_ISSUER_CERTIFICATE, TRUST_ANCHOR_CERTIFICATE] as const;
 
 /** A scrape job as Prometheus reads it (the subset we render). */

@@ -123,7 +123,7 @@ describe('the mesh gates', () => {
     const objects = [
       ...meshedObjects(),
       certificate('linkerd-identity-issuer', 'linkerd', { isCa: true }),
-      certificate('linkerd-trust-anchor', 'cert-manager', { isCA: true }),
+      certificate('linkerd-trust-anchor', 'linkerd', { isCA: true }),
       certificate('demo-tls', NS, {}),
     ];
     expect(mesh(objects)).toEqual([

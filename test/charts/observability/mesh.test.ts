@@ -218,8 +218,8 @@ describe('GIVEN the mesh on', () => {
     if (objects.some((o) => o.kind === 'Certificate' && o.metadata.namespace === 'linkerd')) expect(chain).toEqual({ unwatched: [], missing: [] });
     const cert = (namespace: string, name: string, isCA = true) => ({ kind: 'Certificate', metadata: { namespace, name }, spec: { isCA } });
     const webhook = cert('linkerd', 'linkerd-proxy-injector', false);
-    expect(unwatchedMeshCertificates([cert('linkerd', 'linkerd-identity-issuer'), cert('cert-manager', 'linkerd-trust-anchor'), webhook])).toEqual({ unwatched: [], missing: [] });
-    expect(unwatchedMeshCertificates([cert('linkerd', 'identity-issuer'), cert('cert-manager', 'linkerd-trust-anchor'), cert('monitoring', 'grafana-tls'), webhook])).toEqual({
+    expect(unwatchedMeshCertificates([cert('linkerd', 'linkerd-identity-issuer'), cert('linkerd', 'linkerd-trust-anchor'), webhook])).toEqual({ unwatched: [], missing: [] });
+    expect(unwatchedMeshCertificates([cert('linkerd', 'identity-issuer'), cert('linkerd', 'linkerd-trust-anchor'), cert('monitoring', 'grafana-tls'), webhook])).toEqual({
       unwatched: ['linkerd/identity-issuer'],
       missing: ['linkerd/linkerd-identity-issuer'],
     });
