@@ -118,6 +118,7 @@ const grafana = constructService(Grafana, (platform) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
   sso: { issuer: gitlabIssuer(platform), groups: ssoGroups(platform) },
+  serviceMesh: serviceMeshEnabled(platform),
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({

@@ -11,6 +11,7 @@ import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { meshPlan } from './lib/mesh-policy';
 import { allServices, renderedEnvironments, servicesOf } from './catalogue';
 import { meshControlPlaneConnections } from './mesh/linkerd';
+import { proxyScrapeConnections } from './observability/mesh';
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with
@@ -24,7 +25,12 @@ export function servicePlan(platform: Platform, services: readonly ServiceDefini
   const mesh = meshPlan(platform);
   return {
     // Every meshed pod's proxy reaches the control plane: derived from the declared workloads.
-    connections: [...connections, ...meshControlPlaneConnections(platform, connections)],
+    connections: [
+      ...connections,
+      ...meshControlPlaneConnections(platform, connections),
+      // Prometheus scrapes the proxy of every meshed workload (decision 0125).
+      ...proxyScrapeConnections(platform, connections),
+    ],
     secretConsumers,
     // Which workloads carry a Linkerd proxy (none when the model leaves the mesh off).
     ...(mesh ? { mesh } : {}),

@@ -11,6 +11,8 @@ import { servicesOf } from '../charts/catalogue';
 import { PLATFORM_ENV, SERVICE_NAMES, exposureOf, type Platform, type ServiceName } from '../config';
 import { byCodePoint } from '../config/order';
 import { KV_MOUNT, secretPath } from '../charts/lib/vault';
+import { UNMESHED_NAMESPACES, isMeshed, serviceMeshEnabled } from '../charts/lib/service-mesh';
+import { CONTROL_PLANE_TARGETS, MESH_CERTIFICATES, PROXY_JOB } from '../charts/observability/mesh';
 
 interface PodTemplate {
   spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] };
@@ -133,8 +135,54 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
     const meshDns = meshRecord ? `${meshRecord.type} ${meshRecord.value}` : 'none';
     lines.push(`| ${host} | ${what} | ${exposure} | ${dns} | ${route} | ${meshDns} | ${ingressHosts.get(host) ?? (what.startsWith('headscale') ? 'on the gateway' : 'not rendered yet')} |`);
   }
+  lines.push(...meshInventory(platform, objects));
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The service mesh's section (issue 18 item 6), read off the render: the Linkerd chart and version
+ * of the Application that installs it, the meshed namespaces with their injection annotation, the
+ * unmeshed ones with their reasons, the trust chain's Certificates and what Prometheus watches.
+ * Nothing when the mesh is off, so that render stays as it was.
+ */
+export function meshInventory(platform: Platform, objects: ReadonlyMap<string, KubeObject>): string[] {
+  if (!serviceMeshEnabled(platform)) return [];
+  const all = [...objects.values()];
+  const charts = all.flatMap((o) => {
+    if (o.kind !== 'Application') return [];
+    const spec = o.spec as { source?: { chart?: string; targetRevision?: string }; sources?: { chart?: string; targetRevision?: string }[] };
+    return (spec.sources ?? (spec.source ? [spec.source] : [])).filter((s) => s.chart?.startsWith('linkerd')).map((s) => `${s.chart} ${s.targetRevision}`);
+  });
+  const namespaces = all.filter((o) => o.kind === 'Namespace').map((o) => o.metadata).sort((a, b) => byCodePoint(a.name, b.name));
+  const inject = (m: KubeObject['metadata']) => (m.annotations as Record<string, string> | undefined)?.['linkerd.io/inject'] ?? 'not annotated';
+  const certificates = all
+    .filter((o) => o.kind === 'Certificate' && MESH_CERTIFICATES.some((c) => c.namespace === o.metadata.namespace && c.name === o.metadata.name))
+    .map((o) => {
+      const spec = o.spec as { issuerRef?: { kind?: string; name?: string }; duration?: string; renewBefore?: string; isCA?: boolean };
+      return `| ${o.metadata.namespace}/${o.metadata.name} | ${spec.issuerRef?.kind ?? '?'} ${spec.issuerRef?.name ?? '?'} | ${spec.duration ?? 'default'} | ${spec.renewBefore ?? 'default'} | ${spec.isCA ? 'yes' : 'no'} |`;
+    });
+  return [
+    '',
+    '## Service mesh',
+    '',
+    `Linkerd is on: ${charts.length ? charts.sort(byCodePoint).join(', ') : 'no Application installs its charts in this render'}. See docs/decisions/0125 for what Prometheus watches.`,
+    '',
+    '| namespace | meshed | linkerd.io/inject | reason |',
+    '|---|---|---|---|',
+    ...namespaces.map((m) => `| ${m.name} | ${isMeshed(platform, m.name) ? 'yes' : 'no'} | ${inject(m)} | ${cell(UNMESHED_NAMESPACES[m.name] ?? '')} |`),
+    ...Object.entries(UNMESHED_NAMESPACES)
+      .filter(([name]) => !namespaces.some((m) => m.name === name))
+      .map(([name, reason]) => `| ${name} | no | (not rendered here) | ${cell(reason)} |`),
+    '',
+    'Trust chain (cert-manager Certificates; alerts MeshCertificateRenewalOverdue and MeshCertificateExpiring measure each against its own renewal window):',
+    '',
+    '| certificate | issuer | duration | renewBefore | CA |',
+    '|---|---|---|---|---|',
+    ...(certificates.length ? certificates : [`| ${MESH_CERTIFICATES.map((c) => `${c.namespace}/${c.name}`).join(', ')} | not rendered yet | | | |`]),
+    '',
+    `Prometheus scrapes the proxies (job \`${PROXY_JOB}\`) and the control plane (jobs ${CONTROL_PLANE_TARGETS.map(([w]) => `\`${w.name}\``).join(', ')}); Grafana's dashboard "Service mesh" shows each workload's success rate and latency.`,
+  ];
 }
 
 function mermaid(platform: Platform, envs: readonly string[]): string[] {

@@ -9,6 +9,7 @@ import { argoRules } from './argo';
 import { consistencyRules } from './consistency';
 import { applyExceptions } from './exceptions';
 import { gatewayRules } from './gateway';
+import { meshConsistencyRules, meshRules } from './mesh';
 import { accessRules } from './k8s/access';
 import { networkRules } from './k8s/network';
 import { podRules } from './k8s/pods';
@@ -18,7 +19,7 @@ import { awsRules } from './terraform/aws';
 import { cloudflareRules } from './terraform/cloudflare';
 import type { PolicyInput, Rule, TerraformJson, Violation } from './types';
 
-export const RULES: readonly Rule[] = [schemaRules, podRules, accessRules, networkRules, argoRules, awsRules, cloudflareRules, secretScan, gatewayRules, consistencyRules];
+export const RULES: readonly Rule[] = [schemaRules, podRules, accessRules, networkRules, argoRules, awsRules, cloudflareRules, secretScan, gatewayRules, consistencyRules, meshRules, meshConsistencyRules];
 
 /**
  * Pods that a rendered controller creates at run time from a rendered template: the Jenkins

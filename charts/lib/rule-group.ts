@@ -47,8 +47,8 @@ export interface RuleContext {
   readonly jobs: readonly string[];
 }
 
-/** A group as a service provides it: fixed, or computed from the model. */
-export type RuleGroupSource = RuleGroup | ((context: RuleContext) => RuleGroup);
+/** A group as a service provides it: fixed, or computed from the model (undefined: the model switches the group off, e.g. the mesh's). */
+export type RuleGroupSource = RuleGroup | ((context: RuleContext) => RuleGroup | undefined);
 
 export function isAlertingRule(rule: AlertingRule | RecordingRule): rule is AlertingRule {
   return 'alert' in rule;
@@ -56,7 +56,7 @@ export function isAlertingRule(rule: AlertingRule | RecordingRule): rule is Aler
 
 /** Resolves the sources and checks what promtool cannot: unique group and alert names, our label and annotation conventions. */
 export function resolveRuleGroups(sources: readonly RuleGroupSource[], context: RuleContext): RuleGroup[] {
-  const groups = sources.map((source) => (typeof source === 'function' ? source(context) : source));
+  const groups = sources.flatMap((source) => (typeof source === 'function' ? source(context) : source) ?? []);
   const groupNames = new Set<string>();
   const alertNames = new Set<string>();
   for (const group of groups) {

@@ -189,6 +189,8 @@ export interface GrafanaProps {
   readonly vaultTlsServerName: string;
   /** Sign-in through GitLab (`gitlabIssuer`, `sso`). */
   readonly sso: GrafanaSso;
+  /** Provision the service mesh dashboard (`serviceMesh.enabled`). @default false */
+  readonly serviceMesh?: boolean;
 }
 
 /** Grafana: a stateless Deployment with provisioned datasources and dashboards, behind a TLS Ingress. */
@@ -217,7 +219,7 @@ export class Grafana extends Construct {
       'datasources.yaml': toYaml(grafanaDatasources(props.scrapeInterval)),
       'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };
-    const dashboards = Object.fromEntries(Object.entries(platformDashboards()).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
+    const dashboards = Object.fromEntries(Object.entries(platformDashboards(props.serviceMesh ?? false)).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
     new WorkloadDeployment(this, 'grafana', {
       workload: GRAFANA,
       component: 'dashboards',

@@ -32,6 +32,7 @@ import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
 import { CEPH_CSI_NODEPLUGIN, METALLB } from '../lib/host-network';
 import { ALERTMANAGER } from './workloads';
 import { PROMETHEUS_SERVER } from '../lib/prometheus';
+import { controlPlaneScrapes, proxyNamespaces, proxyScrapeJob } from './mesh';
 
 /** The purpose `scrapedBy()` gives its connections: how the plan marks a metrics port. */
 const SCRAPE_PURPOSE = scrapedBy({ namespace: '-', name: '-', ports: { metrics: 1 } }).purpose;
@@ -129,7 +130,8 @@ export function podTargets(plan: NetworkPlan): PodTarget[] {
 
 /** The namespaces Prometheus discovers pods in (one RoleBinding each). */
 export function discoveryNamespaces(plan: NetworkPlan): string[] {
-  return [...new Set(podTargets(plan).map((t) => t.workload.namespace))].sort();
+  // The namespaces of the scraped Linkerd proxies too (decision 0125; none when the mesh is off).
+  return [...new Set([...podTargets(plan).map((t) => t.workload.namespace), ...proxyNamespaces(plan.connections)])].sort();
 }
 
 /** Keep the running pods' declared metrics port, and label every series with where it came from. */
@@ -223,7 +225,8 @@ export function staticJobs(platform: Platform): ScrapeConfig[] {
 
 /** Every scrape job, sorted by name. */
 export function scrapeJobs(platform: Platform, plan: NetworkPlan): ScrapeConfig[] {
-  const jobs = [...staticJobs(platform), ...podTargets(plan).map(podJob)];
+  const proxies = proxyScrapeJob(plan.connections);
+  const jobs = [...staticJobs(platform), ...podTargets(plan).map(podJob), ...(proxies ? [proxies] : [])];
   const names = jobs.map((j) => j.job_name);
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
   if (duplicate) throw new Error(`scrape job "${duplicate}" is defined twice; rename one of the workloads`);
@@ -264,6 +267,8 @@ export function prometheusConnections(platform: Platform): Connection[] {
     // Prometheus is Ready without its targets and its Alertmanager: both may come up later.
     ...[VAULT_SERVER, VELERO, COREDNS].map((w) => ({ from, to: { workload: w }, ports: Object.values(w.ports!).map((port) => ({ port })), purpose: 'metrics scrape (Service address)', optionalAtStart: true })),
     { from, to: { workload: ALERTMANAGER }, ports: [{ port: ALERTMANAGER.ports!.http }], purpose: 'alert notifications', optionalAtStart: true },
+    // Linkerd's control plane (destination, identity, proxy injector), when the mesh is on (decision 0125).
+    ...controlPlaneScrapes(platform),
   ];
 }
 
@@ -333,7 +338,9 @@ export const SCRAPED_METRIC_FAMILIES: Readonly<Record<string, readonly string[]>
   ],
   // cert-manager's controller (cert-manager/cert-manager internal/controller/certificates/
   // metrics, pkg/metrics/metrics.go: certificate_expiration_timestamp_seconds in namespace certmanager).
-  'cert-manager': ['certmanager_certificate_expiration_timestamp_seconds'],
+  // internal/collectors/certificate_collector.go (v1.21.1): renewal_timestamp_seconds, the time after
+  // which cert-manager renews (the mesh's trust-chain alerts measure lateness against it).
+  'cert-manager': ['certmanager_certificate_expiration_timestamp_seconds', 'certmanager_certificate_renewal_timestamp_seconds'],
   // Alertmanager v0.32 (notify/notify.go) and Fluent Bit (src/flb_metrics, output retries).
   alertmanager: ['alertmanager_notifications_failed_total'],
   'fluent-bit': ['fluentbit_output_retries_failed_total'],

@@ -22,7 +22,7 @@ export const GRAFANA: Workload = { namespace: MONITORING_NAMESPACE, name: 'grafa
 export const LOKI: Workload = { namespace: MONITORING_NAMESPACE, name: 'loki', ports: { http: 3100 } };
 export const KUBE_STATE_METRICS: Workload = { namespace: MONITORING_NAMESPACE, name: 'kube-state-metrics', ports: { metrics: 8080, telemetry: 8081 } };
 /** Runs on the host network (its port is the node's): NetworkPolicies do not apply to it. It opens no connection. */
-export const NODE_EXPORTER: Workload = { namespace: NODE_EXPORTER_NAMESPACE, name: 'node-exporter', ports: { metrics: 9100 }, sendsNothing: true };
+export const NODE_EXPORTER: Workload = { namespace: NODE_EXPORTER_NAMESPACE, name: 'node-exporter', ports: { metrics: 9100 }, sendsNothing: true, hostNetwork: true };
 /** Fluent Bit, the log shipper (`app.kubernetes.io/name: fluent-bit`, as policy/exceptions.ts expects). */
 export const LOG_SHIPPER: Workload = { namespace: LOGGING_NAMESPACE, name: 'fluent-bit', ports: { http: 2020 } };
 

@@ -99,7 +99,13 @@ export function compliantObjects(): KubeObject[] {
   ];
 }
 
-/** Runs the whole engine over these objects (and stacks / extra files), with the default model. */
+/**
+ * The default model without the service mesh: the fixtures are a namespace and a workload, not a
+ * meshed platform, so the mesh's gates (test/policy/mesh.test.ts) stay out of the other rules' tests.
+ */
+const FIXTURE_PLATFORM: Platform = { ...loadDefaultPlatform(), serviceMesh: { enabled: false } };
+
+/** Runs the whole engine over these objects (and stacks / extra files), with the fixture model. */
 export function violationsOf(
   objects: KubeObject[],
   options: { stacks?: Record<string, TerraformJson>; files?: Record<string, string>; platform?: Platform } = {},
@@ -108,7 +114,7 @@ export function violationsOf(
   objects.forEach((object, i) => files.set(`k8s/test/svc/${String(i).padStart(3, '0')}-${object.kind.toLowerCase()}-${object.metadata.name}.yaml`, toYaml(object)));
   for (const [name, json] of Object.entries(options.stacks ?? {})) files.set(`terraform/${name}/cdk.tf.json`, JSON.stringify(json));
   for (const [path, text] of Object.entries(options.files ?? {})) files.set(path, text);
-  return checkPolicy(policyInput(files, options.platform ?? loadDefaultPlatform())).map(formatViolation);
+  return checkPolicy(policyInput(files, options.platform ?? FIXTURE_PLATFORM)).map(formatViolation);
 }
 
 /** Kubernetes-only: ignores the Argo CD "default project missing" finding a bare object list has. */

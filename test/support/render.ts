@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPlatform, type RenderedFiles } from '../../cli/render';
-import { loadDefaultPlatform, loadPlatformFile } from '../../config';
+import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../config';
 import type { KubeObject } from '../../charts/lib/service';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,6 +25,20 @@ let cachedSingleNode: RenderedFiles | undefined;
 export function defaultRender(): RenderedFiles {
   cachedDefault ??= renderPlatform(loadDefaultPlatform());
   return new Map(cachedDefault);
+}
+
+let cachedMesh: RenderedFiles | undefined;
+
+/** The default platform with the service mesh switched on or off (issue 18), whatever the seed says. */
+export function platformWithMesh(enabled: boolean): Platform {
+  const platform = loadDefaultPlatform();
+  return { ...platform, serviceMesh: { ...platform.serviceMesh, enabled } };
+}
+
+/** The render of the default platform with the mesh on, computed once per worker; a copy per call. */
+export function meshRender(): RenderedFiles {
+  cachedMesh ??= renderPlatform(platformWithMesh(true));
+  return new Map(cachedMesh);
 }
 
 /** The render of test/fixtures/valid/single-node.yaml, computed once per worker; a copy per call. */

@@ -5,6 +5,7 @@
 import { dashboard, type DashboardSpec } from './builder';
 import { BACKUPS } from './backups';
 import { SERVICE_DASHBOARDS } from './services';
+import { MESH } from './mesh';
 
 const NODES: DashboardSpec = {
   uid: 'platform-nodes',
@@ -129,7 +130,7 @@ const LOGS: DashboardSpec = {
   ],
 };
 
-/** Every provisioned dashboard: file name (without .json) -> JSON model. */
-export function platformDashboards(): Record<string, Record<string, unknown>> {
-  return Object.fromEntries([NODES, CLUSTER, ARGOCD, INGRESS, BACKUPS, LOGS, ...SERVICE_DASHBOARDS].map((spec) => [spec.uid, dashboard(spec)]));
+/** Every provisioned dashboard: file name (without .json) -> JSON model; the mesh's only when it is on. */
+export function platformDashboards(serviceMesh = false): Record<string, Record<string, unknown>> {
+  return Object.fromEntries([NODES, CLUSTER, ARGOCD, INGRESS, BACKUPS, LOGS, ...SERVICE_DASHBOARDS, ...(serviceMesh ? [MESH] : [])].map((spec) => [spec.uid, dashboard(spec)]));
 }

@@ -6,6 +6,7 @@
 import { argocdRules, cephRules, certificateRules, monitoringRules, nodeRules, targetRules, vaultRules, volumeRules, workloadRules } from './platform';
 import { APPLICATION_BACKUP_ALERT_RULES, BACKUP_ALERT_RULES } from './backups';
 import { renovateRules } from './renovate';
+import { meshAlertRules, meshTrafficRules } from './mesh';
 import type { RuleGroupSource } from '../../lib/rule-group';
 
 export const RULE_GROUPS: readonly RuleGroupSource[] = [
@@ -24,4 +25,7 @@ export const RULE_GROUPS: readonly RuleGroupSource[] = [
   APPLICATION_BACKUP_ALERT_RULES,
   // Renovate (issue 20): a failed run, no success for two scheduled intervals.
   renovateRules,
+  // The service mesh (issue 18): trust chain, control plane, per-workload traffic; none when it is off.
+  meshTrafficRules,
+  meshAlertRules,
 ];

@@ -11,59 +11,16 @@ import { SERVICE_DASHBOARDS } from '../../../charts/observability/dashboards/ser
 import { ageThresholds, BACKUP_KINDS, type BackupKind } from '../../../charts/observability/dashboards/backups';
 import { defaultRender } from '../../support/render';
 import { hasPromtool, promtoolCheckRules } from '../../support/promtool';
-
-/** Series Prometheus adds to every target itself. */
-const PER_TARGET = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'atan2']);
-
-/**
- * The metric names a PromQL expression reads: identifiers that are not functions (followed by
- * `(`), aggregation modifiers, keywords, label matchers, strings, ranges or numbers.
- */
-export function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""') // string literals (label values, regexes)
-    .replace(/\{[^}]*\}/g, ' ') // label matchers
-    .replace(/\[[^\]]*\]/g, ' ') // range and subquery durations
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // label lists
-    .replace(/\boffset\s+-?\w+/g, ' ');
-  const names = new Set<string>();
-  for (const match of stripped.matchAll(/(?<![\w.:$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
-    const [, name, call] = match;
-    if (call || KEYWORDS.has(name.toLowerCase()) || /^(\d|e\d)/.test(name)) continue;
-    names.add(name);
-  }
-  return [...names].sort();
-}
+import { metricNames, recordedNames, renderedQueries, undeclaredMetrics } from '../../support/promql';
 
 const files = defaultRender();
 const grafanaData = (parse(files.get('k8s/platform/grafana/configmap-grafana-dashboards.yaml')!) as any).data as Record<string, string>;
 const prometheusYml = parse((parse(files.get('k8s/platform/prometheus/configmap-prometheus-config.yaml')!) as any).data['prometheus.yml']);
 const renderedJobs: string[] = prometheusYml.scrape_configs.map((j: { job_name: string }) => j.job_name);
+// Series the rendered recording rules write (the mesh dashboard reads those).
+const recorded = recordedNames((parse(files.get('k8s/platform/prometheus/configmap-prometheus-rules.yaml')!) as any).data);
 
-interface PanelQuery {
-  readonly dashboard: string;
-  readonly panel: string;
-  readonly expr: string;
-}
 
-/** Every Prometheus query of every rendered dashboard, with the variables' `label_values` metrics. */
-function renderedQueries(dashboards: Record<string, string>): PanelQuery[] {
-  return Object.entries(dashboards).flatMap(([file, text]) => {
-    const json = JSON.parse(text);
-    const panels = json.panels.flatMap((p: any) =>
-      p.targets.filter((t: any) => t.datasource.type === 'prometheus').map((t: any) => ({ dashboard: file, panel: p.title, expr: t.expr as string })),
-    );
-    const variables = json.templating.list.map((v: any) => ({ dashboard: file, panel: `variable ${v.name}`, expr: /^label_values\((\w+),/.exec(v.query.query)![1] }));
-    return [...panels, ...variables];
-  });
-}
-
-/** Each metric a query names that no rendered job declares, as `dashboard / panel: metric`. */
-function undeclaredMetrics(queries: readonly PanelQuery[], jobs: readonly string[]): string[] {
-  const exposed = new Set([...PER_TARGET, ...jobs.flatMap((job) => SCRAPED_METRIC_FAMILIES[job] ?? [])]);
-  return queries.flatMap((q) => metricNames(q.expr).filter((m) => !exposed.has(m)).map((m) => `${q.dashboard} / ${q.panel}: ${m}`));
-}
 
 describe('metricNames', () => {
   it('GIVEN an expression with functions, modifiers, matchers and ranges WHEN read THEN only the metric names remain', () => {
@@ -85,7 +42,7 @@ describe('dashboards', () => {
 
   it('GIVEN every panel of every dashboard WHEN its queries are read THEN each metric is one a rendered scrape job exposes', () => {
     expect(queries.length).toBeGreaterThan(100);
-    expect(undeclaredMetrics(queries, renderedJobs)).toEqual([]);
+    expect(undeclaredMetrics(queries, renderedJobs, recorded)).toEqual([]);
   });
 
   it('GIVEN every rendered alert rule WHEN its expression is read THEN each metric is one a rendered scrape job exposes', () => {
@@ -96,7 +53,7 @@ describe('dashboards', () => {
       ),
     );
     expect(rules.length).toBeGreaterThan(20);
-    expect(undeclaredMetrics(rules, renderedJobs)).toEqual([]);
+    expect(undeclaredMetrics(rules, renderedJobs, recorded)).toEqual([]);
   });
 
   it('fails when a panel names a misspelt metric or one whose job is not rendered', () => {
