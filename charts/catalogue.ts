@@ -5,6 +5,7 @@
  * the user's environments (dev, staging, prod) hold their applications.
  */
 import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
+import { appPushRobots } from '../config/harbor-robots';
 import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
 import { BuildsNamespace } from './build/builds';
 import { Jenkins, type JenkinsProps } from './build/jenkins';
@@ -32,7 +33,7 @@ import { Vault } from './security/vault';
 import { Databases } from './data/databases';
 import { Postgresql } from './data/postgresql';
 import { Redis } from './data/redis';
-import { Harbor } from './registry/harbor';
+import { Harbor, appRobotsOf, harborOidcOf } from './registry/harbor';
 import { GitLab } from './source/gitlab';
 import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
@@ -43,8 +44,8 @@ import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended }
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
  * Vault 3; observability 3-4 (Prometheus with the monitoring namespace and node-exporter, then
  * the rest); Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
- * Redis 11, GitLab, Harbor and the application backups 12; Jenkins and its build namespace 13, once GitLab can issue its
- * tokens; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
+ * Redis 11, GitLab and the application backups 12; Jenkins, its build namespace and Harbor 13, once GitLab can issue
+ * their tokens and OIDC clients; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
  * walks this order from an empty cluster (docs/decisions/0065-bring-up-order.md).
  */
 // ---- services written as construct classes: the model's slice each one reads ----
@@ -133,6 +134,8 @@ const harbor = constructService(Harbor, (platform, plan) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   projects: platform.harbor.projects,
   preventSeverity: platform.harbor.preventSeverity,
+  appRobots: appRobotsOf(platform),
+  oidc: harborOidcOf(platform),
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
@@ -148,7 +151,7 @@ const renovate = constructService(Renovate, (platform, plan) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
-const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
+const builds = constructService(BuildsNamespace, (platform, plan) => ({ apps: Object.keys(platform.apps), plan }));
 const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));
 
 /** Jenkins' props from the model (its tests build them from their models too). */
@@ -160,6 +163,7 @@ export function jenkinsProps(platform: Platform, plan: NetworkPlan): JenkinsProp
     registryHost: platform.services.harbor.host!,
     ingressAddress: platform.cluster.ingressAddress,
     vaultTlsServerName: vaultTlsServerName(platform),
+    pushRobots: appPushRobots(platform.apps, platform.harbor.robotLifetimeDays),
     userNamespaces: platform.delivery?.userNamespaces,
     kanikoImage: platform.delivery?.kanikoImage,
     domain: platform.domain,

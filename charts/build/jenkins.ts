@@ -48,7 +48,7 @@ import { WorkloadStatefulSet, WorkloadVolume, type WorkloadResources } from '../
 import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentLabels, vaultAgentPodFor, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
 import {
   CREDENTIALS,
@@ -57,6 +57,7 @@ import {
   JENKINS_NAMESPACE,
   KANIKO_AGENT,
   PIPELINE_BRANCH,
+  buildAgentName,
   REGISTRY_CONFIG_DIR,
   pipelinePath,
 } from './names';
@@ -92,6 +93,11 @@ export interface AgentPodsProps {
   readonly ingressAddress: string;
   /** Vault's TLS server name (`vaultTlsServerName`), for the build pod's Vault agent. */
   readonly vaultTlsServerName: string;
+  /**
+   * The apps' push robots (`appPushRobots`): one build pod template per app, whose pods get that
+   * app's robot and no other (docs/decisions/0119).
+   */
+  readonly pushRobots: readonly AppPushRobot[];
   /**
    * Run the build pod in its own user namespace (`delivery.userNamespaces`, decision 0106).
    * @default false
@@ -150,17 +156,21 @@ export const JENKINS_CONSUMER: SecretConsumer = {
   })),
 };
 
-/** The CI push robot (Harbor's setup Job creates it with the secret it reads from the same entry). */
-const CI_PUSH_ROBOT = HARBOR_ROBOTS.find((robot) => robot.name === 'ci-push')!;
-export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBOT.vaultPath } as const;
+/** The file name of the registry credential's secret in the build pod (the Vault agent's template). */
+export const REGISTRY_SECRET = 'registry';
 
 /** The containers of the build pod that get the registry credential. */
 export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
 
-/** The registry credential: the Vault agent renders Docker's config.json from the CI robot. */
-export function harborPushConsumer(registry: string): SecretConsumer {
-  const consumer: SecretConsumer = { name: 'kaniko', namespace: BUILDS_NAMESPACE, serviceAccount: 'kaniko', workload: KANIKO_AGENT, secrets: [] };
-  const secret: VaultSecret = { name: HARBOR_PUSH_SECRET.name, keys: ['username', 'password'], path: HARBOR_PUSH_SECRET.path };
+/**
+ * One app's registry credential: the Vault agent renders Docker's config.json from that app's
+ * push robot (Harbor's setup Job creates it with the secret of the same entry). Its own Vault role
+ * and ServiceAccount (`kaniko-<app>`), so a build pod of another app cannot read it.
+ */
+export function harborPushConsumer(registry: string, robot: AppPushRobot): SecretConsumer {
+  const account = buildAgentName(robot.app);
+  const consumer: SecretConsumer = { name: account, namespace: BUILDS_NAMESPACE, serviceAccount: account, workload: KANIKO_AGENT, secrets: [] };
+  const secret: VaultSecret = { name: REGISTRY_SECRET, keys: ['username', 'password'], path: robot.vaultPath };
   const path = secretPath(consumer, secret);
   return {
     ...consumer,
@@ -264,8 +274,8 @@ function craneContainer(): k8s.Container {
  * The pod of the `kaniko` template: checkout, test and build with Kaniko into a tarball (no
  * credential), push with crane, scan check (docs/decisions/0105-build-without-the-registry-credential.md).
  */
-export function kanikoPod(props: AgentPodsProps): AgentPod {
-  const consumer = harborPushConsumer(props.registryHost);
+export function kanikoPod(props: AgentPodsProps, robot: AppPushRobot): AgentPod {
+  const consumer = harborPushConsumer(props.registryHost, robot);
   return {
     metadata: {
       labels: { ...standardLabels(KANIKO_AGENT.name, 'build-agent'), ...vaultAgentLabels() },
@@ -275,8 +285,8 @@ export function kanikoPod(props: AgentPodsProps): AgentPod {
         'vault.hashicorp.com/agent-pre-populate-only': 'true',
         // Docker's config.json only into the containers that push (crane) or query Harbor (tools);
         // Kaniko builds without it, so the app's Dockerfile steps cannot read it.
-        [`vault.hashicorp.com/secret-volume-path-${HARBOR_PUSH_SECRET.name}`]: REGISTRY_CONFIG_DIR,
-        [`vault.hashicorp.com/agent-inject-file-${HARBOR_PUSH_SECRET.name}`]: 'config.json',
+        [`vault.hashicorp.com/secret-volume-path-${REGISTRY_SECRET}`]: REGISTRY_CONFIG_DIR,
+        [`vault.hashicorp.com/agent-inject-file-${REGISTRY_SECRET}`]: 'config.json',
         'vault.hashicorp.com/agent-inject-containers': REGISTRY_CREDENTIAL_CONTAINERS.join(','),
         ...policyExceptions({
           'K8S-SEC-04': 'Kaniko runs as root and unpacks image filesystems with the runtime default capabilities (it adds none and drops NET_RAW)',
@@ -291,7 +301,7 @@ export function kanikoPod(props: AgentPodsProps): AgentPod {
       // Kaniko's root maps to an unprivileged uid of the node (decision 0106); only where the
       // model says the nodes' kernels allow it, since a pod that asks for it elsewhere never starts.
       ...(props.userNamespaces ? { hostUsers: false } : {}),
-      serviceAccountName: 'kaniko',
+      serviceAccountName: consumer.serviceAccount,
       automountServiceAccountToken: false,
       hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost, props.registryHost]),
       // Pod level: seccomp only. Root is Kaniko's alone; the other containers set their own user.
@@ -332,9 +342,13 @@ export function deployAgentPod(props: AgentPodsProps): AgentPod {
   };
 }
 
-/** The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for). */
+/**
+ * The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for): one
+ * build template per app (`kaniko-<app>`), and the deploy agent.
+ */
 export function agentPodTemplates(props: AgentPodsProps): Record<string, Record<string, unknown>> {
-  return { [KANIKO_AGENT.name]: agentPodManifest(kanikoPod(props)), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
+  const builds = props.pushRobots.map((robot) => [buildAgentName(robot.app), agentPodManifest(kanikoPod(props, robot))] as const);
+  return { ...Object.fromEntries(builds), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
 }
 
 // ---- Configuration as Code ---------------------------------------------------------------
@@ -505,7 +519,10 @@ export class Jenkins extends Construct {
       ...kubeApiAccess(DEPLOY_AGENT, platform),
     ],
     // The schema requires Harbor's host (config/schema.ts).
-    secretConsumers: (platform: Platform) => [JENKINS_CONSUMER, harborPushConsumer(platform.services.harbor.host!)],
+    secretConsumers: (platform: Platform) => [
+      JENKINS_CONSUMER,
+      ...appPushRobots(platform.apps, platform.harbor.robotLifetimeDays).map((robot) => harborPushConsumer(platform.services.harbor.host!, robot)),
+    ],
   };
 
   constructor(scope: Construct, id: string, props: JenkinsProps) {

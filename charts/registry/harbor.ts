@@ -31,17 +31,19 @@
  */
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
-import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { HARBOR_ROBOTS, appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
+import { gitlabIssuer, oidcClientKvPath } from '../lib/sso';
 import { NODE_LABEL } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
-import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
+import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress } from '../lib/ingress';
 import { WorkloadJob, WorkloadVolume } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import {
+  INGRESS_CONTROLLER,
   INTERNET,
   connect,
   dnsAccess,
@@ -114,16 +116,41 @@ export const HARBOR_SECRETS = {
   token: { name: 'harbor-core-token', keys: { 'tls.crt': 'secret/harbor/token#certificate', 'tls.key': 'secret/harbor/token#key' } },
 } as const;
 
-/** The setup Job reads the admin password and each robot's secret, once, at start. */
-export const SETUP_CONSUMER: SecretConsumer = {
-  name: 'harbor-setup',
-  namespace: HARBOR_NAMESPACE,
-  serviceAccount: 'harbor-setup',
-  secrets: [
-    { name: 'admin', keys: ['password'], path: 'secret/data/harbor/admin', template: rawValueTemplate('secret/data/harbor/admin') },
-    ...HARBOR_ROBOTS.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: rawValueTemplate(robot.vaultPath) })),
-  ],
-};
+/** The KV v2 data path of Harbor's OIDC client (GitLab application), shared with the SSO runbook. */
+export const OIDC_CLIENT_PATH = oidcClientKvPath('harbor').replace(/^secret\//, 'secret/data/');
+/** The setup Job's file of the OIDC client: `{"client_id": ..., "client_secret": ...}`. */
+const OIDC_CLIENT_FILE = 'oidc-client';
+
+/**
+ * An app robot's file for the setup Job: the secret and the version of its Vault entry, as JSON.
+ * The version tells the Job that the operator wrote a new secret, which starts a new lifetime
+ * (KV v2 read returns `data.metadata.version`:
+ * https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#read-secret-version).
+ */
+export function versionedSecretTemplate(path: string): string {
+  return `{{- with secret "${path}" -}}{"version":{{ .Data.metadata.version }},"password":{{ .Data.data.password | toJSON }}}{{- end -}}`;
+}
+
+/**
+ * The setup Job reads, once, at start: the admin password, the platform robots' secrets, each
+ * app robot's secret with its version, and Harbor's OIDC client.
+ */
+export function setupConsumer(appRobots: readonly AppPushRobot[], withOidc = true): SecretConsumer {
+  return {
+    name: 'harbor-setup',
+    namespace: HARBOR_NAMESPACE,
+    serviceAccount: 'harbor-setup',
+    secrets: [
+      { name: 'admin', keys: ['password'], path: 'secret/data/harbor/admin', template: rawValueTemplate('secret/data/harbor/admin') },
+      ...HARBOR_ROBOTS.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: rawValueTemplate(robot.vaultPath) })),
+      ...appRobots.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: versionedSecretTemplate(robot.vaultPath) })),
+      // GitLab issues the client when the operator registers Harbor's application there.
+      ...(withOidc
+        ? [{ name: OIDC_CLIENT_FILE, keys: ['client_id', 'client_secret'], path: OIDC_CLIENT_PATH, issuedBy: 'gitlab', template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ .Data.data | toJSON }}{{- end -}}` }]
+        : []),
+    ],
+  };
+}
 
 /** A project of the model (`harbor.projects`) the setup Job creates. */
 export interface HarborProject {
@@ -136,11 +163,48 @@ export interface HarborProject {
 /** The severities Harbor blocks pulls at (the model's `harbor.preventSeverity`). */
 export type HarborSeverity = 'critical' | 'high' | 'medium' | 'low';
 
+/**
+ * Harbor's sign-in through GitLab (docs/decisions/0120): the configuration keys of
+ * goharbor/harbor v2.15.1 src/lib/config/metadata/metadatalist.go (`oidc_*`, `auth_mode`).
+ */
+export interface HarborOidc {
+  /** GitLab's issuer (`gitlabIssuer`): Harbor reads `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Direct members of this GitLab group are Harbor system administrators (`oidc_admin_group`). */
+  readonly adminGroup: string;
+}
+
+/**
+ * The GitLab group whose direct members administer Harbor, until the model names it (the SSO
+ * part of issue 16 item 2 adds `sso.adminGroup` with this default).
+ */
+export const DEFAULT_ADMIN_GROUP = 'platform-admins';
+
+/** The ID token claim GitLab lists a user's direct groups in (userinfo has no such claim, so Harbor falls back to the ID token). */
+export const GITLAB_GROUPS_CLAIM = 'groups_direct';
+/** The ID token claim with the GitLab username: Harbor's user names equal GitLab's. */
+export const GITLAB_USER_CLAIM = 'nickname';
+/** Where GitLab sends the browser back after sign-in (goharbor/harbor v2.15.1 src/common/const.go `OIDCCallbackPath`). */
+export const HARBOR_OIDC_CALLBACK_PATH = '/c/oidc/callback';
+
+/** The redirect URI of Harbor's GitLab application, for the host Harbor is served on. */
+export function harborRedirectUri(host: string): string {
+  return `https://${host}${HARBOR_OIDC_CALLBACK_PATH}`;
+}
+
+/** A project the setup Job creates: the model's, then each app's own (private unless declared). */
+function projectsWithApps(projects: readonly HarborProject[], appRobots: readonly AppPushRobot[]): HarborProject[] {
+  const all = [...projects];
+  for (const robot of appRobots) if (!all.some((p) => p.name === robot.project)) all.push({ name: robot.project, public: false });
+  return all;
+}
+
 /** What the setup Job applies: rendered from the model, reviewed in the diff of dist/. */
-export function setupConfig(projects: readonly HarborProject[], preventSeverity: HarborSeverity) {
+export function setupConfig(projects: readonly HarborProject[], preventSeverity: HarborSeverity, appRobots: readonly AppPushRobot[] = [], oidc?: HarborOidc) {
+  const allProjects = projectsWithApps(projects, appRobots);
   return {
     adminPasswordFile: vaultFile('admin'),
-    projects: projects.map((project) => ({
+    projects: allProjects.map((project) => ({
       name: project.name,
       public: project.public,
       autoScan: true,
@@ -153,10 +217,42 @@ export function setupConfig(projects: readonly HarborProject[], preventSeverity:
       name: robot.name,
       description: robot.description,
       secretFile: vaultFile(robot.name),
-      permissions: projects.map((project) => ({ project: project.name, access: robot.access })),
+      permissions: allProjects.map((project) => ({ project: project.name, access: robot.access })),
     })),
+    // One robot per app, on its own project only, with a bounded lifetime (docs/decisions/0119).
+    appRobots: appRobots.map((robot) => ({
+      name: robot.name,
+      description: robot.description,
+      secretFile: vaultFile(robot.name),
+      // Where the operator writes a new secret (`vault kv put`), named in the Job's warnings.
+      vaultPath: robot.vaultPath.replace(/^secret\/data\//, 'secret/'),
+      durationDays: robot.lifetimeDays,
+      noticeDays: ROBOT_EXPIRY_NOTICE_DAYS,
+      permissions: [{ project: robot.project, access: robot.access }],
+    })),
+    ...(oidc
+      ? {
+          oidc: {
+            clientFile: vaultFile(OIDC_CLIENT_FILE),
+            configuration: {
+              auth_mode: 'oidc_auth',
+              oidc_name: 'GitLab',
+              oidc_endpoint: oidc.issuer,
+              oidc_scope: 'openid,profile,email',
+              oidc_groups_claim: GITLAB_GROUPS_CLAIM,
+              oidc_admin_group: oidc.adminGroup,
+              oidc_user_claim: GITLAB_USER_CLAIM,
+              oidc_auto_onboard: true,
+              oidc_verify_cert: true,
+            },
+          },
+        }
+      : {}),
   };
 }
+
+/** The setup Job warns this many days before an app robot expires (and fails once it has). */
+export const ROBOT_EXPIRY_NOTICE_DAYS = 14;
 
 /** Harbor's ACL user on our Redis (charts/data/redis.ts). */
 export const HARBOR_REDIS_USER = 'harbor';
@@ -377,14 +473,34 @@ function chartPropsOf(platform: Platform): HarborChartProps {
   };
 }
 
+/** The apps' push robots of a model. */
+export function appRobotsOf(platform: Platform): AppPushRobot[] {
+  return appPushRobots(platform.apps, platform.harbor.robotLifetimeDays);
+}
+
+/** Harbor's OIDC settings from the model: GitLab's issuer and the admin group. */
+export function harborOidcOf(platform: Platform, adminGroup: string = DEFAULT_ADMIN_GROUP): HarborOidc {
+  return { issuer: gitlabIssuer(platform), adminGroup };
+}
+
 /** What Harbor's own objects (namespace, Ingress, setup Job) read of the model and the render. */
 export interface HarborProps {
   /** Harbor's host (`services.harbor.host`), served with TLS by our Ingress. */
   readonly host: string;
   /** The cert-manager ClusterIssuer of its certificate. */
   readonly issuer: string;
-  /** The projects the setup Job creates (`harbor.projects`); both robots get all of them. */
+  /** The projects the setup Job creates (`harbor.projects`), besides each app's own; the cluster robot pulls from all. */
   readonly projects: readonly HarborProject[];
+  /**
+   * One push robot per app, on the app's own project (`appPushRobots(apps, harbor.robotLifetimeDays)`).
+   * @default - none
+   */
+  readonly appRobots?: readonly AppPushRobot[];
+  /**
+   * Sign-in through GitLab (`gitlabIssuer`); the local admin stays as break-glass.
+   * @default - local accounts only (Harbor's `db_auth`)
+   */
+  readonly oidc?: HarborOidc;
   /** Pulls of images with a vulnerability this severe or worse are refused (`harbor.preventSeverity`). */
   readonly preventSeverity: HarborSeverity;
   /** The name Vault's certificate is issued for, which the setup Job's Vault agent verifies. */
@@ -401,7 +517,8 @@ export class Harbor extends Construct {
   static readonly registration: ServiceRegistration = {
     name: 'harbor',
     namespace: HARBOR_NAMESPACE,
-    syncWave: APPLICATION_SYNC_WAVE,
+    // After GitLab: the setup Job reads Harbor's OIDC client, which GitLab issues (decision 0120).
+    syncWave: DELIVERY_SYNC_WAVE,
     helm: (platform: Platform) => harborChart(chartPropsOf(platform)),
     connections: (): Connection[] => {
       const harborClients = [CORE, JOBSERVICE, EXPORTER];
@@ -422,11 +539,13 @@ export class Harbor extends Construct {
         connect({ workload: EXPORTER }, CORE, ['http'], 'statistics'),
         // Trivy downloads its vulnerability databases (ghcr.io, mirror.gcr.io).
         { from: { workload: TRIVY }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'vulnerability database downloads' },
-        connect({ workload: SETUP }, CORE, ['http'], 'configures projects and robot accounts'),
+        connect({ workload: SETUP }, CORE, ['http'], 'configures projects, robot accounts and sign-in'),
+        // Pods resolve the model's hosts to the ingress controller (coredns-custom, decision 0101).
+        connect({ workload: CORE }, INGRESS_CONTROLLER, ['https'], "GitLab's OIDC discovery, token and userinfo endpoints (sign-in)"),
         ...[CORE, JOBSERVICE, REGISTRY, EXPORTER].map((w) => scrapedBy(w)),
       ];
     },
-    secretConsumers: () => [SETUP_CONSUMER],
+    secretConsumers: (platform: Platform) => [setupConsumer(appRobotsOf(platform))],
   };
 
   constructor(scope: Construct, id: string, props: HarborProps) {
@@ -448,8 +567,9 @@ export class Harbor extends Construct {
       },
     });
 
-    const agent = vaultAgentPodFor(SETUP_CONSUMER, props.vaultTlsServerName);
-    const config = setupConfig(props.projects, props.preventSeverity);
+    const appRobots = props.appRobots ?? [];
+    const agent = vaultAgentPodFor(setupConsumer(appRobots, props.oidc !== undefined), props.vaultTlsServerName);
+    const config = setupConfig(props.projects, props.preventSeverity, appRobots, props.oidc);
     new WorkloadJob(this, 'setup', {
       workload: SETUP,
       component: 'setup',

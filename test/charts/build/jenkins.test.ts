@@ -6,7 +6,9 @@ import type { KubeObject } from '../../../charts/lib/service';
 import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
 import { dnsAccess, exposedThroughIngress } from '../../../charts/lib/network';
 import { jenkinsProps } from '../../../charts/catalogue';
-import { JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
+import { JENKINS, KANIKO_AGENT, buildAgentName, pipelinePath } from '../../../charts/build/names';
+import { appPushRobot } from '../../../config/harbor-robots';
+import { secretPath } from '../../../charts/lib/vault';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../../../charts/lib/delivery';
 import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS } from '../../../charts/lib/vault';
 import { declaredExceptions } from '../../../policy/exceptions';
@@ -21,6 +23,8 @@ import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/n
 import { violationsOf } from '../../policy/fixtures';
 
 const platform = loadDefaultPlatform();
+/** The seed app's build pod template (and Jenkins label). */
+const HELLO_BUILD = buildAgentName('hello');
 /** Jenkins' props from a model, as the catalogue maps them (the plan only shapes NetworkPolicies). */
 const propsOf = (model: Platform) => jenkinsProps(model, { connections: [] });
 const objects = () => kubeObjects(defaultRender());
@@ -52,6 +56,7 @@ const PROPS: JenkinsProps = {
   adminEmail: 'ops@example.test',
   git: { repoURL: 'https://git.example.test/platform/platform.git', targetRevision: 'main' },
   jobs: [{ app: 'shop', repository: 'apps/shop', environments: ['qa'] }],
+  pushRobots: [appPushRobot('shop', 'shop/web', 90)],
   node: 'node-a',
   issuer: 'letsencrypt-prod',
   plan: { connections: [dnsAccess(JENKINS), exposedThroughIngress(JENKINS, 'http')] },
@@ -178,7 +183,7 @@ describe('the Jenkins controller', () => {
       // The bare value: JCasC reads the file whole.
       expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ index .Data.data "value" }}{{- end }}`);
     }
-    expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
+    expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko-hello builds/kaniko-hello']);
   });
 
   // The Role's rules and the builds namespace itself: test/charts/build/builds.test.ts. A model
@@ -226,14 +231,14 @@ describe('Configuration as Code', () => {
     const cloud = casc().jenkins.clouds[0].kubernetes;
     expect(cloud).toMatchObject({ name: 'kubernetes', namespace: BUILDS_NAMESPACE, webSocket: true, jenkinsUrl: 'http://jenkins.jenkins.svc.cluster.local:8080/' });
     expect(templates().map((t) => [t.name, t.label, t.namespace])).toEqual([
-      [KANIKO_AGENT.name, KANIKO_AGENT.name, BUILDS_NAMESPACE],
+      [HELLO_BUILD, HELLO_BUILD, BUILDS_NAMESPACE],
       [DEPLOY_AGENT.name, DEPLOY_AGENT.name, BUILDS_NAMESPACE],
     ]);
   });
 });
 
 describe('the Kaniko build pod', () => {
-  const pod = () => templatePod(KANIKO_AGENT.name);
+  const pod = () => templatePod(HELLO_BUILD);
   const kaniko = () => pod().spec.containers.find((c: any) => c.name === 'kaniko');
 
   it('runs the pinned Kaniko image of the model, or the pinned default', () => {
@@ -270,17 +275,17 @@ describe('the Kaniko build pod', () => {
   it('gets the registry credentials from Vault as /run/registry/config.json, in the containers that push or scan, never in Kaniko', () => {
     const annotations = pod().metadata.annotations;
     expect(annotations).toMatchObject({
-      'vault.hashicorp.com/role': 'kaniko',
-      'vault.hashicorp.com/agent-inject-secret-ci-push': 'secret/data/harbor-robots/ci-push',
-      'vault.hashicorp.com/secret-volume-path-ci-push': '/run/registry',
-      'vault.hashicorp.com/agent-inject-file-ci-push': 'config.json',
+      'vault.hashicorp.com/role': 'kaniko-hello',
+      'vault.hashicorp.com/agent-inject-secret-registry': 'secret/data/harbor-robots/apps/hello',
+      'vault.hashicorp.com/secret-volume-path-registry': '/run/registry',
+      'vault.hashicorp.com/agent-inject-file-registry': 'config.json',
       'vault.hashicorp.com/agent-inject-containers': 'crane,tools',
       'vault.hashicorp.com/agent-pre-populate-only': 'true',
     });
-    expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
-      '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
+    expect(annotations['vault.hashicorp.com/agent-inject-template-registry']).toBe(
+      '{{- with secret "secret/data/harbor-robots/apps/hello" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
     );
-    expect(harborPushConsumer(platform.services.harbor.host!).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    expect(harborPushConsumer(platform.services.harbor.host!, appPushRobot('hello', 'apps/hello', 90)).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
     // The injector mounts the secret volume into the listed containers only (agent-inject-containers):
     // every one of them exists, and Kaniko, which runs the app's Dockerfile steps, is not one.
     const names = pod().spec.containers.map((c: any) => c.name);
@@ -311,6 +316,47 @@ describe('the Kaniko build pod', () => {
   });
 });
 
+describe('GIVEN two apps WHEN the build pod templates are rendered', () => {
+  const props: JenkinsProps = {
+    ...PROPS,
+    jobs: [...PROPS.jobs, { app: 'blog', repository: 'apps/blog', environments: ['qa'] }],
+    pushRobots: [appPushRobot('shop', 'shop/web', 90), appPushRobot('blog', 'blog/site', 90)],
+  };
+  const pods = agentPodTemplates(props) as Record<string, any>;
+  const vaultPaths = (pod: any) =>
+    Object.entries(pod.metadata.annotations as Record<string, string>)
+      .filter(([key]) => key.startsWith('vault.hashicorp.com/agent-inject-secret-') || key.startsWith('vault.hashicorp.com/agent-inject-template-'))
+      .map(([, value]) => value);
+
+  it('THEN each app has its own template, ServiceAccount and Vault role, and mounts only its own robot', () => {
+    expect(Object.keys(pods)).toEqual(['kaniko-shop', 'kaniko-blog', DEPLOY_AGENT.name]);
+    for (const [app, other] of [['shop', 'blog'], ['blog', 'shop']] as const) {
+      const pod = pods[buildAgentName(app)];
+      expect(pod.spec.serviceAccountName).toBe(`kaniko-${app}`);
+      expect(pod.metadata.annotations['vault.hashicorp.com/role']).toBe(`kaniko-${app}`);
+      const paths = vaultPaths(pod);
+      expect(paths.some((p) => p.includes(`harbor-robots/apps/${app}`))).toBe(true);
+      expect(paths.some((p) => p.includes(`harbor-robots/apps/${other}`)), `${app} must not name ${other}'s robot`).toBe(false);
+      // The pods keep the label the NetworkPolicies select.
+      expect(pod.metadata.labels['app.kubernetes.io/name']).toBe(KANIKO_AGENT.name);
+    }
+  });
+
+  it('THEN the Vault role of one app reads only that app\'s robot entry (the policy the Vault service renders)', () => {
+    const model = validatePlatform(
+      applyPatch(platform, {
+        harbor: { projects: [{ name: 'apps', public: false }] },
+        apps: { blog: { ...platform.apps.hello, image: 'blog/site', repository: 'apps/blog', environments: Object.fromEntries(Object.entries(platform.apps.hello!.environments).map(([env, e]) => [env, { ...e, host: `blog-${env}.${platform.domain}` }])) } },
+      }),
+    );
+    const consumers = Jenkins.registration.secretConsumers!(model).filter((c) => c.namespace === BUILDS_NAMESPACE);
+    expect(consumers.map((c) => [c.name, c.serviceAccount, c.secrets.map((s) => secretPath(c, s))])).toEqual([
+      ['kaniko-hello', 'kaniko-hello', ['secret/data/harbor-robots/apps/hello']],
+      ['kaniko-blog', 'kaniko-blog', ['secret/data/harbor-robots/apps/blog']],
+    ]);
+  });
+});
+
 describe('the build pods under the policy engine', () => {
   // The build pods are created by Jenkins at run time; checked here as the Jobs they amount to,
   // with the rendered builds namespace, service accounts, NetworkPolicies and the apps' Roles.
@@ -325,7 +371,7 @@ describe('the build pods under the policy engine', () => {
   });
 
   it('would fail if Kaniko were privileged or mounted the docker socket (the check is not a no-op)', () => {
-    const pod = structuredClone(agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name]) as any;
+    const pod = structuredClone(agentPodTemplates(propsOf(platform))[HELLO_BUILD]) as any;
     pod.spec.containers[1].securityContext.privileged = true;
     pod.spec.volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
     expect(violationsOfPods([asJob(KANIKO_AGENT.name, pod)])).toEqual([
@@ -341,17 +387,17 @@ describe('the build pods under the policy engine', () => {
 
     it('WHEN rendered THEN the build pod runs in its own user namespace (Kaniko\'s root is no root of the node), the deploy pod as before', () => {
       const pods = agentPodTemplates(propsOf(withUserNamespaces())) as Record<string, any>;
-      expect(pods[KANIKO_AGENT.name].spec.hostUsers).toBe(false);
+      expect(pods[HELLO_BUILD].spec.hostUsers).toBe(false);
       expect(pods[DEPLOY_AGENT.name].spec.hostUsers).toBeUndefined();
       // Through JCasC, where Jenkins reads it.
       const casc = jenkinsCasc(propsOf(withUserNamespaces())) as any;
       expect(parse(casc.jenkins.clouds[0].kubernetes.templates[0].yaml).spec.hostUsers).toBe(false);
-      expect(validateCoreObject({ ...pods[KANIKO_AGENT.name], metadata: { ...pods[KANIKO_AGENT.name].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
+      expect(validateCoreObject({ ...pods[HELLO_BUILD], metadata: { ...pods[HELLO_BUILD].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
       expect(violationsOfPods(Object.entries(pods).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
     });
 
     it('WHEN absent (the seed: Debian 12 ships Linux 6.1) THEN the pod shares the node\'s user namespace, which a pod on such a kernel needs to start', () => {
-      expect((agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
+      expect((agentPodTemplates(propsOf(platform))[HELLO_BUILD] as any).spec).not.toHaveProperty('hostUsers');
       expect(platform.delivery?.userNamespaces).toBeUndefined();
     });
 
