@@ -1107,7 +1107,7 @@ function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
     const project = spec.image.split('/')[0]!;
     const owner = owners.get(project);
     if (owner !== undefined) {
-      issue(ctx, ['apps', app, 'image'], `"${spec.image}" is in Harbor project "${project}", which app ${owner} pushes to; each app needs its own project (its push robot may write the whole project), e.g. "${app}/${spec.image.split('/').slice(1).join('/')}"`);
+      issue(ctx, ['apps', app, 'image'], `is in Harbor project "${project}", which app ${owner} pushes to; each app needs its own project (its push robot may write the whole project), e.g. "${app}/${spec.image.split('/').slice(1).join('/')}"`);
     } else owners.set(project, app);
   }
 }
