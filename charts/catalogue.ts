@@ -8,7 +8,7 @@ import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
 import { appPushRobots } from '../config/harbor-robots';
 import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
 import { BuildsNamespace } from './build/builds';
-import { Jenkins, type JenkinsProps } from './build/jenkins';
+import { Jenkins, jenkinsSsoOf, type JenkinsProps } from './build/jenkins';
 import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
@@ -170,6 +170,7 @@ export function jenkinsProps(platform: Platform, plan: NetworkPlan): JenkinsProp
     adminEmail: platform.acmeEmail,
     git: platform.git,
     jobs: Object.entries(platform.apps).map(([app, spec]) => ({ app, repository: spec.repository, environments: Object.keys(spec.environments) })),
+    sso: jenkinsSsoOf(platform),
     node: placedNode(platform, 'jenkins'),
     issuer: issuerFor(platform, PLATFORM_ENV),
     plan,

@@ -50,6 +50,7 @@ import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentLabels, vaultAgentPodFor, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
+import { gitlabIssuer, oidcClientKvPath } from '../lib/sso';
 import {
   CREDENTIALS,
   GITLAB_CONNECTION,
@@ -122,6 +123,12 @@ export interface JenkinsCascProps extends AgentPodsProps {
   readonly git: { readonly repoURL: string; readonly targetRevision: string };
   /** One pipeline job per app, in the model's order. */
   readonly jobs: readonly PipelineJob[];
+  /**
+   * Sign-in through GitLab, with GitLab groups mapped to permissions; the local `admin` becomes
+   * the realm's break-glass login.
+   * @default - the local `admin` user only, every signed-in user may do anything
+   */
+  readonly sso?: JenkinsSso;
 }
 
 export interface JenkinsProps extends JenkinsCascProps {
@@ -140,21 +147,63 @@ const CASC_DIR = '/var/jenkins_config';
 /** Where JCasC looks up `${name}` as a file by default (its Docker and Kubernetes secret sources). */
 const JCASC_SECRETS_DIR = '/run/secrets';
 
-/** Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables. */
+/**
+ * Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables.
+ * `admin-password` is the break-glass login's (the OIDC realm's escape hatch, decision 0120).
+ */
 export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-username', 'gitlab-password', 'gitlab-webhook-token'] as const;
 
 /** The GitLab access token of the Jenkins user (api, read and write repository): GitLab issues it. */
 const ISSUED_BY_GITLAB: readonly string[] = ['gitlab-api-token', 'gitlab-password'];
 
+/** Jenkins' OAuth application in GitLab (the SSO contract's entry, keys `client_id`, `client_secret`). */
+export const OIDC_CLIENT_PATH = oidcClientKvPath('jenkins').replace(/^secret\//, 'secret/data/');
+/** The JCasC variables (files in /run/secrets) of the OIDC client's id and secret. */
+export const OIDC_CLIENT_FILES = { client_id: 'oidc-client-id', client_secret: 'oidc-client-secret' } as const;
+
 export const JENKINS_CONSUMER: SecretConsumer = {
   name: 'jenkins',
   namespace: JENKINS_NAMESPACE,
   serviceAccount: 'jenkins',
-  secrets: JENKINS_SECRETS.map((name) => ({
-    ...rawValueSecret('jenkins', name, 'value'),
-    ...(ISSUED_BY_GITLAB.includes(name) ? { issuedBy: 'gitlab' } : {}),
-  })),
+  secrets: [
+    ...JENKINS_SECRETS.map((name) => ({
+      ...rawValueSecret('jenkins', name, 'value'),
+      ...(ISSUED_BY_GITLAB.includes(name) ? { issuedBy: 'gitlab' } : {}),
+    })),
+    // GitLab issues the client when the operator registers Jenkins' application there.
+    ...Object.entries(OIDC_CLIENT_FILES).map(([key, name]) => ({
+      name,
+      keys: [key],
+      path: OIDC_CLIENT_PATH,
+      issuedBy: 'gitlab',
+      template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ index .Data.data "${key}" }}{{- end }}`,
+    })),
+  ],
 };
+
+/**
+ * The GitLab groups whose direct members administer Jenkins or may only look, until the model
+ * names them (the SSO part of issue 16 item 2 adds `sso.adminGroup` and `sso.viewerGroup`).
+ */
+export const DEFAULT_SSO_GROUPS = { admin: 'platform-admins', viewer: 'platform-viewers' } as const;
+
+/** The break-glass login of the OIDC realm (its escape hatch), with `admin-password` from Vault. */
+export const BREAK_GLASS_USER = 'break-glass';
+
+/** Where GitLab sends the browser back after sign-in (oic-auth 4.715: OicSecurityRealm `securityRealm/finishLogin` under the root URL). */
+export function jenkinsRedirectUri(host: string): string {
+  return `https://${host}/securityRealm/finishLogin`;
+}
+
+/** Sign-in through GitLab (decision 0120). */
+export interface JenkinsSso {
+  /** GitLab's issuer (`gitlabIssuer`): discovery at `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Direct members administer Jenkins (Overall/Administer). */
+  readonly adminGroup: string;
+  /** Direct members may read Jenkins and its jobs and builds, nothing else. */
+  readonly viewerGroup: string;
+}
 
 /** The file name of the registry credential's secret in the build pod (the Vault agent's template). */
 export const REGISTRY_SECRET = 'registry';
@@ -411,10 +460,7 @@ export function jenkinsCasc(props: JenkinsCascProps): Record<string, unknown> {
       mode: 'EXCLUSIVE',
       // Agents connect over WebSocket through the HTTP port; no TCP agent port is opened.
       slaveAgentPort: -1,
-      securityRealm: {
-        local: { allowsSignup: false, users: [{ id: 'admin', name: 'Platform administrator', password: '${admin-password}' }] },
-      },
-      authorizationStrategy: { loggedInUsersCanDoAnything: { allowAnonymousRead: false } },
+      ...(props.sso ? oidcSecurity(props.sso) : localSecurity()),
       crumbIssuer: { standard: { excludeClientIPFromCrumb: true } },
       clouds: [
         {
@@ -478,6 +524,57 @@ export function jenkinsCasc(props: JenkinsCascProps): Record<string, unknown> {
   };
 }
 
+/** The local `admin` user alone (a model without single sign-on). */
+function localSecurity() {
+  return {
+    securityRealm: {
+      local: { allowsSignup: false, users: [{ id: 'admin', name: 'Platform administrator', password: '${admin-password}' }] },
+    },
+    authorizationStrategy: { loggedInUsersCanDoAnything: { allowAnonymousRead: false } },
+  };
+}
+
+/**
+ * GitLab as OpenID Connect provider (jenkinsci/oic-auth-plugin 4.715.vf202e4229f61
+ * docs/configuration/README.md "JCasC configuration reference" and GITLAB.md): discovery from the
+ * well-known document, PKCE, user name and groups from GitLab's ID token (`nickname`,
+ * `groups_direct`; the plugin reads userinfo first and falls back to the ID token,
+ * OicSecurityRealm.determineAuthorities). The escape hatch is the break-glass login (a password
+ * login beside OIDC, for when GitLab is down), put in the admin group. Permissions by group with
+ * matrix-auth (3.2.8 src/test/resources/.../casc/configuration-as-code-v3.yml `entries`).
+ */
+function oidcSecurity(sso: JenkinsSso) {
+  return {
+    securityRealm: {
+      oic: {
+        serverConfiguration: {
+          wellKnown: { wellKnownOpenIDConfigurationUrl: `${sso.issuer}/.well-known/openid-configuration`, scopesOverride: 'openid profile email' },
+        },
+        clientId: `\${${OIDC_CLIENT_FILES.client_id}}`,
+        clientSecret: `\${${OIDC_CLIENT_FILES.client_secret}}`,
+        userNameField: 'nickname',
+        fullNameFieldName: 'name',
+        emailFieldName: 'email',
+        groupsFieldName: 'groups_direct',
+        properties: ['pkce', { escapeHatch: { username: BREAK_GLASS_USER, secret: '${admin-password}', group: sso.adminGroup } }],
+      },
+    },
+    authorizationStrategy: {
+      globalMatrix: {
+        entries: [
+          { group: { name: sso.adminGroup, permissions: ['Overall/Administer'] } },
+          { group: { name: sso.viewerGroup, permissions: ['Overall/Read', 'Job/Read'] } },
+        ],
+      },
+    },
+  };
+}
+
+/** Jenkins' sign-in settings from the model: GitLab's issuer and the groups. */
+export function jenkinsSsoOf(platform: Platform): JenkinsSso {
+  return { issuer: gitlabIssuer(platform), adminGroup: DEFAULT_SSO_GROUPS.admin, viewerGroup: DEFAULT_SSO_GROUPS.viewer };
+}
+
 /** plugins.txt for jenkins-plugin-cli: `name:version`, one a line. */
 export function pluginsTxt(): string {
   return `${Object.entries(JENKINS_PLUGINS)
@@ -504,7 +601,7 @@ export class Jenkins extends Construct {
         ports: [{ port: 443 }],
         purpose: 'plugin downloads at start (update center and its mirrors)',
       },
-      connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles) through the ingress controller'),
+      connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles, OIDC sign-in) through the ingress controller'),
       ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
         dnsAccess(agent),
         connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),

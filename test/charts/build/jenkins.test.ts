@@ -3,7 +3,7 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
-import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, jenkinsRedirectUri, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
 import { dnsAccess, exposedThroughIngress } from '../../../charts/lib/network';
 import { jenkinsProps } from '../../../charts/catalogue';
 import { JENKINS, KANIKO_AGENT, buildAgentName, pipelinePath } from '../../../charts/build/names';
@@ -179,9 +179,11 @@ describe('the Jenkins controller', () => {
     const variables = [...new Set([...text.matchAll(/(?<!\^)\$\{([a-z0-9-]+)\}/g)].map((m) => m[1]))].sort();
     expect(variables).toEqual(JENKINS_CONSUMER.secrets.map((s) => s.name).sort());
     for (const secret of JENKINS_CONSUMER.secrets) {
-      expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(`secret/data/jenkins/${secret.name}`);
+      // The OIDC client lives at the SSO contract's path (charts/lib/sso.ts), one key per file.
+      const [path, key] = secret.name.startsWith('oidc-client-') ? ['secret/data/sso/jenkins', secret.keys[0]] : [`secret/data/jenkins/${secret.name}`, 'value'];
+      expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(path);
       // The bare value: JCasC reads the file whole.
-      expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ index .Data.data "value" }}{{- end }}`);
+      expect(secret.template).toBe(`{{- with secret "${path}" -}}{{ index .Data.data "${key}" }}{{- end }}`);
     }
     expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko-hello builds/kaniko-hello']);
   });
@@ -223,8 +225,45 @@ describe('Configuration as Code', () => {
     const { jenkins: root } = casc();
     expect(root.numExecutors).toBe(0);
     expect(root.slaveAgentPort).toBe(-1);
-    expect(root.authorizationStrategy).toEqual({ loggedInUsersCanDoAnything: { allowAnonymousRead: false } });
-    expect(root.securityRealm.local.allowsSignup).toBe(false);
+    // Permissions only by GitLab group: nothing for anonymous or for any signed-in user.
+    const entries = root.authorizationStrategy.globalMatrix.entries as any[];
+    expect(entries.map((e) => Object.keys(e)[0])).toEqual(['group', 'group']);
+    expect(JSON.stringify(entries)).not.toMatch(/anonymous|authenticated/);
+    // Without single sign-on (a model without it), the local admin and signed-in users only.
+    const local = (jenkinsCasc({ ...PROPS, sso: undefined }) as any).jenkins;
+    expect(local.authorizationStrategy).toEqual({ loggedInUsersCanDoAnything: { allowAnonymousRead: false } });
+    expect(local.securityRealm.local.allowsSignup).toBe(false);
+  });
+
+  describe('GIVEN sign-in through GitLab', () => {
+    const sso = { issuer: 'https://git.example.test', adminGroup: 'ops/admins', viewerGroup: 'ops/viewers' };
+    const root = () => (jenkinsCasc({ ...PROPS, sso }) as any).jenkins;
+
+    it('THEN the OIDC realm discovers GitLab, takes the user and direct groups from its ID token, with PKCE', () => {
+      const oic = root().securityRealm.oic;
+      expect(oic.serverConfiguration.wellKnown.wellKnownOpenIDConfigurationUrl).toBe('https://git.example.test/.well-known/openid-configuration');
+      expect(oic).toMatchObject({ clientId: '${oidc-client-id}', clientSecret: '${oidc-client-secret}', userNameField: 'nickname', groupsFieldName: 'groups_direct' });
+      expect(oic.properties).toContain('pkce');
+    });
+
+    it('THEN the admin group administers, the viewer group reads, and the break-glass login belongs to the admin group with the Vault password', () => {
+      expect(root().authorizationStrategy.globalMatrix.entries).toEqual([
+        { group: { name: 'ops/admins', permissions: ['Overall/Administer'] } },
+        { group: { name: 'ops/viewers', permissions: ['Overall/Read', 'Job/Read'] } },
+      ]);
+      const hatch = root().securityRealm.oic.properties.find((p: any) => p.escapeHatch).escapeHatch;
+      expect(hatch).toEqual({ username: 'break-glass', secret: '${admin-password}', group: 'ops/admins' });
+    });
+
+    it('THEN the redirect URI registered in GitLab is the finishLogin page under the root URL Jenkins is served on', () => {
+      // oic-auth builds `<root URL>securityRealm/finishLogin` from the configured root URL
+      // (OicSecurityRealm.buildOAuthRedirectUrl, 4.715.vf202e4229f61).
+      const rendered = synthJenkins({ sso });
+      const ingressHost = rendered.find((o) => o.kind === 'Ingress').spec.rules[0].host;
+      const rootUrl = parse(rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'jenkins-config').data['jenkins.yaml']).unclassified.location.url;
+      expect(jenkinsRedirectUri(ingressHost)).toBe(`${rootUrl}securityRealm/finishLogin`);
+      expect(new URL(jenkinsRedirectUri(platform.services.jenkins.host!)).host).toBe(new URL(casc().unclassified.location.url).host);
+    });
   });
 
   it('runs the build pods in the builds namespace, connecting back over WebSocket', () => {
