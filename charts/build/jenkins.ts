@@ -4,14 +4,15 @@
  *  - the controller StatefulSet (pinned image, `jenkins` namespace, placed per
  *    `services.jenkins.node`, JENKINS_HOME on `ceph-rbd`); an init container installs the plugins
  *    pinned in config/versions.ts into an emptyDir, so every start runs exactly that set;
- *  - Configuration as Code (JCasC) rendered from the model into a ConfigMap: the local admin, the
+ *  - Configuration as Code (JCasC) rendered from the model into a ConfigMap: sign-in through GitLab
+ *    (OIDC, GitLab groups as permissions, a break-glass login; decision 0120), the
  *    GitLab connection, credentials read from the files the Vault agent writes (into /run/secrets,
- *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with two pod
+ *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with the pod
  *    templates in the `builds` namespace, and one pipeline job per app, triggered by GitLab's
  *    webhook and loading its Jenkinsfile from this repository (dist/pipelines/<app>/Jenkinsfile);
  *  - the build pods' templates, which run in the `builds` namespace (charts/build/builds.ts, Pod
- *    Security `baseline`, where the controller may manage pods and nothing else): `kaniko` (jnlp,
- *    Kaniko without any credential, crane and tools with the registry credential from Vault at
+ *    Security `baseline`, where the controller may manage pods and nothing else): `kaniko-<app>`, one per app (jnlp,
+ *    Kaniko without any credential, crane and tools with that app's push robot from Vault at
  *    /run/registry/config.json) and `deploy-agent` (jnlp, tools; restricted).
  *
  * Build pods reach GitLab and Harbor through the cluster's ingress controller (hostAliases to
