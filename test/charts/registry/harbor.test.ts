@@ -272,6 +272,9 @@ describe('Harbor', () => {
     expect(evaluator.allows({ from: setup, to: component('registry'), port: 5000 })).toBe(false);
     expect(evaluator.allows({ from: setup, to: pod('vault', { 'app.kubernetes.io/name': 'vault' }), port: 8200 })).toBe(true);
     expect(evaluator.allows({ from: component('trivy'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(true);
+    // Sign-in through GitLab: core calls GitLab's OIDC endpoints at the ingress controller; nothing else of Harbor does.
+    expect(evaluator.allows({ from: component('core'), to: controller, port: 443 })).toBe(true);
+    expect(evaluator.allows({ from: component('portal'), to: controller, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: component('core'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: component('portal'), to: pod('databases', { 'app.kubernetes.io/name': 'postgresql' }), port: 5432 })).toBe(false);
   });
