@@ -269,7 +269,9 @@ def ensure_app_robot(harbor, robot, now):
 def ensure_oidc(harbor, oidc):
     """Sign-in through GitLab. Harbor changes its auth mode only while no user but the admin
     exists (src/controller/config/controller.go authModeCanBeModified): once set, the mode is
-    left out of the request, so later runs only update the OIDC settings."""
+    left out of the request, so later runs only update the OIDC settings. The admin keeps its
+    database password in OIDC mode (src/core/auth/authenticator.go Login), so this program and
+    the break-glass login go on working."""
     client = read_json_secret(oidc["clientFile"])
     if not client.get("client_id") or not client.get("client_secret"):
         raise HarborError(f"{oidc['clientFile']}: needs client_id and client_secret; register Harbor's application in GitLab and load it into Vault (README runbook)")
