@@ -22,6 +22,7 @@ import { issuerFor } from './lib/ingress';
 import { vaultAgentPodFor, vaultTlsServerName } from './lib/vault';
 import { Alertmanager } from './observability/alertmanager';
 import { Grafana, grafanaHost } from './observability/grafana';
+import { gitlabIssuer, oidcClient, ssoGroups } from './lib/sso';
 import { KubeStateMetrics } from './observability/kube-state-metrics';
 import { LogShipper } from './observability/log-shipper';
 import { Loki } from './observability/loki';
@@ -99,7 +100,12 @@ const vault = constructService(Vault, (platform, plan) => ({
   // The model requires Vault's host (config/schema.ts checkHosts).
   host: platform.services.vault.host!,
   issuer: issuerFor(platform, PLATFORM_ENV),
-  auth: { podCidr: platform.cluster.podCidr, tokenTtl: platform.vault.tokenTtl, tokenMaxTtl: platform.vault.tokenMaxTtl },
+  auth: {
+    podCidr: platform.cluster.podCidr,
+    tokenTtl: platform.vault.tokenTtl,
+    tokenMaxTtl: platform.vault.tokenMaxTtl,
+    oidc: { issuer: gitlabIssuer(platform), redirectUris: oidcClient(platform, 'vault').redirectUris, groups: ssoGroups(platform) },
+  },
   secretConsumers: plan.secretConsumers,
   plan,
 }));
@@ -109,6 +115,7 @@ const grafana = constructService(Grafana, (platform) => ({
   scrapeInterval: platform.observability.scrapeInterval,
   issuer: issuerFor(platform, PLATFORM_ENV),
   vaultTlsServerName: vaultTlsServerName(platform),
+  sso: { issuer: gitlabIssuer(platform), groups: ssoGroups(platform) },
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({

@@ -18,6 +18,7 @@ import { loadDefaultPlatform, type Platform } from '../config';
 import { allServices } from '../charts/catalogue';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
+import { OIDC_CLIENTS, oidcClientKvPath } from '../charts/lib/sso';
 import { HARBOR_SECRETS, ROBOT_EXPIRY_NOTICE_DAYS } from '../charts/registry/harbor';
 import { appPushRobots, robotUserName, type AppPushRobot } from '../config/harbor-robots';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
@@ -140,6 +141,8 @@ export function declaredVaultPaths(platform: Platform): string[] {
       ...consumers.flatMap((consumer) => consumer.secrets.map((secret) => kvPutPath(consumer, secret))),
       ...Object.values(GITLAB_SECRETS).map((secret) => secret.vaultPath),
       ...Object.values(HARBOR_SECRETS).flatMap((secret) => Object.values(secret.keys).map((source) => source.split('#')[0])),
+      // GitLab's OAuth applications (load-kv.sh sso), read by the clients or copied to Argo CD's Secret.
+      ...OIDC_CLIENTS.map((client) => oidcClientKvPath(client)),
     ]),
   ].sort();
 }

@@ -96,9 +96,12 @@ export const defaultPlatform: Platform = {
   certManager: {
     recursiveNameservers: ['1.1.1.1:53', '1.0.0.1:53'],
   },
+  // No local admin: people sign in through GitLab; break-glass is the kubeconfig (decision 0118).
   argocd: {
-    adminEnabled: true,
+    adminEnabled: false,
   },
+  // Single sign-on through GitLab: direct members of these groups administer or view (decision 0117).
+  sso: { adminGroup: 'platform-admins', viewerGroup: 'platform-viewers' },
   vault: {
     // Raft holds a few hundred KV entries, policies and roles: megabytes, plus its log.
     storageGiB: 2,

@@ -371,11 +371,36 @@ const CertManagerSchema = z.strictObject({
 
 const ArgocdSchema = z.strictObject({
   /**
-   * Whether Argo CD's built-in `admin` account may log in (`admin.enabled` in argocd-cm). Keep it
-   * true to bootstrap; set it to false once SSO (or a named local account) exists.
+   * Whether Argo CD's built-in `admin` account may log in (`admin.enabled` in argocd-cm). False
+   * in the seed: people sign in through GitLab, operators without it use `argocd login --core`
+   * with their kubeconfig; true only as break-glass (docs/decisions/0118-break-glass-accounts.md).
    */
   adminEnabled: z.boolean({ error: 'must be true or false' }),
 });
+
+/** A GitLab group's full path as GitLab's ID token lists it (`groups_direct`), in lower case. */
+const gitlabGroupPath = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*)*$/, {
+    error: 'must be a GitLab group\'s full path in lower case, e.g. "platform-admins" or "ops/platform-admins"',
+  });
+
+/**
+ * Single sign-on through GitLab (docs/decisions/0117-gitlab-as-oidc-provider.md): the GitLab
+ * groups whose direct members get each role in Argo CD, Grafana, Harbor, Jenkins and Vault. A
+ * person in neither group can sign in to none of them.
+ */
+const SsoSchema = z
+  .strictObject({
+    /** Its direct members administer every service (Argo CD `role:admin`, Grafana Admin, Vault's admin policy). */
+    adminGroup: gitlabGroupPath,
+    /** Its direct members may look but not change (Argo CD `role:readonly`, Grafana Viewer, Vault's read-only policy). */
+    viewerGroup: gitlabGroupPath,
+  })
+  .refine((sso) => sso.adminGroup !== sso.viewerGroup, {
+    path: ['viewerGroup'],
+    error: 'must differ from sso.adminGroup: one group cannot hold both roles; name another GitLab group, e.g. "platform-viewers"',
+  });
 
 // ---- secrets and backups (issue 6): Vault ----
 
@@ -803,6 +828,8 @@ export const PlatformSchema = z
     maintenance: MaintenanceWindowSchema.default({ days: ['sa', 'su'], start: '02:00', end: '05:00', timeZone: 'UTC' }),
     certManager: CertManagerSchema,
     argocd: ArgocdSchema,
+    /** @default - GitLab groups `platform-admins` and `platform-viewers` */
+    sso: SsoSchema.default({ adminGroup: 'platform-admins', viewerGroup: 'platform-viewers' }),
     vault: VaultSchema,
     postgresql: PostgresqlSchema,
     redis: RedisSchema,

@@ -12,6 +12,7 @@ import { K3S_VERSION } from '../config/versions';
 import { allServices } from '../charts/catalogue';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
+import { OIDC_CLIENTS, oidcClientKvPath } from '../charts/lib/sso';
 import { HARBOR_SECRETS } from '../charts/registry/harbor';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { RESTORE_ONLY_VAULT_ENTRIES } from '../charts/backup/application-backups';
@@ -80,6 +81,8 @@ describe('the README runbooks', () => {
       ...Object.values(GITLAB_SECRETS).map((secret) => secret.vaultPath),
       ...Object.values(HARBOR_SECRETS).flatMap((secret) => Object.values(secret.keys).map((source) => source.split('#')[0])),
       ...RESTORE_ONLY_VAULT_ENTRIES.map((entry) => entry.path),
+      // GitLab's OAuth applications, which load-kv.sh prompts for under `sso`.
+      ...OIDC_CLIENTS.map((client) => oidcClientKvPath(client)),
     ]);
     const named = unique([...commands.matchAll(/(?:vault kv put|\bv) (secret\/[a-z0-9/-]+)/g)].map((m) => m[1]));
     expect(named.length).toBeGreaterThan(15);

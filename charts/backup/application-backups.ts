@@ -25,7 +25,8 @@ import { READ_AT_START, rawValueTemplate } from '../lib/vault-access';
 import { standardLabels } from '../lib/labels';
 import { PlatformNamespace } from '../lib/namespace';
 import { connect, dnsAccess, hosts, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import { WorkloadCronJob, WorkloadVolume, type WorkloadContainer, type WorkloadResources } from '../lib/workload';
+import { WorkloadCronJob, WorkloadVolume, type WorkloadContainer } from '../lib/workload';
+import { resources } from '../lib/kinds';
 import type { ServiceRegistration } from '../lib/service';
 import {
   KUBERNETES_AUTH_MOUNT,
@@ -175,11 +176,6 @@ function rcloneEnv(props: ApplicationBackupsProps): k8s.EnvVar[] {
   ];
 }
 
-/** Requests and limits of one container. */
-function containerResources(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): WorkloadResources {
-  return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
-}
-
 interface BackupJob {
   readonly consumer: SecretConsumer;
   /** The CronJob as the network plan knows it (its name is the consumer's). */
@@ -252,7 +248,7 @@ export class ApplicationBackups extends Construct {
         // The server's own image: pg_dump of the same major version as the server.
         image: IMAGES.postgres,
         identity: { uid: POSTGRES_UID },
-        resources: containerResources('100m', '128Mi', '1', '512Mi'),
+        resources: resources('100m', '128Mi', '1', '512Mi'),
       },
     });
     this.cronJob(props, {
@@ -269,7 +265,7 @@ export class ApplicationBackups extends Construct {
           { name: 'HOME', value: '/tmp' },
         ],
         identity: { uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID },
-        resources: containerResources('50m', '64Mi', '500m', '256Mi'),
+        resources: resources('50m', '64Mi', '500m', '256Mi'),
         // The agent's projected token (audience vault), to log in to Vault itself.
         mounts: [{ volume: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR }],
       },
@@ -302,7 +298,7 @@ export class ApplicationBackups extends Construct {
       env: rcloneEnv(props),
       identity: { uid: RCLONE_UID },
       identityPerContainer: true,
-      resources: containerResources('50m', '64Mi', '1', '256Mi'),
+      resources: resources('50m', '64Mi', '1', '256Mi'),
       volumes: [
         WorkloadVolume.emptyDir('out', OUT_DIR, job.sizeLimit),
         WorkloadVolume.configMap('scripts', `${name}-scripts`, [{ mountPath: '/scripts' }]),

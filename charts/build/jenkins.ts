@@ -63,8 +63,8 @@ import {
   REGISTRY_CONFIG_DIR,
   pipelinePath,
 } from './names';
-import { restrictedContainer, restrictedPod } from './pod-security';
-import { KANIKO_CONTAINER_SECURITY } from '../lib/security-context';
+import { restrictedPod } from './pod-security';
+import { KANIKO_CONTAINER_SECURITY, restrictedContainerSecurity } from '../lib/security-context';
 import { containerResources } from '../lib/workload';
 import { resources } from '../lib/kinds';
 import { RUNTIME_DEFAULT_SECCOMP } from '../lib/security-context';
@@ -269,7 +269,7 @@ function jnlpContainer(): k8s.Container {
   return {
     name: 'jnlp',
     image: IMAGES.jenkinsAgent,
-    securityContext: restrictedContainer(JENKINS_UID),
+    securityContext: restrictedContainerSecurity({ uid: JENKINS_UID }),
     resources: containerResources(resources('100m', '256Mi', '1', '512Mi')),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
@@ -286,7 +286,7 @@ function toolsContainer(): k8s.Container {
     command: ['sleep'],
     args: ['infinity'],
     env: [{ name: 'HOME', value: '/home/node' }],
-    securityContext: restrictedContainer(NODE_UID),
+    securityContext: restrictedContainerSecurity({ uid: NODE_UID }),
     resources: containerResources(resources('250m', '512Mi', '2', '2Gi')),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
@@ -314,7 +314,7 @@ function craneContainer(): k8s.Container {
     ],
     // The agent's uid, like tools: the steps Jenkins runs here write their output and exit code
     // into the control folder the jnlp container creates in the workspace.
-    securityContext: restrictedContainer(JENKINS_UID),
+    securityContext: restrictedContainerSecurity({ uid: JENKINS_UID }),
     resources: containerResources(resources('100m', '128Mi', '1', '512Mi')),
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };

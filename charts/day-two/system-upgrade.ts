@@ -25,7 +25,7 @@ import { policyExceptions } from '../../common/policy-exceptions';
 import { kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from '../lib/security-context';
+import { WorkloadDeployment, WorkloadVolume } from '../lib/workload';
 
 export const SYSTEM_UPGRADE_NAMESPACE = 'system-upgrade';
 /** The API group of the Plan CRD the controller registers at start. */
@@ -107,7 +107,6 @@ export function k3sPlans(window: MaintenanceWindow, version: string = K3S_VERSIO
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 const rbacMetadata = (name: string, namespace?: string): k8s.ObjectMeta => ({ name, namespace, labels: standardLabels(CONTROLLER_NAME, 'rbac') });
-const quantity = (value: string) => k8s.Quantity.fromString(value);
 
 /** What the controller reads of the model and the render. */
 export interface SystemUpgradeControllerProps {
@@ -116,11 +115,11 @@ export interface SystemUpgradeControllerProps {
 }
 
 /**
- * The controller with its namespace, settings and rights. Its Deployment is a typed L1 object,
- * not a `WorkloadDeployment`: it keeps upstream's shape (the selector on
- * `upgrade.cattle.io/controller`, which the controller reads its own name from, and the
- * `system-upgrade` account the Plans' Jobs share), because a Deployment's selector cannot change
- * in place (docs/decisions/0116-day-two-services-as-constructs.md).
+ * The controller with its namespace, settings and rights. Its Deployment is a `WorkloadDeployment`
+ * in upstream's shape: the selector on `upgrade.cattle.io/controller` (`selectorLabel`), which the
+ * controller reads its own name from and which a live Deployment cannot change, and the
+ * `system-upgrade` account the Plans' Jobs share (`serviceAccount`)
+ * (docs/decisions/0116-day-two-services-as-constructs.md).
  */
 export class SystemUpgradeController extends Construct {
   static readonly registration: ServiceRegistration = {
@@ -144,12 +143,12 @@ export class SystemUpgradeController extends Construct {
       workloads: [SYSTEM_UPGRADE_CONTROLLER],
       plan: props.plan,
     });
-    new k8s.KubeServiceAccount(this, 'service-account', {
+    const account = new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: ACCOUNT, namespace: ns, labels: standardLabels(ACCOUNT, 'service-account') },
       automountServiceAccountToken: true,
     });
     // The controller's settings, as upstream's ConfigMap, with the kubectl image pinned here.
-    new k8s.KubeConfigMap(this, 'controller-env', {
+    const controllerEnv = new k8s.KubeConfigMap(this, 'controller-env', {
       metadata: { name: 'default-controller-env', namespace: ns, labels: standardLabels(CONTROLLER_NAME, 'config') },
       data: {
         SYSTEM_UPGRADE_CONTROLLER_DEBUG: 'false',
@@ -210,51 +209,36 @@ export class SystemUpgradeController extends Construct {
       roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: CONTROLLER_NAME },
       subjects,
     });
-    const labels = { ...standardLabels(CONTROLLER_NAME, 'controller'), [CONTROLLER_LABEL]: CONTROLLER_NAME };
-    new k8s.KubeDeployment(this, 'deployment', {
-      metadata: {
-        name: CONTROLLER_NAME,
-        namespace: ns,
-        labels,
-        annotations: policyExceptions({ 'K8S-PRB-01': 'the controller opens no port (no health or metrics endpoint at v0.20.1), so there is nothing to probe' }),
-      },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: { [CONTROLLER_LABEL]: CONTROLLER_NAME } },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: ACCOUNT,
-            automountServiceAccountToken: true,
-            // On the control plane, as upstream: it stays up while the agents are drained.
-            nodeSelector: { 'node-role.kubernetes.io/control-plane': 'true' },
-            tolerations: [
-              { key: 'CriticalAddonsOnly', operator: 'Exists' },
-              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-            ],
-            securityContext: restrictedPodSecurity({ uid: 65534 }),
-            containers: [
-              {
-                name: CONTROLLER_NAME,
-                image: IMAGES.systemUpgradeController,
-                envFrom: [{ configMapRef: { name: 'default-controller-env' } }],
-                env: [
-                  { name: 'SYSTEM_UPGRADE_CONTROLLER_NAME', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${CONTROLLER_LABEL}']` } } },
-                  { name: 'SYSTEM_UPGRADE_CONTROLLER_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'SYSTEM_UPGRADE_CONTROLLER_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-                ],
-                // Upstream mounts the host's CA bundles (for a Plan's channel URL); the Plans here
-                // name a version, not a channel, so the controller calls nothing outside the cluster.
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-                resources: { requests: { cpu: quantity('10m'), memory: quantity('32Mi') }, limits: { cpu: quantity('200m'), memory: quantity('128Mi') } },
-                securityContext: { ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } },
-              },
-            ],
-            volumes: [{ name: 'tmp', emptyDir: {} }],
-          },
-        },
-      },
+    // Upstream's shape on the family: the selector on CONTROLLER_LABEL (the controller reads its
+    // own name from that pod label through the downward API), the `system-upgrade` account the
+    // Plans' Jobs share, one pod at a time (Recreate), on the control plane.
+    new WorkloadDeployment(this, 'deployment', {
+      workload: SYSTEM_UPGRADE_CONTROLLER,
+      component: 'controller',
+      selectorLabel: CONTROLLER_LABEL,
+      service: false,
+      image: IMAGES.systemUpgradeController,
+      identity: { uid: 65534 },
+      serviceAccount: account,
+      automountToken: true,
+      strategy: 'Recreate',
+      annotations: policyExceptions({ 'K8S-PRB-01': 'the controller opens no port (no health or metrics endpoint at v0.20.1), so there is nothing to probe' }),
+      // On the control plane, as upstream: it stays up while the agents are drained.
+      nodeSelector: { 'node-role.kubernetes.io/control-plane': 'true' },
+      tolerations: [
+        { key: 'CriticalAddonsOnly', operator: 'Exists' },
+        { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+      ],
+      envFrom: [{ configMapRef: { name: controllerEnv.name } }],
+      env: [
+        { name: 'SYSTEM_UPGRADE_CONTROLLER_NAME', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${CONTROLLER_LABEL}']` } } },
+        { name: 'SYSTEM_UPGRADE_CONTROLLER_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'SYSTEM_UPGRADE_CONTROLLER_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      ],
+      // Upstream mounts the host's CA bundles (for a Plan's channel URL); the Plans here name a
+      // version, not a channel, so the controller calls nothing outside the cluster.
+      volumes: [WorkloadVolume.emptyDir('tmp', '/tmp', '16Mi')],
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
     });
   }
 }

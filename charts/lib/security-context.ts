@@ -33,6 +33,29 @@ export const RESTRICTED_CONTAINER_VALUES = {
   seccompProfile: RUNTIME_DEFAULT_SECCOMP,
 } as const satisfies k8s.SecurityContext;
 
+/** The user one container runs as, when it is not the pod's (`restrictedContainerSecurity`). */
+export interface ContainerIdentity {
+  /** Its user id (`runAsUser`), not 0. */
+  readonly uid: number;
+  /** Its primary group (`runAsGroup`). @default - the same number as `uid` */
+  readonly gid?: number;
+}
+
+/**
+ * The container level of `restricted` in the typed form of a rendered pod: every container the
+ * platform renders itself (the workload family's and Jenkins' agent pod templates) takes it from
+ * here. With an identity the container runs as that user and states non-root itself, so its
+ * context is restricted whatever the pod level says: a pod whose containers run as different
+ * users (one of them root, Kaniko's) sets no user, nor `runAsNonRoot`, for all of them.
+ */
+export function restrictedContainerSecurity(identity?: ContainerIdentity): k8s.SecurityContext {
+  return {
+    ...RESTRICTED_CONTAINER_SECURITY,
+    capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] },
+    ...(identity ? { runAsNonRoot: true, runAsUser: identity.uid, runAsGroup: identity.gid ?? identity.uid } : {}),
+  };
+}
+
 /** The non-root identity a pod runs as: the user its image is built for. */
 export interface PodIdentity {
   /** The user id of every container (`runAsUser`). */

@@ -2,9 +2,10 @@
  * The workload construct family: every pod the platform renders itself is built here, from its
  * intent (image, ports by name, probes, resources, volumes, identity, node, Vault secrets), into
  * typed Kubernetes objects (cdk8s-plus-28's generated L1 classes): its ServiceAccount, its
- * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet or Job, with restricted security
- * (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods when it
- * changes. docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
+ * Service, its ConfigMaps and the Deployment, StatefulSet, DaemonSet, Job or CronJob, with restricted
+ * security (charts/lib/security-context.ts) and a checksum of its configuration that rolls the pods
+ * when it changes. A Job and the CronJob that repeats it can share one `WorkloadPod`.
+ * docs/decisions/0091-typed-workload-constructs.md says why these are typed L1 objects
  * and not cdk8s-plus-28's L2 constructs; 0092 why services are construct classes with a catalogue.
  *
  * ## How to write a service
@@ -33,7 +34,7 @@ import { standardLabels } from './labels';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { NAME_LABEL, type Workload } from './network';
 import { NODE_LABEL } from '../../config/topology';
-import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_ANY_USER, restrictedPodSecurity, type PodIdentity } from './security-context';
+import { RESTRICTED_POD_ANY_USER, restrictedContainerSecurity, restrictedPodSecurity, type ContainerIdentity, type PodIdentity } from './security-context';
 
 /** The annotation that rolls a pod template when its configuration changes. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'platform-synthesizer.io/config-checksum';
@@ -129,6 +130,14 @@ export interface DataClaimProps {
   readonly labelled?: boolean;
 }
 
+/** The token of `WorkloadVolume.serviceAccountToken`. */
+export interface ServiceAccountTokenProps {
+  /** Who accepts the token (its `aud` claim), e.g. "vault"; the API server does not. */
+  readonly audience: string;
+  /** Its lifetime in seconds: at least 600 (the API refuses less); the kubelet renews it at 80%. */
+  readonly expirationSeconds: number;
+}
+
 /** Where an init container mounts one of the workload's volumes (`WorkloadInitContainer.mounts`). */
 export interface InitContainerMount {
   /** The name of a volume of the workload (`WorkloadProps.volumes`). */
@@ -137,13 +146,6 @@ export interface InitContainerMount {
   readonly mountPath: string;
 }
 
-/** The user one container runs as (`WorkloadInitContainer.identity`, `WorkloadProps.identityPerContainer`). */
-export interface ContainerIdentity {
-  /** Its user id (`runAsUser`), not 0. */
-  readonly uid: number;
-  /** Its primary group (`runAsGroup`). @default - the same number as `uid` */
-  readonly gid?: number;
-}
 
 
 /**
@@ -186,6 +188,18 @@ export class WorkloadVolume {
    */
   static configMap(name: string, configMapName: string, mounts: readonly VolumeMountProps[]): WorkloadVolume {
     return new WorkloadVolume(name, mounts, true, { volume: { name, configMap: { name: configMapName } } });
+  }
+
+  /**
+   * A service account token for another audience than the API server (e.g. Vault's), projected
+   * into the file `token` of `mountPath`, read-only, renewed by the kubelet before it expires: for
+   * a container that logs in with it itself (a pod with a Vault agent gets the agent's instead).
+   * @see https://kubernetes.io/docs/concepts/storage/projected-volumes/#serviceaccounttoken
+   */
+  static serviceAccountToken(name: string, mountPath: string, token: ServiceAccountTokenProps): WorkloadVolume {
+    return new WorkloadVolume(name, [{ mountPath }], true, {
+      volume: { name, projected: { sources: [{ serviceAccountToken: { audience: token.audience, expirationSeconds: token.expirationSeconds, path: 'token' } }] } },
+    });
   }
 
   /**
@@ -284,8 +298,11 @@ export interface WorkloadContainer {
   readonly identity?: ContainerIdentity;
 }
 
-/** The intent of one workload: what every kind of the family shares. */
-export interface WorkloadProps {
+/**
+ * The intent of one pod (`WorkloadPod`): what every kind of the family runs, and what a Job and
+ * the CronJob that repeats it can share.
+ */
+export interface WorkloadPodProps {
   /**
    * The workload as the network plan knows it (charts/lib/network.ts): its name (of every object
    * rendered here), its namespace and its ports by name.
@@ -305,12 +322,6 @@ export interface WorkloadProps {
    */
   readonly ports?: readonly string[];
   /**
-   * Render a Service named after the workload, selecting its pods, with these ports by name.
-   * `false` for a workload nothing reaches by name (its scraper discovers the pods).
-   * @default - a Service with every port of `ports`
-   */
-  readonly service?: false | { readonly ports: readonly string[] };
-  /**
    * The container's name.
    * @default - the workload's name
    */
@@ -321,6 +332,12 @@ export interface WorkloadProps {
   readonly args?: readonly string[];
   /** Environment variables of the container. @default - none */
   readonly env?: readonly k8s.EnvVar[];
+  /**
+   * Environment variables of the container from whole ConfigMaps or Secrets, by name (e.g. an
+   * upstream controller's settings ConfigMap).
+   * @default - none
+   */
+  readonly envFrom?: readonly k8s.EnvFromSource[];
   /** When the pod receives traffic. @default - no readiness probe */
   readonly readinessProbe?: WorkloadProbe;
   /** When the container is restarted. @default - no liveness probe */
@@ -335,21 +352,36 @@ export interface WorkloadProps {
    */
   readonly node?: string;
   /**
+   * Node labels the pods require, for a placement the model does not name by node (e.g. the
+   * control plane's role label). Not with `node`.
+   * @default - any node (or `node`)
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
    * Mount the ServiceAccount's API token: only for a workload that calls the Kubernetes API
    * (and holds a binding for what it calls).
    * @default false
    */
   readonly automountToken?: boolean;
   /**
+   * Run as a ServiceAccount the service renders itself, e.g. one that other pods share (the Jobs
+   * an upstream controller creates); the family then renders none.
+   * @default - a ServiceAccount of its own, named after the workload
+   */
+  readonly serviceAccount?: k8s.KubeServiceAccount;
+  /**
+   * The label the workload object selects its pods by (value: the workload's name), for a
+   * workload that went live with an upstream selector: Kubernetes refuses a changed selector on a
+   * live Deployment. The pods carry it beside `app.kubernetes.io/name`, which the NetworkPolicies
+   * keep selecting on.
+   * @default 'app.kubernetes.io/name'
+   */
+  readonly selectorLabel?: string;
+  /**
    * The Vault agent's pieces for a workload that reads secrets (charts/lib/vault.ts `vaultAgentPod`).
    * @default - no Vault agent
    */
   readonly vaultAgent?: VaultAgentPodProps;
-  /**
-   * Annotations of the workload object itself (e.g. policy exceptions).
-   * @default - none
-   */
-  readonly annotations?: Readonly<Record<string, string>>;
   /**
    * Annotations of the pods, after the config checksum and the Vault agent's (e.g. a checksum of
    * a ConfigMap the service renders itself, `WorkloadVolume.configMap`).
@@ -433,6 +465,21 @@ export interface WorkloadProps {
   readonly vaultVolumesFirst?: boolean;
 }
 
+/** The intent of one workload: its pod, and the workload object's own Service and annotations. */
+export interface WorkloadProps extends WorkloadPodProps {
+  /**
+   * Render a Service named after the workload, selecting its pods, with these ports by name.
+   * `false` for a workload nothing reaches by name (its scraper discovers the pods).
+   * @default - a Service with every port of `ports`
+   */
+  readonly service?: false | { readonly ports: readonly string[] };
+  /**
+   * Annotations of the workload object itself (e.g. policy exceptions).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 function portOf(workload: Workload, name: string): number {
   const port = workload.ports?.[name];
   if (port === undefined) {
@@ -473,41 +520,56 @@ function withoutRunAsGroup(security: k8s.PodSecurityContext): k8s.PodSecurityCon
 const quantities = (r: { readonly cpu: string; readonly memory: string }) => ({ cpu: k8s.Quantity.fromString(r.cpu), memory: k8s.Quantity.fromString(r.memory) });
 
 /**
- * Requests and limits as the typed container field, for the few pods the family does not build
- * (a Job's or a CronJob's, written with the typed L1 classes).
+ * Requests and limits as the typed container field, for the pod templates the family does not
+ * build (Jenkins' agent pods, which Jenkins creates from their manifests in its configuration).
  */
 export function containerResources(resources: WorkloadResources): k8s.ResourceRequirements {
   return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
 }
 
 /**
- * What every workload kind shares: renders the ServiceAccount, the ConfigMaps, the Service and
- * the pod template; the subclasses wrap the template in their kind.
+ * A pod with what it runs as and reads: its ServiceAccount, the ConfigMaps of its config volumes
+ * and the pod template (restricted security, config checksum, Vault agent). Every workload of the
+ * family runs one: built from its own props, or given (`SharedPodProps`) to a Job and the
+ * CronJob that repeats it, which then run one pod template under one ServiceAccount.
  */
-export abstract class WorkloadBase extends Construct {
-  /** The workload's name: of its objects, its pods' label and its Service. */
+export class WorkloadPod extends Construct {
+  /** The workload's name: of the ServiceAccount, the ConfigMaps' prefix and the pods' label. */
   readonly name: string;
   readonly namespace: string;
-  /** The labels of the workload and its pods. */
+  /** The `app.kubernetes.io/component` label of the pods. */
+  readonly component: string;
+  /** The labels of the pods (without the Vault agent's). */
   readonly labels: Readonly<Record<string, string>>;
   /** The selector of its pods: the one label the NetworkPolicies select on. */
   readonly selector: k8s.LabelSelector;
   /** The checksum of its configuration files (`undefined` without any). */
   readonly configChecksum?: string;
-  protected readonly template: k8s.PodTemplateSpec;
-  /** The labels of an object of the given kind (`WorkloadProps.labelObjectsLikeWorkload`). */
-  protected readonly objectLabels: (name: string, kind: string) => Record<string, string>;
+  /** The pod template the workload kinds wrap. @internal */
+  readonly template: k8s.PodTemplateSpec;
+  /** Its volumes, in order (a StatefulSet turns the data claims into claim templates). @internal */
+  readonly volumes: readonly WorkloadVolume[];
+  /** The ports its containers listen on, by name (a Service may expose only these). @internal */
+  readonly listeningPorts: readonly string[];
+  /** The labels of an object of the given kind (`WorkloadPodProps.labelObjectsLikeWorkload`). @internal */
+  readonly objectLabels: (name: string, kind: string) => Record<string, string>;
 
-  protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps) {
+  constructor(scope: Construct, id: string, props: WorkloadPodProps) {
     super(scope, id);
     const { workload } = props;
     this.name = workload.name;
     this.namespace = workload.namespace;
-    this.labels = standardLabels(workload.name, props.component);
-    this.selector = { matchLabels: { [NAME_LABEL]: workload.name } };
+    this.component = props.component;
+    const selectorLabel = props.selectorLabel ?? NAME_LABEL;
+    this.labels = { ...standardLabels(workload.name, props.component), ...(selectorLabel === NAME_LABEL ? {} : { [selectorLabel]: workload.name }) };
+    this.selector = { matchLabels: { [selectorLabel]: workload.name } };
+    if (props.node !== undefined && props.nodeSelector) {
+      throw new Error(`workload ${workload.namespace}/${workload.name}: node and nodeSelector both place the pods; set one`);
+    }
     const objectLabels = (name: string, kind: string) => (props.labelObjectsLikeWorkload ? { ...this.labels } : standardLabels(name, kind));
     this.objectLabels = objectLabels;
     const volumes = props.volumes ?? [];
+    this.volumes = volumes;
     const names = new Set<string>();
     for (const volume of volumes) {
       if (names.has(volume.name)) throw new Error(`workload ${workload.namespace}/${workload.name}: volume "${volume.name}" is declared twice; give each volume its own name`);
@@ -516,7 +578,7 @@ export abstract class WorkloadBase extends Construct {
     const ports = props.ports ?? Object.keys(workload.ports ?? {});
     const containerPortsOf = (names: readonly string[]) => names.map((name) => ({ name, containerPort: portOf(workload, name), protocol: 'TCP' }));
     const containerPorts = containerPortsOf(ports);
-    const listening = [...ports, ...(props.sidecars ?? []).flatMap((c) => c.ports ?? [])];
+    this.listeningPorts = [...ports, ...(props.sidecars ?? []).flatMap((c) => c.ports ?? [])];
     const mountsOf = (names: readonly string[], container: string): k8s.VolumeMount[] =>
       names.flatMap((volumeName) => {
         const volume = volumes.find((v) => v.name === volumeName);
@@ -528,10 +590,12 @@ export abstract class WorkloadBase extends Construct {
         return volume.mounts();
       });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service-account') },
-      automountServiceAccountToken: props.automountToken ?? false,
-    });
+    const serviceAccountName =
+      props.serviceAccount?.name ??
+      new k8s.KubeServiceAccount(this, 'service-account', {
+        metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service-account') },
+        automountServiceAccountToken: props.automountToken ?? false,
+      }).name;
 
     const files: Record<string, string> = {};
     for (const volume of volumes) {
@@ -547,21 +611,6 @@ export abstract class WorkloadBase extends Construct {
     }
     this.configChecksum = Object.keys(files).length ? configChecksum(files) : undefined;
 
-    if (props.service !== false) {
-      const servicePorts = props.service?.ports ?? ports;
-      for (const name of servicePorts) {
-        if (!listening.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports (or to a sidecar's ports)`);
-      }
-      new k8s.KubeService(this, 'service', {
-        metadata: { name: this.name, namespace: this.namespace, labels: objectLabels(this.name, 'service') },
-        spec: {
-          ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
-          selector: { ...this.selector.matchLabels },
-          ports: servicePorts.map((name) => ({ name, port: portOf(workload, name), targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
-        },
-      });
-    }
-
     const agent = props.vaultAgent;
     const rollOnConfigChange = props.rollOnConfigChange ?? true;
     const annotations = { ...(this.configChecksum && rollOnConfigChange ? { [CONFIG_CHECKSUM_ANNOTATION]: this.configChecksum } : {}), ...agent?.annotations, ...props.podAnnotations };
@@ -569,8 +618,6 @@ export abstract class WorkloadBase extends Construct {
     const podVolumes = props.vaultVolumesFirst ? [...(agent?.volumes ?? []), ...ownVolumes] : [...ownVolumes, ...(agent?.volumes ?? [])];
     const containerName = props.containerName ?? this.name;
     const mounts = props.mounts ? mountsOf(props.mounts, containerName) : volumes.flatMap((v) => v.mounts());
-    const asUser = (identity: ContainerIdentity | undefined) => (identity ? { runAsUser: identity.uid, runAsGroup: identity.gid ?? identity.uid } : {});
-    const restricted = (): k8s.SecurityContext => ({ ...RESTRICTED_CONTAINER_SECURITY, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY.capabilities.drop] } });
     // A volume mounted at a path of the container's own: a workload volume, or the Vault agent's (read-only).
     const byName = new Map<string, { mountAt(path: string): k8s.VolumeMount }>(volumes.map((v) => [v.name, v]));
     for (const volume of agent?.volumes ?? []) byName.set(volume.name, { mountAt: (mountPath) => ({ name: volume.name, mountPath, readOnly: true }) });
@@ -597,7 +644,7 @@ export abstract class WorkloadBase extends Construct {
         livenessProbe: probe(workload, c.livenessProbe, `${which} ${c.name}: livenessProbe`),
         startupProbe: probe(workload, c.startupProbe, `${which} ${c.name}: startupProbe`),
         resources: { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) },
-        securityContext: { ...restricted(), ...asUser(c.identity) },
+        securityContext: restrictedContainerSecurity(c.identity),
         volumeMounts: own.length ? own : undefined,
       };
     };
@@ -615,12 +662,13 @@ export abstract class WorkloadBase extends Construct {
       command: props.command ? [...props.command] : undefined,
       args: props.args ? [...props.args] : undefined,
       env: props.env ? [...props.env] : undefined,
+      envFrom: props.envFrom ? [...props.envFrom] : undefined,
       ports: containerPorts.length ? containerPorts : undefined,
       readinessProbe: probe(workload, props.readinessProbe, 'readinessProbe'),
       livenessProbe: probe(workload, props.livenessProbe, 'livenessProbe'),
       startupProbe: probe(workload, props.startupProbe, 'startupProbe'),
       resources: { requests: quantities(props.resources.requests), limits: quantities(props.resources.limits) },
-      securityContext: { ...restricted(), ...(props.identityPerContainer ? asUser(props.identity) : {}) },
+      securityContext: restrictedContainerSecurity(props.identityPerContainer ? props.identity : undefined),
       volumeMounts: mounts.length ? mounts : undefined,
     };
     if (props.identityPerContainer && (props.identity.fsGroup !== undefined || props.identity.supplementalGroups)) {
@@ -634,9 +682,9 @@ export abstract class WorkloadBase extends Construct {
         annotations: Object.keys(annotations).length ? annotations : undefined,
       },
       spec: {
-        serviceAccountName: this.name,
+        serviceAccountName,
         automountServiceAccountToken: props.automountToken ?? false,
-        nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : undefined,
+        nodeSelector: props.node !== undefined ? { [NODE_LABEL]: props.node } : props.nodeSelector ? { ...props.nodeSelector } : undefined,
         hostNetwork: props.hostNetwork,
         hostPid: props.hostPid,
         securityContext: props.identityPerContainer
@@ -657,6 +705,77 @@ export abstract class WorkloadBase extends Construct {
     };
   }
 
+}
+
+/**
+ * A workload that runs a pod built once for two workloads (`WorkloadPod`): a Job and the CronJob
+ * that repeats it run one pod template under one ServiceAccount, with one ConfigMap. Only a Job
+ * and a CronJob take it: nothing connects to them, so neither renders a Service.
+ */
+export interface SharedPodProps {
+  /** The pod it runs, built with `new WorkloadPod(...)`. */
+  readonly pod: WorkloadPod;
+  /**
+   * The name of the workload object (and its `app.kubernetes.io/name` label); its pods keep the
+   * pod's name and labels.
+   * @default - the pod's name
+   */
+  readonly name?: string;
+  /**
+   * Annotations of the workload object itself (e.g. an Argo CD hook).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What every workload kind shares: its pod (built here from the props, or shared) and the Service
+ * in front of it; the subclasses wrap the pod template in their kind.
+ */
+export abstract class WorkloadBase extends Construct {
+  /** The name of the workload object (of every object rendered here unless the pod is shared). */
+  readonly name: string;
+  readonly namespace: string;
+  /** The labels of the workload object (its pods' too, unless the pod is shared). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod it runs: its own, or one it shares with another workload. */
+  readonly pod: WorkloadPod;
+  /** The selector of its pods: the one label the NetworkPolicies select on. */
+  readonly selector: k8s.LabelSelector;
+  /** The checksum of its configuration files (`undefined` without any). */
+  readonly configChecksum?: string;
+  protected readonly template: k8s.PodTemplateSpec;
+
+  protected constructor(scope: Construct, id: string, protected readonly props: WorkloadProps | SharedPodProps) {
+    super(scope, id);
+    // The pod's objects stay this construct's children when it builds its own (id `pod`).
+    const pod = 'pod' in props ? props.pod : new WorkloadPod(this, 'pod', props);
+    this.pod = pod;
+    this.name = ('pod' in props ? props.name : undefined) ?? pod.name;
+    this.namespace = pod.namespace;
+    this.labels = this.name === pod.name ? pod.labels : standardLabels(this.name, pod.component);
+    this.selector = pod.selector;
+    this.configChecksum = pod.configChecksum;
+    this.template = pod.template;
+
+    if (!('pod' in props) && props.service !== false) {
+      const { workload } = props;
+      const ports = props.ports ?? Object.keys(workload.ports ?? {});
+      const servicePorts = props.service?.ports ?? ports;
+      for (const name of servicePorts) {
+        if (!pod.listeningPorts.includes(name)) throw new Error(`workload ${workload.namespace}/${workload.name}: the Service exposes port "${name}", which the container does not listen on; add it to ports (or to a sidecar's ports)`);
+      }
+      new k8s.KubeService(this, 'service', {
+        metadata: { name: this.name, namespace: this.namespace, labels: pod.objectLabels(this.name, 'service') },
+        spec: {
+          ...(this.headlessService ? { clusterIp: 'None' } : { type: 'ClusterIP' }),
+          selector: { ...this.selector.matchLabels },
+          ports: servicePorts.map((name) => ({ name, port: portOf(workload, name), targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
+        },
+      });
+    }
+  }
+
   /** A StatefulSet's governing Service is headless (clients reach its one pod directly). */
   protected get headlessService(): boolean {
     return false;
@@ -667,8 +786,8 @@ export abstract class WorkloadBase extends Construct {
   }
 
   protected rejectClaims(kind: string): void {
-    const claim = (this.props.volumes ?? []).find((v) => v.claim);
-    if (claim) throw new Error(`workload ${this.namespace}/${this.name}: volume "${claim.name}" is a data claim, which only a StatefulSet has; a ${kind} uses an emptyDir or a StatefulSet`);
+    const claim = this.pod.volumes.find((v) => v.claim);
+    if (claim) throw new Error(`workload ${this.namespace}/${this.pod.name}: volume "${claim.name}" is a data claim, which only a StatefulSet has; a ${kind} uses an emptyDir or a StatefulSet`);
   }
 }
 
@@ -680,6 +799,12 @@ export interface WorkloadDeploymentProps extends WorkloadProps {
    * @default - Kubernetes' default (25% each)
    */
   readonly rollingUpdate?: { readonly maxSurge: number; readonly maxUnavailable: number };
+  /**
+   * `Recreate`: the old pod stops before the new one starts, for a controller of which two must
+   * never run at once. Not with `rollingUpdate`.
+   * @default - Kubernetes' default (`RollingUpdate`)
+   */
+  readonly strategy?: 'Recreate' | 'RollingUpdate';
   /** Old ReplicaSets kept for a rollback. @default - Kubernetes' default (10) */
   readonly revisionHistoryLimit?: number;
   /** Seconds before a rollout that makes no progress counts as failed. @default - Kubernetes' default (600) */
@@ -693,18 +818,26 @@ export class WorkloadDeployment extends WorkloadBase {
   constructor(scope: Construct, id: string, props: WorkloadDeploymentProps) {
     super(scope, id, props);
     this.rejectClaims('Deployment');
+    if (props.strategy === 'Recreate' && props.rollingUpdate) {
+      throw new Error(`workload ${this.namespace}/${this.name}: strategy Recreate stops every pod before starting new ones; rollingUpdate limits a rolling update; drop one`);
+    }
     this.resource = new k8s.KubeDeployment(this, 'Resource', {
       metadata: this.objectMetadata(),
       spec: {
         replicas: props.replicas ?? 1,
         revisionHistoryLimit: props.revisionHistoryLimit,
         progressDeadlineSeconds: props.progressDeadlineSeconds,
-        strategy: props.rollingUpdate
-          ? {
-              type: 'RollingUpdate',
-              rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(props.rollingUpdate.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(props.rollingUpdate.maxUnavailable) },
-            }
-          : undefined,
+        strategy:
+          props.strategy === 'Recreate'
+            ? { type: 'Recreate' }
+            : props.rollingUpdate
+              ? {
+                  type: 'RollingUpdate',
+                  rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(props.rollingUpdate.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(props.rollingUpdate.maxUnavailable) },
+                }
+              : props.strategy
+                ? { type: props.strategy }
+                : undefined,
         selector: this.selector,
         template: this.template,
       },
@@ -742,7 +875,7 @@ export class WorkloadStatefulSet extends WorkloadBase {
 
   constructor(scope: Construct, id: string, props: WorkloadStatefulSetProps) {
     super(scope, id, props);
-    const claims = (props.volumes ?? []).filter((v) => v.claim);
+    const claims = this.pod.volumes.filter((v) => v.claim);
     this.resource = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: this.objectMetadata(),
       spec: {
@@ -754,7 +887,7 @@ export class WorkloadStatefulSet extends WorkloadBase {
         template: this.template,
         volumeClaimTemplates: claims.length
           ? claims.map((v) => ({
-              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : this.objectLabels(this.name, 'storage') },
+              metadata: { name: v.name, labels: v.claim!.labelled === false ? undefined : this.pod.objectLabels(this.name, 'storage') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 storageClassName: v.claim!.storageClassName,
@@ -793,7 +926,7 @@ export class WorkloadDaemonSet extends WorkloadBase {
 }
 
 /** How a Job runs to completion (`WorkloadJob`). */
-export interface WorkloadJobProps extends WorkloadProps {
+export interface JobRunProps {
   /** Failed pods before the Job counts as failed. @default - Kubernetes' default (6) */
   readonly backoffLimit?: number;
   /** Seconds the Job may run in all before it is stopped. @default - no deadline */
@@ -802,8 +935,14 @@ export interface WorkloadJobProps extends WorkloadProps {
   readonly ttlSecondsAfterFinished?: number;
 }
 
-/** When a CronJob's runs start, and how its Jobs are kept and retried. */
-export interface WorkloadCronJobProps extends WorkloadProps {
+/** A Job with a pod of its own. */
+export interface WorkloadJobProps extends WorkloadProps, JobRunProps {}
+
+/** A Job that runs a pod it shares with a CronJob (`SharedPodProps`). */
+export interface SharedPodJobProps extends SharedPodProps, JobRunProps {}
+
+/** When a CronJob's runs start, and how its Jobs are kept and retried (`WorkloadCronJob`). */
+export interface CronJobScheduleProps {
   /** The cron schedule of the runs, e.g. "30 * * * *". */
   readonly schedule: string;
   /** The time zone of `schedule`. @default - the controller manager's (set it: nodes differ) */
@@ -829,16 +968,28 @@ export interface WorkloadCronJobProps extends WorkloadProps {
   readonly ttlSecondsAfterFinished?: number;
 }
 
+/** A CronJob with a pod of its own. */
+export interface WorkloadCronJobProps extends WorkloadProps, CronJobScheduleProps {}
+
+/** A CronJob that runs a pod it shares with a Job (`SharedPodProps`), e.g. the Job's hourly repeat. */
+export interface SharedPodCronJobProps extends SharedPodProps, CronJobScheduleProps {}
+
+/** The pod template of a run to completion: never restarted in place. */
+function runOnce(template: k8s.PodTemplateSpec): k8s.PodTemplateSpec {
+  return { ...template, spec: { ...template.spec!, restartPolicy: 'Never' } };
+}
+
 /**
  * A run to completion: a Job whose pod is never restarted in place (a failed pod is replaced, up
- * to `backoffLimit`), with its ServiceAccount and ConfigMaps and no Service (nothing connects to a
- * Job). An Argo CD hook is an annotation of the Job (`annotations`).
+ * to `backoffLimit`), with its ServiceAccount and ConfigMaps (or a `WorkloadPod` it shares with a
+ * CronJob) and no Service (nothing connects to a Job). An Argo CD hook is an annotation of the
+ * Job (`annotations`).
  */
 export class WorkloadJob extends WorkloadBase {
   readonly resource: k8s.KubeJob;
 
-  constructor(scope: Construct, id: string, props: WorkloadJobProps) {
-    super(scope, id, { ...props, service: false });
+  constructor(scope: Construct, id: string, props: WorkloadJobProps | SharedPodJobProps) {
+    super(scope, id, 'pod' in props ? props : { ...props, service: false });
     this.rejectClaims('Job');
     this.resource = new k8s.KubeJob(this, 'Resource', {
       metadata: this.objectMetadata(),
@@ -846,7 +997,7 @@ export class WorkloadJob extends WorkloadBase {
         backoffLimit: props.backoffLimit,
         activeDeadlineSeconds: props.activeDeadlineSeconds,
         ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
-        template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+        template: runOnce(this.template),
       },
     });
   }
@@ -855,12 +1006,12 @@ export class WorkloadJob extends WorkloadBase {
 /**
  * A workload that runs on a schedule: a CronJob whose pods never restart in place (a failed run
  * stays failed, with its logs, until the next one). Nothing connects to it: give it
- * `service: false`.
+ * `service: false` (a shared `WorkloadPod` has no Service). Its Jobs carry the CronJob's labels.
  */
 export class WorkloadCronJob extends WorkloadBase {
   readonly resource: k8s.KubeCronJob;
 
-  constructor(scope: Construct, id: string, props: WorkloadCronJobProps) {
+  constructor(scope: Construct, id: string, props: WorkloadCronJobProps | SharedPodCronJobProps) {
     super(scope, id, props);
     this.rejectClaims('CronJob');
     this.resource = new k8s.KubeCronJob(this, 'Resource', {
@@ -879,7 +1030,7 @@ export class WorkloadCronJob extends WorkloadBase {
             backoffLimit: props.backoffLimit,
             activeDeadlineSeconds: props.activeDeadlineSeconds,
             ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
-            template: { ...this.template, spec: { ...this.template.spec!, restartPolicy: 'Never' } },
+            template: runOnce(this.template),
           },
         },
       },

@@ -1,9 +1,11 @@
 /**
  * Grafana, rendered as plain YAML: stateless (everything it shows is provisioned from code:
- * the Prometheus and Loki datasources and the dashboards of `dashboards/`), the admin password
- * from Vault (read through `$__file{}`), behind a TLS Ingress on `services.grafana.host`.
+ * the Prometheus and Loki datasources and the dashboards of `dashboards/`), people sign in through
+ * GitLab (generic OAuth, the role from their GitLab groups), the break-glass admin's password from
+ * Vault (read through `$__file{}`), behind a TLS Ingress on `services.grafana.host`.
  *
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/
+ * @see https://grafana.com/docs/grafana/latest/setup-grafana/configure-access/configure-authentication/generic-oauth/
  */
 import { Construct } from 'constructs';
 import { toYaml } from '../../common/yaml';
@@ -11,14 +13,26 @@ import type { Platform } from '../../config';
 import { IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
 import { TlsIngress } from '../lib/ingress';
-import { connect, dnsAccess, exposedThroughIngress, scrapedBy } from '../lib/network';
+import { INGRESS_CONTROLLER, connect, dnsAccess, exposedThroughIngress, scrapedBy } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
-import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer } from '../lib/vault';
+import { rawValueSecret, secretFile, vaultAgentPodFor, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { WorkloadDeployment, WorkloadVolume } from '../lib/workload';
 import { LOKI_UID, PROMETHEUS_UID } from './dashboards/builder';
 import { platformDashboards } from './dashboards';
 import { GRAFANA, LOKI, MONITORING_NAMESPACE, serviceUrl } from './workloads';
 import { PROMETHEUS_SERVER } from '../lib/prometheus';
+import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
+import {
+  GITLAB_GROUPS_CLAIM,
+  GITLAB_USERNAME_CLAIM,
+  OIDC_CLIENT_ID_KEY,
+  OIDC_CLIENT_KEYS,
+  OIDC_CLIENT_SECRET_KEY,
+  OIDC_SCOPES,
+  gitlabEndpoints,
+  oidcClientDataPath,
+  type SsoGroups,
+} from '../lib/sso';
 
 const NAME = GRAFANA.name;
 /** The `grafana` user of the upstream image. */
@@ -26,11 +40,44 @@ const UID = 472;
 const DATA_DIR = '/var/lib/grafana';
 const PROVISIONING_DIR = '/etc/grafana/provisioning';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
-/** The admin login's password (Vault: secret/grafana/admin, key `password`). */
+/** The break-glass admin login's password (Vault: secret/grafana/admin, key `password`). */
 export const ADMIN_SECRET = rawValueSecret(NAME, 'admin', 'password');
 
+/**
+ * GitLab's OAuth application for Grafana (Vault: secret/sso/grafana), one file per key, as
+ * `$__file{}` reads a whole file. GitLab issues both once it runs, so Grafana syncs after it.
+ */
+function ssoSecret(name: string, key: string): VaultSecret {
+  const path = oidcClientDataPath('grafana');
+  return {
+    name,
+    keys: OIDC_CLIENT_KEYS,
+    path,
+    template: `{{- with secret "${path}" -}}{{ index .Data.data "${key}" }}{{- end }}`,
+    issuedBy: 'gitlab',
+  };
+}
+export const SSO_CLIENT_ID_SECRET = ssoSecret('sso-client-id', OIDC_CLIENT_ID_KEY);
+export const SSO_CLIENT_SECRET_SECRET = ssoSecret('sso-client-secret', OIDC_CLIENT_SECRET_KEY);
+
 export function grafanaConsumer(): SecretConsumer {
-  return { name: NAME, namespace: MONITORING_NAMESPACE, serviceAccount: NAME, secrets: [ADMIN_SECRET] };
+  return { name: NAME, namespace: MONITORING_NAMESPACE, serviceAccount: NAME, secrets: [ADMIN_SECRET, SSO_CLIENT_ID_SECRET, SSO_CLIENT_SECRET_SECRET] };
+}
+
+/** Sign-in through GitLab: the issuer and the groups whose members get a role. */
+export interface GrafanaSso {
+  /** GitLab's issuer URL (`gitlabIssuer`). */
+  readonly issuer: string;
+  /** The GitLab groups mapped to Grafana's Admin and Viewer roles (`sso`). */
+  readonly groups: SsoGroups;
+}
+
+/**
+ * A JMESPath over the ID token's claims: Admin for the admin group, Viewer for the viewer group,
+ * nothing otherwise, which `role_attribute_strict` turns into a refused sign-in.
+ */
+export function grafanaRolePath(groups: SsoGroups): string {
+  return `contains(${GITLAB_GROUPS_CLAIM}[*], '${groups.admin}') && 'Admin' || contains(${GITLAB_GROUPS_CLAIM}[*], '${groups.viewer}') && 'Viewer'`;
 }
 
 /** Grafana's public host (`services.grafana.host`), which the model must set. */
@@ -40,8 +87,12 @@ export function grafanaHost(platform: Platform): string {
   return host;
 }
 
-/** grafana.ini: the public URL, the admin from Vault, no sign-up, no phoning home. */
-export function grafanaIni(host: string): string {
+/**
+ * grafana.ini: the public URL (GitLab returns the browser to `<root_url>login/generic_oauth`),
+ * sign-in through GitLab, the break-glass admin from Vault, no self sign-up, no phoning home.
+ */
+export function grafanaIni(host: string, sso: GrafanaSso): string {
+  const endpoints = gitlabEndpoints(sso.issuer);
   const sections: [string, Record<string, string | number | boolean>][] = [
     ['server', { http_port: GRAFANA.ports!.http, domain: host, root_url: `https://${host}/`, enforce_domain: false }],
     ['paths', { data: DATA_DIR, provisioning: PROVISIONING_DIR }],
@@ -49,7 +100,37 @@ export function grafanaIni(host: string): string {
     ['database', { type: 'sqlite3', path: `${DATA_DIR}/grafana.db` }],
     ['security', { admin_user: 'admin', admin_password: `$__file{${secretFile(ADMIN_SECRET)}}`, cookie_secure: true, disable_gravatar: true, disable_initial_admin_creation: false }],
     ['users', { allow_sign_up: false, allow_org_create: false }],
+    // The login form stays for the break-glass admin only: `auto_login` sends everyone to GitLab,
+    // `/login?disableAutoLogin` shows the form (docs/decisions/0118-break-glass-accounts.md).
+    // No basic auth on the API: the admin password opens the form, not scripts.
+    ['auth', { disable_login_form: false }],
+    ['auth.basic', { enabled: false }],
     ['auth.anonymous', { enabled: false }],
+    [
+      'auth.generic_oauth',
+      {
+        enabled: true,
+        name: 'GitLab',
+        auto_login: true,
+        // A person in one of the groups gets a Grafana user at first sign-in; anyone else is refused.
+        allow_sign_up: true,
+        client_id: `$__file{${secretFile(SSO_CLIENT_ID_SECRET)}}`,
+        client_secret: `$__file{${secretFile(SSO_CLIENT_SECRET_SECRET)}}`,
+        scopes: OIDC_SCOPES.join(' '),
+        auth_url: endpoints.authorization,
+        token_url: endpoints.token,
+        api_url: endpoints.userinfo,
+        use_pkce: true,
+        login_attribute_path: GITLAB_USERNAME_CLAIM,
+        groups_attribute_path: GITLAB_GROUPS_CLAIM,
+        allowed_groups: `${sso.groups.admin} ${sso.groups.viewer}`,
+        role_attribute_path: grafanaRolePath(sso.groups),
+        role_attribute_strict: true,
+        // Grafana Admin (server-wide) stays with the break-glass admin.
+        allow_assign_grafana_admin: false,
+        skip_org_role_sync: false,
+      },
+    ],
     ['analytics', { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false, feedback_links_enabled: false }],
     ['news', { news_feed_enabled: false }],
     ['plugins', { plugin_admin_enabled: false }],
@@ -106,6 +187,8 @@ export interface GrafanaProps {
   readonly issuer: string;
   /** The name Vault's certificate is issued for, which the Vault agent verifies. */
   readonly vaultTlsServerName: string;
+  /** Sign-in through GitLab (`gitlabIssuer`, `sso`). */
+  readonly sso: GrafanaSso;
 }
 
 /** Grafana: a stateless Deployment with provisioned datasources and dashboards, behind a TLS Ingress. */
@@ -113,13 +196,16 @@ export class Grafana extends Construct {
   static readonly registration: ServiceRegistration = {
     name: 'grafana',
     namespace: MONITORING_NAMESPACE,
-    syncWave: 4,
+    // After GitLab: the pod starts only once GitLab's application for it is in Vault (decision 0117).
+    syncWave: DELIVERY_SYNC_WAVE,
     connections: () => [
       dnsAccess(GRAFANA),
       exposedThroughIngress(GRAFANA, 'http'),
       scrapedBy(GRAFANA, 'http'),
       connect({ workload: GRAFANA }, PROMETHEUS_SERVER, ['http'], 'Prometheus datasource'),
       connect({ workload: GRAFANA }, LOKI, ['http'], 'Loki datasource'),
+      // GitLab's token and userinfo endpoints, through the ingress controller (decision 0101).
+      connect({ workload: GRAFANA }, INGRESS_CONTROLLER, ['https'], 'GitLab, the OIDC provider (token and userinfo endpoints)'),
     ],
     secretConsumers: () => [grafanaConsumer()],
   };
@@ -127,7 +213,7 @@ export class Grafana extends Construct {
   constructor(scope: Construct, id: string, props: GrafanaProps) {
     super(scope, id);
     const config = {
-      'grafana.ini': grafanaIni(props.host),
+      'grafana.ini': grafanaIni(props.host, props.sso),
       'datasources.yaml': toYaml(grafanaDatasources(props.scrapeInterval)),
       'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };

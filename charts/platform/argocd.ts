@@ -20,6 +20,16 @@ import { placedNode } from '../lib/placement';
 import type { ServiceRegistration } from '../lib/service';
 import { NODE_LABEL } from '../../config/topology';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, resources } from '../lib/kinds';
+import { toYaml } from '../../common/yaml';
+import {
+  GITLAB_GROUPS_CLAIM,
+  OIDC_CLIENT_ID_KEY,
+  OIDC_CLIENT_SECRET_KEY,
+  OIDC_SCOPES,
+  gitlabIssuer,
+  ssoGroups,
+  type SsoGroups,
+} from '../lib/sso';
 
 /**
  * Argo CD manages itself: the pinned argo-cd chart is the Helm source of this service's
@@ -74,14 +84,59 @@ end
 return hs
 `;
 
+/**
+ * The Secret that holds GitLab's OAuth application for Argo CD (keys `client_id`,
+ * `client_secret`), copied by hand from Vault's `secret/sso/argocd` (README, Single sign-on).
+ * Argo CD resolves `$<secret>:<key>` in argocd-cm only from Secrets labelled
+ * `app.kubernetes.io/part-of: argocd` (argo-cd v3.5.1 util/settings/settings.go
+ * `ReplaceMapSecrets`; docs/operator-manual/user-management/index.md, "Sensitive Data and SSO
+ * Client Secrets").
+ */
+export const ARGOCD_SSO_SECRET = 'argocd-sso';
+
+/**
+ * argocd-cm `oidc.config`: Argo CD's server talks OIDC to GitLab itself (no Dex). The scopes are
+ * set because Argo CD's default adds `groups`, a scope GitLab does not know; the groups arrive
+ * in the ID token's `groups_direct` claim anyway. The browser returns to `<url>/auth/callback`,
+ * `url` being `https://<global.domain>` (the chart's preset).
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/user-management/#existing-oidc-provider
+ */
+export function argocdOidcConfig(issuer: string): string {
+  return toYaml({
+    name: 'GitLab',
+    issuer,
+    clientID: `$${ARGOCD_SSO_SECRET}:${OIDC_CLIENT_ID_KEY}`,
+    clientSecret: `$${ARGOCD_SSO_SECRET}:${OIDC_CLIENT_SECRET_KEY}`,
+    requestedScopes: [...OIDC_SCOPES],
+  });
+}
+
+/**
+ * argocd-rbac-cm: the admin group administers, the viewer group reads, everyone else who signs in
+ * sees nothing (`policy.default` empty). Groups are matched on the `groups_direct` claim.
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/
+ */
+export function argocdRbac(groups: SsoGroups): Record<string, string> {
+  return {
+    'policy.default': '',
+    'policy.csv': `g, ${groups.admin}, role:admin\ng, ${groups.viewer}, role:readonly\n`,
+    scopes: `[${GITLAB_GROUPS_CLAIM}]`,
+    'policy.matchMode': 'glob',
+  };
+}
+
 /** What the argo-cd chart's values are made of: the model's slice Argo CD's own pods read. */
 export interface ArgoCdChartProps {
   /** The public host of the UI and API (`services.argocd.host`), Argo CD's `global.domain`. */
   readonly host: string;
   /** The node every Argo CD pod runs on (`services.argocd.node`). */
   readonly node: string;
-  /** Whether the local `admin` login stays enabled (`argocd.adminEnabled`). */
+  /** Whether the local `admin` login stays enabled (`argocd.adminEnabled`, break-glass only). */
   readonly adminEnabled: boolean;
+  /** GitLab's issuer URL (`gitlabIssuer`), the OIDC provider of the UI and the CLI. */
+  readonly oidcIssuer: string;
+  /** The GitLab groups mapped to Argo CD's roles (`sso`). */
+  readonly ssoGroups: SsoGroups;
 }
 
 /** The pinned argo-cd chart and its values (the chart ships no values schema to type them with). */
@@ -104,7 +159,9 @@ export function argocdChart(props: ArgoCdChartProps) {
           'timeout.reconciliation.jitter': '0s',
           'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA,
           'exec.enabled': 'false',
+          'oidc.config': argocdOidcConfig(props.oidcIssuer),
         },
+        rbac: argocdRbac(props.ssoGroups),
         params: {
           // TLS ends at the NGINX Ingress Controller; inside the cluster only the controller may
           // reach the server (NetworkPolicy).
@@ -112,7 +169,7 @@ export function argocdChart(props: ArgoCdChartProps) {
           'server.tls.minversion': '1.2',
         },
       },
-      // No SSO yet (dex) and no notifications: fewer workloads, fewer connections.
+      // SSO without Dex (the server speaks OIDC to GitLab) and no notifications: fewer workloads.
       dex: { enabled: false },
       notifications: { enabled: false },
       server: { ingress: { enabled: false }, metrics: { enabled: true }, resources: resources('50m', '128Mi', '500m', '256Mi') },
@@ -148,7 +205,13 @@ export class ArgoCd extends Construct {
     // The model requires the host (config/schema.ts checkHosts), so `host!` cannot be undefined
     // for a loaded model.
     helm: (platform: Platform) =>
-      argocdChart({ host: platform.services.argocd.host!, node: placedNode(platform, 'argocd'), adminEnabled: platform.argocd.adminEnabled }),
+      argocdChart({
+        host: platform.services.argocd.host!,
+        node: placedNode(platform, 'argocd'),
+        adminEnabled: platform.argocd.adminEnabled,
+        oidcIssuer: gitlabIssuer(platform),
+        ssoGroups: ssoGroups(platform),
+      }),
     connections: (platform: Platform): Connection[] => [
       ...ARGOCD_WORKLOADS.filter((w) => w !== REDIS).flatMap((w) => [dnsAccess(w), ...kubeApiAccess(w, platform)]),
       exposedThroughIngress(SERVER, 'http'),
@@ -167,6 +230,10 @@ export class ArgoCd extends Construct {
       // Optional at start: during bring-up Argo CD reads a temporary repository (README, "Render and
       // push"); it reaches GitLab through the ingress only once the repository has moved there.
       { ...connect({ workload: REPO_SERVER }, INGRESS_CONTROLLER, ['https'], 'the platform Git repository (GitLab) through the ingress controller'), optionalAtStart: true },
+      // Sign-in: the server fetches GitLab's discovery document and keys and redeems the code at
+      // its token endpoint, through the ingress controller like every in-cluster call to GitLab
+      // (decision 0101). Optional at start: until GitLab runs, operators use `argocd --core`.
+      { ...connect({ workload: SERVER }, INGRESS_CONTROLLER, ['https'], 'GitLab, the OIDC provider (discovery, keys, token endpoint)'), optionalAtStart: true },
       ...[SERVER, REPO_SERVER, CONTROLLER, APPLICATIONSET].map((w) => scrapedBy(w)),
     ],
   };

@@ -24,6 +24,18 @@ import {
   secretPath,
   type SecretConsumer,
 } from '../lib/vault';
+import {
+  GITLAB_GROUPS_CLAIM,
+  GITLAB_USERNAME_CLAIM,
+  OIDC_CLIENT_ID_KEY,
+  OIDC_CLIENT_SECRET_KEY,
+  OIDC_CLIENTS,
+  OIDC_CLIENT_KEYS,
+  OIDC_SCOPES,
+  oidcClientDataPath,
+  oidcClientKvPath,
+  type SsoGroups,
+} from '../lib/sso';
 
 /** The role (and service account) the vault-config Job logs in with. */
 export const ADMIN_ROLE = VAULT_CONFIG_ROLE;
@@ -48,6 +60,22 @@ export const RAFT_SNAPSHOT_POLICY = `${MANAGED_POLICY_PREFIX}${RAFT_SNAPSHOT_ROL
 const RAFT_SNAPSHOT_TOKEN_TTL = '10m';
 const RAFT_SNAPSHOT_TOKEN_MAX_TTL = '30m';
 
+/** The mount of the OIDC auth method people sign in with (docs/decisions/0117-gitlab-as-oidc-provider.md). */
+export const OIDC_AUTH_MOUNT = 'oidc';
+/** Its one role, the method's default: GitLab. */
+export const OIDC_ROLE = 'gitlab';
+/** The role's file in the ConfigMap (not `role-*.json`: those are Kubernetes-auth roles). */
+export const OIDC_ROLE_FILE = `oidc-role-${OIDC_ROLE}.json`;
+/** The policies of people: administer secrets, or look at what exists without reading a value. */
+export const SSO_ADMIN_POLICY = `${MANAGED_POLICY_PREFIX}sso-admin`;
+export const SSO_VIEWER_POLICY = `${MANAGED_POLICY_PREFIX}sso-viewer`;
+/** Vault's external groups, each the image of one GitLab group (its group alias). */
+export const SSO_ADMIN_GROUP = 'sso-admins';
+export const SSO_VIEWER_GROUP = 'sso-viewers';
+/** A person's token: an hour, renewable for a working day; then they sign in again. */
+const SSO_TOKEN_TTL = '1h';
+const SSO_TOKEN_MAX_TTL = '8h';
+
 /** The in-cluster API server as Vault, running in the cluster, reaches it for TokenReviews. */
 const KUBERNETES_HOST = 'https://kubernetes.default.svc:443';
 
@@ -63,6 +91,91 @@ export interface VaultAuthSettings {
   readonly tokenTtl: string;
   /** A consumer token's longest renewed lifetime (`vault.tokenMaxTtl`), e.g. "4h". */
   readonly tokenMaxTtl: string;
+  /** People sign in through GitLab (`sso`, `gitlabIssuer`, Vault's redirect URIs). */
+  readonly oidc: VaultOidcSettings;
+}
+
+/** What the OIDC auth method takes from the model. */
+export interface VaultOidcSettings {
+  /** GitLab's issuer URL: its discovery document is `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Vault's callbacks registered in GitLab (UI and CLI; `oidcRedirectUris('vault', host)`). */
+  readonly redirectUris: readonly string[];
+  /** The GitLab groups mapped to the admin and viewer policies (`sso`). */
+  readonly groups: SsoGroups;
+}
+
+/**
+ * The OIDC role as `vault write auth/oidc/role/gitlab @file` takes it: only direct members of
+ * the two GitLab groups may sign in at all (`bound_claims` on `groups_direct`; a list claim
+ * matches when any element does, hashicorp/vault-plugin-auth-jwt v0.26.3 claims.go
+ * `validateBoundClaims`); the groups claim feeds the external groups, whose policies the token
+ * gets. The entity alias is GitLab's `sub` (the user id: stable across renames), the user name
+ * goes to the alias metadata for the audit log.
+ * @see https://developer.hashicorp.com/vault/api-docs/auth/jwt#create-update-role
+ */
+export function oidcRole(oidc: VaultOidcSettings) {
+  return {
+    role_type: 'oidc',
+    allowed_redirect_uris: [...oidc.redirectUris],
+    user_claim: 'sub',
+    groups_claim: GITLAB_GROUPS_CLAIM,
+    // Vault always asks for `openid`; these are the others.
+    oidc_scopes: OIDC_SCOPES.filter((scope) => scope !== 'openid'),
+    bound_claims: { [GITLAB_GROUPS_CLAIM]: [oidc.groups.admin, oidc.groups.viewer] },
+    claim_mappings: { [GITLAB_USERNAME_CLAIM]: 'username', email: 'email' },
+    token_ttl: SSO_TOKEN_TTL,
+    token_max_ttl: SSO_TOKEN_MAX_TTL,
+  };
+}
+
+/**
+ * What an administrator signed in through GitLab may do: manage every secret (write, read,
+ * delete, restore versions), read the policies and roles Git renders, and block a person's
+ * identity (README, revoking a person). Not: the configuration Git owns (auth methods, policies,
+ * roles are rewritten hourly anyway), seal, raft snapshots or restores; those stay with the root
+ * token of the break-glass procedure (docs/decisions/0118-break-glass-accounts.md).
+ */
+export function ssoAdminPolicy(): string {
+  const blocks = [
+    `# ${SSO_ADMIN_POLICY}: members of the GitLab admin group (rendered; do not edit in Vault).`,
+    pathBlock(`${KV_MOUNT}/data/*`, ['create', 'read', 'update', 'patch', 'delete'], 'Every secret: write, read, delete.'),
+    pathBlock(`${KV_MOUNT}/metadata/*`, ['read', 'list', 'delete']),
+    pathBlock(`${KV_MOUNT}/delete/*`, ['update']),
+    pathBlock(`${KV_MOUNT}/undelete/*`, ['update']),
+    pathBlock(`${KV_MOUNT}/destroy/*`, ['update']),
+    pathBlock('sys/policies/acl', ['list'], 'What Git renders, to look at.'),
+    pathBlock('sys/policies/acl/*', ['read']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role`, ['list']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role/*`, ['read']),
+    pathBlock('sys/auth', ['read']),
+    pathBlock(`sys/auth/${OIDC_AUTH_MOUNT}`, ['read', 'sudo'], "Revoking a person: the method's accessor, the person's entity, its disabled flag."),
+    pathBlock('identity/lookup/entity', ['update']),
+    pathBlock('identity/entity/id/*', ['read', 'update']),
+  ];
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** What a viewer may do: see which secrets, policies and roles exist, never a secret's value. */
+export function ssoViewerPolicy(): string {
+  const blocks = [
+    `# ${SSO_VIEWER_POLICY}: members of the GitLab viewer group (rendered; do not edit in Vault).`,
+    pathBlock(`${KV_MOUNT}/metadata/*`, ['read', 'list'], 'Names and versions of secrets, not their values.'),
+    pathBlock('sys/policies/acl', ['list']),
+    pathBlock('sys/policies/acl/*', ['read']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role`, ['list']),
+    pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role/*`, ['read']),
+    pathBlock('sys/auth', ['read']),
+  ];
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** Vault's two external groups: name, policy, and the GitLab group (full path) aliased to it. */
+export function ssoGroupMappings(groups: SsoGroups): readonly { group: string; policy: string; gitlabGroup: string }[] {
+  return [
+    { group: SSO_ADMIN_GROUP, policy: SSO_ADMIN_POLICY, gitlabGroup: groups.admin },
+    { group: SSO_VIEWER_GROUP, policy: SSO_VIEWER_POLICY, gitlabGroup: groups.viewer },
+  ];
 }
 
 /** A Kubernetes-auth role as `vault write auth/kubernetes/role/<name> @role.json` takes it. */
@@ -94,7 +207,9 @@ function pathBlock(path: string, capabilities: readonly string[], comment?: stri
  */
 export function consumerPolicy(consumer: SecretConsumer): string {
   const header = `# ${consumerPolicyName(consumer)}: what ${consumer.namespace}/${consumer.serviceAccount} may read (rendered; do not edit in Vault).`;
-  return `${[header, ...consumer.secrets.map((secret) => pathBlock(secretPath(consumer, secret), ['read']))].join('\n\n')}\n`;
+  // Several files may come from one entry (Grafana's OAuth client id and secret): one block each path.
+  const paths = [...new Set(consumer.secrets.map((secret) => secretPath(consumer, secret)))];
+  return `${[header, ...paths.map((path) => pathBlock(path, ['read']))].join('\n\n')}\n`;
 }
 
 /** What apply.sh does, and nothing more. */
@@ -111,6 +226,14 @@ export function adminPolicy(): string {
     pathBlock(`auth/${KUBERNETES_AUTH_MOUNT}/role/*`, ['create', 'read', 'update', 'delete']),
     pathBlock('sys/policies/acl', ['list'], 'ACL policies: declared ones are written, undeclared platform ones removed.'),
     pathBlock('sys/policies/acl/*', ['create', 'read', 'update', 'delete']),
+    pathBlock(oidcClientDataPath('vault'), ['read'], "Sign-in through GitLab: Vault's own OAuth application, the OIDC method (enabling one needs sudo), its role and the two external groups."),
+    pathBlock(`sys/auth/${OIDC_AUTH_MOUNT}`, ['create', 'read', 'update', 'sudo']),
+    pathBlock(`auth/${OIDC_AUTH_MOUNT}/config`, ['create', 'read', 'update']),
+    pathBlock(`auth/${OIDC_AUTH_MOUNT}/role/${OIDC_ROLE}`, ['create', 'read', 'update']),
+    pathBlock(`identity/group/name/${SSO_ADMIN_GROUP}`, ['create', 'read', 'update']),
+    pathBlock(`identity/group/name/${SSO_VIEWER_GROUP}`, ['create', 'read', 'update']),
+    pathBlock('identity/group-alias', ['create', 'update']),
+    pathBlock('identity/group-alias/id/*', ['read', 'update']),
   ];
   return `${blocks.join('\n\n')}\n`;
 }
@@ -189,7 +312,9 @@ telemetry {
 }
 
 /** The Job's script: idempotent, safe to run on every sync and every hour. */
-export function applyScript(): string {
+export function applyScript(oidc: VaultOidcSettings): string {
+  const vaultClient = oidcClientKvPath('vault');
+  const groups = ssoGroupMappings(oidc.groups).map((m) => `external_group ${m.group} ${m.policy} ${m.gitlabGroup}`).join('\n  ');
   return `#!/bin/sh
 # Applies Vault's configuration from this folder (the vault-config ConfigMap), idempotently:
 # run by the vault-config Job on every Argo CD sync of vault and hourly by its CronJob, so
@@ -246,6 +371,55 @@ for name in $(printf '%s\\n' "$policies" | grep '^${MANAGED_POLICY_PREFIX}' || t
   fi
 done
 
+# An external group (its policy) and its alias: the GitLab group whose members it holds.
+external_group() {
+  name=$1
+  policy=$2
+  gitlab_group=$3
+  vault write "identity/group/name/$name" type=external policies="$policy" >/dev/null
+  id=$(vault read -field=id "identity/group/name/$name")
+  current=$(vault read -format=json -field=alias "identity/group/name/$name")
+  alias_id=$(printf '%s\\n' "$current" | sed -n 's/^  "id": "\\(.*\\)",*$/\\1/p')
+  alias_name=$(printf '%s\\n' "$current" | sed -n 's/^  "name": "\\(.*\\)",*$/\\1/p')
+  if [ -z "$alias_id" ]; then
+    vault write identity/group-alias name="$gitlab_group" mount_accessor="$accessor" canonical_id="$id" >/dev/null
+    echo "group $name: GitLab group $gitlab_group"
+  elif [ "$alias_name" != "$gitlab_group" ]; then
+    vault write "identity/group-alias/id/$alias_id" name="$gitlab_group" mount_accessor="$accessor" canonical_id="$id" >/dev/null
+    echo "group $name: GitLab group $gitlab_group (was $alias_name)"
+  fi
+}
+
+# Sign-in through GitLab (docs/decisions/0117-gitlab-as-oidc-provider.md): the OIDC method, its
+# role and the external groups that give GitLab groups their policies. Vault checks the issuer's
+# discovery document when the method is configured, and GitLab issues Vault's application only
+# once it runs: until ${vaultClient} is loaded (README, Single sign-on) this part is skipped, and
+# it comes last so that nothing above ever waits for GitLab.
+sso() {
+  if ! client_id=$(vault kv get -field=${OIDC_CLIENT_ID_KEY} ${vaultClient} 2>&1); then
+    case $client_id in
+      *'No value found'*)
+        echo "oidc skipped: ${vaultClient} is not loaded yet (load-kv.sh sso, once GitLab runs)"
+        return 0
+        ;;
+    esac
+    printf '%s\\n' "$client_id" >&2
+    exit 1
+  fi
+  if ! vault auth list -format=json | grep -q '"${OIDC_AUTH_MOUNT}/"'; then
+    vault auth enable -path=${OIDC_AUTH_MOUNT} -listing-visibility=unauth oidc >/dev/null
+    echo "auth method ${OIDC_AUTH_MOUNT} enabled"
+  fi
+  # The client secret goes through a pipe, never on a command line.
+  vault kv get -field=${OIDC_CLIENT_SECRET_KEY} ${vaultClient} | vault write auth/${OIDC_AUTH_MOUNT}/config \\
+    oidc_discovery_url=${oidc.issuer} oidc_client_id="$client_id" oidc_client_secret=- default_role=${OIDC_ROLE} >/dev/null
+  vault write auth/${OIDC_AUTH_MOUNT}/role/${OIDC_ROLE} @${OIDC_ROLE_FILE} >/dev/null
+  accessor=$(vault read -field=accessor sys/auth/${OIDC_AUTH_MOUNT})
+  ${groups}
+  echo "oidc configured: ${oidc.groups.admin} administer, ${oidc.groups.viewer} view"
+}
+sso
+
 vault token revoke -self >/dev/null
 echo "Vault configuration applied"
 `;
@@ -291,7 +465,13 @@ EOF
 export function loadSecretsScript(consumers: readonly SecretConsumer[]): string {
   // An entry shared by several consumers (a `path`) is prompted for once, by its first reader.
   const seen = new Set<string>();
-  const calls = [...consumers]
+  // GitLab's OAuth applications, one per client, all under the name `sso` (load-kv.sh sso); GitLab
+  // issues them, so they are loaded once it runs (README, Single sign-on through GitLab).
+  const sso = OIDC_CLIENTS.map((client) => oidcClientKvPath(client)).map((path) => {
+    seen.add(path);
+    return `issued gitlab sso ${path} ${OIDC_CLIENT_KEYS.join(' ')}`;
+  });
+  const consumerCalls = [...consumers]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .flatMap((consumer) => consumer.secrets.map((secret) => ({ consumer, secret, path: kvPutPath(consumer, secret) })))
     .filter(({ path }) => !seen.has(path) && seen.add(path) !== undefined)
@@ -299,6 +479,7 @@ export function loadSecretsScript(consumers: readonly SecretConsumer[]): string 
     .map(({ consumer, secret, path }) =>
       secret.issuedBy ? `issued ${secret.issuedBy} ${consumer.name} ${path} ${secret.keys.join(' ')}` : `load ${consumer.name} ${path} ${secret.keys.join(' ')}`,
     );
+  const calls = [...sso, ...consumerCalls];
   return `#!/bin/sh
 # Writes the declared secrets into Vault, prompting for each value without echoing it. Run with
 # a token that may write them (the root token at bootstrap, README runbook):
@@ -377,7 +558,7 @@ done
 /** The ConfigMap's files (key = file name). */
 export function configFiles(auth: VaultAuthSettings, consumers: readonly SecretConsumer[]): Record<string, string> {
   const files: Record<string, string> = {
-    'apply.sh': applyScript(),
+    'apply.sh': applyScript(auth.oidc),
     'bootstrap.sh': bootstrapScript(),
     'load-kv.sh': loadSecretsScript(consumers),
     'tls-reloader.sh': tlsReloaderScript(),
@@ -385,6 +566,9 @@ export function configFiles(auth: VaultAuthSettings, consumers: readonly SecretC
     [`role-${ADMIN_ROLE}.json`]: `${JSON.stringify(adminRole(auth), null, 2)}\n`,
     [`policy-${RAFT_SNAPSHOT_POLICY}.hcl`]: raftSnapshotPolicy(),
     [`role-${RAFT_SNAPSHOT_ROLE}.json`]: `${JSON.stringify(raftSnapshotRole(auth), null, 2)}\n`,
+    [`policy-${SSO_ADMIN_POLICY}.hcl`]: ssoAdminPolicy(),
+    [`policy-${SSO_VIEWER_POLICY}.hcl`]: ssoViewerPolicy(),
+    [OIDC_ROLE_FILE]: `${JSON.stringify(oidcRole(auth.oidc), null, 2)}\n`,
   };
   for (const consumer of consumers) {
     if (consumer.name === RAFT_SNAPSHOT_ROLE) {

@@ -31,6 +31,7 @@ import {
   connect,
   dnsAccess,
   exposedThroughIngress,
+  INGRESS_CONTROLLER,
   INTERNET,
   kubeApiAccess,
   type Connection,
@@ -49,13 +50,14 @@ import {
   VAULT_SERVER,
   VAULT_SERVICE,
   VAULT_TOKEN_EXPIRATION_SECONDS,
+  VAULT_TOKEN_VOLUME,
   vaultAgentLabels,
   vaultTlsServerName,
   type SecretConsumer,
 } from '../lib/vault';
-import { containerResources } from '../lib/workload';
+import { WorkloadCronJob, WorkloadJob, WorkloadPod, WorkloadVolume, type WorkloadPodProps } from '../lib/workload';
 import { ADMIN_ROLE, CONFIG_DIR, JOB_TOKEN_DIR, TLS_DIR, configFiles, serverConfig, type VaultAuthSettings } from './vault-config';
-import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity, restrictedPodValues } from '../lib/security-context';
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodValues } from '../lib/security-context';
 import type { VaultValues } from '../../imports/charts';
 
 /**
@@ -300,6 +302,9 @@ export class Vault extends Construct {
       ...(platform.vault.autoUnseal
         ? [{ from: { workload: VAULT_SERVER }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: `AWS KMS in ${platform.vault.autoUnseal.region} (auto-unseal)` }]
         : []),
+      // Sign-in through GitLab: the OIDC method reads GitLab's discovery document and keys and
+      // redeems codes at its token endpoint, through the ingress controller (decisions 0101, 0117).
+      connect({ workload: VAULT_SERVER }, INGRESS_CONTROLLER, ['https'], 'GitLab, the OIDC provider (discovery, keys, token endpoint)'),
       // Prometheus scrapes Vault through its Service name (TLS verified against it): the
       // observability targets declare that connection (charts/observability/targets.ts).
       dnsAccess(INJECTOR),
@@ -345,79 +350,58 @@ export class Vault extends Construct {
       data: configFiles(props.auth, props.secretConsumers ?? []),
     });
 
-    new k8s.KubeServiceAccount(this, 'config-service-account', {
-      metadata: { name: ADMIN_ROLE, namespace: VAULT_NAMESPACE, labels: standardLabels(ADMIN_ROLE, 'service-account') },
-      // It calls Vault only; its Vault login uses the projected token below, never the API token.
-      automountServiceAccountToken: false,
-    });
-
-    const pod = configPodTemplate(host);
-    new k8s.KubeJob(this, 'config-job', {
-      metadata: {
-        name: ADMIN_ROLE,
-        namespace: VAULT_NAMESPACE,
-        labels: standardLabels(ADMIN_ROLE, 'config-job'),
-        annotations: {
-          // After every sync of this Application, once Vault is healthy (unsealed).
-          'argocd.argoproj.io/hook': 'PostSync',
-          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-        },
+    // One pod, one ServiceAccount and one ConfigMap (above, shared with the server) for the hook
+    // Job and the hourly CronJob: both run the same apply.sh the same way.
+    const pod = new WorkloadPod(this, 'config-pod', configPod(host));
+    new WorkloadJob(this, 'config-job', {
+      pod,
+      annotations: {
+        // After every sync of this Application, once Vault is healthy (unsealed).
+        'argocd.argoproj.io/hook': 'PostSync',
+        'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       },
-      spec: { backoffLimit: 2, activeDeadlineSeconds: 300, ttlSecondsAfterFinished: 86400, template: pod },
+      backoffLimit: 2,
+      activeDeadlineSeconds: 300,
+      ttlSecondsAfterFinished: 86400,
     });
-
-    new k8s.KubeCronJob(this, 'config-cronjob', {
-      metadata: { name: `${ADMIN_ROLE}-reconcile`, namespace: VAULT_NAMESPACE, labels: standardLabels(`${ADMIN_ROLE}-reconcile`, 'config-job') },
-      spec: {
-        // Hourly, so a change made by hand in Vault is reverted to what Git declares.
-        schedule: '23 * * * *',
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: 600,
-        successfulJobsHistoryLimit: 1,
-        failedJobsHistoryLimit: 3,
-        jobTemplate: { spec: { backoffLimit: 1, activeDeadlineSeconds: 300, template: pod } },
-      },
+    new WorkloadCronJob(this, 'config-cronjob', {
+      pod,
+      name: `${ADMIN_ROLE}-reconcile`,
+      // Hourly, so a change made by hand in Vault is reverted to what Git declares.
+      schedule: '23 * * * *',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 600,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 3,
+      backoffLimit: 1,
+      activeDeadlineSeconds: 300,
     });
   }
 }
 
-/** The pod that runs apply.sh: the Vault CLI, logged in with the projected token (audience vault). */
-function configPodTemplate(host: string): k8s.PodTemplateSpec {
+/**
+ * The pod that runs apply.sh: the Vault CLI, logged in with its own projected token (audience
+ * vault) under the `vault-config` ServiceAccount, which holds no API token (it calls Vault only).
+ */
+function configPod(host: string): WorkloadPodProps {
   return {
-    metadata: { labels: standardLabels(CONFIG_JOB.name, 'config-job') },
-    spec: {
-      serviceAccountName: ADMIN_ROLE,
-      automountServiceAccountToken: false,
-      restartPolicy: 'Never',
-      securityContext: restrictedPodSecurity({ uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID }),
-      containers: [
-        {
-          name: 'apply',
-          image: IMAGES.vault,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['/bin/sh', `${CONFIG_DIR}/apply.sh`],
-          env: [
-            { name: 'VAULT_ADDR', value: VAULT_ADDRESS },
-            { name: 'VAULT_TLS_SERVER_NAME', value: host },
-            { name: 'HOME', value: '/tmp' },
-          ],
-          securityContext: CONTAINER_SECURITY_CONTEXT,
-          resources: containerResources({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
-          volumeMounts: [
-            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-            { name: 'vault-token', mountPath: JOB_TOKEN_DIR, readOnly: true },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
-        },
-      ],
-      volumes: [
-        { name: 'config', configMap: { name: CONFIG_MAP } },
-        {
-          name: 'vault-token',
-          projected: { sources: [{ serviceAccountToken: { audience: VAULT_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: 'token' } }] },
-        },
-        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-      ],
-    },
+    workload: CONFIG_JOB,
+    component: 'config-job',
+    containerName: 'apply',
+    image: IMAGES.vault,
+    imagePullPolicy: 'IfNotPresent',
+    identity: { uid: VAULT_AGENT_UID, gid: VAULT_AGENT_GID },
+    command: ['/bin/sh', `${CONFIG_DIR}/apply.sh`],
+    env: [
+      { name: 'VAULT_ADDR', value: VAULT_ADDRESS },
+      { name: 'VAULT_TLS_SERVER_NAME', value: host },
+      { name: 'HOME', value: '/tmp' },
+    ],
+    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    volumes: [
+      WorkloadVolume.configMap('config', CONFIG_MAP, [{ mountPath: CONFIG_DIR }]),
+      WorkloadVolume.serviceAccountToken(VAULT_TOKEN_VOLUME, JOB_TOKEN_DIR, { audience: VAULT_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS }),
+      WorkloadVolume.emptyDir('tmp', '/tmp', '16Mi'),
+    ],
   };
 }

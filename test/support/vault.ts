@@ -72,6 +72,10 @@ export interface FakeVaultState {
   revoked: number;
   /** KV version 2 entries by the path `vault kv put` takes. */
   kv?: Record<string, Record<string, string>>;
+  /** The OIDC auth method's configuration (the secret as it arrived on stdin) and roles. */
+  oidc?: { config?: Record<string, string>; roles: Record<string, unknown> };
+  /** Identity groups by name, with their one alias. */
+  groups?: Record<string, { id: string; type: string; policies: string; alias?: { canonical_id: string; id: string; mount_accessor: string; name: string } }>;
 }
 
 const TOKEN = 's.fake-admin-token';
@@ -148,6 +152,68 @@ if (command === 'kv' && (sub === 'put' || sub === 'patch')) {
   state.kv = state.kv || {};
   if (sub === 'patch' && !state.kv[path]) fail('No value found at ' + path);
   state.kv[path] = { ...(sub === 'patch' ? state.kv[path] : {}), [key]: fs.readFileSync(0, 'utf8') };
+  save(); process.exit(0);
+}
+const pairs = (list) => Object.fromEntries(list.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+const field = (flags.find((f) => f.startsWith('-field=')) || '').slice(7);
+if (command === 'kv' && sub === 'get') {
+  const entry = (state.kv || {})[words[2]];
+  if (!entry) fail('No value found at ' + words[2].replace('secret/', 'secret/data/'));
+  if (!(field in entry)) fail('Field "' + field + '" not present in secret');
+  process.stdout.write(entry[field]); process.exit(0);
+}
+if (command === 'auth' && sub === 'list') { process.stdout.write(JSON.stringify(Object.fromEntries(state.auth.map((p) => [p, { type: p.slice(0, -1), accessor: 'auth_' + p.slice(0, -1) + '_fake' }])), null, 2)); process.exit(0); }
+if (command === 'auth' && sub === 'enable') {
+  const path = (flags.find((f) => f.startsWith('-path=')) || '').slice(6) + '/';
+  if (state.auth.includes(path)) fail('path is already in use at ' + path);
+  state.auth.push(path); save(); process.exit(0);
+}
+if (command === 'read' && sub.startsWith('sys/auth/')) {
+  const path = sub.slice('sys/auth/'.length) + '/';
+  if (!state.auth.includes(path)) fail('No value found at ' + sub);
+  if (field !== 'accessor') fail('fake vault: read sys/auth/<path> only with -field=accessor');
+  process.stdout.write('auth_' + path.slice(0, -1) + '_fake'); process.exit(0);
+}
+if (command === 'write' && sub === 'auth/oidc/config') {
+  if (!state.auth.includes('oidc/')) fail('no handler for route "auth/oidc/config"');
+  const config = pairs(words.slice(2));
+  if (config.oidc_client_secret !== '-') fail('fake vault: the client secret must come from stdin, not the command line');
+  config.oidc_client_secret = fs.readFileSync(0, 'utf8');
+  state.oidc = { roles: {}, ...(state.oidc || {}), config }; save(); process.exit(0);
+}
+if (command === 'write' && sub.startsWith('auth/oidc/role/')) {
+  if (!state.auth.includes('oidc/')) fail('no handler for route "' + sub + '"');
+  const file = words[2];
+  if (!file || !file.startsWith('@')) fail('role data must come from @file');
+  state.oidc = { roles: {}, ...(state.oidc || {}) };
+  state.oidc.roles[sub.slice('auth/oidc/role/'.length)] = JSON.parse(fs.readFileSync(file.slice(1), 'utf8'));
+  save(); process.exit(0);
+}
+if (sub && sub.startsWith('identity/group/name/')) {
+  const name = sub.slice('identity/group/name/'.length);
+  state.groups = state.groups || {};
+  if (command === 'write') {
+    const group = state.groups[name] || { id: 'group-' + name };
+    state.groups[name] = { ...group, ...pairs(words.slice(2)) }; save(); process.exit(0);
+  }
+  const group = state.groups[name];
+  if (command === 'read' && !group) fail('No value found at ' + sub);
+  if (command === 'read' && field === 'id') { process.stdout.write(group.id); process.exit(0); }
+  if (command === 'read' && field === 'alias' && flags.includes('-format=json')) { process.stdout.write(JSON.stringify(group.alias || {}, null, 2) + '\\n'); process.exit(0); }
+}
+if (command === 'write' && (sub === 'identity/group-alias' || (sub || '').startsWith('identity/group-alias/id/'))) {
+  const values = pairs(words.slice(2));
+  const groups = Object.values(state.groups || {});
+  const group = groups.find((g) => g.id === values.canonical_id);
+  if (!group) fail('invalid canonical ID');
+  if (groups.some((g) => g !== group && g.alias && g.alias.name === values.name && g.alias.mount_accessor === values.mount_accessor)) fail('combination of mount and group alias name is already in use');
+  if (sub === 'identity/group-alias') {
+    if (group.alias) fail('group already has an alias');
+    group.alias = { canonical_id: group.id, id: 'alias-' + values.name, mount_accessor: values.mount_accessor, name: values.name };
+  } else {
+    if (!group.alias || group.alias.id !== sub.slice('identity/group-alias/id/'.length)) fail('invalid alias ID');
+    group.alias = { ...group.alias, name: values.name, mount_accessor: values.mount_accessor };
+  }
   save(); process.exit(0);
 }
 fail('fake vault: unsupported call: ' + args.join(' '), 3);

@@ -98,6 +98,21 @@ describe('k3s upgrades as GitOps (system-upgrade-controller Plans)', () => {
     for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
   });
 
+  it("GIVEN the controller on the workload family WHEN rendered THEN it keeps upstream's shape: the label it reads its name from on its pods, one shared account, settings from the ConfigMap, one pod at a time", () => {
+    const objects = synthController();
+    const deployment = objects.find((object) => object.kind === 'Deployment');
+    const pod = deployment.spec.template;
+    const env = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.namespace === 'system-upgrade');
+    // SYSTEM_UPGRADE_CONTROLLER_NAME comes from this pod label through the downward API.
+    expect(pod.metadata.labels['upgrade.cattle.io/controller']).toBe('system-upgrade-controller');
+    expect(pod.spec.containers[0].env[0]).toEqual({ name: 'SYSTEM_UPGRADE_CONTROLLER_NAME', valueFrom: { fieldRef: { fieldPath: "metadata.labels['upgrade.cattle.io/controller']" } } });
+    expect(objects.filter((object) => object.kind === 'ServiceAccount').map((a) => a.metadata.name)).toEqual([pod.spec.serviceAccountName]);
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: env.metadata.name } }]);
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(objects.filter((object) => object.kind === 'Service')).toEqual([]);
+  });
+
   it('fails when the Plans sync in the wave of the controller that registers their CRD', () => {
     // The bring-up walk reads every Application of the whole render: the one whole-render check here.
     const files = defaultRender();

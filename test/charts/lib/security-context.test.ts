@@ -8,10 +8,13 @@ import {
   RESTRICTED_POD_ANY_USER,
   VELERO_NODE_AGENT_CONTAINER_SECURITY,
   VELERO_NODE_AGENT_POD_SECURITY,
+  restrictedContainerSecurity,
   restrictedPodSecurity,
   restrictedPodValues,
 } from '../../../charts/lib/security-context';
 import { ROOT } from '../../support/render';
+import { validateCoreObject } from '../../support/schemas';
+import { compliantObjects, violationsOf } from '../../policy/fixtures';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -43,6 +46,28 @@ describe('security context (Pod Security restricted, one source)', () => {
     expect(RESTRICTED_CONTAINER_SECURITY).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(RESTRICTED_CONTAINER_VALUES).toEqual({ ...RESTRICTED_CONTAINER_SECURITY, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(RESTRICTED_POD_ANY_USER).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  it('GIVEN no identity WHEN a rendered container is secured THEN it is the restricted container level, in a list of its own; GIVEN an identity THEN it also runs as that user and group and states non-root itself', () => {
+    const plain = restrictedContainerSecurity();
+    expect(plain).toEqual(RESTRICTED_CONTAINER_SECURITY);
+    expect(plain.capabilities!.drop).not.toBe(RESTRICTED_CONTAINER_SECURITY.capabilities.drop);
+    expect(restrictedContainerSecurity({ uid: 1000 })).toEqual({ ...RESTRICTED_CONTAINER_SECURITY, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+    expect(restrictedContainerSecurity({ uid: 100, gid: 1000 })).toMatchObject({ runAsUser: 100, runAsGroup: 1000 });
+  });
+
+  it('GIVEN a pod that pins no user WHEN its container takes restrictedContainerSecurity with a uid THEN the Kubernetes schema accepts it and the policy engine finds it non-root on its own; without runAsNonRoot on the container it would not', () => {
+    const withContainer = (securityContext: object) =>
+      compliantObjects().map((object) => {
+        if (object.kind !== 'Deployment') return object;
+        const spec = (object as any).spec.template.spec;
+        return { ...object, spec: { ...(object as any).spec, template: { ...(object as any).spec.template, spec: { ...spec, securityContext: { seccompProfile: { type: 'RuntimeDefault' } }, containers: [{ ...spec.containers[0], securityContext }] } } } };
+      });
+    const ours = withContainer(restrictedContainerSecurity({ uid: 65532 }));
+    expect(validateCoreObject(ours.find((o) => o.kind === 'Deployment')!)).toBeUndefined();
+    expect(violationsOf(ours).filter((v) => v.includes('Deployment/'))).toEqual([]);
+    const { runAsNonRoot: _dropped, ...withoutNonRoot } = restrictedContainerSecurity({ uid: 65532 });
+    expect(violationsOf(withContainer(withoutNonRoot)).filter((v) => v.startsWith('K8S-SEC-05'))).not.toEqual([]);
   });
 
   it("GIVEN Kaniko's exception WHEN compared with restricted THEN it deviates only as POLICY-RULES section 3 allows: root, a writable root, the runtime's capabilities minus NET_RAW; never privileged, never escalating, seccomp kept", () => {

@@ -7,10 +7,13 @@ import {
   WorkloadDaemonSet,
   WorkloadDeployment,
   WorkloadJob,
+  WorkloadPod,
   WorkloadStatefulSet,
   WorkloadVolume,
   containerResources,
   type WorkloadCronJobProps,
+  type WorkloadDeploymentProps,
+  type WorkloadPodProps,
   type WorkloadProps,
 } from '../../../charts/lib/workload';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -524,12 +527,12 @@ describe('workload family: a pod whose containers run as different users (a prod
     );
   const podSpec = (objects: any[]) => ofKind(objects, 'CronJob')[0].spec.jobTemplate.spec.template.spec;
 
-  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, restricted', () => {
+  it('GIVEN identityPerContainer WHEN rendered THEN the pod pins only non-root and seccomp, and each container runs as its own user, states non-root itself, restricted', () => {
     const spec = podSpec(cron());
     expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
-    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsUser: 65532, runAsGroup: 65532 });
-    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsUser: 999, runAsGroup: 999 });
+    expect(spec.containers[0].securityContext).toEqual({ ...restricted, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 });
+    expect(spec.initContainers[0].securityContext).toEqual({ ...restricted, runAsNonRoot: true, runAsUser: 999, runAsGroup: 999 });
   });
 
   it('GIVEN an init container WHEN it mounts a Vault agent volume THEN the mount is read-only', () => {
@@ -547,5 +550,121 @@ describe('workload family: a pod whose containers run as different users (a prod
 
   it('fails when identityPerContainer is given a pod-level fsGroup', () => {
     expect(() => cron({ identity: { uid: 65532, fsGroup: 65532 } })).toThrow(/workload apps\/dump: identity sets fsGroup or supplementalGroups, which are the pod's, but identityPerContainer/);
+  });
+});
+
+describe('workload family: one pod shared by a Job and the CronJob that repeats it (WorkloadPod)', () => {
+  const RUN: Workload = { namespace: 'jobs', name: 'apply', receivesNothing: true };
+  const POD: WorkloadPodProps = {
+    ...BASE,
+    workload: RUN,
+    component: 'config-job',
+    containerName: 'run',
+    volumes: [
+      WorkloadVolume.configFiles('scripts', { 'apply.sh': 'echo applied' }, [{ mountPath: '/scripts' }]),
+      WorkloadVolume.serviceAccountToken('token', '/var/run/secrets/vault', { audience: 'vault', expirationSeconds: 600 }),
+    ],
+  };
+  const shared = () =>
+    synth((c) => {
+      const pod = new WorkloadPod(c, 'pod', POD);
+      new WorkloadJob(c, 'job', { pod, annotations: { 'argocd.argoproj.io/hook': 'PostSync' }, backoffLimit: 2 });
+      new WorkloadCronJob(c, 'cronjob', { pod, name: 'apply-hourly', schedule: '23 * * * *', backoffLimit: 1 });
+    });
+
+  it('GIVEN one WorkloadPod WHEN a Job and a CronJob run it THEN one ServiceAccount and one ConfigMap serve both, and both run the same pod template under that account', () => {
+    const objects = shared();
+    expect(objects.map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual(['ConfigMap apply-scripts', 'CronJob apply-hourly', 'Job apply', 'ServiceAccount apply']);
+    const [job] = ofKind(objects, 'Job');
+    const [cronJob] = ofKind(objects, 'CronJob');
+    expect(cronJob.spec.jobTemplate.spec.template).toEqual(job.spec.template);
+    const pod = job.spec.template;
+    expect(pod.spec.serviceAccountName).toBe('apply');
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(pod.metadata.labels['app.kubernetes.io/name']).toBe('apply');
+    expect(pod.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('GIVEN a name and annotations on each WHEN rendered THEN each workload object carries its own name, labels and run limits, and its pods the pod\'s', () => {
+    const objects = shared();
+    const [job] = ofKind(objects, 'Job');
+    const [cronJob] = ofKind(objects, 'CronJob');
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync' });
+    expect(job.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'apply', 'app.kubernetes.io/component': 'config-job' });
+    expect(job.spec.backoffLimit).toBe(2);
+    expect(cronJob.metadata.annotations).toBeUndefined();
+    expect(cronJob.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'apply-hourly', 'app.kubernetes.io/component': 'config-job' });
+    expect(cronJob.spec.jobTemplate.metadata.labels['app.kubernetes.io/name']).toBe('apply-hourly');
+    expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(1);
+    expect(cronJob.spec.jobTemplate.spec.template.metadata.labels['app.kubernetes.io/name']).toBe('apply');
+  });
+
+  it('GIVEN a service account token volume WHEN rendered THEN the pod projects a token for that audience and lifetime, mounted read-only, and the API token stays unmounted', () => {
+    const pod = ofKind(shared(), 'Job')[0].spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'token', projected: { sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: 600, path: 'token' } }] } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'token', mountPath: '/var/run/secrets/vault', readOnly: true });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('fails when a shared pod holds a data claim, which only a StatefulSet has', () => {
+    expect(() =>
+      synth((c) => {
+        const pod = new WorkloadPod(c, 'pod', { ...POD, volumes: [WorkloadVolume.dataClaim('data', '/data', { storage: '1Gi', storageClassName: 'ceph-rbd' })] });
+        new WorkloadJob(c, 'job', { pod });
+      }),
+    ).toThrow('workload jobs/apply: volume "data" is a data claim, which only a StatefulSet has; a Job uses an emptyDir or a StatefulSet');
+  });
+});
+
+describe('workload family: a Deployment in the shape of an upstream manifest (system-upgrade-controller, decision 0116)', () => {
+  const CONTROLLER: Workload = { namespace: 'ops', name: 'ctl', receivesNothing: true };
+  const UPSTREAM = (extra: Partial<WorkloadDeploymentProps> = {}) =>
+    synth((c) => {
+      const account = new k8s.KubeServiceAccount(c, 'account', { metadata: { name: 'shared', namespace: 'ops' } });
+      new WorkloadDeployment(c, 'ctl', {
+        ...BASE,
+        workload: CONTROLLER,
+        service: false,
+        selectorLabel: 'example.com/controller',
+        serviceAccount: account,
+        automountToken: true,
+        strategy: 'Recreate',
+        nodeSelector: { 'node-role.kubernetes.io/control-plane': 'true' },
+        envFrom: [{ configMapRef: { name: 'ctl-env' } }],
+        ...extra,
+      });
+    });
+
+  it('GIVEN a selector label WHEN rendered THEN the Deployment selects on it alone, and the pods carry it beside the name label the NetworkPolicies select on', () => {
+    const [deployment] = ofKind(UPSTREAM(), 'Deployment');
+    expect(deployment.spec.selector).toEqual({ matchLabels: { 'example.com/controller': 'ctl' } });
+    expect(deployment.spec.template.metadata.labels).toMatchObject({ 'example.com/controller': 'ctl', 'app.kubernetes.io/name': 'ctl' });
+    expect(deployment.metadata.labels['example.com/controller']).toBe('ctl');
+  });
+
+  it('GIVEN a ServiceAccount of the service WHEN rendered THEN the pods run as it and the family renders none of its own', () => {
+    const objects = UPSTREAM();
+    expect(ofKind(objects, 'ServiceAccount').map((a) => a.metadata.name)).toEqual(['shared']);
+    const pod = podOf(objects).spec;
+    expect(pod.serviceAccountName).toBe('shared');
+    expect(pod.automountServiceAccountToken).toBe(true);
+  });
+
+  it('GIVEN Recreate, a node selector and envFrom WHEN rendered THEN one pod runs at a time, on the selected nodes, with the ConfigMap as environment; the object is valid', () => {
+    const objects = UPSTREAM();
+    const [deployment] = ofKind(objects, 'Deployment');
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': 'true' });
+    expect(deployment.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'ctl-env' } }]);
+    for (const object of objects) expect(validateCoreObject(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('fails when Recreate is given rolling update limits', () => {
+    expect(() => UPSTREAM({ rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } })).toThrow('workload ops/ctl: strategy Recreate stops every pod before starting new ones; rollingUpdate limits a rolling update; drop one');
+  });
+
+  it('fails when both node and nodeSelector place the pods', () => {
+    expect(() => UPSTREAM({ node: 'node-a' })).toThrow('workload ops/ctl: node and nodeSelector both place the pods; set one');
   });
 });

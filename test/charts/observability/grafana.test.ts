@@ -1,13 +1,38 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { spawnSync } from 'node:child_process';
+import { APPLICATION_SYNC_WAVE } from '../../../charts/lib/sync-waves';
 import { Grafana, grafanaConsumer, grafanaIni, type GrafanaProps } from '../../../charts/observability/grafana';
 import { platformDashboards } from '../../../charts/observability/dashboards';
 import { dashboard } from '../../../charts/observability/dashboards/builder';
 import { configChecksum } from '../../../charts/lib/workload';
 import { validateCoreObject } from '../../support/schemas';
 
-const PROPS: GrafanaProps = { host: 'grafana.example.com', node: 'node-a', scrapeInterval: '30s', issuer: 'letsencrypt-prod', vaultTlsServerName: 'vault.example.com' };
+const PROPS: GrafanaProps = {
+  host: 'grafana.example.com',
+  node: 'node-a',
+  scrapeInterval: '30s',
+  issuer: 'letsencrypt-prod',
+  vaultTlsServerName: 'vault.example.com',
+  sso: { issuer: 'https://git.example.com', groups: { admin: 'ops/admins', viewer: 'ops/viewers' } },
+};
+
+/** grafana.ini as an INI reader sees it (python's configparser, no interpolation), section by section. */
+function readIni(text: string): Record<string, Record<string, string>> {
+  const script = 'import configparser,json,sys\nc=configparser.RawConfigParser()\nc.read_string(sys.stdin.read())\nprint(json.dumps({s: dict(c[s]) for s in c.sections()}))';
+  const result = spawnSync('python3', ['-c', script], { input: text, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+/** Evaluates a JMESPath expression with the reference implementation (python3-jmespath). */
+function jmespath(expression: string, claims: unknown): unknown {
+  const script = 'import jmespath,json,sys\nd=json.load(sys.stdin)\nprint(json.dumps(jmespath.search(d["e"], d["c"])))';
+  const result = spawnSync('python3', ['-c', script], { input: JSON.stringify({ e: expression, c: claims }), encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return JSON.parse(result.stdout);
+}
 
 function objects(): any[] {
   const chart = Testing.chart();
@@ -69,19 +94,58 @@ describe('Grafana', () => {
   });
 
   it('GIVEN Vault WHEN rendered THEN the admin password comes from Vault through a file, and it does not phone home', () => {
-    const ini = grafanaIni(PROPS.host);
+    const ini = grafanaIni(PROPS.host, PROPS.sso);
     expect(ini).toContain('admin_password = $__file{/vault/secrets/admin}');
     expect(ini).toContain('root_url = https://grafana.example.com/');
     expect(ini).toContain('allow_sign_up = false');
     expect(ini).toContain('check_for_updates = false');
     expect(Grafana.registration.secretConsumers!({} as never)).toEqual([grafanaConsumer()]);
-    expect(grafanaConsumer().secrets.map((s) => s.name)).toEqual(['admin']);
+    expect(grafanaConsumer().secrets.map((s) => s.name)).toEqual(['admin', 'sso-client-id', 'sso-client-secret']);
     const pod = objects().find((o) => o.kind === 'Deployment').spec.template;
     expect(pod.metadata.annotations['vault.hashicorp.com/agent-inject-secret-admin']).toBe('secret/data/grafana/admin');
     expect(pod.metadata.annotations['vault.hashicorp.com/tls-server-name']).toBe('vault.example.com');
     expect(pod.spec.volumes.map((v: any) => v.name)).toContain('vault-token');
     expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(pod.spec.nodeSelector).toEqual({ 'platform-synthesizer.io/node': 'node-a' });
+  });
+
+  it('GIVEN GitLab and two groups WHEN grafana.ini is read THEN everyone signs in through GitLab, the groups decide the role, and the form stays for break-glass only', () => {
+    const ini = readIni(grafanaIni(PROPS.host, PROPS.sso));
+    const oauth = ini['auth.generic_oauth'];
+    expect(oauth).toMatchObject({
+      enabled: 'true',
+      auto_login: 'true',
+      client_id: '$__file{/vault/secrets/sso-client-id}',
+      client_secret: '$__file{/vault/secrets/sso-client-secret}',
+      scopes: 'openid profile email',
+      auth_url: 'https://git.example.com/oauth/authorize',
+      token_url: 'https://git.example.com/oauth/token',
+      api_url: 'https://git.example.com/oauth/userinfo',
+      groups_attribute_path: 'groups_direct',
+      allowed_groups: 'ops/admins ops/viewers',
+      role_attribute_strict: 'true',
+      allow_assign_grafana_admin: 'false',
+    });
+    expect(ini['auth.basic']).toEqual({ enabled: 'false' });
+    expect(ini['security'].admin_password).toBe('$__file{/vault/secrets/admin}');
+    // The role path, evaluated as a JMESPath engine does, over ID tokens GitLab would issue.
+    const role = (groups: string[]) => jmespath(oauth.role_attribute_path, { preferred_username: 'ada', groups_direct: groups });
+    expect(role(['ops/admins'])).toBe('Admin');
+    expect(role(['ops/viewers', 'ops/admins'])).toBe('Admin');
+    expect(role(['ops/viewers'])).toBe('Viewer');
+    // Not a member of either: no role, so role_attribute_strict refuses the sign-in.
+    expect(role(['ops', 'ops/admins-old'])).toBe(false);
+  });
+
+  it('GIVEN its Vault consumer WHEN the pod is rendered THEN GitLab\'s application reaches it as two files from secret/sso/grafana, loaded once GitLab issues it', () => {
+    const pod = objects().find((o) => o.kind === 'Deployment').spec.template;
+    for (const name of ['sso-client-id', 'sso-client-secret']) {
+      expect(pod.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${name}`]).toBe('secret/data/sso/grafana');
+    }
+    expect(pod.metadata.annotations['vault.hashicorp.com/agent-inject-template-sso-client-secret']).toContain('index .Data.data "client_secret"');
+    expect(grafanaConsumer().secrets.filter((s) => s.name.startsWith('sso-')).map((s) => s.issuedBy)).toEqual(['gitlab', 'gitlab']);
+    // GitLab (and Harbor) sync at APPLICATION_SYNC_WAVE; Grafana's pod needs what GitLab issues.
+    expect(Grafana.registration.syncWave).toBeGreaterThan(APPLICATION_SYNC_WAVE);
   });
 
   it('GIVEN its configuration and dashboards WHEN rendered THEN the pod template checksum covers both ConfigMaps, and every object is schema-valid', () => {

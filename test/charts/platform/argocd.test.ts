@@ -1,10 +1,18 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { APPLICATION_HEALTH_LUA, ArgoCd, argocdChart, type ArgoCdChartProps, type ArgoCdProps } from '../../../charts/platform/argocd';
+import { parse } from 'yaml';
+import { APPLICATION_HEALTH_LUA, ARGOCD_SSO_SECRET, ArgoCd, argocdChart, type ArgoCdChartProps, type ArgoCdProps } from '../../../charts/platform/argocd';
+import { INGRESS_CONTROLLER } from '../../../charts/lib/network';
 import { loadDefaultPlatform } from '../../../config';
 import { CHARTS } from '../../../config/versions';
 
-const CHART: ArgoCdChartProps = { host: 'argocd.example.com', node: 'node-a', adminEnabled: true };
+const CHART: ArgoCdChartProps = {
+  host: 'argocd.example.com',
+  node: 'node-a',
+  adminEnabled: true,
+  oidcIssuer: 'https://git.example.com',
+  ssoGroups: { admin: 'ops/admins', viewer: 'ops/viewers' },
+};
 // Its own declared connections are the plan its namespace renders policies from.
 const PROPS: ArgoCdProps = {
   host: 'argocd.example.com',
@@ -72,6 +80,31 @@ describe('Argo CD managing itself', () => {
       'allow-argocd-server',
       'default-deny',
     ]);
+  });
+
+  it('GIVEN GitLab as issuer and two groups WHEN the values are rendered THEN the server signs in through GitLab with the secret by reference, and only the groups get a role', () => {
+    const { cm, rbac } = argocdChart(CHART).values.configs;
+    // Argo CD reads oidc.config as YAML (sigs.k8s.io/yaml); the client id and secret are references.
+    expect(parse(cm['oidc.config'], { version: '1.1' })).toEqual({
+      name: 'GitLab',
+      issuer: 'https://git.example.com',
+      clientID: `$${ARGOCD_SSO_SECRET}:client_id`,
+      clientSecret: `$${ARGOCD_SSO_SECRET}:client_secret`,
+      // Not Argo CD's default, which adds `groups`: GitLab refuses a scope it does not know.
+      requestedScopes: ['openid', 'profile', 'email'],
+    });
+    expect(rbac['policy.default']).toBe('');
+    expect(rbac['policy.csv'].trim().split('\n').map((line) => line.split(/,\s*/))).toEqual([
+      ['g', 'ops/admins', 'role:admin'],
+      ['g', 'ops/viewers', 'role:readonly'],
+    ]);
+    expect(rbac.scopes).toBe('[groups_direct]');
+  });
+
+  it('GIVEN the model WHEN its connections are read THEN the server may reach GitLab through the ingress controller, optional until GitLab runs', () => {
+    const toIngress = ArgoCd.registration.connections!(loadDefaultPlatform()).filter((c) => 'workload' in c.from && c.from.workload.name === 'argocd-server' && 'workload' in c.to && c.to.workload === INGRESS_CONTROLLER);
+    expect(toIngress).toHaveLength(1);
+    expect(toIngress[0].optionalAtStart).toBe(true);
   });
 
   it('WHEN rendered THEN it holds the locked default project', () => {

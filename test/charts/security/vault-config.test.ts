@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
+import { durationMinutes, loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
 import { renderKubernetesObjects, servicePlan } from '../../../charts/synth';
 import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
@@ -17,6 +17,12 @@ import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsum
 import { Vault } from '../../../charts/security/vault';
 import {
   ADMIN_POLICY,
+  OIDC_ROLE_FILE,
+  SSO_ADMIN_POLICY,
+  SSO_VIEWER_POLICY,
+  oidcRole,
+  ssoAdminPolicy,
+  ssoViewerPolicy,
   ADMIN_ROLE,
   CONFIG_DIR,
   adminPolicy,
@@ -33,10 +39,16 @@ import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../
 import { ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
-import { fakeVault, mayRead, parseHcl as hcltoolParse, type FakeVaultState, type PolicyJson } from '../../support/vault';
+import { gitlabIssuer, oidcClient, ssoGroups } from '../../../charts/lib/sso';
+import { fakeVault, mayRead, pathMatches, parseHcl as hcltoolParse, type FakeVaultState, type PolicyJson } from '../../support/vault';
 
 const platform = loadDefaultPlatform();
-const authOf = (model: Platform): VaultAuthSettings => ({ podCidr: model.cluster.podCidr, tokenTtl: model.vault.tokenTtl, tokenMaxTtl: model.vault.tokenMaxTtl });
+const authOf = (model: Platform): VaultAuthSettings => ({
+  podCidr: model.cluster.podCidr,
+  tokenTtl: model.vault.tokenTtl,
+  tokenMaxTtl: model.vault.tokenMaxTtl,
+  oidc: { issuer: gitlabIssuer(model), redirectUris: oidcClient(model, 'vault').redirectUris, groups: ssoGroups(model) },
+});
 const AUTH = authOf(platform);
 /** The seed's consumers, from every service's declaration (no render needed). */
 const consumers = servicePlan(platform, allServices(platform)).secretConsumers!;
@@ -101,6 +113,7 @@ describe("Vault's configuration as code", () => {
       'apply.sh',
       'bootstrap.sh',
       'load-kv.sh',
+      'oidc-role-gitlab.json',
       'policy-platform-alertmanager.hcl',
       'policy-platform-grafana.hcl',
       'policy-platform-harbor-setup.hcl',
@@ -114,6 +127,8 @@ describe("Vault's configuration as code", () => {
       'policy-platform-raft-snapshot.hcl',
       'policy-platform-redis.hcl',
       'policy-platform-renovate.hcl',
+      'policy-platform-sso-admin.hcl',
+      'policy-platform-sso-viewer.hcl',
       'policy-platform-vault-config.hcl',
       'policy-platform-vault-snapshot.hcl',
       'role-alertmanager.json',
@@ -153,12 +168,49 @@ describe("Vault's configuration as code", () => {
         'auth/kubernetes/role/*': { capabilities: ['create', 'read', 'update', 'delete'] },
         'sys/policies/acl': { capabilities: ['list'] },
         'sys/policies/acl/*': { capabilities: ['create', 'read', 'update', 'delete'] },
+        'secret/data/sso/vault': { capabilities: ['read'] },
+        'sys/auth/oidc': { capabilities: ['create', 'read', 'update', 'sudo'] },
+        'auth/oidc/config': { capabilities: ['create', 'read', 'update'] },
+        'auth/oidc/role/gitlab': { capabilities: ['create', 'read', 'update'] },
+        'identity/group/name/sso-admins': { capabilities: ['create', 'read', 'update'] },
+        'identity/group/name/sso-viewers': { capabilities: ['create', 'read', 'update'] },
+        'identity/group-alias': { capabilities: ['create', 'update'] },
+        'identity/group-alias/id/*': { capabilities: ['read', 'update'] },
       },
     });
     // Every policy file of the ConfigMap parses, whatever consumers exist.
     for (const [name, text] of Object.entries(configFiles(AUTH, [...consumers, ...MORE]))) {
       if (name.endsWith('.hcl')) expect(() => parseHcl(text), name).not.toThrow();
     }
+  });
+
+  it('GIVEN the people\'s policies WHEN the HCL parser reads them THEN admins manage secrets but not Vault\'s own configuration, and viewers read no secret value', (ctx) => {
+    if (!hcltool()) ctx.skip();
+    const admin = parseHcl(ssoAdminPolicy()) as unknown as PolicyJson;
+    const viewer = parseHcl(ssoViewerPolicy()) as unknown as PolicyJson;
+    expect(mayRead(admin, 'secret/data/postgresql/superuser')).toBe(true);
+    expect(mayRead(viewer, 'secret/metadata/postgresql/superuser')).toBe(true);
+    for (const path of ['secret/data/postgresql/superuser', 'secret/data/sso/vault', 'sys/storage/raft/snapshot']) expect(mayRead(viewer, path), path).toBe(false);
+    // Configuration is Git's: no person writes policies, roles or auth methods, nor takes snapshots.
+    const grants = (policy: PolicyJson, path: string, capability: string) =>
+      Object.entries(policy.path).some(([pattern, block]) => pathMatches(pattern, path) && block.capabilities.includes(capability));
+    for (const [path, capability] of [['sys/policies/acl/platform-sso-admin', 'update'], ['auth/kubernetes/role/grafana', 'update'], ['auth/oidc/config', 'update'], ['sys/auth/oidc', 'update'], ['sys/storage/raft/snapshot', 'read'], ['sys/seal', 'update']]) {
+      expect(grants(admin, path, capability), `${path} ${capability}`).toBe(false);
+      expect(grants(viewer, path, capability), `${path} ${capability}`).toBe(false);
+    }
+  });
+
+  it('GIVEN the OIDC role WHEN read THEN only direct members of the two GitLab groups sign in, returning to Vault\'s own host, with a working day\'s token at most', () => {
+    const role = oidcRole(AUTH.oidc);
+    expect(role).toMatchObject({
+      role_type: 'oidc',
+      allowed_redirect_uris: ['https://vault.lumetium.com/ui/vault/auth/oidc/oidc/callback', 'http://localhost:8250/oidc/callback'],
+      user_claim: 'sub',
+      groups_claim: 'groups_direct',
+      bound_claims: { groups_direct: ['platform-admins', 'platform-viewers'] },
+      oidc_scopes: ['profile', 'email'],
+    });
+    expect(durationMinutes(role.token_max_ttl)).toBeLessThanOrEqual(8 * 60);
   });
 
   it('GIVEN a policy with a syntax error WHEN the HCL parser reads it THEN it rejects it (the parser is not a no-op)', (ctx) => {
@@ -351,7 +403,7 @@ describe("Vault's configuration as code", () => {
       expect(state.audit).toEqual(['stdout/']);
       expect(state.mounts).toEqual({ 'secret/': { type: 'kv', version: '2' } });
       expect(state.authConfig).toEqual({ kubernetes_host: 'https://kubernetes.default.svc:443' });
-      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
+      expect(Object.keys(state.policies).sort()).toEqual(['platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', SSO_ADMIN_POLICY, SSO_VIEWER_POLICY, ADMIN_POLICY, 'platform-vault-snapshot'].sort());
       expect(state.policies['platform-postgresql']).toBe(data()['policy-platform-postgresql.hcl']);
       expect(state.roles).toEqual(
         Object.fromEntries(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'renovate', 'vault-snapshot', ADMIN_ROLE].map((name) => [name, JSON.parse(data()[`role-${name}.json`])])),
@@ -376,7 +428,7 @@ describe("Vault's configuration as code", () => {
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
       expect(Object.keys(vault.state().roles).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', ...APP_AND_BUILD_CONSUMERS, 'postgresql', 'postgresql-dump', 'raft-snapshot', 'redis', 'renovate', 'vault-snapshot', ADMIN_ROLE].sort());
-      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', ADMIN_POLICY, 'platform-vault-snapshot'].sort());
+      expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', SSO_ADMIN_POLICY, SSO_VIEWER_POLICY, ADMIN_POLICY, 'platform-vault-snapshot'].sort());
     });
 
     it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {
@@ -385,6 +437,52 @@ describe("Vault's configuration as code", () => {
       expect(result.status).not.toBe(0);
       expect(result.stderr).toContain('secret/ is mounted but is not KV version 2');
       expect(Object.keys(vault.state().roles)).toEqual([ADMIN_ROLE]);
+    });
+
+    it('GIVEN GitLab has not issued Vault\'s application yet WHEN apply.sh runs THEN it applies everything else and skips sign-in, naming the entry to load', () => {
+      const { vault, run } = apply(bootstrapped());
+      const result = run();
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('oidc skipped: secret/sso/vault is not loaded yet (load-kv.sh sso, once GitLab runs)');
+      expect(vault.state().auth).toEqual(['kubernetes/']);
+      expect(vault.state().revoked).toBe(1);
+    });
+
+    it('GIVEN Vault\'s application in secret/sso/vault WHEN apply.sh runs twice THEN people sign in through GitLab, each GitLab group maps to its policy, and the second run changes nothing', () => {
+      const kv = { 'secret/sso/vault': { client_id: 'gitlab-app-id', client_secret: 'gitlab-app-secret' } };
+      const { vault, run } = apply(bootstrapped({ kv }));
+      const first = run();
+      expect(first.status, first.stderr).toBe(0);
+      const state = vault.state();
+      expect(state.auth).toEqual(['kubernetes/', 'oidc/']);
+      expect(state.oidc!.config).toEqual({
+        oidc_discovery_url: 'https://git.lumetium.com',
+        oidc_client_id: 'gitlab-app-id',
+        oidc_client_secret: 'gitlab-app-secret',
+        default_role: 'gitlab',
+      });
+      // The secret never appears on a command line.
+      expect(vault.calls().some((call) => call.includes('gitlab-app-secret'))).toBe(false);
+      expect(state.oidc!.roles).toEqual({ gitlab: JSON.parse(data()[OIDC_ROLE_FILE]) });
+      expect(state.groups).toEqual({
+        'sso-admins': { id: 'group-sso-admins', type: 'external', policies: SSO_ADMIN_POLICY, alias: { canonical_id: 'group-sso-admins', id: 'alias-platform-admins', mount_accessor: 'auth_oidc_fake', name: 'platform-admins' } },
+        'sso-viewers': { id: 'group-sso-viewers', type: 'external', policies: SSO_VIEWER_POLICY, alias: { canonical_id: 'group-sso-viewers', id: 'alias-platform-viewers', mount_accessor: 'auth_oidc_fake', name: 'platform-viewers' } },
+      });
+      const second = run();
+      expect(second.status, second.stderr).toBe(0);
+      expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
+    });
+
+    it('GIVEN the model names another admin group WHEN apply.sh runs THEN the external group\'s alias follows it', () => {
+      const kv = { 'secret/sso/vault': { client_id: 'id', client_secret: 'secret' } };
+      const { vault, run } = apply(bootstrapped({ kv }));
+      expect(run().status).toBe(0);
+      const renamed = configFiles({ ...AUTH, oidc: { ...AUTH.oidc, groups: { ...AUTH.oidc.groups, admin: 'ops/admins' } } }, consumers);
+      const again = apply(vault.state(), renamed);
+      const result = again.run();
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('group sso-admins: GitLab group ops/admins (was platform-admins)');
+      expect(again.vault.state().groups!['sso-admins'].alias!.name).toBe('ops/admins');
     });
 
     it('fails before bootstrap, when it cannot log in', () => {

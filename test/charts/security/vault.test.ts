@@ -21,7 +21,12 @@ const planOf = (model: Platform) => servicePlan(model, allServices(model));
 const PROPS: VaultProps = {
   host: 'vault.example.com',
   issuer: 'letsencrypt-prod',
-  auth: { podCidr: '10.42.0.0/16', tokenTtl: '15m', tokenMaxTtl: '4h' },
+  auth: {
+    podCidr: '10.42.0.0/16',
+    tokenTtl: '15m',
+    tokenMaxTtl: '4h',
+    oidc: { issuer: 'https://git.example.com', redirectUris: ['https://vault.example.com/ui/vault/auth/oidc/oidc/callback'], groups: { admin: 'admins', viewer: 'viewers' } },
+  },
   plan: { connections: Vault.registration.connections!(platform) },
 };
 
