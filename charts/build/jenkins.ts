@@ -51,7 +51,7 @@ import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentLabels, vaultAgentPodFor, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
 import { appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
-import { gitlabIssuer, oidcClientKvPath } from '../lib/sso';
+import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_CLIENT_ID_KEY, OIDC_CLIENT_SECRET_KEY, OIDC_SCOPES, gitlabEndpoints, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
 import {
   CREDENTIALS,
   GITLAB_CONNECTION,
@@ -158,9 +158,9 @@ export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-us
 const ISSUED_BY_GITLAB: readonly string[] = ['gitlab-api-token', 'gitlab-password'];
 
 /** Jenkins' OAuth application in GitLab (the SSO contract's entry, keys `client_id`, `client_secret`). */
-export const OIDC_CLIENT_PATH = oidcClientKvPath('jenkins').replace(/^secret\//, 'secret/data/');
+export const OIDC_CLIENT_PATH = oidcClientDataPath('jenkins');
 /** The JCasC variables (files in /run/secrets) of the OIDC client's id and secret. */
-export const OIDC_CLIENT_FILES = { client_id: 'oidc-client-id', client_secret: 'oidc-client-secret' } as const;
+export const OIDC_CLIENT_FILES = { [OIDC_CLIENT_ID_KEY]: 'oidc-client-id', [OIDC_CLIENT_SECRET_KEY]: 'oidc-client-secret' } as const;
 
 export const JENKINS_CONSUMER: SecretConsumer = {
   name: 'jenkins',
@@ -182,19 +182,8 @@ export const JENKINS_CONSUMER: SecretConsumer = {
   ],
 };
 
-/**
- * The GitLab groups whose direct members administer Jenkins or may only look, until the model
- * names them (the SSO part of issue 16 item 2 adds `sso.adminGroup` and `sso.viewerGroup`).
- */
-export const DEFAULT_SSO_GROUPS = { admin: 'platform-admins', viewer: 'platform-viewers' } as const;
-
 /** The break-glass login of the OIDC realm (its escape hatch), with `admin-password` from Vault. */
 export const BREAK_GLASS_USER = 'break-glass';
-
-/** Where GitLab sends the browser back after sign-in (oic-auth 4.715: OicSecurityRealm `securityRealm/finishLogin` under the root URL). */
-export function jenkinsRedirectUri(host: string): string {
-  return `https://${host}/securityRealm/finishLogin`;
-}
 
 /** Sign-in through GitLab (decision 0120). */
 export interface JenkinsSso {
@@ -538,8 +527,8 @@ function localSecurity() {
 /**
  * GitLab as OpenID Connect provider (jenkinsci/oic-auth-plugin 4.715.vf202e4229f61
  * docs/configuration/README.md "JCasC configuration reference" and GITLAB.md): discovery from the
- * well-known document, PKCE, user name and groups from GitLab's ID token (`nickname`,
- * `groups_direct`; the plugin reads userinfo first and falls back to the ID token,
+ * well-known document, PKCE, user name and groups from GitLab's ID token (`preferred_username`,
+ * `groups_direct`, charts/lib/sso.ts; the plugin reads userinfo first and falls back to the ID token,
  * OicSecurityRealm.determineAuthorities). The escape hatch is the break-glass login (a password
  * login beside OIDC, for when GitLab is down), put in the admin group. Permissions by group with
  * matrix-auth (3.2.8 src/test/resources/.../casc/configuration-as-code-v3.yml `entries`).
@@ -549,14 +538,14 @@ function oidcSecurity(sso: JenkinsSso) {
     securityRealm: {
       oic: {
         serverConfiguration: {
-          wellKnown: { wellKnownOpenIDConfigurationUrl: `${sso.issuer}/.well-known/openid-configuration`, scopesOverride: 'openid profile email' },
+          wellKnown: { wellKnownOpenIDConfigurationUrl: gitlabEndpoints(sso.issuer).discovery, scopesOverride: OIDC_SCOPES.join(' ') },
         },
-        clientId: `\${${OIDC_CLIENT_FILES.client_id}}`,
-        clientSecret: `\${${OIDC_CLIENT_FILES.client_secret}}`,
-        userNameField: 'nickname',
+        clientId: `\${${OIDC_CLIENT_FILES[OIDC_CLIENT_ID_KEY]}}`,
+        clientSecret: `\${${OIDC_CLIENT_FILES[OIDC_CLIENT_SECRET_KEY]}}`,
+        userNameField: GITLAB_USERNAME_CLAIM,
         fullNameFieldName: 'name',
         emailFieldName: 'email',
-        groupsFieldName: 'groups_direct',
+        groupsFieldName: GITLAB_GROUPS_CLAIM,
         properties: ['pkce', { escapeHatch: { username: BREAK_GLASS_USER, secret: '${admin-password}', group: sso.adminGroup } }],
       },
     },
@@ -571,9 +560,10 @@ function oidcSecurity(sso: JenkinsSso) {
   };
 }
 
-/** Jenkins' sign-in settings from the model: GitLab's issuer and the groups. */
+/** Jenkins' sign-in settings from the model: GitLab's issuer and the groups (`sso`). */
 export function jenkinsSsoOf(platform: Platform): JenkinsSso {
-  return { issuer: gitlabIssuer(platform), adminGroup: DEFAULT_SSO_GROUPS.admin, viewerGroup: DEFAULT_SSO_GROUPS.viewer };
+  const groups = ssoGroups(platform);
+  return { issuer: gitlabIssuer(platform), adminGroup: groups.admin, viewerGroup: groups.viewer };
 }
 
 /** plugins.txt for jenkins-plugin-cli: `name:version`, one a line. */

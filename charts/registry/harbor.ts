@@ -32,7 +32,7 @@
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { HARBOR_ROBOTS, appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
-import { gitlabIssuer, oidcClientKvPath } from '../lib/sso';
+import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_SCOPES, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
 import { NODE_LABEL } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
@@ -117,7 +117,7 @@ export const HARBOR_SECRETS = {
 } as const;
 
 /** The KV v2 data path of Harbor's OIDC client (GitLab application), shared with the SSO runbook. */
-export const OIDC_CLIENT_PATH = oidcClientKvPath('harbor').replace(/^secret\//, 'secret/data/');
+export const OIDC_CLIENT_PATH = oidcClientDataPath('harbor');
 /** The setup Job's file of the OIDC client: `{"client_id": ..., "client_secret": ...}`. */
 const OIDC_CLIENT_FILE = 'oidc-client';
 
@@ -174,23 +174,6 @@ export interface HarborOidc {
   readonly adminGroup: string;
 }
 
-/**
- * The GitLab group whose direct members administer Harbor, until the model names it (the SSO
- * part of issue 16 item 2 adds `sso.adminGroup` with this default).
- */
-export const DEFAULT_ADMIN_GROUP = 'platform-admins';
-
-/** The ID token claim GitLab lists a user's direct groups in (userinfo has no such claim, so Harbor falls back to the ID token). */
-export const GITLAB_GROUPS_CLAIM = 'groups_direct';
-/** The ID token claim with the GitLab username: Harbor's user names equal GitLab's. */
-export const GITLAB_USER_CLAIM = 'nickname';
-/** Where GitLab sends the browser back after sign-in (goharbor/harbor v2.15.1 src/common/const.go `OIDCCallbackPath`). */
-export const HARBOR_OIDC_CALLBACK_PATH = '/c/oidc/callback';
-
-/** The redirect URI of Harbor's GitLab application, for the host Harbor is served on. */
-export function harborRedirectUri(host: string): string {
-  return `https://${host}${HARBOR_OIDC_CALLBACK_PATH}`;
-}
 
 /** A project the setup Job creates: the model's, then each app's own (private unless declared). */
 function projectsWithApps(projects: readonly HarborProject[], appRobots: readonly AppPushRobot[]): HarborProject[] {
@@ -238,10 +221,12 @@ export function setupConfig(projects: readonly HarborProject[], preventSeverity:
               auth_mode: 'oidc_auth',
               oidc_name: 'GitLab',
               oidc_endpoint: oidc.issuer,
-              oidc_scope: 'openid,profile,email',
+              // Harbor splits the scope on commas (src/lib/config/userconfig.go OIDCSetting).
+              oidc_scope: OIDC_SCOPES.join(','),
+              // GitLab's ID token (userinfo lacks `groups_direct`: Harbor falls back to the ID token).
               oidc_groups_claim: GITLAB_GROUPS_CLAIM,
               oidc_admin_group: oidc.adminGroup,
-              oidc_user_claim: GITLAB_USER_CLAIM,
+              oidc_user_claim: GITLAB_USERNAME_CLAIM,
               oidc_auto_onboard: true,
               oidc_verify_cert: true,
             },
@@ -478,9 +463,9 @@ export function appRobotsOf(platform: Platform): AppPushRobot[] {
   return appPushRobots(platform.apps, platform.harbor.robotLifetimeDays);
 }
 
-/** Harbor's OIDC settings from the model: GitLab's issuer and the admin group. */
-export function harborOidcOf(platform: Platform, adminGroup: string = DEFAULT_ADMIN_GROUP): HarborOidc {
-  return { issuer: gitlabIssuer(platform), adminGroup };
+/** Harbor's OIDC settings from the model: GitLab's issuer and the admin group (`sso.adminGroup`). */
+export function harborOidcOf(platform: Platform): HarborOidc {
+  return { issuer: gitlabIssuer(platform), adminGroup: ssoGroups(platform).admin };
 }
 
 /** What Harbor's own objects (namespace, Ingress, setup Job) read of the model and the render. */

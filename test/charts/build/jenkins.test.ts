@@ -3,7 +3,8 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
-import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, jenkinsRedirectUri, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, jenkinsSsoOf, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { oidcRedirectUris } from '../../../charts/lib/sso';
 import { dnsAccess, exposedThroughIngress } from '../../../charts/lib/network';
 import { jenkinsProps } from '../../../charts/catalogue';
 import { JENKINS, KANIKO_AGENT, buildAgentName, pipelinePath } from '../../../charts/build/names';
@@ -242,8 +243,11 @@ describe('Configuration as Code', () => {
     it('THEN the OIDC realm discovers GitLab, takes the user and direct groups from its ID token, with PKCE', () => {
       const oic = root().securityRealm.oic;
       expect(oic.serverConfiguration.wellKnown.wellKnownOpenIDConfigurationUrl).toBe('https://git.example.test/.well-known/openid-configuration');
-      expect(oic).toMatchObject({ clientId: '${oidc-client-id}', clientSecret: '${oidc-client-secret}', userNameField: 'nickname', groupsFieldName: 'groups_direct' });
+      expect(oic).toMatchObject({ clientId: '${oidc-client-id}', clientSecret: '${oidc-client-secret}', userNameField: 'preferred_username', groupsFieldName: 'groups_direct' });
+      expect(oic.serverConfiguration.wellKnown.scopesOverride).toBe('openid profile email');
       expect(oic.properties).toContain('pkce');
+      // The model's groups (`sso`) through the catalogue.
+      expect(jenkinsSsoOf(platform)).toMatchObject({ adminGroup: platform.sso.adminGroup, viewerGroup: platform.sso.viewerGroup });
     });
 
     it('THEN the admin group administers, the viewer group reads, and the break-glass login belongs to the admin group with the Vault password', () => {
@@ -257,12 +261,13 @@ describe('Configuration as Code', () => {
 
     it('THEN the redirect URI registered in GitLab is the finishLogin page under the root URL Jenkins is served on', () => {
       // oic-auth builds `<root URL>securityRealm/finishLogin` from the configured root URL
-      // (OicSecurityRealm.buildOAuthRedirectUrl, 4.715.vf202e4229f61).
+      // (OicSecurityRealm.buildOAuthRedirectUrl, 4.715.vf202e4229f61); GitLab's application
+      // registers charts/lib/sso.ts's URI: both must be the same, on the host of the Ingress.
       const rendered = synthJenkins({ sso });
       const ingressHost = rendered.find((o) => o.kind === 'Ingress').spec.rules[0].host;
       const rootUrl = parse(rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'jenkins-config').data['jenkins.yaml']).unclassified.location.url;
-      expect(jenkinsRedirectUri(ingressHost)).toBe(`${rootUrl}securityRealm/finishLogin`);
-      expect(new URL(jenkinsRedirectUri(platform.services.jenkins.host!)).host).toBe(new URL(casc().unclassified.location.url).host);
+      expect(oidcRedirectUris('jenkins', ingressHost)).toEqual([`${rootUrl}securityRealm/finishLogin`]);
+      expect(oidcRedirectUris('jenkins', platform.services.jenkins.host!)).toEqual([`${casc().unclassified.location.url}securityRealm/finishLogin`]);
     });
   });
 

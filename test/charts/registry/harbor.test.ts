@@ -11,7 +11,7 @@ import {
   HARBOR_SECRETS,
   Harbor,
   harborChart,
-  harborRedirectUri,
+  harborOidcOf,
   setupConsumer,
   setupConfig,
   trivyRedisURL,
@@ -23,6 +23,7 @@ import { REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../../../charts/lib/dat
 import { REDIS_USERS } from '../../../charts/data/redis';
 import { SETUP_SCRIPT } from '../../../charts/registry/setup-script';
 import { secretPath, vaultClientConnection } from '../../../charts/lib/vault';
+import { oidcRedirectUris } from '../../../charts/lib/sso';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { ROOT } from '../../support/render';
 import { validateCoreObject } from '../../support/schemas';
@@ -226,14 +227,25 @@ describe('Harbor', () => {
     const platform = loadDefaultPlatform();
     const all = objects({ host: 'registry.example.com', oidc: { issuer: 'https://git.example.com', adminGroup: 'ops/admins' } });
     const config = JSON.parse(find(all, 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
-    expect(config.oidc.configuration).toMatchObject({ auth_mode: 'oidc_auth', oidc_endpoint: 'https://git.example.com', oidc_admin_group: 'ops/admins', oidc_auto_onboard: true });
+    expect(config.oidc.configuration).toMatchObject({
+      auth_mode: 'oidc_auth',
+      oidc_endpoint: 'https://git.example.com',
+      oidc_scope: 'openid,profile,email',
+      oidc_groups_claim: 'groups_direct',
+      oidc_user_claim: 'preferred_username',
+      oidc_admin_group: 'ops/admins',
+      oidc_auto_onboard: true,
+    });
+    // The model's admin group (`sso.adminGroup`) through the catalogue.
+    expect(harborOidcOf(platform).adminGroup).toBe(platform.sso.adminGroup);
     expect(config.oidc.clientFile).toBe('/vault/secrets/oidc-client');
     // Harbor sends `<externalURL>/c/oidc/callback` (goharbor/harbor v2.15.1 src/lib/config/userconfig.go
-    // RedirectURL): the URI registered in GitLab must be exactly that, on the host our Ingress serves.
+    // RedirectURL, src/common/const.go OIDCCallbackPath): the URI registered in GitLab
+    // (charts/lib/sso.ts) must be exactly that, on the host our Ingress serves.
     const ingressHost = all.find((o) => o.kind === 'Ingress').spec.rules[0].host;
-    expect(harborRedirectUri('registry.example.com')).toBe(`https://${ingressHost}/c/oidc/callback`);
+    expect(oidcRedirectUris('harbor', ingressHost)).toEqual([`https://${ingressHost}/c/oidc/callback`]);
     const externalURL = (Harbor.registration.helm!(platform).values as any).externalURL;
-    expect(harborRedirectUri(platform.services.harbor.host!)).toBe(`${externalURL}/c/oidc/callback`);
+    expect(oidcRedirectUris('harbor', platform.services.harbor.host!)).toEqual([`${externalURL}/c/oidc/callback`]);
   });
 
   it('GIVEN Vault WHEN rendered THEN the setup runs as a PostSync Job with the admin and robot secrets from Vault (robots at harbor-robots/*), valid against the Kubernetes schemas', () => {
