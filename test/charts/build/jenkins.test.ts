@@ -22,6 +22,8 @@ import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { validateCoreObject } from '../../support/schemas';
 import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/network-evaluator';
 import { violationsOf } from '../../policy/fixtures';
+import { mayRead, parseHcl, type PolicyJson } from '../../support/vault';
+import { hasCommand, requireValidator } from '../../support/validators';
 
 const platform = loadDefaultPlatform();
 /** The seed app's build pod template (and Jenkins label). */
@@ -398,6 +400,14 @@ describe('GIVEN two apps WHEN the build pod templates are rendered', () => {
       ['kaniko-hello', 'kaniko-hello', ['secret/data/harbor-robots/apps/hello']],
       ['kaniko-blog', 'kaniko-blog', ['secret/data/harbor-robots/apps/blog']],
     ]);
+    // The policies Vault gets, as its HCL parser reads them and its path matching applies them.
+    if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) return;
+    const vaultConfig = parse(renderPlatform(model).get('k8s/platform/vault/configmap-vault-config.yaml')!).data as Record<string, string>;
+    const policy = (app: string) => parseHcl(vaultConfig[`policy-platform-kaniko-${app}.hcl`]!) as unknown as PolicyJson;
+    for (const [app, other] of [['hello', 'blog'], ['blog', 'hello']] as const) {
+      expect(mayRead(policy(app), `secret/data/harbor-robots/apps/${app}`), app).toBe(true);
+      expect(mayRead(policy(app), `secret/data/harbor-robots/apps/${other}`), `${app} reads ${other}'s robot`).toBe(false);
+    }
   });
 });
 
