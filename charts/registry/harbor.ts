@@ -10,10 +10,12 @@
  *    (`randAlphaNum`, a self-signed token certificate) would change at every refresh.
  *
  * What Harbor has no Kubernetes API for (projects with scan on push and the policy that blocks
- * pulls of vulnerable images, robot accounts) is applied by the `harbor-setup` Job, an Argo CD
- * PostSync hook, from a ConfigMap rendered from the model (`harbor.projects`,
- * `harbor.preventSeverity`), with the admin password and the robots' secrets from Vault.
- * See docs/decisions/0037-harbor-setup-job.md.
+ * pulls of vulnerable images, robot accounts, sign-in through GitLab) is applied by the
+ * `harbor-setup` Job, an Argo CD PostSync hook, from a ConfigMap rendered from the model
+ * (`harbor.projects`, `harbor.preventSeverity`, each app's project and push robot with
+ * `harbor.robotLifetimeDays`, GitLab's issuer and `sso.adminGroup`), with the admin password, the
+ * robots' secrets and the OIDC client from Vault. See docs/decisions/0037-harbor-setup-job.md,
+ * 0119-harbor-robot-per-app.md and 0120-harbor-and-jenkins-sign-in-through-gitlab.md.
  *
  * Values used (harbor-helm values.yaml): expose.{type,tls.enabled,clusterIP.name,clusterIP.ports.httpPort},
  * externalURL, existingSecretAdminPassword, existingSecretAdminPasswordKey, existingSecretSecretKey,
@@ -32,7 +34,7 @@
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { HARBOR_ROBOTS, appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
-import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_SCOPES, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
+import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_CLIENT_KEYS, OIDC_SCOPES, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
 import { NODE_LABEL } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
@@ -146,7 +148,7 @@ export function setupConsumer(appRobots: readonly AppPushRobot[], withOidc = tru
       ...appRobots.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: versionedSecretTemplate(robot.vaultPath) })),
       // GitLab issues the client when the operator registers Harbor's application there.
       ...(withOidc
-        ? [{ name: OIDC_CLIENT_FILE, keys: ['client_id', 'client_secret'], path: OIDC_CLIENT_PATH, issuedBy: 'gitlab', template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ .Data.data | toJSON }}{{- end -}}` }]
+        ? [{ name: OIDC_CLIENT_FILE, keys: [...OIDC_CLIENT_KEYS], path: OIDC_CLIENT_PATH, issuedBy: 'gitlab', template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ .Data.data | toJSON }}{{- end -}}` }]
         : []),
     ],
   };
@@ -173,7 +175,6 @@ export interface HarborOidc {
   /** Direct members of this GitLab group are Harbor system administrators (`oidc_admin_group`). */
   readonly adminGroup: string;
 }
-
 
 /** A project the setup Job creates: the model's, then each app's own (private unless declared). */
 function projectsWithApps(projects: readonly HarborProject[], appRobots: readonly AppPushRobot[]): HarborProject[] {
