@@ -38,6 +38,9 @@ import { Harbor, appRobotsOf, harborOidcOf } from './registry/harbor';
 import { GitLab } from './source/gitlab';
 import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
+import { LinkerdCni, LinkerdControlPlane, LinkerdCrds } from './mesh/linkerd';
+import { LinkerdTrust, TrustManager } from './mesh/trust';
+import { serviceMeshEnabled } from './lib/service-mesh';
 import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended } from './day-two/renovate';
 
 /**
@@ -86,7 +89,7 @@ const alertmanager = constructService(Alertmanager, (platform) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
 }));
 // ---- the cluster core (charts/core) ----
-const certManager = constructService(CertManager, (_platform, plan) => ({ plan }));
+const certManager = constructService(CertManager, (platform, plan) => ({ plan, trustManager: serviceMeshEnabled(platform) }));
 const certManagerConfig = constructService(CertManagerConfig, (platform) => ({ acmeEmail: platform.acmeEmail, domain: platform.domain }));
 const metallb = constructService(Metallb, (_platform, plan) => ({ plan }));
 const metallbConfig = constructService(MetallbConfig, (platform) => ({ loadBalancerPool: platform.cluster.loadBalancerPool }));
@@ -158,6 +161,12 @@ const renovate = constructService(Renovate, (platform, plan) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
+// ---- the service mesh (issue 18), only with `serviceMesh.enabled` ----
+const trustManager = constructService(TrustManager, () => ({}));
+const linkerdCrds = constructService(LinkerdCrds, (_platform, plan) => ({ plan }));
+const linkerdCni = constructService(LinkerdCni, (_platform, plan) => ({ plan }));
+const linkerdTrust = constructService(LinkerdTrust, (platform) => ({ previousTrustAnchorPEM: platform.serviceMesh.previousTrustAnchorPEM }));
+const linkerdControlPlane = constructService(LinkerdControlPlane, () => ({}));
 const builds = constructService(BuildsNamespace, (platform, plan) => ({ apps: Object.keys(platform.apps), plan }));
 const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));
 
@@ -224,6 +233,14 @@ export const PLATFORM_SERVICES: readonly ServiceDefinition[] = [
   prometheusDiscovery,
 ];
 
+/** The mesh's services (CRDs and the linkerd namespace 0, trust-manager and CNI 1, trust chain and control plane 2). */
+export const MESH_SERVICES: readonly ServiceDefinition[] = [trustManager, linkerdCrds, linkerdCni, linkerdTrust, linkerdControlPlane];
+
+/** The platform's shared services in this render: the mesh's only when the model turns it on. */
+function platformServices(platform: Platform): readonly ServiceDefinition[] {
+  return serviceMeshEnabled(platform) ? [...PLATFORM_SERVICES, ...MESH_SERVICES] : PLATFORM_SERVICES;
+}
+
 /** The user's app in one environment (the model's `apps.<app>` and its `environments.<env>`). */
 const appService = (app: string, env: string) =>
   constructInstance(TenantApp, TenantApp.registrationFor(app, env), (platform) => {
@@ -265,9 +282,10 @@ export function appServices(env: string, platform: Platform): ServiceDefinition[
  */
 export function servicesOf(env: string, platform: Platform): readonly ServiceDefinition[] {
   if (env !== PLATFORM_ENV) return appServices(env, platform);
-  if (Object.keys(platform.apps).length === 0) return PLATFORM_SERVICES;
-  checkAppNames(platform, PLATFORM_SERVICES);
-  return [...PLATFORM_SERVICES, ...appNamespaceServices(platform)];
+  const shared = platformServices(platform);
+  if (Object.keys(platform.apps).length === 0) return shared;
+  checkAppNames(platform, shared);
+  return [...shared, ...appNamespaceServices(platform)];
 }
 
 /** The folders of `dist/k8s/` the render writes: the platform's first, then the model's environments. */

@@ -9,17 +9,22 @@ import type { GroupKind } from './lib/argocd';
 import type { KubeObject, RenderSummary, ServiceDefinition, ServicePlan } from './lib/service';
 import { validateSecretConsumers, vaultClientConnection } from './lib/vault';
 import { allServices, renderedEnvironments, servicesOf } from './catalogue';
+import { meshControlPlaneConnections } from './mesh/linkerd';
 
 /**
  * What every service builds against: all declared connections, and all Vault consumers with
- * their connection to Vault (so a consumer is one declaration; both NetworkPolicy halves follow).
+ * their connection to Vault (so a consumer is one declaration; both NetworkPolicy halves follow),
+ * and with the service mesh on, every meshed workload's connections to Linkerd's control plane.
  */
 export function servicePlan(platform: Platform, services: readonly ServiceDefinition[]): ServicePlan {
   const secretConsumers = services.flatMap((service) => service.secretConsumers?.(platform) ?? []);
   validateSecretConsumers(secretConsumers);
+  const connections = [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)];
   return {
-    connections: [...services.flatMap((service) => service.connections?.(platform) ?? []), ...secretConsumers.map(vaultClientConnection)],
+    // Every meshed pod's proxy reaches the control plane: derived from the declared workloads.
+    connections: [...connections, ...meshControlPlaneConnections(platform, connections)],
     secretConsumers,
+    ...(platform.serviceMesh.enabled ? { serviceMesh: true } : {}),
   };
 }
 

@@ -13,6 +13,8 @@
  *   --charts-mirror DIR  read charts from DIR/<chart>-<version>/ instead of their repositories
  *   --only crds|charts   regenerate one part; the other keeps its committed files
  *   --charts a,b         regenerate only these charts (names as in config/versions.ts CHARTS)
+ *   --crds a,b           regenerate only these CRDs (names as in cdk8s.yaml); the others keep their
+ *                        committed files, as long as cdk8s.yaml still names them by the same URL
  *   --out DIR            write there instead of imports/ (tests)
  *   --cdk8s-config FILE, --charts-config FILE (JSON: {key: {repoURL, chart, version}}),
  *   --extras FILE        inputs other than the project's own (tests use fixtures)
@@ -39,6 +41,7 @@ export interface ImportOptions {
   readonly chartsMirror?: string;
   readonly only?: 'crds' | 'charts';
   readonly charts?: readonly string[];
+  readonly crds?: readonly string[];
   readonly cdk8sConfig: string;
   readonly chartsConfig?: string;
   readonly extras: string;
@@ -68,7 +71,7 @@ function parseArgs(argv: readonly string[]): ImportOptions {
   const options: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const known = ['--mirror', '--charts-mirror', '--only', '--charts', '--out', '--cdk8s-config', '--charts-config', '--extras'];
+    const known = ['--mirror', '--charts-mirror', '--only', '--charts', '--crds', '--out', '--cdk8s-config', '--charts-config', '--extras'];
     if (!known.includes(flag) || argv[i + 1] === undefined) {
       throw new Error(`npm run import: argument "${flag}" is not understood; use ${known.map((k) => `${k} VALUE`).join(', ')}`);
     }
@@ -84,6 +87,7 @@ function parseArgs(argv: readonly string[]): ImportOptions {
     chartsMirror: options['charts-mirror'] && resolve(options['charts-mirror']),
     only: options.only as ImportOptions['only'],
     charts: options.charts?.split(',').filter(Boolean),
+    crds: options.crds?.split(',').filter(Boolean),
     cdk8sConfig: resolve(options['cdk8s-config'] ?? join(ROOT, 'cdk8s.yaml')),
     chartsConfig: options['charts-config'] && resolve(options['charts-config']),
     extras: resolve(options.extras ?? join(ROOT, 'cli/import/chart-values-extra.json')),
@@ -122,7 +126,20 @@ export async function runImport(options: ImportOptions): Promise<ImportManifest>
       }
     } else {
       const reader = options.mirror ? new MirrorReader(options.mirror) : new HttpReader();
-      crds = await importCrds(readCrdSources(options.cdk8sConfig), reader, staging, join(options.root, 'node_modules/.bin/cdk8s'));
+      const sources = readCrdSources(options.cdk8sConfig);
+      for (const name of options.crds ?? []) {
+        if (!sources.some((s) => s.name === name)) throw new Error(`--crds: "${name}" is not in ${options.cdk8sConfig}; use one of ${sources.map((s) => s.name).join(', ')}`);
+      }
+      const wantedCrd = (name: string) => options.crds === undefined || options.crds.includes(name);
+      const kept = new Map<string, ImportedCrd>();
+      for (const source of sources.filter((s) => !wantedCrd(s.name))) {
+        const committed = previous?.crds.find((c) => c.name === source.name && c.url === source.url);
+        if (!committed) throw new Error(`--crds: ${source.name} (${source.url}) has no committed import at that URL; add it to --crds or run without --crds`);
+        for (const file of [committed.typescript, ...committed.schemas]) copyInto(join(options.out, file), join(staging, file));
+        kept.set(source.name, committed);
+      }
+      const fresh = await importCrds(sources.filter((s) => wantedCrd(s.name)), reader, staging, join(options.root, 'node_modules/.bin/cdk8s'));
+      crds = sources.map((s) => kept.get(s.name) ?? fresh.find((c) => c.name === s.name)!);
     }
 
     // ---- charts ----

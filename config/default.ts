@@ -149,8 +149,9 @@ export const defaultPlatform: Platform = {
   // Renovate looks every hour; renovate.json opens merge requests before 06:00 UTC on Mondays
   // and lets the other runs rebase them (README "Dependency updates").
   renovate: { schedule: '30 * * * *', suspend: false },
-  // The service mesh (issue 18): off until its install lands; the seed turns it on.
-  serviceMesh: { enabled: false },
+  // The service mesh (issue 18): Linkerd edge with its trust chain from cert-manager
+  // (docs/decisions/0121-linkerd-edge.md, 0122, 0123); false renders the platform without it.
+  serviceMesh: { enabled: true },
   environments: {
     // Production certificates everywhere: public hosts are proxied by Cloudflare in Full (strict)
     // mode, which refuses staging ones (docs/decisions/0061-production-certificates-behind-cloudflare.md),

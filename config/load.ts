@@ -184,7 +184,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
     });
   }
   const value = valueAt(input, issue.path);
-  const received = value === undefined ? '(missing)' : formatValue(value);
+  // A PEM field is not repeated: a private key pasted by mistake must not land in a terminal or CI log.
+  const hidden = typeof issue.path.at(-1) === 'string' && /PEM$/.test(issue.path.at(-1) as string) && value !== undefined;
+  const received = value === undefined ? '(missing)' : hidden ? '(value not shown)' : formatValue(value);
   return [`${formatPath(issue.path)}: ${received}: ${describeMessage(issue, value)}`];
 }
 

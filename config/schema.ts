@@ -777,9 +777,23 @@ const RenovateSchema = z.strictObject({
  * The service mesh (issue 18): Linkerd's open-source edge release, installed by Argo CD.
  * `enabled: false` renders the platform without it (no proxies, no mesh policy).
  */
+/** One PEM certificate block (public), never a key. */
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n?$/;
+
 const ServiceMeshSchema = z.strictObject({
   /** @default false */
   enabled: z.boolean({ error: 'must be true or false' }).default(false),
+  /**
+   * The previous trust anchor's certificate (PEM, public: never its key), trusted besides the
+   * current anchor while the anchor's key is replaced (README "Service mesh: Linkerd"); remove it
+   * once every meshed workload restarted under the new anchor. @default - only the current anchor
+   */
+  previousTrustAnchorPEM: z
+    .string()
+    .refine((value) => PEM_CERTIFICATE.test(value), {
+      error: 'must be one PEM certificate ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), the tls.crt of the previous linkerd-trust-anchor Secret; never a private key',
+    })
+    .optional(),
 });
 
 const DeliverySchema = z.strictObject({

@@ -46,6 +46,19 @@ export const CHARTS = {
   // renovate: datasource=helm registryUrl=https://kubereboot.github.io/charts depName=kured
   kured: { repoURL: 'https://kubereboot.github.io/charts', chart: 'kured', version: '6.1.0' }, // kured 1.23.0
   // ---- end day two ----
+  // ---- service mesh (issue 18): open-source Linkerd edge releases (docs/decisions/0121-linkerd-edge.md) ----
+  // The edge Helm repository stamps each chart with the release's date version: edge-26.8.3 is
+  // 2026.8.3 (linkerd/linkerd2 bin/compute-edge-version). The three move together (renovate.json
+  // groups them), and cdk8s.yaml's policy CRD URLs name the same edge tag.
+  // renovate: datasource=helm registryUrl=https://helm.linkerd.io/edge depName=linkerd-crds
+  linkerdCrds: { repoURL: 'https://helm.linkerd.io/edge', chart: 'linkerd-crds', version: '2026.8.3' }, // Linkerd edge-26.8.3
+  // renovate: datasource=helm registryUrl=https://helm.linkerd.io/edge depName=linkerd-control-plane
+  linkerdControlPlane: { repoURL: 'https://helm.linkerd.io/edge', chart: 'linkerd-control-plane', version: '2026.8.3' }, // Linkerd edge-26.8.3
+  // renovate: datasource=helm registryUrl=https://helm.linkerd.io/edge depName=linkerd2-cni
+  linkerdCni: { repoURL: 'https://helm.linkerd.io/edge', chart: 'linkerd2-cni', version: '2026.8.3' }, // Linkerd edge-26.8.3 CNI plugin
+  // renovate: datasource=helm registryUrl=https://charts.jetstack.io depName=trust-manager
+  trustManager: { repoURL: 'https://charts.jetstack.io', chart: 'trust-manager', version: 'v0.24.0' },
+  // ---- end service mesh ----
 } as const satisfies Record<string, ChartVersion>;
 
 /** Container images we render ourselves (not the ones upstream charts bring), `repository:tag`. */

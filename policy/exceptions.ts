@@ -140,6 +140,9 @@ export const PROFILES: readonly ExceptionProfile[] = [
   namespaceProfile('log shipper (read-only host log mounts)', ['logging'], 'privileged'),
   namespaceProfile('kured (reboots its node: privileged, host PID)', ['kured'], 'privileged'),
   namespaceProfile('system-upgrade-controller (k3s upgrade Jobs replace the host binary)', ['system-upgrade'], 'privileged'),
+  // Linkerd's CNI plugin installer copies its plugin and configuration into the node's CNI folders
+  // (host paths, as root), so meshed pods need no NET_ADMIN init container (decision 0123).
+  namespaceProfile('Linkerd CNI plugin (writes the node CNI folders)', ['linkerd-cni'], 'privileged'),
   namespaceProfile('Kaniko builds (root inside the build container)', ['builds', 'jenkins-builds'], 'baseline'),
 ];
 

@@ -28,6 +28,7 @@ import {
   type Workload,
 } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
+import { TRUST_MANAGER } from '../lib/service-mesh';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, resources } from '../lib/kinds';
 import type { CertManagerValues } from '../../imports/charts';
 
@@ -56,6 +57,11 @@ function nameservers(platform: Platform): { address: string; port: number }[] {
 export interface CertManagerProps {
   /** Every connection of the render: its namespace renders its half of each. */
   readonly plan: NetworkPlan;
+  /**
+   * trust-manager runs in this namespace too (the service mesh's trust bundle, charts/mesh/trust.ts):
+   * the namespace's policies cover it. @default false
+   */
+  readonly trustManager?: boolean;
 }
 
 /** cert-manager's controller, cainjector and webhook from the official chart (with its CRDs), in their namespace. */
@@ -121,7 +127,8 @@ export class CertManager extends Construct {
 
   constructor(scope: Construct, id: string, props: CertManagerProps) {
     super(scope, id);
-    new PlatformNamespace(this, 'namespace', { name: CERT_MANAGER_NAMESPACE, workloads: [CONTROLLER, CAINJECTOR, WEBHOOK], plan: props.plan });
+    const workloads = [CONTROLLER, CAINJECTOR, WEBHOOK, ...(props.trustManager ? [TRUST_MANAGER] : [])];
+    new PlatformNamespace(this, 'namespace', { name: CERT_MANAGER_NAMESPACE, workloads, plan: props.plan });
   }
 }
 

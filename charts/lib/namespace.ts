@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { standardLabels } from './labels';
 import { NamespacePolicies, type NetworkPlan, type Workload } from './network';
 import { policyExceptions } from '../../common/policy-exceptions';
+import { INJECT_ANNOTATION, isMeshedInPlan, proxyBypassAnnotations } from './service-mesh';
 
 export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
 
@@ -23,12 +24,22 @@ export interface PlatformNamespaceProps {
   readonly exceptionReason?: string;
   /** The workloads that run in the namespace, for their NetworkPolicies. */
   readonly workloads: readonly Workload[];
+  /**
+   * Every connection of the render; when it meshes workloads (`plan.serviceMesh`) and the namespace
+   * is not in UNMESHED_NAMESPACES, the namespace asks Linkerd's injector for a proxy in every pod.
+   */
   readonly plan: NetworkPlan;
+  /** Labels an installed component looks for on its namespace (Linkerd's control plane). @default - none */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Annotations an installed component looks for on its namespace. @default - none */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export class PlatformNamespace extends Construct {
   readonly name: string;
   readonly podSecurity: PodSecurityLevel;
+  /** Its pods get a Linkerd proxy from the injector. */
+  readonly meshed: boolean;
 
   constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
     super(scope, id);
@@ -41,6 +52,13 @@ export class PlatformNamespace extends Construct {
       throw new Error(`namespace ${props.name}: an exceptionReason is given but the namespace is restricted; remove it`);
     }
 
+    this.meshed = isMeshedInPlan(props.plan, props.name);
+    const annotations = {
+      ...(props.exceptionReason ? policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) : {}),
+      ...props.annotations,
+      ...(this.meshed ? { ...INJECT_ANNOTATION, ...proxyBypassAnnotations(props.plan, props.name) } : {}),
+    };
+
     new ApiObject(this, 'Resource', {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -51,8 +69,9 @@ export class PlatformNamespace extends Construct {
           'pod-security.kubernetes.io/enforce': this.podSecurity,
           'pod-security.kubernetes.io/audit': this.podSecurity,
           'pod-security.kubernetes.io/warn': this.podSecurity,
+          ...props.labels,
         },
-        ...(props.exceptionReason ? { annotations: policyExceptions({ 'K8S-SEC-11': props.exceptionReason }) } : {}),
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       },
     });
 

@@ -90,6 +90,11 @@ export interface Connection {
 /** Every connection of a render; each namespace renders its own half of each. */
 export interface NetworkPlan {
   readonly connections: readonly Connection[];
+  /**
+   * The render meshes workloads (the model's `serviceMesh.enabled`): namespaces that can be meshed
+   * ask Linkerd's injector for a proxy (charts/lib/service-mesh.ts). @default false
+   */
+  readonly serviceMesh?: boolean;
 }
 
 const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;

@@ -9,6 +9,8 @@
  * @see https://linkerd.io/2-edge/reference/architecture/
  */
 import type { Platform } from '../../config';
+import type { NetworkPlan, Workload } from './network';
+import { VAULT_PORT, VAULT_SERVER } from './vault';
 
 /** The control plane's namespace. */
 export const LINKERD_NAMESPACE = 'linkerd';
@@ -38,14 +40,76 @@ export function serviceMeshEnabled(platform: Platform): boolean {
 
 /**
  * Namespaces whose pods are never injected, each with the reason (listed in dist/README.md).
- * The install part of issue 18 completes this list; a namespace not in it is meshed.
+ * A namespace not in it is meshed. The mesh syncs in waves 0-2 (docs/decisions/0123-what-is-meshed.md):
+ * a namespace whose pods start before the injector answers would come up without proxies, so the
+ * services of waves 2 and earlier are here too, with what meshing them would cost.
  */
 export const UNMESHED_NAMESPACES: Readonly<Record<string, string>> = {
   'kube-system': 'k3s system pods (CoreDNS, metrics-server) come up before the mesh and serve it',
   [LINKERD_NAMESPACE]: 'the control plane injects its own proxies; it is not injected by the injector',
+  'linkerd-cni': "the CNI plugin installer must run before any meshed pod can get its network; it mounts the node's CNI folders (host paths)",
+  argocd: 'Argo CD installs the mesh: repairing a broken mesh through Git must not need the mesh (a restarted meshed pod waits for an identity the control plane hands out)',
+  'cert-manager':
+    "cert-manager and trust-manager issue and publish the mesh's own trust chain: meshed, their proxies would wait for an identity that the control plane can only hand out once they have issued it (a deadlock at the first start and after a full outage)",
+  'metallb-system': "the load balancer comes up in wave 0, before the mesh; its speaker uses the node's network (never injected) and its controller talks only to the API server",
+  'ceph-csi': "storage comes up in waves 0-2, before the mesh; the node plugin uses the node's network and the provisioner talks only to the API server and the external Ceph cluster",
+  'snapshot-controller': 'it comes up in wave 0, before the mesh, and talks only to the API server',
+  'nginx-ingress':
+    'the ingress controller syncs in wave 2 with the control plane, so its pods may start before the injector answers and stay without a proxy; meshing it needs it in a later wave (a follow-up), and TLS from the gateway ends there either way',
 };
 
 /** Whether the pods of `namespace` carry a Linkerd proxy in this render. */
 export function isMeshed(platform: Platform, namespace: string): boolean {
   return serviceMeshEnabled(platform) && !Object.hasOwn(UNMESHED_NAMESPACES, namespace);
+}
+
+/** `isMeshed` for code that sees the render's plan rather than the model (a namespace's construct). */
+export function isMeshedInPlan(plan: NetworkPlan, namespace: string): boolean {
+  return plan.serviceMesh === true && !Object.hasOwn(UNMESHED_NAMESPACES, namespace);
+}
+
+/**
+ * The namespace annotation that asks the proxy injector for a proxy in every new pod.
+ * @see https://linkerd.io/2-edge/features/proxy-injection/
+ */
+export const INJECT_ANNOTATION = { 'linkerd.io/inject': 'enabled' } as const;
+
+/**
+ * trust-manager (charts/mesh/trust.ts) runs in cert-manager's namespace, whose NetworkPolicies
+ * cert-manager's service renders: both read it from here. Its pods are labelled `app: trust-manager`
+ * (cert-manager/trust-manager v0.24.0: deploy/charts/trust-manager/templates/deployment.yaml).
+ */
+export const TRUST_MANAGER: Workload = { namespace: 'cert-manager', name: 'trust-manager', selectorLabel: 'app', ports: { webhook: 6443, metrics: 9402 } };
+
+/** The proxy annotation (namespace or pod) whose ports the pod's traffic reaches without the proxy. */
+export const SKIP_OUTBOUND_PORTS_ANNOTATION = 'config.linkerd.io/skip-outbound-ports';
+
+/**
+ * Connections that bypass the client's proxy, with the reason: their server sees these clients
+ * without a mesh identity (the mesh policy authorizes them by NetworkPolicy alone).
+ *
+ * Vault: pods that read secrets at start run the agent as the first init container
+ * (`vault.hashicorp.com/agent-init-first`, charts/lib/vault-access.ts READ_AT_START), ahead of
+ * the proxy, because the API server calls Linkerd's injector before Vault's (mutating webhook
+ * configurations are called in name order) and Vault's then puts its agent at the front. With the
+ * CNI plugin the pod's traffic is redirected to the proxy from its first container on, so the
+ * agent's login would go to a proxy that has not started. Skipping Vault's port for the
+ * namespace's pods keeps the agent working whatever the order; the agent's TLS to Vault stays.
+ * The injector copies a namespace's `config.linkerd.io/*` annotations onto each pod it injects,
+ * where the CNI plugin reads them (linkerd/linkerd2 edge-26.8.3: controller/proxy-injector/webhook.go,
+ * AppendNamespaceAnnotations; pkg/inject/inject.go, ProxyIgnoreOutboundPortsAnnotation).
+ */
+export const PROXY_BYPASS: readonly { readonly to: Workload; readonly port: number; readonly reason: string }[] = [
+  { to: VAULT_SERVER, port: VAULT_PORT, reason: "the Vault agent's init container may run before the proxy has started" },
+];
+
+/** The namespace annotations that make its pods' connections of PROXY_BYPASS skip the proxy. */
+export function proxyBypassAnnotations(plan: NetworkPlan, namespace: string): Record<string, string> {
+  if (!isMeshedInPlan(plan, namespace)) return {};
+  const ports = PROXY_BYPASS.filter((bypass) =>
+    plan.connections.some(
+      (c) => 'workload' in c.from && c.from.workload.namespace === namespace && 'workload' in c.to && c.to.workload.namespace === bypass.to.namespace && c.to.workload.name === bypass.to.name && c.ports.some((p) => p.port === bypass.port),
+    ),
+  ).map((bypass) => bypass.port);
+  return ports.length > 0 ? { [SKIP_OUTBOUND_PORTS_ANNOTATION]: [...new Set(ports)].sort((a, b) => a - b).join(',') } : {};
 }

@@ -59,6 +59,30 @@ export function readCrdSources(cdk8sYamlPath: string): CrdSource[] {
   });
 }
 
+/**
+ * Some projects ship their CRDs only inside a Helm chart (Linkerd: charts/linkerd-crds/templates/,
+ * trust-manager: templates/crd-trust.cert-manager.io_bundles.yaml), where the metadata carries
+ * template actions (`{{ .Release.Namespace }}` labels, an included annotation) and the whole file
+ * may be wrapped in `{{- if .Values.crds.enabled }}` ... `{{- end }}`: none of it is YAML. The
+ * generated types and schemas come from `spec` alone, so lines with an action before `spec:` and
+ * whole-document block lines (an if/with/else/end action alone at column 0) are dropped; any other
+ * action inside `spec` is refused, because dropping it could change the schema. A file without
+ * actions is returned as it is.
+ */
+export function helmTemplateFree(text: string, source: CrdSource): string {
+  if (!text.includes('{{')) return text;
+  const lines = text.split('\n');
+  const spec = lines.findIndex((line) => /^spec:\s*$/.test(line));
+  const wrapper = (line: string) => /^\{\{-?\s*(if|with|else|end)\b[^}]*\}\}\s*$/.test(line);
+  const kept = lines.filter((line, index) => !wrapper(line) && (index > spec || !line.includes('{{')));
+  const inSpec = spec < 0 ? -1 : lines.findIndex((line, index) => index > spec && !wrapper(line) && line.includes('{{'));
+  if (spec < 0 || inSpec >= 0) {
+    const at = spec < 0 ? 'no top-level spec:' : `line ${inSpec + 1}: ${lines[inSpec].trim()}`;
+    throw new Error(`cdk8s.yaml: ${source.name}: ${source.url} has a Helm template action inside the CRD's spec (${at}); point it at a rendered CRD file instead`);
+  }
+  return kept.join('\n');
+}
+
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 /** The schema file name of one served version: `<group>_<kind>_<version>.json`. */
@@ -69,6 +93,7 @@ export const schemaFileName = (group: string, kind: string, version: string) => 
  * `cdk8s` is the path of the cdk8s CLI.
  */
 export async function importCrds(sources: readonly CrdSource[], reader: UpstreamReader, out: string, cdk8s: string): Promise<ImportedCrd[]> {
+  if (sources.length === 0) return [];
   const work = mkdtempSync(join(tmpdir(), 'platform-crds-'));
   try {
     const imported: ImportedCrd[] = [];
@@ -78,10 +103,11 @@ export async function importCrds(sources: readonly CrdSource[], reader: Upstream
       const bytes = await reader.read(source.url).catch((error: Error) => {
         throw new Error(`cdk8s.yaml: imports: ${source.name}: ${error.message}`);
       });
-      const crd = parse(bytes.toString('utf8')) as Crd;
+      const text = helmTemplateFree(bytes.toString('utf8'), source);
+      const crd = parse(text) as Crd;
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) throw new Error(`cdk8s.yaml: ${source.name}: ${source.url} is not a CustomResourceDefinition (kind ${JSON.stringify(crd?.kind)}); point it at the CRD's YAML file`);
       const file = join(work, `${source.name}.yaml`);
-      writeFileSync(file, bytes);
+      writeFileSync(file, text);
       local.push(`${source.name}:=${file}`);
       const schemas: string[] = [];
       for (const version of crd.spec.versions) {

@@ -3,16 +3,24 @@ import type { CephCsiRbdValues } from './ceph-csi-rbd';
 import type { CertManagerValues } from './cert-manager';
 import type { HarborValues } from './harbor';
 import type { KuredValues } from './kured';
+import type { Linkerd2CniValues } from './linkerd2-cni';
+import type { LinkerdControlPlaneValues } from './linkerd-control-plane';
+import type { LinkerdCrdsValues } from './linkerd-crds';
 import type { MetallbValues } from './metallb';
 import type { SnapshotControllerValues } from './snapshot-controller';
+import type { TrustManagerValues } from './trust-manager';
 import type { VaultValues } from './vault';
 import type { VeleroValues } from './velero';
 export type { CephCsiRbdValues } from './ceph-csi-rbd';
 export type { CertManagerValues } from './cert-manager';
 export type { HarborValues } from './harbor';
 export type { KuredValues } from './kured';
+export type { Linkerd2CniValues } from './linkerd2-cni';
+export type { LinkerdControlPlaneValues } from './linkerd-control-plane';
+export type { LinkerdCrdsValues } from './linkerd-crds';
 export type { MetallbValues } from './metallb';
 export type { SnapshotControllerValues } from './snapshot-controller';
+export type { TrustManagerValues } from './trust-manager';
 export type { VaultValues } from './vault';
 export type { VeleroValues } from './velero';
 
@@ -22,8 +30,12 @@ export interface ChartValues {
   readonly "cert-manager": CertManagerValues;
   readonly "harbor": HarborValues;
   readonly "kured": KuredValues;
+  readonly "linkerd2-cni": Linkerd2CniValues;
+  readonly "linkerd-control-plane": LinkerdControlPlaneValues;
+  readonly "linkerd-crds": LinkerdCrdsValues;
   readonly "metallb": MetallbValues;
   readonly "snapshot-controller": SnapshotControllerValues;
+  readonly "trust-manager": TrustManagerValues;
   readonly "vault": VaultValues;
   readonly "velero": VeleroValues;
 }

@@ -21,6 +21,9 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
   'VolumeSnapshotClass',
   'ClusterIssuer',
+  // trust-manager's Bundle (trust.cert-manager.io/v1alpha1) is cluster-scoped: it writes a ConfigMap
+  // into the namespaces it selects (the service mesh's trust roots).
+  'Bundle',
   'PriorityClass',
   'IngressClass',
   'ValidatingWebhookConfiguration',

@@ -11,6 +11,7 @@ import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readTree } from '../../cli/dist';
+import { helmTemplateFree } from '../../cli/import/crds';
 import { ROOT } from '../support/render';
 
 const FIXTURE = join(ROOT, 'test/fixtures/import');
@@ -119,4 +120,41 @@ describe('npm run import', () => {
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/^config\/versions\.ts: CHARTS\.demo: --charts-mirror .*demo-9\.9\.9\/Chart\.yaml is missing/);
   });
+
+  it('GIVEN a CRD shipped as a Helm template WHEN imported THEN the templated metadata lines are dropped and the spec is kept as it is', () => {
+    const source = { name: 'widget', url: CRD_URL };
+    const plain = readFileSync(CRD_FILE, 'utf8');
+    const templated = plain.replace('  name: widgets.example.com\n', '  name: widgets.example.com\n  labels:\n    helm.sh/chart: {{ .Chart.Name }}\n  annotations:\n    {{ include "partials.annotations.created-by" . }}\n');
+    const cleaned = parse(helmTemplateFree(templated, source));
+    expect(cleaned.spec).toEqual(parse(plain).spec);
+    expect(cleaned.metadata.labels).toBeNull();
+    // A whole-document if ... end (trust-manager's crds.enabled) is dropped too.
+    expect(parse(helmTemplateFree(`{{- if .Values.crds.enabled }}\n${templated}\n{{- end }}\n`, source)).spec).toEqual(parse(plain).spec);
+    // A file without actions is read as it is.
+    expect(helmTemplateFree(plain, source)).toBe(plain);
+  });
+
+  it('GIVEN a Helm-templated CRD WHEN an action sits inside the spec THEN the import refuses it, naming the line', () => {
+    const templated = readFileSync(CRD_FILE, 'utf8').replace('  group: example.com', '  group: {{ .Values.group }}');
+    expect(() => helmTemplateFree(templated, { name: 'widget', url: CRD_URL })).toThrow(`cdk8s.yaml: widget: ${CRD_URL} has a Helm template action inside the CRD's spec (line 7: group: {{ .Values.group }})`);
+  });
+
+  it('GIVEN --crds naming none of the CRDs WHEN the mirror lacks them THEN the committed imports are kept; an unknown name or an uncommitted CRD is refused', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'import-crds-'));
+    cpSync(out, copy, { recursive: true });
+    const before = readTree(copy);
+    // An empty --crds list: nothing is read from the (wrong) mirror, everything is kept.
+    const kept = runImport(copy, { '--crds': '', '--only': 'crds', '--mirror': join(FIXTURE, 'charts-mirror') });
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(readTree(copy)).toEqual(before);
+    const unknown = runImport(copy, { '--crds': 'gizmo', '--only': 'crds' });
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain('--crds: "gizmo" is not in');
+    const cfg = join(mkdtempSync(join(tmpdir(), 'import-cfg-')), 'cdk8s.yaml');
+    writeFileSync(cfg, 'imports:\n  - widget:=https://raw.githubusercontent.com/example/widgets/v1.0.0/widget-crd.yaml\n  - gadget:=https://raw.githubusercontent.com/example/widgets/v1.0.0/gadget-crd.yaml\n');
+    const uncommitted = runImport(copy, { '--cdk8s-config': cfg, '--crds': 'widget', '--only': 'crds' });
+    expect(uncommitted.status).not.toBe(0);
+    expect(uncommitted.stderr).toContain('--crds: gadget (https://raw.githubusercontent.com/example/widgets/v1.0.0/gadget-crd.yaml) has no committed import at that URL');
+    expect(readTree(copy)).toEqual(before);
+  }, 60_000);
 });

@@ -56,7 +56,7 @@ describe('the whole render', () => {
 
   it('puts every namespaced object in an explicit namespace that is not default', () => {
     for (const { path, object } of kubeObjects(defaultRender())) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass', 'ClusterIssuer', 'VolumeSnapshotClass'].includes(object.kind)) continue;
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass', 'ClusterIssuer', 'VolumeSnapshotClass', 'Bundle'].includes(object.kind)) continue;
       expect(object.metadata.namespace, path).toBeTruthy();
       expect(object.metadata.namespace, path).not.toBe('default');
     }

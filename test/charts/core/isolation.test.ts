@@ -76,7 +76,7 @@ describe('network isolation of the rendered platform', () => {
     }
     expect([...renderedNamespaces].sort()).toEqual([
       'argocd', 'backups', 'builds', 'ceph-csi', 'cert-manager', 'databases', 'gitlab', 'harbor', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kured',
-      'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'renovate', 'snapshot-controller', 'system-upgrade', 'vault', 'velero',
+      'linkerd', 'linkerd-cni', 'logging', 'metallb-system', 'monitoring', 'nginx-ingress', 'node-exporter', 'renovate', 'snapshot-controller', 'system-upgrade', 'vault', 'velero',
     ]);
   });
 
@@ -160,9 +160,9 @@ describe('network isolation of the rendered platform', () => {
     const onServerSubnet = { pod: { namespace: 'dev-apps', labels: { 'app.kubernetes.io/name': 'someapp' }, ip: intToIpv4(podCidr.first + 7) } };
     const onWorkerSubnet = { pod: intruders[2] };
 
-    it('declares the webhooks of Vault, cert-manager and MetalLB, all from the API server', () => {
+    it('declares the webhooks of Vault, cert-manager, trust-manager, Linkerd and MetalLB, all from the API server', () => {
       expect(webhooks.map((c) => describeWebhook(c)).sort()).toEqual([
-        'cert-manager/webhook', 'metallb-system/metallb', 'vault/vault-agent-injector',
+        'cert-manager/trust-manager', 'cert-manager/webhook', 'linkerd/destination', 'linkerd/proxy-injector', 'metallb-system/metallb', 'vault/vault-agent-injector',
       ]);
     });
 

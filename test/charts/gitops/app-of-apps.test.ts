@@ -119,7 +119,7 @@ describe('the app-of-apps', () => {
 
   it("GIVEN the catalogue's platform services WHEN wired THEN each Application ignores exactly the fields operators and the runbook write at run time, and keeps them on sync", () => {
     // Sources: the chart templates cited next to each declaration (vault.ts, metallb.ts,
-    // cert-manager.ts, harbor.ts); the other charts render no webhook, no CRD conversion and no
+    // cert-manager.ts, harbor.ts, mesh/trust.ts, mesh/linkerd.ts); the other charts render no webhook, no CRD conversion and no
     // generated Secret with the values we set.
     const model = loadDefaultPlatform();
     const services = servicesOf('platform', model).map((s) => member(s.name, s.namespace, { syncWave: s.syncWave, helm: s.helm?.(model) }));
@@ -139,6 +139,13 @@ describe('the app-of-apps', () => {
         { group: '', kind: 'Secret', name: 'vault-injector-certs', namespace: 'vault', jsonPointers: ['/data'] },
       ],
       harbor: [{ group: '', kind: 'Secret', name: 'harbor-trivy', namespace: 'harbor', jsonPointers: ['/data/redisURL'] }],
+      // The service mesh (charts/mesh/): cainjector fills the webhooks' caBundle.
+      'trust-manager': [{ group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', name: 'trust-manager', jqPathExpressions: caBundles }],
+      'linkerd-control-plane': [
+        { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', name: 'linkerd-proxy-injector-webhook-config', jqPathExpressions: caBundles },
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', name: 'linkerd-sp-validator-webhook-config', jqPathExpressions: caBundles },
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', name: 'linkerd-policy-validator-webhook-config', jqPathExpressions: caBundles },
+      ],
     };
     const all = applications(wiring({ platform: services }).envs.platform.apps);
     const actual = Object.fromEntries(all.filter((a) => a.spec.ignoreDifferences).map((a) => [a.metadata.name, a.spec.ignoreDifferences]));
