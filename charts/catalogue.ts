@@ -5,9 +5,10 @@
  * the user's environments (dev, staging, prod) hold their applications.
  */
 import { exposureOf, PLATFORM_ENV, type Platform } from '../config';
+import { appPushRobots } from '../config/harbor-robots';
 import { AppNamespace, TenantApp, appImage, appSecretConsumer, checkAppNames } from './apps/app';
 import { BuildsNamespace } from './build/builds';
-import { Jenkins, type JenkinsProps } from './build/jenkins';
+import { Jenkins, jenkinsSsoOf, type JenkinsProps } from './build/jenkins';
 import { CephCsi, CephCsiConfig, SnapshotController } from './core/ceph-csi';
 import { CertManager, CertManagerConfig } from './core/cert-manager';
 import { Metallb, MetallbConfig } from './core/metallb';
@@ -33,7 +34,7 @@ import { Vault } from './security/vault';
 import { Databases } from './data/databases';
 import { Postgresql } from './data/postgresql';
 import { Redis } from './data/redis';
-import { Harbor } from './registry/harbor';
+import { Harbor, appRobotsOf, harborOidcOf } from './registry/harbor';
 import { GitLab } from './source/gitlab';
 import { Kured } from './day-two/kured';
 import { SystemUpgradeController, SystemUpgradePlans } from './day-two/system-upgrade';
@@ -47,8 +48,8 @@ import { Renovate, renovateGitlabHost, renovateRepositories, renovateSuspended }
  * (argocd -5; operators with CRDs 0-1; their custom resources and the ingress controller 2;
  * Vault 3; observability 3-4 (Prometheus with the monitoring namespace and node-exporter, then
  * the rest); Velero 4 and its custom resources 5; the databases namespace 10, PostgreSQL and
- * Redis 11, GitLab, Harbor and the application backups 12; Jenkins and its build namespace 13, once GitLab can issue its
- * tokens; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
+ * Redis 11, GitLab and the application backups 12; Jenkins, its build namespace and Harbor 13, once GitLab can issue
+ * their tokens and OIDC clients; Prometheus' discovery grants 14, once every namespace exists). test/bringup.test.ts
  * walks this order from an empty cluster (docs/decisions/0065-bring-up-order.md).
  */
 // ---- services written as construct classes: the model's slice each one reads ----
@@ -144,6 +145,8 @@ const harbor = constructService(Harbor, (platform, plan) => ({
   issuer: issuerFor(platform, PLATFORM_ENV),
   projects: platform.harbor.projects,
   preventSeverity: platform.harbor.preventSeverity,
+  appRobots: appRobotsOf(platform),
+  oidc: harborOidcOf(platform),
   vaultTlsServerName: vaultTlsServerName(platform),
   plan,
 }));
@@ -165,7 +168,7 @@ const linkerdCrds = constructService(LinkerdCrds, (_platform, plan) => ({ plan }
 const linkerdCni = constructService(LinkerdCni, (_platform, plan) => ({ plan }));
 const linkerdTrust = constructService(LinkerdTrust, (platform) => ({ previousTrustAnchorPEM: platform.serviceMesh.previousTrustAnchorPEM }));
 const linkerdControlPlane = constructService(LinkerdControlPlane, () => ({}));
-const builds = constructService(BuildsNamespace, (_platform, plan) => ({ plan }));
+const builds = constructService(BuildsNamespace, (platform, plan) => ({ apps: Object.keys(platform.apps), plan }));
 const jenkins = constructService(Jenkins, (platform, plan) => jenkinsProps(platform, plan));
 
 /** Jenkins' props from the model (its tests build them from their models too). */
@@ -177,12 +180,14 @@ export function jenkinsProps(platform: Platform, plan: NetworkPlan): JenkinsProp
     registryHost: platform.services.harbor.host!,
     ingressAddress: platform.cluster.ingressAddress,
     vaultTlsServerName: vaultTlsServerName(platform),
+    pushRobots: appPushRobots(platform.apps, platform.harbor.robotLifetimeDays),
     userNamespaces: platform.delivery?.userNamespaces,
     kanikoImage: platform.delivery?.kanikoImage,
     domain: platform.domain,
     adminEmail: platform.acmeEmail,
     git: platform.git,
     jobs: Object.entries(platform.apps).map(([app, spec]) => ({ app, repository: spec.repository, environments: Object.keys(spec.environments) })),
+    sso: jenkinsSsoOf(platform),
     node: placedNode(platform, 'jenkins'),
     issuer: issuerFor(platform, PLATFORM_ENV),
     plan,

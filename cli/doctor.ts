@@ -2,7 +2,8 @@
  * `npm run doctor`: what is missing on this machine before bring-up, and on the running platform
  * after it, each with the README section that fixes it. Read-only: it looks for executables on
  * PATH, renders into memory (as `npm run check`), reads Vault metadata (`vault kv metadata get`,
- * never a value) and lists Argo CD Applications (`kubectl get`). Exit 1 when something required
+ * never a value; an app's Harbor robot within 14 days of its expiry counts as missing) and lists
+ * Argo CD Applications (`kubectl get`). Exit 1 when something required
  * is missing; a check that cannot run says why it was skipped (docs/decisions/0077).
  *
  *   npm run doctor [-- --dist DIR]
@@ -18,7 +19,8 @@ import { allServices } from '../charts/catalogue';
 import { servicePlan } from '../charts/synth';
 import { kvPutPath } from '../charts/lib/vault';
 import { OIDC_CLIENTS, oidcClientKvPath } from '../charts/lib/sso';
-import { HARBOR_SECRETS } from '../charts/registry/harbor';
+import { HARBOR_SECRETS, ROBOT_EXPIRY_NOTICE_DAYS } from '../charts/registry/harbor';
+import { appPushRobots, robotUserName, type AppPushRobot } from '../config/harbor-robots';
 import { GITLAB_SECRETS } from '../charts/source/gitlab';
 import { diffTrees, readTree } from './dist';
 import { renderWithObjects } from './render';
@@ -146,25 +148,47 @@ export function declaredVaultPaths(platform: Platform): string[] {
 }
 
 interface KvMetadata {
-  data?: { current_version?: number; versions?: Record<string, { deletion_time?: string; destroyed?: boolean }> };
+  data?: { current_version?: number; versions?: Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }> };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * An app's push robot lives `lifetimeDays` from the setup Job's sync after its secret was written
+ * (decision 0119), so the version's `created_time` plus the lifetime is the earliest it expires:
+ * missing once that is within the Job's notice period, with the rotation runbook as the fix.
+ */
+function robotExpiryCheck(robot: AppPushRobot, path: string, written: string | undefined, now: number, fix: string): CheckResult | undefined {
+  const time = Date.parse(written ?? '');
+  if (Number.isNaN(time)) return undefined;
+  const expires = time + robot.lifetimeDays * DAY_MS;
+  const daysLeft = Math.floor((expires - now) / DAY_MS);
+  const detail = `${robotUserName(robot)} got this secret on ${new Date(time).toISOString().slice(0, 10)} and expires from ${new Date(expires).toISOString().slice(0, 10)}`;
+  if (daysLeft > ROBOT_EXPIRY_NOTICE_DAYS) return { status: 'ok', name: `harbor robot ${robot.name}`, detail: `${detail} (${daysLeft} days left)` };
+  const when = daysLeft < 0 ? 'expired' : `${daysLeft} days left`;
+  return { status: 'missing', name: `harbor robot ${robot.name}`, detail: `${detail} (${when}): write a new secret to ${path} and sync Harbor`, fix };
 }
 
 export function vaultChecks({ env, platform }: Environment, readme: string): CheckResult[] {
   const name = 'vault secrets';
   if (!env.VAULT_ADDR || !env.VAULT_TOKEN) return [{ status: 'skipped', name, detail: 'VAULT_ADDR and VAULT_TOKEN are not both set' }];
   if (!findExecutable('vault', env.PATH ?? '')) return [{ status: 'skipped', name, detail: 'the vault CLI is not on PATH' }];
-  return declaredVaultPaths(platform).map((path) => {
+  const robots = new Map(appPushRobots(platform.apps, platform.harbor.robotLifetimeDays).map((robot) => [robot.vaultPath.replace(/^secret\/data\//, 'secret/'), robot]));
+  const now = Date.now();
+  return declaredVaultPaths(platform).flatMap((path): CheckResult[] => {
     const fix = sectionNaming(readme, path) ?? RUNBOOK_VAULT;
     // Metadata only: the doctor never reads a secret's value.
     const result = run('vault', ['kv', 'metadata', 'get', '-format=json', path], env);
     if (result.status !== 0) {
-      if (/no value found|not found|404/i.test(result.why) || result.status === 2) return { status: 'missing', name: `vault ${path}`, detail: 'no such entry', fix };
-      return { status: 'skipped', name: `vault ${path}`, detail: `vault kv metadata get failed: ${result.why}` };
+      if (/no value found|not found|404/i.test(result.why) || result.status === 2) return [{ status: 'missing', name: `vault ${path}`, detail: 'no such entry', fix }];
+      return [{ status: 'skipped', name: `vault ${path}`, detail: `vault kv metadata get failed: ${result.why}` }];
     }
     const metadata = JSON.parse(result.stdout) as KvMetadata;
     const current = metadata.data?.versions?.[String(metadata.data?.current_version)];
-    if (!current || current.destroyed || current.deletion_time) return { status: 'missing', name: `vault ${path}`, detail: 'its current version is deleted or destroyed', fix };
-    return { status: 'ok', name: `vault ${path}`, detail: `version ${metadata.data!.current_version}` };
+    if (!current || current.destroyed || current.deletion_time) return [{ status: 'missing', name: `vault ${path}`, detail: 'its current version is deleted or destroyed', fix }];
+    const robot = robots.get(path);
+    const expiry = robot ? robotExpiryCheck(robot, path, current.created_time, now, fix) : undefined;
+    return [{ status: 'ok', name: `vault ${path}`, detail: `version ${metadata.data!.current_version}` }, ...(expiry ? [expiry] : [])];
   });
 }
 

@@ -123,6 +123,8 @@ export const defaultPlatform: Platform = {
     trivyStorageGiB: 2,
     // The user's application images (one repository per app) live in this project.
     projects: [{ name: 'apps', public: false }],
+    // Each app's push robot expires 90 days after its creation; rotating its Vault entry renews it.
+    robotLifetimeDays: 90,
     preventSeverity: 'critical',
   },
   observability: {

@@ -511,8 +511,22 @@ const HarborSchema = z.strictObject({
   registryStorageGiB: storageGiB(100),
   /** Trivy's vulnerability database and cache. */
   trivyStorageGiB: storageGiB(5),
-  /** The projects the setup Job creates; the CI robot pushes to and the cluster robot pulls from all of them. */
+  /**
+   * Projects the setup Job creates besides the apps' own (each app's image project is created
+   * for it, private unless declared here); the cluster robot pulls from all of them.
+   */
   projects: z.array(HarborProjectSchema).min(1, { error: 'must declare at least one project, e.g. { name: "apps", public: false }' }),
+  /**
+   * Days an app's push robot lives from its creation; the setup Job creates it again with the new
+   * secret when its Vault entry gets a new version (docs/decisions/0119).
+   * @default 90
+   */
+  robotLifetimeDays: z
+    .number({ error: 'must be a number of days, e.g. 90' })
+    .int({ error: 'must be a whole number of days, e.g. 90' })
+    .min(30, { error: 'must be at least 30: the setup Job warns 14 days before a robot expires' })
+    .max(365, { error: 'must be at most 365: a push robot must expire within a year; rotate it more often' })
+    .default(90),
   /**
    * Pulls of an image with a vulnerability of this severity or worse are refused
    * (Harbor's "Prevent vulnerable images from running").
@@ -1127,6 +1141,16 @@ function checkSourceAndRegistry(model: Model, ctx: Ctx): void {
     if (seen.has(project.name)) issue(ctx, ['harbor', 'projects', index, 'name'], 'is declared twice; every Harbor project name must be unique');
     seen.add(project.name);
   });
+  // Harbor grants a robot a whole project, not one repository: an app pushes only to its own
+  // project so that its robot cannot replace another app's images (docs/decisions/0119).
+  const owners = new Map<string, string>();
+  for (const [app, spec] of Object.entries(model.apps ?? {})) {
+    const project = spec.image.split('/')[0]!;
+    const owner = owners.get(project);
+    if (owner !== undefined) {
+      issue(ctx, ['apps', app, 'image'], `is in Harbor project "${project}", which app ${owner} pushes to; each app needs its own project (its push robot may write the whole project), e.g. "${app}/${spec.image.split('/').slice(1).join('/')}"`);
+    } else owners.set(project, app);
+  }
 }
 
 function checkAlerting(model: Model, ctx: Ctx): void {

@@ -167,6 +167,11 @@ export const JENKINS_PLUGINS = {
   'credentials-binding': '728.v902a_273b_8947',
   // renovate: datasource=jenkins-plugins depName=prometheus
   prometheus: '860.v532442b_44e9a_',
+  // Sign-in through GitLab (OpenID Connect) and group-based permissions (docs/decisions/0120).
+  // renovate: datasource=jenkins-plugins depName=oic-auth
+  'oic-auth': '4.715.vf202e4229f61',
+  // renovate: datasource=jenkins-plugins depName=matrix-auth
+  'matrix-auth': '3.2.8',
 } as const satisfies Record<string, string>;
 // ---- end of the delivery block ----------------------------------------------------------------
 

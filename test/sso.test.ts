@@ -16,6 +16,8 @@ import { INGRESS_CONTROLLER, NAME_LABEL, type Workload } from '../charts/lib/net
 import { SERVER } from '../charts/platform/argocd';
 import { GRAFANA, LOKI } from '../charts/observability/workloads';
 import { VAULT_SERVER } from '../charts/lib/vault';
+import { CORE as HARBOR_CORE } from '../charts/registry/harbor';
+import { JENKINS } from '../charts/build/names';
 import { NetworkPolicyEvaluator, type Endpoint } from './support/network-evaluator';
 import { defaultRender, kubeObjects, ROOT } from './support/render';
 
@@ -56,9 +58,19 @@ function renderedRedirectUris(): Partial<Record<OidcClientName, readonly string[
   expect(ini['auth.generic_oauth'].enabled).toBe('true');
   // Vault: the OIDC role's allowed_redirect_uris, applied by the vault-config Job.
   const vaultRole = JSON.parse((find('ConfigMap', 'vault', 'vault-config') as any).data['oidc-role-gitlab.json']);
+  // Harbor: <externalURL>/c/oidc/callback (goharbor/harbor v2.15.1 src/lib/config/userconfig.go),
+  // with OIDC switched on by the setup Job's configuration.
+  const harbor = (find('Application', 'argocd', 'harbor').spec as any).sources[0].helm.valuesObject;
+  const harborSetup = JSON.parse((find('ConfigMap', 'harbor', 'harbor-setup-config') as any).data['harbor.json']);
+  expect(harborSetup.oidc.configuration.auth_mode).toBe('oidc_auth');
+  // Jenkins: <root URL>securityRealm/finishLogin (oic-auth's OicSecurityRealm), root URL from JCasC.
+  const jenkins = parse((find('ConfigMap', 'jenkins', 'jenkins-config') as any).data['jenkins.yaml']);
+  expect(jenkins.jenkins.securityRealm).toHaveProperty('oic');
   return {
     argocd: [`${argocdUrl}/auth/callback`],
     grafana: [`${ini.server.root_url}login/generic_oauth`],
+    harbor: [`${harbor.externalURL}/c/oidc/callback`],
+    jenkins: [`${jenkins.unclassified.location.url}securityRealm/finishLogin`],
     vault: vaultRole.allowed_redirect_uris,
   };
 }
@@ -71,7 +83,7 @@ function registeredApplications(text: string): Map<string, readonly string[]> {
 describe('single sign-on through GitLab', () => {
   it('GIVEN the seed render WHEN each client\'s redirect URIs are read from its rendered configuration THEN they are the ones for the host the render serves it on', () => {
     const rendered = renderedRedirectUris();
-    expect(Object.keys(rendered).sort()).toEqual(['argocd', 'grafana', 'vault']);
+    expect(Object.keys(rendered).sort()).toEqual([...OIDC_CLIENTS].sort());
     for (const [client, uris] of Object.entries(rendered) as [OidcClientName, readonly string[]][]) {
       expect(uris, client).toEqual(oidcRedirectUris(client, renderedHost(client)));
     }
@@ -99,10 +111,11 @@ describe('single sign-on through GitLab', () => {
   it('GIVEN the rendered NetworkPolicies WHEN each server-side client calls GitLab through the ingress controller THEN it is allowed, and a pod without that connection is not', () => {
     const evaluator = new NetworkPolicyEvaluator(objects);
     let address = 10;
-    const pod = (workload: Workload): Endpoint => ({ pod: { namespace: workload.namespace, labels: { [NAME_LABEL]: workload.name }, ip: `10.42.0.${address++}` } });
+    // Harbor's chart labels its pods `component: <name>` (the workload's selectorLabel).
+    const pod = (workload: Workload): Endpoint => ({ pod: { namespace: workload.namespace, labels: { [workload.selectorLabel ?? NAME_LABEL]: workload.name }, ip: `10.42.0.${address++}` } });
     const ingress = pod(INGRESS_CONTROLLER);
     const https = INGRESS_CONTROLLER.ports!.https;
-    for (const client of [SERVER, GRAFANA, VAULT_SERVER]) expect(evaluator.allows({ from: pod(client), to: ingress, port: https }), client.name).toBe(true);
+    for (const client of [SERVER, GRAFANA, VAULT_SERVER, HARBOR_CORE, JENKINS]) expect(evaluator.allows({ from: pod(client), to: ingress, port: https }), client.name).toBe(true);
     expect(evaluator.allows({ from: pod(LOKI), to: ingress, port: https })).toBe(false);
   });
 

@@ -12,12 +12,14 @@ import { PlatformNamespace } from '../lib/namespace';
 import type { NetworkPlan } from '../lib/network';
 import type { ServiceRegistration } from '../lib/service';
 import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
-import { JENKINS, KANIKO_AGENT } from './names';
+import { JENKINS, KANIKO_AGENT, buildAgentName } from './names';
 
 /** The Role (and its binding) that lets the controller run build pods in the namespace. */
 export const AGENTS_ROLE = 'jenkins-agents';
 
 export interface BuildsNamespaceProps {
+  /** The apps (`apps`): each app's build pods run as its own ServiceAccount `kaniko-<app>`. */
+  readonly apps: readonly string[];
   /** Every connection of the render, for the namespace's NetworkPolicies (the build pods' own come from Jenkins' registration). */
   readonly plan: NetworkPlan;
 }
@@ -45,7 +47,8 @@ export class BuildsNamespace extends Construct {
         metadata: { name, namespace: BUILDS_NAMESPACE, labels: standardLabels(name, 'service-account') },
         automountServiceAccountToken: automount,
       });
-    serviceAccount('kaniko-service-account', KANIKO_AGENT.name, false);
+    // One per app: each is bound to a Vault role that reads that app's push robot only.
+    for (const app of props.apps) serviceAccount(`${app}-build-service-account`, buildAgentName(app), false);
     // Reads the apps' Deployments (Roles in their namespaces) to wait for a rollout.
     serviceAccount('deploy-agent-service-account', DEPLOY_AGENT.name, true);
 

@@ -4,14 +4,15 @@
  *  - the controller StatefulSet (pinned image, `jenkins` namespace, placed per
  *    `services.jenkins.node`, JENKINS_HOME on `ceph-rbd`); an init container installs the plugins
  *    pinned in config/versions.ts into an emptyDir, so every start runs exactly that set;
- *  - Configuration as Code (JCasC) rendered from the model into a ConfigMap: the local admin, the
+ *  - Configuration as Code (JCasC) rendered from the model into a ConfigMap: sign-in through GitLab
+ *    (OIDC, GitLab groups as permissions, a break-glass login; decision 0120), the
  *    GitLab connection, credentials read from the files the Vault agent writes (into /run/secrets,
- *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with two pod
+ *    where JCasC resolves `${name}` from the file `name`), the Kubernetes cloud with the pod
  *    templates in the `builds` namespace, and one pipeline job per app, triggered by GitLab's
  *    webhook and loading its Jenkinsfile from this repository (dist/pipelines/<app>/Jenkinsfile);
  *  - the build pods' templates, which run in the `builds` namespace (charts/build/builds.ts, Pod
- *    Security `baseline`, where the controller may manage pods and nothing else): `kaniko` (jnlp,
- *    Kaniko without any credential, crane and tools with the registry credential from Vault at
+ *    Security `baseline`, where the controller may manage pods and nothing else): `kaniko-<app>`, one per app (jnlp,
+ *    Kaniko without any credential, crane and tools with that app's push robot from Vault at
  *    /run/registry/config.json) and `deploy-agent` (jnlp, tools; restricted).
  *
  * Build pods reach GitLab and Harbor through the cluster's ingress controller (hostAliases to
@@ -48,8 +49,9 @@ import { WorkloadStatefulSet, WorkloadVolume, type WorkloadResources } from '../
 import { policyExceptions } from '../../common/policy-exceptions';
 import type { ServiceRegistration } from '../lib/service';
 import { rawValueSecret, secretPath, vaultAgentLabels, vaultAgentPodFor, vaultTokenVolume, type SecretConsumer, type VaultSecret } from '../lib/vault';
-import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../lib/delivery';
+import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_CLIENT_ID_KEY, OIDC_CLIENT_SECRET_KEY, OIDC_SCOPES, gitlabEndpoints, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
 import {
   CREDENTIALS,
   GITLAB_CONNECTION,
@@ -57,6 +59,7 @@ import {
   JENKINS_NAMESPACE,
   KANIKO_AGENT,
   PIPELINE_BRANCH,
+  buildAgentName,
   REGISTRY_CONFIG_DIR,
   pipelinePath,
 } from './names';
@@ -93,6 +96,11 @@ export interface AgentPodsProps {
   /** Vault's TLS server name (`vaultTlsServerName`), for the build pod's Vault agent. */
   readonly vaultTlsServerName: string;
   /**
+   * The apps' push robots (`appPushRobots`): one build pod template per app, whose pods get that
+   * app's robot and no other (docs/decisions/0119).
+   */
+  readonly pushRobots: readonly AppPushRobot[];
+  /**
    * Run the build pod in its own user namespace (`delivery.userNamespaces`, decision 0106).
    * @default false
    */
@@ -116,6 +124,12 @@ export interface JenkinsCascProps extends AgentPodsProps {
   readonly git: { readonly repoURL: string; readonly targetRevision: string };
   /** One pipeline job per app, in the model's order. */
   readonly jobs: readonly PipelineJob[];
+  /**
+   * Sign-in through GitLab, with GitLab groups mapped to permissions; the local `admin` becomes
+   * the realm's break-glass login.
+   * @default - the local `admin` user only, every signed-in user may do anything
+   */
+  readonly sso?: JenkinsSso;
 }
 
 export interface JenkinsProps extends JenkinsCascProps {
@@ -134,33 +148,68 @@ const CASC_DIR = '/var/jenkins_config';
 /** Where JCasC looks up `${name}` as a file by default (its Docker and Kubernetes secret sources). */
 const JCASC_SECRETS_DIR = '/run/secrets';
 
-/** Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables. */
+/**
+ * Jenkins' own secrets, each at `secret/data/jenkins/<name>` (key `value`), as JCasC variables.
+ * `admin-password` is the break-glass login's (the OIDC realm's escape hatch, decision 0120).
+ */
 export const JENKINS_SECRETS = ['admin-password', 'gitlab-api-token', 'gitlab-username', 'gitlab-password', 'gitlab-webhook-token'] as const;
 
 /** The GitLab access token of the Jenkins user (api, read and write repository): GitLab issues it. */
 const ISSUED_BY_GITLAB: readonly string[] = ['gitlab-api-token', 'gitlab-password'];
 
+/** Jenkins' OAuth application in GitLab (the SSO contract's entry, keys `client_id`, `client_secret`). */
+export const OIDC_CLIENT_PATH = oidcClientDataPath('jenkins');
+/** The JCasC variables (files in /run/secrets) of the OIDC client's id and secret. */
+export const OIDC_CLIENT_FILES = { [OIDC_CLIENT_ID_KEY]: 'oidc-client-id', [OIDC_CLIENT_SECRET_KEY]: 'oidc-client-secret' } as const;
+
 export const JENKINS_CONSUMER: SecretConsumer = {
   name: 'jenkins',
   namespace: JENKINS_NAMESPACE,
   serviceAccount: 'jenkins',
-  secrets: JENKINS_SECRETS.map((name) => ({
-    ...rawValueSecret('jenkins', name, 'value'),
-    ...(ISSUED_BY_GITLAB.includes(name) ? { issuedBy: 'gitlab' } : {}),
-  })),
+  secrets: [
+    ...JENKINS_SECRETS.map((name) => ({
+      ...rawValueSecret('jenkins', name, 'value'),
+      ...(ISSUED_BY_GITLAB.includes(name) ? { issuedBy: 'gitlab' } : {}),
+    })),
+    // GitLab issues the client when the operator registers Jenkins' application there.
+    ...Object.entries(OIDC_CLIENT_FILES).map(([key, name]) => ({
+      name,
+      keys: [key],
+      path: OIDC_CLIENT_PATH,
+      issuedBy: 'gitlab',
+      template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ index .Data.data "${key}" }}{{- end }}`,
+    })),
+  ],
 };
 
-/** The CI push robot (Harbor's setup Job creates it with the secret it reads from the same entry). */
-const CI_PUSH_ROBOT = HARBOR_ROBOTS.find((robot) => robot.name === 'ci-push')!;
-export const HARBOR_PUSH_SECRET = { name: CI_PUSH_ROBOT.name, path: CI_PUSH_ROBOT.vaultPath } as const;
+/** The break-glass login of the OIDC realm (its escape hatch), with `admin-password` from Vault. */
+export const BREAK_GLASS_USER = 'break-glass';
+
+/** Sign-in through GitLab (decision 0120). */
+export interface JenkinsSso {
+  /** GitLab's issuer (`gitlabIssuer`): discovery at `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Direct members administer Jenkins (Overall/Administer). */
+  readonly adminGroup: string;
+  /** Direct members may read Jenkins and its jobs and builds, nothing else. */
+  readonly viewerGroup: string;
+}
+
+/** The file name of the registry credential's secret in the build pod (the Vault agent's template). */
+export const REGISTRY_SECRET = 'registry';
 
 /** The containers of the build pod that get the registry credential. */
 export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
 
-/** The registry credential: the Vault agent renders Docker's config.json from the CI robot. */
-export function harborPushConsumer(registry: string): SecretConsumer {
-  const consumer: SecretConsumer = { name: 'kaniko', namespace: BUILDS_NAMESPACE, serviceAccount: 'kaniko', workload: KANIKO_AGENT, secrets: [] };
-  const secret: VaultSecret = { name: HARBOR_PUSH_SECRET.name, keys: ['username', 'password'], path: HARBOR_PUSH_SECRET.path };
+/**
+ * One app's registry credential: the Vault agent renders Docker's config.json from that app's
+ * push robot (Harbor's setup Job creates it with the secret of the same entry). Its own Vault role
+ * and ServiceAccount (`kaniko-<app>`), so a build pod of another app cannot read it.
+ */
+export function harborPushConsumer(registry: string, robot: AppPushRobot): SecretConsumer {
+  const account = buildAgentName(robot.app);
+  const consumer: SecretConsumer = { name: account, namespace: BUILDS_NAMESPACE, serviceAccount: account, workload: KANIKO_AGENT, secrets: [] };
+  const secret: VaultSecret = { name: REGISTRY_SECRET, keys: ['username', 'password'], path: robot.vaultPath };
   const path = secretPath(consumer, secret);
   return {
     ...consumer,
@@ -264,8 +313,8 @@ function craneContainer(): k8s.Container {
  * The pod of the `kaniko` template: checkout, test and build with Kaniko into a tarball (no
  * credential), push with crane, scan check (docs/decisions/0105-build-without-the-registry-credential.md).
  */
-export function kanikoPod(props: AgentPodsProps): AgentPod {
-  const consumer = harborPushConsumer(props.registryHost);
+export function kanikoPod(props: AgentPodsProps, robot: AppPushRobot): AgentPod {
+  const consumer = harborPushConsumer(props.registryHost, robot);
   return {
     metadata: {
       labels: { ...standardLabels(KANIKO_AGENT.name, 'build-agent'), ...vaultAgentLabels() },
@@ -275,8 +324,8 @@ export function kanikoPod(props: AgentPodsProps): AgentPod {
         'vault.hashicorp.com/agent-pre-populate-only': 'true',
         // Docker's config.json only into the containers that push (crane) or query Harbor (tools);
         // Kaniko builds without it, so the app's Dockerfile steps cannot read it.
-        [`vault.hashicorp.com/secret-volume-path-${HARBOR_PUSH_SECRET.name}`]: REGISTRY_CONFIG_DIR,
-        [`vault.hashicorp.com/agent-inject-file-${HARBOR_PUSH_SECRET.name}`]: 'config.json',
+        [`vault.hashicorp.com/secret-volume-path-${REGISTRY_SECRET}`]: REGISTRY_CONFIG_DIR,
+        [`vault.hashicorp.com/agent-inject-file-${REGISTRY_SECRET}`]: 'config.json',
         'vault.hashicorp.com/agent-inject-containers': REGISTRY_CREDENTIAL_CONTAINERS.join(','),
         ...policyExceptions({
           'K8S-SEC-04': 'Kaniko runs as root and unpacks image filesystems with the runtime default capabilities (it adds none and drops NET_RAW)',
@@ -291,7 +340,7 @@ export function kanikoPod(props: AgentPodsProps): AgentPod {
       // Kaniko's root maps to an unprivileged uid of the node (decision 0106); only where the
       // model says the nodes' kernels allow it, since a pod that asks for it elsewhere never starts.
       ...(props.userNamespaces ? { hostUsers: false } : {}),
-      serviceAccountName: 'kaniko',
+      serviceAccountName: consumer.serviceAccount,
       automountServiceAccountToken: false,
       hostAliases: hostAliases(props.ingressAddress, [props.gitlabHost, props.registryHost]),
       // Pod level: seccomp only. Root is Kaniko's alone; the other containers set their own user.
@@ -332,9 +381,13 @@ export function deployAgentPod(props: AgentPodsProps): AgentPod {
   };
 }
 
-/** The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for). */
+/**
+ * The pod templates by name (the name is also the Jenkins label the Jenkinsfiles ask for): one
+ * build template per app (`kaniko-<app>`), and the deploy agent.
+ */
 export function agentPodTemplates(props: AgentPodsProps): Record<string, Record<string, unknown>> {
-  return { [KANIKO_AGENT.name]: agentPodManifest(kanikoPod(props)), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
+  const builds = props.pushRobots.map((robot) => [buildAgentName(robot.app), agentPodManifest(kanikoPod(props, robot))] as const);
+  return { ...Object.fromEntries(builds), [DEPLOY_AGENT.name]: agentPodManifest(deployAgentPod(props)) };
 }
 
 // ---- Configuration as Code ---------------------------------------------------------------
@@ -397,10 +450,7 @@ export function jenkinsCasc(props: JenkinsCascProps): Record<string, unknown> {
       mode: 'EXCLUSIVE',
       // Agents connect over WebSocket through the HTTP port; no TCP agent port is opened.
       slaveAgentPort: -1,
-      securityRealm: {
-        local: { allowsSignup: false, users: [{ id: 'admin', name: 'Platform administrator', password: '${admin-password}' }] },
-      },
-      authorizationStrategy: { loggedInUsersCanDoAnything: { allowAnonymousRead: false } },
+      ...(props.sso ? oidcSecurity(props.sso) : localSecurity()),
       crumbIssuer: { standard: { excludeClientIPFromCrumb: true } },
       clouds: [
         {
@@ -464,6 +514,58 @@ export function jenkinsCasc(props: JenkinsCascProps): Record<string, unknown> {
   };
 }
 
+/** The local `admin` user alone (a model without single sign-on). */
+function localSecurity() {
+  return {
+    securityRealm: {
+      local: { allowsSignup: false, users: [{ id: 'admin', name: 'Platform administrator', password: '${admin-password}' }] },
+    },
+    authorizationStrategy: { loggedInUsersCanDoAnything: { allowAnonymousRead: false } },
+  };
+}
+
+/**
+ * GitLab as OpenID Connect provider (jenkinsci/oic-auth-plugin 4.715.vf202e4229f61
+ * docs/configuration/README.md "JCasC configuration reference" and GITLAB.md): discovery from the
+ * well-known document, PKCE, user name and groups from GitLab's ID token (`preferred_username`,
+ * `groups_direct`, charts/lib/sso.ts; the plugin reads userinfo first and falls back to the ID token,
+ * OicSecurityRealm.determineAuthorities). The escape hatch is the break-glass login (a password
+ * login beside OIDC, for when GitLab is down), put in the admin group. Permissions by group with
+ * matrix-auth (3.2.8 src/test/resources/.../casc/configuration-as-code-v3.yml `entries`).
+ */
+function oidcSecurity(sso: JenkinsSso) {
+  return {
+    securityRealm: {
+      oic: {
+        serverConfiguration: {
+          wellKnown: { wellKnownOpenIDConfigurationUrl: gitlabEndpoints(sso.issuer).discovery, scopesOverride: OIDC_SCOPES.join(' ') },
+        },
+        clientId: `\${${OIDC_CLIENT_FILES[OIDC_CLIENT_ID_KEY]}}`,
+        clientSecret: `\${${OIDC_CLIENT_FILES[OIDC_CLIENT_SECRET_KEY]}}`,
+        userNameField: GITLAB_USERNAME_CLAIM,
+        fullNameFieldName: 'name',
+        emailFieldName: 'email',
+        groupsFieldName: GITLAB_GROUPS_CLAIM,
+        properties: ['pkce', { escapeHatch: { username: BREAK_GLASS_USER, secret: '${admin-password}', group: sso.adminGroup } }],
+      },
+    },
+    authorizationStrategy: {
+      globalMatrix: {
+        entries: [
+          { group: { name: sso.adminGroup, permissions: ['Overall/Administer'] } },
+          { group: { name: sso.viewerGroup, permissions: ['Overall/Read', 'Job/Read'] } },
+        ],
+      },
+    },
+  };
+}
+
+/** Jenkins' sign-in settings from the model: GitLab's issuer and the groups (`sso`). */
+export function jenkinsSsoOf(platform: Platform): JenkinsSso {
+  const groups = ssoGroups(platform);
+  return { issuer: gitlabIssuer(platform), adminGroup: groups.admin, viewerGroup: groups.viewer };
+}
+
 /** plugins.txt for jenkins-plugin-cli: `name:version`, one a line. */
 export function pluginsTxt(): string {
   return `${Object.entries(JENKINS_PLUGINS)
@@ -490,7 +592,7 @@ export class Jenkins extends Construct {
         ports: [{ port: 443 }],
         purpose: 'plugin downloads at start (update center and its mirrors)',
       },
-      connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles) through the ingress controller'),
+      connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles, OIDC sign-in) through the ingress controller'),
       ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
         dnsAccess(agent),
         connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),
@@ -505,7 +607,10 @@ export class Jenkins extends Construct {
       ...kubeApiAccess(DEPLOY_AGENT, platform),
     ],
     // The schema requires Harbor's host (config/schema.ts).
-    secretConsumers: (platform: Platform) => [JENKINS_CONSUMER, harborPushConsumer(platform.services.harbor.host!)],
+    secretConsumers: (platform: Platform) => [
+      JENKINS_CONSUMER,
+      ...appPushRobots(platform.apps, platform.harbor.robotLifetimeDays).map((robot) => harborPushConsumer(platform.services.harbor.host!, robot)),
+    ],
   };
 
   constructor(scope: Construct, id: string, props: JenkinsProps) {

@@ -9,8 +9,19 @@ export const JENKINS_NAMESPACE = 'jenkins';
 
 /** The controller: UI, webhooks and the agents' WebSocket connections on one HTTP port. */
 export const JENKINS: Workload = { namespace: JENKINS_NAMESPACE, name: 'jenkins', ports: { http: 8080 } };
-/** Build pods with Kaniko (pod template and Jenkins label `kaniko`); they open connections and accept none. */
+/**
+ * Build pods with Kaniko (pods labelled `kaniko`, one pod template per app); they open
+ * connections and accept none.
+ */
 export const KANIKO_AGENT: Workload = { namespace: BUILDS_NAMESPACE, name: 'kaniko', receivesNothing: true };
+
+/**
+ * The build pod template of one app (also its Jenkins label), and the ServiceAccount its pods
+ * run as: the Vault role of that account reads only this app's push robot (docs/decisions/0119).
+ */
+export function buildAgentName(app: string): string {
+  return `${KANIKO_AGENT.name}-${app}`;
+}
 
 /**
  * Where the build pod's registry credential is mounted (Docker's config.json), in the push and

@@ -3,7 +3,7 @@
  * (outside every Argo CD Application path). Jenkins' job for the app (JCasC) loads it from this
  * repository, so a change of the pipeline is reviewed in the diff of `dist/` like everything else.
  *
- *   Build pod (kaniko):   checkout -> test (Dockerfile stage `test`) -> build into a tarball
+ *   Build pod (kaniko-<app>): checkout -> test (Dockerfile stage `test`) -> build into a tarball
  *                         (Kaniko, no registry credential) -> push it to Harbor, tagged with the
  *                         commit SHA (crane, with the credential) -> wait for Harbor's Trivy scan
  *                         of the pushed digest, stop on critical findings
@@ -18,7 +18,7 @@
  */
 import { appNamespace, type Platform } from '../../config';
 import { APP_CONTAINER, DEPLOY_AGENT, appInClusterUrl, imageRepository } from '../lib/delivery';
-import { CREDENTIALS, GITLAB_CONNECTION, KANIKO_AGENT, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, pipelineFile, pipelinePath } from './names';
+import { CREDENTIALS, GITLAB_CONNECTION, PIPELINE_BRANCH, REGISTRY_CONFIG_DIR, buildAgentName, pipelineFile, pipelinePath } from './names';
 
 /** How long the pipeline waits for Harbor's scan and for a rollout, and for an approval. */
 export const SCAN_TIMEOUT_SECONDS = 900;
@@ -303,7 +303,8 @@ export function renderJenkinsfile(props: PipelineProps): string {
     '  }',
     '  stages {',
     "    stage('Build') {",
-    ...kubernetesAgent(KANIKO_AGENT.name, '      '),
+    // The app's own build pod: its Vault role reads this app's push robot and no other.
+    ...kubernetesAgent(buildAgentName(app), '      '),
     '      stages {',
     "        stage('Checkout') {",
     '          steps {',

@@ -10,10 +10,12 @@
  *    (`randAlphaNum`, a self-signed token certificate) would change at every refresh.
  *
  * What Harbor has no Kubernetes API for (projects with scan on push and the policy that blocks
- * pulls of vulnerable images, robot accounts) is applied by the `harbor-setup` Job, an Argo CD
- * PostSync hook, from a ConfigMap rendered from the model (`harbor.projects`,
- * `harbor.preventSeverity`), with the admin password and the robots' secrets from Vault.
- * See docs/decisions/0037-harbor-setup-job.md.
+ * pulls of vulnerable images, robot accounts, sign-in through GitLab) is applied by the
+ * `harbor-setup` Job, an Argo CD PostSync hook, from a ConfigMap rendered from the model
+ * (`harbor.projects`, `harbor.preventSeverity`, each app's project and push robot with
+ * `harbor.robotLifetimeDays`, GitLab's issuer and `sso.adminGroup`), with the admin password, the
+ * robots' secrets and the OIDC client from Vault. See docs/decisions/0037-harbor-setup-job.md,
+ * 0119-harbor-robot-per-app.md and 0120-harbor-and-jenkins-sign-in-through-gitlab.md.
  *
  * Values used (harbor-helm values.yaml): expose.{type,tls.enabled,clusterIP.name,clusterIP.ports.httpPort},
  * externalURL, existingSecretAdminPassword, existingSecretAdminPasswordKey, existingSecretSecretKey,
@@ -31,17 +33,19 @@
  */
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
-import { HARBOR_ROBOTS } from '../../config/harbor-robots';
+import { HARBOR_ROBOTS, appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
+import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_CLIENT_KEYS, OIDC_SCOPES, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
 import { NODE_LABEL } from '../../config/topology';
 import { CHARTS, IMAGES } from '../../config/versions';
 import { resources } from '../lib/kinds';
-import { APPLICATION_SYNC_WAVE } from '../lib/sync-waves';
+import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress } from '../lib/ingress';
 import { WorkloadJob, WorkloadVolume } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import {
+  INGRESS_CONTROLLER,
   INTERNET,
   connect,
   dnsAccess,
@@ -120,16 +124,41 @@ export const HARBOR_SECRETS = {
   token: { name: 'harbor-core-token', keys: { 'tls.crt': 'secret/harbor/token#certificate', 'tls.key': 'secret/harbor/token#key' } },
 } as const;
 
-/** The setup Job reads the admin password and each robot's secret, once, at start. */
-export const SETUP_CONSUMER: SecretConsumer = {
-  name: 'harbor-setup',
-  namespace: HARBOR_NAMESPACE,
-  serviceAccount: 'harbor-setup',
-  secrets: [
-    { name: 'admin', keys: ['password'], path: 'secret/data/harbor/admin', template: rawValueTemplate('secret/data/harbor/admin') },
-    ...HARBOR_ROBOTS.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: rawValueTemplate(robot.vaultPath) })),
-  ],
-};
+/** The KV v2 data path of Harbor's OIDC client (GitLab application), shared with the SSO runbook. */
+export const OIDC_CLIENT_PATH = oidcClientDataPath('harbor');
+/** The setup Job's file of the OIDC client: `{"client_id": ..., "client_secret": ...}`. */
+const OIDC_CLIENT_FILE = 'oidc-client';
+
+/**
+ * An app robot's file for the setup Job: the secret and the version of its Vault entry, as JSON.
+ * The version tells the Job that the operator wrote a new secret, which starts a new lifetime
+ * (KV v2 read returns `data.metadata.version`:
+ * https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#read-secret-version).
+ */
+export function versionedSecretTemplate(path: string): string {
+  return `{{- with secret "${path}" -}}{"version":{{ .Data.metadata.version }},"password":{{ .Data.data.password | toJSON }}}{{- end -}}`;
+}
+
+/**
+ * The setup Job reads, once, at start: the admin password, the platform robots' secrets, each
+ * app robot's secret with its version, and Harbor's OIDC client.
+ */
+export function setupConsumer(appRobots: readonly AppPushRobot[], withOidc = true): SecretConsumer {
+  return {
+    name: 'harbor-setup',
+    namespace: HARBOR_NAMESPACE,
+    serviceAccount: 'harbor-setup',
+    secrets: [
+      { name: 'admin', keys: ['password'], path: 'secret/data/harbor/admin', template: rawValueTemplate('secret/data/harbor/admin') },
+      ...HARBOR_ROBOTS.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: rawValueTemplate(robot.vaultPath) })),
+      ...appRobots.map((robot) => ({ name: robot.name, keys: ['username', 'password'], path: robot.vaultPath, template: versionedSecretTemplate(robot.vaultPath) })),
+      // GitLab issues the client when the operator registers Harbor's application there.
+      ...(withOidc
+        ? [{ name: OIDC_CLIENT_FILE, keys: [...OIDC_CLIENT_KEYS], path: OIDC_CLIENT_PATH, issuedBy: 'gitlab', template: `{{- with secret "${OIDC_CLIENT_PATH}" -}}{{ .Data.data | toJSON }}{{- end -}}` }]
+        : []),
+    ],
+  };
+}
 
 /** A project of the model (`harbor.projects`) the setup Job creates. */
 export interface HarborProject {
@@ -142,11 +171,30 @@ export interface HarborProject {
 /** The severities Harbor blocks pulls at (the model's `harbor.preventSeverity`). */
 export type HarborSeverity = 'critical' | 'high' | 'medium' | 'low';
 
+/**
+ * Harbor's sign-in through GitLab (docs/decisions/0120): the configuration keys of
+ * goharbor/harbor v2.15.1 src/lib/config/metadata/metadatalist.go (`oidc_*`, `auth_mode`).
+ */
+export interface HarborOidc {
+  /** GitLab's issuer (`gitlabIssuer`): Harbor reads `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Direct members of this GitLab group are Harbor system administrators (`oidc_admin_group`). */
+  readonly adminGroup: string;
+}
+
+/** A project the setup Job creates: the model's, then each app's own (private unless declared). */
+function projectsWithApps(projects: readonly HarborProject[], appRobots: readonly AppPushRobot[]): HarborProject[] {
+  const all = [...projects];
+  for (const robot of appRobots) if (!all.some((p) => p.name === robot.project)) all.push({ name: robot.project, public: false });
+  return all;
+}
+
 /** What the setup Job applies: rendered from the model, reviewed in the diff of dist/. */
-export function setupConfig(projects: readonly HarborProject[], preventSeverity: HarborSeverity) {
+export function setupConfig(projects: readonly HarborProject[], preventSeverity: HarborSeverity, appRobots: readonly AppPushRobot[] = [], oidc?: HarborOidc) {
+  const allProjects = projectsWithApps(projects, appRobots);
   return {
     adminPasswordFile: vaultFile('admin'),
-    projects: projects.map((project) => ({
+    projects: allProjects.map((project) => ({
       name: project.name,
       public: project.public,
       autoScan: true,
@@ -159,10 +207,44 @@ export function setupConfig(projects: readonly HarborProject[], preventSeverity:
       name: robot.name,
       description: robot.description,
       secretFile: vaultFile(robot.name),
-      permissions: projects.map((project) => ({ project: project.name, access: robot.access })),
+      permissions: allProjects.map((project) => ({ project: project.name, access: robot.access })),
     })),
+    // One robot per app, on its own project only, with a bounded lifetime (docs/decisions/0119).
+    appRobots: appRobots.map((robot) => ({
+      name: robot.name,
+      description: robot.description,
+      secretFile: vaultFile(robot.name),
+      // Where the operator writes a new secret (`vault kv put`), named in the Job's warnings.
+      vaultPath: robot.vaultPath.replace(/^secret\/data\//, 'secret/'),
+      durationDays: robot.lifetimeDays,
+      noticeDays: ROBOT_EXPIRY_NOTICE_DAYS,
+      permissions: [{ project: robot.project, access: robot.access }],
+    })),
+    ...(oidc
+      ? {
+          oidc: {
+            clientFile: vaultFile(OIDC_CLIENT_FILE),
+            configuration: {
+              auth_mode: 'oidc_auth',
+              oidc_name: 'GitLab',
+              oidc_endpoint: oidc.issuer,
+              // Harbor splits the scope on commas (src/lib/config/userconfig.go OIDCSetting).
+              oidc_scope: OIDC_SCOPES.join(','),
+              // GitLab's ID token (userinfo lacks `groups_direct`: Harbor falls back to the ID token).
+              oidc_groups_claim: GITLAB_GROUPS_CLAIM,
+              oidc_admin_group: oidc.adminGroup,
+              oidc_user_claim: GITLAB_USERNAME_CLAIM,
+              oidc_auto_onboard: true,
+              oidc_verify_cert: true,
+            },
+          },
+        }
+      : {}),
   };
 }
+
+/** The setup Job warns this many days before an app robot expires (and fails once it has). */
+export const ROBOT_EXPIRY_NOTICE_DAYS = 14;
 
 /** Harbor's ACL user on our Redis (charts/data/redis.ts). */
 export const HARBOR_REDIS_USER = 'harbor';
@@ -383,14 +465,34 @@ function chartPropsOf(platform: Platform): HarborChartProps {
   };
 }
 
+/** The apps' push robots of a model. */
+export function appRobotsOf(platform: Platform): AppPushRobot[] {
+  return appPushRobots(platform.apps, platform.harbor.robotLifetimeDays);
+}
+
+/** Harbor's OIDC settings from the model: GitLab's issuer and the admin group (`sso.adminGroup`). */
+export function harborOidcOf(platform: Platform): HarborOidc {
+  return { issuer: gitlabIssuer(platform), adminGroup: ssoGroups(platform).admin };
+}
+
 /** What Harbor's own objects (namespace, Ingress, setup Job) read of the model and the render. */
 export interface HarborProps {
   /** Harbor's host (`services.harbor.host`), served with TLS by our Ingress. */
   readonly host: string;
   /** The cert-manager ClusterIssuer of its certificate. */
   readonly issuer: string;
-  /** The projects the setup Job creates (`harbor.projects`); both robots get all of them. */
+  /** The projects the setup Job creates (`harbor.projects`), besides each app's own; the cluster robot pulls from all. */
   readonly projects: readonly HarborProject[];
+  /**
+   * One push robot per app, on the app's own project (`appPushRobots(apps, harbor.robotLifetimeDays)`).
+   * @default - none
+   */
+  readonly appRobots?: readonly AppPushRobot[];
+  /**
+   * Sign-in through GitLab (`gitlabIssuer`); the local admin stays as break-glass.
+   * @default - local accounts only (Harbor's `db_auth`)
+   */
+  readonly oidc?: HarborOidc;
   /** Pulls of images with a vulnerability this severe or worse are refused (`harbor.preventSeverity`). */
   readonly preventSeverity: HarborSeverity;
   /** The name Vault's certificate is issued for, which the setup Job's Vault agent verifies. */
@@ -407,7 +509,8 @@ export class Harbor extends Construct {
   static readonly registration: ServiceRegistration = {
     name: 'harbor',
     namespace: HARBOR_NAMESPACE,
-    syncWave: APPLICATION_SYNC_WAVE,
+    // After GitLab: the setup Job reads Harbor's OIDC client, which GitLab issues (decision 0120).
+    syncWave: DELIVERY_SYNC_WAVE,
     helm: (platform: Platform) => harborChart(chartPropsOf(platform)),
     connections: (): Connection[] => {
       const harborClients = [CORE, JOBSERVICE, EXPORTER];
@@ -428,11 +531,13 @@ export class Harbor extends Construct {
         connect({ workload: EXPORTER }, CORE, ['http'], 'statistics'),
         // Trivy downloads its vulnerability databases (ghcr.io, mirror.gcr.io).
         { from: { workload: TRIVY }, to: { network: INTERNET }, ports: [{ port: 443 }], purpose: 'vulnerability database downloads' },
-        connect({ workload: SETUP }, CORE, ['http'], 'configures projects and robot accounts'),
+        connect({ workload: SETUP }, CORE, ['http'], 'configures projects, robot accounts and sign-in'),
+        // Pods resolve the model's hosts to the ingress controller (coredns-custom, decision 0101).
+        connect({ workload: CORE }, INGRESS_CONTROLLER, ['https'], "GitLab's OIDC discovery, token and userinfo endpoints (sign-in)"),
         ...[CORE, JOBSERVICE, REGISTRY, EXPORTER].map((w) => scrapedBy(w)),
       ];
     },
-    secretConsumers: () => [SETUP_CONSUMER],
+    secretConsumers: (platform: Platform) => [setupConsumer(appRobotsOf(platform))],
   };
 
   constructor(scope: Construct, id: string, props: HarborProps) {
@@ -454,8 +559,9 @@ export class Harbor extends Construct {
       },
     });
 
-    const agent = vaultAgentPodFor(SETUP_CONSUMER, props.vaultTlsServerName);
-    const config = setupConfig(props.projects, props.preventSeverity);
+    const appRobots = props.appRobots ?? [];
+    const agent = vaultAgentPodFor(setupConsumer(appRobots, props.oidc !== undefined), props.vaultTlsServerName);
+    const config = setupConfig(props.projects, props.preventSeverity, appRobots, props.oidc);
     new WorkloadJob(this, 'setup', {
       workload: SETUP,
       component: 'setup',

@@ -25,7 +25,11 @@ interface Fakes {
   readonly missingSecrets?: readonly string[];
   /** Vault entries whose current version is deleted. */
   readonly deletedSecrets?: readonly string[];
+  /** Vault entries whose current version was written this many days ago (others: today). */
+  readonly writtenDaysAgo?: Readonly<Record<string, number>>;
 }
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
 /** A temporary bin folder with one shell script per tool; each appends its argv to calls.log. */
 function fakeBin(fakes: Fakes): { dir: string; calls: () => string[] } {
@@ -52,12 +56,14 @@ function fakeBin(fakes: Fakes): { dir: string; calls: () => string[] } {
   if (!fakes.without?.includes('vault')) {
     const missing = (fakes.missingSecrets ?? []).map((p) => `  ${p}) echo "No value found at ${p.replace('secret/', 'secret/metadata/')}" >&2; exit 2 ;;`).join('\n');
     const deleted = (fakes.deletedSecrets ?? []).map((p) => `  ${p}) echo '{"data":{"current_version":2,"versions":{"1":{"deletion_time":"","destroyed":false},"2":{"deletion_time":"2026-01-01T00:00:00Z","destroyed":false}}}}' ;;`).join('\n');
+    const written = Object.entries(fakes.writtenDaysAgo ?? {}).map(([p, days]) => `  ${p}) echo '{"data":{"current_version":3,"versions":{"3":{"created_time":"${daysAgo(days)}","deletion_time":"","destroyed":false}}}}' ;;`).join('\n');
     script('vault', [
       '[ "$1 $2 $3 $4" = "kv metadata get -format=json" ] || exit 9',
       'case "$5" in',
       missing,
       deleted,
-      `  *) echo '{"data":{"current_version":1,"versions":{"1":{"deletion_time":"","destroyed":false}}}}' ;;`,
+      written,
+      `  *) echo '{"data":{"current_version":1,"versions":{"1":{"created_time":"${daysAgo(0)}","deletion_time":"","destroyed":false}}}}' ;;`,
       'esac',
     ].join('\n'));
   }
@@ -85,6 +91,7 @@ describe('npm run doctor', () => {
     expect(run.stdout).toMatch(/^ok +render current: .* matches a fresh render/m);
     expect(run.stdout).toMatch(/^ok +tool terraform or tofu: /m);
     expect(run.stdout).toMatch(/^ok +vault secret\/grafana\/admin: version 1$/m);
+    expect(run.stdout).toMatch(/^ok +harbor robot push-hello: robot\$push-hello got this secret on \d{4}-\d\d-\d\d and expires from \d{4}-\d\d-\d\d \(\d+ days left\)$/m);
     for (const app of renderedApps) expect(run.stdout).toMatch(new RegExp(`^ok +application ${app}: Healthy, Synced$`, 'm'));
     // Read-only: kubectl only gets, vault only reads metadata (never a value).
     const calls = bin.calls();
@@ -115,6 +122,19 @@ describe('npm run doctor', () => {
     expect(run.fixes.length).toBe(6);
     for (const fix of run.fixes) expect(anchors.has(fix), `${fix} is not a README heading`).toBe(true);
     expect(run.stdout).toMatch(/6 missing/);
+  });
+
+  it('fails when an app\'s Harbor robot expires within 14 days or has expired, naming the rotation runbook', () => {
+    const robotPath = 'secret/harbor-robots/apps/hello';
+    for (const [days, left] of [[80, '9 days left'], [95, 'expired']] as const) {
+      const run = doctor(fakeBin({ apps: healthyApps, writtenDaysAgo: { [robotPath]: days } }).dir, vaultEnv);
+      expect(run.status, run.stdout).toBe(1);
+      expect(run.lines.filter((l) => l.startsWith('missing'))).toEqual([
+        expect.stringMatching(new RegExp(`^missing +harbor robot push-hello: robot\\$push-hello got this secret on .* \\(${left}\\): write a new secret to ${robotPath} and sync Harbor +-> README\\.md#gitlab-and-harbor-secrets-from-vault-bootstrap-and-first-login$`)),
+      ]);
+    }
+    const fresh = doctor(fakeBin({ apps: healthyApps, writtenDaysAgo: { [robotPath]: 70 } }).dir, vaultEnv);
+    expect(fresh.status, fresh.stdout).toBe(0);
   });
 
   it('fails when dist/ differs from a fresh render, naming the file and the fix', () => {

@@ -17,7 +17,8 @@ function ambiguousModel() {
   const app = (name: string, tags: string[]) => ({
     ...hello,
     repository: `apps/${name}`,
-    image: `apps/${name}`,
+    // Its own Harbor project (each app needs one, decision 0119), itself a YAML 1.1 boolean.
+    image: `${name}/app`,
     // A smoke test command that is itself a YAML 1.1 boolean.
     smokeTest: 'yes',
     secrets: [{ name: 'off', keys: ['Y', 'NO'] }],

@@ -160,6 +160,8 @@ describe('names the platform already uses', () => {
           hello: { environments: { [env]: { ...platform.apps.hello.environments.dev, host: `hello-${env}.lumetium.com` } } },
           [app]: {
             ...platform.apps.hello,
+            // Its own Harbor project: two apps never share one (config/schema.ts, decision 0119).
+            image: `${app}/${app}`,
             environments: Object.fromEntries(
               [...ENVS, env].map((e) => [e, { ...platform.apps.hello.environments.dev, host: `${app}-x-${e}.lumetium.com` }]),
             ),

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { BuildsNamespace } from '../../../charts/build/builds';
-import { JENKINS, KANIKO_AGENT } from '../../../charts/build/names';
+import { JENKINS, KANIKO_AGENT, buildAgentName } from '../../../charts/build/names';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../../../charts/lib/delivery';
 import { connect, dnsAccess, INGRESS_CONTROLLER, type NetworkPlan } from '../../../charts/lib/network';
 import { validateCoreObject } from '../../support/schemas';
@@ -11,9 +11,9 @@ const PLAN: NetworkPlan = {
   connections: [dnsAccess(KANIKO_AGENT), dnsAccess(DEPLOY_AGENT), connect({ workload: KANIKO_AGENT }, INGRESS_CONTROLLER, ['https'], 'GitLab and Harbor')],
 };
 
-function synth(plan: NetworkPlan = PLAN): any[] {
+function synth(plan: NetworkPlan = PLAN, apps: readonly string[] = ['shop']): any[] {
   const chart = Testing.chart();
-  new BuildsNamespace(chart, 'builds', { plan });
+  new BuildsNamespace(chart, 'builds', { apps, plan });
   return Testing.synth(chart);
 }
 
@@ -44,9 +44,12 @@ describe('the builds namespace', () => {
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
   });
 
-  it('GIVEN the two pod templates WHEN rendered THEN only the deploy agent mounts an API token (it waits for rollouts)', () => {
-    const objects = synth();
-    expect(find(objects, 'ServiceAccount', KANIKO_AGENT.name).automountServiceAccountToken).toBe(false);
+  it('GIVEN two apps WHEN rendered THEN each app\'s build pods have their own ServiceAccount (their own Vault role), and only the deploy agent mounts an API token', () => {
+    const objects = synth(PLAN, ['shop', 'blog']);
+    const accounts = objects.filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata.name);
+    expect(accounts).toEqual([buildAgentName('shop'), buildAgentName('blog'), DEPLOY_AGENT.name]);
+    expect(accounts).not.toContain(KANIKO_AGENT.name);
+    for (const app of ['shop', 'blog']) expect(find(objects, 'ServiceAccount', buildAgentName(app)).automountServiceAccountToken).toBe(false);
     expect(find(objects, 'ServiceAccount', DEPLOY_AGENT.name).automountServiceAccountToken).toBe(true);
   });
 

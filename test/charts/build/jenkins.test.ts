@@ -3,10 +3,13 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
-import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { agentPodTemplates, harborPushConsumer, Jenkins, jenkinsCasc, jenkinsSsoOf, JENKINS_CONSUMER, pluginsTxt, type JenkinsProps } from '../../../charts/build/jenkins';
+import { oidcRedirectUris } from '../../../charts/lib/sso';
 import { dnsAccess, exposedThroughIngress } from '../../../charts/lib/network';
 import { jenkinsProps } from '../../../charts/catalogue';
-import { JENKINS, KANIKO_AGENT, pipelinePath } from '../../../charts/build/names';
+import { JENKINS, KANIKO_AGENT, buildAgentName, pipelinePath } from '../../../charts/build/names';
+import { appPushRobot } from '../../../config/harbor-robots';
+import { secretPath } from '../../../charts/lib/vault';
 import { BUILDS_NAMESPACE, DEPLOY_AGENT } from '../../../charts/lib/delivery';
 import { VAULT_AUDIENCE as VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_EXPIRATION_SECONDS } from '../../../charts/lib/vault';
 import { declaredExceptions } from '../../../policy/exceptions';
@@ -19,8 +22,12 @@ import { defaultRender, kubeObjects, ROOT } from '../../support/render';
 import { validateCoreObject } from '../../support/schemas';
 import { NetworkPolicyEvaluator, type Endpoint, type Pod } from '../../support/network-evaluator';
 import { violationsOf } from '../../policy/fixtures';
+import { mayRead, parseHcl, type PolicyJson } from '../../support/vault';
+import { hasCommand, requireValidator } from '../../support/validators';
 
 const platform = loadDefaultPlatform();
+/** The seed app's build pod template (and Jenkins label). */
+const HELLO_BUILD = buildAgentName('hello');
 /** Jenkins' props from a model, as the catalogue maps them (the plan only shapes NetworkPolicies). */
 const propsOf = (model: Platform) => jenkinsProps(model, { connections: [] });
 const objects = () => kubeObjects(defaultRender());
@@ -52,6 +59,7 @@ const PROPS: JenkinsProps = {
   adminEmail: 'ops@example.test',
   git: { repoURL: 'https://git.example.test/platform/platform.git', targetRevision: 'main' },
   jobs: [{ app: 'shop', repository: 'apps/shop', environments: ['qa'] }],
+  pushRobots: [appPushRobot('shop', 'shop/web', 90)],
   node: 'node-a',
   issuer: 'letsencrypt-prod',
   plan: { connections: [dnsAccess(JENKINS), exposedThroughIngress(JENKINS, 'http')] },
@@ -174,11 +182,13 @@ describe('the Jenkins controller', () => {
     const variables = [...new Set([...text.matchAll(/(?<!\^)\$\{([a-z0-9-]+)\}/g)].map((m) => m[1]))].sort();
     expect(variables).toEqual(JENKINS_CONSUMER.secrets.map((s) => s.name).sort());
     for (const secret of JENKINS_CONSUMER.secrets) {
-      expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(`secret/data/jenkins/${secret.name}`);
+      // The OIDC client lives at the SSO contract's path (charts/lib/sso.ts), one key per file.
+      const [path, key] = secret.name.startsWith('oidc-client-') ? ['secret/data/sso/jenkins', secret.keys[0]] : [`secret/data/jenkins/${secret.name}`, 'value'];
+      expect(template.metadata.annotations[`vault.hashicorp.com/agent-inject-secret-${secret.name}`]).toBe(path);
       // The bare value: JCasC reads the file whole.
-      expect(secret.template).toBe(`{{- with secret "secret/data/jenkins/${secret.name}" -}}{{ index .Data.data "value" }}{{- end }}`);
+      expect(secret.template).toBe(`{{- with secret "${path}" -}}{{ index .Data.data "${key}" }}{{- end }}`);
     }
-    expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko builds/kaniko']);
+    expect(Jenkins.registration.secretConsumers!(platform).map((c) => `${c.name} ${c.namespace}/${c.serviceAccount}`)).toEqual(['jenkins jenkins/jenkins', 'kaniko-hello builds/kaniko-hello']);
   });
 
   // The Role's rules and the builds namespace itself: test/charts/build/builds.test.ts. A model
@@ -218,22 +228,63 @@ describe('Configuration as Code', () => {
     const { jenkins: root } = casc();
     expect(root.numExecutors).toBe(0);
     expect(root.slaveAgentPort).toBe(-1);
-    expect(root.authorizationStrategy).toEqual({ loggedInUsersCanDoAnything: { allowAnonymousRead: false } });
-    expect(root.securityRealm.local.allowsSignup).toBe(false);
+    // Permissions only by GitLab group: nothing for anonymous or for any signed-in user.
+    const entries = root.authorizationStrategy.globalMatrix.entries as any[];
+    expect(entries.map((e) => Object.keys(e)[0])).toEqual(['group', 'group']);
+    expect(JSON.stringify(entries)).not.toMatch(/anonymous|authenticated/);
+    // Without single sign-on (a model without it), the local admin and signed-in users only.
+    const local = (jenkinsCasc({ ...PROPS, sso: undefined }) as any).jenkins;
+    expect(local.authorizationStrategy).toEqual({ loggedInUsersCanDoAnything: { allowAnonymousRead: false } });
+    expect(local.securityRealm.local.allowsSignup).toBe(false);
+  });
+
+  describe('GIVEN sign-in through GitLab', () => {
+    const sso = { issuer: 'https://git.example.test', adminGroup: 'ops/admins', viewerGroup: 'ops/viewers' };
+    const root = () => (jenkinsCasc({ ...PROPS, sso }) as any).jenkins;
+
+    it('THEN the OIDC realm discovers GitLab, takes the user and direct groups from its ID token, with PKCE', () => {
+      const oic = root().securityRealm.oic;
+      expect(oic.serverConfiguration.wellKnown.wellKnownOpenIDConfigurationUrl).toBe('https://git.example.test/.well-known/openid-configuration');
+      expect(oic).toMatchObject({ clientId: '${oidc-client-id}', clientSecret: '${oidc-client-secret}', userNameField: 'preferred_username', groupsFieldName: 'groups_direct' });
+      expect(oic.serverConfiguration.wellKnown.scopesOverride).toBe('openid profile email');
+      expect(oic.properties).toContain('pkce');
+      // The model's groups (`sso`) through the catalogue.
+      expect(jenkinsSsoOf(platform)).toMatchObject({ adminGroup: platform.sso.adminGroup, viewerGroup: platform.sso.viewerGroup });
+    });
+
+    it('THEN the admin group administers, the viewer group reads, and the break-glass login belongs to the admin group with the Vault password', () => {
+      expect(root().authorizationStrategy.globalMatrix.entries).toEqual([
+        { group: { name: 'ops/admins', permissions: ['Overall/Administer'] } },
+        { group: { name: 'ops/viewers', permissions: ['Overall/Read', 'Job/Read'] } },
+      ]);
+      const hatch = root().securityRealm.oic.properties.find((p: any) => p.escapeHatch).escapeHatch;
+      expect(hatch).toEqual({ username: 'break-glass', secret: '${admin-password}', group: 'ops/admins' });
+    });
+
+    it('THEN the redirect URI registered in GitLab is the finishLogin page under the root URL Jenkins is served on', () => {
+      // oic-auth builds `<root URL>securityRealm/finishLogin` from the configured root URL
+      // (OicSecurityRealm.buildOAuthRedirectUrl, 4.715.vf202e4229f61); GitLab's application
+      // registers charts/lib/sso.ts's URI: both must be the same, on the host of the Ingress.
+      const rendered = synthJenkins({ sso });
+      const ingressHost = rendered.find((o) => o.kind === 'Ingress').spec.rules[0].host;
+      const rootUrl = parse(rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'jenkins-config').data['jenkins.yaml']).unclassified.location.url;
+      expect(oidcRedirectUris('jenkins', ingressHost)).toEqual([`${rootUrl}securityRealm/finishLogin`]);
+      expect(oidcRedirectUris('jenkins', platform.services.jenkins.host!)).toEqual([`${casc().unclassified.location.url}securityRealm/finishLogin`]);
+    });
   });
 
   it('runs the build pods in the builds namespace, connecting back over WebSocket', () => {
     const cloud = casc().jenkins.clouds[0].kubernetes;
     expect(cloud).toMatchObject({ name: 'kubernetes', namespace: BUILDS_NAMESPACE, webSocket: true, jenkinsUrl: 'http://jenkins.jenkins.svc.cluster.local:8080/' });
     expect(templates().map((t) => [t.name, t.label, t.namespace])).toEqual([
-      [KANIKO_AGENT.name, KANIKO_AGENT.name, BUILDS_NAMESPACE],
+      [HELLO_BUILD, HELLO_BUILD, BUILDS_NAMESPACE],
       [DEPLOY_AGENT.name, DEPLOY_AGENT.name, BUILDS_NAMESPACE],
     ]);
   });
 });
 
 describe('the Kaniko build pod', () => {
-  const pod = () => templatePod(KANIKO_AGENT.name);
+  const pod = () => templatePod(HELLO_BUILD);
   const kaniko = () => pod().spec.containers.find((c: any) => c.name === 'kaniko');
 
   it('runs the pinned Kaniko image of the model, or the pinned default', () => {
@@ -270,17 +321,17 @@ describe('the Kaniko build pod', () => {
   it('gets the registry credentials from Vault as /run/registry/config.json, in the containers that push or scan, never in Kaniko', () => {
     const annotations = pod().metadata.annotations;
     expect(annotations).toMatchObject({
-      'vault.hashicorp.com/role': 'kaniko',
-      'vault.hashicorp.com/agent-inject-secret-ci-push': 'secret/data/harbor-robots/ci-push',
-      'vault.hashicorp.com/secret-volume-path-ci-push': '/run/registry',
-      'vault.hashicorp.com/agent-inject-file-ci-push': 'config.json',
+      'vault.hashicorp.com/role': 'kaniko-hello',
+      'vault.hashicorp.com/agent-inject-secret-registry': 'secret/data/harbor-robots/apps/hello',
+      'vault.hashicorp.com/secret-volume-path-registry': '/run/registry',
+      'vault.hashicorp.com/agent-inject-file-registry': 'config.json',
       'vault.hashicorp.com/agent-inject-containers': 'crane,tools',
       'vault.hashicorp.com/agent-pre-populate-only': 'true',
     });
-    expect(annotations['vault.hashicorp.com/agent-inject-template-ci-push']).toBe(
-      '{{- with secret "secret/data/harbor-robots/ci-push" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
+    expect(annotations['vault.hashicorp.com/agent-inject-template-registry']).toBe(
+      '{{- with secret "secret/data/harbor-robots/apps/hello" -}}{"auths":{"registry.lumetium.com":{"auth":"{{ printf "%s:%s" .Data.data.username .Data.data.password | base64Encode }}"}}}{{- end -}}',
     );
-    expect(harborPushConsumer(platform.services.harbor.host!).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
+    expect(harborPushConsumer(platform.services.harbor.host!, appPushRobot('hello', 'apps/hello', 90)).secrets.map((s) => s.keys)).toEqual([['username', 'password']]);
     // The injector mounts the secret volume into the listed containers only (agent-inject-containers):
     // every one of them exists, and Kaniko, which runs the app's Dockerfile steps, is not one.
     const names = pod().spec.containers.map((c: any) => c.name);
@@ -311,6 +362,55 @@ describe('the Kaniko build pod', () => {
   });
 });
 
+describe('GIVEN two apps WHEN the build pod templates are rendered', () => {
+  const props: JenkinsProps = {
+    ...PROPS,
+    jobs: [...PROPS.jobs, { app: 'blog', repository: 'apps/blog', environments: ['qa'] }],
+    pushRobots: [appPushRobot('shop', 'shop/web', 90), appPushRobot('blog', 'blog/site', 90)],
+  };
+  const pods = agentPodTemplates(props) as Record<string, any>;
+  const vaultPaths = (pod: any) =>
+    Object.entries(pod.metadata.annotations as Record<string, string>)
+      .filter(([key]) => key.startsWith('vault.hashicorp.com/agent-inject-secret-') || key.startsWith('vault.hashicorp.com/agent-inject-template-'))
+      .map(([, value]) => value);
+
+  it('THEN each app has its own template, ServiceAccount and Vault role, and mounts only its own robot', () => {
+    expect(Object.keys(pods)).toEqual(['kaniko-shop', 'kaniko-blog', DEPLOY_AGENT.name]);
+    for (const [app, other] of [['shop', 'blog'], ['blog', 'shop']] as const) {
+      const pod = pods[buildAgentName(app)];
+      expect(pod.spec.serviceAccountName).toBe(`kaniko-${app}`);
+      expect(pod.metadata.annotations['vault.hashicorp.com/role']).toBe(`kaniko-${app}`);
+      const paths = vaultPaths(pod);
+      expect(paths.some((p) => p.includes(`harbor-robots/apps/${app}`))).toBe(true);
+      expect(paths.some((p) => p.includes(`harbor-robots/apps/${other}`)), `${app} must not name ${other}'s robot`).toBe(false);
+      // The pods keep the label the NetworkPolicies select.
+      expect(pod.metadata.labels['app.kubernetes.io/name']).toBe(KANIKO_AGENT.name);
+    }
+  });
+
+  it('THEN the Vault role of one app reads only that app\'s robot entry (the policy the Vault service renders)', () => {
+    const model = validatePlatform(
+      applyPatch(platform, {
+        harbor: { projects: [{ name: 'apps', public: false }] },
+        apps: { blog: { ...platform.apps.hello, image: 'blog/site', repository: 'apps/blog', environments: Object.fromEntries(Object.entries(platform.apps.hello!.environments).map(([env, e]) => [env, { ...e, host: `blog-${env}.${platform.domain}` }])) } },
+      }),
+    );
+    const consumers = Jenkins.registration.secretConsumers!(model).filter((c) => c.namespace === BUILDS_NAMESPACE);
+    expect(consumers.map((c) => [c.name, c.serviceAccount, c.secrets.map((s) => secretPath(c, s))])).toEqual([
+      ['kaniko-hello', 'kaniko-hello', ['secret/data/harbor-robots/apps/hello']],
+      ['kaniko-blog', 'kaniko-blog', ['secret/data/harbor-robots/apps/blog']],
+    ]);
+    // The policies Vault gets, as its HCL parser reads them and its path matching applies them.
+    if (!requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl')) return;
+    const vaultConfig = parse(renderPlatform(model).get('k8s/platform/vault/configmap-vault-config.yaml')!).data as Record<string, string>;
+    const policy = (app: string) => parseHcl(vaultConfig[`policy-platform-kaniko-${app}.hcl`]!) as unknown as PolicyJson;
+    for (const [app, other] of [['hello', 'blog'], ['blog', 'hello']] as const) {
+      expect(mayRead(policy(app), `secret/data/harbor-robots/apps/${app}`), app).toBe(true);
+      expect(mayRead(policy(app), `secret/data/harbor-robots/apps/${other}`), `${app} reads ${other}'s robot`).toBe(false);
+    }
+  });
+});
+
 describe('the build pods under the policy engine', () => {
   // The build pods are created by Jenkins at run time; checked here as the Jobs they amount to,
   // with the rendered builds namespace, service accounts, NetworkPolicies and the apps' Roles.
@@ -325,7 +425,7 @@ describe('the build pods under the policy engine', () => {
   });
 
   it('would fail if Kaniko were privileged or mounted the docker socket (the check is not a no-op)', () => {
-    const pod = structuredClone(agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name]) as any;
+    const pod = structuredClone(agentPodTemplates(propsOf(platform))[HELLO_BUILD]) as any;
     pod.spec.containers[1].securityContext.privileged = true;
     pod.spec.volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
     expect(violationsOfPods([asJob(KANIKO_AGENT.name, pod)])).toEqual([
@@ -341,17 +441,17 @@ describe('the build pods under the policy engine', () => {
 
     it('WHEN rendered THEN the build pod runs in its own user namespace (Kaniko\'s root is no root of the node), the deploy pod as before', () => {
       const pods = agentPodTemplates(propsOf(withUserNamespaces())) as Record<string, any>;
-      expect(pods[KANIKO_AGENT.name].spec.hostUsers).toBe(false);
+      expect(pods[HELLO_BUILD].spec.hostUsers).toBe(false);
       expect(pods[DEPLOY_AGENT.name].spec.hostUsers).toBeUndefined();
       // Through JCasC, where Jenkins reads it.
       const casc = jenkinsCasc(propsOf(withUserNamespaces())) as any;
       expect(parse(casc.jenkins.clouds[0].kubernetes.templates[0].yaml).spec.hostUsers).toBe(false);
-      expect(validateCoreObject({ ...pods[KANIKO_AGENT.name], metadata: { ...pods[KANIKO_AGENT.name].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
+      expect(validateCoreObject({ ...pods[HELLO_BUILD], metadata: { ...pods[HELLO_BUILD].metadata, name: 'kaniko', namespace: BUILDS_NAMESPACE } })).toBeUndefined();
       expect(violationsOfPods(Object.entries(pods).map(([name, pod]) => asJob(name, pod)))).toEqual([]);
     });
 
     it('WHEN absent (the seed: Debian 12 ships Linux 6.1) THEN the pod shares the node\'s user namespace, which a pod on such a kernel needs to start', () => {
-      expect((agentPodTemplates(propsOf(platform))[KANIKO_AGENT.name] as any).spec).not.toHaveProperty('hostUsers');
+      expect((agentPodTemplates(propsOf(platform))[HELLO_BUILD] as any).spec).not.toHaveProperty('hostUsers');
       expect(platform.delivery?.userNamespaces).toBeUndefined();
     });
 

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { APP_CONTAINER, APP_SERVICE_PORT, DEPLOY_AGENT } from '../../../charts/lib/delivery';
-import { CREDENTIALS, KANIKO_AGENT, REGISTRY_CONFIG_DIR, pipelineFile } from '../../../charts/build/names';
+import { CREDENTIALS, REGISTRY_CONFIG_DIR, buildAgentName, pipelineFile } from '../../../charts/build/names';
 import {
   COPY_STEPS_SCRIPT,
   DEPLOY_BUNDLE,
@@ -89,7 +89,8 @@ describe('the rendered pipeline of an app', () => {
     ]);
     const text = jenkinsfile();
     const section = (from: string, to: string) => text.slice(text.indexOf(`stage('${from}')`), text.indexOf(`stage('${to}')`));
-    expect(section('Build', 'Deploy dev')).toContain(`inheritFrom '${KANIKO_AGENT.name}'`);
+    // The app's own build pod template: its Vault role reads this app's push robot only.
+    expect(section('Build', 'Deploy dev')).toContain(`inheritFrom '${buildAgentName('hello')}'`);
     for (const env of ['staging', 'prod']) {
       expect(section(`Approve ${env}`, `Deploy ${env}`)).toContain(`input(message: 'Deploy ' + env.APP + ' ' + env.TAG + ' to ${env}?', ok: 'Deploy to ${env}')`);
       expect(section(`Approve ${env}`, `Deploy ${env}`)).toContain("timeout(time: 14, unit: 'DAYS')");

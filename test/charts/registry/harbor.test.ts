@@ -10,18 +10,20 @@ import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import {
   HARBOR_SECRETS,
   Harbor,
-  SETUP_CONSUMER,
   harborChart,
+  harborOidcOf,
+  setupConsumer,
   setupConfig,
   trivyRedisURL,
   type HarborChartProps,
   type HarborProps,
 } from '../../../charts/registry/harbor';
-import { HARBOR_ROBOTS, robotUserName } from '../../../config/harbor-robots';
+import { HARBOR_ROBOTS, appPushRobot, appPushRobots, robotUserName } from '../../../config/harbor-robots';
 import { REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../../../charts/lib/data-endpoints';
 import { REDIS_USERS } from '../../../charts/data/redis';
 import { SETUP_SCRIPT } from '../../../charts/registry/setup-script';
 import { secretPath, vaultClientConnection } from '../../../charts/lib/vault';
+import { oidcRedirectUris } from '../../../charts/lib/sso';
 import { NetworkPolicyEvaluator, type Endpoint } from '../../support/network-evaluator';
 import { ROOT } from '../../support/render';
 import { validateCoreObject } from '../../support/schemas';
@@ -174,20 +176,76 @@ describe('Harbor', () => {
     expect(values().externalURL).toBe('https://registry.example.com');
   });
 
-  it('GIVEN projects and a severity WHEN rendered THEN the setup config holds the projects (scan on push, pulls blocked at that severity) and the two robots', () => {
+  it('GIVEN projects and a severity WHEN rendered THEN the setup config holds the projects (scan on push, pulls blocked at that severity) and the cluster robot', () => {
     const config = JSON.parse(find(objects(), 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
     expect(config).toEqual(setupConfig([{ name: 'apps', public: false }], 'critical'));
     expect(config.projects).toEqual([{ name: 'apps', public: false, autoScan: true, preventVulnerable: true, severity: 'critical', immutableTags: true }]);
-    expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([
-      ['ci-push', '/vault/secrets/ci-push'],
-      ['cluster-pull', '/vault/secrets/cluster-pull'],
-    ]);
-    expect(config.robots[1].permissions).toEqual([{ project: 'apps', access: [{ resource: 'repository', action: 'pull' }] }]);
-    expect(HARBOR_ROBOTS.map(robotUserName)).toEqual(['robot$ci-push', 'robot$cluster-pull']);
+    expect(config.robots.map((r: any) => [r.name, r.secretFile])).toEqual([['cluster-pull', '/vault/secrets/cluster-pull']]);
+    expect(config.robots[0].permissions).toEqual([{ project: 'apps', access: [{ resource: 'repository', action: 'pull' }] }]);
+    expect(HARBOR_ROBOTS.map(robotUserName)).toEqual(['robot$cluster-pull']);
     const model = loadPlatformFile(join(ROOT, 'test/fixtures/valid/single-node.yaml'));
-    const single = setupConfig(model.harbor.projects, model.harbor.preventSeverity);
-    expect(single.projects.map((p) => [p.name, p.public, p.severity])).toEqual([['images', false, 'high'], ['mirror', true, 'high']]);
-    expect(single.robots[0].permissions.map((p) => p.project)).toEqual(['images', 'mirror']);
+    const single = setupConfig(model.harbor.projects, model.harbor.preventSeverity, appPushRobots(model.apps, model.harbor.robotLifetimeDays));
+    // The app's own project (team, of team/storefront) is created too, private, and the cluster pulls from it.
+    expect(single.projects.map((p) => [p.name, p.public, p.severity])).toEqual([['images', false, 'high'], ['mirror', true, 'high'], ['team', false, 'high']]);
+    expect(single.robots[0].permissions.map((p) => p.project)).toEqual(['images', 'mirror', 'team']);
+  });
+
+  describe('GIVEN two apps, each pushing to its own project', () => {
+    const robots = [appPushRobot('shop', 'shop/web', 90), appPushRobot('blog', 'blog/site', 30)];
+    const appRobots = (config: any) => JSON.parse(config)['appRobots'];
+    const rendered = () => appRobots(find(objects({ appRobots: robots }), 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
+
+    it('WHEN the setup config is rendered THEN each robot is granted its own project and nothing else, with its lifetime', () => {
+      const config = rendered();
+      expect(config.map((r: any) => [r.name, r.durationDays, r.vaultPath])).toEqual([
+        ['push-shop', 90, 'secret/harbor-robots/apps/shop'],
+        ['push-blog', 30, 'secret/harbor-robots/apps/blog'],
+      ]);
+      for (const [index, robot] of config.entries()) {
+        const projects = robot.permissions.map((p: any) => p.project);
+        expect(projects, robot.name).toEqual([robots[index]!.project]);
+        expect(projects.some((p: string) => p.includes('*')), robot.name).toBe(false);
+        expect(robot.permissions[0].access.map((a: any) => `${a.resource}:${a.action}`)).toContain('repository:push');
+      }
+    });
+
+    it('WHEN the setup Job reads Vault THEN each robot comes from its own entry with the entry version, the OIDC client from the SSO path', () => {
+      const consumer = setupConsumer(robots);
+      expect(consumer.secrets.map((s) => secretPath(consumer, s))).toEqual([
+        'secret/data/harbor/admin',
+        'secret/data/harbor-robots/cluster-pull',
+        'secret/data/harbor-robots/apps/shop',
+        'secret/data/harbor-robots/apps/blog',
+        'secret/data/sso/harbor',
+      ]);
+      expect(consumer.secrets[2]!.template).toContain('.Data.metadata.version');
+      expect(setupConsumer(robots, false).secrets.map((s) => s.name)).not.toContain('oidc-client');
+    });
+  });
+
+  it('GIVEN the model WHEN Harbor signs in through GitLab THEN the setup config names GitLab as issuer and the redirect URI is on the rendered host', () => {
+    const platform = loadDefaultPlatform();
+    const all = objects({ host: 'registry.example.com', oidc: { issuer: 'https://git.example.com', adminGroup: 'ops/admins' } });
+    const config = JSON.parse(find(all, 'ConfigMap', 'harbor-setup-config').data['harbor.json']);
+    expect(config.oidc.configuration).toMatchObject({
+      auth_mode: 'oidc_auth',
+      oidc_endpoint: 'https://git.example.com',
+      oidc_scope: 'openid,profile,email',
+      oidc_groups_claim: 'groups_direct',
+      oidc_user_claim: 'preferred_username',
+      oidc_admin_group: 'ops/admins',
+      oidc_auto_onboard: true,
+    });
+    // The model's admin group (`sso.adminGroup`) through the catalogue.
+    expect(harborOidcOf(platform).adminGroup).toBe(platform.sso.adminGroup);
+    expect(config.oidc.clientFile).toBe('/vault/secrets/oidc-client');
+    // Harbor sends `<externalURL>/c/oidc/callback` (goharbor/harbor v2.15.1 src/lib/config/userconfig.go
+    // RedirectURL, src/common/const.go OIDCCallbackPath): the URI registered in GitLab
+    // (charts/lib/sso.ts) must be exactly that, on the host our Ingress serves.
+    const ingressHost = all.find((o) => o.kind === 'Ingress').spec.rules[0].host;
+    expect(oidcRedirectUris('harbor', ingressHost)).toEqual([`https://${ingressHost}/c/oidc/callback`]);
+    const externalURL = (Harbor.registration.helm!(platform).values as any).externalURL;
+    expect(oidcRedirectUris('harbor', platform.services.harbor.host!)).toEqual([`${externalURL}/c/oidc/callback`]);
   });
 
   it('GIVEN Vault WHEN rendered THEN the setup runs as a PostSync Job with the admin and robot secrets from Vault (robots at harbor-robots/*), valid against the Kubernetes schemas', () => {
@@ -198,12 +256,7 @@ describe('Harbor', () => {
     const annotations = job.spec.template.metadata.annotations;
     expect(annotations['vault.hashicorp.com/role']).toBe('harbor-setup');
     expect(annotations['vault.hashicorp.com/agent-pre-populate-only']).toBe('true');
-    expect(annotations['vault.hashicorp.com/agent-inject-secret-ci-push']).toBe('secret/data/harbor-robots/ci-push');
-    expect(SETUP_CONSUMER.secrets.map((s) => secretPath(SETUP_CONSUMER, s))).toEqual([
-      'secret/data/harbor/admin',
-      'secret/data/harbor-robots/ci-push',
-      'secret/data/harbor-robots/cluster-pull',
-    ]);
+    expect(annotations['vault.hashicorp.com/agent-inject-secret-cluster-pull']).toBe('secret/data/harbor-robots/cluster-pull');
     expect(job.spec.template.spec.containers[0].env).toEqual([
       { name: 'HARBOR_URL', value: 'http://harbor-core.harbor.svc' },
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
@@ -231,6 +284,9 @@ describe('Harbor', () => {
     expect(evaluator.allows({ from: setup, to: component('registry'), port: 5000 })).toBe(false);
     expect(evaluator.allows({ from: setup, to: pod('vault', { 'app.kubernetes.io/name': 'vault' }), port: 8200 })).toBe(true);
     expect(evaluator.allows({ from: component('trivy'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(true);
+    // Sign-in through GitLab: core calls GitLab's OIDC endpoints at the ingress controller; nothing else of Harbor does.
+    expect(evaluator.allows({ from: component('core'), to: controller, port: 443 })).toBe(true);
+    expect(evaluator.allows({ from: component('portal'), to: controller, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: component('core'), to: { ip: '140.82.112.3' }, port: 443 })).toBe(false);
     expect(evaluator.allows({ from: component('portal'), to: pod('databases', { 'app.kubernetes.io/name': 'postgresql' }), port: 5432 })).toBe(false);
   });
@@ -246,12 +302,24 @@ describe('Harbor', () => {
   });
 });
 
-/** A fake Harbor API: just the endpoints the setup Job calls, with state, recording every call. */
+/**
+ * A fake Harbor API: just the endpoints the setup Job calls, with state, recording every call. It
+ * behaves as goharbor/harbor v2.15.1 does where the Job depends on it: a created robot gets a
+ * generated secret whatever the request says, and expires `duration` days after its creation
+ * (src/controller/robot/controller.go Create); a changed duration is counted from the creation
+ * (src/server/v2.0/handler/robot.go updateV2Robot); the auth mode changes only while no user but
+ * the admin exists (src/controller/config/controller.go authModeCanBeModified).
+ */
 function fakeHarbor(adminPassword: string) {
   const calls: string[] = [];
+  const requests: { method: string; path: string; json: any }[] = [];
   const projects = new Map<string, Record<string, string>>();
-  const robots: { id: number; name: string; level: string; description: string; permissions: unknown; secret: string }[] = [];
+  type Robot = { id: number; name: string; level: string; description: string; permissions: any; secret: string; duration: number; creation_time: number; expires_at: number };
+  const robots: Robot[] = [];
+  let nextId = 1;
   const immutableRules = new Map<string, any[]>();
+  const state = { now: Math.floor(Date.now() / 1000), configurations: { auth_mode: 'db_auth' } as Record<string, unknown>, localUsers: 0 };
+  const expiry = (created: number, duration: number) => (duration === -1 ? -1 : created + duration * 86400);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -265,6 +333,7 @@ function fakeHarbor(adminPassword: string) {
       };
       if (req.headers.authorization !== `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`) return reply(401, { errors: [{ code: 'UNAUTHORIZED' }] });
       const json = body ? JSON.parse(body) : undefined;
+      requests.push({ method: req.method!, path, json });
       if (req.method === 'GET' && path === '/ping') return res.end('Pong');
       const project = path.match(/^\/projects\/([^/]+)$/);
       if (project && req.headers['x-is-resource-name'] !== 'true') return reply(400);
@@ -286,20 +355,38 @@ function fakeHarbor(adminPassword: string) {
         if (req.method === 'PUT' && rule && json.id === rule.id && valid(json)) return Object.assign(rule, json), reply(200);
         return reply(400);
       }
-      if (path === '/robots' && req.method === 'GET') return reply(200, robots.map(({ secret: _secret, ...r }) => r));
+      if (path === '/configurations' && req.method === 'GET') {
+        const { auth_mode, ...rest } = state.configurations;
+        return reply(200, { auth_mode: { value: auth_mode, editable: state.localUsers === 0 }, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, { value: k.includes('secret') ? '' : v, editable: true }])) });
+      }
+      if (path === '/configurations' && req.method === 'PUT') {
+        if ('auth_mode' in json && json.auth_mode !== state.configurations.auth_mode && state.localUsers > 0) {
+          return reply(400, { errors: [{ message: 'the auth mode cannot be modified as new users have been inserted into database' }] });
+        }
+        return Object.assign(state.configurations, json), reply(200);
+      }
+      const withoutSecret = ({ secret: _secret, ...r }: Robot) => r;
+      if (path === '/robots' && req.method === 'GET') return reply(200, robots.map(withoutSecret));
       if (path === '/robots' && req.method === 'POST') {
-        const robot = { id: robots.length + 1, name: `robot$${json.name}`, level: json.level, description: json.description, permissions: json.permissions, secret: json.secret };
+        if (!(json.duration === -1 || json.duration > 0) || json.permissions?.length === 0) return reply(400);
+        const id = nextId++;
+        const robot: Robot = { id, name: `robot$${json.name}`, level: json.level, description: json.description, permissions: json.permissions, secret: `generated-${id}`, duration: json.duration, creation_time: state.now, expires_at: expiry(state.now, json.duration) };
         robots.push(robot);
-        return reply(201, { id: robot.id, name: robot.name, secret: robot.secret });
+        return reply(201, { id: robot.id, name: robot.name, secret: robot.secret, expires_at: robot.expires_at });
       }
       const robot = path.match(/^\/robots\/(\d+)$/);
       const existing = robot ? robots.find((r) => r.id === Number(robot[1])) : undefined;
-      if (existing && req.method === 'PUT') return Object.assign(existing, { description: json.description, permissions: json.permissions }), reply(200);
+      if (existing && req.method === 'GET') return reply(200, withoutSecret(existing));
+      if (existing && req.method === 'PUT') {
+        if (json.duration !== existing.duration) Object.assign(existing, { duration: json.duration, expires_at: expiry(existing.creation_time, json.duration) });
+        return Object.assign(existing, { description: json.description, permissions: json.permissions }), reply(200);
+      }
       if (existing && req.method === 'PATCH') return Object.assign(existing, { secret: json.secret }), reply(200);
+      if (existing && req.method === 'DELETE') return robots.splice(robots.indexOf(existing), 1), reply(200);
       return reply(404);
     });
   });
-  return { server, calls, projects, robots, immutableRules };
+  return { server, calls, requests, projects, robots, immutableRules, state };
 }
 
 function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -313,30 +400,62 @@ function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: nu
   });
 }
 
+/** The setup Job's program and the default model's configuration in a temporary folder, its secrets as the Vault agent writes them. */
+function setupFolder(dir: string, overrides: { oidcClient?: string; appSecret?: { version: number; password: string } } = {}) {
+  const platform = loadDefaultPlatform();
+  const config = setupConfig(platform.harbor.projects, platform.harbor.preventSeverity, appPushRobots(platform.apps, platform.harbor.robotLifetimeDays), {
+    issuer: 'https://git.example.com',
+    adminGroup: 'platform-admins',
+  });
+  const files: Record<string, string> = {
+    admin: 'Adm1n-pass\n',
+    'cluster-pull': 'Pull-Secret-1\n',
+    'push-hello': JSON.stringify(overrides.appSecret ?? { version: 1, password: 'Push-Hello-1' }),
+    'oidc-client': overrides.oidcClient ?? JSON.stringify({ client_id: 'harbor-app-id', client_secret: 'harbor-app-secret' }),
+  };
+  for (const [name, value] of Object.entries(files)) writeFileSync(join(dir, name), value);
+  const local = {
+    ...config,
+    adminPasswordFile: join(dir, 'admin'),
+    robots: config.robots.map((r) => ({ ...r, secretFile: join(dir, r.name) })),
+    appRobots: config.appRobots.map((r) => ({ ...r, secretFile: join(dir, r.name) })),
+    oidc: { ...config.oidc!, clientFile: join(dir, 'oidc-client') },
+  };
+  writeFileSync(join(dir, 'harbor.json'), JSON.stringify(local));
+  writeFileSync(join(dir, 'setup.py'), SETUP_SCRIPT);
+  return local;
+}
+
+/** Runs the Job's program against a fresh fake Harbor: `body` gets the fake and a runner. */
+async function withFakeHarbor(body: (fake: ReturnType<typeof fakeHarbor>, dir: string, run: () => ReturnType<typeof runScript>) => Promise<void>) {
+  if (!requireValidator('python3', hasCommand('python3'), 'apt-get install python3')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'harbor-setup-'));
+  const fake = fakeHarbor('Adm1n-pass');
+  await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+  const env = { HARBOR_URL: `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`, HARBOR_WAIT_SECONDS: '10' };
+  try {
+    await body(fake, dir, () => runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env));
+  } finally {
+    fake.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const DAY = 86400;
+const dateOf = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+
 describe('the Harbor setup Job against a fake Harbor API', () => {
   it('creates projects and robots once, then updates them in place (idempotent), with the secrets from the files', async () => {
-    if (!requireValidator('python3', hasCommand('python3'), 'apt-get install python3')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'harbor-setup-'));
-    const fake = fakeHarbor('Adm1n-pass');
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    try {
-      const secrets = { admin: 'Adm1n-pass', 'ci-push': 'CiPush-Secret-1', 'cluster-pull': 'Pull-Secret-1' };
-      for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), `${value}\n`);
-      const platform = loadDefaultPlatform();
-      const config = setupConfig(platform.harbor.projects, platform.harbor.preventSeverity);
-      const local = {
-        ...config,
-        adminPasswordFile: join(dir, 'admin'),
-        robots: config.robots.map((r) => ({ ...r, secretFile: join(dir, r.name) })),
-      };
-      writeFileSync(join(dir, 'harbor.json'), JSON.stringify(local));
-      writeFileSync(join(dir, 'setup.py'), SETUP_SCRIPT);
-      const env = { HARBOR_URL: `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`, HARBOR_WAIT_SECONDS: '10' };
-
-      const first = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
+    await withFakeHarbor(async (fake, dir, run) => {
+      setupFolder(dir);
+      const first = await run();
       expect(first.stderr).toBe('');
       expect(first.status).toBe(0);
-      expect(first.stdout).toBe('project apps: created\nproject apps: tags made immutable\nrobot ci-push: created\nrobot cluster-pull: created\n');
+      const hello = () => fake.robots.find((r) => r.name === 'robot$push-hello')!;
+      expect(first.stdout).toBe(
+        'project apps: created\nproject apps: tags made immutable\nrobot cluster-pull: created\n' +
+          `robot push-hello: created, expires ${dateOf(hello().expires_at)}\nsign-in through GitLab: configured\n`,
+      );
       // Every tag of every repository of the project: a pushed tag never moves to another digest.
       expect(fake.immutableRules.get('apps')).toEqual([
         {
@@ -349,10 +468,13 @@ describe('the Harbor setup Job against a fake Harbor API', () => {
         },
       ]);
       expect(fake.projects.get('apps')).toEqual({ public: 'false', auto_scan: 'true', prevent_vul: 'true', severity: 'critical' });
-      expect(fake.robots.map((r) => [r.name, r.level, r.secret])).toEqual([
-        ['robot$ci-push', 'system', 'CiPush-Secret-1'],
-        ['robot$cluster-pull', 'system', 'Pull-Secret-1'],
+      // Harbor generated secrets at creation; the Job replaced them with Vault's.
+      expect(fake.robots.map((r) => [r.name, r.level, r.secret, r.duration])).toEqual([
+        ['robot$cluster-pull', 'system', 'Pull-Secret-1', -1],
+        ['robot$push-hello', 'system', 'Push-Hello-1', 90],
       ]);
+      expect(hello().permissions.map((p: any) => p.namespace)).toEqual(['apps']);
+      expect(hello().expires_at).toBe(fake.state.now + 90 * DAY);
 
       // A second run (the next sync) creates nothing; a secret rotated in Vault is applied; the
       // immutability rule someone disabled by hand is enabled again, an unrelated rule is left alone.
@@ -361,23 +483,88 @@ describe('the Harbor setup Job against a fake Harbor API', () => {
       const other = { id: 2, disabled: false, action: 'immutable', template: 'immutable_template', scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'base/**' }] }, tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }] };
       fake.immutableRules.get('apps')!.push(other);
       fake.calls.length = 0;
-      const second = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], env);
+      fake.requests.length = 0;
+      const second = await run();
+      expect(second.stderr).toBe('');
       expect(second.status).toBe(0);
-      expect(second.stdout).toBe('project apps: updated\nproject apps: immutable tag rule enabled again\nrobot ci-push: updated\nrobot cluster-pull: updated\n');
+      expect(second.stdout).toBe(
+        'project apps: updated\nproject apps: immutable tag rule enabled again\nrobot cluster-pull: updated\n' +
+          `robot push-hello: updated, expires ${dateOf(hello().expires_at)}\nsign-in through GitLab: updated\n`,
+      );
       expect(fake.immutableRules.get('apps')!.map((r) => [r.id, r.disabled])).toEqual([[1, false], [2, false]]);
       expect(fake.immutableRules.get('apps')![1]).toEqual(other);
-      expect(fake.calls.filter((c) => c.startsWith('POST'))).toEqual([]);
+      expect(fake.calls.filter((c) => c.startsWith('POST') || c.startsWith('DELETE'))).toEqual([]);
       expect(fake.robots).toHaveLength(2);
-      expect(fake.robots[1].secret).toBe('Pull-Secret-2');
+      expect(fake.robots[0]!.secret).toBe('Pull-Secret-2');
+      // The auth mode is sent only while it differs (Harbor refuses it once users exist).
+      expect(fake.requests.find((r) => r.method === 'PUT' && r.path === '/configurations')!.json).not.toHaveProperty('auth_mode');
 
       // A wrong admin password is a clear failure, not a silent success.
       writeFileSync(join(dir, 'admin'), 'wrong\n');
-      const failed = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], { ...env, HARBOR_WAIT_SECONDS: '0' });
+      const failed = await runScript([join(dir, 'setup.py'), join(dir, 'harbor.json')], { HARBOR_URL: `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`, HARBOR_WAIT_SECONDS: '0' });
       expect(failed.status).toBe(1);
       expect(failed.stderr).toMatch(/^harbor-setup: Harbor did not answer within 0s: GET \/ping: HTTP 401/);
-    } finally {
-      fake.server.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  }, 60_000);
+
+  it('GIVEN an app robot WHEN it nears expiry, expires, and its Vault entry is rotated THEN the Job warns, fails, then re-creates it with a new lifetime', async () => {
+    await withFakeHarbor(async (fake, dir, run) => {
+      setupFolder(dir);
+      expect((await run()).status).toBe(0);
+      const hello = () => fake.robots.find((r) => r.name === 'robot$push-hello')!;
+      const now = Math.floor(Date.now() / 1000);
+
+      hello().expires_at = now + 5 * DAY + 600;
+      const near = await run();
+      expect(near.status).toBe(0);
+      expect(near.stdout).toContain(`robot push-hello: updated; WARNING: expires on ${dateOf(hello().expires_at)}, in 5 days; write a new secret to secret/harbor-robots/apps/hello`);
+
+      hello().expires_at = now - DAY;
+      const expired = await run();
+      expect(expired.status).toBe(1);
+      expect(expired.stderr).toBe(
+        `harbor-setup: robot push-hello expired on ${dateOf(now - DAY)}: the app's builds cannot push; write a new secret to secret/harbor-robots/apps/hello (README runbook: rotate an app's Harbor robot) and sync Harbor\n`,
+      );
+      // Never renewed with the old secret: the same robot, still expired.
+      expect(fake.robots.filter((r) => r.name === 'robot$push-hello')).toHaveLength(1);
+
+      // The operator writes a new secret (version 2): the robot is made again, with a fresh lifetime.
+      const oldId = hello().id;
+      fake.state.now = now;
+      writeFileSync(join(dir, 'push-hello'), JSON.stringify({ version: 2, password: 'Push-Hello-2' }));
+      const rotated = await run();
+      expect(rotated.stderr).toBe('');
+      expect(rotated.status).toBe(0);
+      expect(rotated.stdout).toContain('robot push-hello: deleted (Vault holds version 2, the robot was made from 1)\n');
+      expect(hello().id).not.toBe(oldId);
+      expect(hello().secret).toBe('Push-Hello-2');
+      expect(hello().expires_at).toBe(now + 90 * DAY);
+      expect(hello().description).toMatch(/\[vault version 2\]$/);
+    });
+  }, 60_000);
+
+  it('fails when a robot is granted every project (*): an app robot pushes to its own project only', async () => {
+    await withFakeHarbor(async (fake, dir, run) => {
+      const local = setupFolder(dir);
+      local.appRobots[0]!.permissions[0]!.project = '*';
+      writeFileSync(join(dir, 'harbor.json'), JSON.stringify(local));
+      const result = await run();
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe('harbor-setup: robot push-hello: a grant on every project (*) is refused; name the projects\n');
+      expect(fake.robots.map((r) => r.name)).toEqual(['robot$cluster-pull']);
+    });
+  }, 60_000);
+
+  it('fails when local users keep Harbor from switching to GitLab sign-in, naming the runbook', async () => {
+    await withFakeHarbor(async (fake, dir, run) => {
+      setupFolder(dir);
+      fake.state.localUsers = 1;
+      const result = await run();
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        "harbor-setup: the auth mode is 'db_auth' and Harbor refuses to change it while local users other than admin exist; delete them (README runbook: Harbor sign-in through GitLab) and sync Harbor again\n",
+      );
+      expect(fake.state.configurations.auth_mode).toBe('db_auth');
+    });
   }, 60_000);
 });

@@ -90,7 +90,7 @@ function preparse(texts: readonly string[]): void {
 }
 const hclFiles = (files: Record<string, string>) => Object.entries(files).flatMap(([name, text]) => (name.endsWith('.hcl') ? [text] : []));
 /** The delivery's consumers in the default model: the example app in each environment, Jenkins and its build pods. */
-const APP_AND_BUILD_CONSUMERS = ['hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko'];
+const APP_AND_BUILD_CONSUMERS = ['hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko-hello'];
 const hcltool = () => requireValidator('hcltool', hasCommand('hcltool'), 'apt-get install python3-pyhcl');
 
 /** Consumers the observability issue and the user's apps will add, to test isolation among many. */
@@ -108,7 +108,7 @@ beforeAll(() => {
 
 describe("Vault's configuration as code", () => {
   it("GIVEN the seed's consumers WHEN Vault is rendered THEN its ConfigMap holds one policy and one role per consumer, the admin and raft snapshot pairs, and the scripts", () => {
-    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko', 'postgresql', 'postgresql-dump', 'redis', 'renovate', 'vault-snapshot']);
+    expect(consumers.map((c) => c.name).sort()).toEqual(['alertmanager', 'grafana', 'harbor-setup', 'hello-dev', 'hello-prod', 'hello-staging', 'jenkins', 'kaniko-hello', 'postgresql', 'postgresql-dump', 'redis', 'renovate', 'vault-snapshot']);
     expect(Object.keys(data())).toEqual([
       'apply.sh',
       'bootstrap.sh',
@@ -121,7 +121,7 @@ describe("Vault's configuration as code", () => {
       'policy-platform-hello-prod.hcl',
       'policy-platform-hello-staging.hcl',
       'policy-platform-jenkins.hcl',
-      'policy-platform-kaniko.hcl',
+      'policy-platform-kaniko-hello.hcl',
       'policy-platform-postgresql-dump.hcl',
       'policy-platform-postgresql.hcl',
       'policy-platform-raft-snapshot.hcl',
@@ -138,7 +138,7 @@ describe("Vault's configuration as code", () => {
       'role-hello-prod.json',
       'role-hello-staging.json',
       'role-jenkins.json',
-      'role-kaniko.json',
+      'role-kaniko-hello.json',
       'role-postgresql-dump.json',
       'role-postgresql.json',
       'role-raft-snapshot.json',
@@ -220,7 +220,7 @@ describe("Vault's configuration as code", () => {
 
   it('GIVEN every rendered role WHEN read THEN it binds one service account in one namespace, the vault audience, its own policy and short tokens (VAULT-01..06)', () => {
     const roles = Object.entries(data()).filter(([name]) => name.startsWith('role-'));
-    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-renovate.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
+    expect(roles.map(([name]) => name)).toEqual(['role-alertmanager.json', 'role-grafana.json', 'role-harbor-setup.json', 'role-hello-dev.json', 'role-hello-prod.json', 'role-hello-staging.json', 'role-jenkins.json', 'role-kaniko-hello.json', 'role-postgresql-dump.json', 'role-postgresql.json', 'role-raft-snapshot.json', 'role-redis.json', 'role-renovate.json', 'role-vault-config.json', 'role-vault-snapshot.json']);
     for (const [file, text] of roles) {
       const role = JSON.parse(text) as KubernetesAuthRole;
       const name = file.slice('role-'.length, -'.json'.length);

@@ -227,7 +227,8 @@ function withApps(count: number, name: (i: number) => string): Platform {
     apps[app] = {
       ...hello,
       repository: `apps/${app}`,
-      image: `apps/${app}`,
+      // Its own Harbor project: apps never share one (decision 0119).
+      image: `${app}/${app}`,
       environments: Object.fromEntries(
         Object.entries(hello.environments).map(([env, spec]) => [env, { ...spec, exposure: 'public' as const, host: env === 'prod' ? `${app}.lumetium.com` : `${app}-${env}.lumetium.com` }]),
       ),
