@@ -58,6 +58,7 @@ import {
   JENKINS,
   JENKINS_NAMESPACE,
   KANIKO_AGENT,
+  kanikoAgent,
   PIPELINE_BRANCH,
   buildAgentName,
   REGISTRY_CONFIG_DIR,
@@ -208,7 +209,7 @@ export const REGISTRY_CREDENTIAL_CONTAINERS = ['crane', 'tools'] as const;
  */
 export function harborPushConsumer(registry: string, robot: AppPushRobot): SecretConsumer {
   const account = buildAgentName(robot.app);
-  const consumer: SecretConsumer = { name: account, namespace: BUILDS_NAMESPACE, serviceAccount: account, workload: KANIKO_AGENT, secrets: [] };
+  const consumer: SecretConsumer = { name: account, namespace: BUILDS_NAMESPACE, serviceAccount: account, workload: kanikoAgent([robot.app]), secrets: [] };
   const secret: VaultSecret = { name: REGISTRY_SECRET, keys: ['username', 'password'], path: robot.vaultPath };
   const path = secretPath(consumer, secret);
   return {
@@ -593,7 +594,7 @@ export class Jenkins extends Construct {
         purpose: 'plugin downloads at start (update center and its mirrors)',
       },
       connect({ workload: JENKINS }, INGRESS_CONTROLLER, ['https'], 'GitLab (API, Jenkinsfiles, OIDC sign-in) through the ingress controller'),
-      ...[KANIKO_AGENT, DEPLOY_AGENT].flatMap((agent): Connection[] => [
+      ...[kanikoAgent(Object.keys(platform.apps)), DEPLOY_AGENT].flatMap((agent): Connection[] => [
         dnsAccess(agent),
         connect({ workload: agent }, JENKINS, ['http'], 'agent connection to the controller (WebSocket)'),
         connect({ workload: agent }, INGRESS_CONTROLLER, ['https'], 'GitLab and Harbor through the ingress controller'),
@@ -601,7 +602,7 @@ export class Jenkins extends Construct {
           from: { workload: agent },
           to: { network: INTERNET },
           ports: [{ port: 443 }],
-          purpose: agent === KANIKO_AGENT ? 'base images from public registries' : 'npm registry (npm ci of the platform repository)',
+          purpose: agent.name === KANIKO_AGENT.name ? 'base images from public registries' : 'npm registry (npm ci of the platform repository)',
         },
       ]),
       ...kubeApiAccess(DEPLOY_AGENT, platform),

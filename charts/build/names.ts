@@ -24,6 +24,14 @@ export function buildAgentName(app: string): string {
 }
 
 /**
+ * The build pods of these apps as one workload (one label, `kaniko`): each app's pods run as that
+ * app's account, so every one of those accounts is an identity the servers they call authorize.
+ */
+export function kanikoAgent(apps: readonly string[]): Workload {
+  return { ...KANIKO_AGENT, serviceAccounts: apps.map(buildAgentName) };
+}
+
+/**
  * Where the build pod's registry credential is mounted (Docker's config.json), in the push and
  * scan containers only: never in Kaniko's, where the app's Dockerfile `RUN` steps execute.
  */

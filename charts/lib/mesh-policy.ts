@@ -37,7 +37,7 @@ import {
   proxyBypassOf,
   sameWorkload,
   selectorLabelOf,
-  serviceAccountOf,
+  serviceAccountsOf,
   type Connection,
   type MeshPlan,
   type MeshProtocol,
@@ -175,7 +175,7 @@ export function portClients(workload: Workload, plan: NetworkPlan): PortClients[
         if (!isWorkload(from)) {
           admit(from.network, `${from.network.name}: ${purpose}`);
         } else if (isMeshedWorkload(plan, from.workload) && bypass === undefined) {
-          identities.add(meshIdentity(from.workload.namespace, serviceAccountOf(from.workload)));
+          for (const account of serviceAccountsOf(from.workload)) identities.add(meshIdentity(from.workload.namespace, account));
         } else if (isMeshedWorkload(plan, from.workload)) {
           // Meshed, but its traffic to this port skips its proxy: no identity arrives.
           admit(mesh.podNetwork, `${describePeer(from)} (skips its proxy: ${bypass}; by ${mesh.podNetwork.name}): ${purpose}`);

@@ -60,6 +60,12 @@ export interface Workload {
    */
   readonly serviceAccount?: string;
   /**
+   * The ServiceAccounts its pods run as when they are several (the build pods: one account per
+   * app, decision 0119): each is an identity of the workload, and a server that authorizes the
+   * workload authorizes all of them. @default - [serviceAccount]
+   */
+  readonly serviceAccounts?: readonly string[];
+  /**
    * How Linkerd's inbound proxy reads each port by name (the `Server`'s `proxyProtocol`,
    * charts/lib/mesh-policy.ts): `opaque` for protocols the server speaks first or that detection
    * must not wait on, `HTTP/1`, `HTTP/2` or `gRPC` to skip detection.
@@ -158,9 +164,14 @@ export function isMeshedWorkload(plan: NetworkPlan, workload: Workload): boolean
   return plan.mesh !== undefined && plan.mesh.isMeshedNamespace(workload.namespace) && !workload.hostNetwork;
 }
 
-/** The ServiceAccount the workload's pods run as. */
+/** The ServiceAccount the workload's pods run as (the first, when they run as several). */
 export function serviceAccountOf(workload: Workload): string {
-  return workload.serviceAccount ?? workload.name;
+  return workload.serviceAccount ?? workload.serviceAccounts?.[0] ?? workload.name;
+}
+
+/** Every ServiceAccount the workload's pods run as: its identities with the mesh on. */
+export function serviceAccountsOf(workload: Workload): readonly string[] {
+  return workload.serviceAccounts ?? [serviceAccountOf(workload)];
 }
 
 export const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;

@@ -17,6 +17,7 @@ import {
   proxyBypassOf,
   selectorLabelOf,
   serviceAccountOf,
+  serviceAccountsOf,
   type Connection,
   type MeshPlan,
   type NetworkPlan,
@@ -417,8 +418,8 @@ describe('the render with the service mesh on', () => {
     const consumers = plan.secretConsumers ?? [];
     expect(consumers.length).toBeGreaterThan(5);
     const problems = consumers
-      .filter((c) => serviceAccountOf(consumerWorkload(c)) !== c.serviceAccount)
-      .map((c) => `${c.namespace}/${c.name}: Vault binds ServiceAccount "${c.serviceAccount}", its workload's identity names "${serviceAccountOf(consumerWorkload(c))}"`);
+      .filter((c) => !serviceAccountsOf(consumerWorkload(c)).includes(c.serviceAccount))
+      .map((c) => `${c.namespace}/${c.name}: Vault binds ServiceAccount "${c.serviceAccount}", its workload's identities name ${serviceAccountsOf(consumerWorkload(c)).map((a) => `"${a}"`).join(', ')}`);
     expect(problems).toEqual([]);
   });
 
