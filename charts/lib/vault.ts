@@ -148,7 +148,7 @@ export function rawValueSecret(consumer: string, name: string, key: string): Vau
 export function secretPath(consumer: Pick<SecretConsumer, 'name'>, secret: Pick<VaultSecret, 'name' | 'path'>): string {
   if (secret.path !== undefined) {
     if (!/^secret\/data\/[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)+$/.test(secret.path)) {
-      throw new Error(`vault consumer ${consumer.name}: secret ${secret.name}: path "${secret.path}" must be a KV v2 data path such as "${KV_MOUNT}/data/harbor-robots/ci-push"`);
+      throw new Error(`vault consumer ${consumer.name}: secret ${secret.name}: path "${secret.path}" must be a KV v2 data path such as "${KV_MOUNT}/data/harbor-robots/apps/hello"`);
     }
     return secret.path;
   }
