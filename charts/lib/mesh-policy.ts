@@ -42,6 +42,7 @@ import {
   type MeshPlan,
   type MeshProtocol,
   type Network,
+  type NamespacePoliciesProps,
   type NetworkPlan,
   type Workload,
 } from './network';
@@ -208,12 +209,8 @@ export function serverName(workload: Workload, port: number): string {
   return `${workload.name}-${name}`;
 }
 
-export interface NamespaceMeshPoliciesProps {
-  readonly namespace: string;
-  /** The workloads that run in the namespace (as for `NamespacePolicies`). */
-  readonly workloads: readonly Workload[];
-  readonly plan: NetworkPlan;
-}
+/** The same slice as the namespace's NetworkPolicies: its name, its workloads and the plan. */
+export type NamespaceMeshPoliciesProps = NamespacePoliciesProps;
 
 /**
  * The namespace's half of Linkerd's authorization: per meshed workload and served TCP port, a
