@@ -162,4 +162,4 @@ export function runSynth(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
 // Only as the entry (`node cli/launch.mjs main.ts`, which the npm scripts, cdk8s.yaml and
 // cdktf.json run): a test that imports the module must not run the command with its own argv.
-if (/(launch\.mjs|main\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runSynth(process.argv.slice(2));
+if (/(^|[\\/])(launch\.mjs|main\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runSynth(process.argv.slice(2));
