@@ -7,7 +7,6 @@
  *   npm run policy -- --dir DIR            check another rendered folder
  *   npm run policy -- --exceptions         list the exceptions
  */
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
