@@ -121,7 +121,9 @@ function expectOnlyTheTag(changes: GroupChange[], env: string, app: string, imag
 
 describe('npm run set-image on the default model', () => {
   const project = copyProject('default');
-  const rendered = run(project, 'main.ts', []);
+  // The copy's sources and tags are this repository's until the first deploy: a render here writes
+  // the bytes its own `npm run synth` would (the deploys below are processes of the copy).
+  const rendered = captureOutput(() => runSynth(['--out', join(project, 'dist')]));
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
   const initialTags = JSON.parse(readFileSync(tagsFile, 'utf8'));
