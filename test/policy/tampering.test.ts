@@ -13,7 +13,7 @@ import { loadDefaultPlatform } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
 import { runPolicy } from '../../policy/cli';
 import { captureOutput } from '../support/in-process';
-import { defaultRender, ROOT } from '../support/render';
+import { defaultRender, parseYamlCached, ROOT } from '../support/render';
 
 type Files = Map<string, string>;
 
@@ -35,7 +35,9 @@ const editObject = (mutate: (object: KubeObject & Record<string, any>) => void) 
   return stringify(object);
 };
 
-const violations = (files: Files) => checkPolicy(policyInput(files, loadDefaultPlatform())).map(formatViolation);
+// Parsed through the fixtures' cache: each test edits one or two files of the whole render, and
+// parsing the rest again took most of each check's time (docs/decisions/0096-test-run-speed.md).
+const violations = (files: Files) => checkPolicy(policyInput(files, loadDefaultPlatform(), parseYamlCached)).map(formatViolation);
 const VAULT_POLICY = 'k8s/platform/vault/networkpolicy-allow-vault.yaml';
 const INGRESS_POLICY = 'k8s/platform/nginx-ingress/networkpolicy-allow-nginx-ingress.yaml';
 const ACL = 'gateway/headscale/acl.hujson';
