@@ -15,6 +15,25 @@ export interface Captured {
 
 /** Calls `command` with console and process.stdout/stderr captured; restores them whatever happens. */
 export function captureOutput(command: () => number): Captured {
+  const capture = startCapture();
+  try {
+    return capture.result(command());
+  } finally {
+    capture.stop();
+  }
+}
+
+/** captureOutput for a command that resolves to its exit code (the tests of a file run one at a time). */
+export async function captureOutputAsync(command: () => Promise<number>): Promise<Captured> {
+  const capture = startCapture();
+  try {
+    return capture.result(await command());
+  } finally {
+    capture.stop();
+  }
+}
+
+function startCapture() {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const line = (sink: string[]) => (...parts: unknown[]) => void sink.push(`${parts.join(' ')}\n`);
@@ -28,9 +47,10 @@ export function captureOutput(command: () => number): Captured {
     vi.spyOn(process.stdout, 'write').mockImplementation(raw(stdout) as typeof process.stdout.write),
     vi.spyOn(process.stderr, 'write').mockImplementation(raw(stderr) as typeof process.stderr.write),
   ];
-  try {
-    return { status: command(), stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
+  return {
+    result: (status: number): Captured => ({ status, stdout: stdout.join(''), stderr: stderr.join('') }),
+    stop: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
+  };
 }
