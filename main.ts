@@ -32,14 +32,14 @@ const USAGE = `usage: npm run synth -- [--config FILE] [--out DIR] [--print-conf
   --stats          print the render time and peak memory on stderr`;
 
 /** The output folder, and where it came from (for messages). */
-function distDirFromEnvironment(out: string | undefined): { readonly dir: string; readonly source: string } {
+function distDirFromEnvironment(out: string | undefined, env: NodeJS.ProcessEnv): { readonly dir: string; readonly source: string } {
   if (out) return { dir: resolve(out), source: '--out' };
   // `cdk8s synth` passes its output folder (the whole dist/); `cdktf synth` passes dist/terraform.
-  if (process.env.CDK8S_OUTDIR) return { dir: resolve(process.env.CDK8S_OUTDIR), source: 'CDK8S_OUTDIR' };
-  if (process.env.CDKTF_OUTDIR) {
-    const outdir = resolve(process.env.CDKTF_OUTDIR);
+  if (env.CDK8S_OUTDIR) return { dir: resolve(env.CDK8S_OUTDIR), source: 'CDK8S_OUTDIR' };
+  if (env.CDKTF_OUTDIR) {
+    const outdir = resolve(env.CDKTF_OUTDIR);
     if (!outdir.endsWith(`${join('/', 'terraform')}`)) {
-      throw new Error(`CDKTF_OUTDIR: "${process.env.CDKTF_OUTDIR}": must end in /terraform (set "output": "dist/terraform" in cdktf.json)`);
+      throw new Error(`CDKTF_OUTDIR: "${env.CDKTF_OUTDIR}": must end in /terraform (set "output": "dist/terraform" in cdktf.json)`);
     }
     return { dir: dirname(outdir), source: 'CDKTF_OUTDIR' };
   }
@@ -67,7 +67,7 @@ function checkModelUnchanged(configFile: string | undefined, renderedText: strin
   if (!isDeepStrictEqual(onDisk, DEFAULT_IMAGE_TAGS)) throw changed(APP_IMAGE_TAGS_FILE);
 }
 
-function main(argv: string[]): number {
+function main(argv: string[], env: NodeJS.ProcessEnv): number {
   const started = performance.now();
   const { values } = parseArgs({
     args: argv,
@@ -93,13 +93,17 @@ function main(argv: string[]): number {
     return 0;
   }
 
+  const { dir: distDir, source } = distDirFromEnvironment(values.out, env);
+  // Fail fast on a folder a render must not replace, before a second of rendering; checked again
+  // under the lock, where it counts.
+  if (!values.check) checkOutputTarget(distDir, PROJECT_ROOT, source);
+
   const { files, objects } = renderWithObjects(platform);
   const problems = verifyRender(files, objects);
   if (problems.length) {
     throw new Error(`the render failed its checks; dist/ was not changed:\n  ${problems.join('\n  ')}`);
   }
 
-  const { dir: distDir, source } = distDirFromEnvironment(values.out);
   const command = values.check ? 'npm run check' : 'npm run synth';
   const outcome = withLock(PROJECT_ROOT, command, () => {
     const recovered = recoverAll(PROJECT_ROOT, distDir);
@@ -132,19 +136,30 @@ function main(argv: string[]): number {
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof ConfigError || error instanceof OutputTargetError) {
-    console.error(error.message);
-  } else if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-  } else if ((error as { committed?: boolean }).committed) {
-    console.error(`synth interrupted: ${(error as Error).message}`);
-  } else {
-    console.error(`synth failed; dist/ was not changed: ${(error as Error).message}`);
-    if (process.env.DEBUG) console.error(error);
+/**
+ * The whole command: runs it with these arguments and environment against this project, prints
+ * what it did (or why it refused) on stdout/stderr as the CLI does, and returns the exit code.
+ * Exported so tests can run refusals and renders in-process (test/main.test.ts); the entry below
+ * calls it.
+ */
+export function runSynth(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+  try {
+    return main(argv, env);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof OutputTargetError) {
+      console.error(error.message);
+    } else if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${(error as Error).message}\n${USAGE}`);
+    } else if ((error as { committed?: boolean }).committed) {
+      console.error(`synth interrupted: ${(error as Error).message}`);
+    } else {
+      console.error(`synth failed; dist/ was not changed: ${(error as Error).message}`);
+      if (process.env.DEBUG) console.error(error);
+    }
+    return 1;
   }
-  process.exitCode = 1;
 }
 
+// Only as the entry (`node cli/launch.mjs main.ts`, which the npm scripts, cdk8s.yaml and
+// cdktf.json run): a test that imports the module must not run the command with its own argv.
+if (/(^|[\\/])(launch\.mjs|main\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runSynth(process.argv.slice(2));

@@ -75,9 +75,20 @@ function main(argv: string[]): number {
   return 1;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `diff failed: ${(error as Error).message}`);
-  process.exitCode = 2;
+/**
+ * The whole command: runs it with these arguments, prints what it found (or why it failed) as the
+ * CLI does, and returns the exit code. Exported so tests can run it in-process
+ * (test/cli/diff.test.ts); the entry below calls it.
+ */
+export function runDiff(argv: string[]): number {
+  try {
+    return main(argv);
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : `diff failed: ${(error as Error).message}`);
+    return 2;
+  }
 }
+
+// Only as the entry (`node cli/launch.mjs cli/diff.ts`): a test that imports the module must not
+// run the command with the test runner's argv.
+if (/(^|[\\/])(launch\.mjs|diff\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runDiff(process.argv.slice(2));

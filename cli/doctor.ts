@@ -241,7 +241,7 @@ function format(check: CheckResult): string {
   return `${check.status.padEnd(8)}${check.name}: ${check.detail}${fix}`;
 }
 
-function main(argv: string[]): number {
+function main(argv: string[], env: NodeJS.ProcessEnv): number {
   const { values } = parseArgs({ args: argv, options: { dist: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
     console.log('usage: npm run doctor [-- --dist DIR]');
@@ -250,7 +250,7 @@ function main(argv: string[]): number {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const distDir = resolve(values.dist ?? join(root, 'dist'));
   if (!existsSync(distDir)) throw new Error(`--dist: ${distDir} does not exist; give the folder of a render (default dist/)`);
-  const checks = doctor({ root, distDir, env: process.env, platform: loadDefaultPlatform() });
+  const checks = doctor({ root, distDir, env, platform: loadDefaultPlatform() });
   for (const check of checks) console.log(format(check));
   const missing = checks.filter((c) => c.status === 'missing').length;
   const skipped = checks.filter((c) => c.status === 'skipped').length;
@@ -258,9 +258,20 @@ function main(argv: string[]): number {
   return missing ? 1 : 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  console.error(`doctor failed: ${(error as Error).message}`);
-  process.exitCode = 1;
+/**
+ * The whole command with these arguments and this environment (PATH, VAULT_ADDR, VAULT_TOKEN):
+ * prints the checks as the CLI does and returns the exit code. Exported so tests can run it
+ * in-process (test/cli/doctor.test.ts); the entry below calls it.
+ */
+export function runDoctor(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+  try {
+    return main(argv, env);
+  } catch (error) {
+    console.error(`doctor failed: ${(error as Error).message}`);
+    return 1;
+  }
 }
+
+// Only as the entry (`node cli/launch.mjs cli/doctor.ts`): a test that imports the module must not
+// run the command with the test runner's argv.
+if (/(^|[\\/])(launch\.mjs|doctor\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runDoctor(process.argv.slice(2));

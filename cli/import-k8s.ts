@@ -290,10 +290,23 @@ async function main(argv: string[]): Promise<void> {
   console.log(`imports/k8s: Kubernetes ${version}, ${Object.keys(index.served).length} served kinds, ${Object.keys(definitions).length} definitions`);
 }
 
+/**
+ * The whole command: prints what it wrote (or why it failed) as the CLI does and resolves to the
+ * exit code. Exported so tests can run it in-process (test/cli/import-k8s.test.ts).
+ */
+export async function runImportK8s(argv: string[]): Promise<number> {
+  try {
+    await main(argv);
+    return 0;
+  } catch (error) {
+    console.error(`import:k8s failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
 // Run as a command (`node cli/launch.mjs cli/import-k8s.ts`, or tsx), not when a test imports it.
 if (/(launch\.mjs|import-k8s\.ts)$/.test(process.argv[1] ?? '')) {
-  main(process.argv.slice(2)).catch((error: Error) => {
-    console.error(`import:k8s failed: ${error.message}`);
-    process.exitCode = 1;
+  void runImportK8s(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
   });
 }

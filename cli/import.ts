@@ -67,7 +67,8 @@ export interface ImportedChart extends ChartVersion {
 const MANIFEST = 'sources.json';
 const pascal = (name: string) => name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((part) => part[0].toUpperCase() + part.slice(1)).join('');
 
-function parseArgs(argv: readonly string[]): ImportOptions {
+/** The options of `npm run import ARGS` (exported so tests can run the import in-process). */
+export function parseImportArgs(argv: readonly string[]): ImportOptions {
   const options: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -234,7 +235,7 @@ function replaceOwnedFiles(staging: string, out: string): void {
 // ---- npm run import:k8s (the Kubernetes OpenAPI) is a separate script: chain it in package.json. ----
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runImport(parseArgs(process.argv.slice(2))).then(
+  runImport(parseImportArgs(process.argv.slice(2))).then(
     (manifest) => console.log(`imports/: ${manifest.crds.length} CRDs, ${manifest.charts.length} charts`),
     (error: Error) => {
       console.error(error.message);

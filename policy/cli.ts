@@ -7,7 +7,6 @@
  *   npm run policy -- --dir DIR            check another rendered folder
  *   npm run policy -- --exceptions         list the exceptions
  */
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,9 +53,20 @@ function main(argv: string[]): number {
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `policy check failed: ${(error as Error).message}`);
-  process.exitCode = 1;
+/**
+ * The whole command: runs it with these arguments, prints the violations (or the exceptions) as
+ * the CLI does and returns the exit code. Exported so tests can run it in-process
+ * (test/policy/*.test.ts); the entry below calls it.
+ */
+export function runPolicy(argv: string[]): number {
+  try {
+    return main(argv);
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : `policy check failed: ${(error as Error).message}`);
+    return 1;
+  }
 }
+
+// Only as the entry (`node cli/launch.mjs policy/cli.ts`): a test that imports the module must not
+// run the command with the test runner's argv.
+if (/(^|[\\/])(launch\.mjs|cli\.ts)$/.test(process.argv[1] ?? '')) process.exitCode = runPolicy(process.argv.slice(2));

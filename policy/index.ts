@@ -42,10 +42,14 @@ export function podTemplatePods(path: string, object: KubeObject): { path: strin
   );
 }
 
-export function policyInput(files: ReadonlyMap<string, string>, platform: Platform): PolicyInput {
+/**
+ * `parseYaml` must return a fresh tree per call (rules may keep or annotate objects); tests pass a
+ * cache that hands out copies, since parsing the whole render is most of this function's time.
+ */
+export function policyInput(files: ReadonlyMap<string, string>, platform: Platform, parseYaml: (text: string) => unknown = parse): PolicyInput {
   const objects = [...files]
     .filter(([path]) => path.startsWith('k8s/') && path.endsWith('.yaml'))
-    .map(([path, text]) => ({ path, object: parse(text) as KubeObject }))
+    .map(([path, text]) => ({ path, object: parseYaml(text) as KubeObject }))
     .flatMap((rendered) => [rendered, ...podTemplatePods(rendered.path, rendered.object)]);
   const stacks = [...files]
     .filter(([path]) => /^terraform\/[^/]+\/cdk\.tf\.json$/.test(path))

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTree, recoverAll } from '../cli/dist';
 import { withLock } from '../cli/transaction.mjs';
+import { runSynth } from '../main';
+import { captureOutput } from './support/in-process';
 import { ROOT, runEntry } from './support/render';
 
 const work = mkdtempSync(join(tmpdir(), 'platform-main-test-'));
@@ -15,6 +17,23 @@ const SINGLE_NODE = join(ROOT, 'test/fixtures/valid/single-node.yaml');
 function synthInto(dir: string, args: string[] = []) {
   const result = runEntry('main.ts', ['--out', dir, ...args]);
   expect(result.status, result.stderr).toBe(0);
+  return readTree(dir);
+}
+
+/**
+ * `npm run synth ARGS` in this process (runSynth, what the entry calls), with `env` as its
+ * environment: its exit code and what it printed. For runs whose output or effect on a folder is
+ * the property; a process stays where the process is (byte-identical output across processes,
+ * exit codes reaching the shell, kills, the lock). docs/decisions/0096-test-run-speed.md.
+ */
+function inProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return captureOutput(() => runSynth(args, { ...process.env, ...env }));
+}
+
+function synthInProcess(dir: string, args: string[] = []) {
+  const result = inProcess(['--out', dir, ...args]);
+  expect(result.status, result.stderr).toBe(0);
+  expect(result.stdout).toMatch(/^rendered \d+ files into /);
   return readTree(dir);
 }
 
@@ -30,6 +49,9 @@ function renderedFolder(dir: string): void {
 describe('npm run synth', () => {
   const baseline = join(work, 'baseline');
   const reference = synthInto(baseline);
+  // The default model as YAML, printed once (in this process: what --print-config writes is the property).
+  let printedOnce: ReturnType<typeof inProcess> | undefined;
+  const printed = () => (printedOnce ??= inProcess(['--print-config']));
 
   it('renders the default platform', () => {
     expect(reference.size).toBeGreaterThan(10);
@@ -42,27 +64,27 @@ describe('npm run synth', () => {
   });
 
   it('renders the printed default config to exactly the default render', () => {
-    const printed = runEntry('main.ts', ['--print-config']);
-    expect(printed.status).toBe(0);
-    expect(printed.stdout).toMatch(/^domain: lumetium.com\n/);
+    const result = printed();
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^domain: lumetium.com\n/);
     const file = join(work, 'printed.yaml');
-    writeFileSync(file, printed.stdout);
-    expect(synthInto(join(work, 'from-printed'), ['--config', file])).toEqual(reference);
+    writeFileSync(file, result.stdout);
+    expect(synthInProcess(join(work, 'from-printed'), ['--config', file])).toEqual(reference);
   });
 
   it('removes stale files: the folder is replaced, not merged', () => {
     const dir = join(work, 'stale');
     renderedFolder(dir);
     writeFileSync(join(dir, 'k8s/platform/argocd/leftover.yaml'), 'kind: Leftover\n');
-    expect(synthInto(dir)).toEqual(reference);
+    expect(synthInProcess(dir)).toEqual(reference);
   });
 
   it('fails when the config is invalid, lists the problems and leaves dist/ untouched', () => {
     const dir = join(work, 'bad-config');
     renderedFolder(dir);
     const bad = join(work, 'bad.yaml');
-    writeFileSync(bad, runEntry('main.ts', ['--print-config']).stdout.replace('host: grafana.lumetium.com', 'host: grafana').replace('retentionDays: 30', 'retentionDays: 0'));
-    const result = runEntry('main.ts', ['--out', dir, '--config', bad]);
+    writeFileSync(bad, printed().stdout.replace('host: grafana.lumetium.com', 'host: grafana').replace('retentionDays: 30', 'retentionDays: 0'));
+    const result = inProcess(['--out', dir, '--config', bad]);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       `${bad}: the platform model is invalid (2 problems):\n` +
@@ -93,7 +115,7 @@ describe('npm run synth', () => {
   it('fails on an exception without touching dist/', () => {
     const dir = join(work, 'exception');
     renderedFolder(dir);
-    const result = runEntry('main.ts', [], { CDKTF_OUTDIR: join(dir, 'not-terraform') });
+    const result = inProcess([], { CDKTF_OUTDIR: join(dir, 'not-terraform') });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^synth failed; dist\/ was not changed: CDKTF_OUTDIR: .*must end in \/terraform/);
     expect(readTree(dir)).toEqual(reference);
@@ -102,7 +124,7 @@ describe('npm run synth', () => {
   it('leaves dist/ either fully old or fully new when the process is killed at any moment', async () => {
     const dir = join(work, 'killed');
     const other = readTree(join(work, 'other'));
-    const otherRender = other.size ? other : synthInto(join(work, 'other'), ['--config', SINGLE_NODE]);
+    const otherRender = other.size ? other : synthInProcess(join(work, 'other'), ['--config', SINGLE_NODE]);
     const outcomes: string[] = [];
     for (const delay of [50, 150, 250, 350, 450, 550, 650, 750, 900, Infinity]) {
       rmSync(dir, { recursive: true, force: true });
@@ -169,7 +191,7 @@ describe('npm run synth refuses a folder it did not write', () => {
     it(`fails when ${what}, and changes nothing`, () => {
       const { args, env, dir } = setup();
       const before = dir === ROOT || dir === join(ROOT, '..') ? undefined : listing(dir);
-      const result = runEntry('main.ts', args, env);
+      const result = inProcess(args, env);
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(message);
       expect(result.stdout).toBe('');
@@ -198,7 +220,7 @@ describe('npm run check', () => {
   it('passes when dist/ matches a fresh render', () => {
     const dir = join(work, 'check-ok');
     renderedFolder(dir);
-    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    const result = inProcess(['--out', dir, '--check']);
     expect(result.status, result.stderr).toBe(0);
   });
 
@@ -208,7 +230,7 @@ describe('npm run check', () => {
     writeFileSync(join(dir, 'terraform/state/cdk.tf.json'), '{}\n');
     writeFileSync(join(dir, 'k8s/platform/argocd/stale.yaml'), 'kind: Stale\n');
     rmSync(join(dir, 'k8s/dev/apps/application-dev-root.yaml'));
-    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    const result = inProcess(['--out', dir, '--check']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('differs from a fresh render (3 files)');
     expect(result.stderr).toContain('+ k8s/dev/apps/application-dev-root.yaml (missing from the committed dist/)');
@@ -220,7 +242,7 @@ describe('npm run check', () => {
     const dir = join(work, 'check-marker');
     renderedFolder(dir);
     rmSync(join(dir, '.platform-render'));
-    const result = runEntry('main.ts', ['--out', dir, '--check']);
+    const result = inProcess(['--out', dir, '--check']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('differs from a fresh render (1 file)');
     expect(result.stderr).toContain('~ .platform-render (the render marker)');

@@ -2,11 +2,17 @@
  * `npm run doctor` against fake kubectl, vault, terraform... on a PATH of their own: small shell
  * scripts that log their arguments and answer like the real tools. Every anchor the doctor prints
  * must be a heading of the README, and the fakes' logs prove it only read.
+ *
+ * The first run is a process (its exit code reaches the shell); the others run the command in this
+ * process (runDoctor, what the entry calls, with the same environment), saving a render process
+ * each (docs/decisions/0096-test-run-speed.md).
  */
 import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runDoctor } from '../../cli/doctor';
+import { captureOutput } from '../support/in-process';
 import { defaultRender, kubeObjects, ROOT, runEntry } from '../support/render';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -72,8 +78,9 @@ function fakeBin(fakes: Fakes): { dir: string; calls: () => string[] } {
 
 const healthyApps = Object.fromEntries(renderedApps.map((name) => [name, ['Healthy', 'Synced'] as const]));
 
-function doctor(bin: string, env: Record<string, string | undefined> = {}, args: string[] = []) {
-  const result = runEntry('cli/doctor.ts', args, { PATH: bin, VAULT_ADDR: undefined, VAULT_TOKEN: undefined, ...env });
+function doctor(bin: string, env: Record<string, string | undefined> = {}, args: string[] = [], how: 'process' | 'in-process' = 'in-process') {
+  const environment = { PATH: bin, VAULT_ADDR: undefined, VAULT_TOKEN: undefined, ...env };
+  const result = how === 'process' ? runEntry('cli/doctor.ts', args, environment) : captureOutput(() => runDoctor(args, { ...process.env, ...environment }));
   const lines = result.stdout.split('\n');
   const fixes = [...result.stdout.matchAll(/-> README\.md(#[a-z0-9-]+)/g)].map((m) => m[1]);
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, lines, fixes };
@@ -84,7 +91,7 @@ const vaultEnv = { VAULT_ADDR: 'https://vault.example.test', VAULT_TOKEN: 'test-
 describe('npm run doctor', () => {
   it('GIVEN every tool, a current render, every secret and healthy synced Applications WHEN run THEN all is ok and it exits 0', () => {
     const bin = fakeBin({ apps: healthyApps });
-    const run = doctor(bin.dir, vaultEnv);
+    const run = doctor(bin.dir, vaultEnv, [], 'process');
     expect(run.stderr).toBe('');
     expect(run.status, run.stdout).toBe(0);
     expect(run.lines.filter((l) => /^(missing|skipped)/.test(l))).toEqual([]);

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultSources, enumFields, enumTypes, importK8s, kubernetesVersion } from '../../cli/import-k8s';
+import { defaultSources, enumFields, enumTypes, importK8s, kubernetesVersion, runImportK8s } from '../../cli/import-k8s';
+import { captureOutputAsync } from '../support/in-process';
 import { runEntry } from '../support/render';
 
 /** A tiny spec in the shape of kubernetes api/openapi-spec/swagger.json. */
@@ -119,7 +120,10 @@ describe('import:k8s', () => {
     expect(() => importK8s({} as never, '{}', new Map(), '1.34.11', SOURCES)).toThrow('spec.json: not a Kubernetes OpenAPI v2 document (no "definitions"); pass api/openapi-spec/swagger.json');
   });
 
-  it('GIVEN local sources WHEN run twice THEN it writes the same two files byte for byte', () => {
+  // The first run and the first refusal as processes (exit codes reaching the shell); the second
+  // run and the other refusal in this process (runImportK8s, what the entry calls), which saves a
+  // process each (docs/decisions/0096-test-run-speed.md).
+  it('GIVEN local sources WHEN run twice THEN it writes the same two files byte for byte', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'import-k8s-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'swagger.json'), JSON.stringify(SPEC));
@@ -129,7 +133,8 @@ describe('import:k8s', () => {
     const first = runEntry('cli/import-k8s.ts', args);
     expect(first.status, first.stderr).toBe(0);
     const before = ['index.json', 'definitions.json'].map((f) => readFileSync(join(dir, 'out', f), 'utf8'));
-    expect(runEntry('cli/import-k8s.ts', args).status).toBe(0);
+    const second = await captureOutputAsync(() => runImportK8s(args));
+    expect(second.status, second.stderr).toBe(0);
     expect(['index.json', 'definitions.json'].map((f) => readFileSync(join(dir, 'out', f), 'utf8'))).toEqual(before);
     expect(JSON.parse(before[0]).served).toEqual({ 'apps/v1/Widget': 'io.k8s.api.apps.v1.Widget' });
   });
@@ -143,12 +148,12 @@ describe('import:k8s', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
-  it('fails when --out holds anything but a previous import, and touches nothing', () => {
+  it('fails when --out holds anything but a previous import, and touches nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'import-k8s-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'swagger.json'), JSON.stringify(SPEC));
     writeFileSync(join(dir, 'keep.txt'), 'mine');
-    const result = runEntry('cli/import-k8s.ts', ['--from', join(dir, 'swagger.json'), '--types-from', dir, '--out', dir]);
+    const result = await captureOutputAsync(() => runImportK8s(['--from', join(dir, 'swagger.json'), '--types-from', dir, '--out', dir]));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`import:k8s failed: --out ${dir}: holds something else than a previous import (definitions.json, index.json); name an empty or new folder`);
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('mine');

@@ -1,6 +1,10 @@
 /**
  * `npm run import` on a tiny fixture (test/fixtures/import/): a CRD in a mirror laid out by URL and
  * a chart in a charts mirror, so the generator is tested without the network.
+ *
+ * The first import and one refusal run as a process (`tsx cli/import.ts`, as npm runs it: exit
+ * code and stderr); the other refusals call runImport in this process, which saves a tsx start
+ * each (docs/decisions/0096-test-run-speed.md). `cdk8s import` stays a process inside either.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,13 +16,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readTree } from '../../cli/dist';
 import { helmTemplateFree } from '../../cli/import/crds';
+import { parseImportArgs, runImport as importInProcess } from '../../cli/import';
 import { ROOT } from '../support/render';
 
 const FIXTURE = join(ROOT, 'test/fixtures/import');
 const CRD_URL = 'https://raw.githubusercontent.com/example/widgets/v1.0.0/widget-crd.yaml';
 const CRD_FILE = join(FIXTURE, 'mirror/raw.githubusercontent.com/example/widgets/v1.0.0/widget-crd.yaml');
 
-function runImport(out: string, overrides: Record<string, string> = {}) {
+function importArgs(out: string, overrides: Record<string, string> = {}): string[] {
   const args = {
     '--mirror': join(FIXTURE, 'mirror'),
     '--charts-mirror': join(FIXTURE, 'charts-mirror'),
@@ -28,7 +33,21 @@ function runImport(out: string, overrides: Record<string, string> = {}) {
     '--out': out,
     ...overrides,
   };
-  return spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'cli/import.ts'), ...Object.entries(args).flat()], { cwd: ROOT, encoding: 'utf8' });
+  return Object.entries(args).flat();
+}
+
+function runImport(out: string, overrides: Record<string, string> = {}) {
+  return spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'cli/import.ts'), ...importArgs(out, overrides)], { cwd: ROOT, encoding: 'utf8' });
+}
+
+/** The import in this process: the message it fails with (what the CLI prints before exit 1). */
+async function importFailure(out: string, overrides: Record<string, string> = {}): Promise<string> {
+  try {
+    await importInProcess(parseImportArgs(importArgs(out, overrides)));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the import succeeded; it should have failed');
 }
 
 const read = (out: string, file: string) => readFileSync(join(out, file), 'utf8');
@@ -105,20 +124,16 @@ describe('npm run import', () => {
     expect(readTree(out)).toEqual(before);
   });
 
-  it('fails when a CRD URL is not at a pinned tag', () => {
+  it('fails when a CRD URL is not at a pinned tag', async () => {
     const config = join(mkdtempSync(join(tmpdir(), 'import-cfg-')), 'cdk8s.yaml');
     writeFileSync(config, 'imports:\n  - widget:=https://raw.githubusercontent.com/example/widgets/main/widget-crd.yaml\n');
-    const result = runImport(mkdtempSync(join(tmpdir(), 'import-out-')), { '--cdk8s-config': config });
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain(`${config}: imports[0]: https://raw.githubusercontent.com/example/widgets/main/widget-crd.yaml is not at a pinned tag ("main" moves)`);
+    expect(await importFailure(mkdtempSync(join(tmpdir(), 'import-out-')), { '--cdk8s-config': config })).toContain(`${config}: imports[0]: https://raw.githubusercontent.com/example/widgets/main/widget-crd.yaml is not at a pinned tag ("main" moves)`);
   });
 
-  it('fails when the mirror holds another version of a chart than the one pinned', () => {
+  it('fails when the mirror holds another version of a chart than the one pinned', async () => {
     const charts = join(mkdtempSync(join(tmpdir(), 'import-cfg-')), 'charts.json');
     writeFileSync(charts, JSON.stringify({ demo: { repoURL: 'https://charts.example.com', chart: 'demo', version: '9.9.9' } }));
-    const result = runImport(mkdtempSync(join(tmpdir(), 'import-out-')), { '--charts-config': charts });
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/^config\/versions\.ts: CHARTS\.demo: --charts-mirror .*demo-9\.9\.9\/Chart\.yaml is missing/);
+    expect(await importFailure(mkdtempSync(join(tmpdir(), 'import-out-')), { '--charts-config': charts })).toMatch(/^config\/versions\.ts: CHARTS\.demo: --charts-mirror .*demo-9\.9\.9\/Chart\.yaml is missing/);
   });
 
   it('GIVEN a CRD shipped as a Helm template WHEN imported THEN the templated metadata lines are dropped and the spec is kept as it is', () => {
@@ -139,22 +154,19 @@ describe('npm run import', () => {
     expect(() => helmTemplateFree(templated, { name: 'widget', url: CRD_URL })).toThrow(`cdk8s.yaml: widget: ${CRD_URL} has a Helm template action inside the CRD's spec (line 7: group: {{ .Values.group }})`);
   });
 
-  it('GIVEN --crds naming none of the CRDs WHEN the mirror lacks them THEN the committed imports are kept; an unknown name or an uncommitted CRD is refused', () => {
+  it('GIVEN --crds naming none of the CRDs WHEN the mirror lacks them THEN the committed imports are kept; an unknown name or an uncommitted CRD is refused', async () => {
     const copy = mkdtempSync(join(tmpdir(), 'import-crds-'));
     cpSync(out, copy, { recursive: true });
     const before = readTree(copy);
     // An empty --crds list: nothing is read from the (wrong) mirror, everything is kept.
-    const kept = runImport(copy, { '--crds': '', '--only': 'crds', '--mirror': join(FIXTURE, 'charts-mirror') });
-    expect(kept.status, kept.stderr).toBe(0);
+    await importInProcess(parseImportArgs(importArgs(copy, { '--crds': '', '--only': 'crds', '--mirror': join(FIXTURE, 'charts-mirror') })));
     expect(readTree(copy)).toEqual(before);
-    const unknown = runImport(copy, { '--crds': 'gizmo', '--only': 'crds' });
-    expect(unknown.status).not.toBe(0);
-    expect(unknown.stderr).toContain('--crds: "gizmo" is not in');
+    expect(await importFailure(copy, { '--crds': 'gizmo', '--only': 'crds' })).toContain('--crds: "gizmo" is not in');
     const cfg = join(mkdtempSync(join(tmpdir(), 'import-cfg-')), 'cdk8s.yaml');
     writeFileSync(cfg, 'imports:\n  - widget:=https://raw.githubusercontent.com/example/widgets/v1.0.0/widget-crd.yaml\n  - gadget:=https://raw.githubusercontent.com/example/widgets/v1.0.0/gadget-crd.yaml\n');
-    const uncommitted = runImport(copy, { '--cdk8s-config': cfg, '--crds': 'widget', '--only': 'crds' });
-    expect(uncommitted.status).not.toBe(0);
-    expect(uncommitted.stderr).toContain('--crds: gadget (https://raw.githubusercontent.com/example/widgets/v1.0.0/gadget-crd.yaml) has no committed import at that URL');
+    expect(await importFailure(copy, { '--cdk8s-config': cfg, '--crds': 'widget', '--only': 'crds' })).toContain(
+      '--crds: gadget (https://raw.githubusercontent.com/example/widgets/v1.0.0/gadget-crd.yaml) has no committed import at that URL',
+    );
     expect(readTree(copy)).toEqual(before);
-  }, 60_000);
+  });
 });

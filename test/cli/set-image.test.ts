@@ -4,22 +4,31 @@
  * manifests and nowhere else, the model file changes in exactly that value, a fresh render agrees
  * with the result, and bad input changes nothing.
  *
- * Refusals and no-ops run the command in this process (`inProcess`, the function the CLI entry
- * calls): what they print and return is the property, and a process costs about half a second of
- * CPU each. What only a process shows stays a process: that the exit code and stderr reach the
- * shell (one refusal, the usage), deploys that render, the lock between processes, the kills, and
- * a config/default.ts of the copied project (bundled per process). docs/decisions/0096-test-run-speed.md.
+ * Refusals, no-ops and deploys of a model file run the command in this process (`inProcess`, the
+ * function the CLI entry calls): what they print, return and write is the property, and a process
+ * costs half a second to a second of CPU each. "A fresh render agrees with dist/" renders the
+ * copied project's own model in this process (`expectFreshRender`). What only a process shows
+ * stays a process: that the exit code and stderr reach the shell (one refusal, the usage, one
+ * deploy of the default model), the lock between processes, the kills and the command after each,
+ * and a config/default.ts of the copied project (bundled per process).
+ * docs/decisions/0096-test-run-speed.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { readTree, RENDER_MARKER } from '../../cli/dist';
+import { runInThisContext } from 'node:vm';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diffTrees, markerText, readTree, RENDER_MARKER } from '../../cli/dist';
+import { renderPlatform } from '../../cli/render';
 import { runSetImage } from '../../cli/set-image';
 import { semanticDiff, type GroupChange } from '../../cli/semantic-diff';
 import { APP_IMAGE_TAGS_FILE } from '../../config/app-images';
-import { checkImageTags } from '../../config';
+import { checkImageTags, type Platform } from '../../config';
+import { runSynth } from '../../main';
+import { captureOutput } from '../support/in-process';
 import { ROOT } from '../support/render';
 
 const work = mkdtempSync(join(tmpdir(), 'set-image-test-'));
@@ -54,20 +63,39 @@ function run(project: string, entry: string, args: string[]) {
 
 /**
  * `npm run set-image ARGS` in this process against `project`: its exit code and what it printed,
- * line by line as the process would. Only for runs that refuse or change nothing: the default
- * model in this process is this repository's (config/default.ts), with the tags file of `project`.
+ * line by line as the process would. With the default model, only for runs that refuse or change
+ * nothing: the default model in this process is this repository's (config/default.ts), with the
+ * tags file of `project`. With `--config FILE` the model is that file's, so deploys too.
  */
 function inProcess(project: string, args: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void stdout.push(`${parts.join(' ')}\n`));
-  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => void stderr.push(`${parts.join(' ')}\n`));
-  try {
-    return { status: runSetImage(args, project), stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
+  return captureOutput(() => runSetImage(args, project));
+}
+
+/**
+ * The default model of `project` as its own process loads it: its config/ (config/default.ts with
+ * its config/app-images.json) bundled the way cli/launch.mjs bundles an entry, and run here. The
+ * copied charts are this repository's, so rendering the model here is what `main.ts --check` in
+ * `project` renders, without the second of CPU of a process.
+ */
+async function projectDefaultPlatform(project: string): Promise<Platform> {
+  const entry = join(project, 'config/index.ts');
+  const bundle = await build({ absWorkingDir: project, entryPoints: [entry], bundle: true, packages: 'external', platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+  const module = { exports: {} as { loadDefaultPlatform: () => Platform } };
+  runInThisContext(`(function (module, exports, require) {${bundle.outputFiles[0].text}\n})`, { filename: entry })(module, module.exports, createRequire(entry));
+  return module.exports.loadDefaultPlatform();
+}
+
+/**
+ * A fresh render of `project`'s model agrees with its dist/ (files and render marker), as
+ * `npm run check` there decides it; without its lock and recovery, so a commit the command
+ * before left unfinished shows as drift instead of being finished by the check.
+ */
+async function expectFreshRender(project: string, why = '') {
+  const files = renderPlatform(await projectDefaultPlatform(project));
+  const dist = join(project, 'dist');
+  const drift = diffTrees(files, readTree(dist));
+  if (readFileSync(join(dist, RENDER_MARKER), 'utf8') !== markerText(files)) drift.push(`~ ${RENDER_MARKER} (the render marker)`);
+  expect(drift, `${why}: ${project}/dist differs from a fresh render`).toEqual([]);
 }
 
 const SHA = '3f9c2d1e4b5a6c7d8e9f0a1b2c3d4e5f6a7b8c9d';
@@ -93,12 +121,14 @@ function expectOnlyTheTag(changes: GroupChange[], env: string, app: string, imag
 
 describe('npm run set-image on the default model', () => {
   const project = copyProject('default');
-  const rendered = run(project, 'main.ts', []);
+  // The copy's sources and tags are this repository's until the first deploy: a render here writes
+  // the bytes its own `npm run synth` would (the deploys below are processes of the copy).
+  const rendered = captureOutput(() => runSynth(['--out', join(project, 'dist')]));
   const dist = join(project, 'dist');
   const tagsFile = join(project, APP_IMAGE_TAGS_FILE);
   const initialTags = JSON.parse(readFileSync(tagsFile, 'utf8'));
 
-  it('sets the tag of one environment: exactly that Deployment changes, in dist/ and in config/app-images.json', () => {
+  it('sets the tag of one environment: exactly that Deployment changes, in dist/ and in config/app-images.json', async () => {
     expect(rendered.status, rendered.stderr).toBe(0);
     const before = readTree(dist);
     const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'staging', '--tag', SHA]);
@@ -108,8 +138,7 @@ describe('npm run set-image on the default model', () => {
     expectOnlyTheTag(semanticDiff(before, readTree(dist)), 'staging', 'hello', 'registry.lumetium.com/apps/hello', initialTags.hello.staging, SHA);
     expect(JSON.parse(readFileSync(tagsFile, 'utf8'))).toEqual({ ...initialTags, hello: { ...initialTags.hello, staging: SHA } });
     // The result is what a fresh render of the edited model produces (config/default.ts reads the file).
-    const check = run(project, 'main.ts', ['--check']);
-    expect(check.status, check.stderr).toBe(0);
+    await expectFreshRender(project, 'after the deploy');
   });
 
   it('is idempotent: the same tag again changes nothing', () => {
@@ -172,15 +201,12 @@ describe('npm run set-image -- --config FILE', () => {
   const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
   writeFileSync(file, original);
   const dist = join(work, 'single-dist');
-  const rendered = spawnSync(process.execPath, ['cli/launch.mjs', 'main.ts', '--config', file, '--out', dist], { cwd: ROOT, encoding: 'utf8' });
+  const rendered = captureOutput(() => runSynth(['--config', file, '--out', dist]));
 
   it('changes only the tag in the file, keeping its comments and layout, and only that environment in dist/', () => {
     expect(rendered.status, rendered.stderr).toBe(0);
     const before = readTree(dist);
-    const result = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'prod', '--tag', SHA, '--out', dist], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const result = inProcess(ROOT, ['--config', file, '--app', 'shop', '--env', 'prod', '--tag', SHA, '--out', dist]);
     expect(result.status, result.stderr).toBe(0);
     const edited = readFileSync(file, 'utf8').split('\n');
     const lines = original.split('\n');
@@ -250,11 +276,10 @@ describe('npm run set-image, concurrently and killed', () => {
       // The lock serializes them: with its default wait, neither has to fail.
       expect(results.map((r) => r.status)).toEqual([0, 0]);
     }
-    const check = run(project, 'main.ts', ['--check']);
-    expect(check.status, check.stderr).toBe(0);
+    await expectFreshRender(project, 'after the concurrent deploys');
   }, 300_000);
 
-  it('GIVEN a kill at every step of the commit THEN the next command, of any kind, leaves the model and dist/ consistent, with the tag of before or after', () => {
+  it('GIVEN a kill at every step of the commit THEN the next command, of any kind, leaves the model and dist/ consistent, with the tag of before or after', async () => {
     // Each step is followed by another kind of command: each must finish or drop the commit first.
     const steps: [string, string, string[]][] = [
       ['staged', 'policy/cli.ts', []],
@@ -264,7 +289,7 @@ describe('npm run set-image, concurrently and killed', () => {
       ['dist-swapped', 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', sha(99)]],
       ['previous-removed', 'policy/cli.ts', []],
     ];
-    steps.forEach(([step, nextEntry, nextArgs], i) => {
+    for (const [i, [step, nextEntry, nextArgs]] of steps.entries()) {
       const before = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
       const tag = sha(100 + i);
       const killed = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--app', 'hello', '--env', 'prod', '--tag', tag], {
@@ -280,17 +305,15 @@ describe('npm run set-image, concurrently and killed', () => {
       const next = run(project, nextEntry, nextArgs);
       expect(next.status, `${step} then ${nextEntry}: ${next.stderr}${next.stdout}`).toBe(0);
       if (step !== 'staged') expect(next.stderr, step).toMatch(/^finished an interrupted npm run set-image \(pid \d+\)/);
-      // A fresh render agrees with dist/ (the next command was that check already after 'model').
-      if (!(nextEntry === 'main.ts' && nextArgs[0] === '--check')) {
-        const check = run(project, 'main.ts', ['--check']);
-        expect(check.status, `${step}: ${check.stderr}`).toBe(0);
-      }
+      // A fresh render of the model on disk agrees with dist/ (after 'model' the next command
+      // was that check, as a process, already).
+      if (!(nextEntry === 'main.ts' && nextArgs[0] === '--check')) await expectFreshRender(project, step);
       const after = JSON.parse(readFileSync(tagsFile, 'utf8')).hello.prod;
       // Before the journal the commit is dropped; from the journal on it is finished.
       expect(after, step).toBe(step === 'staged' ? before : tag);
       expect(deployedTag(dist, 'prod', 'hello')).toBe(after);
       expect(readdirSync(project).filter((entry) => entry.startsWith('.platform-journal') || entry.startsWith('.dist-previous'))).toEqual([]);
-    });
+    }
   }, 600_000);
 });
 
@@ -337,8 +360,12 @@ describe('a corrupt config/app-images.json', () => {
 
   it('fails naming that file and the key when an entry has the wrong type, without a stack trace', () => {
     writeFileSync(tagsFile, '{ "hello": { "dev": 5, "staging": "0.1.0", "prod": "0.1.0" } }\n');
-    for (const [entry, args] of [['main.ts', []], ['cli/set-image.ts', ['--app', 'hello', '--env', 'prod', '--tag', SHA]]] as const) {
-      const result = run(project, entry, [...args]);
+    // main.ts as a process (the model is bundled with the file); set-image reads the file itself.
+    const runs = [
+      ['main.ts', run(project, 'main.ts', [])],
+      ['cli/set-image.ts', inProcess(project, ['--app', 'hello', '--env', 'prod', '--tag', SHA])],
+    ] as const;
+    for (const [entry, result] of runs) {
       expect(result.status, entry).toBe(1);
       expect(result.stderr, entry).toBe(
         'config/app-images.json: the platform model is invalid (1 problem):\n  hello.dev: 5: must be a string, the image tag (e.g. the commit SHA the pipeline built)\n',
@@ -363,7 +390,7 @@ describe('npm run set-image --digest (the digest the pipeline pushed and the sca
   const DIGEST = `sha256:${'4e'.repeat(32)}`;
   const image = (tree: Map<string, string>, env: string, app = 'hello') => /image: (\S+)/.exec(tree.get(`k8s/${env}/${app}/deployment-${app}.yaml`) ?? '')?.[1];
 
-  it('GIVEN the default model WHEN a tag and its digest are set THEN the Deployment runs repo:tag@digest and the file keeps both', () => {
+  it('GIVEN the default model WHEN a tag and its digest are set THEN the Deployment runs repo:tag@digest and the file keeps both', async () => {
     expect(rendered.status, rendered.stderr).toBe(0);
     const before = readTree(dist);
     const result = run(project, 'cli/set-image.ts', ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
@@ -375,8 +402,7 @@ describe('npm run set-image --digest (the digest the pipeline pushed and the sca
     // The other environments keep their tag-only image (models from before digests keep rendering).
     expect(image(after, 'staging')).toBe(image(before, 'staging'));
     expect(image(after, 'staging')).not.toContain('@');
-    const check = run(project, 'main.ts', ['--check']);
-    expect(check.status, check.stderr).toBe(0);
+    await expectFreshRender(project, 'after the digest deploy');
     const again = inProcess(project, ['--app', 'hello', '--env', 'dev', '--tag', SHA, '--digest', DIGEST]);
     expect(again.stdout).toBe(`hello in dev already runs ${SHA}@${DIGEST}; nothing changed\n`);
   });
@@ -408,8 +434,7 @@ describe('npm run set-image --digest (the digest the pipeline pushed and the sca
     const original = readFileSync(join(ROOT, 'test/fixtures/valid/single-node.yaml'), 'utf8');
     writeFileSync(file, original);
     const out = join(work, 'digest-dist');
-    const deploy = (tag: string, digest: string) =>
-      spawnSync(process.execPath, ['cli/launch.mjs', 'cli/set-image.ts', '--config', file, '--app', 'shop', '--env', 'prod', '--tag', tag, '--digest', digest, '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    const deploy = (tag: string, digest: string) => inProcess(ROOT, ['--config', file, '--app', 'shop', '--env', 'prod', '--tag', tag, '--digest', digest, '--out', out]);
     const first = deploy(SHA, DIGEST);
     expect(first.status, first.stderr).toBe(0);
     const lines = original.split('\n');

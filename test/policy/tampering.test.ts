@@ -11,7 +11,9 @@ import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../charts/lib/service';
 import { loadDefaultPlatform } from '../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../policy';
-import { defaultRender, ROOT, runEntry } from '../support/render';
+import { runPolicy } from '../../policy/cli';
+import { captureOutput } from '../support/in-process';
+import { defaultRender, parseYamlCached, ROOT } from '../support/render';
 
 type Files = Map<string, string>;
 
@@ -33,7 +35,9 @@ const editObject = (mutate: (object: KubeObject & Record<string, any>) => void) 
   return stringify(object);
 };
 
-const violations = (files: Files) => checkPolicy(policyInput(files, loadDefaultPlatform())).map(formatViolation);
+// Parsed through the fixtures' cache: each test edits one or two files of the whole render, and
+// parsing the rest again took most of each check's time (docs/decisions/0096-test-run-speed.md).
+const violations = (files: Files) => checkPolicy(policyInput(files, loadDefaultPlatform(), parseYamlCached)).map(formatViolation);
 const VAULT_POLICY = 'k8s/platform/vault/networkpolicy-allow-vault.yaml';
 const INGRESS_POLICY = 'k8s/platform/nginx-ingress/networkpolicy-allow-nginx-ingress.yaml';
 const ACL = 'gateway/headscale/acl.hujson';
@@ -213,7 +217,8 @@ describe('GIVEN a copy of the default render WHEN someone tampers with it', () =
       edit(ACL, '"acls": [', '"acls": [\n    {"action":"accept","src":["*"],"dst":["*:*"]},');
       edit(HAPROXY, 'bind 100.64.0.1:8405 transparent', 'bind *:8405');
       edit(NODE, 'token-file: /etc/rancher/k3s/token', `token: ${'9e'.repeat(32)}`);
-      const result = runEntry('policy/cli.ts', ['--dir', dir]);
+      // In this process (runPolicy, what the entry calls); test/policy/render.test.ts runs it as a process.
+      const result = captureOutput(() => runPolicy(['--dir', dir]));
       expect(result.status, result.stdout + result.stderr).toBe(1);
       for (const rule of ['GW-ACL-01  file/-/gateway/headscale/acl.hujson', 'GW-HAPROXY-01  file/-/gateway/haproxy.cfg', 'SECRET-05  file/-/nodes/k3s-master/config.yaml', 'SECRET-06  file/-/nodes/k3s-master/config.yaml']) {
         expect(result.stdout).toContain(rule);

@@ -272,14 +272,18 @@ function runProgram(text: string, args: string[]): { status: number; stdout: str
 }
 
 /**
- * The `headscale` and `tailscale` on PATH: bash that hands its argv to the fake's server, which
- * runs the stand-in program there (runProgram), and replays its stdout, stderr and exit status.
- * The script calls them about seven times a run; a Node process per call cost about 60 ms of CPU,
- * bash and curl cost a few (docs/decisions/0096-test-run-speed.md).
+ * The `headscale`, `tailscale` and `curl` on PATH: bash that hands its argv to the fake's server,
+ * which runs the stand-in program there (runProgram), and replays its stdout, stderr and exit
+ * status. The script calls them about ten times a run; a Node process per call cost about 60 ms of
+ * CPU, bash and curl cost a few (docs/decisions/0096-test-run-speed.md). `ownProcess`: a call with
+ * this argument runs the program as its own Node process instead (the SSM request, whose -K pipe
+ * and stdin only the called process can read).
  */
-function programShim(name: string, opts: { realCurl: string; work: string; url: string }): string {
+function programShim(name: string, opts: { realCurl: string; work: string; url: string; ownProcess?: { argument: string; program: string } }): string {
+  const own = opts.ownProcess ? `for a in "$@"; do [ "$a" != ${JSON.stringify(opts.ownProcess.argument)} ] || exec ${JSON.stringify(opts.ownProcess.program)} "$@"; done
+` : '';
   return `#!/bin/bash
-r=${opts.work}/${name}-$$
+${own}r=${opts.work}/${name}-$$
 : >"$r.o"
 for a in "$@"; do printf '%s\\0' "$a"; done | ${opts.realCurl} -sS --data-binary @- -D "$r.h" -o "$r.o" ${opts.url}${name} || exit 99
 s=99 e=
@@ -317,6 +321,7 @@ export async function fakeGateway(initial: FakeGatewayState, ssm: { endpoint: st
   const ssmRequests: SsmRequest[] = [];
   const fake = { denyPutParameter: false };
 
+  const imdsToken = random(40);
   const programs = new Map([
     ['headscale', headscaleProgram(stateFile, logFile)],
     ['tailscale', tailscaleProgram(stateFile, logFile)],
@@ -385,11 +390,14 @@ export async function fakeGateway(initial: FakeGatewayState, ssm: { endpoint: st
     null,
     2,
   );
-  for (const name of programs.keys()) writeProgram(join(bin, name), programShim(name, { realCurl, work, url: `http://127.0.0.1:${port}/standin/` }));
-  writeProgram(
-    join(bin, 'curl'),
-    curlProgram({ logFile, work, realCurl, ssmEndpoint: ssm.endpoint, localEndpoint: `http://127.0.0.1:${port}/`, role, credentials: imdsCredentials, imdsToken: random(40) }),
-  );
+  const curl = curlProgram({ logFile, work, realCurl, ssmEndpoint: ssm.endpoint, localEndpoint: `http://127.0.0.1:${port}/`, role, credentials: imdsCredentials, imdsToken });
+  programs.set('curl', curl);
+  const ssmCurl = join(dir, 'curl-ssm');
+  writeProgram(ssmCurl, curl);
+  for (const name of programs.keys()) {
+    const ownProcess = name === 'curl' ? { argument: ssm.endpoint, program: ssmCurl } : undefined;
+    writeProgram(join(bin, name), programShim(name, { realCurl, work, url: `http://127.0.0.1:${port}/standin/`, ownProcess }));
+  }
   const path = `${bin}:${process.env.PATH}`;
 
   return {

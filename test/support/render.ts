@@ -54,14 +54,15 @@ export function singleNodeRender(): RenderedFiles {
  */
 const parsedByText = new Map<string, unknown>();
 
+/** `parse(text)` from the cache: a fresh copy of the tree per call (mutate freely). */
+export function parseYamlCached(text: string): unknown {
+  if (!parsedByText.has(text)) parsedByText.set(text, parse(text));
+  return structuredClone(parsedByText.get(text));
+}
+
 /** Every Kubernetes object of a render, with the file it is in (fresh objects: mutate freely). */
 export function kubeObjects(files: RenderedFiles): { path: string; object: KubeObject }[] {
-  return [...files]
-    .filter(([path]) => path.startsWith('k8s/'))
-    .map(([path, text]) => {
-      if (!parsedByText.has(text)) parsedByText.set(text, parse(text));
-      return { path, object: structuredClone(parsedByText.get(text)) as KubeObject };
-    });
+  return [...files].filter(([path]) => path.startsWith('k8s/')).map(([path, text]) => ({ path, object: parseYamlCached(text) as KubeObject }));
 }
 
 /** Runs a project entry the way npm scripts do (`node cli/launch.mjs ENTRY args`). */

@@ -319,10 +319,13 @@ describe('the Renovate alerts', () => {
 
   it('GIVEN weekly-periodic schedules WHEN their longest gap is derived from two weeks THEN it equals a scan of a whole year', () => {
     // Independent of the shortcut: every start over a year, the largest difference between two.
+    // Start by start up to the year's end: nextRuns(20000) computed decades of starts for the
+    // sparse schedules only to drop them, about ten seconds of CPU (decision 0096).
     const yearScan = (schedule: string) => {
-      const starts = new Cron(schedule, { timezone: 'Etc/UTC', paused: true }).nextRuns(20000, new Date('2026-01-01T00:00:00Z'));
+      const cron = new Cron(schedule, { timezone: 'Etc/UTC', paused: true });
       const end = Date.parse('2027-01-02T00:00:00Z');
-      const times = starts.map((d) => d.getTime()).filter((t) => t < end);
+      const times: number[] = [];
+      for (let next = cron.nextRun(new Date('2026-01-01T00:00:00Z')); next && next.getTime() < end; next = cron.nextRun(next)) times.push(next.getTime());
       return Math.max(...times.slice(1).map((t, i) => (t - times[i]) / 1000));
     };
     for (const schedule of ['30 * * * *', '0 2 * * MON', '0 0-5 * * *', '15 3 * * 1,4', '*/20 9-17 * * 1-5', '0 12 * * 0']) {

@@ -11,7 +11,9 @@ import { kubernetesVersion } from '../../../cli/import-k8s';
 import { loadDefaultPlatform } from '../../../config';
 import { checkPolicy, formatViolation, policyInput } from '../../../policy';
 import { k8sSchemas, validateBuiltIn } from '../../../policy/k8s/schema';
-import { defaultRender, ROOT, runEntry } from '../../support/render';
+import { runPolicy } from '../../../policy/cli';
+import { captureOutput } from '../../support/in-process';
+import { defaultRender, parseYamlCached, ROOT } from '../../support/render';
 
 const GRAFANA = 'k8s/platform/grafana/deployment-grafana.yaml';
 
@@ -23,8 +25,9 @@ function plant(path: string, mutate: (object: any) => void): Map<string, string>
   return files;
 }
 
+// Parsed through the fixtures' cache: each check edits a file or two of the whole render.
 const schemaViolations = (files: Map<string, string>) =>
-  checkPolicy(policyInput(files, loadDefaultPlatform()))
+  checkPolicy(policyInput(files, loadDefaultPlatform(), parseYamlCached))
     .map(formatViolation)
     .filter((v) => v.startsWith('K8S-SCHEMA-'));
 
@@ -127,7 +130,8 @@ describe('strict Kubernetes schema validation (K8S-SCHEMA-01/02)', () => {
       const object = parse(readFileSync(file, 'utf8'));
       object.spec.template.spec.containers[0].securityContex = {};
       writeFileSync(file, stringify(object));
-      const result = runEntry('policy/cli.ts', ['--dir', dir]);
+      // In this process (runPolicy, what the entry calls); test/policy/render.test.ts runs it as a process.
+      const result = captureOutput(() => runPolicy(['--dir', dir]));
       expect(result.status, result.stdout + result.stderr).toBe(1);
       expect(result.stdout).toContain(`K8S-SCHEMA-01  Deployment/monitoring/grafana  ${GRAFANA}: .spec.template.spec.containers[0] has unknown field "securityContex"`);
     } finally {
