@@ -167,7 +167,7 @@ const withoutMeshRules = (file: Json) => ({
     .map((group: Json) => ({ ...group, rules: group.rules.map((rule: Json) => (typeof rule.expr === 'string' ? { ...rule, expr: withoutMeshTerms(rule.expr) } : rule)) })),
 });
 
-/** A ConfigMap's files without the mesh's: Prometheus' jobs and rules, Grafana's dashboard. */
+/** A ConfigMap's files without the mesh's: Prometheus' jobs and rules, Grafana's dashboard (all in the monitoring namespace). */
 function withoutMeshFiles(configMap: Json): void {
   const data: Record<string, string> | undefined = configMap.data;
   if (!data || configMap.metadata.namespace !== PROMETHEUS_SERVER.namespace) return;
