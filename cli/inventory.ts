@@ -140,6 +140,9 @@ export function renderInventory(platform: Platform, files: ReadonlyMap<string, s
   return lines.join('\n');
 }
 
+/** The heading of the service mesh's section: the section runs from it to the next `## ` heading. */
+export const MESH_SECTION_HEADING = '## Service mesh';
+
 /**
  * The service mesh's section (issue 18 item 6), read off the render: the Linkerd chart and version
  * of the Application that installs it, the meshed namespaces with their injection annotation, the
@@ -164,7 +167,7 @@ export function meshInventory(platform: Platform, objects: ReadonlyMap<string, K
     });
   return [
     '',
-    '## Service mesh',
+    MESH_SECTION_HEADING,
     '',
     `Linkerd is on: ${charts.length ? charts.sort(byCodePoint).join(', ') : 'no Application installs its charts in this render'}. See docs/decisions/0125 for what Prometheus watches.`,
     '',

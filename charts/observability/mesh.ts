@@ -68,6 +68,16 @@ export const IDENTITY_ISSUER_CERTIFICATE = { namespace: LINKERD_NAMESPACE, name:
 export const TRUST_ANCHOR_CERTIFICATE = { namespace: LINKERD_NAMESPACE, name: 'linkerd-trust-anchor' } as const;
 export const MESH_CERTIFICATES = [IDENTITY_ISSUER_CERTIFICATE, TRUST_ANCHOR_CERTIFICATE] as const;
 
+/**
+ * A cert-manager series without the trust chain's certificates, which the mesh's own alerts
+ * watch against their renewal window (rules/mesh.ts): what the generic certificate alerts
+ * (rules/platform.ts) measure when the mesh is on.
+ */
+export function withoutMeshCertificates(series: string): string {
+  const chain = MESH_CERTIFICATES.map((c) => `${series}{namespace="${c.namespace}", name="${c.name}"}`).join(' or ');
+  return `(${series} unless on (namespace, name) (${chain}))`;
+}
+
 /** A scrape job as Prometheus reads it (the subset we render). */
 type ScrapeConfig = Record<string, unknown> & { readonly job_name: string };
 

@@ -33,6 +33,10 @@ export const RECORDED = {
 export const RENEWAL_LATE_WARNING = 0.1;
 export const RENEWAL_LATE_CRITICAL = 0.5;
 
+/** The rule groups' names (one rule file each, `<name>.yaml`). */
+export const MESH_TRAFFIC_GROUP = 'service-mesh-traffic';
+export const MESH_ALERT_GROUP = 'service-mesh';
+
 const inbound = `job="${PROXY_JOB}", direction="inbound", workload!=""`;
 
 /** The recording rules the dashboard reads; undefined when the mesh is off. */
@@ -50,7 +54,7 @@ export function meshTrafficRules({ platform }: Pick<RuleContext, 'platform'>): R
       labels: { quantile },
     })),
   ];
-  return { name: 'service-mesh-traffic', rules };
+  return { name: MESH_TRAFFIC_GROUP, rules };
 }
 
 const selector = (cert: { namespace: string; name: string }) => `{namespace="${cert.namespace}", name="${cert.name}"}`;
@@ -126,5 +130,5 @@ export function meshAlertRules({ platform }: Pick<RuleContext, 'platform'>): Rul
       },
     };
   });
-  return { name: 'service-mesh', rules: [...certificates, ...controlPlane] };
+  return { name: MESH_ALERT_GROUP, rules: [...certificates, ...controlPlane] };
 }

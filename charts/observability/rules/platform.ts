@@ -5,7 +5,7 @@
  */
 import { WATCHDOG, type AlertingRule, type RuleContext, type RuleGroup } from '../../lib/rule-group';
 import { serviceMeshEnabled } from '../../lib/service-mesh';
-import { MESH_CERTIFICATES } from '../mesh';
+import { withoutMeshCertificates } from '../mesh';
 
 const GiB = 1024 ** 3;
 const DAY = 24 * 3600;
@@ -97,8 +97,7 @@ export function certificateRules(context?: Pick<RuleContext, 'platform'>): RuleG
   // The mesh's trust chain is short-lived by design (the identity issuer lives 48 h in Linkerd's
   // guide): it is watched against its own renewal window (rules/mesh.ts), not these fixed days.
   const expiry = 'certmanager_certificate_expiration_timestamp_seconds';
-  const mesh = MESH_CERTIFICATES.map((c) => `${expiry}{namespace="${c.namespace}", name="${c.name}"}`).join(' or ');
-  const left = context && serviceMeshEnabled(context.platform) ? `(${expiry} unless on (namespace, name) (${mesh})) - time()` : `${expiry} - time()`;
+  const left = `${context && serviceMeshEnabled(context.platform) ? withoutMeshCertificates(expiry) : expiry} - time()`;
   return {
     name: 'certificates',
     rules: [
