@@ -68,7 +68,8 @@ export const MESH_DEFAULT_OPAQUE_PORTS: readonly number[] = [25, 587, 3306, 4444
 /** The Argo CD sync option on each policy object: its CRD comes from the Linkerd CRD Application. */
 const SYNC_OPTIONS = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 
-const POLICY_GROUP = 'policy.linkerd.io';
+/** The API group of Linkerd's authorization objects (Server, AuthorizationPolicy, the authentications). */
+export const POLICY_GROUP = 'policy.linkerd.io';
 
 /** The mesh part of the render's plan, or none when the model leaves the service mesh off. */
 export function meshPlan(platform: Platform): MeshPlan | undefined {

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import type { KubeObject } from '../../../charts/lib/service';
 import { TenantApp, checkAppNames } from '../../../charts/apps/app';
 import { APP_CONTAINER } from '../../../charts/lib/delivery';
+import { POLICY_GROUP } from '../../../charts/lib/mesh-policy';
 import { PLATFORM_SERVICES, servicesOf } from '../../../charts/catalogue';
 import { renderPlatform } from '../../../cli/render';
 import { DEFAULT_IMAGE_TAGS, imageTagOf } from '../../../config/app-images';
@@ -16,9 +17,12 @@ import { violationsOf } from '../../policy/fixtures';
 const platform = loadDefaultPlatform();
 const ENVS = ['dev', 'staging', 'prod'] as const;
 const at = (path: string) => parse(defaultRender().get(path)!) as any;
+/** Linkerd's authorization objects, which the namespace renders with the mesh on (test/charts/lib/mesh-policy.test.ts). */
+const isMeshAuthorization = (object: KubeObject) => object.apiVersion.startsWith(`${POLICY_GROUP}/`);
+/** The files under `prefix`, without the mesh's authorization objects. */
 const folder = (prefix: string) =>
   kubeObjects(defaultRender())
-    .filter(({ path }) => path.startsWith(prefix))
+    .filter(({ path, object }) => path.startsWith(prefix) && !isMeshAuthorization(object))
     .map(({ path }) => path.slice(prefix.length))
     .sort();
 
@@ -41,6 +45,8 @@ describe("the user's apps", () => {
         'role-rollout-reader.yaml',
         'rolebinding-rollout-reader.yaml',
       ]);
+      // With the seed's mesh, the namespace also authorizes the app's port for its declared clients.
+      expect(at(`k8s/platform/hello-${env}-namespace/server-hello-http.yaml`).spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe('hello');
       const namespace = at(`k8s/platform/hello-${env}-namespace/namespace-hello-${env}.yaml`);
       for (const mode of ['enforce', 'audit', 'warn']) expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
     }
@@ -119,7 +125,8 @@ describe("the user's apps", () => {
     const objects = kubeObjects(defaultRender())
       .filter(({ path }) => /^k8s\/(dev|staging|prod)\/hello\//.test(path) || /^k8s\/platform\/hello-[a-z]+-namespace\//.test(path))
       .map(({ object }) => object);
-    expect(objects.length).toBe(28);
+    expect(objects.filter((object) => !isMeshAuthorization(object)).length).toBe(28);
+    expect(objects.some(isMeshAuthorization)).toBe(platform.serviceMesh.enabled);
     expect(violationsOf(objects).filter((v) => /\/hello-(dev|staging|prod)\//.test(v) || /Namespace\/-\/hello/.test(v))).toEqual([]);
   });
 });
