@@ -120,6 +120,7 @@ const grafana = constructService(Grafana, (platform) => ({
   vaultTlsServerName: vaultTlsServerName(platform),
   sso: { issuer: gitlabIssuer(platform), groups: ssoGroups(platform) },
   serviceMesh: serviceMeshEnabled(platform),
+  cephNearfullRatio: platform.ceph.nearfullRatio,
 }));
 const databases = constructService(Databases, (_platform, plan) => ({ plan }));
 const postgresql = constructService(Postgresql, (platform) => ({

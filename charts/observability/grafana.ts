@@ -191,6 +191,8 @@ export interface GrafanaProps {
   readonly sso: GrafanaSso;
   /** Provision the service mesh dashboard (`serviceMesh.enabled`). @default false */
   readonly serviceMesh?: boolean;
+  /** Ceph's nearfull ratio (`ceph.nearfullRatio`), for the capacity panels. @default 0.85 - Ceph's default */
+  readonly cephNearfullRatio?: number;
 }
 
 /** Grafana: a stateless Deployment with provisioned datasources and dashboards, behind a TLS Ingress. */
@@ -219,7 +221,7 @@ export class Grafana extends Construct {
       'datasources.yaml': toYaml(grafanaDatasources(props.scrapeInterval)),
       'dashboards.yaml': toYaml(DASHBOARD_PROVIDERS),
     };
-    const dashboards = Object.fromEntries(Object.entries(platformDashboards(props.serviceMesh ?? false)).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
+    const dashboards = Object.fromEntries(Object.entries(platformDashboards({ serviceMesh: props.serviceMesh, cephNearfullRatio: props.cephNearfullRatio })).map(([name, json]) => [`${name}.json`, `${JSON.stringify(json, null, 2)}\n`]));
     new WorkloadDeployment(this, 'grafana', {
       workload: GRAFANA,
       component: 'dashboards',

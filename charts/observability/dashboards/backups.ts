@@ -8,6 +8,7 @@
  */
 import { WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../lib/backup-jobs';
 import type { DashboardSpec, Panel, Query } from './builder';
+import type { CephFill } from '../ceph-fill';
 
 export interface BackupKind {
   /** What is backed up, as the panel titles say it ("Velero schedules"). */
@@ -71,27 +72,30 @@ function ageRows(kinds: readonly BackupKind[]): Panel[][] {
   return rows;
 }
 
-export const BACKUPS: DashboardSpec = {
-  uid: 'platform-backups',
-  title: 'Backups',
-  tags: ['platform', 'backups'],
-  description: 'Every kind of backup: the last success of each item and its age; Velero results, durations, its storage location, and Ceph capacity.',
-  rows: [
-    ...ageRows(BACKUP_KINDS),
-    [
-      { kind: 'stat', title: 'Failed backups (7d)', width: 8, height: 4, thresholds: [1, 2], queries: [{ expr: 'sum(increase(velero_backup_failure_total[7d])) or vector(0)' }] },
-      // Velero v1.18 pkg/metrics/metrics.go backup_location_status_gauge: 1 when the location is
-      // available; a location Velero cannot reach takes no backup and no moved volume data.
-      { kind: 'stat', title: 'Backup storage locations unavailable', width: 8, height: 4, thresholds: [1, 1], queries: [{ expr: 'count(velero_backup_location_status_gauge == 0) or vector(0)' }] },
-      { kind: 'stat', title: 'Ceph used', width: 8, height: 4, unit: 'percentunit', thresholds: [0.75, 0.85], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
+/** The Backups dashboard; its Ceph panel at the model's fill levels (../ceph-fill.ts). */
+export function backupsDashboard(fill: CephFill): DashboardSpec {
+  return {
+    uid: 'platform-backups',
+    title: 'Backups',
+    tags: ['platform', 'backups'],
+    description: 'Every kind of backup: the last success of each item and its age; Velero results, durations, its storage location, and Ceph capacity.',
+    rows: [
+      ...ageRows(BACKUP_KINDS),
+      [
+        { kind: 'stat', title: 'Failed backups (7d)', width: 8, height: 4, thresholds: [1, 2], queries: [{ expr: 'sum(increase(velero_backup_failure_total[7d])) or vector(0)' }] },
+        // Velero v1.18 pkg/metrics/metrics.go backup_location_status_gauge: 1 when the location is
+        // available; a location Velero cannot reach takes no backup and no moved volume data.
+        { kind: 'stat', title: 'Backup storage locations unavailable', width: 8, height: 4, thresholds: [1, 1], queries: [{ expr: 'count(velero_backup_location_status_gauge == 0) or vector(0)' }] },
+        { kind: 'stat', title: 'Ceph used', width: 8, height: 4, unit: 'percentunit', thresholds: [fill.warning, fill.nearfull], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
+      ],
+      [
+        { kind: 'timeseries', title: 'Backups by result (per day)', queries: [{ expr: 'sum(increase(velero_backup_success_total[1d]))', legend: 'succeeded' }, { expr: 'sum(increase(velero_backup_failure_total[1d]))', legend: 'failed' }, { expr: 'sum(increase(velero_backup_partial_failure_total[1d]))', legend: 'partially failed' }] },
+        { kind: 'timeseries', title: 'Backup duration (p95)', unit: 's', queries: [{ expr: 'histogram_quantile(0.95, sum by (le, schedule) (rate(velero_backup_duration_seconds_bucket[1d])))', legend: '{{schedule}}' }] },
+      ],
+      [
+        { kind: 'table', title: 'Last successful backup of every kind (Unix time)', width: 12, queries: BACKUP_KINDS.map((k) => k.lastSuccess) },
+        { kind: 'logs', title: 'Velero log', expr: '{namespace="velero"}' },
+      ],
     ],
-    [
-      { kind: 'timeseries', title: 'Backups by result (per day)', queries: [{ expr: 'sum(increase(velero_backup_success_total[1d]))', legend: 'succeeded' }, { expr: 'sum(increase(velero_backup_failure_total[1d]))', legend: 'failed' }, { expr: 'sum(increase(velero_backup_partial_failure_total[1d]))', legend: 'partially failed' }] },
-      { kind: 'timeseries', title: 'Backup duration (p95)', unit: 's', queries: [{ expr: 'histogram_quantile(0.95, sum by (le, schedule) (rate(velero_backup_duration_seconds_bucket[1d])))', legend: '{{schedule}}' }] },
-    ],
-    [
-      { kind: 'table', title: 'Last successful backup of every kind (Unix time)', width: 12, queries: BACKUP_KINDS.map((k) => k.lastSuccess) },
-      { kind: 'logs', title: 'Velero log', expr: '{namespace="velero"}' },
-    ],
-  ],
-};
+  };
+}

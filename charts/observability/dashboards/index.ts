@@ -3,8 +3,9 @@
  * backups, the platform's logs, and one per hosted service (services.ts). Queries name metrics the scrape jobs of targets.ts collect.
  */
 import { dashboard, type DashboardSpec } from './builder';
-import { BACKUPS } from './backups';
-import { SERVICE_DASHBOARDS } from './services';
+import { backupsDashboard } from './backups';
+import { serviceDashboards } from './services';
+import { cephFill } from '../ceph-fill';
 import { MESH } from './mesh';
 
 const NODES: DashboardSpec = {
@@ -130,7 +131,16 @@ const LOGS: DashboardSpec = {
   ],
 };
 
+export interface PlatformDashboardsOptions {
+  /** Provision the service mesh dashboard. @default false */
+  readonly serviceMesh?: boolean;
+  /** Ceph's nearfull ratio (`ceph.nearfullRatio`), for the capacity panels. @default 0.85 - Ceph's default */
+  readonly cephNearfullRatio?: number;
+}
+
 /** Every provisioned dashboard: file name (without .json) -> JSON model; the mesh's only when it is on. */
-export function platformDashboards(serviceMesh = false): Record<string, Record<string, unknown>> {
-  return Object.fromEntries([NODES, CLUSTER, ARGOCD, INGRESS, BACKUPS, LOGS, ...SERVICE_DASHBOARDS, ...(serviceMesh ? [MESH] : [])].map((spec) => [spec.uid, dashboard(spec)]));
+export function platformDashboards(options: PlatformDashboardsOptions = {}): Record<string, Record<string, unknown>> {
+  const fill = cephFill(options.cephNearfullRatio ?? 0.85);
+  const specs = [NODES, CLUSTER, ARGOCD, INGRESS, backupsDashboard(fill), LOGS, ...serviceDashboards(fill), ...(options.serviceMesh ? [MESH] : [])];
+  return Object.fromEntries(specs.map((spec) => [spec.uid, dashboard(spec)]));
 }

@@ -7,6 +7,7 @@
  * come from cAdvisor and the kubelet, by namespace, so every service is measured the same way.
  */
 import type { DashboardSpec, Panel } from './builder';
+import { percent, type CephFill } from '../ceph-fill';
 
 /** Working-set memory of the service's containers (cAdvisor), per pod. */
 const memoryByPod = (namespace: string): Panel => ({
@@ -192,33 +193,38 @@ export const REDIS: DashboardSpec = {
 /**
  * Ceph from its managers' `prometheus` module (job ceph-mgr, at the model's monitor hosts): the
  * ceph-csi pods only report the liveness of their own sockets. Capacity thresholds are the
- * CephClusterNearFull alert's 75% (orange) and Ceph's default nearfull ratio 85% (red).
+ * CephClusterNearFull alert's (orange) and the model's nearfull ratio (red): ../ceph-fill.ts.
  */
-export const CEPH: DashboardSpec = {
-  uid: 'platform-ceph',
-  title: 'Ceph',
-  tags: ['platform', 'storage'],
-  description: 'The external Ceph cluster: health, raw capacity used against the nearfull thresholds, OSDs up/in, placement groups, pool use and I/O (ceph-mgr prometheus module).',
-  rows: [
-    [
-      { kind: 'stat', title: 'Health (0 OK, 1 WARN, 2 ERR)', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'max(ceph_health_status)' }] },
-      { kind: 'stat', title: 'Raw capacity used', width: 6, height: 4, unit: 'percentunit', thresholds: [0.75, 0.85], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
-      { kind: 'stat', title: 'OSDs down', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_up == 0) or vector(0)' }] },
-      { kind: 'stat', title: 'OSDs out', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_in == 0) or vector(0)' }] },
+export function cephDashboard(fill: CephFill): DashboardSpec {
+  return {
+    uid: 'platform-ceph',
+    title: 'Ceph',
+    tags: ['platform', 'storage'],
+    description: 'The external Ceph cluster: health, raw capacity used against the nearfull thresholds, OSDs up/in, placement groups, pool use and I/O (ceph-mgr prometheus module).',
+    rows: [
+      [
+        { kind: 'stat', title: 'Health (0 OK, 1 WARN, 2 ERR)', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'max(ceph_health_status)' }] },
+        { kind: 'stat', title: 'Raw capacity used', width: 6, height: 4, unit: 'percentunit', thresholds: [fill.warning, fill.nearfull], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
+        { kind: 'stat', title: 'OSDs down', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_up == 0) or vector(0)' }] },
+        { kind: 'stat', title: 'OSDs out', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_in == 0) or vector(0)' }] },
+      ],
+      [
+        { kind: 'timeseries', title: 'Raw capacity', unit: 'bytes', queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes)', legend: 'used' }, { expr: 'max(ceph_cluster_total_bytes)', legend: 'total' }, { expr: `${fill.nearfull} * max(ceph_cluster_total_bytes)`, legend: `nearfull (${percent(fill.nearfull)})` }] },
+        { kind: 'timeseries', title: 'Pool use', unit: 'percentunit', queries: [{ expr: 'max by (pool_id) (ceph_pool_percent_used)', legend: 'pool {{pool_id}}' }] },
+      ],
+      [
+        { kind: 'timeseries', title: 'Placement groups', queries: [{ expr: 'sum(ceph_pg_total)', legend: 'total' }, { expr: 'sum(ceph_pg_active)', legend: 'active' }, { expr: 'sum(ceph_pg_clean)', legend: 'clean' }, { expr: 'sum(ceph_num_objects_degraded)', legend: 'degraded objects' }] },
+        { kind: 'timeseries', title: 'OSD latency', unit: 'ms', queries: [{ expr: 'max by (ceph_daemon) (ceph_osd_commit_latency_ms)', legend: '{{ceph_daemon}} commit' }, { expr: 'max by (ceph_daemon) (ceph_osd_apply_latency_ms)', legend: '{{ceph_daemon}} apply' }] },
+      ],
+      [
+        { kind: 'timeseries', title: 'Pool operations', unit: 'ops', queries: [{ expr: 'sum by (pool_id) (rate(ceph_pool_rd[5m]))', legend: 'pool {{pool_id}} read' }, { expr: 'sum by (pool_id) (rate(ceph_pool_wr[5m]))', legend: 'pool {{pool_id}} write' }] },
+        { kind: 'table', title: 'Managers scraped', queries: [{ expr: 'up{job="ceph-mgr"}' }] },
+      ],
     ],
-    [
-      { kind: 'timeseries', title: 'Raw capacity', unit: 'bytes', queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes)', legend: 'used' }, { expr: 'max(ceph_cluster_total_bytes)', legend: 'total' }, { expr: '0.85 * max(ceph_cluster_total_bytes)', legend: 'nearfull (85%)' }] },
-      { kind: 'timeseries', title: 'Pool use', unit: 'percentunit', queries: [{ expr: 'max by (pool_id) (ceph_pool_percent_used)', legend: 'pool {{pool_id}}' }] },
-    ],
-    [
-      { kind: 'timeseries', title: 'Placement groups', queries: [{ expr: 'sum(ceph_pg_total)', legend: 'total' }, { expr: 'sum(ceph_pg_active)', legend: 'active' }, { expr: 'sum(ceph_pg_clean)', legend: 'clean' }, { expr: 'sum(ceph_num_objects_degraded)', legend: 'degraded objects' }] },
-      { kind: 'timeseries', title: 'OSD latency', unit: 'ms', queries: [{ expr: 'max by (ceph_daemon) (ceph_osd_commit_latency_ms)', legend: '{{ceph_daemon}} commit' }, { expr: 'max by (ceph_daemon) (ceph_osd_apply_latency_ms)', legend: '{{ceph_daemon}} apply' }] },
-    ],
-    [
-      { kind: 'timeseries', title: 'Pool operations', unit: 'ops', queries: [{ expr: 'sum by (pool_id) (rate(ceph_pool_rd[5m]))', legend: 'pool {{pool_id}} read' }, { expr: 'sum by (pool_id) (rate(ceph_pool_wr[5m]))', legend: 'pool {{pool_id}} write' }] },
-      { kind: 'table', title: 'Managers scraped', queries: [{ expr: 'up{job="ceph-mgr"}' }] },
-    ],
-  ],
-};
+  };
+}
 
-export const SERVICE_DASHBOARDS: readonly DashboardSpec[] = [GITLAB, HARBOR, JENKINS, VAULT, POSTGRESQL, REDIS, CEPH];
+/** The dashboards of the hosted services; Ceph's capacity panels at the model's fill levels. */
+export function serviceDashboards(fill: CephFill): readonly DashboardSpec[] {
+  return [GITLAB, HARBOR, JENKINS, VAULT, POSTGRESQL, REDIS, cephDashboard(fill)];
+}

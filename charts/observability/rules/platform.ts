@@ -6,6 +6,7 @@
 import { WATCHDOG, type AlertingRule, type RuleContext, type RuleGroup } from '../../lib/rule-group';
 import { serviceMeshEnabled } from '../../lib/service-mesh';
 import { withoutMeshCertificates } from '../mesh';
+import { cephFill, percent } from '../ceph-fill';
 
 const GiB = 1024 ** 3;
 const DAY = 24 * 3600;
@@ -119,6 +120,7 @@ export function certificateRules(context?: Pick<RuleContext, 'platform'>): RuleG
 }
 
 export function cephRules({ platform }: RuleContext): RuleGroup {
+  const fill = cephFill(platform.ceph.nearfullRatio);
   const inventoryBytes = platform.ceph.capacityGiB * GiB;
   return {
     name: 'ceph',
@@ -137,9 +139,12 @@ export function cephRules({ platform }: RuleContext): RuleGroup {
       },
       {
         alert: 'CephClusterNearFull',
-        expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes) > 0.75',
+        expr: `max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes) > ${fill.warning}`,
         for: '30m',
-        ...warning('Ceph is over 75% full', 'Raw usage of the Ceph cluster is above 75%; OSDs stop writes at 95% (full ratio). Delete data, lower retention or add capacity.'),
+        ...warning(
+          `Ceph is over ${percent(fill.warning)} full`,
+          `Raw usage of the Ceph cluster is above ${percent(fill.warning)}; Ceph warns at ${percent(fill.nearfull)} (ceph.nearfullRatio) and OSDs stop writes at 95% (full ratio). Delete data, lower retention or add capacity.`,
+        ),
       },
       {
         // The model's inventory says how much raw capacity there should be: less means a lost OSD or host.

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SCRAPED_METRIC_FAMILIES } from '../../../charts/observability/targets';
-import { SERVICE_DASHBOARDS } from '../../../charts/observability/dashboards/services';
+import { serviceDashboards } from '../../../charts/observability/dashboards/services';
+import { cephFill } from '../../../charts/observability/ceph-fill';
 import { ageThresholds, BACKUP_KINDS, type BackupKind } from '../../../charts/observability/dashboards/backups';
 import { defaultRender } from '../../support/render';
 import { hasPromtool, promtoolCheckRules } from '../../support/promtool';
@@ -37,7 +38,7 @@ describe('dashboards', () => {
   it('GIVEN the seed render WHEN Grafana provisions it THEN there is a dashboard for GitLab, Harbor, Jenkins, Vault, PostgreSQL, Redis and Ceph', () => {
     const titles = Object.values(grafanaData).map((text) => JSON.parse(text).title);
     for (const title of ['GitLab', 'Harbor', 'Jenkins', 'Vault', 'PostgreSQL', 'Redis', 'Ceph']) expect(titles).toContain(title);
-    expect(SERVICE_DASHBOARDS).toHaveLength(7);
+    expect(serviceDashboards(cephFill(0.85))).toHaveLength(7);
   });
 
   it('GIVEN every panel of every dashboard WHEN its queries are read THEN each metric is one a rendered scrape job exposes', () => {
@@ -72,7 +73,7 @@ describe('dashboards', () => {
   });
 
   it('GIVEN every service dashboard WHEN laid out THEN each shows availability first and more than availability', () => {
-    for (const spec of SERVICE_DASHBOARDS) {
+    for (const spec of serviceDashboards(cephFill(0.85))) {
       expect(spec.rows[0].every((p) => p.kind === 'stat'), spec.uid).toBe(true);
       expect(spec.rows.flat().length, spec.uid).toBeGreaterThanOrEqual(8);
     }
