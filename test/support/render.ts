@@ -27,18 +27,29 @@ export function defaultRender(): RenderedFiles {
   return new Map(cachedDefault);
 }
 
-let cachedMesh: RenderedFiles | undefined;
-
 /** The default platform with the service mesh switched on or off (issue 18), whatever the seed says. */
 export function platformWithMesh(enabled: boolean): Platform {
   const platform = loadDefaultPlatform();
   return { ...platform, serviceMesh: { ...platform.serviceMesh, enabled } };
 }
 
-/** The render of the default platform with the mesh on, computed once per worker; a copy per call. */
+/** The render of the seed with the mesh the other way round, once per worker. */
+let cachedOtherMesh: RenderedFiles | undefined;
+
+/**
+ * The render of the default platform with the mesh on or off, computed once per worker; a copy per
+ * call. The seed's own setting is `defaultRender()` (the same model, so the same render); only the
+ * other one renders, once, for every file that asks.
+ */
+export function renderWithMesh(enabled: boolean): RenderedFiles {
+  if (loadDefaultPlatform().serviceMesh.enabled === enabled) return defaultRender();
+  cachedOtherMesh ??= renderPlatform(platformWithMesh(enabled));
+  return new Map(cachedOtherMesh);
+}
+
+/** The render of the default platform with the mesh on (see renderWithMesh). */
 export function meshRender(): RenderedFiles {
-  cachedMesh ??= renderPlatform(platformWithMesh(true));
-  return new Map(cachedMesh);
+  return renderWithMesh(true);
 }
 
 /** The render of test/fixtures/valid/single-node.yaml, computed once per worker; a copy per call. */
