@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -270,81 +270,73 @@ function runProgram(text: string, call: Call): { status: number; stdout: string;
 }
 
 /**
- * One HTTP server per worker answers every fake's `vault` calls (by the fake's number in the URL).
- * The `vault` on PATH is bash that hands its argv, VAULT_TOKEN, folder and (only for a `KEY=-`
- * argument, where the real CLI reads it) its stdin to the server with the real curl and replays
- * stdout, stderr and the exit status. A Node process per call cost about 60 ms of CPU and apply.sh
- * makes about 50 calls a run (docs/decisions/0096-test-run-speed.md). The server is unref'd: it
- * never keeps a worker alive. A script that calls the stand-in must not block the worker: run it
- * with `runScript`, never `spawnSync`.
+ * One TCP server per worker answers every fake's `vault` calls (by the fake's name). The `vault` on
+ * PATH is bash that writes its call to the server over bash's own `/dev/tcp` (no curl, no Node):
+ * its folder, VAULT_TOKEN, the files for stdout and stderr, the file holding its stdin (only for a
+ * `KEY=-` argument, where the real CLI reads stdin) and its argv, NUL-terminated fields with the
+ * argument count first. The server runs the program (runProgram), writes its output to those files
+ * and answers with the exit status; the shim replays them. A Node process per call cost about 60 ms
+ * of CPU and apply.sh makes about 50 calls a run (docs/decisions/0096-test-run-speed.md). The server
+ * is unref'd: it never keeps a worker alive. A script that calls the stand-in must not block the
+ * worker: run it with `runScript`, never `spawnSync`.
  */
 const programs = new Map<string, string>();
-let server: Promise<{ port: number; curl: string }> | undefined;
+let server: Promise<number> | undefined;
 
-function vaultServer(): Promise<{ port: number; curl: string }> {
+/** The NUL-terminated fields of one call: the fake's name, the count of fields after the sixth, then the rest. */
+function completeCall(buffer: Buffer): string[] | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  while (true) {
+    const end = buffer.indexOf(0, at);
+    if (end < 0) return undefined;
+    fields.push(buffer.subarray(at, end).toString('utf8'));
+    at = end + 1;
+    if (fields.length >= 7 && fields.length === 7 + Number(fields[1])) return fields;
+  }
+}
+
+function vaultServer(): Promise<number> {
   server ??= new Promise((resolveServer, reject) => {
-    const curl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
-    if (!curl) return reject(new Error('fake vault: the real curl is not installed (apt-get install curl)'));
-    const http: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const program = programs.get((req.url ?? '').slice(1));
-        if (program === undefined) {
-          res.writeHead(404);
-          res.end();
-          return;
-        }
-        // Body: NUL-terminated fields: the folder, VAULT_TOKEN, "1" with stdin following the
-        // arguments or "0", the argument count, the arguments; then stdin, if passed on.
-        const body = Buffer.concat(chunks).toString('utf8');
-        const fields: string[] = [];
-        let at = 0;
-        const field = () => {
-          const end = body.indexOf('\0', at);
-          const value = body.slice(at, end);
-          at = end + 1;
-          return value;
-        };
-        const cwd = field();
-        const token = field();
-        const hasStdin = field() === '1';
-        const count = Number(field());
-        for (let i = 0; i < count; i++) fields.push(field());
+    const tcp = createServer((socket) => {
+      let buffer = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        const fields = completeCall(buffer);
+        if (!fields) return;
+        const [id, , cwd, token, out, err, input, ...args] = fields;
+        const program = programs.get(id);
+        if (program === undefined) return void socket.end('99\n');
         const env: Record<string, string> = token === '' ? {} : { VAULT_TOKEN: token.slice(1) };
-        const { status, stdout, stderr } = runProgram(program, { args: fields, env, cwd, stdin: hasStdin ? body.slice(at) : undefined });
-        res.writeHead(200, { 'x-exit': String(status), 'x-stderr': Buffer.from(stderr).toString('base64') });
-        res.end(stdout);
+        const { status, stdout, stderr } = runProgram(program, { args, env, cwd, stdin: input === '' ? undefined : fs.readFileSync(input, 'utf8') });
+        fs.writeFileSync(out, stdout);
+        fs.writeFileSync(err, stderr);
+        socket.end(`${status}\n`);
       });
     });
-    http.on('error', reject);
-    http.listen(0, '127.0.0.1', () => {
-      http.unref();
-      resolveServer({ port: (http.address() as AddressInfo).port, curl });
+    tcp.on('error', reject);
+    tcp.listen(0, '127.0.0.1', () => {
+      tcp.unref();
+      resolveServer((tcp.address() as AddressInfo).port);
     });
   });
   return server;
 }
 
-/** The `vault` on PATH: bash and the real curl, a few ms of CPU a call (see vaultServer). */
-function vaultShim(url: string, curl: string, work: string): string {
+/** The `vault` on PATH: bash alone, and cat for the output (see vaultServer). */
+function vaultShim(id: string, port: number, work: string): string {
   return `#!/bin/bash
 r=${work}/vault-$$
-stdin=0
-for a in "$@"; do case $a in *=-) stdin=1 ;; esac; done
-{
-  printf '%s\\0' "$PWD" "\${VAULT_TOKEN+=\${VAULT_TOKEN}}" "$stdin" "$#"
-  for a in "$@"; do printf '%s\\0' "$a"; done
-  [ "$stdin" = 0 ] || cat
-} | ${curl} -sS --data-binary @- -D "$r.h" -o "$r.o" ${url} || exit 99
-s=99 e=
-while IFS= read -r l; do
-  l=\${l%$'\\r'}
-  case $l in x-exit:*) s=\${l#x-exit: } ;; x-stderr:*) e=\${l#x-stderr: } ;; esac
-done <"$r.h"
-cat "$r.o"
-[ -z "$e" ] || printf '%s' "$e" | base64 -d >&2
-rm -f "$r.h" "$r.o"
+i=
+for a in "$@"; do case $a in *=-) i=$r.i ;; esac; done
+[ -z "$i" ] || cat >"$i"
+exec 3<>/dev/tcp/127.0.0.1/${port} || exit 99
+printf '%s\\0' ${id} "$#" "$PWD" "\${VAULT_TOKEN+=\${VAULT_TOKEN}}" "$r.o" "$r.e" "$i" "$@" >&3
+s=99
+read -r s <&3
+exec 3<&-
+[ ! -s "$r.o" ] || cat "$r.o"
+[ ! -s "$r.e" ] || cat "$r.e" >&2
 exit "$s"
 `;
 }
@@ -360,10 +352,10 @@ export async function fakeVault(initial: FakeVaultState): Promise<FakeVault> {
   const logFile = join(dir, 'calls.log');
   writeFileSync(stateFile, JSON.stringify(initial));
   writeFileSync(logFile, '');
-  const { port, curl } = await vaultServer();
+  const port = await vaultServer();
   const id = `vault-${process.pid}-${++fakes}`;
   programs.set(id, vaultProgram(stateFile, logFile));
-  writeFileSync(join(bin, 'vault'), vaultShim(`http://127.0.0.1:${port}/${id}`, curl, dir));
+  writeFileSync(join(bin, 'vault'), vaultShim(id, port, dir));
   chmodSync(join(bin, 'vault'), 0o755);
   return {
     path: `${bin}:${process.env.PATH}`,
