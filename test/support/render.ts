@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPlatform, type RenderedFiles } from '../../cli/render';
+import { renderKubernetesObjects } from '../../charts/synth';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../config';
 import type { KubeObject } from '../../charts/lib/service';
 
@@ -25,6 +26,17 @@ let cachedSingleNode: RenderedFiles | undefined;
 export function defaultRender(): RenderedFiles {
   cachedDefault ??= renderPlatform(loadDefaultPlatform());
   return new Map(cachedDefault);
+}
+
+let cachedDefaultObjects: Map<string, KubeObject> | undefined;
+
+/**
+ * The default platform's Kubernetes objects as the render holds them before writing YAML
+ * (`renderKubernetesObjects`), computed once per worker; deep copies per call (mutate freely).
+ */
+export function defaultKubernetesObjects(): Map<string, KubeObject> {
+  cachedDefaultObjects ??= renderKubernetesObjects(loadDefaultPlatform());
+  return new Map([...cachedDefaultObjects].map(([path, object]) => [path, structuredClone(object)]));
 }
 
 /** The default platform with the service mesh switched on or off (issue 18), whatever the seed says. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { durationMinutes, loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
-import { renderKubernetesObjects, servicePlan } from '../../../charts/synth';
+import { servicePlan } from '../../../charts/synth';
 import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
@@ -36,7 +36,7 @@ import {
   type VaultAuthSettings,
 } from '../../../charts/security/vault-config';
 import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/lib/backup-jobs';
-import { ROOT } from '../../support/render';
+import { defaultKubernetesObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
 import { gitlabIssuer, oidcClient, ssoGroups } from '../../../charts/lib/sso';
@@ -523,7 +523,7 @@ function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
   const isAnnotations = (v: any) => v && typeof v === 'object' && v['vault.hashicorp.com/role'] === consumer.name;
   // Rendered objects, and the pods Jenkins creates from the pod templates of its JCasC ConfigMap.
   // The whole render's objects, as the render holds them before writing (no YAML round trip).
-  renderedObjects ??= renderKubernetesObjects(platform);
+  renderedObjects ??= defaultKubernetesObjects();
   const rendered = [...renderedObjects].flatMap(([path, object]) => [object, ...podTemplatePods(path, object).map((pod) => pod.object)]);
   for (const object of rendered as any[]) {
     if (object.kind === 'Application' && object.spec.destination.namespace === consumer.namespace) {
