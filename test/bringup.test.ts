@@ -28,7 +28,9 @@ function withWave(render: ReadonlyMap<string, string>, application: string, wave
   return new Map([...render, [path, stringify(object)]]);
 }
 
-const waveOf = (name: string) => bringupApplications(platform, files, runbook).find((a) => a.name === name)!.wave;
+/** The seed's Applications, walked once for the waves the tests name. */
+const seedApplications = bringupApplications(platform, files, runbook);
+const waveOf = (name: string) => seedApplications.find((a) => a.name === name)!.wave;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -48,7 +50,7 @@ describe('the runbook as the walk reads it', () => {
     const entries = entriesLoadedByScript(files);
     const issued = [...entries].filter(([, e]) => e.issuedBy !== undefined);
     expect(issued.length).toBeGreaterThan(0);
-    for (const [, entry] of issued) expect(bringupApplications(platform, files, runbook).some((a) => a.name === entry.issuedBy)).toBe(true);
+    for (const [, entry] of issued) expect(seedApplications.some((a) => a.name === entry.issuedBy), entry.issuedBy).toBe(true);
   });
 });
 

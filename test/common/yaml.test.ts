@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderKubernetesObjects } from '../../charts/synth';
 import { libraryYaml, manifestYaml, toYaml } from '../../common/yaml';
-import { loadDefaultPlatform, loadPlatformFile } from '../../config';
-import { ROOT } from '../support/render';
+import { loadPlatformFile } from '../../config';
+import { defaultKubernetesObjects, ROOT } from '../support/render';
 
 const TRICKY: unknown[] = [
   '', 'plain', 'with space', 'true', 'True', 'FALSE', 'null', 'Null', '~', '1', '-1', '+1', '007', '1.5', '.5', '1.', '1e3', '0x1f', '0o17', '.inf', '-.Inf', '.nan',
@@ -27,7 +27,7 @@ const TRICKY: unknown[] = [
 
 describe('the manifest writer', () => {
   it('writes every object of the default render, byte for byte as the library does', () => {
-    const objects = renderKubernetesObjects(loadDefaultPlatform());
+    const objects = defaultKubernetesObjects();
     expect(objects.size).toBeGreaterThan(200);
     for (const [path, object] of objects) {
       const fast = manifestYaml(object as unknown as Record<string, unknown>);

@@ -29,7 +29,7 @@
  * vault-config ConfigMap's load-kv.sh), the model (services' connections and Vault consumers) and
  * the README (what the runbook creates and when); nothing here lists the answer.
  */
-import { parse } from 'yaml';
+import { parseYamlCached } from './render';
 import type { KubeObject } from '../../charts/lib/service';
 import { PLATFORM_ENV, type Platform } from '../../config';
 import { applicationName } from '../../charts/gitops/app-of-apps';
@@ -150,6 +150,14 @@ function anchorOf(heading: string): string {
 /** The Applications of a render, in bring-up order. */
 export function bringupApplications(platform: Platform, files: ReadonlyMap<string, string>, runbook: Pick<Runbook, 'environmentRootsAfterPlatform'>): BringupApplication[] {
   const apps: BringupApplication[] = [];
+  // Parsed through the per-worker cache (a fresh copy per call): the walk reads every file of the
+  // render, and a test walks the same render several times with one Application changed.
+  const parse = (text: string) => parseYamlCached(text);
+  const filesOf = new Map<string, string[]>();
+  for (const [path, text] of files) {
+    const folder = path.slice(0, path.lastIndexOf('/') + 1);
+    filesOf.set(folder, [...(filesOf.get(folder) ?? []), text]);
+  }
   for (const env of renderedEnvironments(platform)) {
     for (const service of servicesOf(env, platform)) {
       const name = applicationName(env, service.name);
@@ -160,7 +168,7 @@ export function bringupApplications(platform: Platform, files: ReadonlyMap<strin
       const sources = application.spec.sources ?? [application.spec.source];
       const helm = sources.find((s) => s.helm)?.helm?.valuesObject as Record<string, unknown> | undefined;
       const folder = `k8s/${env}/${service.name}/`;
-      const objects = [...files].filter(([path]) => path.startsWith(folder) && !path.slice(folder.length).includes('/')).map(([, t]) => parse(t) as KubeObject);
+      const objects = (filesOf.get(folder) ?? []).map((t) => parse(t) as KubeObject);
       apps.push({
         name,
         env,
@@ -184,7 +192,7 @@ export function bringupApplications(platform: Platform, files: ReadonlyMap<strin
 export function entriesLoadedByScript(files: ReadonlyMap<string, string>): Map<string, { readonly issuedBy?: string }> {
   const path = `k8s/${PLATFORM_ENV}/vault/configmap-vault-config.yaml`;
   const text = files.get(path);
-  const script = text ? ((parse(text) as { data?: Record<string, string> }).data?.['load-kv.sh'] ?? '') : '';
+  const script = text ? ((parseYamlCached(text) as { data?: Record<string, string> }).data?.['load-kv.sh'] ?? '') : '';
   if (!script) throw new Error(`${path}: no load-kv.sh; the Vault step loads nothing`);
   return new Map([
     ...[...script.matchAll(/^load \S+ (secret\/\S+)/gm)].map((m): [string, { issuedBy?: string }] => [m[1], {}]),

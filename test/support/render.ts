@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPlatform, type RenderedFiles } from '../../cli/render';
+import { renderKubernetesObjects } from '../../charts/synth';
 import { loadDefaultPlatform, loadPlatformFile, type Platform } from '../../config';
 import type { KubeObject } from '../../charts/lib/service';
 
@@ -27,7 +28,16 @@ export function defaultRender(): RenderedFiles {
   return new Map(cachedDefault);
 }
 
-let cachedMesh: RenderedFiles | undefined;
+let cachedDefaultObjects: Map<string, KubeObject> | undefined;
+
+/**
+ * The default platform's Kubernetes objects as the render holds them before writing YAML
+ * (`renderKubernetesObjects`), computed once per worker; deep copies per call (mutate freely).
+ */
+export function defaultKubernetesObjects(): Map<string, KubeObject> {
+  cachedDefaultObjects ??= renderKubernetesObjects(loadDefaultPlatform());
+  return new Map([...cachedDefaultObjects].map(([path, object]) => [path, structuredClone(object)]));
+}
 
 /** The default platform with the service mesh switched on or off (issue 18), whatever the seed says. */
 export function platformWithMesh(enabled: boolean): Platform {
@@ -35,10 +45,23 @@ export function platformWithMesh(enabled: boolean): Platform {
   return { ...platform, serviceMesh: { ...platform.serviceMesh, enabled } };
 }
 
-/** The render of the default platform with the mesh on, computed once per worker; a copy per call. */
+/** The render of the seed with the mesh the other way round, once per worker. */
+let cachedOtherMesh: RenderedFiles | undefined;
+
+/**
+ * The render of the default platform with the mesh on or off, computed once per worker; a copy per
+ * call. The seed's own setting is `defaultRender()` (the same model, so the same render); only the
+ * other one renders, once, for every file that asks.
+ */
+export function renderWithMesh(enabled: boolean): RenderedFiles {
+  if (loadDefaultPlatform().serviceMesh.enabled === enabled) return defaultRender();
+  cachedOtherMesh ??= renderPlatform(platformWithMesh(enabled));
+  return new Map(cachedOtherMesh);
+}
+
+/** The render of the default platform with the mesh on (see renderWithMesh). */
 export function meshRender(): RenderedFiles {
-  cachedMesh ??= renderPlatform(platformWithMesh(true));
-  return new Map(cachedMesh);
+  return renderWithMesh(true);
 }
 
 /** The render of test/fixtures/valid/single-node.yaml, computed once per worker; a copy per call. */

@@ -2,12 +2,17 @@
  * Test helpers for Vault's configuration as code:
  *  - `parseHcl`: the real HCL parser (Debian's hcltool, python3-pyhcl) turns a rendered file into JSON;
  *  - `mayRead`: Vault's ACL path matching (a trailing `*` globs a prefix, `+` one segment);
- *  - `fakeVault`: a stand-in `vault` CLI with in-memory state, to run apply.sh for real.
+ *  - `fakeVault`: a stand-in `vault` CLI with its state in a JSON file, to run apply.sh for real;
+ *  - `runScript`: runs a script without blocking the worker (the stand-in answers from it).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { runInNewContext } from 'node:vm';
 
 /** The capabilities of a policy by path, as hcltool prints a policy file. */
 export interface PolicyJson {
@@ -81,18 +86,12 @@ export interface FakeVaultState {
 const TOKEN = 's.fake-admin-token';
 
 /**
- * A `vault` executable (Node) that answers the subcommands apply.sh uses, keeps its state in a
- * JSON file, and refuses every call after login that does not carry the token login returned.
+ * The stand-in `vault` CLI as a Node program: it answers the subcommands apply.sh uses, keeps its
+ * state in a JSON file, and refuses every call after login that does not carry the token login
+ * returned. It is run in the worker (runProgram), once per call of the `vault` on PATH.
  */
-export function fakeVault(initial: FakeVaultState): FakeVault {
-  const dir = mkdtempSync(join(tmpdir(), 'fake-vault-'));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const stateFile = join(dir, 'state.json');
-  const logFile = join(dir, 'calls.log');
-  writeFileSync(stateFile, JSON.stringify(initial));
-  writeFileSync(logFile, '');
-  const script = `#!${process.execPath}
+function vaultProgram(stateFile: string, logFile: string): string {
+  return `
 const fs = require('node:fs');
 const args = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(logFile)}, args.join(' ') + '\\n');
@@ -218,7 +217,145 @@ if (command === 'write' && (sub === 'identity/group-alias' || (sub || '').starts
 }
 fail('fake vault: unsupported call: ' + args.join(' '), 3);
 `;
-  writeFileSync(join(bin, 'vault'), script);
+}
+
+/** How the stand-in program stops: `process.exit(status)`. */
+class ProgramExit {
+  constructor(readonly status: number) {}
+}
+
+interface Call {
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** What the caller's stdin held, when the shim passed it on (a `KEY=-` argument). */
+  stdin?: string;
+}
+
+/**
+ * Runs the stand-in program in a fresh context of this process, as `node program args...` run in
+ * the caller's folder with its environment would: its output, and its exit status (1 on an uncaught
+ * error, as Node). fd 0 reads the stdin the shim passed on; relative paths are the caller's.
+ */
+function runProgram(text: string, call: Call): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const readFile = (file: fs.PathOrFileDescriptor, options?: unknown): string => {
+    if (file === 0) {
+      if (call.stdin === undefined) throw new Error('fake vault: the shim did not pass stdin on for this call');
+      return call.stdin;
+    }
+    return fs.readFileSync(typeof file === 'string' ? resolve(call.cwd, file) : file, options as BufferEncoding) as string;
+  };
+  const process = {
+    argv: ['node', 'vault', ...call.args],
+    env: call.env,
+    stdout: { write: (chunk: string) => void (stdout += chunk) },
+    stderr: { write: (chunk: string) => void (stderr += chunk) },
+    exit: (status = 0) => {
+      throw new ProgramExit(status);
+    },
+  };
+  const require = (name: string) => {
+    if (name !== 'node:fs') throw new Error(`fake vault: the program may require node:fs only, not ${name}`);
+    return { ...fs, readFileSync: readFile };
+  };
+  try {
+    runInNewContext(text, { require, process });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    if (error instanceof ProgramExit) return { status: error.status, stdout, stderr };
+    return { status: 1, stdout, stderr: `${stderr}${String((error as Error)?.stack ?? error)}\n` };
+  }
+}
+
+/**
+ * One TCP server per worker answers every fake's `vault` calls (by the fake's name). The `vault` on
+ * PATH is bash that writes its call to the server over bash's own `/dev/tcp` (no curl, no Node):
+ * its folder, VAULT_TOKEN, the files for stdout and stderr, the file holding its stdin (only for a
+ * `KEY=-` argument, where the real CLI reads stdin) and its argv, NUL-terminated fields with the
+ * argument count first. The server runs the program (runProgram), writes its output to those files
+ * and answers with the exit status; the shim replays them. A Node process per call cost about 60 ms
+ * of CPU and apply.sh makes about 50 calls a run (docs/decisions/0096-test-run-speed.md). The server
+ * is unref'd: it never keeps a worker alive. A script that calls the stand-in must not block the
+ * worker: run it with `runScript`, never `spawnSync`.
+ */
+const programs = new Map<string, string>();
+let server: Promise<number> | undefined;
+
+/** The NUL-terminated fields of one call: the fake's name, the count of fields after the sixth, then the rest. */
+function completeCall(buffer: Buffer): string[] | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  while (true) {
+    const end = buffer.indexOf(0, at);
+    if (end < 0) return undefined;
+    fields.push(buffer.subarray(at, end).toString('utf8'));
+    at = end + 1;
+    if (fields.length >= 7 && fields.length === 7 + Number(fields[1])) return fields;
+  }
+}
+
+function vaultServer(): Promise<number> {
+  server ??= new Promise((resolveServer, reject) => {
+    const tcp = createServer((socket) => {
+      let buffer = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        const fields = completeCall(buffer);
+        if (!fields) return;
+        const [id, , cwd, token, out, err, input, ...args] = fields;
+        const program = programs.get(id);
+        if (program === undefined) return void socket.end('99\n');
+        const env: Record<string, string> = token === '' ? {} : { VAULT_TOKEN: token.slice(1) };
+        const { status, stdout, stderr } = runProgram(program, { args, env, cwd, stdin: input === '' ? undefined : fs.readFileSync(input, 'utf8') });
+        fs.writeFileSync(out, stdout);
+        fs.writeFileSync(err, stderr);
+        socket.end(`${status}\n`);
+      });
+    });
+    tcp.on('error', reject);
+    tcp.listen(0, '127.0.0.1', () => {
+      tcp.unref();
+      resolveServer((tcp.address() as AddressInfo).port);
+    });
+  });
+  return server;
+}
+
+/** The `vault` on PATH: bash alone, and cat for the output (see vaultServer). */
+function vaultShim(id: string, port: number, work: string): string {
+  return `#!/bin/bash
+r=${work}/vault-$$
+i=
+for a in "$@"; do case $a in *=-) i=$r.i ;; esac; done
+[ -z "$i" ] || cat >"$i"
+exec 3<>/dev/tcp/127.0.0.1/${port} || exit 99
+printf '%s\\0' ${id} "$#" "$PWD" "\${VAULT_TOKEN+=\${VAULT_TOKEN}}" "$r.o" "$r.e" "$i" "$@" >&3
+s=99
+read -r s <&3
+exec 3<&-
+[ ! -s "$r.o" ] || cat "$r.o"
+[ ! -s "$r.e" ] || cat "$r.e" >&2
+exit "$s"
+`;
+}
+
+let fakes = 0;
+
+/** A stand-in Vault with the given state; its `vault` is first on `path`. */
+export async function fakeVault(initial: FakeVaultState): Promise<FakeVault> {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-vault-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const stateFile = join(dir, 'state.json');
+  const logFile = join(dir, 'calls.log');
+  writeFileSync(stateFile, JSON.stringify(initial));
+  writeFileSync(logFile, '');
+  const port = await vaultServer();
+  const id = `vault-${process.pid}-${++fakes}`;
+  programs.set(id, vaultProgram(stateFile, logFile));
+  writeFileSync(join(bin, 'vault'), vaultShim(id, port, dir));
   chmodSync(join(bin, 'vault'), 0o755);
   return {
     path: `${bin}:${process.env.PATH}`,
@@ -226,4 +363,24 @@ fail('fake vault: unsupported call: ' + args.join(' '), 3);
     calls: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
     setState: (state) => writeFileSync(stateFile, JSON.stringify(state)),
   };
+}
+
+export interface ScriptResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end without blocking the worker (spawnSync would starve the stand-in's server). */
+export function runScript(command: string, args: string[], opts: { env: NodeJS.ProcessEnv; input?: string }): Promise<ScriptResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { env: opts.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
 }

@@ -33,7 +33,7 @@ import { loadDefaultPlatform, type Platform } from '../../../config';
 import { intToIpv4, parseCidr, rangeContains } from '../../../config/net';
 import { MeshAuthorizationEvaluator, type MeshClient } from '../../support/mesh-authorization';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
-import { ROOT } from '../../support/render';
+import { defaultKubernetesObjects, ROOT } from '../../support/render';
 import { loadCrdValidators, validateObject } from '../../support/schemas';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -291,7 +291,8 @@ function meshedPlatform(): Platform {
 describe('the render with the service mesh on', () => {
   const platform = meshedPlatform();
   const plan = servicePlan(platform, allServices(platform));
-  const objects = [...renderKubernetesObjects(platform).values()] as Rendered[];
+  // The seed turns the mesh on: its objects are the worker's cached render.
+  const objects = [...(loadDefaultPlatform().serviceMesh.enabled ? defaultKubernetesObjects() : renderKubernetesObjects(platform)).values()] as Rendered[];
   const linkerd = new MeshAuthorizationEvaluator(objects, 'all-unauthenticated', meshIdentity);
   const mesh = meshPlan(platform)!;
 

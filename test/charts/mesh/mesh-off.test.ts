@@ -16,9 +16,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RenderedFiles } from '../../../cli/render';
-import { renderPlatform } from '../../../cli/render';
 import { MESH_SECTION_HEADING } from '../../../cli/inventory';
-import { loadDefaultPlatform } from '../../../config';
 import { MESH_SERVICES } from '../../../charts/catalogue';
 import { CNI_NAMESPACE } from '../../../charts/mesh/linkerd';
 import { INJECT_ANNOTATION, LINKERD_NAMESPACE, PROXY_PORTS, SKIP_OUTBOUND_PORTS_ANNOTATION, TRUST_MANAGER } from '../../../charts/lib/service-mesh';
@@ -31,7 +29,7 @@ import { MESH_ALERT_GROUP, MESH_TRAFFIC_GROUP } from '../../../charts/observabil
 import { MESH as MESH_DASHBOARD } from '../../../charts/observability/dashboards/mesh';
 import { toYaml } from '../../../common/yaml';
 import { CHARTS } from '../../../config/versions';
-import { defaultRender } from '../../support/render';
+import { renderWithMesh } from '../../support/render';
 
 const MESH_NAMES = new Set(MESH_SERVICES.map((service) => service.name));
 const MESH_NAMESPACES = new Set([LINKERD_NAMESPACE, CNI_NAMESPACE]);
@@ -264,9 +262,8 @@ function differences(a: Map<string, unknown>, b: Map<string, unknown>): string[]
 }
 
 describe('serviceMesh.enabled: false', () => {
-  const seed = loadDefaultPlatform();
-  const meshed = seed.serviceMesh.enabled ? defaultRender() : renderPlatform({ ...seed, serviceMesh: { enabled: true } });
-  const unmeshed = renderPlatform({ ...seed, serviceMesh: { enabled: false } });
+  const meshed = renderWithMesh(true);
+  const unmeshed = renderWithMesh(false);
 
   it('GIVEN the seed rendered with and without the mesh WHEN the mesh is taken out of the first THEN every other file is as the second renders it', () => {
     expect(differences(reduceToUnmeshed(meshed), asComparable(unmeshed))).toEqual([]);

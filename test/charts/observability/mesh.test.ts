@@ -24,9 +24,7 @@ import {
 } from '../../../charts/observability/mesh';
 import { platformRuleGroups, ruleFiles } from '../../../charts/observability/prometheus';
 import { RECORDED } from '../../../charts/observability/rules/mesh';
-import { renderPlatform } from '../../../cli/render';
-import { loadDefaultPlatform } from '../../../config';
-import { defaultRender, kubeObjects, meshRender, platformWithMesh } from '../../support/render';
+import { kubeObjects, meshRender, platformWithMesh, renderWithMesh } from '../../support/render';
 import { NetworkPolicyEvaluator } from '../../support/network-evaluator';
 import { hasPromtool, promtoolCheckConfig, promtoolCheckRules, promtoolTestRules } from '../../support/promtool';
 import { recordedNames, renderedQueries, undeclaredMetrics } from '../../support/promql';
@@ -92,8 +90,8 @@ function discovered(namespace: string, podLabels: Labels, container: string, por
 }
 
 describe('GIVEN the mesh off', () => {
-  // The seed's render is dist/; when the seed turns the mesh on, render the off case explicitly.
-  const files = loadDefaultPlatform().serviceMesh.enabled ? renderPlatform(off) : defaultRender();
+  // The seed's render is dist/; when the seed turns the mesh on, the off case is rendered (once per worker).
+  const files = renderWithMesh(false);
 
   it('WHEN the platform is rendered THEN nothing of the mesh\'s observability exists: no proxy scrape, job, rule group, dashboard, proxy port or grant', () => {
     const plan = planOf(off);

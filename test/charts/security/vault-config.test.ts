@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { durationMinutes, loadDefaultPlatform, loadPlatformFile, type Platform } from '../../../config';
-import { renderKubernetesObjects, servicePlan } from '../../../charts/synth';
+import { servicePlan } from '../../../charts/synth';
 import type { KubeObject } from '../../../charts/lib/service';
 import { allServices } from '../../../charts/catalogue';
 import { VAULT_AGENT_LABEL, VAULT_TOKEN_VOLUME, secretPath, validateSecretConsumers, type SecretConsumer } from '../../../charts/lib/vault';
@@ -36,11 +36,11 @@ import {
   type VaultAuthSettings,
 } from '../../../charts/security/vault-config';
 import { BACKUPS_NAMESPACE, RAFT_SNAPSHOT_ROLE, VAULT_SNAPSHOT } from '../../../charts/lib/backup-jobs';
-import { ROOT } from '../../support/render';
+import { defaultKubernetesObjects, ROOT } from '../../support/render';
 import { hasCommand, requireValidator } from '../../support/validators';
 import { podTemplatePods } from '../../../policy';
 import { gitlabIssuer, oidcClient, ssoGroups } from '../../../charts/lib/sso';
-import { fakeVault, mayRead, pathMatches, parseHcl as hcltoolParse, type FakeVaultState, type PolicyJson } from '../../support/vault';
+import { fakeVault, mayRead, pathMatches, parseHcl as hcltoolParse, runScript, type FakeVaultState, type PolicyJson } from '../../support/vault';
 
 const platform = loadDefaultPlatform();
 const authOf = (model: Platform): VaultAuthSettings => ({
@@ -348,12 +348,11 @@ describe("Vault's configuration as code", () => {
     expect(configFiles(AUTH, MORE)['load-kv.sh']).toContain('load alertmanager secret/alertmanager/receivers slack_url\nload grafana secret/grafana/admin user password\nload grafana secret/grafana/oidc client_secret\n');
   });
 
-  it('GIVEN typed-in values WHEN load-kv.sh runs against the stand-in Vault THEN each value goes through a pipe, never on a command line', () => {
-    const vault = fakeVault({ audit: [], mounts: {}, auth: [], policies: {}, roles: {}, revoked: 0 });
+  it('GIVEN typed-in values WHEN load-kv.sh runs against the stand-in Vault THEN each value goes through a pipe, never on a command line', async () => {
+    const vault = await fakeVault({ audit: [], mounts: {}, auth: [], policies: {}, roles: {}, revoked: 0 });
     const files = configFiles(AUTH, MORE);
-    const run = (args: string[], input: string) =>
-      spawnSync('sh', ['-c', files['load-kv.sh'], 'load-kv.sh', ...args], { input, encoding: 'utf8', env: { PATH: vault.path, VAULT_TOKEN: 's.fake-admin-token' } });
-    const result = run(['grafana'], 'admin-user\nadmin pass with spaces\nclient-secret-value\n');
+    const run = (args: string[], input: string) => runScript('sh', ['-c', files['load-kv.sh'], 'load-kv.sh', ...args], { input, env: { PATH: vault.path, VAULT_TOKEN: 's.fake-admin-token' } });
+    const result = await run(['grafana'], 'admin-user\nadmin pass with spaces\nclient-secret-value\n');
     expect(result.status, result.stderr).toBe(0);
     expect(vault.state().kv).toEqual({
       'secret/grafana/admin': { user: 'admin-user', password: 'admin pass with spaces' },
@@ -384,19 +383,20 @@ describe("Vault's configuration as code", () => {
       ...extra,
     });
 
-    function apply(state: FakeVaultState, files: Record<string, string> = data()) {
+    async function apply(state: FakeVaultState, files: Record<string, string> = data()) {
       const dir = mkdtempSync(join(tmpdir(), 'vault-config-'));
       for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-      const vault = fakeVault(state);
+      const vault = await fakeVault(state);
       // The script's only machine-specific part is the folder the ConfigMap is mounted at.
       const script = files['apply.sh'].replaceAll(CONFIG_DIR, dir);
-      const run = () => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: vault.path, HOME: dir } });
+      // Not spawnSync: the stand-in answers from this worker (test/support/vault.ts).
+      const run = () => runScript('sh', ['-c', script], { env: { PATH: vault.path, HOME: dir } });
       return { vault, run };
     }
 
-    it('GIVEN a freshly bootstrapped Vault WHEN apply.sh runs twice THEN the first run configures it from Git and the second changes nothing', () => {
-      const { vault, run } = apply(bootstrapped({ audit: [], mounts: {} }));
-      const first = run();
+    it('GIVEN a freshly bootstrapped Vault WHEN apply.sh runs twice THEN the first run configures it from Git and the second changes nothing', async () => {
+      const { vault, run } = await apply(bootstrapped({ audit: [], mounts: {} }));
+      const first = await run();
       expect(first.status, first.stderr).toBe(0);
       expect(first.stdout).toContain('Vault configuration applied');
       const state = vault.state();
@@ -412,18 +412,18 @@ describe("Vault's configuration as code", () => {
       expect(vault.calls()[0]).toBe('write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token');
 
       const before = vault.calls().length;
-      const second = run();
+      const second = await run();
       expect(second.status, second.stderr).toBe(0);
       const again = vault.calls().slice(before);
       expect(again.filter((c) => /^(audit|secrets) enable|delete/.test(c))).toEqual([]);
       expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
     });
 
-    it('GIVEN roles and policies Git no longer declares WHEN apply.sh runs THEN it removes them and leaves hand-made human policies alone', () => {
-      const { vault, run } = apply(
+    it('GIVEN roles and policies Git no longer declares WHEN apply.sh runs THEN it removes them and leaves hand-made human policies alone', async () => {
+      const { vault, run } = await apply(
         bootstrapped({ policies: { [ADMIN_POLICY]: '', 'platform-old-app': '', 'ops-humans': '' }, roles: { [ADMIN_ROLE]: {}, 'old-app': {} } }),
       );
-      const result = run();
+      const result = await run();
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('role old-app removed');
       expect(result.stdout).toContain('policy platform-old-app removed');
@@ -431,27 +431,27 @@ describe("Vault's configuration as code", () => {
       expect(Object.keys(vault.state().policies).sort()).toEqual(['ops-humans', 'platform-alertmanager', 'platform-grafana', 'platform-harbor-setup', ...APP_AND_BUILD_CONSUMERS.map((name) => `platform-${name}`), 'platform-postgresql', 'platform-postgresql-dump', RAFT_SNAPSHOT_POLICY, 'platform-redis', 'platform-renovate', SSO_ADMIN_POLICY, SSO_VIEWER_POLICY, ADMIN_POLICY, 'platform-vault-snapshot'].sort());
     });
 
-    it('fails, changing nothing, on a secret/ engine that is not KV version 2', () => {
-      const { vault, run } = apply(bootstrapped({ mounts: { 'secret/': { type: 'kv', version: '1' } } }));
-      const result = run();
+    it('fails, changing nothing, on a secret/ engine that is not KV version 2', async () => {
+      const { vault, run } = await apply(bootstrapped({ mounts: { 'secret/': { type: 'kv', version: '1' } } }));
+      const result = await run();
       expect(result.status).not.toBe(0);
       expect(result.stderr).toContain('secret/ is mounted but is not KV version 2');
       expect(Object.keys(vault.state().roles)).toEqual([ADMIN_ROLE]);
     });
 
-    it('GIVEN GitLab has not issued Vault\'s application yet WHEN apply.sh runs THEN it applies everything else and skips sign-in, naming the entry to load', () => {
-      const { vault, run } = apply(bootstrapped());
-      const result = run();
+    it('GIVEN GitLab has not issued Vault\'s application yet WHEN apply.sh runs THEN it applies everything else and skips sign-in, naming the entry to load', async () => {
+      const { vault, run } = await apply(bootstrapped());
+      const result = await run();
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('oidc skipped: secret/sso/vault is not loaded yet (load-kv.sh sso, once GitLab runs)');
       expect(vault.state().auth).toEqual(['kubernetes/']);
       expect(vault.state().revoked).toBe(1);
     });
 
-    it('GIVEN Vault\'s application in secret/sso/vault WHEN apply.sh runs twice THEN people sign in through GitLab, each GitLab group maps to its policy, and the second run changes nothing', () => {
+    it('GIVEN Vault\'s application in secret/sso/vault WHEN apply.sh runs twice THEN people sign in through GitLab, each GitLab group maps to its policy, and the second run changes nothing', async () => {
       const kv = { 'secret/sso/vault': { client_id: 'gitlab-app-id', client_secret: 'gitlab-app-secret' } };
-      const { vault, run } = apply(bootstrapped({ kv }));
-      const first = run();
+      const { vault, run } = await apply(bootstrapped({ kv }));
+      const first = await run();
       expect(first.status, first.stderr).toBe(0);
       const state = vault.state();
       expect(state.auth).toEqual(['kubernetes/', 'oidc/']);
@@ -468,26 +468,26 @@ describe("Vault's configuration as code", () => {
         'sso-admins': { id: 'group-sso-admins', type: 'external', policies: SSO_ADMIN_POLICY, alias: { canonical_id: 'group-sso-admins', id: 'alias-platform-admins', mount_accessor: 'auth_oidc_fake', name: 'platform-admins' } },
         'sso-viewers': { id: 'group-sso-viewers', type: 'external', policies: SSO_VIEWER_POLICY, alias: { canonical_id: 'group-sso-viewers', id: 'alias-platform-viewers', mount_accessor: 'auth_oidc_fake', name: 'platform-viewers' } },
       });
-      const second = run();
+      const second = await run();
       expect(second.status, second.stderr).toBe(0);
       expect({ ...vault.state(), revoked: 0 }).toEqual({ ...state, revoked: 0 });
     });
 
-    it('GIVEN the model names another admin group WHEN apply.sh runs THEN the external group\'s alias follows it', () => {
+    it('GIVEN the model names another admin group WHEN apply.sh runs THEN the external group\'s alias follows it', async () => {
       const kv = { 'secret/sso/vault': { client_id: 'id', client_secret: 'secret' } };
-      const { vault, run } = apply(bootstrapped({ kv }));
-      expect(run().status).toBe(0);
+      const { vault, run } = await apply(bootstrapped({ kv }));
+      expect((await run()).status).toBe(0);
       const renamed = configFiles({ ...AUTH, oidc: { ...AUTH.oidc, groups: { ...AUTH.oidc.groups, admin: 'ops/admins' } } }, consumers);
-      const again = apply(vault.state(), renamed);
-      const result = again.run();
+      const again = await apply(vault.state(), renamed);
+      const result = await again.run();
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('group sso-admins: GitLab group ops/admins (was platform-admins)');
       expect(again.vault.state().groups!['sso-admins'].alias!.name).toBe('ops/admins');
     });
 
-    it('fails before bootstrap, when it cannot log in', () => {
-      const { vault, run } = apply(bootstrapped({ auth: [], roles: {} }));
-      const result = run();
+    it('fails before bootstrap, when it cannot log in', async () => {
+      const { vault, run } = await apply(bootstrapped({ auth: [], roles: {} }));
+      const result = await run();
       expect(result.status).not.toBe(0);
       expect(vault.calls()).toEqual(['write -field=token auth/kubernetes/login role=vault-config jwt=@/var/run/secrets/vault/token']);
     });
@@ -523,7 +523,7 @@ function injectedPodsOf(consumer: SecretConsumer): PodMeta[] {
   const isAnnotations = (v: any) => v && typeof v === 'object' && v['vault.hashicorp.com/role'] === consumer.name;
   // Rendered objects, and the pods Jenkins creates from the pod templates of its JCasC ConfigMap.
   // The whole render's objects, as the render holds them before writing (no YAML round trip).
-  renderedObjects ??= renderKubernetesObjects(platform);
+  renderedObjects ??= defaultKubernetesObjects();
   const rendered = [...renderedObjects].flatMap(([path, object]) => [object, ...podTemplatePods(path, object).map((pod) => pod.object)]);
   for (const object of rendered as any[]) {
     if (object.kind === 'Application' && object.spec.destination.namespace === consumer.namespace) {
