@@ -13,12 +13,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { runInNewContext } from 'node:vm';
 import { sigv4Problems } from './sigv4';
+import { standInServer, standInShim } from './stand-in-server';
 
 export interface FakeUser {
   id: number;
@@ -272,61 +273,16 @@ function runProgram(text: string, args: string[]): { status: number; stdout: str
 }
 
 /**
- * The `headscale`, `tailscale` and `curl` on PATH: bash that writes its argv to the fake's stand-in
- * server over bash's own `/dev/tcp` (NUL-terminated fields: the program, the argument count, the
- * files for stdout and stderr, the arguments); the server runs the stand-in program there
- * (runProgram), writes its output to those files and answers with the exit status, and the shim
- * replays them. The script calls them about ten times a run; a Node process per call cost about
- * 60 ms of CPU, curl about 5 ms, bash and cat a few (docs/decisions/0096-test-run-speed.md).
+ * The `headscale`, `tailscale` and `curl` on PATH: shims that call the fake's stand-in server
+ * (test/support/stand-in-server.ts). The script calls them about ten times a run.
  * `ownProcess`: a call with this argument runs the program as its own Node process instead (the
  * SSM request, whose -K pipe and stdin only the called process can read).
  */
 function programShim(name: string, opts: { work: string; port: number; ownProcess?: { argument: string; program: string } }): string {
-  const own = opts.ownProcess ? `for a in "$@"; do [ "$a" != ${JSON.stringify(opts.ownProcess.argument)} ] || exec ${JSON.stringify(opts.ownProcess.program)} "$@"; done
-` : '';
-  return `#!/bin/bash
-${own}r=${opts.work}/${name}-$$
-exec 3<>/dev/tcp/127.0.0.1/${opts.port} || exit 99
-printf '%s\\0' ${name} "$#" "$r.o" "$r.e" "$@" >&3
-s=99
-read -r s <&3
-exec 3<&-
-[ ! -s "$r.o" ] || cat "$r.o"
-[ ! -s "$r.e" ] || cat "$r.e" >&2
-exit "$s"
-`;
-}
-
-/** The NUL-terminated fields of one stand-in call, once all have arrived (the count is the second). */
-function completeCall(buffer: Buffer): string[] | undefined {
-  const fields: string[] = [];
-  let at = 0;
-  while (true) {
-    const end = buffer.indexOf(0, at);
-    if (end < 0) return undefined;
-    fields.push(buffer.subarray(at, end).toString('utf8'));
-    at = end + 1;
-    if (fields.length >= 4 && fields.length === 4 + Number(fields[1])) return fields;
-  }
-}
-
-/** The server the shims talk to: runs the named stand-in program and writes its output where the shim reads it. */
-function standinServer(programs: ReadonlyMap<string, string>): NetServer {
-  return createNetServer((socket) => {
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      const fields = completeCall(buffer);
-      if (!fields) return;
-      const [name, , out, err, ...args] = fields;
-      const program = programs.get(name);
-      if (program === undefined) return void socket.end('99\n');
-      const { status, stdout, stderr } = runProgram(program, args);
-      writeFileSync(out, stdout);
-      writeFileSync(err, stderr);
-      socket.end(`${status}\n`);
-    });
-  });
+  const own = opts.ownProcess
+    ? `for a in "$@"; do [ "$a" != ${JSON.stringify(opts.ownProcess.argument)} ] || exec ${JSON.stringify(opts.ownProcess.program)} "$@"; done\n`
+    : '';
+  return standInShim({ name, port: opts.port, work: opts.work, prelude: own });
 }
 
 /**
@@ -400,9 +356,10 @@ export async function fakeGateway(initial: FakeGatewayState, ssm: { endpoint: st
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const standins = standinServer(programs);
-  await new Promise<void>((resolve) => standins.listen(0, '127.0.0.1', resolve));
-  const standinPort = (standins.address() as AddressInfo).port;
+  const { server: standins, port: standinPort } = await standInServer(0, ({ name, args }) => {
+    const program = programs.get(name);
+    return program === undefined ? undefined : runProgram(program, [...args]);
+  });
 
   const imdsCredentials = JSON.stringify(
     {

@@ -8,11 +8,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { standInServer, standInShim } from './stand-in-server';
 
 /** The capabilities of a policy by path, as hcltool prints a policy file. */
 export interface PolicyJson {
@@ -270,75 +269,40 @@ function runProgram(text: string, call: Call): { status: number; stdout: string;
 }
 
 /**
- * One TCP server per worker answers every fake's `vault` calls (by the fake's name). The `vault` on
- * PATH is bash that writes its call to the server over bash's own `/dev/tcp` (no curl, no Node):
- * its folder, VAULT_TOKEN, the files for stdout and stderr, the file holding its stdin (only for a
- * `KEY=-` argument, where the real CLI reads stdin) and its argv, NUL-terminated fields with the
- * argument count first. The server runs the program (runProgram), writes its output to those files
- * and answers with the exit status; the shim replays them. A Node process per call cost about 60 ms
- * of CPU and apply.sh makes about 50 calls a run (docs/decisions/0096-test-run-speed.md). The server
- * is unref'd: it never keeps a worker alive. A script that calls the stand-in must not block the
- * worker: run it with `runScript`, never `spawnSync`.
+ * One server per worker answers every fake's `vault` calls, by the fake's name, through the bash
+ * shims of test/support/stand-in-server.ts (apply.sh makes about 50 calls a run). A script that
+ * calls the stand-in must not block the worker: run it with `runScript`, never `spawnSync`.
  */
 const programs = new Map<string, string>();
+
 let server: Promise<number> | undefined;
 
-/** The NUL-terminated fields of one call: the fake's name, the count of fields after the sixth, then the rest. */
-function completeCall(buffer: Buffer): string[] | undefined {
-  const fields: string[] = [];
-  let at = 0;
-  while (true) {
-    const end = buffer.indexOf(0, at);
-    if (end < 0) return undefined;
-    fields.push(buffer.subarray(at, end).toString('utf8'));
-    at = end + 1;
-    if (fields.length >= 7 && fields.length === 7 + Number(fields[1])) return fields;
-  }
-}
-
+/** The worker's one server for every fake's `vault` calls (test/support/stand-in-server.ts). */
 function vaultServer(): Promise<number> {
-  server ??= new Promise((resolveServer, reject) => {
-    const tcp = createServer((socket) => {
-      let buffer = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        const fields = completeCall(buffer);
-        if (!fields) return;
-        const [id, , cwd, token, out, err, input, ...args] = fields;
-        const program = programs.get(id);
-        if (program === undefined) return void socket.end('99\n');
-        const env: Record<string, string> = token === '' ? {} : { VAULT_TOKEN: token.slice(1) };
-        const { status, stdout, stderr } = runProgram(program, { args, env, cwd, stdin: input === '' ? undefined : fs.readFileSync(input, 'utf8') });
-        fs.writeFileSync(out, stdout);
-        fs.writeFileSync(err, stderr);
-        socket.end(`${status}\n`);
-      });
-    });
-    tcp.on('error', reject);
-    tcp.listen(0, '127.0.0.1', () => {
-      tcp.unref();
-      resolveServer((tcp.address() as AddressInfo).port);
-    });
-  });
+  server ??= standInServer(VAULT_CALL_FIELDS.length, ({ name, fixed, args }) => {
+    const program = programs.get(name);
+    if (program === undefined) return undefined;
+    const [cwd, token, input] = fixed;
+    const env: Record<string, string> = token === '' ? {} : { VAULT_TOKEN: token.slice(1) };
+    return runProgram(program, { args: [...args], env, cwd, stdin: input === '' ? undefined : fs.readFileSync(input, 'utf8') });
+  }).then(({ port }) => port);
   return server;
 }
 
-/** The `vault` on PATH: bash alone, and cat for the output (see vaultServer). */
+/**
+ * What the `vault` shim sends besides its argv: its folder, VAULT_TOKEN (`=` and the token when it
+ * is set, empty when not) and the file holding its stdin, only for a `KEY=-` argument, where the
+ * real CLI reads stdin.
+ */
+const VAULT_CALL_FIELDS = ['"$PWD"', '"${VAULT_TOKEN+=${VAULT_TOKEN}}"', '"$i"'];
+
+/** The `vault` on PATH (see stand-in-server.ts). */
 function vaultShim(id: string, port: number, work: string): string {
-  return `#!/bin/bash
-r=${work}/vault-$$
-i=
+  const stdin = `i=
 for a in "$@"; do case $a in *=-) i=$r.i ;; esac; done
 [ -z "$i" ] || cat >"$i"
-exec 3<>/dev/tcp/127.0.0.1/${port} || exit 99
-printf '%s\\0' ${id} "$#" "$PWD" "\${VAULT_TOKEN+=\${VAULT_TOKEN}}" "$r.o" "$r.e" "$i" "$@" >&3
-s=99
-read -r s <&3
-exec 3<&-
-[ ! -s "$r.o" ] || cat "$r.o"
-[ ! -s "$r.e" ] || cat "$r.e" >&2
-exit "$s"
 `;
+  return standInShim({ name: id, port, work, prelude: stdin, fixed: VAULT_CALL_FIELDS });
 }
 
 let fakes = 0;
