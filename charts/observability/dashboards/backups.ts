@@ -8,7 +8,7 @@
  */
 import { WATCHED_BACKUP_CRONJOBS_SELECTOR } from '../../lib/backup-jobs';
 import type { DashboardSpec, Panel, Query } from './builder';
-import type { CephFill } from '../ceph-fill';
+import { cephUsedStat, type CephFill } from '../ceph-fill';
 
 export interface BackupKind {
   /** What is backed up, as the panel titles say it ("Velero schedules"). */
@@ -86,7 +86,7 @@ export function backupsDashboard(fill: CephFill): DashboardSpec {
         // Velero v1.18 pkg/metrics/metrics.go backup_location_status_gauge: 1 when the location is
         // available; a location Velero cannot reach takes no backup and no moved volume data.
         { kind: 'stat', title: 'Backup storage locations unavailable', width: 8, height: 4, thresholds: [1, 1], queries: [{ expr: 'count(velero_backup_location_status_gauge == 0) or vector(0)' }] },
-        { kind: 'stat', title: 'Ceph used', width: 8, height: 4, unit: 'percentunit', thresholds: [fill.warning, fill.nearfull], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
+        cephUsedStat(fill, 'Ceph used', 8),
       ],
       [
         { kind: 'timeseries', title: 'Backups by result (per day)', queries: [{ expr: 'sum(increase(velero_backup_success_total[1d]))', legend: 'succeeded' }, { expr: 'sum(increase(velero_backup_failure_total[1d]))', legend: 'failed' }, { expr: 'sum(increase(velero_backup_partial_failure_total[1d]))', legend: 'partially failed' }] },

@@ -7,7 +7,7 @@
  * come from cAdvisor and the kubelet, by namespace, so every service is measured the same way.
  */
 import type { DashboardSpec, Panel } from './builder';
-import { percent, type CephFill } from '../ceph-fill';
+import { cephUsedStat, percent, type CephFill } from '../ceph-fill';
 
 /** Working-set memory of the service's containers (cAdvisor), per pod. */
 const memoryByPod = (namespace: string): Panel => ({
@@ -204,7 +204,7 @@ export function cephDashboard(fill: CephFill): DashboardSpec {
     rows: [
       [
         { kind: 'stat', title: 'Health (0 OK, 1 WARN, 2 ERR)', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'max(ceph_health_status)' }] },
-        { kind: 'stat', title: 'Raw capacity used', width: 6, height: 4, unit: 'percentunit', thresholds: [fill.warning, fill.nearfull], queries: [{ expr: 'max(ceph_cluster_total_used_raw_bytes) / max(ceph_cluster_total_bytes)' }] },
+        cephUsedStat(fill, 'Raw capacity used', 6),
         { kind: 'stat', title: 'OSDs down', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_up == 0) or vector(0)' }] },
         { kind: 'stat', title: 'OSDs out', width: 6, height: 4, thresholds: [1, 2], queries: [{ expr: 'count(ceph_osd_in == 0) or vector(0)' }] },
       ],
