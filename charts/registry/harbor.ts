@@ -27,11 +27,13 @@
  * secretName,extraEnvVars}, jobservice.{existingSecret,existingSecretKey,jobLoggers,extraEnvVars},
  * registry.{existingSecret,existingSecretKey,credentials.existingSecret,registry.extraEnvVars},
  * exporter.extraEnvVars, trivy.{enabled,ignoreUnfixed},
- * metrics.{enabled,serviceMonitor.enabled}, containerSecurityContext, <component>.{nodeSelector,resources}.
+ * metrics.{enabled,serviceMonitor.enabled}, containerSecurityContext,
+ * <component>.{nodeSelector,resources,serviceAccountName,automountServiceAccountToken}.
  *
  * @see https://github.com/goharbor/harbor-helm
  */
 import { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Platform } from '../../config';
 import { HARBOR_ROBOTS, appPushRobots, type AppPushRobot } from '../../config/harbor-robots';
 import { GITLAB_GROUPS_CLAIM, GITLAB_USERNAME_CLAIM, OIDC_CLIENT_KEYS, OIDC_SCOPES, gitlabIssuer, oidcClientDataPath, ssoGroups } from '../lib/sso';
@@ -42,6 +44,7 @@ import { DELIVERY_SYNC_WAVE } from '../lib/sync-waves';
 import { POSTGRESQL, POSTGRESQL_HOST, POSTGRESQL_PORT, REDIS, REDIS_DATABASES, REDIS_HOST, REDIS_PORT, databaseOf } from '../lib/data-endpoints';
 import { READ_AT_START, rawValueTemplate, vaultFile } from '../lib/vault-access';
 import { TlsIngress } from '../lib/ingress';
+import { standardLabels } from '../lib/labels';
 import { WorkloadJob, WorkloadVolume } from '../lib/workload';
 import { PlatformNamespace } from '../lib/namespace';
 import {
@@ -52,6 +55,7 @@ import {
   exposedThroughIngress,
   scrapedBy,
   type Connection,
+  serviceAccountOf,
   type NetworkPlan,
   type Workload,
 } from '../lib/network';
@@ -68,17 +72,21 @@ export const HARBOR_NAMESPACE = 'harbor';
 export const HARBOR_RELEASE = 'harbor';
 
 /**
- * The chart labels every pod `component: <component>`. It creates no ServiceAccount and sets
- * `serviceAccountName` only from `<component>.serviceAccountName` (empty by default, and in our
- * values), so every component runs as the namespace's `default` ServiceAccount
- * (goharbor/harbor-helm@v1.19.1 templates/core/core-dpl.yaml and the others).
+ * The chart labels every pod `component: <component>` and creates no ServiceAccount: a pod runs as
+ * `<component>.serviceAccountName` when set (else the namespace's `default`), with the token
+ * mounted only if `<component>.automountServiceAccountToken` (default false). No component calls
+ * the Kubernetes API, so each gets an account of its own, rendered by `Harbor` without a token:
+ * the mesh identity then names the component, not the namespace
+ * (goharbor/harbor-helm@v1.19.1 templates/{nginx,portal}/deployment.yaml, core/core-dpl.yaml,
+ * jobservice/jobservice-dpl.yaml, registry/registry-dpl.yaml, trivy/trivy-sts.yaml,
+ * exporter/exporter-dpl.yaml; values.yaml `<component>.serviceAccountName`).
  */
 const component = (name: string, ports: Record<string, number>): Workload => ({
   namespace: HARBOR_NAMESPACE,
   name,
   selectorLabel: 'component',
   ports,
-  serviceAccount: 'default',
+  serviceAccount: `${HARBOR_RELEASE}-${name}`,
 });
 
 /** Harbor's own NGINX: routes /v2/, /api/, /service/, /c/ to core and the rest to the portal. */
@@ -91,7 +99,9 @@ export const TRIVY = component('trivy', { http: 8080 });
 export const EXPORTER = component('exporter', { metrics: 8001 });
 /** Our PostSync Job: it only calls Harbor's API (and Vault). */
 export const SETUP: Workload = { namespace: HARBOR_NAMESPACE, name: 'harbor-setup', receivesNothing: true };
-export const HARBOR_WORKLOADS = [NGINX, CORE, PORTAL, JOBSERVICE, REGISTRY, TRIVY, EXPORTER, SETUP];
+/** The chart's pods, each running as its own ServiceAccount. */
+export const HARBOR_COMPONENTS = [NGINX, CORE, PORTAL, JOBSERVICE, REGISTRY, TRIVY, EXPORTER];
+export const HARBOR_WORKLOADS = [...HARBOR_COMPONENTS, SETUP];
 
 /** The chart's proxy Service our Ingress targets, and core's Service the setup Job calls. */
 export const PROXY_SERVICE = { name: 'harbor', port: 80 } as const;
@@ -355,6 +365,8 @@ export function harborChart(props: HarborChartProps) {
   const node = { [NODE_LABEL]: props.node };
   const on = (requests: ReturnType<typeof resources>) => ({ nodeSelector: node, resources: requests });
   const redisEnv = harborRedisEnv();
+  // The component's own ServiceAccount (rendered by `Harbor`), without the API token.
+  const runsAs = (workload: Workload) => ({ serviceAccountName: serviceAccountOf(workload), automountServiceAccountToken: false });
   return {
     ...CHARTS.harbor,
     releaseName: HARBOR_RELEASE,
@@ -411,6 +423,7 @@ export function harborChart(props: HarborChartProps) {
         },
       },
       core: {
+        ...runsAs(CORE),
         ...on(resources('100m', '256Mi', '1', '1Gi')),
         existingSecret: HARBOR_SECRETS.internal.name,
         existingXsrfSecret: HARBOR_SECRETS.internal.name,
@@ -420,6 +433,7 @@ export function harborChart(props: HarborChartProps) {
         extraEnvVars: redisEnv.core,
       },
       jobservice: {
+        ...runsAs(JOBSERVICE),
         ...on(resources('100m', '256Mi', '1', '1Gi')),
         existingSecret: HARBOR_SECRETS.internal.name,
         existingSecretKey: 'JOBSERVICE_SECRET',
@@ -428,6 +442,7 @@ export function harborChart(props: HarborChartProps) {
         extraEnvVars: redisEnv.jobservice,
       },
       registry: {
+        ...runsAs(REGISTRY),
         nodeSelector: node,
         registry: { resources: resources('100m', '256Mi', '1', '1Gi'), extraEnvVars: redisEnv.registry },
         controller: { resources: resources('50m', '64Mi', '500m', '256Mi') },
@@ -436,14 +451,15 @@ export function harborChart(props: HarborChartProps) {
         credentials: { existingSecret: HARBOR_SECRETS.internal.name },
       },
       trivy: {
+        ...runsAs(TRIVY),
         ...on(resources('200m', '512Mi', '1', '1Gi')),
         enabled: true,
         // Report every vulnerability, fixed or not: the pull policy decides what is blocked.
         ignoreUnfixed: false,
       },
-      portal: on(resources('25m', '64Mi', '200m', '256Mi')),
-      nginx: on(resources('50m', '64Mi', '500m', '256Mi')),
-      exporter: { ...on(resources('25m', '64Mi', '200m', '256Mi')), extraEnvVars: redisEnv.exporter },
+      portal: { ...runsAs(PORTAL), ...on(resources('25m', '64Mi', '200m', '256Mi')) },
+      nginx: { ...runsAs(NGINX), ...on(resources('50m', '64Mi', '500m', '256Mi')) },
+      exporter: { ...runsAs(EXPORTER), ...on(resources('25m', '64Mi', '200m', '256Mi')), extraEnvVars: redisEnv.exporter },
       metrics: { enabled: true, serviceMonitor: { enabled: false } },
       containerSecurityContext: CONTAINER_SECURITY_CONTEXT,
     } satisfies HarborValues,
@@ -543,6 +559,14 @@ export class Harbor extends Construct {
   constructor(scope: Construct, id: string, props: HarborProps) {
     super(scope, id);
     new PlatformNamespace(this, 'namespace', { name: HARBOR_NAMESPACE, workloads: HARBOR_WORKLOADS, plan: props.plan });
+    // The accounts the chart's pods run as (values `<component>.serviceAccountName`).
+    for (const workload of HARBOR_COMPONENTS) {
+      const name = serviceAccountOf(workload);
+      new k8s.KubeServiceAccount(this, `${workload.name}-service-account`, {
+        metadata: { name, namespace: HARBOR_NAMESPACE, labels: standardLabels(name, 'service-account') },
+        automountServiceAccountToken: false,
+      });
+    }
     new TlsIngress(this, 'ingress', {
       name: 'harbor',
       namespace: HARBOR_NAMESPACE,

@@ -8,6 +8,7 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultPlatform, loadPlatformFile } from '../../../config';
 import {
+  HARBOR_COMPONENTS,
   HARBOR_SECRETS,
   Harbor,
   harborChart,
@@ -20,6 +21,7 @@ import {
 } from '../../../charts/registry/harbor';
 import { HARBOR_ROBOTS, appPushRobot, appPushRobots, robotUserName } from '../../../config/harbor-robots';
 import { REDIS_DATABASES, REDIS_HOST, REDIS_PORT } from '../../../charts/lib/data-endpoints';
+import { serviceAccountOf } from '../../../charts/lib/network';
 import { REDIS_USERS } from '../../../charts/data/redis';
 import { SETUP_SCRIPT } from '../../../charts/registry/setup-script';
 import { secretPath, vaultClientConnection } from '../../../charts/lib/vault';
@@ -142,6 +144,37 @@ describe('Harbor', () => {
     for (const component of ['core', 'jobservice', 'registry', 'trivy', 'portal', 'nginx', 'exporter']) {
       expect(values()[component].nodeSelector, component).toEqual({ 'platform-synthesizer.io/node': 'node-h' });
     }
+  });
+
+  describe('GIVEN the chart values we render WHEN the components’ pods start', () => {
+    // The chart's pod components are those its values schema gives a `serviceAccountName`
+    // (templates/*/: `serviceAccountName: {{ .Values.<component>.serviceAccountName }}`, else `default`).
+    const schema = JSON.parse(readFileSync(join(ROOT, 'imports/charts/harbor.schema.json'), 'utf8'));
+    const chartComponents = Object.keys(schema.properties).filter((key) => schema.properties[key].properties?.serviceAccountName);
+    const runsAs = (component: string): string => values()[component].serviceAccountName || 'default';
+
+    it('THEN each component runs as an account of its own: none is `default`, no two share one', () => {
+      expect(chartComponents.length).toBeGreaterThan(5);
+      const byAccount = new Map<string, string[]>();
+      for (const component of chartComponents) byAccount.set(runsAs(component), [...(byAccount.get(runsAs(component)) ?? []), component]);
+      const problems = [...byAccount].flatMap(([account, components]) => [
+        ...(account === 'default' ? [`${components.join(', ')} run as the namespace's default ServiceAccount`] : []),
+        ...(components.length > 1 ? [`${components.join(' and ')} share ServiceAccount "${account}"`] : []),
+      ]);
+      expect(problems).toEqual([]);
+    });
+
+    it('THEN our objects hold each account, without the API token, and the mesh names the same account', () => {
+      const accounts = objects().filter((o) => o.kind === 'ServiceAccount');
+      for (const component of chartComponents) {
+        const account = find(accounts, 'ServiceAccount', runsAs(component));
+        expect(account, `ServiceAccount of ${component}`).toBeDefined();
+        expect(account.automountServiceAccountToken, component).toBe(false);
+        expect(values()[component].automountServiceAccountToken, component).toBe(false);
+        const workload = HARBOR_COMPONENTS.find((w) => w.name === component);
+        expect(workload && serviceAccountOf(workload), `the Workload constant of ${component}`).toBe(runsAs(component));
+      }
+    });
   });
 
   it('GIVEN the values THEN every Harbor container runs restricted: non-root, unprivileged, no capabilities, RuntimeDefault seccomp', () => {
