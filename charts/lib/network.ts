@@ -176,8 +176,9 @@ export function serviceAccountsOf(workload: Workload): readonly string[] {
 
 export const selectorLabelOf = (workload: Workload) => workload.selectorLabel ?? NAME_LABEL;
 export const isWorkload = (peer: Peer): peer is { readonly workload: Workload } => 'workload' in peer;
-export const sameWorkload = (a: Workload, b: Workload) =>
-  a.namespace === b.namespace && a.name === b.name && selectorLabelOf(a) === selectorLabelOf(b);
+/** One string per workload (namespace, name, selecting label): equal exactly when `sameWorkload` holds. */
+export const workloadKey = (w: Workload) => `${w.namespace}/${w.name}/${selectorLabelOf(w)}`;
+export const sameWorkload = (a: Workload, b: Workload) => workloadKey(a) === workloadKey(b);
 
 export function describePeer(peer: Peer): string {
   return 'workload' in peer ? `${peer.workload.namespace}/${peer.workload.name}` : peer.network.name;

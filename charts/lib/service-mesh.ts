@@ -28,6 +28,30 @@ export const PROXY_PORTS = {
   admin: 4191,
 } as const;
 
+/** The label the control plane chart puts on each component's pods. */
+export const CONTROL_PLANE_LABEL = 'linkerd.io/control-plane-component';
+
+/**
+ * The control plane's components as workloads, with the ports the install connects proxies and
+ * the API server to and the admin port Prometheus scrapes (linkerd/linkerd2 edge-26.8.3
+ * charts/linkerd-control-plane/templates: identity.yaml, destination.yaml, proxy-injector.yaml).
+ */
+/** The identity controller: issues each proxy's certificate (gRPC 8080). */
+export const LINKERD_IDENTITY: Workload = { namespace: LINKERD_NAMESPACE, name: 'identity', selectorLabel: CONTROL_PLANE_LABEL, ports: { grpc: 8080, admin: 9990 } };
+/**
+ * The destination pod: destination (8086) and policy (8090) controllers, the ServiceProfile
+ * validator (8443) and the policy validator (9443) webhooks.
+ */
+export const LINKERD_DESTINATION: Workload = {
+  namespace: LINKERD_NAMESPACE,
+  name: 'destination',
+  selectorLabel: CONTROL_PLANE_LABEL,
+  ports: { destination: 8086, policy: 8090, spValidator: 8443, policyValidator: 9443, admin: 9996 },
+};
+/** The proxy injector: the admission webhook (8443) that adds the proxy to new pods. */
+export const LINKERD_PROXY_INJECTOR: Workload = { namespace: LINKERD_NAMESPACE, name: 'proxy-injector', selectorLabel: CONTROL_PLANE_LABEL, ports: { webhook: 8443, admin: 9995 } };
+export const LINKERD_CONTROL_PLANE: readonly Workload[] = [LINKERD_IDENTITY, LINKERD_DESTINATION, LINKERD_PROXY_INJECTOR];
+
 /** The mTLS identity of a ServiceAccount, as Linkerd's identity controller issues it. */
 export function meshIdentity(namespace: string, serviceAccount: string): string {
   return `${serviceAccount}.${namespace}.serviceaccount.identity.${LINKERD_NAMESPACE}.${IDENTITY_TRUST_DOMAIN}`;

@@ -25,8 +25,17 @@ import { CHARTS } from '../../config/versions';
 import type { LinkerdControlPlaneValues, LinkerdCrdsValues, Linkerd2CniValues } from '../../imports/charts';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CRD, MUTATING_WEBHOOK, VALIDATING_WEBHOOK } from '../lib/kinds';
 import { PlatformNamespace } from '../lib/namespace';
-import { apiServerCallers, connect, dnsAccess, kubeApiAccess, type Connection, type NetworkPlan, type Workload } from '../lib/network';
-import { IDENTITY_TRUST_DOMAIN, LINKERD_NAMESPACE, PROXY_PORTS, isMeshed } from '../lib/service-mesh';
+import { apiServerCallers, connect, dnsAccess, kubeApiAccess, workloadKey, type Connection, type NetworkPlan, type Workload } from '../lib/network';
+import {
+  IDENTITY_TRUST_DOMAIN,
+  LINKERD_CONTROL_PLANE,
+  LINKERD_DESTINATION,
+  LINKERD_IDENTITY,
+  LINKERD_NAMESPACE,
+  LINKERD_PROXY_INJECTOR,
+  PROXY_PORTS,
+  isMeshed,
+} from '../lib/service-mesh';
 import type { ServiceRegistration } from '../lib/service';
 
 /**
@@ -41,24 +50,6 @@ export const WEBHOOK_CERTIFICATES = {
   policyValidator: { name: 'linkerd-policy-validator', secretName: 'linkerd-policy-validator-k8s-tls' },
 } as const;
 
-/** The label the chart puts on each control plane component's pods. */
-const COMPONENT_LABEL = 'linkerd.io/control-plane-component';
-
-/** The identity controller: issues each proxy's certificate (gRPC 8080). */
-export const IDENTITY: Workload = { namespace: LINKERD_NAMESPACE, name: 'identity', selectorLabel: COMPONENT_LABEL, ports: { grpc: 8080, admin: 9990 } };
-/**
- * The destination pod: destination (8086) and policy (8090) controllers, the ServiceProfile
- * validator (8443) and the policy validator (9443) webhooks.
- */
-export const DESTINATION: Workload = {
-  namespace: LINKERD_NAMESPACE,
-  name: 'destination',
-  selectorLabel: COMPONENT_LABEL,
-  ports: { destination: 8086, policy: 8090, spValidator: 8443, policyValidator: 9443, admin: 9996 },
-};
-/** The proxy injector webhook (8443). */
-export const PROXY_INJECTOR: Workload = { namespace: LINKERD_NAMESPACE, name: 'proxy-injector', selectorLabel: COMPONENT_LABEL, ports: { webhook: 8443, admin: 9995 } };
-export const CONTROL_PLANE: readonly Workload[] = [IDENTITY, DESTINATION, PROXY_INJECTOR];
 
 export const CNI_NAMESPACE = 'linkerd-cni';
 /** The CNI plugin installer (`k8s-app: linkerd-cni`); it serves nothing. */
@@ -79,12 +70,10 @@ export const K3S_CNI = { netDir: '/var/lib/rancher/k3s/agent/etc/cni/net.d', bin
  */
 function proxyControlConnections(client: Workload): Connection[] {
   return [
-    connect({ workload: client }, IDENTITY, ['grpc'], 'Linkerd proxy: its workload certificate'),
-    connect({ workload: client }, DESTINATION, ['destination', 'policy'], 'Linkerd proxy: service discovery and policy'),
+    connect({ workload: client }, LINKERD_IDENTITY, ['grpc'], 'Linkerd proxy: its workload certificate'),
+    connect({ workload: client }, LINKERD_DESTINATION, ['destination', 'policy'], 'Linkerd proxy: service discovery and policy'),
   ];
 }
-
-const key = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`;
 
 /**
  * The control plane connections of every meshed workload of the render: each workload that a
@@ -95,13 +84,13 @@ const key = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`
 export function meshControlPlaneConnections(platform: Platform, connections: readonly Connection[]): Connection[] {
   if (!platform.serviceMesh.enabled) return [];
   const clients = new Map<string, Workload>();
-  for (const workload of CONTROL_PLANE) clients.set(key(workload), workload);
+  for (const workload of LINKERD_CONTROL_PLANE) clients.set(workloadKey(workload), workload);
   for (const connection of connections) {
     for (const peer of [connection.from, connection.to]) {
-      if ('workload' in peer && !peer.workload.hostNetwork && isMeshed(platform, peer.workload.namespace)) clients.set(key(peer.workload), peer.workload);
+      if ('workload' in peer && !peer.workload.hostNetwork && isMeshed(platform, peer.workload.namespace)) clients.set(workloadKey(peer.workload), peer.workload);
     }
   }
-  return [...clients.values()].sort((a, b) => key(a).localeCompare(key(b))).flatMap(proxyControlConnections);
+  return [...clients.values()].sort((a, b) => workloadKey(a).localeCompare(workloadKey(b))).flatMap(proxyControlConnections);
 }
 
 /** What the CRDs' service renders besides the chart: the linkerd namespace, for its policies. */
@@ -136,7 +125,7 @@ export class LinkerdCrds extends Construct {
       name: LINKERD_NAMESPACE,
       // With the CNI plugin no pod here needs NET_ADMIN: the control plane's containers, its
       // network validator and its proxies meet `restricted` (see controlPlaneValues).
-      workloads: CONTROL_PLANE,
+      workloads: LINKERD_CONTROL_PLANE,
       plan: props.plan,
       // What the chart's namespace template sets when the CLI installs it (Helm does not render it):
       // linkerd/linkerd2 edge-26.8.3 charts/linkerd-control-plane/templates/namespace.yaml.
@@ -250,9 +239,9 @@ export class LinkerdControlPlane extends Construct {
       clusterResources: [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, MUTATING_WEBHOOK, VALIDATING_WEBHOOK],
     }),
     connections: (platform: Platform): Connection[] => [
-      ...CONTROL_PLANE.flatMap((workload) => [dnsAccess(workload), ...kubeApiAccess(workload, platform)]),
-      connect({ network: apiServerCallers(platform) }, PROXY_INJECTOR, ['webhook'], 'admission webhook (injects the Linkerd proxy)'),
-      connect({ network: apiServerCallers(platform) }, DESTINATION, ['spValidator', 'policyValidator'], 'admission webhooks (ServiceProfile and policy validation)'),
+      ...LINKERD_CONTROL_PLANE.flatMap((workload) => [dnsAccess(workload), ...kubeApiAccess(workload, platform)]),
+      connect({ network: apiServerCallers(platform) }, LINKERD_PROXY_INJECTOR, ['webhook'], 'admission webhook (injects the Linkerd proxy)'),
+      connect({ network: apiServerCallers(platform) }, LINKERD_DESTINATION, ['spValidator', 'policyValidator'], 'admission webhooks (ServiceProfile and policy validation)'),
     ],
   };
 

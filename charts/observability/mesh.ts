@@ -25,25 +25,15 @@
  * @see https://linkerd.io/2-edge/reference/proxy-metrics/
  */
 import type { Platform } from '../../config';
-import { scrapedBy, type Connection, type Workload } from '../lib/network';
+import { scrapedBy, workloadKey, type Connection, type Workload } from '../lib/network';
 import { PROMETHEUS_SERVER } from '../lib/prometheus';
-import { LINKERD_NAMESPACE, PROXY_PORTS, isMeshed, serviceMeshEnabled } from '../lib/service-mesh';
-
-/** The label Linkerd's control-plane pods are selected by. */
-export const CONTROL_PLANE_LABEL = 'linkerd.io/control-plane-component';
-
-/** The destination controller (service discovery and policy for every proxy). */
-export const LINKERD_DESTINATION: Workload = { namespace: LINKERD_NAMESPACE, name: 'destination', selectorLabel: CONTROL_PLANE_LABEL, ports: { 'dest-admin': 9996 } };
-/** The identity controller: signs every proxy's certificate with the identity issuer. */
-export const LINKERD_IDENTITY: Workload = { namespace: LINKERD_NAMESPACE, name: 'identity', selectorLabel: CONTROL_PLANE_LABEL, ports: { 'ident-admin': 9990 } };
-/** The proxy injector: the admission webhook that adds the proxy to new pods. */
-export const LINKERD_PROXY_INJECTOR: Workload = { namespace: LINKERD_NAMESPACE, name: 'proxy-injector', selectorLabel: CONTROL_PLANE_LABEL, ports: { 'injector-admin': 9995 } };
+import { LINKERD_DESTINATION, LINKERD_IDENTITY, LINKERD_NAMESPACE, LINKERD_PROXY_INJECTOR, PROXY_PORTS, isMeshed, serviceMeshEnabled } from '../lib/service-mesh';
 
 /** The control-plane components Prometheus scrapes, with the admin port of each. */
 export const CONTROL_PLANE_TARGETS: readonly (readonly [Workload, string])[] = [
-  [LINKERD_DESTINATION, 'dest-admin'],
-  [LINKERD_IDENTITY, 'ident-admin'],
-  [LINKERD_PROXY_INJECTOR, 'injector-admin'],
+  [LINKERD_DESTINATION, 'admin'],
+  [LINKERD_IDENTITY, 'admin'],
+  [LINKERD_PROXY_INJECTOR, 'admin'],
 ];
 
 /** The scrape job of every meshed workload's proxy. */
@@ -81,7 +71,6 @@ export function withoutMeshCertificates(series: string): string {
 /** A scrape job as Prometheus reads it (the subset we render). */
 type ScrapeConfig = Record<string, unknown> & { readonly job_name: string };
 
-const keyOf = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`;
 
 /** Prometheus' scrapes of the control plane's admin ports (none when the mesh is off). */
 export function controlPlaneScrapes(platform: Platform): Connection[] {
@@ -109,7 +98,7 @@ export function proxyScrapeConnections(platform: Platform, connections: readonly
   const workloads = new Map<string, Workload>();
   for (const connection of connections) {
     for (const peer of [connection.from, connection.to]) {
-      if ('workload' in peer && hasScrapedProxy(platform, peer.workload) && !workloads.has(keyOf(peer.workload))) workloads.set(keyOf(peer.workload), peer.workload);
+      if ('workload' in peer && hasScrapedProxy(platform, peer.workload) && !workloads.has(workloadKey(peer.workload))) workloads.set(workloadKey(peer.workload), peer.workload);
     }
   }
   return [...workloads]

@@ -26,6 +26,7 @@ import {
   type Connection,
   type NetworkPlan,
   type Workload,
+  workloadKey,
 } from '../lib/network';
 import { VAULT_METRICS, VAULT_SERVER, vaultTlsServerName } from '../lib/vault';
 // The host-network targets live below the services (decision 0110): no import of a service's module.
@@ -92,7 +93,6 @@ export interface PodTarget {
 /** A scrape job as Prometheus reads it (the subset we render). */
 export type ScrapeConfig = Record<string, unknown> & { readonly job_name: string };
 
-const workloadKey = (w: Workload) => `${w.namespace}/${w.name}/${w.selectorLabel ?? ''}`;
 
 /** Workloads scraped at a fixed address rather than discovered (pod discovery would need a RoleBinding in a namespace this render may not create). */
 const STATIC_WORKLOADS = [VAULT_SERVER, VELERO, COREDNS];

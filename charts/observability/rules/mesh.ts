@@ -10,7 +10,8 @@
  */
 import type { AlertingRule, RecordingRule, RuleContext, RuleGroup } from '../../lib/rule-group';
 import { serviceMeshEnabled } from '../../lib/service-mesh';
-import { CONTROL_PLANE_TARGETS, IDENTITY_ISSUER_CERTIFICATE, LINKERD_DESTINATION, LINKERD_IDENTITY, LINKERD_PROXY_INJECTOR, MESH_CERTIFICATES, PROXY_JOB } from '../mesh';
+import { CONTROL_PLANE_TARGETS, IDENTITY_ISSUER_CERTIFICATE, MESH_CERTIFICATES, PROXY_JOB } from '../mesh';
+import { LINKERD_DESTINATION, LINKERD_IDENTITY, LINKERD_PROXY_INJECTOR } from '../../lib/service-mesh';
 
 /** The labels every recorded series keeps: which workload it measures. */
 export const WORKLOAD_LABELS = 'namespace, workload_kind, workload';

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { PLATFORM_ENV, loadDefaultPlatform, validatePlatform, type Platform } from '../../../config';
 import { allServices, servicesOf } from '../../../charts/catalogue';
 import { servicePlan } from '../../../charts/synth';
-import { CONTROL_PLANE, DESTINATION, IDENTITY, LinkerdControlPlane, LinkerdCrds, PROXY_INJECTOR, WEBHOOK_CERTIFICATES, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
+import { LinkerdControlPlane, LinkerdCrds, WEBHOOK_CERTIFICATES, controlPlaneValues, meshControlPlaneConnections } from '../../../charts/mesh/linkerd';
 import { LinkerdTrust, TRUST_CHAIN, TRUST_NAMESPACE, TrustManager } from '../../../charts/mesh/trust';
 import { PlatformNamespace } from '../../../charts/lib/namespace';
 import { DEFAULT_INBOUND_POLICY_ANNOTATION, meshPlan } from '../../../charts/lib/mesh-policy';
 import { apiServerCallers, connect, dnsAccess, type Connection, type Workload } from '../../../charts/lib/network';
-import { INJECT_ANNOTATION, LINKERD_NAMESPACE, SKIP_OUTBOUND_PORTS_ANNOTATION, UNMESHED_NAMESPACES, isMeshed } from '../../../charts/lib/service-mesh';
+import { INJECT_ANNOTATION, LINKERD_CONTROL_PLANE, LINKERD_DESTINATION, LINKERD_IDENTITY, LINKERD_PROXY_INJECTOR, LINKERD_NAMESPACE, SKIP_OUTBOUND_PORTS_ANNOTATION, UNMESHED_NAMESPACES, isMeshed } from '../../../charts/lib/service-mesh';
 import { VAULT_PORT, VAULT_SERVER } from '../../../charts/lib/vault';
 import { defaultRender, kubeObjects } from '../../support/render';
 import { NetworkPolicyEvaluator, type Pod } from '../../support/network-evaluator';
@@ -28,7 +28,7 @@ const clientsOf = (connections: readonly Connection[]) =>
 describe('meshed workloads reach the control plane', () => {
   it('GIVEN a workload in a meshed namespace, one on the host network and one in an unmeshed namespace WHEN the mesh is on THEN only the first and the control plane get connections to identity, destination and policy', () => {
     const connections = meshControlPlaneConnections(meshOn, small);
-    expect(clientsOf(connections)).toEqual(['databases/redis', ...CONTROL_PLANE.map((w) => `linkerd/${w.name}`)].sort());
+    expect(clientsOf(connections)).toEqual(['databases/redis', ...LINKERD_CONTROL_PLANE.map((w) => `linkerd/${w.name}`)].sort());
     const redis = connections.filter((c) => 'workload' in c.from && c.from.workload === APP);
     expect(redis.map((c) => ['workload' in c.to ? c.to.workload.name : '', c.ports.map((p) => p.port)])).toEqual([
       ['identity', [8080]],
@@ -45,12 +45,12 @@ describe('meshed workloads reach the control plane', () => {
     const evaluator = new NetworkPolicyEvaluator(objects);
     let ip = 0x0a2a0a00;
     const pod = (w: Workload): Pod => ({ namespace: w.namespace, labels: { [w.selectorLabel ?? 'app.kubernetes.io/name']: w.name }, ip: `10.42.${(++ip >> 8) & 255}.${ip & 255}` });
-    const identity = pod(IDENTITY);
-    const destination = pod(DESTINATION);
-    const injector = pod(PROXY_INJECTOR);
+    const identity = pod(LINKERD_IDENTITY);
+    const destination = pod(LINKERD_DESTINATION);
+    const injector = pod(LINKERD_PROXY_INJECTOR);
     // Every workload the render's plan names in a meshed namespace (not on the host network).
     const named = servicePlan(seed, allServices(seed)).connections.flatMap((c) => [c.from, c.to]).flatMap((peer) => ('workload' in peer ? [peer.workload] : []));
-    const meshed = [...new Map(named.filter((w) => !w.hostNetwork && isMeshed(seed, w.namespace)).map((w) => [`${w.namespace}/${w.name}`, w])).values(), ...CONTROL_PLANE];
+    const meshed = [...new Map(named.filter((w) => !w.hostNetwork && isMeshed(seed, w.namespace)).map((w) => [`${w.namespace}/${w.name}`, w])).values(), ...LINKERD_CONTROL_PLANE];
     expect(meshed.length).toBeGreaterThan(30);
     for (const workload of meshed) {
       const from = { pod: pod(workload) };
