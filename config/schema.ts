@@ -937,10 +937,12 @@ function checkHosts(model: Model, ctx: Ctx): void {
     }
     claim(host, ['services', name, 'host']);
   }
-  // Argo CD's UI and API, and Vault's listener certificate, are served on their hosts.
+  // Argo CD's UI and API, and Vault's listener certificate, are served on their hosts; Grafana's
+  // sign-in through GitLab redirects to its host (charts/lib/sso.ts).
   for (const [name, why] of [
     ['argocd', 'Argo CD needs a host for its UI and API'],
     ['vault', 'Vault needs a host under the domain for its UI and its TLS certificate'],
+    ['grafana', 'Grafana needs a host: people sign in through GitLab, which redirects to it'],
   ] as const) {
     if (model.services[name].host === undefined) issue(ctx, ['services', name, 'host'], `${why}; set it, e.g. "${name}.${model.domain}"`);
   }

@@ -54,9 +54,8 @@ export function oidcClientDataPath(client: OidcClientName): string {
 
 /** GitLab's issuer URL: discovery at `<issuer>/.well-known/openid-configuration`. */
 export function gitlabIssuer(platform: Platform): string {
-  const host = platform.services.gitlab.host;
-  if (!host) throw new Error('services.gitlab.host: GitLab is the OIDC provider, so it needs a host; set services.gitlab.host');
-  return `https://${host}`;
+  // The schema requires GitLab's host (config/schema.ts checkSourceAndRegistry).
+  return `https://${platform.services.gitlab.host!}`;
 }
 
 /** GitLab's OIDC endpoints (doorkeeper's routes, as GitLab's discovery document lists them). */
@@ -101,13 +100,12 @@ export function oidcRedirectUris(client: OidcClientName, host: string): readonly
   }
 }
 
-/** The public host of a client's UI (`services.<client>.host`), which its redirect URIs name. */
+/**
+ * The public host of a client's UI (`services.<client>.host`), which its redirect URIs name. The
+ * schema requires it of every client (config/schema.ts).
+ */
 export function oidcClientHost(platform: Platform, client: OidcClientName): string {
-  const host = platform.services[client].host;
-  if (!host) {
-    throw new Error(`services.${client}.host: (missing): ${client} signs in through GitLab, whose application redirects to that host; set it, e.g. "${client}.${platform.domain}"`);
-  }
-  return host;
+  return platform.services[client].host!;
 }
 
 /** One GitLab OAuth application, as the runbook creates it and its client uses it. */

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadDefaultPlatform, type Platform } from '../../../config';
-import { gitlabIssuer, oidcClient, oidcClientDataPath, oidcClientKvPath, oidcClients, ssoGroups } from '../../../charts/lib/sso';
+import { loadDefaultPlatform } from '../../../config';
+import { oidcClientDataPath, oidcClientKvPath, oidcClients, ssoGroups } from '../../../charts/lib/sso';
 
 const platform = loadDefaultPlatform();
-const without = (service: 'gitlab' | 'grafana'): Platform => ({ ...platform, services: { ...platform.services, [service]: { ...platform.services[service], host: undefined } } });
 
 describe('the SSO contract', () => {
   it('GIVEN the seed WHEN every client is derived THEN each has its own application, Vault entry and callbacks on its own host only (the CLIs on localhost)', () => {
@@ -18,14 +17,6 @@ describe('the SSO contract', () => {
     }
     expect(ssoGroups(platform)).toEqual({ admin: platform.sso.adminGroup, viewer: platform.sso.viewerGroup });
   });
-
-  it('fails when a client has no host, naming the model path', () => {
-    expect(() => oidcClient(without('grafana'), 'grafana')).toThrow(
-      'services.grafana.host: (missing): grafana signs in through GitLab, whose application redirects to that host; set it, e.g. "grafana.lumetium.com"',
-    );
-  });
-
-  it('fails when GitLab, the provider, has no host', () => {
-    expect(() => gitlabIssuer(without('gitlab'))).toThrow('services.gitlab.host: GitLab is the OIDC provider, so it needs a host; set services.gitlab.host');
-  });
+  // A client or the provider without a host is refused by the model (config/schema.ts; fixtures
+  // test/fixtures/invalid/grafana-without-host.yaml and gitlab-without-host.yaml).
 });
