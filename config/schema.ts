@@ -11,6 +11,7 @@ import { Cron } from 'croner';
 import { cronProblem } from './cron';
 import { intToIpv4, ipv4ToInt, isIpv4, parseAddressRange, parseCidr, rangeContains, rangesOverlap, type Ipv4Range } from './net';
 import { capacityProblem } from './capacity';
+import { NODE_POD_SUBNET_PREFIX } from './topology';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -123,8 +124,10 @@ const GatewaySchema = z.strictObject({
 const ClusterSchema = z.strictObject({
   /** The local network the nodes sit on (MetalLB's L2 segment). */
   lanCidr: cidr,
-  /** k3s `cluster-cidr`. */
-  podCidr: cidr,
+  /** k3s `cluster-cidr`: one /24 of it per node (NODE_POD_SUBNET_PREFIX). */
+  podCidr: cidr.refine((value) => Number(value.split('/')[1]) <= NODE_POD_SUBNET_PREFIX, {
+    error: `leaves no /${NODE_POD_SUBNET_PREFIX} per node; k3s needs a cluster-cidr of /${NODE_POD_SUBNET_PREFIX} or larger, e.g. "10.42.0.0/16"`,
+  }),
   /** k3s `service-cidr`. */
   serviceCidr: cidr,
   /** The addresses MetalLB may hand out; inside `lanCidr`, clear of every node address. */

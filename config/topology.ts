@@ -12,5 +12,12 @@ export function nodeLabels(nodeName: string): Record<string, string> {
   return { [NODE_LABEL]: nodeName };
 }
 
+/**
+ * kube-controller-manager's default `--node-cidr-mask-size-ipv4`, which k3s keeps: one /24 of the
+ * pod network per node. The model requires a `cluster.podCidr` that holds at least one; the
+ * policies derive each node's bridge and flannel addresses from it (charts/lib/network.ts).
+ */
+export const NODE_POD_SUBNET_PREFIX = 24;
+
 /** The k3s API server's port on the control-plane node: the agents' configs join it, the mesh ACL (infra/gateway) opens it. */
 export const K3S_API_PORT = 6443;

@@ -21,6 +21,7 @@
 import { Construct } from 'constructs';
 import type { Platform } from '../../config';
 import { intToIpv4, parseCidr } from '../../config/net';
+import { NODE_POD_SUBNET_PREFIX } from '../../config/topology';
 import { AuthorizationPolicy } from '../../imports/linkerd-authorizationpolicy-policy.linkerd.io';
 import { MeshTlsAuthentication } from '../../imports/linkerd-meshtlsauthentication-policy.linkerd.io';
 import { NetworkAuthentication } from '../../imports/linkerd-networkauthentication-policy.linkerd.io';
@@ -32,7 +33,6 @@ import {
   hosts,
   isMeshedWorkload,
   isWorkload,
-  NODE_POD_SUBNET_PREFIX,
   portOf,
   proxyBypassOf,
   sameWorkload,
@@ -94,11 +94,9 @@ export function meshPlan(platform: Platform): MeshPlan | undefined {
  * every /24's bridge address is listed; past 256 subnets the pod network stands in.
  */
 export function kubeletProbeSources(podCidr: string): Network {
-  const pods = parseCidr(podCidr);
+  // The schema guarantees a valid CIDR with at least one /24 per node (config/schema.ts).
+  const pods = parseCidr(podCidr)!;
   const prefix = Number(podCidr.split('/')[1]);
-  if (!pods || prefix > NODE_POD_SUBNET_PREFIX) {
-    throw new Error(`cluster.podCidr: "${podCidr}" leaves no /${NODE_POD_SUBNET_PREFIX} per node; k3s needs a cluster-cidr of /${NODE_POD_SUBNET_PREFIX} or larger, e.g. "10.42.0.0/16"`);
-  }
   const subnets = 2 ** (NODE_POD_SUBNET_PREFIX - prefix);
   if (subnets > MAX_LISTED_SUBNETS) return { name: 'kubelet probes (pod network)', cidrs: [{ cidr: podCidr }] };
   const size = 2 ** (32 - NODE_POD_SUBNET_PREFIX);

@@ -261,8 +261,6 @@ export function kubeApiAccess(from: Workload, platform: Platform): Connection[] 
 /** The name of the network `apiServerCallers` returns, shown in the policies' connection annotations. */
 export const API_SERVER_CALLERS = 'kubernetes api server';
 
-/** kube-controller-manager's default `--node-cidr-mask-size-ipv4`, which k3s keeps: one /24 of the pod network per node. */
-export const NODE_POD_SUBNET_PREFIX = 24;
 
 /**
  * The addresses the API server calls admission webhooks from, and nothing else of the pod network
@@ -279,13 +277,8 @@ export const NODE_POD_SUBNET_PREFIX = 24;
  */
 export function apiServerCallers(platform: Platform): Network {
   const server = serverNode(platform);
-  const pods = parseCidr(platform.cluster.podCidr);
-  const prefix = Number(platform.cluster.podCidr.split('/')[1]);
-  if (!pods || prefix > NODE_POD_SUBNET_PREFIX) {
-    throw new Error(
-      `cluster.podCidr: "${platform.cluster.podCidr}" leaves no /${NODE_POD_SUBNET_PREFIX} per node; k3s needs a cluster-cidr of /${NODE_POD_SUBNET_PREFIX} or larger, e.g. "10.42.0.0/16"`,
-    );
-  }
+  // The schema guarantees a valid CIDR with at least one /24 per node (config/schema.ts).
+  const pods = parseCidr(platform.cluster.podCidr)!;
   const flannel = intToIpv4(pods.first);
   const bridge = intToIpv4(pods.first + 1);
   return hosts(API_SERVER_CALLERS, [server.meshAddress, server.lanAddress, flannel, bridge]);
